@@ -1,0 +1,40 @@
+# ITE — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+GO    ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+.PHONY: run test build generate check vendor bench clean
+
+## run: the app with demo data on http://localhost:8080 (private PostgreSQL when DATABASE_URL is unset)
+run: build
+	@scripts/ensure-packages.sh postgres
+	./bin/server serve -migrate -demo
+
+## build: a static binary in bin/server
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/server ./cmd/server
+
+## test: formatting, vet, templ freshness, then every test (PostgreSQL and Chromium are installed when missing and root)
+test: check
+	@scripts/ensure-packages.sh postgres chromium
+	$(GO) test -count=1 -timeout 30m ./...
+
+## check: gofmt, go vet, and the generated templ files are current
+check:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './web/node_modules/*')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt 未通过，请运行 gofmt -w：$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	@scripts/check-generated.sh
+
+## generate: regenerate templ output (commit the *_templ.go files)
+generate:
+	$(GO) tool templ generate
+
+## vendor: copy pinned front-end files from npm into web/static
+vendor:
+	cd web && npm ci --no-audit --no-fund --ignore-scripts
+	cp web/node_modules/htmx.org/dist/htmx.min.js web/static/htmx.min.js
+
+clean:
+	rm -rf bin

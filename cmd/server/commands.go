@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"ite/internal/applications"
+	"ite/internal/audit"
+	"ite/internal/auth"
+	"ite/internal/conversion"
+	"ite/internal/postgres"
+	"ite/internal/seed"
+	"ite/internal/server"
+)
+
+// openDB resolves the database, optionally migrates, checks the schema and
+// opens the pool. The returned stop closes the pool and any private
+// cluster this process started.
+func openDB(ctx context.Context, c config, migrate bool, stderr io.Writer) (*postgres.DB, func(), error) {
+	url, stopPG, err := database(ctx, c, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	if migrate {
+		if err := postgres.Migrate(ctx, url); err != nil {
+			stopPG()
+			return nil, nil, fmt.Errorf("数据库迁移失败: %w", err)
+		}
+	}
+	if err := postgres.CheckSchema(ctx, url); err != nil {
+		stopPG()
+		return nil, nil, fmt.Errorf("数据库结构不是最新版本（%w）；请先运行 `server migrate`，或以 `server serve -migrate` 启动", err)
+	}
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		stopPG()
+		return nil, nil, err
+	}
+	return db, func() { db.Close(); stopPG() }, nil
+}
+
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	migrate := fs.Bool("migrate", false, "先执行数据库迁移")
+	demo := fs.Bool("demo", false, "数据库中没有用户时创建演示账号并打印")
+	if err := fs.Parse(args); err != nil {
+		return exitError{2}
+	}
+	c, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, c.LogLevel)
+	db, stop, err := openDB(ctx, c, *migrate, stderr)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	if *demo {
+		logins, err := seed.Demo(ctx, db, c.Production, auth.DefaultParams)
+		if err != nil {
+			return err
+		}
+		printLogins(stdout, c.BaseURL, logins)
+	}
+	srv := server.New(server.Config{DB: db, Logger: logger, Key: c.AppKey, BaseURL: c.BaseURL,
+		Programme: c.Programme, Version: version})
+	httpSrv := &http.Server{Addr: c.ListenAddr, Handler: srv, ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout: 120 * time.Second}
+	ln, err := net.Listen("tcp", c.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("监听 %s 失败（端口被占用？可设置 LISTEN_ADDR）: %w", c.ListenAddr, err)
+	}
+	jobs, stopJobs := context.WithCancel(ctx)
+	defer stopJobs()
+	go srv.RunJobs(jobs)
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	logger.Info("serving", "addr", ln.Addr().String(), "base_url", c.BaseURL, "version", version)
+	fmt.Fprintf(stdout, "ITE 已启动：%s（按 Ctrl-C 停止）\n", c.BaseURL)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Graceful: stop taking connections, let running requests finish.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	logger.Info("shutting down")
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func printLogins(w io.Writer, baseURL string, logins []seed.Login) {
+	fmt.Fprintf(w, "\n演示账号（仅用于开发环境），登录地址 %s/login：\n", baseURL)
+	for _, l := range logins {
+		fmt.Fprintf(w, "  %-6s  用户名 %-10s 密码 %s\n", l.Role.Label(), l.Username, l.Password)
+	}
+	fmt.Fprintln(w)
+}
+
+func cmdMigrate(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	url, stopPG, err := database(ctx, c, stderr)
+	if err != nil {
+		return err
+	}
+	defer stopPG()
+	if err := postgres.Migrate(ctx, url); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "数据库已迁移到版本 %d。\n", postgres.LatestVersion())
+	return nil
+}
+
+func cmdSeed(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	db, stop, err := openDB(ctx, c, false, stderr)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	logins, err := seed.Demo(ctx, db, c.Production, auth.DefaultParams)
+	if err != nil {
+		return err
+	}
+	printLogins(stdout, c.BaseURL, logins)
+	return nil
+}
+
+func cmdCalc(stdin io.Reader, stdout io.Writer) int {
+	return conversion.RunCLI(stdin, stdout)
+}
+
+func cmdAuditVerify(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	db, stop, err := openDB(ctx, c, false, stderr)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	n, err := db.VerifyAudit(ctx)
+	var ce *audit.ChainError
+	if errors.As(err, &ce) {
+		fmt.Fprintf(stdout, "审计日志校验失败：%s（此前 %d 条完好）\n", ce.Error(), n)
+		return exitError{1}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "审计日志校验通过：共 %d 条，哈希链完整。\n", n)
+	return nil
+}
+
+// cmdHealthcheck asks the local server's /healthz; the container image has
+// no curl, so the binary checks itself.
+func cmdHealthcheck(getenv func(string) string) error {
+	addr := or(getenv("LISTEN_ADDR"), ":8080")
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	client := http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get("http://" + net.JoinHostPort(host, port) + "/healthz")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("/healthz 返回 %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// cmdAddUser creates an account from the command line, for the first
+// administrator of a production installation (demo accounts are refused
+// there). The password is read from stdin so it stays out of shell history.
+func cmdAddUser(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) != 3 {
+		fmt.Fprintln(stderr, "用法: server adduser 用户名 角色 姓名   （密码从标准输入读取）")
+		return exitError{2}
+	}
+	role, err := applications.ParseRole(args[1])
+	if err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return errors.New("请在标准输入提供密码")
+	}
+	password := strings.TrimRight(line, "\r\n")
+	if err := applications.ValidatePassword(password); err != nil {
+		return errors.New(applications.ErrorMessage(err))
+	}
+	c, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	db, stop, err := openDB(ctx, c, false, stderr)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	hash, err := auth.HashPassword(password, auth.DefaultParams)
+	if err != nil {
+		return err
+	}
+	u, err := db.CreateUser(ctx, audit.Actor{Name: "命令行", Role: "system"}, postgres.NewUser{
+		Username: args[0], DisplayName: args[2], Role: role, PasswordHash: hash})
+	if err != nil {
+		return errors.New(applications.ErrorMessage(err))
+	}
+	fmt.Fprintf(stdout, "已创建%s账号 %s。\n", u.Role.Label(), u.Username)
+	return nil
+}

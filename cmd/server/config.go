@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"ite/internal/pglocal"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// config is the environment, read once. Defaults make `make run` work on a
+// fresh machine with nothing set.
+type config struct {
+	DatabaseURL string
+	ListenAddr  string
+	DataDir     string
+	BaseURL     string
+	LogLevel    slog.Level
+	Production  bool
+	Programme   string
+	AppKey      []byte
+	MasterKey   []byte
+}
+
+func loadConfig(getenv func(string) string) (config, error) {
+	c := config{
+		DatabaseURL: getenv("DATABASE_URL"),
+		ListenAddr:  or(getenv("LISTEN_ADDR"), ":8080"),
+		DataDir:     or(getenv("DATA_DIR"), "./var"),
+		BaseURL:     or(getenv("BASE_URL"), "http://localhost:8080"),
+		Production:  getenv("APP_ENV") == "production",
+		Programme:   or(getenv("PROGRAMME_NAME"), "先投后股"),
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("LOG_LEVEL"), "info"))); err != nil {
+		return c, fmt.Errorf("LOG_LEVEL: %w", err)
+	}
+	var err error
+	if c.AppKey, err = secret(getenv("APP_KEY"), filepath.Join(c.DataDir, "secrets", "app.key")); err != nil {
+		return c, fmt.Errorf("APP_KEY: %w", err)
+	}
+	if c.MasterKey, err = secret(getenv("MASTER_KEY"), filepath.Join(c.DataDir, "secrets", "master.key")); err != nil {
+		return c, fmt.Errorf("MASTER_KEY: %w", err)
+	}
+	return c, nil
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// secret returns a 32-byte key: from the environment (64 hex characters)
+// when given, else from file, generating the file on first run. Keys are
+// never committed; several app servers must be given the same keys.
+func secret(env, file string) ([]byte, error) {
+	if env != "" {
+		k, err := hex.DecodeString(strings.TrimSpace(env))
+		if err != nil || len(k) != 32 {
+			return nil, errors.New("须为 64 位十六进制（32 字节）")
+		}
+		return k, nil
+	}
+	if b, err := os.ReadFile(file); err == nil {
+		k, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(k) != 32 {
+			return nil, fmt.Errorf("%s 内容无效", file)
+		}
+		return k, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(file, []byte(hex.EncodeToString(k)+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// database returns the URL to use, starting a private PostgreSQL under
+// DATA_DIR/postgres when DATABASE_URL is unset. stop stops that cluster
+// if (and only if) this process started it.
+func database(ctx context.Context, c config, log io.Writer) (url string, stop func(), err error) {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL, func() {}, nil
+	}
+	fmt.Fprintln(log, "未设置 DATABASE_URL：使用", filepath.Join(c.DataDir, "postgres"), "中的本地私有 PostgreSQL。")
+	cl, err := pglocal.Start(ctx, pglocal.Options{Dir: filepath.Join(c.DataDir, "postgres"), Log: log})
+	if err != nil {
+		return "", nil, err
+	}
+	return cl.URL, func() {
+		if err := cl.Stop(); err != nil {
+			fmt.Fprintln(log, "停止本地 PostgreSQL 失败:", err)
+		}
+	}, nil
+}

@@ -1,0 +1,110 @@
+// Package postgres holds every SQL statement of the application (pgx v5,
+// no ORM). One file per aggregate; a money movement, its ledger entry and
+// its audit row are written in one transaction.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"ite/internal/applications"
+)
+
+// DB is the application's handle on PostgreSQL.
+type DB struct {
+	Pool *pgxpool.Pool
+	// Now is the clock; tests inject a fake one to move time.
+	Now func() time.Time
+}
+
+// Open connects a pool and checks the server answers.
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	return New(pool), nil
+}
+
+// New wraps an existing pool.
+func New(pool *pgxpool.Pool) *DB { return &DB{Pool: pool, Now: time.Now} }
+
+// Close releases the pool.
+func (db *DB) Close() { db.Pool.Close() }
+
+// Ping reports whether the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
+
+// inTx runs fn in a READ COMMITTED transaction, committing when fn returns
+// nil and rolling back otherwise, so nothing is ever written half-way.
+func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		return mapError(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
+	if err := fn(tx); err != nil {
+		return mapError(err)
+	}
+	return mapError(tx.Commit(ctx))
+}
+
+// constraintMessages gives the user-facing message for a named constraint.
+// Handlers and domain code validate first; these catch what slips through
+// (and races, such as two people registering the same 信用代码 at once).
+var constraintMessages = map[string]string{
+	"enterprises_uscc_key":        "该统一社会信用代码已注册，请直接登录或联系本企业已有账号添加同事。",
+	"users_username_key":          "该用户名已被使用，请换一个。",
+	"users_username_check":        "用户名须为 3–64 位小写字母、数字或 . _ -。",
+	"users_enterprise_role_check": "只有企业用户可以绑定企业。",
+	"users_enterprise_fkey":       "所选企业不存在。",
+}
+
+// mapError turns pgx errors into application errors: no rows → NotFound,
+// unique violations → Conflict, check violations → Invalid, named by
+// constraint. Anything else stays an internal error.
+func mapError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var appErr *applications.Error
+	if errors.As(err, &appErr) {
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &applications.Error{Kind: applications.NotFound, Message: "记录不存在或您无权查看。", Err: err}
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		msg, known := constraintMessages[pgErr.ConstraintName]
+		switch pgErr.Code {
+		case "23505":
+			if !known {
+				msg = "记录已存在，请勿重复提交。"
+			}
+			return &applications.Error{Kind: applications.Conflict, Message: msg, Err: err}
+		case "23514", "23502", "22001", "22003", "23503":
+			if !known {
+				msg = "提交的数据不符合要求，请检查后重试。"
+			}
+			return &applications.Error{Kind: applications.Invalid, Message: msg, Err: err}
+		case "40001", "40P01":
+			return &applications.Error{Kind: applications.Conflict, Message: "有他人同时在操作该记录，请刷新后重试。", Err: err}
+		}
+	}
+	return err
+}

@@ -1,0 +1,25 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// CheckSchemaPool is CheckSchema over an open pool, cheap enough for
+// /readyz: one query against golang-migrate's bookkeeping table.
+func CheckSchemaPool(ctx context.Context, pool *pgxpool.Pool) error {
+	var version int64
+	var dirty bool
+	if err := pool.QueryRow(ctx, `SELECT version, dirty FROM schema_migrations LIMIT 1`).Scan(&version, &dirty); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if dirty {
+		return fmt.Errorf("schema version %d is dirty: a migration failed half-way", version)
+	}
+	if uint(version) != LatestVersion() {
+		return fmt.Errorf("schema version %d, this build expects %d", version, LatestVersion())
+	}
+	return nil
+}

@@ -1,0 +1,258 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"ite/internal/applications"
+	"ite/internal/audit"
+	"ite/internal/auth"
+)
+
+const userColumns = `u.id, u.username, u.display_name, u.role, COALESCE(u.enterprise_id, 0),
+	COALESCE(e.name, ''), u.disabled, COALESCE(u.locked_until, 'epoch'::timestamptz), u.created_at`
+
+const userFrom = ` FROM users u LEFT JOIN enterprises e ON e.id = u.enterprise_id `
+
+func scanUser(row pgx.CollectableRow) (auth.User, error) {
+	var u auth.User
+	var role string
+	err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &role, &u.EnterpriseID, &u.Enterprise,
+		&u.Disabled, &u.LockedUntil, &u.CreatedAt)
+	u.Role = applications.Role(role)
+	if u.LockedUntil.Unix() == 0 {
+		u.LockedUntil = time.Time{}
+	}
+	return u, err
+}
+
+// NewUser is what an admin (or the seed, or enterprise registration)
+// supplies to create an account. PasswordHash is already argon2id.
+type NewUser struct {
+	Username     string
+	DisplayName  string
+	Role         applications.Role
+	PasswordHash string
+	EnterpriseID int64
+}
+
+// CreateUser inserts a user and its audit row. Errors: Conflict (username
+// taken), Invalid (bad username, enterprise binding on a non-enterprise role).
+func (db *DB) CreateUser(ctx context.Context, actor audit.Actor, n NewUser) (auth.User, error) {
+	var u auth.User
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var id int64
+		err := tx.QueryRow(ctx, `
+			INSERT INTO users (username, display_name, role, password_hash, enterprise_id)
+			VALUES ($1, $2, $3, $4, NULLIF($5, 0)) RETURNING id`,
+			strings.ToLower(n.Username), n.DisplayName, string(n.Role), n.PasswordHash, n.EnterpriseID).Scan(&id)
+		if err != nil {
+			return err
+		}
+		if u, err = findUser(ctx, tx, id); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, db.Now(), audit.Event{
+			Actor: actor, Name: "user_create", ObjectType: "user", ObjectID: strconv.FormatInt(id, 10),
+			Outcome: audit.Success,
+			Detail: map[string]any{"after": map[string]any{"username": u.Username, "role": u.Role,
+				"enterprise_id": u.EnterpriseID}},
+		})
+	})
+	return u, err
+}
+
+func findUser(ctx context.Context, q pgx.Tx, id int64) (auth.User, error) {
+	rows, _ := q.Query(ctx, `SELECT `+userColumns+userFrom+`WHERE u.id = $1`, id)
+	return pgx.CollectExactlyOneRow(rows, scanUser)
+}
+
+// FindUser returns one user. Errors: NotFound.
+func (db *DB) FindUser(ctx context.Context, id int64) (auth.User, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+userColumns+userFrom+`WHERE u.id = $1`, id)
+	u, err := pgx.CollectExactlyOneRow(rows, scanUser)
+	return u, mapError(err)
+}
+
+// ListUsers returns every user, admins first by role then name. The user
+// count of a zone is in the hundreds, so no paging is needed.
+func (db *DB) ListUsers(ctx context.Context) ([]auth.User, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+userColumns+userFrom+`ORDER BY u.role, u.username`)
+	us, err := pgx.CollectRows(rows, scanUser)
+	return us, mapError(err)
+}
+
+// UserChange is an admin's edit of a user. Nil fields stay as they are.
+type UserChange struct {
+	Role         *applications.Role
+	Disabled     *bool
+	EnterpriseID *int64 // 0 unbinds
+	PasswordHash *string
+}
+
+// UpdateUser applies an admin's change, records before/after in the audit
+// log, and ends the user's sessions when the change removes or alters
+// their access (role change, disable, password reset). Errors: NotFound,
+// Invalid.
+func (db *DB) UpdateUser(ctx context.Context, actor audit.Actor, id int64, c UserChange) (auth.User, error) {
+	var after auth.User
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, id); err != nil {
+			return err
+		}
+		before, err := findUser(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		role := before.Role
+		if c.Role != nil {
+			role = *c.Role
+		}
+		disabled := before.Disabled
+		if c.Disabled != nil {
+			disabled = *c.Disabled
+		}
+		ent := before.EnterpriseID
+		if c.EnterpriseID != nil {
+			ent = *c.EnterpriseID
+		}
+		if role != applications.RoleEnterprise {
+			ent = 0 // a user that stops being an enterprise user loses the binding
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE users SET role = $2, disabled = $3, enterprise_id = NULLIF($4, 0),
+			       password_hash = COALESCE($5, password_hash),
+			       password_changed_at = CASE WHEN $5::text IS NULL THEN password_changed_at ELSE $6 END,
+			       failed_logins = CASE WHEN $5::text IS NULL THEN failed_logins ELSE 0 END,
+			       locked_until = CASE WHEN $5::text IS NULL THEN locked_until ELSE NULL END,
+			       updated_at = $6
+			WHERE id = $1`, id, string(role), disabled, ent, c.PasswordHash, db.Now()); err != nil {
+			return err
+		}
+		if after, err = findUser(ctx, tx, id); err != nil {
+			return err
+		}
+		if role != before.Role || disabled || c.PasswordHash != nil {
+			if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, id); err != nil {
+				return err
+			}
+		}
+		event := "user_update"
+		switch {
+		case c.PasswordHash != nil:
+			event = "user_password_reset"
+		case role != before.Role:
+			event = "user_role_change"
+		case disabled != before.Disabled:
+			event = map[bool]string{true: "user_disable", false: "user_enable"}[disabled]
+		case ent != before.EnterpriseID:
+			event = "user_enterprise_bind"
+		}
+		return appendAudit(ctx, tx, db.Now(), audit.Event{
+			Actor: actor, Name: event, ObjectType: "user", ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
+			Detail: map[string]any{
+				"before": map[string]any{"role": before.Role, "disabled": before.Disabled, "enterprise_id": before.EnterpriseID},
+				"after":  map[string]any{"role": after.Role, "disabled": after.Disabled, "enterprise_id": after.EnterpriseID},
+			},
+		})
+	})
+	return after, err
+}
+
+// LoginResult says how a sign-in attempt ended.
+type LoginResult int
+
+// Outcomes of Login.
+const (
+	LoginOK LoginResult = iota
+	LoginBadCredentials
+	LoginLocked // locked now or still locked
+	LoginDisabled
+)
+
+// Login checks a username and password under a row lock, counts failures,
+// locks the account after auth.MaxFailedLogins consecutive failures, and
+// writes the audit row, all in one transaction so two concurrent guesses
+// cannot both slip under the limit. check verifies the password against
+// the stored hash (kept out of this package so it stays SQL-only).
+func (db *DB) Login(ctx context.Context, actor audit.Actor, username string, check func(hash string) bool) (auth.User, LoginResult, error) {
+	var u auth.User
+	result := LoginBadCredentials
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		now := db.Now()
+		var id int64
+		var hash string
+		var failed int
+		var disabled bool
+		var locked *time.Time
+		err := tx.QueryRow(ctx, `
+			SELECT id, password_hash, failed_logins, disabled, locked_until
+			FROM users WHERE username = $1 FOR UPDATE`, strings.ToLower(username)).
+			Scan(&id, &hash, &failed, &disabled, &locked)
+		ev := audit.Event{Actor: actor, ObjectType: "user", Detail: map[string]any{"username": username}}
+		if err == pgx.ErrNoRows {
+			check(dummyHash) // same work as a real attempt: no user enumeration by timing
+			ev.Name, ev.Outcome = "login_failed", audit.Failure
+			ev.Detail["reason"] = "unknown_user"
+			return appendAudit(ctx, tx, now, ev)
+		}
+		if err != nil {
+			return err
+		}
+		ev.ObjectID = strconv.FormatInt(id, 10)
+		ev.Actor.ID = id
+		switch {
+		case locked != nil && now.Before(*locked):
+			result = LoginLocked
+			ev.Name, ev.Outcome = "login_refused_locked", audit.Refused
+			return appendAudit(ctx, tx, now, ev)
+		case !check(hash):
+			failed++
+			ev.Name, ev.Outcome = "login_failed", audit.Failure
+			ev.Detail["consecutive_failures"] = failed
+			if failed >= auth.MaxFailedLogins {
+				until := now.Add(auth.LockoutDuration)
+				if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = $2 WHERE id = $1`, id, until); err != nil {
+					return err
+				}
+				if err := appendAudit(ctx, tx, now, ev); err != nil {
+					return err
+				}
+				result = LoginLocked
+				return appendAudit(ctx, tx, now, audit.Event{Actor: ev.Actor, Name: "account_locked",
+					ObjectType: "user", ObjectID: ev.ObjectID, Outcome: audit.Success,
+					Detail: map[string]any{"locked_until": until.UTC().Format(time.RFC3339)}})
+			}
+			if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = $2 WHERE id = $1`, id, failed); err != nil {
+				return err
+			}
+			return appendAudit(ctx, tx, now, ev)
+		case disabled:
+			result = LoginDisabled
+			ev.Name, ev.Outcome = "login_refused_disabled", audit.Refused
+			return appendAudit(ctx, tx, now, ev)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1`, id); err != nil {
+			return err
+		}
+		if u, err = findUser(ctx, tx, id); err != nil {
+			return err
+		}
+		result = LoginOK
+		ev.Actor.Name, ev.Actor.Role = u.DisplayName, string(u.Role)
+		ev.Name, ev.Outcome = "login", audit.Success
+		return appendAudit(ctx, tx, now, ev)
+	})
+	return u, result, err
+}
+
+// dummyHash is verified when the username is unknown, so that path costs
+// the same argon2id work as a wrong password.
+var dummyHash = func() string {
+	h, _ := auth.HashPassword("no such user, no such password", auth.DefaultParams)
+	return h
+}()

@@ -1,0 +1,206 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"ite/internal/applications"
+	"ite/internal/audit"
+	"ite/internal/auth"
+	"ite/internal/postgres"
+	"ite/internal/postgres/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// fastParams keep argon2id cheap in tests; production uses DefaultParams.
+var fastParams = auth.Params{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+
+const testPassword = "Test-pass-2026"
+
+// clock is a settable time source shared by the server and the store.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// env is one test's world: its own database, server and clock, with one
+// user per role (username = role name).
+type env struct {
+	t     *testing.T
+	db    *postgres.DB
+	srv   *Server
+	http  *httptest.Server
+	clock *clock
+	users map[applications.Role]auth.User
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	pool := pgtest.NewDB(t)
+	clk := &clock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+	db := postgres.New(pool)
+	db.Now = clk.Now
+	srv := New(Config{DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Key: []byte("0123456789abcdef0123456789abcdef"), Now: clk.Now, PasswordParams: fastParams, Version: "test"})
+	e := &env{t: t, db: db, srv: srv, clock: clk, users: map[applications.Role]auth.User{}}
+	e.http = httptest.NewServer(srv)
+	t.Cleanup(e.http.Close)
+	ctx := context.Background()
+	ent, err := db.CreateEnterprise(ctx, audit.Actor{Name: "test"}, "测试科技有限公司", applications.ExampleUSCC(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range applications.AllRoles() {
+		hash, _ := auth.HashPassword(testPassword, fastParams)
+		n := postgres.NewUser{Username: string(role), DisplayName: role.Label() + "甲", Role: role, PasswordHash: hash}
+		if role == applications.RoleEnterprise {
+			n.EnterpriseID = ent.ID
+		}
+		u, err := db.CreateUser(ctx, audit.Actor{Name: "test"}, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.users[role] = u
+	}
+	return e
+}
+
+// client is a browser-like HTTP client with a cookie jar that does not
+// follow redirects, so tests see every 303.
+type client struct {
+	e    *env
+	hc   *http.Client
+	csrf string
+}
+
+func (e *env) client() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{e: e, hc: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+type response struct {
+	*http.Response
+	body string
+}
+
+func (r response) doc(t *testing.T) *goquery.Document {
+	t.Helper()
+	d, err := goquery.NewDocumentFromReader(strings.NewReader(r.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func (c *client) do(req *http.Request) response {
+	c.e.t.Helper()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{resp, string(b)}
+}
+
+func (c *client) get(path string) response {
+	req, _ := http.NewRequest("GET", c.e.http.URL+path, nil)
+	r := c.do(req)
+	if tok, ok := r.doc(c.e.t).Find(`meta[name="csrf-token"]`).Attr("content"); ok {
+		c.csrf = tok
+	} else if tok, ok := r.doc(c.e.t).Find(`input[name="csrf_token"]`).Attr("value"); ok {
+		c.csrf = tok
+	}
+	return r
+}
+
+// post submits a form with the client's current CSRF token (unless the
+// form sets csrf_token itself).
+func (c *client) post(path string, form url.Values) response {
+	if form == nil {
+		form = url.Values{}
+	}
+	if _, set := form["csrf_token"]; !set {
+		form.Set("csrf_token", c.csrf)
+	}
+	req, _ := http.NewRequest("POST", c.e.http.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.do(req)
+}
+
+// login signs in through the real form and fails the test if it does not
+// land on a redirect.
+func (c *client) login(username, password string) response {
+	c.e.t.Helper()
+	c.get("/login")
+	r := c.post("/login", url.Values{"username": {username}, "password": {password}})
+	if r.StatusCode == http.StatusSeeOther {
+		c.get("/") // pick up the session's CSRF token
+	}
+	return r
+}
+
+func (e *env) loggedIn(role applications.Role) *client {
+	e.t.Helper()
+	c := e.client()
+	if r := c.login(string(role), testPassword); r.StatusCode != http.StatusSeeOther {
+		e.t.Fatalf("login as %s: status %d", role, r.StatusCode)
+	}
+	return c
+}
+
+func (c *client) cookie(name string) string {
+	u, _ := url.Parse(c.e.http.URL)
+	for _, ck := range c.hc.Jar.Cookies(u) {
+		if ck.Name == name {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// auditEvents returns the audit event names in order.
+func (e *env) auditEvents() []string {
+	rows, err := e.db.Pool.Query(context.Background(), `SELECT event FROM audit_log ORDER BY seq`)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []string
+	for rows.Next() {
+		var s string
+		_ = rows.Scan(&s)
+		out = append(out, s)
+	}
+	return out
+}
+
+func count(events []string, name string) int {
+	n := 0
+	for _, e := range events {
+		if e == name {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,53 @@
+package server
+
+import (
+	"net/http"
+
+	"ite/internal/applications"
+	"ite/web/layout"
+	"ite/web/page"
+)
+
+// duties says, per role, what the role does in the programme (DOMAIN §2).
+var duties = map[applications.Role][]string{
+	applications.RoleEnterprise: {
+		"登记企业信息，起草并提交项目申报；",
+		"上传营业执照、身份证复印件、征信报告、诚信承诺书、真实性声明等材料，按退回意见补正；",
+		"报告融资、营业收入和项目进展，查看本企业项目的协议条款、转股与退出测算。",
+	},
+	applications.RoleStaff: {
+		"专人对接申报企业，预审草稿，形式审查材料并逐项退回或通过；",
+		"组织专家评审，拟定立项决定、拨付、转股和退出方案，报审批人审批。",
+	},
+	applications.RoleApprover: {
+		"审批经办人员拟定的立项决定、超限额例外、拨付、转股、退出和核销；",
+		"不能审批本人经办的事项（经办与审批分离）。",
+	},
+	applications.RoleExpert: {
+		"查看分配给您的项目前先声明是否存在利益冲突，需要回避时说明理由；",
+		"按评审标准逐项打分、填写意见并给出推荐结论，提交后不可修改。",
+	},
+	applications.RoleAuditor: {
+		"查阅全部记录、台账、审计日志，导出报表；",
+		"校验审计日志与台账哈希链的完整性；审计人员不能修改任何数据。",
+	},
+	applications.RoleAdmin: {
+		"管理用户账号、角色和企业绑定，重置密码，停用账号；",
+		"管理申报批次设置；系统管理员不能审批或动用资金。",
+	},
+}
+
+// handleHome is each role's start page (GET /).
+func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) error {
+	u := currentUser(r)
+	nav := layout.Nav(r.Context())
+	if len(nav) > 0 {
+		nav = nav[1:] // the home link itself
+	}
+	return s.render(w, r, http.StatusOK, page.Home(page.HomeView{
+		Greeting: u.DisplayName + "，您好",
+		RoleName: u.Role.Label(),
+		Duties:   duties[u.Role],
+		Links:    nav,
+	}))
+}

@@ -1,0 +1,82 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/a-h/templ"
+
+	"ite/internal/applications"
+	"ite/web/page"
+)
+
+// render writes a component with a status. It renders into a buffer first
+// so a template failure becomes a clean 500 page, never half a page sent
+// with 200.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) error {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// adapt turns a handlerFunc into an http.HandlerFunc, sending its error
+// through writeError.
+func (s *Server) adapt(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
+// statusOf is the one table from error kind to HTTP status.
+var statusOf = map[applications.Kind]int{
+	applications.Invalid:         http.StatusUnprocessableEntity,
+	applications.NotFound:        http.StatusNotFound,
+	applications.Conflict:        http.StatusConflict,
+	applications.Forbidden:       http.StatusForbidden,
+	applications.Unauthenticated: http.StatusUnauthorized,
+	applications.TooLarge:        http.StatusRequestEntityTooLarge,
+	applications.Internal:        http.StatusInternalServerError,
+}
+
+var titleOf = map[int]string{
+	http.StatusUnprocessableEntity:   "提交的内容有误",
+	http.StatusNotFound:              "页面不存在",
+	http.StatusConflict:              "操作冲突",
+	http.StatusForbidden:             "无权访问",
+	http.StatusUnauthorized:          "请先登录",
+	http.StatusRequestEntityTooLarge: "文件过大",
+	http.StatusInternalServerError:   "系统错误",
+}
+
+// writeError renders the Chinese error page for err. Only internal errors
+// are logged (once, here); their details never reach the user.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	kind := applications.ErrorKind(err)
+	var maxBytes *http.MaxBytesError
+	if errors.As(err, &maxBytes) {
+		kind = applications.TooLarge
+		err = applications.Errorf(applications.TooLarge, "上传的内容超过大小上限，请压缩后重试。")
+	}
+	status := statusOf[kind]
+	if kind == applications.Internal {
+		s.Logger.Error("request failed", "err", err, "method", r.Method, "path", r.URL.Path,
+			"request_id", requestIDFrom(r.Context()))
+	}
+	v := page.ErrorView{Status: status, Title: titleOf[status], Message: applications.ErrorMessage(err)}
+	if rerr := s.render(w, r, status, page.Error(v)); rerr != nil {
+		s.Logger.Error("render error page", "err", rerr)
+		http.Error(w, v.Title, status)
+	}
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }

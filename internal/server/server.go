@@ -1,0 +1,87 @@
+// Package server is the HTTP layer: one route table, the middleware that
+// every request passes (request ID, logging, security headers, session,
+// CSRF, role gate), and handlers that parse, call the store or domain,
+// and render a page.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"ite/internal/auth"
+	"ite/internal/postgres"
+)
+
+// Config is what the server needs from the outside world.
+type Config struct {
+	DB     *postgres.DB
+	Logger *slog.Logger
+	// Key signs pre-session CSRF tokens and flash cookies (32+ random
+	// bytes; shared by every app server behind one load balancer).
+	Key []byte
+	// BaseURL is the public address; an https:// base marks cookies Secure.
+	BaseURL string
+	// Now is the clock; tests inject one to move time. Defaults to time.Now.
+	Now func() time.Time
+	// PasswordParams are the argon2id costs for new hashes (tests lower them).
+	PasswordParams auth.Params
+	// Programme is the display name of the programme (先投后股 by default).
+	Programme string
+	// Version is printed by /healthz.
+	Version string
+}
+
+// Server holds the dependencies of the handlers.
+type Server struct {
+	Config
+	router chi.Router
+	cop    *http.CrossOriginProtection
+}
+
+// New builds the server and its router.
+func New(cfg Config) *Server {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.PasswordParams.Memory == 0 {
+		cfg.PasswordParams = auth.DefaultParams
+	}
+	if cfg.Programme == "" {
+		cfg.Programme = "先投后股"
+	}
+	s := &Server{Config: cfg, cop: http.NewCrossOriginProtection()}
+	s.router = s.buildRouter()
+	return s
+}
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+// Router exposes the chi router so tests can walk every route.
+func (s *Server) Router() chi.Router { return s.router }
+
+// RunJobs runs periodic housekeeping until ctx ends: expired sessions are
+// swept every few minutes.
+func (s *Server) RunJobs(ctx context.Context) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.DB.SweepSessions(ctx); err != nil {
+				s.Logger.Error("sweep sessions", "err", err)
+			} else if n > 0 {
+				s.Logger.Info("swept sessions", "count", n)
+			}
+		}
+	}
+}
