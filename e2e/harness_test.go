@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"ite/internal/auth"
+	"ite/internal/blob"
 	"ite/internal/postgres"
 	"ite/internal/postgres/pgtest"
 	"ite/internal/seed"
@@ -38,8 +39,13 @@ func startApp(t *testing.T) *app {
 	if _, err := seed.Demo(context.Background(), db, false, params); err != nil {
 		t.Fatal(err)
 	}
+	blobs, err := blob.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := server.New(server.Config{DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Key: []byte("e2e-key-e2e-key-e2e-key-e2e-key!"), PasswordParams: params, Version: "e2e"})
+		Key: []byte("e2e-key-e2e-key-e2e-key-e2e-key!"), PasswordParams: params, Version: "e2e",
+		Blobs: blobs, MasterKey: []byte("e2e-master-key-e2e-master-key-32")})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	return &app{URL: hs.URL, DB: db}

@@ -15,6 +15,7 @@ import (
 	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/auth"
+	"ite/internal/blob"
 	"ite/internal/conversion"
 	"ite/internal/postgres"
 	"ite/internal/seed"
@@ -72,8 +73,13 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		printLogins(stdout, c.BaseURL, logins)
 	}
+	blobs, err := blob.OpenStore(c.BlobStore, c.DataDir, getenv)
+	if err != nil {
+		return err
+	}
 	srv := server.New(server.Config{DB: db, Logger: logger, Key: c.AppKey, BaseURL: c.BaseURL,
-		Programme: c.Programme, Version: version})
+		Programme: c.Programme, Version: version, Blobs: blobs, MasterKey: c.MasterKey,
+		MaxUploadBytes: c.MaxUploadBytes})
 	httpSrv := &http.Server{Addr: c.ListenAddr, Handler: srv, ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout: 120 * time.Second}
 	ln, err := net.Listen("tcp", c.ListenAddr)

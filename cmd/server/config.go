@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"ite/internal/pglocal"
@@ -30,6 +32,9 @@ type config struct {
 	Programme   string
 	AppKey      []byte
 	MasterKey   []byte
+	BlobStore   string
+	// MaxUploadBytes is the per-file upload limit (MAX_UPLOAD_MIB, default 20).
+	MaxUploadBytes int64
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -40,11 +45,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 		BaseURL:     or(getenv("BASE_URL"), "http://localhost:8080"),
 		Production:  getenv("APP_ENV") == "production",
 		Programme:   or(getenv("PROGRAMME_NAME"), "先投后股"),
+		BlobStore:   getenv("BLOB_STORE"),
 	}
+	mib, err := strconv.Atoi(or(getenv("MAX_UPLOAD_MIB"), "20"))
+	if err != nil || mib < 1 || mib > 1024 {
+		return c, errors.New("MAX_UPLOAD_MIB 须为 1–1024 的整数")
+	}
+	c.MaxUploadBytes = int64(mib) << 20
 	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("LOG_LEVEL"), "info"))); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL: %w", err)
 	}
-	var err error
 	if c.AppKey, err = secret(getenv("APP_KEY"), filepath.Join(c.DataDir, "secrets", "app.key")); err != nil {
 		return c, fmt.Errorf("APP_KEY: %w", err)
 	}
@@ -105,8 +115,12 @@ func database(ctx context.Context, c config, log io.Writer) (url string, stop fu
 	if c.DatabaseURL != "" {
 		return c.DatabaseURL, func() {}, nil
 	}
-	fmt.Fprintln(log, "未设置 DATABASE_URL：使用", filepath.Join(c.DataDir, "postgres"), "中的本地私有 PostgreSQL。")
-	cl, err := pglocal.Start(ctx, pglocal.Options{Dir: filepath.Join(c.DataDir, "postgres"), Log: log})
+	dir, err := clusterDir(c.DataDir)
+	if err != nil {
+		return "", nil, err
+	}
+	fmt.Fprintln(log, "未设置 DATABASE_URL：使用", dir, "中的本地私有 PostgreSQL。")
+	cl, err := pglocal.Start(ctx, pglocal.Options{Dir: dir, Log: log})
 	if err != nil {
 		return "", nil, err
 	}
@@ -115,4 +129,21 @@ func database(ctx context.Context, c config, log io.Writer) (url string, stop fu
 			fmt.Fprintln(log, "停止本地 PostgreSQL 失败:", err)
 		}
 	}, nil
+}
+
+// clusterDir is where the private PostgreSQL lives: DATA_DIR/postgres,
+// except when running as root. PostgreSQL then runs as user postgres,
+// which cannot enter a checkout under /root (mode 0700), so the cluster
+// goes to /var/lib/ite/<hash of DATA_DIR> instead: still one cluster per
+// checkout, still kept between runs.
+func clusterDir(dataDir string) (string, error) {
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		return "", err
+	}
+	if os.Geteuid() != 0 {
+		return filepath.Join(abs, "postgres"), nil
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return filepath.Join("/var/lib/ite", "postgres-"+hex.EncodeToString(sum[:6])), nil
 }

@@ -136,7 +136,8 @@ func parseConversion(req ConvertRequest) (*conversion, error) {
 }
 
 func (c *conversion) parsePricing(p Pricing, hasRound bool) error {
-	// unused lists the fields a method refuses, with their labels.
+	// refuse rejects any field, among those listed with their labels, that
+	// the method does not use.
 	refuse := func(method string, fields map[string]string, values map[string]string) error {
 		for _, name := range []string{"discount", "valuation_cap", "floor_price", "price", "stake", "appraised_value"} {
 			if label, ok := fields[name]; ok && values[name] != "" {
@@ -254,18 +255,12 @@ func (c *conversion) compute() (ConvertResult, error) {
 	a := add(sum, interest)
 	if steps.on {
 		steps.add("已拨付资金合计 %s 元（%d 笔）。", fixed(sum, 2, halfUp), len(c.disb))
-	}
-	if c.rate != nil {
-		for _, d := range c.disb {
-			if steps.on {
+		if c.rate != nil {
+			for _, d := range c.disb {
 				steps.add("  %s 拨付 %s 元，至转股日 %s 计息 %d 天。", d.date, fixed(d.amount, 2, halfUp), c.convDate, c.convDay-d.day)
 			}
+			steps.add("转股前利息 = Σ 拨付金额 × 年利率 %s × 天数 ÷ 365，四舍五入到分：%s 元。", ratStr(c.rate), fixed(interest, 2, halfUp))
 		}
-		if steps.on {
-			steps.add("转股前利息 = Σ 拨付金额 × 年利率 %s × 天数 / 365，四舍五入到分：%s 元。", ratStr(c.rate), fixed(interest, 2, halfUp))
-		}
-	}
-	if steps.on {
 		steps.add("转股金额 A = %s 元。", fixed(a, 2, halfUp))
 	}
 
@@ -311,10 +306,8 @@ func (c *conversion) compute() (ConvertResult, error) {
 				if steps.on {
 					steps.add("估值上限价格 = %s ÷ %s = %s %s，低于前述价格，转股价格取估值上限价格。", ratStr(c.cap), ratStr(c.u), fixed(cp, placesPrice, halfUp), pu)
 				}
-			} else {
-				if steps.on {
-					steps.add("估值上限价格 = %s ÷ %s = %s %s，不低于前述价格，不影响转股价格。", ratStr(c.cap), ratStr(c.u), fixed(cp, placesPrice, halfUp), pu)
-				}
+			} else if steps.on {
+				steps.add("估值上限价格 = %s ÷ %s = %s %s，不低于前述价格，不影响转股价格。", ratStr(c.cap), ratStr(c.u), fixed(cp, placesPrice, halfUp), pu)
 			}
 		}
 		if c.floor != nil {
@@ -324,10 +317,8 @@ func (c *conversion) compute() (ConvertResult, error) {
 				if steps.on {
 					steps.add("最低价格 %s %s 高于前述价格，转股价格取最低价格。", fixed(c.floor, placesPrice, halfUp), pu)
 				}
-			} else {
-				if steps.on {
-					steps.add("最低价格 %s %s 不高于前述价格，不影响转股价格。", fixed(c.floor, placesPrice, halfUp), pu)
-				}
+			} else if steps.on {
+				steps.add("最低价格 %s %s 不高于前述价格，不影响转股价格。", fixed(c.floor, placesPrice, halfUp), pu)
 			}
 		}
 	}
@@ -368,10 +359,8 @@ func (c *conversion) compute() (ConvertResult, error) {
 			if steps.on {
 				steps.add("平台持股比例 %s 超过上限 %s：G = m × (U + R) / (1 − m) = %s %s（向下取整），转股价格 = A ÷ G。", fixed(st, placesStake, halfUp), ratStr(c.maxStake), fixed(g, c.scale, down), un)
 			}
-		} else {
-			if steps.on {
-				steps.add("平台持股比例 %s 未超过上限 %s。", fixed(st, placesStake, halfUp), ratStr(c.maxStake))
-			}
+		} else if steps.on {
+			steps.add("平台持股比例 %s 未超过上限 %s。", fixed(st, placesStake, halfUp), ratStr(c.maxStake))
 		}
 	}
 

@@ -224,13 +224,9 @@ func (e *exit) compute() (ExitResult, error) {
 		released.Add(released, cost)
 		if steps.on {
 			steps.add("第 %d 笔退出 %s：出售 %s 单位，尚余 %s 单位。", n, t.date, fixed(u, sc, down), fixed(held, sc, down))
-		}
-		if emptied && i > 0 {
-			if steps.on {
+			if emptied && i > 0 {
 				steps.add("  本笔清空持仓，承担剩余成本 c = %s − %s = %s 元。", fixed(basis, 2, halfUp), fixed(sub(released, cost), 2, halfUp), fixed(cost, 2, halfUp))
-			}
-		} else {
-			if steps.on {
+			} else {
 				steps.add("  成本 c = %s × %s ÷ %s = %s 元（四舍五入到分）。", fixed(basis, 2, halfUp), fixed(u, sc, down), fixed(e.units, sc, down), fixed(cost, 2, halfUp))
 			}
 		}
@@ -271,21 +267,21 @@ func (e *exit) compute() (ExitResult, error) {
 				// Σ_j cost × d_j / basis × (day − day_j)
 				acc = mul(share, sub(mul(basis, ratInt(t.day)), dayWeighted))
 			}
-			if len(e.disb) <= 10 {
+			// Listing every slice would make a hostile request's steps
+			// quadratic in size; beyond ten disbursements they are summarised.
+			switch {
+			case !steps.on:
+			case len(e.disb) <= 10:
 				for j := range e.disb {
 					d := &e.disb[j]
 					days := t.day - d.day
 					if e.accrual == AccrualConversion {
 						days = t.day - e.convDay
 					}
-					if steps.on {
-						steps.add("  按比例分摊：%s 拨付部分 %s 元，计息 %d 天。", d.date, fixed(mul(share, d.amount), 2, halfUp), days)
-					}
+					steps.add("  按比例分摊：%s 拨付部分 %s 元，计息 %d 天。", d.date, fixed(mul(share, d.amount), 2, halfUp), days)
 				}
-			} else {
-				if steps.on {
-					steps.add("  成本按 %d 笔拨付金额比例分摊（明细从略）。", len(e.disb))
-				}
+			default:
+				steps.add("  成本按 %d 笔拨付金额比例分摊（明细从略）。", len(e.disb))
 			}
 		}
 		interest := roundRat(quo(mul(acc, e.rate), rat365), placesMoney, halfUp)
@@ -370,15 +366,11 @@ func (e *exit) compute() (ExitResult, error) {
 			if steps.on {
 				steps.add("XIRR（拨付为流出、收回为流入，ACT/365）= %s。", *res.Totals.XIRR)
 			}
-		} else {
-			if steps.on {
-				steps.add("这组现金流没有内部收益率（例如全部收回为 0），XIRR 为空。")
-			}
+		} else if steps.on {
+			steps.add("这组现金流没有内部收益率（例如全部收回为 0），XIRR 为空。")
 		}
-	} else {
-		if steps.on {
-			steps.add("尚未全部退出（剩余 %s 单位），MOIC 和 XIRR 为空。", res.Totals.UnitsRemaining)
-		}
+	} else if steps.on {
+		steps.add("尚未全部退出（剩余 %s 单位），MOIC 和 XIRR 为空。", res.Totals.UnitsRemaining)
 	}
 	res.Steps = steps.list
 	return res, nil

@@ -142,3 +142,18 @@ func BenchmarkVerify1M(b *testing.B) {
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
 	b.ReportMetric(float64(h.peak)/mib, "peak-heap-MiB")
 }
+
+// BenchmarkExportXLSX1M writes a 1,000,000-row journal as XLSX: the issue's
+// ledger size, to show memory stays flat past 16 MiB of sheet XML (where
+// excelize starts spilling to a temporary file). Slow; run it on its own.
+func BenchmarkExportXLSX1M(b *testing.B) {
+	dir := b.TempDir()
+	benchExport(b, FormatXLSX, 1_000_000, func() io.Writer {
+		f, err := os.CreateTemp(dir, "journal-*.xlsx")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = f.Close() })
+		return f
+	})
+}

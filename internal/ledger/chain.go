@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"iter"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -18,7 +17,7 @@ const HashAlgorithm = "sha256-v1"
 
 // GenesisHash is the previous hash of entry 1: 64 zeros, the same length as
 // every other hash so that columns and exports need no special case.
-var GenesisHash = strings.Repeat("0", 64)
+const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
 
 // createdAtLayout fixes the time encoding at exactly six fractional digits in
 // UTC: RFC 3339, but with no trimming of zeros, so that one instant has one
@@ -152,7 +151,7 @@ func Hash(prev string, e Entry) string {
 // CreatedAt.
 func Seal(prev ChainHead, e Entry) (Entry, error) {
 	prev = prev.normal()
-	if prev.Seq < 0 || len(prev.Hash) != len(GenesisHash) {
+	if prev.Seq < 0 || !isHash(prev.Hash) {
 		return Entry{}, errorf("prev", "链头无效：序号 %d，哈希 %q", prev.Seq, prev.Hash)
 	}
 	if e.CreatedAt.IsZero() {
@@ -167,6 +166,20 @@ func Seal(prev ChainHead, e Entry) (Entry, error) {
 	}
 	e.Hash = Hash(prev.Hash, e)
 	return e, nil
+}
+
+// isHash reports whether s is 64 lowercase hex digits, the only form Hash
+// produces.
+func isHash(s string) bool {
+	if len(s) != len(GenesisHash) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // ChainError reports the first entry at which verification failed. Reason

@@ -186,8 +186,10 @@ func TestSealRefusesInvalid(t *testing.T) {
 	_, err = Seal(Genesis(), e)
 	wantError(t, err, "缺少制单人")
 	e.MakerID = 2
-	if _, err = Seal(ChainHead{Seq: 3, Hash: "short"}, e); err == nil {
-		t.Fatal("sealed after a malformed head")
+	for _, h := range []string{"short", strings.Repeat("A", 64), strings.Repeat("g", 64)} {
+		if _, err = Seal(ChainHead{Seq: 3, Hash: h}, e); err == nil {
+			t.Fatalf("sealed after a malformed head %q", h)
+		}
 	}
 }
 

@@ -25,8 +25,9 @@ const CSVFooterPrefix = "# 链头: "
 // buffer to w.
 //
 // Formula injection: spreadsheet programs run a cell that starts with
-// = + - @ (or a tab, CR or LF before one) as a formula. Text cells that start
-// with one of those get a leading apostrophe, which Excel shows as text.
+// = + - @ as a formula (some also after a leading tab, CR or LF). Text cells
+// that start with any of those seven characters get a leading apostrophe,
+// which Excel shows as text.
 // Numbers stay numbers: money, integer and date columns are formatted by this
 // package (e.g. "-100000.00") and are never escaped, and a text cell that is
 // a plain decimal number ("-5", "+3.2") is left as it is, since a number is
@@ -35,6 +36,9 @@ const CSVFooterPrefix = "# 链头: "
 //
 // Nothing reaches w before the first WriteRow or Close, so a handler can
 // still answer with an error page if its query fails before the first row.
+// After that, rows reach w in 64 KiB blocks; if the cursor fails half-way
+// the handler calls Abort, and the missing footer line marks the file as
+// incomplete.
 type CSVWriter struct {
 	w      io.Writer
 	bw     *bufio.Writer

@@ -130,8 +130,8 @@ type Entry struct {
 	Hash     string // lowercase hex
 }
 
-// MaxAmount bounds every amount: numeric(18,2) holds 16 integer digits.
-var MaxAmount = decimal.New(1, 16)
+// maxAmount bounds every amount: numeric(18,2) holds 16 integer digits.
+var maxAmount = decimal.New(1, 16)
 
 // checkAmount enforces the rules for a posting amount; field names it in the
 // error.
@@ -142,7 +142,7 @@ func checkAmount(field string, d decimal.Decimal) error {
 	if d.Exponent() < -2 && !d.Equal(d.Truncate(2)) {
 		return errorf(field, "金额最多保留两位小数（分），当前为 %s", d.String())
 	}
-	if d.Cmp(MaxAmount) >= 0 {
+	if d.Cmp(maxAmount) >= 0 {
 		return errorf(field, "金额 %s 超出上限", d.StringFixed(2))
 	}
 	return nil
@@ -221,7 +221,7 @@ func (e *Entry) validatePostings() error {
 		return errorf("postings", "一张凭证至少要有两条分录（当前 %d 条）", len(e.Postings))
 	}
 	// Sums run in fen as int64 while every amount fits (always, for amounts
-	// within MaxAmount and fewer than nine postings a side); exact decimals
+	// within maxAmount and fewer than nine postings a side); exact decimals
 	// take over otherwise.
 	var debitFen, creditFen int64
 	fast := true

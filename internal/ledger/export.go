@@ -24,9 +24,9 @@ const (
 
 // Column describes one export column.
 type Column struct {
-	Title string     // Chinese header
-	Type  ColumnType //
-	Width float64    // XLSX width in characters; 0 picks one by type
+	Title string // Chinese header
+	Type  ColumnType
+	Width float64 // XLSX width in characters; 0 picks one by type
 }
 
 // Table describes an export: its columns and, for XLSX, the sheet name. One
@@ -120,11 +120,21 @@ func (f Format) Ext() string { return "." + string(f) }
 
 // NewRowWriter returns the writer for format f.
 func NewRowWriter(f Format, w io.Writer, t Table) (RowWriter, error) {
+	// Each case checks err itself: returning a nil *CSVWriter as a
+	// RowWriter would make a non-nil interface.
 	switch f {
 	case FormatCSV:
-		return NewCSVWriter(w, t)
+		c, err := NewCSVWriter(w, t)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
 	case FormatXLSX:
-		return NewXLSXWriter(w, t)
+		x, err := NewXLSXWriter(w, t)
+		if err != nil {
+			return nil, err
+		}
+		return x, nil
 	}
 	return nil, errorf("format", "不支持的导出格式 %q，请选择 CSV 或 XLSX", string(f))
 }

@@ -53,8 +53,8 @@ type Options struct {
 	// much faster, but a machine crash can corrupt the cluster. For
 	// throwaway test clusters only.
 	Ephemeral bool
-	// Log receives progress messages and the output of initdb and apt-get;
-	// nil discards them. The server's own log goes to Dir/postgres.log.
+	// Log receives progress messages and apt-get's output (initdb's is in
+	// the error when it fails); nil discards them. The server's own log goes to Dir/postgres.log.
 	Log io.Writer
 }
 
@@ -330,6 +330,9 @@ func (c *Cluster) launch(ctx context.Context, dir string, opts Options) error {
 			"-c", "synchronous_commit=off",
 			// Parallel tests each hold a small pool on their own database.
 			"-c", "max_connections=300",
+			// Dynamic shared memory in the data directory rather than
+			// /dev/shm, so a killed server leaves nothing outside it.
+			"-c", "dynamic_shared_memory_type=mmap",
 		)
 	}
 	cmd := acct.command(context.Background(), filepath.Join(bin, "postgres"), args...)
@@ -431,8 +434,10 @@ func (c *Cluster) initdb(ctx context.Context, acct *account, ephemeral bool) err
 		}
 		var out bytes.Buffer
 		cmd := acct.command(ctx, filepath.Join(c.BinDir, "initdb"), args...)
-		cmd.Stdout = io.MultiWriter(c.log, &out)
-		cmd.Stderr = cmd.Stdout
+		// Only on failure: initdb's chatter ends with instructions to
+		// start the server by hand, which would mislead here.
+		cmd.Stdout = &out
+		cmd.Stderr = &out
 		err := cmd.Run()
 		if err == nil {
 			return nil

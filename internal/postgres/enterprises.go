@@ -3,11 +3,15 @@ package postgres
 import (
 	"context"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/auth"
 )
 
 // Enterprise is the minimal enterprise record the foundation needs to bind
@@ -52,4 +56,83 @@ func (db *DB) ListEnterprises(ctx context.Context) ([]Enterprise, error) {
 	rows, _ := db.Pool.Query(ctx, `SELECT id, name, uscc FROM enterprises ORDER BY name`)
 	es, err := pgx.CollectRows(rows, scanEnterprise)
 	return es, mapError(err)
+}
+
+// RegisterEnterprise is self-registration: the enterprise and its first
+// user in one transaction, so there is never an enterprise nobody can sign
+// in to, nor a user bound to nothing. Errors: Invalid, Conflict (信用代码
+// or username taken).
+func (db *DB) RegisterEnterprise(ctx context.Context, actor audit.Actor, p applications.EnterpriseProfile, u NewUser) (Enterprise, auth.User, error) {
+	if err := p.Validate(db.Now()); err != nil {
+		return Enterprise{}, auth.User{}, err
+	}
+	var e Enterprise
+	var user auth.User
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		now := db.Now()
+		err := tx.QueryRow(ctx, `
+			INSERT INTO enterprises (name, uscc, legal_rep, registered_capital, founded_on, address, contact_name, contact_mobile)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING id, name, uscc`,
+			p.Name, p.USCC, p.LegalRep, p.RegisteredCapital, p.FoundedOn, p.Address, p.ContactName, p.ContactMobile).
+			Scan(&e.ID, &e.Name, &e.USCC)
+		if err != nil {
+			return err
+		}
+		var id int64
+		if err := tx.QueryRow(ctx, `
+			INSERT INTO users (username, display_name, role, password_hash, enterprise_id)
+			VALUES ($1, $2, 'enterprise', $3, $4) RETURNING id`,
+			strings.ToLower(u.Username), u.DisplayName, u.PasswordHash, e.ID).Scan(&id); err != nil {
+			return err
+		}
+		if user, err = findUser(ctx, tx, id); err != nil {
+			return err
+		}
+		actor.ID, actor.Name, actor.Role = id, user.DisplayName, string(user.Role)
+		if err := appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "enterprise_register",
+			ObjectType: "enterprise", ObjectID: strconv.FormatInt(e.ID, 10), Outcome: audit.Success,
+			Detail: map[string]any{"after": map[string]any{"name": p.Name, "uscc": p.USCC, "legal_rep": p.LegalRep,
+				"registered_capital": p.RegisteredCapital.StringFixed(2), "contact_mobile": p.ContactMobile}}}); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "user_create", ObjectType: "user",
+			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
+			Detail: map[string]any{"after": map[string]any{"username": user.Username, "role": user.Role, "enterprise_id": e.ID}}})
+	})
+	return e, user, err
+}
+
+// EnterpriseDetail is the full profile.
+type EnterpriseDetail struct {
+	Enterprise
+	applications.EnterpriseProfile
+}
+
+// FindEnterprise returns an enterprise with its profile. Errors: NotFound.
+func (db *DB) FindEnterprise(ctx context.Context, id int64) (EnterpriseDetail, error) {
+	var d EnterpriseDetail
+	var capital *decimal.Decimal
+	var founded *time.Time
+	err := db.Pool.QueryRow(ctx, `
+		SELECT id, name, uscc, legal_rep, registered_capital, founded_on, address, contact_name, contact_mobile
+		FROM enterprises WHERE id = $1`, id).Scan(&d.ID, &d.Enterprise.Name, &d.Enterprise.USCC, &d.LegalRep,
+		&capital, &founded, &d.Address, &d.ContactName, &d.ContactMobile)
+	if err != nil {
+		return d, mapError(err)
+	}
+	d.EnterpriseProfile.Name, d.EnterpriseProfile.USCC = d.Enterprise.Name, d.Enterprise.USCC
+	if capital != nil {
+		d.RegisteredCapital = *capital
+	}
+	if founded != nil {
+		d.FoundedOn = *founded
+	}
+	return d, nil
+}
+
+// ListEnterpriseUsers returns the colleagues of an enterprise.
+func (db *DB) ListEnterpriseUsers(ctx context.Context, enterpriseID int64) ([]auth.User, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+userColumns+userFrom+`WHERE u.enterprise_id = $1 ORDER BY u.id`, enterpriseID)
+	us, err := pgx.CollectRows(rows, scanUser)
+	return us, mapError(err)
 }

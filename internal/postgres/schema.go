@@ -18,7 +18,9 @@ func CheckSchemaPool(ctx context.Context, pool *pgxpool.Pool) error {
 	if dirty {
 		return fmt.Errorf("schema version %d is dirty: a migration failed half-way", version)
 	}
-	if uint(version) != LatestVersion() {
+	// A newer schema is fine (a rolling deploy migrates before the last old
+	// server stops); an older one lacks what this build needs.
+	if uint(version) < LatestVersion() {
 		return fmt.Errorf("schema version %d, this build expects %d", version, LatestVersion())
 	}
 	return nil

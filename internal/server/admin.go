@@ -255,3 +255,6 @@ func (s *Server) handleAdminEnterpriseCreate(w http.ResponseWriter, r *http.Requ
 	http.Redirect(w, r, "/admin/enterprises", http.StatusSeeOther)
 	return nil
 }
+
+// chiParam reads a URL parameter.
+func chiParam(r *http.Request, name string) string { return chi.URLParam(r, name) }

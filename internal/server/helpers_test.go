@@ -18,6 +18,7 @@ import (
 	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/auth"
+	"ite/internal/blob"
 	"ite/internal/postgres"
 	"ite/internal/postgres/pgtest"
 )
@@ -59,8 +60,13 @@ func newEnv(t *testing.T) *env {
 	clk := &clock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
 	db := postgres.New(pool)
 	db.Now = clk.Now
+	blobs, err := blob.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := New(Config{DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Key: []byte("0123456789abcdef0123456789abcdef"), Now: clk.Now, PasswordParams: fastParams, Version: "test"})
+		Key: []byte("0123456789abcdef0123456789abcdef"), Now: clk.Now, PasswordParams: fastParams, Version: "test",
+		Blobs: blobs, MasterKey: []byte("master-key-master-key-master-key")})
 	e := &env{t: t, db: db, srv: srv, clock: clk, users: map[applications.Role]auth.User{}}
 	e.http = httptest.NewServer(srv)
 	t.Cleanup(e.http.Close)

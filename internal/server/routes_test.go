@@ -38,6 +38,7 @@ func TestRouteTable(t *testing.T) {
 	}
 	concrete := func(pattern string) string {
 		p := strings.ReplaceAll(pattern, "{id}", itoa(e.users[applications.RoleExpert].ID))
+		p = strings.NewReplacer("{item}", "business_license", "{outcome}", "accept").Replace(p)
 		return strings.ReplaceAll(p, "*", "app.css")
 	}
 	for _, rt := range e.srv.routes() {

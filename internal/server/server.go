@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"ite/internal/auth"
+	"ite/internal/blob"
 	"ite/internal/postgres"
 )
 
@@ -33,6 +34,19 @@ type Config struct {
 	Programme string
 	// Version is printed by /healthz.
 	Version string
+	// Blobs stores uploaded documents; MasterKey wraps the per-file keys of
+	// sensitive ones (32 bytes).
+	Blobs     blob.Store
+	MasterKey []byte
+	// MaxUploadBytes is the per-file limit (default 20 MiB).
+	MaxUploadBytes int64
+}
+
+func (s *Server) maxUpload() int64 {
+	if s.MaxUploadBytes > 0 {
+		return s.MaxUploadBytes
+	}
+	return blob.DefaultMaxBytes
 }
 
 // Server holds the dependencies of the handlers.

@@ -12,3 +12,50 @@
     if (msg && !window.confirm(msg)) e.preventDefault();
   }, true);
 })();
+
+// Uploads with a visible progress bar: forms marked data-upload are sent by
+// XHR so upload.onprogress can drive the <progress>. The server answers
+// X-Upload requests with a short Chinese text; on success the page
+// reloads to show the new version. Without JavaScript the form posts
+// normally.
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-upload") || e.defaultPrevented) return;
+    e.preventDefault();
+    var bar = form.querySelector("progress");
+    var errBox = form.querySelector(".upload-error");
+    var button = form.querySelector("button[type=submit]");
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", form.action);
+    xhr.setRequestHeader("X-Upload", "1");
+    if (meta) xhr.setRequestHeader("X-CSRF-Token", meta.content);
+    if (bar) { bar.hidden = false; bar.value = 0; }
+    if (errBox) { errBox.hidden = true; errBox.textContent = ""; }
+    if (button) button.disabled = true;
+    xhr.upload.onprogress = function (ev) {
+      if (bar && ev.lengthComputable) bar.value = Math.round(ev.loaded * 100 / ev.total);
+    };
+    xhr.onload = function () {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        if (bar) bar.value = 100;
+        form.setAttribute("data-uploaded", "1");
+        window.location.reload();
+        return;
+      }
+      if (button) button.disabled = false;
+      if (bar) bar.hidden = true;
+      if (errBox) {
+        errBox.textContent = xhr.status === 413 && !xhr.responseText ? "文件过大，请压缩后重试。" : xhr.responseText;
+        errBox.hidden = false;
+      }
+    };
+    xhr.onerror = function () {
+      if (button) button.disabled = false;
+      if (errBox) { errBox.textContent = "网络中断，上传未完成，请重试。"; errBox.hidden = false; }
+    };
+    xhr.send(new FormData(form));
+  });
+})();

@@ -3,6 +3,7 @@ package pgtest
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -165,5 +166,32 @@ func TestWithDatabase(t *testing.T) {
 		if err != nil || cfg.Database != "t_x" {
 			t.Errorf("pgx reads %q as database %v (%v)", got, cfg, err)
 		}
+	}
+}
+
+func TestParallelTestsGetTheirOwnDatabases(t *testing.T) {
+	names := make(chan string, 8)
+	t.Run("Group", func(t *testing.T) {
+		for i := range 8 {
+			t.Run(fmt.Sprint(i), func(t *testing.T) {
+				t.Parallel()
+				var name string
+				if err := NewDB(t).QueryRow(ctx(t), `SELECT current_database()`).Scan(&name); err != nil {
+					t.Fatal(err)
+				}
+				names <- name
+			})
+		}
+	})
+	close(names)
+	seen := map[string]bool{}
+	for n := range names {
+		if seen[n] {
+			t.Errorf("database %s handed out twice", n)
+		}
+		seen[n] = true
+	}
+	if len(seen) != 8 {
+		t.Errorf("%d databases, want 8", len(seen))
 	}
 }

@@ -1,0 +1,142 @@
+package blob
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+// refsOf returns a referenced func backed by a set, recording each batch.
+func refsOf(live ...string) (func([]string) (map[string]bool, error), *[][]string) {
+	var batches [][]string
+	return func(keys []string) (map[string]bool, error) {
+		batches = append(batches, slices.Clone(keys))
+		m := map[string]bool{}
+		for _, k := range keys {
+			if slices.Contains(live, k) {
+				m[k] = true
+			}
+		}
+		return m, nil
+	}, &batches
+}
+
+func age(t testing.TB, l *Local, name string, d time.Duration) {
+	t.Helper()
+	old := time.Now().Add(-d)
+	if err := os.Chtimes(filepath.Join(l.Dir(), filepath.FromSlash(name)), old, old); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSweep(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	grace := time.Now().Add(-24 * time.Hour)
+
+	t.Run("DeletesOnlyOldUnreferencedBlobsUnderPrefix", func(t *testing.T) {
+		l := newLocal(t)
+		for _, k := range []string{"docs/2026/10/live", "docs/2026/10/orphan1", "docs/2026/11/orphan2", "docs/2026/11/fresh", "tmpl/old"} {
+			put(t, l, k, []byte(k))
+		}
+		for _, k := range []string{"docs/2026/10/live", "docs/2026/10/orphan1", "docs/2026/11/orphan2", "tmpl/old"} {
+			age(t, l, k, 48*time.Hour)
+		}
+		// What a crash in the middle of Put leaves: an old temporary file,
+		// and a fresh one that may belong to an upload in progress.
+		for name, d := range map[string]time.Duration{"docs/2026/11/.put-stale": 48 * time.Hour, "docs/2026/11/.put-busy": 0} {
+			if err := os.WriteFile(filepath.Join(l.Dir(), filepath.FromSlash(name)), []byte("partial"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			age(t, l, name, d)
+		}
+		refs, batches := refsOf("docs/2026/10/live")
+		n, err := Sweep(ctx, l, "docs/", grace, refs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 3 {
+			t.Errorf("Sweep deleted %d, want 3 (two orphans and the stale temporary file)", n)
+		}
+		if want := [][]string{{"docs/2026/10/live", "docs/2026/10/orphan1", "docs/2026/11/orphan2"}}; !slices.EqualFunc(*batches, want, slices.Equal) {
+			t.Errorf("referenced was asked about %q, want %q (fresh blobs are never candidates)", *batches, want)
+		}
+		if got, want := keys(t, l, ""), []string{"docs/2026/10/live", "docs/2026/11/fresh", "tmpl/old"}; !slices.Equal(got, want) {
+			t.Errorf("left %q, want %q", got, want)
+		}
+		if _, err := os.Stat(filepath.Join(l.Dir(), "docs/2026/11/.put-stale")); !os.IsNotExist(err) {
+			t.Error("stale temporary file survived the sweep")
+		}
+		if _, err := os.Stat(filepath.Join(l.Dir(), "docs/2026/11/.put-busy")); err != nil {
+			t.Error("a fresh temporary file (an upload in progress) was removed")
+		}
+	})
+
+	t.Run("AsksInBoundedBatches", func(t *testing.T) {
+		l := newLocal(t)
+		dir := filepath.Join(l.Dir(), "docs", "2026", "11")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		const total = 2*sweepBatch + 7
+		old := time.Now().Add(-48 * time.Hour)
+		for i := range total {
+			p := filepath.Join(dir, fmt.Sprintf("k%04d", i))
+			if err := os.WriteFile(p, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			os.Chtimes(p, old, old)
+		}
+		refs, batches := refsOf("docs/2026/11/k0000", "docs/2026/11/k1006")
+		n, err := Sweep(ctx, l, "docs/", grace, refs)
+		if err != nil || n != total-2 {
+			t.Fatalf("Sweep = %d, %v; want %d", n, err, total-2)
+		}
+		var sizes []int
+		for _, b := range *batches {
+			sizes = append(sizes, len(b))
+		}
+		if !slices.Equal(sizes, []int{sweepBatch, sweepBatch, 7}) {
+			t.Errorf("batch sizes %v", sizes)
+		}
+		if got := keys(t, l, ""); !slices.Equal(got, []string{"docs/2026/11/k0000", "docs/2026/11/k1006"}) {
+			t.Errorf("left %q", got)
+		}
+	})
+
+	t.Run("StopsWhenTheDatabaseFails", func(t *testing.T) {
+		l := newLocal(t)
+		put(t, l, "docs/a", []byte("a"))
+		age(t, l, "docs/a", 48*time.Hour)
+		dbDown := errors.New("database unavailable")
+		n, err := Sweep(ctx, l, "docs/", grace, func([]string) (map[string]bool, error) { return nil, dbDown })
+		if !errors.Is(err, dbDown) || n != 0 {
+			t.Fatalf("Sweep = %d, %v; want 0 and the database's error", n, err)
+		}
+		if got := keys(t, l, ""); len(got) != 1 {
+			t.Fatalf("a failed sweep deleted blobs: left %q", got)
+		}
+	})
+
+	t.Run("WorksOnS3", func(t *testing.T) {
+		s := newFakeS3(t)
+		for _, k := range []string{"docs/a", "docs/b", "docs/c"} {
+			put(t, s, k, []byte(k))
+		}
+		refs, _ := refsOf("docs/b")
+		// The fake's clock cannot be moved back, so move the grace period
+		// forward instead: everything counts as old.
+		n, err := Sweep(ctx, s, "docs/", time.Now().Add(time.Hour), refs)
+		if err != nil || n != 2 {
+			t.Fatalf("Sweep = %d, %v; want 2", n, err)
+		}
+		if got := keys(t, s, ""); !slices.Equal(got, []string{"docs/b"}) {
+			t.Fatalf("left %q", got)
+		}
+	})
+}

@@ -1,0 +1,223 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"ite/internal/applications"
+	"ite/internal/audit"
+)
+
+const docColumns = `d.id, d.application_id, d.item, d.version, d.blob_key, d.filename, d.content_kind, d.size_bytes,
+	d.sha256, d.encrypted, d.enc_alg, d.wrapped_key, d.uscc, d.id_masked, d.id_cipher, d.issue_date,
+	d.uploaded_by, u.display_name, d.uploaded_at`
+
+const docFrom = ` FROM documents d JOIN users u ON u.id = d.uploaded_by `
+
+func scanDocument(row pgx.CollectableRow) (applications.Document, error) {
+	var d applications.Document
+	var item string
+	var issue *time.Time
+	err := row.Scan(&d.ID, &d.ApplicationID, &item, &d.Version, &d.BlobKey, &d.Filename, &d.Kind, &d.Size,
+		&d.SHA256, &d.Encrypted, &d.EncAlg, &d.WrappedKey, &d.USCC, &d.IDMasked, &d.IDCipher, &issue,
+		&d.UploadedBy, &d.UploadedByName, &d.UploadedAt)
+	d.Item = applications.Material(item)
+	if issue != nil {
+		d.IssueDate = *issue
+	}
+	return d, err
+}
+
+// AddDocument records a new version of a material whose blob is already
+// stored and synced. The application must be a draft or returned; the
+// version number is assigned under the application's row lock. Errors:
+// NotFound, Conflict.
+func (db *DB) AddDocument(ctx context.Context, actor audit.Actor, d applications.Document) (applications.Document, error) {
+	var out applications.Document
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		now := db.Now()
+		a, err := findApplication(ctx, tx, d.ApplicationID, true)
+		if err != nil {
+			return err
+		}
+		if a.State != applications.StateDraft && a.State != applications.StateReturned {
+			return applications.Errorf(applications.Conflict, "申报当前状态为「%s」，不能上传或替换材料。", a.State.Label())
+		}
+		var issue *time.Time
+		if !d.IssueDate.IsZero() {
+			issue = &d.IssueDate
+		}
+		var id int64
+		if err := tx.QueryRow(ctx, `
+			INSERT INTO documents (application_id, item, version, blob_key, filename, content_kind, size_bytes, sha256,
+				encrypted, enc_alg, wrapped_key, uscc, id_masked, id_cipher, issue_date, uploaded_by, uploaded_at)
+			VALUES ($1, $2, (SELECT COALESCE(max(version), 0) + 1 FROM documents WHERE application_id = $1 AND item = $2),
+				$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
+			d.ApplicationID, string(d.Item), d.BlobKey, d.Filename, d.Kind, d.Size, d.SHA256, d.Encrypted, d.EncAlg,
+			d.WrappedKey, d.USCC, d.IDMasked, d.IDCipher, issue, actor.ID, now).Scan(&id); err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, `SELECT `+docColumns+docFrom+`WHERE d.id = $1`, id)
+		if out, err = pgx.CollectExactlyOneRow(rows, scanDocument); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "document_upload", ObjectType: "document",
+			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
+			Detail: map[string]any{"application_id": d.ApplicationID, "item": d.Item, "version": out.Version,
+				"size": d.Size, "sha256": d.SHA256, "kind": d.Kind, "encrypted": d.Encrypted, "id_masked": d.IDMasked}})
+	})
+	return out, err
+}
+
+// ListDocuments returns every version of every item of an application.
+func (db *DB) ListDocuments(ctx context.Context, appID int64) ([]applications.Document, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+docColumns+docFrom+`WHERE d.application_id = $1 ORDER BY d.item, d.version`, appID)
+	ds, err := pgx.CollectRows(rows, scanDocument)
+	return ds, mapError(err)
+}
+
+// FindDocument returns one document version. Errors: NotFound.
+func (db *DB) FindDocument(ctx context.Context, id int64) (applications.Document, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+docColumns+docFrom+`WHERE d.id = $1`, id)
+	d, err := pgx.CollectExactlyOneRow(rows, scanDocument)
+	return d, mapError(err)
+}
+
+// ListReviews returns staff's verdicts on an application's items.
+func (db *DB) ListReviews(ctx context.Context, appID int64) ([]applications.Review, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT r.item, r.document_id, r.status = 'accepted', r.reason, u.display_name, r.at
+		FROM material_reviews r JOIN users u ON u.id = r.reviewer_id WHERE r.application_id = $1`, appID)
+	rs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (applications.Review, error) {
+		var r applications.Review
+		var item string
+		err := row.Scan(&item, &r.DocumentID, &r.Accepted, &r.Reason, &r.Reviewer, &r.At)
+		r.Item = applications.Material(item)
+		return r, err
+	})
+	return rs, mapError(err)
+}
+
+// Checklist loads an application's programme, documents and verdicts and
+// derives the checklist.
+func (db *DB) Checklist(ctx context.Context, a applications.Application) ([]applications.ChecklistItem, error) {
+	p, err := db.FindProgramme(ctx, a.ProgrammeID)
+	if err != nil {
+		return nil, err
+	}
+	docs, err := db.ListDocuments(ctx, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	revs, err := db.ListReviews(ctx, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	return applications.BuildChecklist(p, docs, revs), nil
+}
+
+// checklistTx is Checklist inside a transaction (for transition checks).
+func checklistTx(ctx context.Context, tx pgx.Tx, a applications.Application) ([]applications.ChecklistItem, error) {
+	p, err := findProgramme(ctx, tx, a.ProgrammeID, false)
+	if err != nil {
+		return nil, err
+	}
+	rows, _ := tx.Query(ctx, `SELECT `+docColumns+docFrom+`WHERE d.application_id = $1`, a.ID)
+	docs, err := pgx.CollectRows(rows, scanDocument)
+	if err != nil {
+		return nil, err
+	}
+	rows, _ = tx.Query(ctx, `SELECT item, document_id, status = 'accepted', reason, '', at FROM material_reviews WHERE application_id = $1`, a.ID)
+	revs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (applications.Review, error) {
+		var r applications.Review
+		var item string
+		err := row.Scan(&item, &r.DocumentID, &r.Accepted, &r.Reason, &r.Reviewer, &r.At)
+		r.Item = applications.Material(item)
+		return r, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return applications.BuildChecklist(p, docs, revs), nil
+}
+
+// SubmitCheck refuses submission until the checklist is complete.
+func SubmitCheck(ctx context.Context, tx pgx.Tx, a applications.Application) error {
+	items, err := checklistTx(ctx, tx, a)
+	if err != nil {
+		return err
+	}
+	return applications.CheckSubmittable(items)
+}
+
+// ReviewOutcomeCheck refuses to end formal review unless every item is
+// judged and the outcome matches the verdicts.
+func ReviewOutcomeCheck(accept bool) TransitionCheck {
+	return func(ctx context.Context, tx pgx.Tx, a applications.Application) error {
+		items, err := checklistTx(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		return applications.CheckReviewOutcome(items, accept)
+	}
+}
+
+// ReviewMaterial records staff's verdict on the current version of an
+// item during formal review. Errors: NotFound, Conflict (not submitted,
+// or nothing uploaded), Invalid (a return without a reason).
+func (db *DB) ReviewMaterial(ctx context.Context, actor audit.Actor, appID int64, item applications.Material, accept bool, reason string) error {
+	if !accept && reason == "" {
+		return applications.FieldError("reason", "退回时请写明原因，企业会在该材料旁看到。")
+	}
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		now := db.Now()
+		a, err := findApplication(ctx, tx, appID, true)
+		if err != nil {
+			return err
+		}
+		if a.State != applications.StateSubmitted {
+			return applications.Errorf(applications.Conflict, "只有「待形式审查」的申报可以逐项审查材料（当前为「%s」）。", a.State.Label())
+		}
+		var docID int64
+		err = tx.QueryRow(ctx, `SELECT id FROM documents WHERE application_id = $1 AND item = $2 ORDER BY version DESC LIMIT 1`,
+			appID, string(item)).Scan(&docID)
+		if err == pgx.ErrNoRows {
+			return applications.Errorf(applications.Conflict, "「%s」尚未上传，无法审查。", item.Label())
+		}
+		if err != nil {
+			return err
+		}
+		status := "returned"
+		if accept {
+			status, reason = "accepted", ""
+		}
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO material_reviews (application_id, item, document_id, status, reason, reviewer_id, at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (application_id, item) DO UPDATE SET document_id = EXCLUDED.document_id,
+				status = EXCLUDED.status, reason = EXCLUDED.reason, reviewer_id = EXCLUDED.reviewer_id, at = EXCLUDED.at`,
+			appID, string(item), docID, status, reason, actor.ID, now); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "material_review", ObjectType: "application",
+			ObjectID: strconv.FormatInt(appID, 10), Outcome: audit.Success,
+			Detail: map[string]any{"item": item, "document_id": docID, "status": status, "reason": reason}})
+	})
+}
+
+// ReferencedBlobs reports which of keys a document row references, for the
+// blob sweeper.
+func (db *DB) ReferencedBlobs(ctx context.Context, keys []string) (map[string]bool, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT blob_key FROM documents WHERE blob_key = ANY($1)`, keys)
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(found))
+	for _, k := range found {
+		out[k] = true
+	}
+	return out, nil
+}

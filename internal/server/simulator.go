@@ -1,0 +1,264 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"regexp"
+	"strconv"
+
+	"ite/internal/conversion"
+	"ite/web/layout"
+	"ite/web/page"
+	"ite/web/ui"
+)
+
+// simulatorAccess is who may use the simulator (see calcRoutes); the menu
+// entry is registered for the same roles.
+var simulatorAccess = only(enterprise, staff, approver, auditor)
+
+func init() {
+	layout.AddNav(layout.NavItem{Label: "转股测算", Href: "/simulator"}, simulatorAccess.roles...)
+}
+
+// simulatorExample is DOMAIN §15 example A, shown when the page is opened
+// without a scenario: conversion at the round's price and a three-tranche
+// exit at 3% from each disbursement.
+var simulatorExample = page.SimulatorForm{
+	Unit:     conversion.UnitRegisteredCapital,
+	PreUnits: "1000000",
+	ConvDate: "2026-01-15",
+	Disbursements: []page.SimDisbursement{
+		{Date: "2024-01-15", Amount: "1500000.00"},
+		{Date: "2025-01-15", Amount: "1500000.00"},
+		{}, {},
+	},
+	Valuation:  "80000000",
+	NewMoney:   "20000000",
+	Method:     conversion.MethodRoundPrice,
+	ReturnRate: "0.03",
+	Accrual:    conversion.AccrualDisbursement,
+	Allocation: conversion.AllocationFIFO,
+	BelowCap:   conversion.BelowCapMarket,
+	Tranches: []page.SimTranche{
+		{Date: "2027-01-15", Mode: page.SimModeUnits, Qty: "12500.00", MarketValue: "2900000.00"},
+		{Date: "2028-01-15", Mode: page.SimModeUnits, Qty: "12500.00"},
+		{Date: "2029-01-15", Mode: page.SimModeRest, MarketValue: "900000.00"},
+		{Mode: page.SimModeUnits}, {Mode: page.SimModeUnits},
+	},
+}
+
+// handleSimulator is the simulator page (GET /simulator?<scenario>). The
+// scenario lives in the query string so it can be shared; the page is
+// computed here in full, so it works without JavaScript. A scenario the
+// calculator refuses is answered 422 with the message next to its input.
+func (s *Server) handleSimulator(w http.ResponseWriter, r *http.Request) error {
+	v := simulate(r)
+	status := http.StatusOK
+	if v.Failed() {
+		status = http.StatusUnprocessableEntity
+	}
+	return s.render(w, r, status, page.Simulator(v))
+}
+
+// handleSimulatorResult is the fragment the form's htmx request fetches
+// (GET /simulator/result?<scenario>) on every change: the result area plus
+// the error slots, swapped out of band. HX-Push-Url puts the page's own
+// address (/simulator?<scenario>, not this fragment's) in the address bar
+// and history, so the URL the user copies opens the same scenario.
+//
+// A refused scenario is still answered 200 here, with the error rendered:
+// htmx 2 does not swap 4xx responses by default, and changing that
+// (htmx.config.responseHandling) would apply to every htmx request in the
+// application, where a 4xx carries a full error page that must not be
+// swapped into a fragment's target. The full page keeps the honest 422.
+func (s *Server) handleSimulatorResult(w http.ResponseWriter, r *http.Request) error {
+	v := simulate(r)
+	w.Header().Set("HX-Push-Url", "/simulator?"+v.Form.Query())
+	return s.render(w, r, http.StatusOK, page.SimulatorFragment(v))
+}
+
+// simulate reads the scenario (example A when the query is empty), runs the
+// conversion and, when tranches are given, the exit on the units it yields.
+func simulate(r *http.Request) page.SimulatorView {
+	q := r.URL.Query()
+	f := simulatorExample
+	if len(q) > 0 {
+		f = page.SimulatorFormFrom(q)
+	}
+	v := page.SimulatorView{Form: f, Errors: ui.Errors{}}
+	p := newSimPlan(f)
+	if p.formErr != nil {
+		v.Errors[p.formErr.Field] = p.formErr.Message
+		return v
+	}
+	conv, err := conversion.Convert(p.convert)
+	if err != nil {
+		p.refuse(&v, err)
+		return v
+	}
+	v.Conversion = &conv
+	if len(p.exit.Tranches) == 0 {
+		return v
+	}
+	p.exit.Units = conv.Units
+	ex, err := conversion.Exit(p.exit)
+	if err != nil {
+		v.Conversion = nil
+		p.refuse(&v, err)
+		return v
+	}
+	v.Exit = &ex
+	return v
+}
+
+// simPlan is a form turned into calculator requests, remembering which form
+// row each disbursement and tranche came from (blank rows are skipped) so
+// that an error about "tranches[1]" lands next to the right input.
+type simPlan struct {
+	convert conversion.ConvertRequest
+	exit    conversion.ExitRequest
+	dRows   []int // request index → form row (1-based)
+	tRows   []int
+	formErr *conversion.InputError // a mistake the form itself catches, Field a form name
+}
+
+func newSimPlan(f page.SimulatorForm) *simPlan {
+	p := &simPlan{}
+	var ds []conversion.Disbursement
+	for i, d := range f.Disbursements {
+		if !d.Blank() {
+			ds = append(ds, conversion.Disbursement{Date: d.Date, Amount: d.Amount})
+			p.dRows = append(p.dRows, i+1)
+		}
+	}
+	c := conversion.ConvertRequest{
+		Kind: conversion.KindConversion, Unit: f.Unit, ConversionDate: f.ConvDate, Disbursements: ds,
+		PreMoneyUnits: f.PreUnits, MaxStake: f.MaxStake, Explain: true,
+		Pricing: conversion.Pricing{Method: f.Method, Discount: f.Discount, ValuationCap: f.Cap,
+			FloorPrice: f.Floor, Price: f.Price, Stake: f.Stake, AppraisedValue: f.Appraised},
+	}
+	if f.Valuation != "" || f.NewMoney != "" {
+		c.Round = &conversion.Round{PreMoneyValuation: f.Valuation, NewMoney: f.NewMoney}
+	}
+	if f.Interest != "" {
+		c.Interest = &conversion.Interest{Rate: f.Interest}
+	}
+	p.convert = c
+
+	scale := 2
+	if f.Unit == conversion.UnitShares {
+		scale = 0
+	}
+	e := conversion.ExitRequest{
+		Kind: conversion.KindExit, UnitScale: &scale, ConversionDate: f.ConvDate, Disbursements: ds, Explain: true,
+		Policy: conversion.Policy{ReturnRate: f.ReturnRate, AccrualFrom: f.Accrual, Allocation: f.Allocation, BelowCap: f.BelowCap},
+	}
+	for i, t := range f.Tranches {
+		if t.Blank() {
+			continue
+		}
+		row := i + 1
+		tr := conversion.Tranche{Date: t.Date, MarketValue: t.MarketValue}
+		switch t.Mode {
+		case page.SimModeUnits, page.SimModeFraction:
+			if t.Qty == "" {
+				p.formErr = &conversion.InputError{Field: page.SimTrancheField(row, "qty"),
+					Message: "请填写第 " + strconv.Itoa(row) + " 笔退出的数量（单位数，或按比例时的比例，如 0.25），或把出售方式改为“剩余全部”。"}
+				return p
+			}
+			if t.Mode == page.SimModeUnits {
+				tr.Units = t.Qty
+			} else {
+				tr.Fraction = t.Qty
+			}
+		case page.SimModeRest:
+			tr.Rest = true
+		default:
+			p.formErr = &conversion.InputError{Field: page.SimTrancheField(row, "mode"),
+				Message: "请选择第 " + strconv.Itoa(row) + " 笔退出的出售方式：按单位数、按原持有比例或剩余全部。"}
+			return p
+		}
+		e.Tranches = append(e.Tranches, tr)
+		p.tRows = append(p.tRows, row)
+	}
+	p.exit = e
+	return p
+}
+
+// refuse puts the calculator's error next to the input it names.
+func (p *simPlan) refuse(v *page.SimulatorView, err error) {
+	var ie *conversion.InputError
+	if !errors.As(err, &ie) {
+		v.FormError = "测算失败，请检查输入后重试。"
+		return
+	}
+	if name := p.inputFor(ie.Field); name != "" {
+		v.Errors[name] = ie.Message
+		return
+	}
+	v.FormError = ie.Message
+}
+
+// simInputs maps the calculator's field paths to the form's inputs.
+var simInputs = map[string]string{
+	"unit":                      "unit",
+	"pre_money_units":           "pre_units",
+	"conversion_date":           "conv_date",
+	"disbursements":             "disbursements",
+	"round":                     "valuation",
+	"round.pre_money_valuation": "valuation",
+	"round.new_money":           "new_money",
+	"pricing.method":            "method",
+	"pricing.discount":          "discount",
+	"pricing.valuation_cap":     "cap",
+	"pricing.floor_price":       "floor",
+	"pricing.price":             "price",
+	"pricing.stake":             "stake",
+	"pricing.appraised_value":   "appraised",
+	"max_stake":                 "max_stake",
+	"interest.rate":             "interest",
+	"policy.return_rate":        "return_rate",
+	"policy.accrual_from":       "accrual",
+	"policy.allocation":         "allocation",
+	"policy.below_cap":          "below_cap",
+	"tranches":                  "tranches",
+}
+
+var simListField = regexp.MustCompile(`^(disbursements|tranches)\[(\d+)\](?:\.(\w+))?$`)
+
+// inputFor is the form input a calculator field path refers to, or "" when
+// no single input is at fault.
+func (p *simPlan) inputFor(field string) string {
+	if name, ok := simInputs[field]; ok {
+		return name
+	}
+	m := simListField.FindStringSubmatch(field)
+	if m == nil {
+		return ""
+	}
+	i, err := strconv.Atoi(m[2])
+	if err != nil {
+		return ""
+	}
+	if m[1] == "disbursements" {
+		if i >= len(p.dRows) {
+			return "disbursements"
+		}
+		if m[3] == "date" {
+			return page.SimDisbursementField(p.dRows[i], "date")
+		}
+		return page.SimDisbursementField(p.dRows[i], "amount")
+	}
+	if i >= len(p.tRows) {
+		return "tranches"
+	}
+	switch m[3] {
+	case "date":
+		return page.SimTrancheField(p.tRows[i], "date")
+	case "market_value":
+		return page.SimTrancheField(p.tRows[i], "mv")
+	case "rest":
+		return page.SimTrancheField(p.tRows[i], "mode")
+	}
+	return page.SimTrancheField(p.tRows[i], "qty") // units, fraction, or the tranche as a whole
+}

@@ -1,0 +1,31 @@
+package server
+
+import (
+	"net/http"
+
+	"ite/internal/applications"
+	"ite/web/format"
+	"ite/web/page"
+)
+
+// handleTemplate renders a printable template filled with the enterprise's
+// name and 信用代码 (GET /applications/{id}/templates/{item}).
+func (s *Server) handleTemplate(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.loadApplication(r)
+	if err != nil {
+		return err
+	}
+	item, err := applications.ParseMaterial(chiParam(r, "item"))
+	if err != nil || !item.HasTemplate() {
+		return applications.Errorf(applications.NotFound, "该材料没有模板。")
+	}
+	p, err := s.DB.FindProgramme(r.Context(), a.ProgrammeID)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, page.TemplatePrint(page.TemplateView{
+		Kind: string(item), Title: item.Label(), Enterprise: a.Enterprise, USCC: a.EnterpriseUSCC,
+		Project: a.Title, Programme: p.Name, Amount: format.Yuan(a.RequestedAmount) + "（" + format.Uppercase(a.RequestedAmount) + "）",
+		Platform: p.HoldingPlatform, Today: format.Date(chinaToday(s.Now())),
+	}))
+}
