@@ -165,7 +165,9 @@ type ChainError struct {
 	Reason string
 }
 
-func (e *ChainError) Error() string { return fmt.Sprintf("审计日志第 %d 条：%s", e.Seq, e.Reason) }
+func (e *ChainError) Error() string {
+	return fmt.Sprintf("审计日志第 %d 条：%s", e.Seq, e.Reason)
+}
 
 // Add checks the next record. Detail is canonicalised first because jsonb
 // reorders keys.

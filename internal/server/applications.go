@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-
 	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/conversion"
@@ -275,7 +274,7 @@ func parseApplicationForm(r *http.Request) (page.ApplicationForm, applications.A
 		MilestoneDates: v["milestone_date"], MilestoneTexts: v["milestone_text"], Version: v.Get("version")}
 	a := applications.Application{Title: f.Title, Sector: applications.Sector(f.Sector), LeadName: f.LeadName,
 		LeadMobile: applications.NormalizeMobile(f.LeadMobile),
-		Content: applications.Content{Summary: f.Summary, Technology: f.Technology, Team: f.Team, Market: f.Market}}
+		Content:    applications.Content{Summary: f.Summary, Technology: f.Technology, Team: f.Team, Market: f.Market}}
 	a.ProgrammeID, _ = strconv.ParseInt(f.ProgrammeID, 10, 64)
 	a.Version, _ = strconv.Atoi(f.Version)
 	if d, err := conversion.ParseMoney(f.RequestedAmount); err == nil {
@@ -576,4 +575,3 @@ func (s *Server) handleLiaison(w http.ResponseWriter, r *http.Request) error {
 	http.Redirect(w, r, "/applications/"+strconv.FormatInt(a.ID, 10), http.StatusSeeOther)
 	return nil
 }
-

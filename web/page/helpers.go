@@ -10,7 +10,6 @@ import (
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-
 func outcomeLabel(o string) string {
 	switch o {
 	case "success":
