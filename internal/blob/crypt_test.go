@@ -225,10 +225,10 @@ func BenchmarkIngest200MiB(b *testing.B) {
 			b.ReportAllocs()
 			var peak int64
 			for b.Loop() {
-				m, use := ingestMeasuredNoGC(b, s, opts)
-				peak = max(peak, use)
+				key, growth := ingestMeasuredNoGC(b, s, opts)
+				peak = max(peak, growth)
 				b.StopTimer()
-				if err := s.Delete(context.Background(), m.key); err != nil {
+				if err := s.Delete(context.Background(), key); err != nil {
 					b.Fatal(err)
 				}
 				b.StartTimer()
@@ -238,20 +238,18 @@ func BenchmarkIngest200MiB(b *testing.B) {
 	}
 }
 
-type benchMeta struct{ key string }
-
 // ingestMeasuredNoGC is ingestMeasured without the GC and MemStats calls,
 // which would distort the benchmark's timing.
-func ingestMeasuredNoGC(b *testing.B, s Store, opts IngestOptions) (benchMeta, int64) {
+func ingestMeasuredNoGC(b *testing.B, s Store, opts IngestOptions) (key string, heapGrowth int64) {
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	metrics.Read(sample)
 	base := sample[0].Value.Uint64()
 	stop := heapPeak()
-	key := NewKey("docs", testNow)
+	key = NewKey("docs", testNow)
 	_, err := Ingest(context.Background(), s, key, &genReader{left: ingestBenchSize}, opts)
 	peak := stop()
 	if err != nil {
 		b.Fatal(err)
 	}
-	return benchMeta{key}, int64(peak) - int64(base)
+	return key, int64(peak) - int64(base)
 }
