@@ -71,7 +71,9 @@ CREATE UNIQUE INDEX decisions_one_pending ON decisions (application_id) WHERE st
 ALTER TABLE applications
   ADD COLUMN approved_amount numeric(18,2) CONSTRAINT applications_approved_check CHECK (approved_amount > 0),
   ADD COLUMN notice_starts_on date,
-  ADD COLUMN notice_ends_on date;
+  ADD COLUMN notice_ends_on date,
+  -- set when the notice ended with no objection left open: ready to sign
+  ADD COLUMN notice_closed_at timestamptz;
 
 -- Public holidays and adjusted working days for counting the notice period.
 CREATE TABLE calendar_days (

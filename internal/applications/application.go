@@ -52,6 +52,10 @@ type Application struct {
 	Liaison         string
 	PrecheckAsked   time.Time // zero when no pre-check is pending
 	Version         int
+	ApprovedAmount  decimal.NullDecimal // set when the funding decision is approved
+	NoticeStartsOn  time.Time           // 公示 period, zero before approval
+	NoticeEndsOn    time.Time
+	NoticeClosedAt  time.Time // the notice ended with no open objection: ready to sign
 	StateChangedAt  time.Time
 	SubmittedAt     time.Time
 	CreatedAt       time.Time

@@ -16,6 +16,9 @@ const (
 	MaterialFinancialStatements     Material = "financial_statements"
 	MaterialIPCertificates          Material = "ip_certificates"
 	MaterialOther                   Material = "other"
+	// MaterialSignedAgreement is the signed investment agreement, uploaded
+	// by staff after the notice; it is not part of the checklist.
+	MaterialSignedAgreement Material = "signed_agreement"
 )
 
 // Field is the structured value that must be entered with a material.
@@ -48,6 +51,7 @@ var materials = map[Material]materialInfo{
 	MaterialFinancialStatements:     {"财务报表", false, FieldNone, false},
 	MaterialIPCertificates:          {"知识产权证明", false, FieldNone, false},
 	MaterialOther:                   {"其他材料", false, FieldNone, false},
+	MaterialSignedAgreement:         {"已签署的投资协议", false, FieldNone, false},
 }
 
 // DefaultRequiredMaterials are the eight items every application needs

@@ -196,3 +196,21 @@ func calcError(err error) error {
 	}
 	return err
 }
+
+// TrancheAmounts splits the agreed amount over the tranche plan: each
+// tranche is amount × share rounded half-up to the fen, and the last takes
+// the remainder so the tranches always sum to the amount exactly.
+func (t Terms) TrancheAmounts(amount decimal.Decimal) []decimal.Decimal {
+	out := make([]decimal.Decimal, len(t.Tranches))
+	left := amount
+	for i, tr := range t.Tranches {
+		if i == len(t.Tranches)-1 {
+			out[i] = left
+			break
+		}
+		share, _ := decimal.NewFromString(tr.Share)
+		out[i] = conversion.MulMoney(amount, share)
+		left = left.Sub(out[i])
+	}
+	return out
+}

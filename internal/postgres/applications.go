@@ -16,7 +16,7 @@ import (
 const appColumns = `a.id, a.programme_id, p.name, a.enterprise_id, e.name, e.uscc, a.title, a.sector,
 	a.requested_amount, a.content, a.lead_name, a.lead_mobile, a.state, COALESCE(a.liaison_id, 0),
 	COALESCE(l.display_name, ''), a.precheck_asked_at, a.version, a.state_changed_at, a.submitted_at,
-	a.created_at, a.updated_at`
+	a.created_at, a.updated_at, a.approved_amount, a.notice_starts_on, a.notice_ends_on, a.notice_closed_at`
 
 const appFrom = ` FROM applications a JOIN programmes p ON p.id = a.programme_id
 	JOIN enterprises e ON e.id = a.enterprise_id LEFT JOIN users l ON l.id = a.liaison_id `
@@ -25,10 +25,11 @@ func scanApplication(row pgx.CollectableRow) (applications.Application, error) {
 	var a applications.Application
 	var sector, state string
 	var content []byte
-	var precheck, submitted *time.Time
+	var precheck, submitted, noticeStart, noticeEnd, noticeClosed *time.Time
 	err := row.Scan(&a.ID, &a.ProgrammeID, &a.Programme, &a.EnterpriseID, &a.Enterprise, &a.EnterpriseUSCC,
 		&a.Title, &sector, &a.RequestedAmount, &content, &a.LeadName, &a.LeadMobile, &state, &a.LiaisonID,
-		&a.Liaison, &precheck, &a.Version, &a.StateChangedAt, &submitted, &a.CreatedAt, &a.UpdatedAt)
+		&a.Liaison, &precheck, &a.Version, &a.StateChangedAt, &submitted, &a.CreatedAt, &a.UpdatedAt,
+		&a.ApprovedAmount, &noticeStart, &noticeEnd, &noticeClosed)
 	if err != nil {
 		return a, err
 	}
@@ -36,8 +37,13 @@ func scanApplication(row pgx.CollectableRow) (applications.Application, error) {
 	if precheck != nil {
 		a.PrecheckAsked = *precheck
 	}
-	if submitted != nil {
-		a.SubmittedAt = *submitted
+	for _, t := range []struct {
+		src *time.Time
+		dst *time.Time
+	}{{submitted, &a.SubmittedAt}, {noticeStart, &a.NoticeStartsOn}, {noticeEnd, &a.NoticeEndsOn}, {noticeClosed, &a.NoticeClosedAt}} {
+		if t.src != nil {
+			*t.dst = *t.src
+		}
 	}
 	return a, json.Unmarshal(content, &a.Content)
 }
@@ -165,37 +171,47 @@ type TransitionCheck func(ctx context.Context, tx pgx.Tx, a applications.Applica
 func (db *DB) TransitionApplication(ctx context.Context, actor audit.Actor, id int64, to applications.State, reason string, check TransitionCheck) (applications.Application, error) {
 	var out applications.Application
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		now := db.Now()
-		a, err := findApplication(ctx, tx, id, true)
-		if err != nil {
-			return err
-		}
-		if err := applications.Transition(a.State, to); err != nil {
-			return err
-		}
-		if check != nil {
-			if err := check(ctx, tx, a); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.Exec(ctx, `
-			UPDATE applications SET state = $2, state_changed_at = $3, version = version + 1, updated_at = $3,
-				submitted_at = CASE WHEN $2 = 'submitted' THEN $3 ELSE submitted_at END,
-				precheck_asked_at = CASE WHEN $2 = 'submitted' THEN NULL ELSE precheck_asked_at END
-			WHERE id = $1`, id, string(to), now); err != nil {
-			return err
-		}
-		if err := recordTransition(ctx, tx, now, actor, id, a.State, to, reason); err != nil {
-			return err
-		}
-		if out, err = findApplication(ctx, tx, id, false); err != nil {
-			return err
-		}
-		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "application_transition", ObjectType: "application",
-			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
-			Detail: map[string]any{"before": map[string]any{"state": a.State}, "after": map[string]any{"state": to}, "reason": reason}})
+		var err error
+		out, err = transitionTx(ctx, tx, db.Now(), actor, id, to, reason, check)
+		return err
 	})
 	return out, err
+}
+
+// transitionTx is TransitionApplication inside a transaction the caller
+// already holds, so a state change can commit together with the business
+// change that causes it (a disbursement's approval moves the application
+// to funded in the same transaction as its ledger entry).
+func transitionTx(ctx context.Context, tx pgx.Tx, now time.Time, actor audit.Actor, id int64, to applications.State, reason string, check TransitionCheck) (applications.Application, error) {
+	a, err := findApplication(ctx, tx, id, true)
+	if err != nil {
+		return a, err
+	}
+	if err := applications.Transition(a.State, to); err != nil {
+		return a, err
+	}
+	if check != nil {
+		if err := check(ctx, tx, a); err != nil {
+			return a, err
+		}
+	}
+	if _, err := tx.Exec(ctx, `
+		UPDATE applications SET state = $2, state_changed_at = $3, version = version + 1, updated_at = $3,
+			submitted_at = CASE WHEN $2 = 'submitted' THEN $3 ELSE submitted_at END,
+			precheck_asked_at = CASE WHEN $2 = 'submitted' THEN NULL ELSE precheck_asked_at END
+		WHERE id = $1`, id, string(to), now); err != nil {
+		return a, err
+	}
+	if err := recordTransition(ctx, tx, now, actor, id, a.State, to, reason); err != nil {
+		return a, err
+	}
+	out, err := findApplication(ctx, tx, id, false)
+	if err != nil {
+		return out, err
+	}
+	return out, appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "application_transition", ObjectType: "application",
+		ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
+		Detail: map[string]any{"before": map[string]any{"state": a.State}, "after": map[string]any{"state": to}, "reason": reason}})
 }
 
 // Timeline returns the recorded transitions, oldest first.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -108,3 +109,5 @@ func mapError(err error) error {
 	}
 	return err
 }
+
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }

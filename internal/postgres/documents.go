@@ -46,30 +46,38 @@ func (db *DB) AddDocument(ctx context.Context, actor audit.Actor, d applications
 		if a.State != applications.StateDraft && a.State != applications.StateReturned {
 			return applications.Errorf(applications.Conflict, "申报当前状态为「%s」，不能上传或替换材料。", a.State.Label())
 		}
-		var issue *time.Time
-		if !d.IssueDate.IsZero() {
-			issue = &d.IssueDate
-		}
-		var id int64
-		if err := tx.QueryRow(ctx, `
-			INSERT INTO documents (application_id, item, version, blob_key, filename, content_kind, size_bytes, sha256,
-				encrypted, enc_alg, wrapped_key, uscc, id_masked, id_cipher, issue_date, uploaded_by, uploaded_at)
-			VALUES ($1, $2, (SELECT COALESCE(max(version), 0) + 1 FROM documents WHERE application_id = $1 AND item = $2),
-				$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
-			d.ApplicationID, string(d.Item), d.BlobKey, d.Filename, d.Kind, d.Size, d.SHA256, d.Encrypted, d.EncAlg,
-			d.WrappedKey, d.USCC, d.IDMasked, d.IDCipher, issue, actor.ID, now).Scan(&id); err != nil {
-			return err
-		}
-		rows, _ := tx.Query(ctx, `SELECT `+docColumns+docFrom+`WHERE d.id = $1`, id)
-		if out, err = pgx.CollectExactlyOneRow(rows, scanDocument); err != nil {
-			return err
-		}
-		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "document_upload", ObjectType: "document",
-			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
-			Detail: map[string]any{"application_id": d.ApplicationID, "item": d.Item, "version": out.Version,
-				"size": d.Size, "sha256": d.SHA256, "kind": d.Kind, "encrypted": d.Encrypted, "id_masked": d.IDMasked}})
+		out, err = insertDocument(ctx, tx, now, actor, d)
+		return err
 	})
 	return out, err
+}
+
+// insertDocument records a document version inside the caller's
+// transaction, assigning the next version number of its item.
+func insertDocument(ctx context.Context, tx pgx.Tx, now time.Time, actor audit.Actor, d applications.Document) (applications.Document, error) {
+	var issue *time.Time
+	if !d.IssueDate.IsZero() {
+		issue = &d.IssueDate
+	}
+	var id int64
+	if err := tx.QueryRow(ctx, `
+		INSERT INTO documents (application_id, item, version, blob_key, filename, content_kind, size_bytes, sha256,
+			encrypted, enc_alg, wrapped_key, uscc, id_masked, id_cipher, issue_date, uploaded_by, uploaded_at)
+		VALUES ($1, $2, (SELECT COALESCE(max(version), 0) + 1 FROM documents WHERE application_id = $1 AND item = $2),
+			$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
+		d.ApplicationID, string(d.Item), d.BlobKey, d.Filename, d.Kind, d.Size, d.SHA256, d.Encrypted, d.EncAlg,
+		d.WrappedKey, d.USCC, d.IDMasked, d.IDCipher, issue, actor.ID, now).Scan(&id); err != nil {
+		return applications.Document{}, err
+	}
+	rows, _ := tx.Query(ctx, `SELECT `+docColumns+docFrom+`WHERE d.id = $1`, id)
+	out, err := pgx.CollectExactlyOneRow(rows, scanDocument)
+	if err != nil {
+		return out, err
+	}
+	return out, appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "document_upload", ObjectType: "document",
+		ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
+		Detail: map[string]any{"application_id": d.ApplicationID, "item": d.Item, "version": out.Version,
+			"size": d.Size, "sha256": d.SHA256, "kind": d.Kind, "encrypted": d.Encrypted, "id_masked": d.IDMasked}})
 }
 
 // ListDocuments returns every version of every item of an application.

@@ -84,7 +84,11 @@ func (s *Server) checkApplicationAccess(r *http.Request, a applications.Applicat
 			return notYours
 		}
 	case expert:
-		return notYours
+		// Only after declaring no conflict, and only for their panels.
+		x, err := s.DB.FindAssignment(r.Context(), a.ID, u.ID)
+		if err != nil || (x.Status != "declared" && x.Status != "submitted") {
+			return notYours
+		}
 	}
 	return nil
 }
@@ -392,6 +396,9 @@ func (s *Server) handleApplicationUpdate(w http.ResponseWriter, r *http.Request)
 // uploads or review controls, content, comments and timeline
 // (GET /applications/{id}).
 func (s *Server) handleApplicationShow(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.DB.CloseEndedNotices(r.Context()); err != nil {
+		return err
+	}
 	a, err := s.loadApplication(r)
 	if err != nil {
 		return err
@@ -430,6 +437,9 @@ func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, statu
 		if v.StaffOptions, err = s.staffOptions(r, "（未指定）"); err != nil {
 			return err
 		}
+	}
+	if v.Review, err = s.reviewPart(r, a); err != nil {
+		return err
 	}
 	return s.render(w, r, status, page.ApplicationShow(v))
 }

@@ -255,3 +255,15 @@ func multipartWriter(body *bytes.Buffer, field, filename string, content []byte)
 	_ = mw.Close()
 	return mw.FormDataContentType()
 }
+
+// multipartWriterFields writes fields then one file; returns the content type.
+func multipartWriterFields(body *strings.Builder, fields map[string]string, field, filename string, content []byte) string {
+	mw := multipart.NewWriter(body)
+	for k, v := range fields {
+		_ = mw.WriteField(k, v)
+	}
+	fw, _ := mw.CreateFormFile(field, filename)
+	_, _ = fw.Write(content)
+	_ = mw.Close()
+	return mw.FormDataContentType()
+}

@@ -54,6 +54,7 @@ func (s *Server) routes() []route {
 	for _, part := range [][]route{
 		s.foundationRoutes(),
 		s.applicationRoutes(),
+		s.reviewRoutes(),
 		s.calcRoutes(),
 	} {
 		all = append(all, part...)

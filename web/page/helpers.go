@@ -64,3 +64,27 @@ func shortHash(h string) string {
 	}
 	return h
 }
+
+func methodLabel(m string) string {
+	return map[string]string{"random": "随机抽取", "manual": "手动指定", "replacement": "补抽"}[m]
+}
+
+func assignmentLabel(s string) string {
+	return map[string]string{"assigned": "待声明", "declared": "评审中", "recused": "已回避", "submitted": "已提交"}[s]
+}
+
+func decisionStatusLabel(s string) string {
+	return map[string]string{"pending": "待审批", "approved": "已批准", "sent_back": "已退回"}[s]
+}
+
+func objectionLabel(s string) string {
+	return map[string]string{"open": "待处理", "upheld": "成立", "dismissed": "不成立"}[s]
+}
+
+func agreementStatusLabel(s string) string {
+	return map[string]string{"draft": "待签署/待审批", "signed": "生效", "superseded": "已被替代"}[s]
+}
+
+func calendarKind(k string) string {
+	return map[string]string{"holiday": "法定节假日", "workday": "调休上班日"}[k]
+}

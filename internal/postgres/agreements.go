@@ -1,0 +1,191 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"ite/internal/applications"
+	"ite/internal/audit"
+)
+
+// Agreement is one version of an application's agreement terms.
+type Agreement struct {
+	ID             int64
+	ApplicationID  int64
+	Version        int
+	Raw            []byte
+	Terms          applications.Terms
+	Amount         decimal.Decimal
+	Status         string // draft | signed | superseded
+	SignedOn       time.Time
+	DocumentID     int64
+	Reason         string
+	CreatedBy      int64
+	CreatedByName  string
+	ApprovedByName string
+	CreatedAt      time.Time
+}
+
+const agreementColumns = `g.id, g.application_id, g.version, g.terms::text, g.amount, g.status, g.signed_on,
+	COALESCE(g.document_id, 0), g.reason, g.created_by, cu.display_name, COALESCE(au.display_name, ''), g.created_at`
+
+const agreementFrom = ` FROM agreements g JOIN users cu ON cu.id = g.created_by LEFT JOIN users au ON au.id = g.approved_by `
+
+func scanAgreement(row pgx.CollectableRow) (Agreement, error) {
+	var g Agreement
+	var raw string
+	var signed *time.Time
+	err := row.Scan(&g.ID, &g.ApplicationID, &g.Version, &raw, &g.Amount, &g.Status, &signed, &g.DocumentID,
+		&g.Reason, &g.CreatedBy, &g.CreatedByName, &g.ApprovedByName, &g.CreatedAt)
+	if err != nil {
+		return g, err
+	}
+	if signed != nil {
+		g.SignedOn = *signed
+	}
+	g.Raw = []byte(raw)
+	g.Terms, err = applications.ParseTerms(g.Raw)
+	return g, err
+}
+
+// ListAgreements returns every version, newest first (old ones stay
+// readable).
+func (db *DB) ListAgreements(ctx context.Context, appID int64) ([]Agreement, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+agreementColumns+agreementFrom+`WHERE g.application_id = $1 ORDER BY g.version DESC`, appID)
+	gs, err := pgx.CollectRows(rows, scanAgreement)
+	return gs, mapError(err)
+}
+
+// SignedAgreement returns the agreement version in force. Errors: NotFound.
+func (db *DB) SignedAgreement(ctx context.Context, appID int64) (Agreement, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+agreementColumns+agreementFrom+`WHERE g.application_id = $1 AND g.status = 'signed'`, appID)
+	g, err := pgx.CollectExactlyOneRow(rows, scanAgreement)
+	return g, mapError(err)
+}
+
+// SignAgreement records the signed agreement after the notice: the
+// uploaded file (already stored as a blob) becomes a document, the draft
+// terms version becomes the signed, immutable one, and the application is
+// contracted, all in one transaction. Errors: NotFound, Conflict (notice
+// not ended, objection open, wrong state), Invalid.
+func (db *DB) SignAgreement(ctx context.Context, actor audit.Actor, appID int64, signedOn time.Time, d applications.Document) error {
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		now := db.Now()
+		a, err := findApplication(ctx, tx, appID, true)
+		if err != nil {
+			return err
+		}
+		if a.State != applications.StateApproved {
+			return applications.Errorf(applications.Conflict, "只有「公示中」且公示期满的项目可以签约（当前为「%s」）。", a.State.Label())
+		}
+		if a.NoticeClosedAt.IsZero() {
+			return applications.Errorf(applications.Conflict, "公示期尚未结束或仍有未处理的异议（公示期 %s 至 %s），暂不能签约。",
+				a.NoticeStartsOn.Format(time.DateOnly), a.NoticeEndsOn.Format(time.DateOnly))
+		}
+		if signedOn.Before(a.NoticeEndsOn) || signedOn.After(chinaDay(now)) {
+			return applications.FieldError("signed_on", "签约日期须在公示期结束之后，且不晚于今天。")
+		}
+		d.ApplicationID, d.Item = appID, applications.MaterialSignedAgreement
+		doc, err := insertDocument(ctx, tx, now, actor, d)
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE agreements SET status = 'signed', signed_on = $2, document_id = $3
+			WHERE application_id = $1 AND status = 'draft'`, appID, signedOn, doc.ID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return applications.Errorf(applications.Conflict, "没有待签署的协议条款。")
+		}
+		if _, err := transitionTx(ctx, tx, now, actor, appID, applications.StateContracted, "投资协议已签署并上传", nil); err != nil {
+			return err
+		}
+		if err := notifyEnterprise(ctx, tx, now, appID, "项目“"+a.Title+"”投资协议已签署，进入拨付阶段。"); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "agreement_sign", ObjectType: "application",
+			ObjectID: itoa64(appID), Outcome: audit.Success,
+			Detail: map[string]any{"signed_on": signedOn.Format(time.DateOnly), "document_id": doc.ID}})
+	})
+}
+
+// ProposeTerms drafts a new terms version for a signed agreement (a change
+// needs an approver). Errors: NotFound, Conflict, Invalid.
+func (db *DB) ProposeTerms(ctx context.Context, actor audit.Actor, appID int64, raw []byte, reason string) error {
+	if _, err := applications.ParseTerms(raw); err != nil {
+		return err
+	}
+	if strings.TrimSpace(reason) == "" {
+		return applications.FieldError("reason", "请写明变更理由。")
+	}
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		now := db.Now()
+		if _, err := findApplication(ctx, tx, appID, true); err != nil {
+			return err
+		}
+		var version int
+		var amount decimal.Decimal
+		err := tx.QueryRow(ctx, `SELECT version, amount FROM agreements WHERE application_id = $1 AND status = 'signed'`, appID).Scan(&version, &amount)
+		if err == pgx.ErrNoRows {
+			return applications.Errorf(applications.Conflict, "协议尚未签署，条款可直接在立项决定中调整。")
+		}
+		if err != nil {
+			return err
+		}
+		var drafts int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM agreements WHERE application_id = $1 AND status = 'draft'`, appID).Scan(&drafts); err != nil {
+			return err
+		}
+		if drafts > 0 {
+			return applications.Errorf(applications.Conflict, "已有待审批的条款变更，请先审批或作废。")
+		}
+		var max int
+		if err := tx.QueryRow(ctx, `SELECT max(version) FROM agreements WHERE application_id = $1`, appID).Scan(&max); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO agreements (application_id, version, terms, amount, status, reason, created_by, created_at)
+			VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7)`, appID, max+1, raw, amount, reason, actor.ID, now); err != nil {
+			return err
+		}
+		if err := notifyRole(ctx, tx, now, "approver", "协议条款变更待审批", "/applications/"+itoa64(appID)+"/agreement"); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "terms_propose", ObjectType: "application",
+			ObjectID: itoa64(appID), Outcome: audit.Success, Detail: map[string]any{"version": max + 1, "reason": reason}})
+	})
+}
+
+// ApproveTerms puts a proposed version in force; the previous one is kept,
+// marked superseded. Errors: NotFound, Forbidden (the proposer), Conflict.
+func (db *DB) ApproveTerms(ctx context.Context, actor audit.Actor, agreementID int64) error {
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		now := db.Now()
+		var appID, createdBy int64
+		var status string
+		var version int
+		if err := tx.QueryRow(ctx, `SELECT application_id, created_by, status, version FROM agreements WHERE id = $1 FOR UPDATE`, agreementID).
+			Scan(&appID, &createdBy, &status, &version); err != nil {
+			return err
+		}
+		if createdBy == actor.ID {
+			return applications.Errorf(applications.Forbidden, "经办与审批须分离：您不能审批自己提出的条款变更。")
+		}
+		if status != "draft" || version == 1 {
+			return applications.Errorf(applications.Conflict, "该版本不是待审批的条款变更。")
+		}
+		if _, err := tx.Exec(ctx, `UPDATE agreements SET status = 'superseded' WHERE application_id = $1 AND status = 'signed'`, appID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE agreements SET status = 'signed', signed_on = $2, approved_by = $3 WHERE id = $1`,
+			agreementID, chinaDay(now), actor.ID); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "terms_approve", ObjectType: "application",
+			ObjectID: itoa64(appID), Outcome: audit.Success, Detail: map[string]any{"version": version}})
+	})
+}

@@ -1,0 +1,78 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Notification is one inbox item.
+type Notification struct {
+	ID        int64
+	Title     string
+	Link      string
+	CreatedAt time.Time
+	Read      bool
+}
+
+// notify puts an item in a user's inbox, inside the caller's transaction so
+// the event and its notice commit together.
+func notify(ctx context.Context, tx pgx.Tx, now time.Time, userID int64, title, link string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO notifications (user_id, title, link, created_at) VALUES ($1, $2, $3, $4)`, userID, title, link, now)
+	return err
+}
+
+// notifyRole notifies every active user of a role (e.g. all approvers).
+func notifyRole(ctx context.Context, tx pgx.Tx, now time.Time, role, title, link string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO notifications (user_id, title, link, created_at)
+		SELECT id, $2, $3, $4 FROM users WHERE role = $1 AND NOT disabled`, role, title, link, now)
+	return err
+}
+
+// notifyLiaison notifies an application's liaison, or all staff when none
+// is assigned.
+func notifyLiaison(ctx context.Context, tx pgx.Tx, now time.Time, appID int64, title string) error {
+	link := "/applications/" + itoa64(appID)
+	tag, err := tx.Exec(ctx, `INSERT INTO notifications (user_id, title, link, created_at)
+		SELECT liaison_id, $2, $3, $4 FROM applications WHERE id = $1 AND liaison_id IS NOT NULL`, appID, title, link, now)
+	if err != nil || tag.RowsAffected() > 0 {
+		return err
+	}
+	return notifyRole(ctx, tx, now, "staff", title, link)
+}
+
+// notifyEnterprise notifies every user of the application's enterprise.
+func notifyEnterprise(ctx context.Context, tx pgx.Tx, now time.Time, appID int64, title string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO notifications (user_id, title, link, created_at)
+		SELECT u.id, $2, $3, $4 FROM users u JOIN applications a ON a.enterprise_id = u.enterprise_id
+		WHERE a.id = $1 AND NOT u.disabled`, appID, title, "/applications/"+itoa64(appID), now)
+	return err
+}
+
+// ListNotifications returns a user's inbox, unread first, newest first.
+func (db *DB) ListNotifications(ctx context.Context, userID int64) ([]Notification, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT id, title, link, created_at, read_at IS NOT NULL FROM notifications
+		WHERE user_id = $1 ORDER BY read_at IS NOT NULL, id DESC LIMIT 200`, userID)
+	ns, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Notification, error) {
+		var n Notification
+		return n, row.Scan(&n.ID, &n.Title, &n.Link, &n.CreatedAt, &n.Read)
+	})
+	return ns, mapError(err)
+}
+
+// UnreadCount is the number shown beside the inbox link.
+func (db *DB) UnreadCount(ctx context.Context, userID int64) (int, error) {
+	var n int
+	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL`, userID).Scan(&n)
+	return n, err
+}
+
+// OpenNotification marks an item read and returns its link. Errors:
+// NotFound (not the user's).
+func (db *DB) OpenNotification(ctx context.Context, userID, id int64) (string, error) {
+	var link string
+	err := db.Pool.QueryRow(ctx, `UPDATE notifications SET read_at = COALESCE(read_at, $3)
+		WHERE id = $1 AND user_id = $2 RETURNING link`, id, userID, db.Now()).Scan(&link)
+	return link, mapError(err)
+}
