@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,14 +28,37 @@ import (
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // app is a running server over its own database, with the demo accounts.
+// Its clock can be moved (notice periods, lapse windows).
 type app struct {
-	URL string
-	DB  *postgres.DB
+	URL   string
+	DB    *postgres.DB
+	Clock *clock
+}
+
+// clock is now plus an offset that a journey can move forward.
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// Set moves the clock so that Now is t.
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.offset = time.Until(t)
+	c.mu.Unlock()
 }
 
 func startApp(t *testing.T) *app {
 	t.Helper()
+	clk := &clock{}
 	db := postgres.New(pgtest.NewDB(t))
+	db.Now = clk.Now
 	params := auth.Params{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
 	if _, err := seed.Demo(context.Background(), db, false, params); err != nil {
 		t.Fatal(err)
@@ -45,10 +69,10 @@ func startApp(t *testing.T) *app {
 	}
 	srv := server.New(server.Config{DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Key: []byte("e2e-key-e2e-key-e2e-key-e2e-key!"), PasswordParams: params, Version: "e2e",
-		Blobs: blobs, MasterKey: []byte("e2e-master-key-e2e-master-key-32")})
+		Blobs: blobs, MasterKey: []byte("e2e-master-key-e2e-master-key-32"), Now: clk.Now})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return &app{URL: hs.URL, DB: db}
+	return &app{URL: hs.URL, DB: db, Clock: clk}
 }
 
 // chromiumPath finds the system browser. Without one the browser tests

@@ -1,0 +1,197 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/shopspring/decimal"
+
+	"ite/internal/applications"
+	"ite/internal/audit"
+	"ite/internal/auth"
+	"ite/internal/postgres"
+	"ite/internal/seed"
+)
+
+// openProgramme creates an open programme whose window contains today.
+func openProgramme(t *testing.T, a *app) applications.Programme {
+	t.Helper()
+	now := a.Clock.Now()
+	p := applications.NewProgramme(now.Year(), now)
+	p.Name, p.Status = "2026年度先投后股科技项目", applications.ProgrammeOpen
+	p.OpensOn, p.ClosesOn = now.AddDate(0, 0, -10).Truncate(24*time.Hour), now.AddDate(0, 1, 0).Truncate(24*time.Hour)
+	p.TotalBudget = decimal.RequireFromString("50000000.00")
+	p, err := a.DB.CreateProgramme(context.Background(), audit.Actor{Name: "e2e"}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// demoUser finds a demo account by username.
+func demoUser(t *testing.T, a *app, username string) int64 {
+	t.Helper()
+	users, err := a.DB.ListUsers(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users {
+		if u.Username == username {
+			return u.ID
+		}
+	}
+	t.Fatalf("no user %s", username)
+	return 0
+}
+
+// acceptConfirms makes window.confirm answer yes on the current page, as a
+// user clicking OK would.
+func (b *browser) acceptConfirms() {
+	b.t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool]("(window.confirm = () => true, true)")); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+func (b *browser) logout() {
+	b.do(chromedp.Click(chromedp.CSS(`button.link`)), chromedp.WaitVisible(chromedp.CSS(`#login-form`)))
+}
+
+func (b *browser) state() string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector("#app-title .badge").dataset.state`))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return s
+}
+
+// TestJourneyReview: staff draw five experts; each declares no conflict
+// and scores; the application reaches reviewed; staff prepare an 8,000,000
+// approval; an approver approves; the notice ends (moved clock); the
+// signed agreement is uploaded; the application is contracted; the
+// enterprise sees the result.
+func TestJourneyReview(t *testing.T) {
+	a := startApp(t)
+	ctx := context.Background()
+	p := openProgramme(t, a)
+	entUser := demoUser(t, a, "qiye")
+	ent, err := a.DB.FindUser(ctx, entUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := a.DB.CreateApplication(ctx, audit.Actor{ID: entUser, Name: ent.DisplayName}, applications.Application{
+		ProgrammeID: p.ID, EnterpriseID: ent.EnterpriseID, Title: "低空物流无人机飞控系统", Sector: applications.SectorLowAltitude,
+		RequestedAmount: decimal.RequireFromString("9000000.00"), LeadName: "刘负责", LeadMobile: "13800001111",
+		Content: applications.Content{Summary: "概述", Technology: "技术", Team: "团队", Market: "市场",
+			Budget:     []applications.BudgetLine{{Item: "研发", Amount: decimal.RequireFromString("9000000.00")}},
+			Milestones: []applications.Milestone{{Date: "2027-06-30", Description: "样机"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []applications.State{applications.StateSubmitted, applications.StateUnderReview} {
+		if _, err := a.DB.TransitionApplication(ctx, audit.Actor{Name: "e2e"}, app.ID, st, "", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	params := auth.Params{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+	for i := range 5 {
+		hash, _ := auth.HashPassword(seed.DemoPassword, params)
+		u, err := a.DB.CreateUser(ctx, audit.Actor{Name: "e2e"}, postgres.NewUser{Username: "expert" + strconv.Itoa(i),
+			DisplayName: "评审专家" + strconv.Itoa(i), Role: applications.RoleExpert, PasswordHash: hash})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.DB.SaveExpertProfile(ctx, audit.Actor{Name: "e2e"}, u.ID, postgres.ExpertProfile{Employer: "内蒙古工业大学",
+			Sectors: []applications.Sector{applications.SectorLowAltitude}, Active: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appURL := a.URL + "/applications/" + strconv.FormatInt(app.ID, 10)
+
+	staff := newBrowser(t, "staff")
+	staff.login(a.URL, "jingban", seed.DemoPassword)
+	staff.do(chromedp.Navigate(appURL), chromedp.Click(chromedp.CSS(`#draw-panel`)),
+		chromedp.WaitVisible(chromedp.CSS(`#panel-table`)))
+	if rows, _ := chromedp.Run(staff.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#panel-table tbody tr").length`)); rows != 5 {
+		t.Fatalf("panel of %d", rows)
+	}
+	staff.screenshot("panel_drawn")
+
+	panel, _ := a.DB.ListAssignments(ctx, app.ID)
+	ex := newBrowser(t, "experts")
+	for i, x := range panel {
+		u, _ := a.DB.FindUser(ctx, x.ExpertID)
+		ex.login(a.URL, u.Username, seed.DemoPassword)
+		ex.do(chromedp.Navigate(a.URL+"/reviews/"+strconv.FormatInt(app.ID, 10)),
+			chromedp.Click(chromedp.CSS(`#declare-none`)), chromedp.WaitVisible(chromedp.CSS(`#score-form`)))
+		scores := map[string]string{"technology": "25", "team": "16", "market": "15", "plan": "16", "local_fit": strconv.Itoa(6 + i)}
+		for code, v := range scores {
+			ex.do(chromedp.SetValue(chromedp.CSS(`#f-score_`+code), v))
+		}
+		ex.do(chromedp.SetValue(chromedp.CSS(`#f-recommendation`), "approve"),
+			chromedp.SetValue(chromedp.CSS(`#f-overall_comment`), "技术可行，团队扎实。"))
+		if i == 0 {
+			ex.screenshot("expert_scoring")
+		}
+		ex.acceptConfirms()
+		ex.do(chromedp.Click(chromedp.CSS(`#submit-review`)), chromedp.WaitVisible(chromedp.CSS(`#my-review`)))
+		ex.logout()
+	}
+
+	staff.do(chromedp.Navigate(appURL), chromedp.WaitVisible(chromedp.CSS(`#review-result`)))
+	if st := staff.state(); st != "reviewed" {
+		t.Fatalf("after five reviews: %s", st)
+	}
+	staff.do(chromedp.SetValue(chromedp.CSS(`#f-amount`), "8000000.00"), chromedp.Click(chromedp.CSS(`#prepare-decision`)),
+		chromedp.WaitVisible(chromedp.CSS(`#decisions .decision`)))
+	staff.screenshot("decision_prepared")
+
+	approver := newBrowser(t, "approver")
+	approver.login(a.URL, "shenpi", seed.DemoPassword)
+	approver.do(chromedp.Navigate(appURL), chromedp.Click(chromedp.CSS(`#approve-decision`)), chromedp.WaitVisible(chromedp.CSS(`#notice`)))
+	if st := approver.state(); st != "approved" {
+		t.Fatalf("after approval: %s", st)
+	}
+	approver.screenshot("approved_notice")
+
+	// The notice ends: move the clock past its last day (10:00 Beijing time).
+	got, _ := a.DB.FindApplication(ctx, app.ID)
+	end := got.NoticeEndsOn
+	a.Clock.Set(time.Date(end.Year(), end.Month(), end.Day()+1, 2, 0, 0, 0, time.UTC))
+	staff2 := newBrowser(t, "staff_after_notice")
+	staff2.login(a.URL, "jingban", seed.DemoPassword) // sessions idled out over the notice
+	pdfPath := filepath.Join(t.TempDir(), "投资协议-已签署.pdf")
+	if err := os.WriteFile(pdfPath, []byte("%PDF-1.4\n% signed agreement\n%%EOF\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	staff2.do(chromedp.Navigate(appURL+"/agreement"), chromedp.WaitVisible(chromedp.CSS(`#sign-form`)))
+	if amount := staff2.text(`#agreement-amount`); !strings.Contains(amount, "捌佰万元整") {
+		t.Fatalf("agreement amount %q", amount)
+	}
+	staff2.screenshot("agreement")
+	staff2.do(chromedp.SetValue(chromedp.CSS(`#f-signed_on`), a.Clock.Now().Format(time.DateOnly)),
+		chromedp.SetUploadFiles(chromedp.CSS(`#sign-form input[type=file]`), []string{pdfPath}),
+		chromedp.Submit(chromedp.CSS(`#sign-form`)), chromedp.WaitVisible(chromedp.CSS(`#app-title`)))
+	if st := staff2.state(); st != "contracted" {
+		t.Fatalf("after signing: %s (%s)", st, staff2.text("main"))
+	}
+
+	entB := newBrowser(t, "enterprise")
+	entB.login(a.URL, "qiye", seed.DemoPassword)
+	entB.do(chromedp.Navigate(appURL), chromedp.WaitVisible(chromedp.CSS(`#aggregate-score`)))
+	if score := entB.text(`#aggregate-score`); !strings.Contains(score, "80.00") {
+		t.Fatalf("enterprise sees score %q", score)
+	}
+	if n, _ := chromedp.Run(entB.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#expert-scores, #panel").length`)); n != 0 {
+		t.Fatal("the enterprise sees who scored")
+	}
+	entB.screenshot("enterprise_result")
+}
