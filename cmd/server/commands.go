@@ -133,21 +133,62 @@ func cmdMigrate(ctx context.Context, getenv func(string) string, stdout, stderr 
 	return nil
 }
 
-func cmdSeed(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+// cmdSeed creates the demo accounts, or with -synthetic N a synthetic
+// data set of N applications for benchmarks and demonstrations (see
+// seed.Synthetic). Both are refused when APP_ENV=production.
+func cmdSeed(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	synthetic := fs.Int("synthetic", 0, "创建 N 个合成申报（约 N/3 家企业，含材料文件和办理记录），用于性能测试和演示")
+	documents := fs.Bool("documents", true, "合成申报附带材料文件；-documents=false 只写申报和办理记录（快得多，但材料清单为空）")
+	randSeed := fs.Uint64("seed", 1, "合成数据的随机种子：相同种子生成相同的名称、金额和状态")
+	if err := fs.Parse(args); err != nil {
+		return exitError{2}
+	}
+	syntheticSet := false
+	fs.Visit(func(f *flag.Flag) { syntheticSet = syntheticSet || f.Name == "synthetic" })
+	if fs.NArg() > 0 || (syntheticSet && (*synthetic < 1 || *synthetic > seed.MaxSynthetic)) {
+		fmt.Fprintf(stderr, "用法: server seed [-synthetic N（1–%d） [-documents=false] [-seed S]]\n", seed.MaxSynthetic)
+		return exitError{2}
+	}
 	c, err := loadConfig(getenv)
 	if err != nil {
 		return err
+	}
+	if syntheticSet && c.Production {
+		// Refused before touching the database or the blob store.
+		return seed.ErrProduction
 	}
 	db, stop, err := openDB(ctx, c, false, stderr)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	logins, err := seed.Demo(ctx, db, c.Production, auth.DefaultParams)
+	if !syntheticSet {
+		logins, err := seed.Demo(ctx, db, c.Production, auth.DefaultParams)
+		if err != nil {
+			return err
+		}
+		printLogins(stdout, c.BaseURL, logins)
+		return nil
+	}
+	opts := seed.SyntheticOptions{N: *synthetic, NoDocuments: !*documents, Seed: *randSeed, Progress: stdout}
+	if *documents {
+		if opts.Blobs, err = blob.OpenStore(c.BlobStore, c.DataDir, getenv); err != nil {
+			return err
+		}
+		opts.MasterKey = c.MasterKey
+	}
+	rep, err := seed.Synthetic(ctx, db, opts)
 	if err != nil {
 		return err
 	}
-	printLogins(stdout, c.BaseURL, logins)
+	fmt.Fprintf(stdout, "已创建合成数据：%d 个申报、%d 家企业、%d 个账号、%d 份材料（%.1f MiB），用时 %s。\n",
+		rep.Applications, rep.Enterprises, rep.Users, rep.Documents, float64(rep.BlobBytes)/(1<<20), rep.Elapsed.Round(time.Second))
+	for _, p := range rep.Programmes {
+		fmt.Fprintf(stdout, "  批次 #%d %s\n", p.ID, p.Name)
+	}
+	fmt.Fprintf(stdout, "合成企业账号的用户名为 %s 加企业编号（如 %s），密码均为 %s。\n", seed.SyntheticPrefix, rep.SampleUsername, seed.DemoPassword)
 	return nil
 }
 

@@ -29,10 +29,14 @@ const usage = `用法: server <子命令> [参数]
 子命令:
   serve [-migrate] [-demo]   启动 Web 服务（默认）。-migrate 先执行数据库迁移；-demo 首次运行时创建演示账号
   migrate                    执行数据库迁移到最新版本
-  seed                       创建演示数据（APP_ENV=production 时拒绝）
+  seed [-synthetic N]        创建演示账号；-synthetic N 创建 N 个合成申报供性能测试（APP_ENV=production 时均拒绝）
   adduser 用户名 角色 姓名     创建账号（密码从标准输入读取一行），如首个系统管理员：adduser admin admin 管理员
   calc                       转股/退出测算：从标准输入读 JSON 请求，向标准输出写 JSON 结果
   audit verify               校验审计日志哈希链
+  ledger verify              校验台账：凭证借贷平衡、哈希链完整、资金余额与分录一致，报告第一张有问题的凭证
+  ledger export [参数]        导出日记账或试算平衡表（CSV/XLSX，流式），参数见 server ledger export -h
+  ledger synthetic -postings N  追加 N 条合成分录供性能测试（APP_ENV=production 时拒绝）
+  blobs verify               逐个读取（必要时解密）文件存储中的申报材料，核对大小与 SHA-256
   healthcheck                请求本机 /healthz（供容器健康检查使用）
   version                    显示版本
 
@@ -53,7 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "migrate":
 		err = cmdMigrate(ctx, getenv, stdout, stderr)
 	case "seed":
-		err = cmdSeed(ctx, getenv, stdout, stderr)
+		err = cmdSeed(ctx, args, getenv, stdout, stderr)
 	case "adduser":
 		err = cmdAddUser(ctx, args, getenv, stdin, stdout, stderr)
 	case "calc":
@@ -64,6 +68,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return 2
 		}
 		err = cmdAuditVerify(ctx, getenv, stdout, stderr)
+	case "ledger":
+		err = cmdLedger(ctx, args, getenv, stdout, stderr)
+	case "blobs":
+		err = cmdBlobs(ctx, args, getenv, stdout, stderr)
 	case "healthcheck":
 		err = cmdHealthcheck(getenv)
 	case "version":

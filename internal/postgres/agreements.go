@@ -178,11 +178,15 @@ func (db *DB) ApproveTerms(ctx context.Context, actor audit.Actor, agreementID i
 		if status != "draft" || version == 1 {
 			return applications.Errorf(applications.Conflict, "该版本不是待审批的条款变更。")
 		}
-		if _, err := tx.Exec(ctx, `UPDATE agreements SET status = 'superseded' WHERE application_id = $1 AND status = 'signed'`, appID); err != nil {
+		// The amended version keeps the agreement's signing date: the
+		// conversion window still runs from the original signing.
+		var signedOn time.Time
+		if err := tx.QueryRow(ctx, `UPDATE agreements SET status = 'superseded' WHERE application_id = $1 AND status = 'signed'
+			RETURNING signed_on`, appID).Scan(&signedOn); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE agreements SET status = 'signed', signed_on = $2, approved_by = $3 WHERE id = $1`,
-			agreementID, chinaDay(now), actor.ID); err != nil {
+			agreementID, signedOn, actor.ID); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "terms_approve", ObjectType: "application",

@@ -17,16 +17,17 @@ type Notification struct {
 }
 
 // notify puts an item in a user's inbox, inside the caller's transaction so
-// the event and its notice commit together.
+// the event and its notice commit together (and its email, see
+// insertNotifications).
 func notify(ctx context.Context, tx pgx.Tx, now time.Time, userID int64, title, link string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO notifications (user_id, title, link, created_at) VALUES ($1, $2, $3, $4)`, userID, title, link, now)
+	_, err := insertNotifications(ctx, tx, `SELECT $1::bigint, $2::text, $3::text, $4::timestamptz`, userID, title, link, now)
 	return err
 }
 
 // notifyRole notifies every active user of a role (e.g. all approvers).
 func notifyRole(ctx context.Context, tx pgx.Tx, now time.Time, role, title, link string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO notifications (user_id, title, link, created_at)
-		SELECT id, $2, $3, $4 FROM users WHERE role = $1 AND NOT disabled`, role, title, link, now)
+	_, err := insertNotifications(ctx, tx, `SELECT id, $2::text, $3::text, $4::timestamptz FROM users WHERE role = $1 AND NOT disabled`,
+		role, title, link, now)
 	return err
 }
 
@@ -34,9 +35,9 @@ func notifyRole(ctx context.Context, tx pgx.Tx, now time.Time, role, title, link
 // is assigned.
 func notifyLiaison(ctx context.Context, tx pgx.Tx, now time.Time, appID int64, title string) error {
 	link := "/applications/" + itoa64(appID)
-	tag, err := tx.Exec(ctx, `INSERT INTO notifications (user_id, title, link, created_at)
-		SELECT liaison_id, $2, $3, $4 FROM applications WHERE id = $1 AND liaison_id IS NOT NULL`, appID, title, link, now)
-	if err != nil || tag.RowsAffected() > 0 {
+	n, err := insertNotifications(ctx, tx, `SELECT liaison_id, $2::text, $3::text, $4::timestamptz
+		FROM applications WHERE id = $1 AND liaison_id IS NOT NULL`, appID, title, link, now)
+	if err != nil || n > 0 {
 		return err
 	}
 	return notifyRole(ctx, tx, now, "staff", title, link)
@@ -44,10 +45,31 @@ func notifyLiaison(ctx context.Context, tx pgx.Tx, now time.Time, appID int64, t
 
 // notifyEnterprise notifies every user of the application's enterprise.
 func notifyEnterprise(ctx context.Context, tx pgx.Tx, now time.Time, appID int64, title string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO notifications (user_id, title, link, created_at)
-		SELECT u.id, $2, $3, $4 FROM users u JOIN applications a ON a.enterprise_id = u.enterprise_id
+	_, err := insertNotifications(ctx, tx, `SELECT u.id, $2::text, $3::text, $4::timestamptz
+		FROM users u JOIN applications a ON a.enterprise_id = u.enterprise_id
 		WHERE a.id = $1 AND NOT u.disabled`, appID, title, "/applications/"+itoa64(appID), now)
 	return err
+}
+
+// insertNotifications inserts the inbox items that recipients (a SELECT of
+// user_id, title, link, created_at) yields and, in the same statement and
+// so the same transaction, one email_outbox row for each recipient who has
+// an email address and is not disabled: the email is sent if and only if
+// the event commits. It returns how many inbox items it created.
+func insertNotifications(ctx context.Context, tx pgx.Tx, recipients string, args ...any) (int64, error) {
+	var n int64
+	err := tx.QueryRow(ctx, `
+		WITH n AS (
+			INSERT INTO notifications (user_id, title, link, created_at) `+recipients+`
+			RETURNING id, user_id, title, link, created_at
+		), m AS (
+			INSERT INTO email_outbox (notification_id, user_id, to_address, subject, body, link, created_at, next_attempt_at)
+			SELECT n.id, u.id, u.email, n.title, u.display_name || E'，您好：\n\n' || n.title, n.link, n.created_at, n.created_at
+			FROM n JOIN users u ON u.id = n.user_id
+			WHERE u.email IS NOT NULL AND NOT u.disabled
+		)
+		SELECT count(*) FROM n`, args...).Scan(&n)
+	return n, err
 }
 
 // ListNotifications returns a user's inbox, unread first, newest first.

@@ -55,6 +55,8 @@ func (s *Server) routes() []route {
 		s.foundationRoutes(),
 		s.applicationRoutes(),
 		s.reviewRoutes(),
+		s.equityRoutes(),
+		s.ledgerRoutes(),
 		s.calcRoutes(),
 	} {
 		all = append(all, part...)

@@ -81,21 +81,52 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.Se
 // Router exposes the chi router so tests can walk every route.
 func (s *Server) Router() chi.Router { return s.router }
 
+// Housekeeping intervals and the blob sweeper's grace period.
+const (
+	sessionSweepEvery = 5 * time.Minute
+	blobSweepEvery    = time.Hour
+	// blobGrace must lie well beyond the longest upload: a blob whose
+	// upload is still streaming, or whose row is about to commit, has no
+	// row yet and must not be taken for an orphan.
+	blobGrace = 24 * time.Hour
+)
+
 // RunJobs runs periodic housekeeping until ctx ends: expired sessions are
-// swept every few minutes.
+// swept every few minutes, orphaned document blobs every hour.
 func (s *Server) RunJobs(ctx context.Context) {
-	t := time.NewTicker(5 * time.Minute)
-	defer t.Stop()
+	sessions := time.NewTicker(sessionSweepEvery)
+	defer sessions.Stop()
+	blobs := time.NewTicker(blobSweepEvery)
+	defer blobs.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-sessions.C:
 			if n, err := s.DB.SweepSessions(ctx); err != nil {
 				s.Logger.Error("sweep sessions", "err", err)
 			} else if n > 0 {
 				s.Logger.Info("swept sessions", "count", n)
 			}
+		case <-blobs.C:
+			if n, err := s.sweepBlobs(ctx); err != nil {
+				s.Logger.Error("sweep blobs", "err", err, "deleted", n)
+			} else if n > 0 {
+				s.Logger.Info("swept blobs", "count", n)
+			}
 		}
 	}
+}
+
+// sweepBlobs deletes document blobs that no document row references and
+// that were written more than blobGrace ago: what a crash between storing
+// an upload and committing its row leaves behind (blob.Sweep). It returns
+// how many it deleted.
+func (s *Server) sweepBlobs(ctx context.Context) (int, error) {
+	if s.Blobs == nil {
+		return 0, nil
+	}
+	return blob.Sweep(ctx, s.Blobs, "docs/", s.Now().Add(-blobGrace), func(keys []string) (map[string]bool, error) {
+		return s.DB.ReferencedBlobs(ctx, keys)
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"ite/internal/applications"
+	"ite/internal/conversion"
 )
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -87,4 +88,30 @@ func agreementStatusLabel(s string) string {
 
 func calendarKind(k string) string {
 	return map[string]string{"holiday": "法定节假日", "workday": "调休上班日"}[k]
+}
+
+func unitLabel(u string) string {
+	return map[string]string{"registered_capital": "注册资本", "shares": "股本"}[u]
+}
+
+func eventStatusLabel(s string) string {
+	return map[string]string{"reported": "待核实", "verified": "已核实", "rejected": "不予认定"}[s]
+}
+
+func convStatusLabel(s string) string {
+	return map[string]string{"pending": "待审批", "approved": "已批准", "rejected": "已退回"}[s]
+}
+
+func basisLabel(b string) string {
+	return map[string]string{"round": "按本轮融资价格", "appraisal": "按评估价格", "discount": "按折扣价", "cap": "按估值上限价",
+		"floor": "按最低价", "fixed_price": "按约定价格", "fixed_stake": "按约定持股比例", "stake_ceiling": "受持股比例上限约束",
+		"par": "不低于面值"}[b]
+}
+
+// calcError shows the engine's Chinese message.
+func calcError(err error) string {
+	if ie, ok := err.(*conversion.InputError); ok {
+		return "测算无法完成：" + ie.Message
+	}
+	return "测算无法完成，请检查协议条款和已核实的事项。"
 }

@@ -1,0 +1,192 @@
+package e2e
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/shopspring/decimal"
+
+	"ite/internal/applications"
+	"ite/internal/audit"
+	"ite/internal/postgres"
+	"ite/internal/seed"
+)
+
+// demoActor is a demo account as the store sees it.
+func demoActor(t *testing.T, a *app, role applications.Role) (audit.Actor, seed.Login) {
+	t.Helper()
+	for _, l := range seed.DemoLogins {
+		if l.Role == role {
+			var id int64
+			if err := a.DB.Pool.QueryRow(context.Background(), `SELECT id FROM users WHERE username = $1`, l.Username).Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			return audit.Actor{ID: id, Name: l.Name, Role: string(role)}, l
+		}
+	}
+	t.Fatalf("no demo login for %s", role)
+	return audit.Actor{}, seed.Login{}
+}
+
+// TestJourneyLedger: staff record a disbursement of a contracted project,
+// an approver approves it, and an auditor finds the entry in the journal
+// and the trial balance, exports CSV and XLSX, and verifies the ledger.
+func TestJourneyLedger(t *testing.T) {
+	a := startApp(t)
+	ctx := context.Background()
+	adminA, _ := demoActor(t, a, applications.RoleAdmin)
+	staffA, staffL := demoActor(t, a, applications.RoleStaff)
+	approverA, approverL := demoActor(t, a, applications.RoleApprover)
+	_, auditorL := demoActor(t, a, applications.RoleAuditor)
+
+	// A contracted project and a funded programme, made directly: the
+	// review, decision and notice journeys are tested elsewhere.
+	now := time.Now()
+	p := applications.NewProgramme(now.Year(), now)
+	p.Name, p.TotalBudget = "2026年度先投后股科技项目", decimal.RequireFromString("50000000")
+	p, err := a.DB.CreateProgramme(ctx, adminA, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entID int64
+	if err := a.DB.Pool.QueryRow(ctx, `SELECT id FROM enterprises WHERE uscc = $1`, seed.DemoEnterpriseUSCC).Scan(&entID); err != nil {
+		t.Fatal(err)
+	}
+	appID, err := a.DB.SyntheticContract(ctx, postgres.SyntheticContractInput{ProgrammeID: p.ID, EnterpriseID: entID,
+		CreatedBy: staffA.ID, Title: "低空物流无人机中试", Approved: decimal.RequireFromString("2000000"),
+		SignedOn: now.AddDate(0, 0, -10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap, err := a.DB.RecordAppropriation(ctx, adminA, postgres.AppropriationInput{ProgrammeID: p.ID,
+		Amount: decimal.RequireFromString("5000000"), ValueDate: now.AddDate(0, 0, -20), Reference: "内财教〔2026〕12号",
+		IdempotencyKey: "e2e-appropriation-0001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.DB.ApproveAppropriation(ctx, approverA, ap.ID, "e2e-appropriation-check-0001"); err != nil {
+		t.Fatal(err)
+	}
+	app := strconv.FormatInt(appID, 10)
+
+	// Staff record tranche 1 from the plan.
+	sb := newBrowser(t, "staff")
+	sb.login(a.URL, staffL.Username, staffL.Password)
+	sb.do(
+		chromedp.Navigate(a.URL+"/applications/"+app+"/disbursements"),
+		chromedp.WaitVisible(chromedp.CSS(`#disbursement-form`)),
+	)
+	if amount, err := chromedp.Run(sb.ctx, chromedp.Value(chromedp.CSS(`#f-amount`))); err != nil || amount != "1000000.00" {
+		t.Fatalf("tranche 1 default amount %q %v", amount, err)
+	}
+	sb.screenshot("plan")
+	sb.do(
+		chromedp.SendKeys(chromedp.CSS(`#f-reference`), "PZ-2026-0815"),
+		chromedp.Click(chromedp.CSS(`#disbursement-submit`)),
+		chromedp.WaitVisible(chromedp.CSS(`#record-title`)),
+	)
+	if status := sb.text(`#record-title .badge`); status != "待审批" {
+		t.Fatalf("after recording: %q", status)
+	}
+	sb.screenshot("recorded")
+
+	// An approver finds it in the queue and approves it.
+	ab := newBrowser(t, "approver")
+	ab.login(a.URL, approverL.Username, approverL.Password)
+	ab.do(
+		chromedp.Click(chromedp.CSS(`.mainnav a[href="/disbursements"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#disbursement-table`)),
+		chromedp.Click(chromedp.CSS(`#disbursement-table tbody tr td a`)),
+		chromedp.WaitVisible(chromedp.CSS(`#approve-button`)),
+	)
+	ab.screenshot("to_approve")
+	ab.do(
+		chromedp.Click(chromedp.CSS(`#approve-button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#record-entry`)),
+	)
+	if status, entry := ab.text(`#record-title .badge`), ab.text(`#record-entry`); status != "已审批" || entry != "第 2 号" {
+		t.Fatalf("after approval: %q %q", status, entry)
+	}
+	ab.screenshot("approved")
+
+	// The auditor: journal, trial balance, exports, verification.
+	au := newBrowser(t, "auditor")
+	au.login(a.URL, auditorL.Username, auditorL.Password)
+	au.do(
+		chromedp.Click(chromedp.CSS(`.mainnav a[href="/ledger"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ledger-views`)),
+		chromedp.Click(chromedp.CSS(`#ledger-views a[href="/ledger/journal"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#journal-table tbody.entry[data-seq="2"]`)),
+	)
+	if row := au.text(`#journal-table tbody.entry[data-seq="2"]`); !strings.Contains(row, "拨付先投资金") ||
+		!strings.Contains(row, "1221/app/"+app) || !strings.Contains(row, "1,000,000.00") {
+		t.Fatalf("journal entry 2: %q", row)
+	}
+	au.screenshot("journal")
+
+	// Both downloads, fetched by the page itself with the auditor's session.
+	type download struct {
+		Status int    `json:"status"`
+		Type   string `json:"type"`
+		Text   string `json:"text"`
+		Size   int    `json:"size"`
+		Magic  string `json:"magic"`
+	}
+	fetch := func(sel string) download {
+		t.Helper()
+		d, err := chromedp.Run(au.ctx, chromedp.Evaluate[download](`(async () => {
+			const r = await fetch(document.querySelector('`+sel+`').href);
+			const buf = new Uint8Array(await r.arrayBuffer());
+			return {status: r.status, type: r.headers.get('content-type'), size: buf.length,
+				text: new TextDecoder().decode(buf), magic: String.fromCharCode(buf[0], buf[1])};
+		})()`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("fetch %s: %v", sel, err)
+		}
+		return d
+	}
+	csv := fetch(`#export-csv`)
+	if csv.Status != 200 || !strings.HasPrefix(csv.Type, "text/csv") || !strings.Contains(csv.Text, "拨付先投资金") ||
+		!strings.Contains(csv.Text, "# 链头: 2 sha256-v1:") {
+		t.Fatalf("csv export: %d %s\n%s", csv.Status, csv.Type, csv.Text)
+	}
+	xlsx := fetch(`#export-xlsx`)
+	if xlsx.Status != 200 || !strings.Contains(xlsx.Type, "spreadsheetml") || xlsx.Magic != "PK" || xlsx.Size < 1000 {
+		t.Fatalf("xlsx export: %d %s %d bytes, starts %q", xlsx.Status, xlsx.Type, xlsx.Size, xlsx.Magic)
+	}
+
+	au.do(
+		chromedp.Navigate(a.URL+"/ledger"),
+		chromedp.WaitVisible(chromedp.CSS(`#ledger-views`)),
+		chromedp.Click(chromedp.CSS(`#ledger-views a[href="/ledger/trial-balance"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#trial-table tr[data-account="1221/app/`+app+`"]`)),
+	)
+	if row := au.text(`#trial-table tr[data-account="1221/app/` + app + `"]`); !strings.Contains(row, "1,000,000.00") {
+		t.Fatalf("trial balance 1221: %q", row)
+	}
+	if ok := au.text(`#trial-balanced`); !strings.Contains(ok, "借贷平衡") {
+		t.Fatalf("trial balance: %q", ok)
+	}
+	au.screenshot("trial_balance")
+	if tb := fetch(`#export-csv`); tb.Status != 200 || !strings.Contains(tb.Text, "1221/app/"+app) {
+		t.Fatalf("trial balance csv: %d\n%s", tb.Status, tb.Text)
+	}
+
+	au.do(
+		chromedp.Click(chromedp.CSS(`.mainnav a[href="/ledger/verify"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#verify-ok`)),
+	)
+	if msg := au.text(`#verify-ok`); !strings.Contains(msg, "共 2 张凭证") {
+		t.Fatalf("verify: %q", msg)
+	}
+	au.screenshot("verify")
+
+	var exports int
+	if err := a.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE event = 'export'`).Scan(&exports); err != nil || exports != 3 {
+		t.Fatalf("export audit rows = %d, %v", exports, err)
+	}
+}

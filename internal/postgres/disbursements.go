@@ -1,0 +1,647 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"ite/internal/applications"
+	"ite/internal/audit"
+	"ite/internal/conversion"
+	"ite/internal/ledger"
+)
+
+// Disbursement is one tranche paid (or to be paid) from a programme's fund
+// to a contracted project (拨付, DOMAIN §8): recorded by staff, approved by
+// an approver, and then posted Dr 1221 / Cr 1002.
+type Disbursement struct {
+	ID               int64
+	ApplicationID    int64
+	Title            string // the project
+	Enterprise       string
+	ProgrammeID      int64
+	Programme        string
+	AgreementID      int64
+	AgreementVersion int
+	Tranche          int // 1-based, in the agreement's plan
+	Amount           decimal.Decimal
+	ValueDate        time.Time
+	Reference        string // voucher or bank reference
+	Note             string
+	Status           string
+	PreparedBy       int64
+	PreparerName     string
+	PreparedAt       time.Time
+	CheckedBy        int64
+	CheckerName      string
+	CheckedAt        time.Time
+	CheckComment     string
+	EntrySeq         int64
+}
+
+// DisbursementInput is what staff submit.
+type DisbursementInput struct {
+	ApplicationID  int64
+	Tranche        int
+	Amount         decimal.Decimal
+	ValueDate      time.Time
+	Reference      string
+	Note           string
+	IdempotencyKey string
+}
+
+// Tranche is one line of a signed agreement's plan with what has happened
+// to it.
+type Tranche struct {
+	No        int
+	Share     string
+	Amount    decimal.Decimal // planned: agreed amount × share, the last takes the remainder
+	DueOn     time.Time       // signing date + months after signing
+	Milestone string          // "" when not gated
+	// Confirmation is staff's confirmation of the milestone; nil when the
+	// tranche is gated and not yet confirmed (or not gated).
+	Confirmation *MilestoneConfirmation
+	Disbursed    decimal.Decimal // approved
+	Pending      decimal.Decimal // recorded, awaiting an approver
+}
+
+// Remaining is what may still be recorded against the tranche.
+func (t Tranche) Remaining() decimal.Decimal { return t.Amount.Sub(t.Disbursed).Sub(t.Pending) }
+
+// Gated reports whether the tranche waits for a milestone not yet
+// confirmed.
+func (t Tranche) Gated() bool { return t.Milestone != "" && t.Confirmation == nil }
+
+// MilestoneConfirmation is staff's record that a tranche's milestone is
+// met.
+type MilestoneConfirmation struct {
+	Tranche     int
+	Milestone   string
+	Note        string
+	ConfirmedBy string
+	ConfirmedAt time.Time
+}
+
+// DisbursementPlan is everything the disbursement panel of a project
+// shows: the agreement in force, its tranche plan and the money so far.
+type DisbursementPlan struct {
+	App              applications.Application
+	AgreementID      int64 // 0 when no agreement is signed
+	AgreementVersion int
+	AgreementAmount  decimal.Decimal
+	SignedOn         time.Time
+	Approved         decimal.NullDecimal // the approved amount (applications.approved_amount)
+	Disbursed        decimal.Decimal     // Σ approved disbursements
+	Pending          decimal.Decimal     // Σ pending disbursements
+	FundBalance      decimal.Decimal     // the programme's fund
+	Tranches         []Tranche
+	Disbursements    []Disbursement // newest first
+}
+
+// Remaining is what may still be recorded for the project: the approved
+// amount less what is disbursed or pending.
+func (p DisbursementPlan) Remaining() decimal.Decimal {
+	if !p.Approved.Valid {
+		return decimal.Zero
+	}
+	return p.Approved.Decimal.Sub(p.Disbursed).Sub(p.Pending)
+}
+
+// Open reports whether the project's state allows disbursing.
+func (p DisbursementPlan) Open() bool { return disbursable(p.App.State) }
+
+func disbursable(s applications.State) bool {
+	return s == applications.StateContracted || s == applications.StateFunded
+}
+
+// TranchePlan turns an agreement's terms into its tranche plan: tranche
+// i is amount × share rounded half-up to the fen, the last takes the
+// remainder so the plan sums to amount exactly; due dates count months
+// from signedOn. Errors: Invalid when the shares do not make a plan.
+func TranchePlan(terms applications.Terms, amount decimal.Decimal, signedOn time.Time) ([]Tranche, error) {
+	amounts := terms.TrancheAmounts(amount)
+	out := make([]Tranche, len(terms.Tranches))
+	for i, tt := range terms.Tranches {
+		share, err := decimal.NewFromString(tt.Share)
+		if err != nil || !share.IsPositive() || amounts[i].Sign() <= 0 {
+			return nil, applications.Errorf(applications.Invalid, "协议的拨付计划第 %d 笔比例无效，请核对协议条款。", i+1)
+		}
+		// The shared helper and MulMoney must agree; this keeps a change
+		// to either from silently moving money between tranches.
+		if i < len(terms.Tranches)-1 && !amounts[i].Equal(conversion.MulMoney(amount, share)) {
+			return nil, applications.Errorf(applications.Internal, "tranche %d amount mismatch", i+1)
+		}
+		out[i] = Tranche{No: i + 1, Share: tt.Share, Amount: amounts[i], Milestone: strings.TrimSpace(tt.Milestone),
+			Disbursed: decimal.Zero, Pending: decimal.Zero}
+		if !signedOn.IsZero() {
+			out[i].DueOn = signedOn.AddDate(0, tt.MonthsAfterSigning, 0)
+		}
+	}
+	return out, nil
+}
+
+const disbursementColumns = `d.id, d.application_id, a.title, en.name, d.programme_id, p.name, d.agreement_id, g.version,
+	d.tranche, d.amount, d.value_date, d.reference, d.note, d.status, d.prepared_by, mu.display_name, d.prepared_at,
+	COALESCE(d.checked_by, 0), COALESCE(cu.display_name, ''), d.checked_at, d.check_comment, COALESCE(d.entry_seq, 0)`
+
+const disbursementFrom = ` FROM disbursements d JOIN applications a ON a.id = d.application_id
+	JOIN enterprises en ON en.id = a.enterprise_id JOIN programmes p ON p.id = d.programme_id
+	JOIN agreements g ON g.id = d.agreement_id JOIN users mu ON mu.id = d.prepared_by
+	LEFT JOIN users cu ON cu.id = d.checked_by `
+
+func scanDisbursement(row pgx.CollectableRow) (Disbursement, error) {
+	var d Disbursement
+	var checkedAt *time.Time
+	err := row.Scan(&d.ID, &d.ApplicationID, &d.Title, &d.Enterprise, &d.ProgrammeID, &d.Programme, &d.AgreementID,
+		&d.AgreementVersion, &d.Tranche, &d.Amount, &d.ValueDate, &d.Reference, &d.Note, &d.Status, &d.PreparedBy,
+		&d.PreparerName, &d.PreparedAt, &d.CheckedBy, &d.CheckerName, &checkedAt, &d.CheckComment, &d.EntrySeq)
+	if checkedAt != nil {
+		d.CheckedAt = *checkedAt
+	}
+	return d, err
+}
+
+func findDisbursement(ctx context.Context, q ledgerQuerier, id int64) (Disbursement, error) {
+	rows, _ := q.Query(ctx, `SELECT `+disbursementColumns+disbursementFrom+`WHERE d.id = $1`, id)
+	return pgx.CollectExactlyOneRow(rows, scanDisbursement)
+}
+
+// FindDisbursement returns one disbursement. Errors: NotFound.
+func (db *DB) FindDisbursement(ctx context.Context, id int64) (Disbursement, error) {
+	d, err := findDisbursement(ctx, db.Pool, id)
+	return d, mapError(err)
+}
+
+// DisbursementFilter selects disbursements, newest first.
+type DisbursementFilter struct {
+	ApplicationID int64
+	Status        string
+	BeforeID      int64 // keyset: rows with id < BeforeID; 0 = newest
+	Limit         int
+}
+
+// ListDisbursements returns one page of disbursements, newest first.
+func (db *DB) ListDisbursements(ctx context.Context, f DisbursementFilter) ([]Disbursement, error) {
+	ds, err := listDisbursements(ctx, db.Pool, f)
+	return ds, mapError(err)
+}
+
+func listDisbursements(ctx context.Context, q ledgerQuerier, f DisbursementFilter) ([]Disbursement, error) {
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	rows, _ := q.Query(ctx, `SELECT `+disbursementColumns+disbursementFrom+`
+		WHERE ($1 = 0 OR d.application_id = $1) AND ($2 = '' OR d.status = $2) AND ($3 = 0 OR d.id < $3)
+		ORDER BY d.id DESC LIMIT $4`, f.ApplicationID, f.Status, f.BeforeID, f.Limit)
+	return pgx.CollectRows(rows, scanDisbursement)
+}
+
+// signedAgreement is the agreement in force, read inside a transaction.
+type signedAgreement struct {
+	id       int64
+	version  int
+	amount   decimal.Decimal
+	signedOn time.Time
+	terms    applications.Terms
+}
+
+func findSignedAgreement(ctx context.Context, q ledgerQuerier, appID int64) (signedAgreement, bool, error) {
+	var g signedAgreement
+	var raw string
+	var signed *time.Time
+	err := q.QueryRow(ctx, `SELECT id, version, amount, signed_on, terms::text FROM agreements
+		WHERE application_id = $1 AND status = 'signed'`, appID).Scan(&g.id, &g.version, &g.amount, &signed, &raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return g, false, nil
+	}
+	if err != nil {
+		return g, false, err
+	}
+	if signed != nil {
+		g.signedOn = *signed
+	}
+	if g.terms, err = applications.ParseTerms([]byte(raw)); err != nil {
+		return g, false, err
+	}
+	return g, true, nil
+}
+
+// loadPlan reads a project's plan inside q (a transaction that may hold
+// the application's row lock).
+func loadPlan(ctx context.Context, q ledgerQuerier, a applications.Application) (DisbursementPlan, error) {
+	p := DisbursementPlan{App: a, Approved: a.ApprovedAmount, Disbursed: decimal.Zero, Pending: decimal.Zero, FundBalance: decimal.Zero}
+	if err := q.QueryRow(ctx, `SELECT COALESCE((SELECT balance FROM programme_funds WHERE programme_id = $1), 0)`,
+		a.ProgrammeID).Scan(&p.FundBalance); err != nil {
+		return p, err
+	}
+	g, ok, err := findSignedAgreement(ctx, q, a.ID)
+	if err != nil || !ok {
+		return p, err
+	}
+	p.AgreementID, p.AgreementVersion, p.AgreementAmount, p.SignedOn = g.id, g.version, g.amount, g.signedOn
+	if p.Tranches, err = TranchePlan(g.terms, g.amount, g.signedOn); err != nil {
+		return p, err
+	}
+	rows, err := q.Query(ctx, `SELECT tranche, status, sum(amount) FROM disbursements
+		WHERE application_id = $1 AND status <> 'rejected' GROUP BY tranche, status`, a.ID)
+	if err != nil {
+		return p, err
+	}
+	for rows.Next() {
+		var n int
+		var status string
+		var sum decimal.Decimal
+		if err := rows.Scan(&n, &status, &sum); err != nil {
+			rows.Close()
+			return p, err
+		}
+		if status == MoneyApproved {
+			p.Disbursed = p.Disbursed.Add(sum)
+		} else {
+			p.Pending = p.Pending.Add(sum)
+		}
+		if n >= 1 && n <= len(p.Tranches) {
+			t := &p.Tranches[n-1]
+			if status == MoneyApproved {
+				t.Disbursed = t.Disbursed.Add(sum)
+			} else {
+				t.Pending = t.Pending.Add(sum)
+			}
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return p, err
+	}
+	rows, err = q.Query(ctx, `SELECT m.tranche, m.milestone, m.note, u.display_name, m.confirmed_at
+		FROM milestone_confirmations m JOIN users u ON u.id = m.confirmed_by WHERE m.agreement_id = $1`, g.id)
+	if err != nil {
+		return p, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m MilestoneConfirmation
+		if err := rows.Scan(&m.Tranche, &m.Milestone, &m.Note, &m.ConfirmedBy, &m.ConfirmedAt); err != nil {
+			return p, err
+		}
+		if m.Tranche >= 1 && m.Tranche <= len(p.Tranches) {
+			p.Tranches[m.Tranche-1].Confirmation = &m
+		}
+	}
+	return p, rows.Err()
+}
+
+// DisbursementPlan returns a project's agreement, tranche plan and
+// disbursements. A project without a signed agreement has AgreementID 0.
+// Errors: NotFound.
+func (db *DB) DisbursementPlan(ctx context.Context, appID int64) (DisbursementPlan, error) {
+	var p DisbursementPlan
+	err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		a, err := findApplication(ctx, tx, appID, false)
+		if err != nil {
+			return err
+		}
+		if p, err = loadPlan(ctx, tx, a); err != nil {
+			return err
+		}
+		p.Disbursements, err = listDisbursements(ctx, tx, DisbursementFilter{ApplicationID: appID, Limit: 200})
+		return err
+	})
+	return p, mapError(err)
+}
+
+// ConfirmMilestone records staff's confirmation that a gated tranche's
+// milestone is met, so the tranche can be disbursed. Errors: NotFound,
+// Invalid, Conflict (no signed agreement, not gated, already confirmed).
+func (db *DB) ConfirmMilestone(ctx context.Context, actor audit.Actor, appID int64, tranche int, note string) error {
+	note = strings.TrimSpace(note)
+	if note == "" {
+		return applications.FieldError("note", "请填写里程碑达成情况的说明（如验收结论、证明材料）。")
+	}
+	if utf8.RuneCountInString(note) > 1000 {
+		return applications.FieldError("note", "说明最多 1000 字。")
+	}
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		now := db.Now()
+		a, err := findApplication(ctx, tx, appID, true)
+		if err != nil {
+			return err
+		}
+		if !disbursable(a.State) {
+			return applications.Errorf(applications.Conflict, "项目当前状态为「%s」，不在拨付阶段。", a.State.Label())
+		}
+		p, err := loadPlan(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		if p.AgreementID == 0 {
+			return applications.Errorf(applications.Conflict, "项目尚无已签署的投资协议。")
+		}
+		if tranche < 1 || tranche > len(p.Tranches) {
+			return applications.FieldError("tranche", "请选择协议拨付计划中的一笔。")
+		}
+		t := p.Tranches[tranche-1]
+		if t.Milestone == "" {
+			return applications.Errorf(applications.Conflict, "第 %d 笔拨付不以里程碑为条件，无需确认。", tranche)
+		}
+		if t.Confirmation != nil {
+			return applications.Errorf(applications.Conflict, "第 %d 笔拨付的里程碑已于 %s 由%s确认。", tranche,
+				t.Confirmation.ConfirmedAt.In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly), t.Confirmation.ConfirmedBy)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO milestone_confirmations (application_id, agreement_id, tranche, milestone, note,
+			confirmed_by, confirmed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			appID, p.AgreementID, tranche, t.Milestone, note, actor.ID, now); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "milestone_confirmed", ObjectType: "application",
+			ObjectID: strconv.FormatInt(appID, 10), Outcome: audit.Success,
+			Detail: map[string]any{"agreement_id": p.AgreementID, "tranche": tranche, "milestone": t.Milestone, "note": note}})
+	})
+	return ledgerError(err)
+}
+
+func disbursementAudit(d Disbursement) map[string]any {
+	return map[string]any{"application_id": d.ApplicationID, "agreement_id": d.AgreementID, "tranche": d.Tranche,
+		"amount": d.Amount.StringFixed(2), "value_date": d.ValueDate.Format(time.DateOnly),
+		"reference": d.Reference, "status": d.Status}
+}
+
+// RecordDisbursement records one tranche's disbursement, pending an
+// approver. Under the application's row lock it checks the project is
+// contracted or funded with a signed agreement, the tranche exists and
+// its milestone (if any) is confirmed, and the amount fits what is left
+// of the tranche, of the approved amount (counting pending records) and
+// of the fund. A retry with the same idempotency key returns the first
+// attempt's record. Errors: Invalid, NotFound, Conflict.
+func (db *DB) RecordDisbursement(ctx context.Context, actor audit.Actor, in DisbursementInput) (Disbursement, error) {
+	if err := checkIdempotencyKey(in.IdempotencyKey); err != nil {
+		return Disbursement{}, err
+	}
+	if _, err := ledger.Disbursement(1, max(in.ApplicationID, 1), in.Amount); err != nil {
+		return Disbursement{}, applications.FieldError("amount", "请填写大于零、最多两位小数的金额。")
+	}
+	now := db.Now()
+	if err := checkValueDate("value_date", in.ValueDate, now); err != nil {
+		return Disbursement{}, err
+	}
+	in.Reference, in.Note = strings.TrimSpace(in.Reference), strings.TrimSpace(in.Note)
+	if err := checkMoneyReference(in.Reference); err != nil {
+		return Disbursement{}, err
+	}
+	if err := checkMoneyNote(in.Note); err != nil {
+		return Disbursement{}, err
+	}
+	var out Disbursement
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		a, err := findApplication(ctx, tx, in.ApplicationID, true)
+		if err != nil {
+			return err
+		}
+		// A retry: the lock above orders it after the first attempt, whose
+		// record is now visible and is the answer.
+		var id int64
+		err = tx.QueryRow(ctx, `SELECT id FROM disbursements WHERE idempotency_key = $1`, in.IdempotencyKey).Scan(&id)
+		if err == nil {
+			if out, err = findDisbursement(ctx, tx, id); err != nil {
+				return err
+			}
+			if out.PreparedBy != actor.ID || out.ApplicationID != in.ApplicationID {
+				return applications.Errorf(applications.Conflict, "该表单标识已被另一笔记录使用，请刷新页面后重新填写。")
+			}
+			return nil
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if !disbursable(a.State) {
+			return applications.Errorf(applications.Conflict, "项目当前状态为「%s」，不能拨付（须已签约）。", a.State.Label())
+		}
+		p, err := loadPlan(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		if p.AgreementID == 0 {
+			return applications.Errorf(applications.Conflict, "项目尚无已签署的投资协议，不能拨付。")
+		}
+		if !p.Approved.Valid {
+			return applications.Errorf(applications.Conflict, "项目没有批准金额，不能拨付。")
+		}
+		if in.Tranche < 1 || in.Tranche > len(p.Tranches) {
+			return applications.FieldError("tranche", "请选择协议拨付计划中的一笔。")
+		}
+		t := p.Tranches[in.Tranche-1]
+		if t.Gated() {
+			return applications.FieldError("tranche", fmt.Sprintf("第 %d 笔拨付以里程碑“%s”为条件，须先由经办人员确认里程碑达成。", t.No, t.Milestone))
+		}
+		if ledgerDay(in.ValueDate).Before(ledgerDay(p.SignedOn)) {
+			return applications.FieldError("value_date", "拨付日期不能早于协议签署日期（"+p.SignedOn.Format(time.DateOnly)+"）。")
+		}
+		if rem := t.Remaining(); in.Amount.GreaterThan(rem) {
+			return applications.FieldError("amount", fmt.Sprintf("金额超过第 %d 笔计划的剩余可拨付金额 %s 元（计划 %s 元，已拨付 %s 元，待审批 %s 元）。",
+				t.No, rem.StringFixed(2), t.Amount.StringFixed(2), t.Disbursed.StringFixed(2), t.Pending.StringFixed(2)))
+		}
+		if rem := p.Remaining(); in.Amount.GreaterThan(rem) {
+			return applications.FieldError("amount", fmt.Sprintf("金额超过项目剩余可拨付金额 %s 元（批准 %s 元，已拨付 %s 元，待审批 %s 元）。",
+				rem.StringFixed(2), p.Approved.Decimal.StringFixed(2), p.Disbursed.StringFixed(2), p.Pending.StringFixed(2)))
+		}
+		if in.Amount.GreaterThan(p.FundBalance) {
+			return applications.FieldError("amount", fmt.Sprintf("金额超过专项资金余额 %s 元，请先办理财政拨入。", p.FundBalance.StringFixed(2)))
+		}
+		if err := tx.QueryRow(ctx, `
+			INSERT INTO disbursements (application_id, programme_id, agreement_id, tranche, amount, value_date, reference,
+				note, idempotency_key, prepared_by, prepared_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+			a.ID, a.ProgrammeID, p.AgreementID, in.Tranche, in.Amount, ledgerDay(in.ValueDate), in.Reference, in.Note,
+			in.IdempotencyKey, actor.ID, now).Scan(&id); err != nil {
+			return err
+		}
+		if out, err = findDisbursement(ctx, tx, id); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "disbursement_recorded", ObjectType: RecordDisbursement,
+			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success, Detail: map[string]any{"after": disbursementAudit(out)}})
+	})
+	return out, ledgerError(err)
+}
+
+// ApproveDisbursement approves a pending disbursement. In one transaction,
+// holding the disbursement's and the application's row locks, it re-checks
+// the tranche, raises the application's disbursed total with a guarded
+// UPDATE (Σ disbursed ≤ approved; a CHECK constraint backs it), lowers the
+// fund's balance the same way (never below zero), posts Dr 1221 / Cr 1002,
+// moves a contracted application to funded on its first disbursement, and
+// writes the audit row. Approving again with the same check key returns
+// the approved record and posts nothing. Errors: NotFound, Forbidden (the
+// maker may not check), Conflict (already decided, or the money is no
+// longer there), Invalid.
+func (db *DB) ApproveDisbursement(ctx context.Context, actor audit.Actor, id int64, checkKey string) (Disbursement, error) {
+	if err := checkIdempotencyKey(checkKey); err != nil {
+		return Disbursement{}, err
+	}
+	var out Disbursement
+	selfCheck := false
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		now := db.Now()
+		var status string
+		var preparedBy, appID int64
+		var key *string
+		if err := tx.QueryRow(ctx, `SELECT status, prepared_by, application_id, check_key FROM disbursements WHERE id = $1 FOR UPDATE`, id).
+			Scan(&status, &preparedBy, &appID, &key); err != nil {
+			return err
+		}
+		d, err := findDisbursement(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if decided, err := alreadyDecided(status, key, checkKey, d.CheckedBy, actor.ID, MoneyApproved); decided {
+			out = d
+			return err
+		}
+		if preparedBy == actor.ID {
+			selfCheck = true
+			return errSelfCheck("拨付")
+		}
+		a, err := findApplication(ctx, tx, appID, true)
+		if err != nil {
+			return err
+		}
+		if !disbursable(a.State) {
+			return applications.Errorf(applications.Conflict, "项目当前状态为「%s」，不能拨付。", a.State.Label())
+		}
+		p, err := loadPlan(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		if p.AgreementID != d.AgreementID {
+			return applications.Errorf(applications.Conflict, "协议已变更（现为第 %d 版），该笔拨付按旧版协议登记，请退回后重新登记。", p.AgreementVersion)
+		}
+		if t := p.Tranches[d.Tranche-1]; t.Gated() {
+			return applications.Errorf(applications.Conflict, "第 %d 笔拨付的里程碑尚未确认。", t.No)
+		} else if t.Disbursed.Add(d.Amount).GreaterThan(t.Amount) {
+			return applications.Errorf(applications.Conflict, "第 %d 笔计划 %s 元，已拨付 %s 元，再拨付 %s 元将超出计划。",
+				t.No, t.Amount.StringFixed(2), t.Disbursed.StringFixed(2), d.Amount.StringFixed(2))
+		}
+		var total decimal.Decimal
+		err = tx.QueryRow(ctx, `UPDATE applications SET disbursed = disbursed + $2
+			WHERE id = $1 AND disbursed + $2 <= approved_amount RETURNING disbursed`, appID, d.Amount).Scan(&total)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return applications.Errorf(applications.Conflict, "批准该笔拨付后累计拨付将超过批准金额 %s 元（已拨付 %s 元），不能审批。",
+				p.Approved.Decimal.StringFixed(2), p.Disbursed.StringFixed(2))
+		} else if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO programme_funds (programme_id, updated_at) VALUES ($1, $2)
+			ON CONFLICT (programme_id) DO NOTHING`, d.ProgrammeID, now); err != nil {
+			return err
+		}
+		var balance decimal.Decimal
+		err = tx.QueryRow(ctx, `UPDATE programme_funds SET balance = balance - $2, disbursed = disbursed + $2, updated_at = $3
+			WHERE programme_id = $1 AND balance >= $2 RETURNING balance`, d.ProgrammeID, d.Amount, now).Scan(&balance)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return applications.Errorf(applications.Conflict, "专项资金余额不足：本笔 %s 元，余额 %s 元。请先办理财政拨入，或退回该笔拨付。",
+				d.Amount.StringFixed(2), p.FundBalance.StringFixed(2))
+		} else if err != nil {
+			return err
+		}
+		e, err := ledger.Disbursement(d.ProgrammeID, appID, d.Amount)
+		if err != nil {
+			return invalidLedger(err)
+		}
+		e.Memo = fmt.Sprintf("拨付先投资金：%s 第 %d 笔（%s）", d.Title, d.Tranche, d.Reference)
+		e.ValueDate = d.ValueDate
+		e.Record = ledger.RecordRef{Type: RecordDisbursement, ID: d.ID}
+		e.MakerID, e.CheckerID = d.PreparedBy, actor.ID
+		e.IdempotencyKey = RecordDisbursement + "/" + strconv.FormatInt(d.ID, 10)
+		posted, _, err := postEntry(ctx, tx, now, e)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE disbursements SET status = 'approved', checked_by = $2, checked_at = $3,
+			check_key = $4, entry_seq = $5 WHERE id = $1`, id, actor.ID, now, checkKey, posted.Seq); err != nil {
+			return err
+		}
+		if a.State == applications.StateContracted {
+			if _, err := transitionTx(ctx, tx, now, actor, appID, applications.StateFunded,
+				fmt.Sprintf("首笔拨付（第 %d 号凭证）审批通过", posted.Seq), nil); err != nil {
+				return err
+			}
+		}
+		if out, err = findDisbursement(ctx, tx, id); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "disbursement_approved", ObjectType: RecordDisbursement,
+			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
+			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": disbursementAudit(out),
+				"entry_seq": posted.Seq, "entry_hash": posted.Hash, "application_disbursed": total.StringFixed(2),
+				"fund_balance": balance.StringFixed(2)}})
+	})
+	if selfCheck {
+		db.refuseSelfCheck(ctx, actor, RecordDisbursement, id, "approve")
+	}
+	return out, ledgerError(err)
+}
+
+// RejectDisbursement sends a pending disbursement back with a reason;
+// nothing is posted. Errors: NotFound, Forbidden, Conflict, Invalid.
+func (db *DB) RejectDisbursement(ctx context.Context, actor audit.Actor, id int64, checkKey, comment string) (Disbursement, error) {
+	if err := checkIdempotencyKey(checkKey); err != nil {
+		return Disbursement{}, err
+	}
+	comment = strings.TrimSpace(comment)
+	if comment == "" {
+		return Disbursement{}, applications.FieldError("comment", "退回时请填写理由。")
+	}
+	var out Disbursement
+	selfCheck := false
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		now := db.Now()
+		var status string
+		var preparedBy int64
+		var key *string
+		if err := tx.QueryRow(ctx, `SELECT status, prepared_by, check_key FROM disbursements WHERE id = $1 FOR UPDATE`, id).
+			Scan(&status, &preparedBy, &key); err != nil {
+			return err
+		}
+		d, err := findDisbursement(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if decided, err := alreadyDecided(status, key, checkKey, d.CheckedBy, actor.ID, MoneyRejected); decided {
+			out = d
+			return err
+		}
+		if preparedBy == actor.ID {
+			selfCheck = true
+			return errSelfCheck("拨付")
+		}
+		if _, err := tx.Exec(ctx, `UPDATE disbursements SET status = 'rejected', checked_by = $2, checked_at = $3,
+			check_key = $4, check_comment = $5 WHERE id = $1`, id, actor.ID, now, checkKey, comment); err != nil {
+			return err
+		}
+		if out, err = findDisbursement(ctx, tx, id); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "disbursement_rejected", ObjectType: RecordDisbursement,
+			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
+			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": disbursementAudit(out), "comment": comment}})
+	})
+	if selfCheck {
+		db.refuseSelfCheck(ctx, actor, RecordDisbursement, id, "reject")
+	}
+	return out, ledgerError(err)
+}
+
+// RecordAuditTrail returns the audit rows about one business record,
+// oldest first: who recorded, approved or refused it, and when.
+func (db *DB) RecordAuditTrail(ctx context.Context, objectType string, id int64) ([]audit.Record, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE object_type = $1 AND object_id = $2
+		ORDER BY seq LIMIT 200`, objectType, strconv.FormatInt(id, 10))
+	rs, err := pgx.CollectRows(rows, scanAudit)
+	return rs, mapError(err)
+}

@@ -1,0 +1,361 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"ite/internal/applications"
+	"ite/internal/audit"
+	"ite/internal/conversion"
+	"ite/internal/ledger"
+)
+
+// ExitInput is one exit tranche as staff record it. Exactly one of Units,
+// Fraction and Rest says how many units are sold.
+type ExitInput struct {
+	Date        time.Time
+	Units       string
+	Fraction    string
+	Rest        bool
+	BuyerKind   string // founders | new_investor | other
+	Buyer       string
+	MarketValue string // "" when unknown
+}
+
+// Exit is a recorded exit tranche.
+type Exit struct {
+	ID             int64
+	TrancheNo      int
+	Date           time.Time
+	Units          decimal.Decimal
+	BuyerKind      string
+	Buyer          string
+	MarketValue    decimal.NullDecimal
+	Cost           decimal.Decimal
+	Interest       decimal.Decimal
+	Proceeds       decimal.Decimal
+	Concession     decimal.Decimal
+	Gain           decimal.Decimal
+	Status         string
+	PreparedBy     int64
+	PreparedByName string
+	CheckedByName  string
+	EntrySeq       int64
+	ResultText     string
+}
+
+const exitColumns = `x.id, x.tranche_no, x.exit_date, x.units, x.buyer_kind, x.buyer, x.market_value, x.cost, x.interest,
+	x.proceeds, x.concession, x.gain, x.status, x.prepared_by, pu.display_name, COALESCE(cu.display_name, ''),
+	COALESCE(x.entry_seq, 0), x.result_text`
+
+const exitFrom = ` FROM exits x JOIN users pu ON pu.id = x.prepared_by LEFT JOIN users cu ON cu.id = x.checked_by `
+
+func scanExit(row pgx.CollectableRow) (Exit, error) {
+	var x Exit
+	err := row.Scan(&x.ID, &x.TrancheNo, &x.Date, &x.Units, &x.BuyerKind, &x.Buyer, &x.MarketValue, &x.Cost, &x.Interest,
+		&x.Proceeds, &x.Concession, &x.Gain, &x.Status, &x.PreparedBy, &x.PreparedByName, &x.CheckedByName, &x.EntrySeq, &x.ResultText)
+	return x, err
+}
+
+// ListExits returns an application's exit tranches in order.
+func (db *DB) ListExits(ctx context.Context, appID int64) ([]Exit, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+exitColumns+exitFrom+`WHERE x.application_id = $1 ORDER BY x.tranche_no, x.id`, appID)
+	xs, err := pgx.CollectRows(rows, scanExit)
+	return xs, mapError(err)
+}
+
+func unitScale(req conversion.ConvertRequest) int {
+	if req.UnitScale != nil {
+		return *req.UnitScale
+	}
+	if req.Unit == conversion.UnitShares {
+		return 0
+	}
+	return 2
+}
+
+// ExitPreview is the engine's answer for a new tranche after the approved ones.
+type ExitPreview struct {
+	Request   conversion.ExitRequest
+	Result    conversion.ExitResult
+	Tranche   conversion.TrancheResult // the new one
+	Remaining decimal.Decimal          // units still held after it
+	Err       error
+}
+
+func previewExit(ctx context.Context, tx pgx.Tx, a applications.Application, in *ExitInput) (ExitPreview, error) {
+	var p ExitPreview
+	c, err := approvedConversion(ctx, tx, a.ID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, applications.Errorf(applications.Conflict, "项目尚未转股，不能退出。")
+	} else if err != nil {
+		return p, err
+	}
+	g, _, err := findSignedAgreement(ctx, tx, a.ID)
+	if err != nil {
+		return p, err
+	}
+	paid, _, err := paidOf(ctx, tx, a.ID)
+	if err != nil {
+		return p, err
+	}
+	rows, _ := tx.Query(ctx, `SELECT `+exitColumns+exitFrom+`WHERE x.application_id = $1 AND x.status = 'approved' ORDER BY x.tranche_no`, a.ID)
+	done, err := pgx.CollectRows(rows, scanExit)
+	if err != nil {
+		return p, err
+	}
+	scale := unitScale(c.Request)
+	var tranches []conversion.Tranche
+	for _, x := range done {
+		t := conversion.Tranche{Date: x.Date.Format(time.DateOnly), Units: x.Units.StringFixed(int32(scale))}
+		if x.MarketValue.Valid {
+			t.MarketValue = x.MarketValue.Decimal.StringFixed(2)
+		}
+		tranches = append(tranches, t)
+	}
+	if in != nil {
+		tranches = append(tranches, conversion.Tranche{Date: in.Date.Format(time.DateOnly), Units: in.Units,
+			Fraction: in.Fraction, Rest: in.Rest, MarketValue: in.MarketValue})
+	}
+	p.Request = applications.ExitRequest(g.terms, c.Units, scale, c.ConversionDate, paid, tranches)
+	if len(tranches) == 0 {
+		return p, nil
+	}
+	p.Result, p.Err = conversion.Exit(p.Request)
+	if p.Err == nil {
+		p.Tranche = p.Result.Tranches[len(p.Result.Tranches)-1]
+		p.Remaining = decimal.RequireFromString(p.Result.Totals.UnitsRemaining)
+	}
+	return p, nil
+}
+
+// PreviewExit prices a tranche under the policy without storing it (nil
+// input: the realised totals so far). Errors: NotFound, Conflict.
+func (db *DB) PreviewExit(ctx context.Context, appID int64, in *ExitInput) (ExitPreview, error) {
+	var p ExitPreview
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		a, err := findApplication(ctx, tx, appID, false)
+		if err != nil {
+			return err
+		}
+		p, err = previewExit(ctx, tx, a, in)
+		return err
+	})
+	return p, err
+}
+
+func exitInputError(err error) error {
+	var ie *conversion.InputError
+	if errors.As(err, &ie) {
+		field := ie.Field
+		if strings.HasPrefix(field, "tranches") {
+			if i := strings.LastIndexByte(field, '.'); i >= 0 {
+				field = field[i+1:]
+			}
+		}
+		return applications.FieldError(field, "退出测算无法完成："+ie.Message)
+	}
+	return err
+}
+
+// PrepareExit records an exit tranche priced by the engine for an
+// approver. A retried submission with the same key returns the first.
+// Errors: NotFound, Conflict, Invalid.
+func (db *DB) PrepareExit(ctx context.Context, actor audit.Actor, appID int64, in ExitInput, key string) (int64, error) {
+	if err := checkIdempotencyKey(key); err != nil {
+		return 0, err
+	}
+	switch in.BuyerKind {
+	case "founders", "new_investor", "other":
+	default:
+		return 0, applications.FieldError("buyer_kind", "请选择受让方类型。")
+	}
+	var id int64
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		now := db.Now()
+		if err := tx.QueryRow(ctx, `SELECT id FROM exits WHERE idempotency_key = $1`, key).Scan(&id); err == nil {
+			return nil
+		}
+		a, err := findApplication(ctx, tx, appID, true)
+		if err != nil {
+			return err
+		}
+		if a.State != applications.StateConverted && a.State != applications.StateExiting {
+			return applications.Errorf(applications.Conflict, "只有「持股中」或「退出中」的项目可以退出（当前为「%s」）。", a.State.Label())
+		}
+		if in.Date.After(chinaDay(now)) {
+			return applications.FieldError("date", "退出日期不能晚于今天。")
+		}
+		p, err := previewExit(ctx, tx, a, &in)
+		if err != nil {
+			return err
+		}
+		if p.Err != nil {
+			return exitInputError(p.Err)
+		}
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM exits WHERE application_id = $1 AND status = 'approved'`, appID).Scan(&n); err != nil {
+			return err
+		}
+		reqText, _ := json.Marshal(p.Request)
+		resText, _ := json.Marshal(p.Result)
+		t := p.Tranche
+		var mv decimal.NullDecimal
+		if t.MarketValue != nil {
+			mv = decimal.NewNullDecimal(decimal.RequireFromString(*t.MarketValue))
+		}
+		err = tx.QueryRow(ctx, `INSERT INTO exits (application_id, tranche_no, exit_date, units, buyer_kind, buyer, market_value,
+			cost, interest, proceeds, concession, gain, request_text, result_text, prepared_by, prepared_at, idempotency_key)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) RETURNING id`,
+			appID, n+1, in.Date, t.Units, in.BuyerKind, in.Buyer, mv, t.Cost, t.Interest, t.Proceeds, t.Concession, t.Gain,
+			string(reqText), string(resText), actor.ID, now, key).Scan(&id)
+		if err != nil {
+			if applications.ErrorKind(mapError(err)) == applications.Conflict {
+				return applications.Errorf(applications.Conflict, "已有待审批的退出，请先审批或退回。")
+			}
+			return err
+		}
+		if err := notifyRole(ctx, tx, now, "approver", "退出待审批：“"+a.Title+"”第 "+fmt.Sprint(n+1)+" 期", "/applications/"+itoa64(appID)+"/equity"); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "exit_prepare", ObjectType: RecordExit,
+			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"application_id": appID, "units": t.Units,
+				"proceeds": t.Proceeds, "cost": t.Cost, "gain": t.Gain, "buyer_kind": in.BuyerKind}})
+	})
+	return id, err
+}
+
+// ApproveExit posts Dr 1002 proceeds / Cr 1511 cost / Cr 6111 gain (or Dr
+// 6711 loss), returns the proceeds to the fund, and moves the project to
+// exiting, or exited when no units remain. Errors: NotFound, Forbidden,
+// Conflict.
+func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) error {
+	selfCheck := false
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		now := db.Now()
+		var appID, preparedBy int64
+		var status string
+		if err := tx.QueryRow(ctx, `SELECT application_id, prepared_by, status FROM exits WHERE id = $1 FOR UPDATE`, id).
+			Scan(&appID, &preparedBy, &status); err != nil {
+			return err
+		}
+		if preparedBy == actor.ID {
+			selfCheck = true
+			return errSelfCheck("退出")
+		}
+		if status == "approved" {
+			return nil
+		}
+		if status != "pending" {
+			return applications.Errorf(applications.Conflict, "该退出已处理。")
+		}
+		a, err := findApplication(ctx, tx, appID, true)
+		if err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, `SELECT `+exitColumns+exitFrom+`WHERE x.id = $1`, id)
+		x, err := pgx.CollectExactlyOneRow(rows, scanExit)
+		if err != nil {
+			return err
+		}
+		e, err := ledger.Exit(a.ProgrammeID, appID, x.Proceeds, x.Cost)
+		if err != nil {
+			return invalidLedger(err)
+		}
+		e.Memo = fmt.Sprintf("股权退出：%s 第 %d 期，%s 单位", a.Title, x.TrancheNo, x.Units.String())
+		e.ValueDate, e.Record = x.Date, ledger.RecordRef{Type: RecordExit, ID: id}
+		e.MakerID, e.CheckerID, e.IdempotencyKey = preparedBy, actor.ID, RecordExit+"/"+itoa64(id)
+		posted, _, err := postEntry(ctx, tx, now, e)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO programme_funds (programme_id, updated_at) VALUES ($1, $2)
+			ON CONFLICT (programme_id) DO NOTHING`, a.ProgrammeID, now); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE programme_funds SET balance = balance + $2, updated_at = $3 WHERE programme_id = $1`,
+			a.ProgrammeID, x.Proceeds, now); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE exits SET status = 'approved', checked_by = $2, checked_at = $3, entry_seq = $4 WHERE id = $1`,
+			id, actor.ID, now, posted.Seq); err != nil {
+			return err
+		}
+		c, err := approvedConversion(ctx, tx, appID)
+		if err != nil {
+			return err
+		}
+		var sold decimal.Decimal
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(sum(units), 0) FROM exits WHERE application_id = $1 AND status = 'approved'`, appID).Scan(&sold); err != nil {
+			return err
+		}
+		if a.State == applications.StateConverted {
+			if _, err := transitionTx(ctx, tx, now, actor, appID, applications.StateExiting, fmt.Sprintf("第 1 期退出（第 %d 号凭证）", posted.Seq), nil); err != nil {
+				return err
+			}
+		}
+		if sold.Equal(c.Units) {
+			if _, err := transitionTx(ctx, tx, now, actor, appID, applications.StateExited, "全部股权已退出", nil); err != nil {
+				return err
+			}
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "exit_approve", ObjectType: RecordExit,
+			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"entry_seq": posted.Seq,
+				"proceeds": x.Proceeds.StringFixed(2), "units_sold_total": sold.String()}})
+	})
+	if selfCheck {
+		db.refuseSelfCheck(ctx, actor, RecordExit, id, "approve")
+	}
+	return ledgerError(err)
+}
+
+// EquityPosition is the platform's holding in one project.
+type EquityPosition struct {
+	ApplicationID  int64
+	Title          string
+	Enterprise     string
+	ProgrammeID    int64
+	Programme      string
+	State          applications.State
+	ConversionDate time.Time
+	Units          decimal.Decimal // converted
+	Sold           decimal.Decimal
+	Held           decimal.Decimal
+	Stake          string // after the round
+	CostBasis      decimal.Decimal
+	CostReleased   decimal.Decimal
+	Proceeds       decimal.Decimal
+}
+
+// ListEquity returns the platform's positions (the equity register), by
+// programme then project; programmeID 0 lists every programme.
+func (db *DB) ListEquity(ctx context.Context, programmeID int64) ([]EquityPosition, error) {
+	rows, _ := db.Pool.Query(ctx, `
+		SELECT a.id, a.title, e.name, p.id, p.name, a.state, c.conversion_date, c.units,
+		       COALESCE(sum(x.units) FILTER (WHERE x.status = 'approved'), 0),
+		       c.result->>'stake', c.principal,
+		       COALESCE(sum(x.cost) FILTER (WHERE x.status = 'approved'), 0),
+		       COALESCE(sum(x.proceeds) FILTER (WHERE x.status = 'approved'), 0)
+		FROM conversions c JOIN applications a ON a.id = c.application_id
+		JOIN enterprises e ON e.id = a.enterprise_id JOIN programmes p ON p.id = a.programme_id
+		LEFT JOIN exits x ON x.application_id = a.id
+		WHERE c.status = 'approved' AND ($1 = 0 OR p.id = $1)
+		GROUP BY a.id, e.name, p.id, c.id ORDER BY p.id, a.id`, programmeID)
+	ps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (EquityPosition, error) {
+		var q EquityPosition
+		var state string
+		err := r.Scan(&q.ApplicationID, &q.Title, &q.Enterprise, &q.ProgrammeID, &q.Programme, &state, &q.ConversionDate,
+			&q.Units, &q.Sold, &q.Stake, &q.CostBasis, &q.CostReleased, &q.Proceeds)
+		q.State = applications.State(state)
+		q.Held = q.Units.Sub(q.Sold)
+		return q, err
+	})
+	return ps, mapError(err)
+}

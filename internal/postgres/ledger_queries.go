@@ -1,0 +1,712 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/shopspring/decimal"
+
+	"ite/internal/applications"
+	"ite/internal/audit"
+	"ite/internal/ledger"
+)
+
+// The auditor's views (DOMAIN §13). Every view reads one consistent
+// snapshot (REPEATABLE READ, read-only) so that a page or an export and
+// the chain head it reports describe the same ledger. Exports hand their
+// rows to a callback straight from the cursor: nothing is collected, so
+// memory stays flat whatever the size.
+
+// snapshot runs fn in a read-only REPEATABLE READ transaction.
+func (db *DB) snapshot(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return mapError(pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn))
+}
+
+// numericInto scans a numeric column straight from pgx's binary form into
+// a decimal, without the text round trip of decimal's sql.Scanner: the
+// exports and the verifier read a million amounts.
+type numericInto struct{ d *decimal.Decimal }
+
+func (s numericInto) ScanNumeric(n pgtype.Numeric) error {
+	if !n.Valid || n.NaN || n.InfinityModifier != pgtype.Finite || n.Int == nil {
+		return errors.New("numeric: not a finite number")
+	}
+	*s.d = decimal.NewFromBigInt(n.Int, n.Exp)
+	return nil
+}
+
+// ledgerArgs builds a positional argument list for a dynamic WHERE clause.
+type ledgerArgs []any
+
+func (a *ledgerArgs) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// ParseAccountFilter accepts an account code ("1221") or a sub-account in
+// canonical form ("1221/app/5"). An empty string is no filter. Errors:
+// Invalid.
+func ParseAccountFilter(s string) (ledger.Code, ledger.Scope, int64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", "", 0, nil
+	}
+	if !strings.Contains(s, "/") {
+		a, ok := ledger.LookupAccount(ledger.Code(s))
+		if !ok {
+			return "", "", 0, applications.FieldError("account", "科目 "+s+" 不在科目表中。")
+		}
+		return a.Code, "", 0, nil
+	}
+	k, err := ledger.ParseAccountKey(s)
+	if err != nil {
+		return "", "", 0, applications.FieldError("account", err.Error())
+	}
+	return k.Code, k.Scope, k.ID, nil
+}
+
+// JournalFilter selects journal entries. An entry is in the journal of a
+// programme, project or account when any of its postings is.
+type JournalFilter struct {
+	From, To      time.Time // value dates, inclusive; zero = open-ended
+	ProgrammeID   int64
+	ApplicationID int64
+	Account       string // "1221" or "1221/app/5"; "" = any
+	AfterSeq      int64  // keyset: entries after this one
+	Limit         int
+}
+
+func (f JournalFilter) where(args *ledgerArgs) (string, error) {
+	var w []string
+	if !f.From.IsZero() {
+		w = append(w, "e.value_date >= "+args.add(ledgerDay(f.From)))
+	}
+	if !f.To.IsZero() {
+		w = append(w, "e.value_date <= "+args.add(ledgerDay(f.To)))
+	}
+	if f.ProgrammeID > 0 {
+		id := args.add(f.ProgrammeID)
+		w = append(w, `EXISTS (SELECT 1 FROM ledger_postings q WHERE q.entry_seq = e.seq AND
+			((q.scope = 'prog' AND q.scope_id = `+id+`) OR
+			 (q.scope = 'app' AND q.scope_id IN (SELECT id FROM applications WHERE programme_id = `+id+`))))`)
+	}
+	if f.ApplicationID > 0 {
+		w = append(w, `EXISTS (SELECT 1 FROM ledger_postings q WHERE q.entry_seq = e.seq AND q.scope = 'app' AND q.scope_id = `+
+			args.add(f.ApplicationID)+`)`)
+	}
+	code, scope, id, err := ParseAccountFilter(f.Account)
+	if err != nil {
+		return "", err
+	}
+	if code != "" {
+		c := `q.account_code = ` + args.add(string(code))
+		if scope != "" {
+			c += ` AND q.scope = ` + args.add(string(scope)) + ` AND q.scope_id = ` + args.add(id)
+		}
+		w = append(w, `EXISTS (SELECT 1 FROM ledger_postings q WHERE q.entry_seq = e.seq AND `+c+`)`)
+	}
+	if f.AfterSeq > 0 {
+		w = append(w, "e.seq > "+args.add(f.AfterSeq))
+	}
+	if len(w) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(w, " AND "), nil
+}
+
+// JournalEntry is one entry of a journal page.
+type JournalEntry struct {
+	Entry       ledger.Entry
+	MakerName   string
+	CheckerName string
+}
+
+// JournalPage is one page of the journal, in sequence order.
+type JournalPage struct {
+	Entries []JournalEntry
+	Head    ledger.ChainHead
+	NextSeq int64 // keyset cursor of the next page; 0 when this is the last
+}
+
+// Journal returns one page of entries with their postings. Errors: Invalid
+// (a bad account filter).
+func (db *DB) Journal(ctx context.Context, f JournalFilter) (JournalPage, error) {
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	var page JournalPage
+	var args ledgerArgs
+	where, err := f.where(&args)
+	if err != nil {
+		return page, err
+	}
+	err = db.snapshot(ctx, func(tx pgx.Tx) error {
+		var err error
+		if page.Head, err = ledgerHead(ctx, tx); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT `+entryColumns+`, mu.display_name, cu.display_name FROM ledger_entries e
+			JOIN users mu ON mu.id = e.maker_id JOIN users cu ON cu.id = e.checker_id`+where+
+			` ORDER BY e.seq LIMIT `+args.add(f.Limit+1), args...)
+		if err != nil {
+			return err
+		}
+		index := map[int64]int{}
+		var seqs []int64
+		for rows.Next() {
+			var je JournalEntry
+			if err := scanEntryInto(rows, &je.Entry, &je.MakerName, &je.CheckerName); err != nil {
+				rows.Close()
+				return err
+			}
+			if len(page.Entries) == f.Limit {
+				page.NextSeq = page.Entries[len(page.Entries)-1].Entry.Seq
+				break
+			}
+			index[je.Entry.Seq] = len(page.Entries)
+			seqs = append(seqs, je.Entry.Seq)
+			page.Entries = append(page.Entries, je)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(seqs) == 0 {
+			return nil
+		}
+		prows, err := tx.Query(ctx, `SELECT entry_seq, account_code, scope, scope_id, side, amount FROM ledger_postings
+			WHERE entry_seq = ANY($1) ORDER BY entry_seq, line`, seqs)
+		if err != nil {
+			return err
+		}
+		defer prows.Close()
+		for prows.Next() {
+			var seq int64
+			var p postingRow
+			if err := prows.Scan(&seq, &p.code, &p.scope, &p.id, &p.side, &p.amount); err != nil {
+				return err
+			}
+			e := &page.Entries[index[seq]].Entry
+			e.Postings = append(e.Postings, p.posting())
+		}
+		return prows.Err()
+	})
+	return page, err
+}
+
+// ExportJournal streams the journal selected by f (AfterSeq and Limit are
+// ignored) one posting at a time, in sequence and line order, to fn, and
+// returns the chain head of the same snapshot. The *ledger.Entry passed to
+// fn is reused between calls and carries no postings. Errors: Invalid (a
+// bad filter), or fn's error.
+func (db *DB) ExportJournal(ctx context.Context, f JournalFilter, fn func(e *ledger.Entry, p ledger.Posting) error) (ledger.ChainHead, error) {
+	f.AfterSeq = 0
+	var head ledger.ChainHead
+	var args ledgerArgs
+	where, err := f.where(&args)
+	if err != nil {
+		return head, err
+	}
+	err = db.snapshot(ctx, func(tx pgx.Tx) error {
+		var err error
+		if head, err = ledgerHead(ctx, tx); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT e.seq, e.value_date, e.created_at, e.kind, e.memo, e.record_type, e.record_id,
+			e.maker_id, e.checker_id, COALESCE(e.reverses, 0), e.hash,
+			p.account_code, p.scope, p.scope_id, p.side, p.amount
+			FROM ledger_entries e JOIN ledger_postings p ON p.entry_seq = e.seq`+where+` ORDER BY e.seq, p.line`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var e ledger.Entry
+		var kind, code, scope, side string
+		var p ledger.Posting
+		for rows.Next() {
+			if err := rows.Scan(&e.Seq, &e.ValueDate, &e.CreatedAt, &kind, &e.Memo, &e.Record.Type, &e.Record.ID,
+				&e.MakerID, &e.CheckerID, &e.Reverses, &e.Hash, &code, &scope, &p.Account.ID, &side,
+				numericInto{&p.Amount}); err != nil {
+				return err
+			}
+			e.Kind, p.Account.Code, p.Account.Scope, p.Side = ledger.Kind(kind), ledger.Code(code), ledger.Scope(scope), ledger.Side(side)
+			if err := fn(&e, p); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	return head, err
+}
+
+// TrialFilter chooses the point in time (and optionally the programme) of
+// a trial balance.
+type TrialFilter struct {
+	AsOf        time.Time // entries with a value date on or before it; zero = all
+	ProgrammeID int64     // the programme's fund and its projects; 0 = all
+}
+
+// TrialBalance sums postings per sub-account at a point in time (value
+// date on or before f.AsOf), from a cursor over the per-account sums,
+// and returns the chain head of the same snapshot.
+func (db *DB) TrialBalance(ctx context.Context, f TrialFilter) (*ledger.TrialBalance, ledger.ChainHead, error) {
+	tb := ledger.NewTrialBalance()
+	var head ledger.ChainHead
+	var args ledgerArgs
+	var w []string
+	if !f.AsOf.IsZero() {
+		w = append(w, "e.value_date <= "+args.add(ledgerDay(f.AsOf)))
+	}
+	if f.ProgrammeID > 0 {
+		id := args.add(f.ProgrammeID)
+		w = append(w, `((p.scope = 'prog' AND p.scope_id = `+id+`) OR
+			(p.scope = 'app' AND p.scope_id IN (SELECT id FROM applications WHERE programme_id = `+id+`)))`)
+	}
+	where := ""
+	if len(w) > 0 {
+		where = " WHERE " + strings.Join(w, " AND ")
+	}
+	err := db.snapshot(ctx, func(tx pgx.Tx) error {
+		var err error
+		if head, err = ledgerHead(ctx, tx); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT p.account_code, p.scope, p.scope_id, p.side, sum(p.amount)
+			FROM ledger_postings p JOIN ledger_entries e ON e.seq = p.entry_seq`+where+`
+			GROUP BY p.account_code, p.scope, p.scope_id, p.side`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r postingRow
+			if err := rows.Scan(&r.code, &r.scope, &r.id, &r.side, &r.amount); err != nil {
+				return err
+			}
+			if err := tb.Add(r.posting()); err != nil {
+				return fmt.Errorf("trial balance: %w", err)
+			}
+		}
+		return rows.Err()
+	})
+	return tb, head, err
+}
+
+// AccountFilter selects the postings of one account (all its sub-accounts
+// when ScopeID is 0) over a period, for an account ledger (明细账).
+type AccountFilter struct {
+	Code     ledger.Code
+	Scope    ledger.Scope // with ScopeID: one sub-account
+	ScopeID  int64
+	From, To time.Time // value dates, inclusive; zero = open-ended
+	After    AccountCursor
+	Limit    int
+}
+
+// AccountCursor is the keyset position in an account ledger, which runs in
+// (value date, entry, line) order.
+type AccountCursor struct {
+	ValueDate time.Time
+	Seq       int64
+	Line      int
+}
+
+// IsZero reports whether the cursor is the start.
+func (c AccountCursor) IsZero() bool { return c.Seq == 0 }
+
+// AccountLine is one posting of an account ledger with the balance after
+// it, on the account's normal side.
+type AccountLine struct {
+	ValueDate time.Time
+	Seq       int64
+	Line      int
+	Kind      ledger.Kind
+	Memo      string
+	Record    ledger.RecordRef
+	Account   ledger.AccountKey
+	Side      ledger.Side
+	Amount    decimal.Decimal
+	Balance   decimal.Decimal
+}
+
+// AccountPage is one page of an account ledger.
+type AccountPage struct {
+	Account ledger.Account
+	Opening decimal.Decimal // balance before the period, normal side
+	Carry   decimal.Decimal // balance before this page
+	Lines   []AccountLine
+	Head    ledger.ChainHead
+	Next    AccountCursor // zero when this is the last page
+}
+
+func (f AccountFilter) where(args *ledgerArgs, beforeFrom bool) string {
+	w := []string{"p.account_code = " + args.add(string(f.Code))}
+	if f.ScopeID > 0 {
+		w = append(w, "p.scope = "+args.add(string(f.Scope)), "p.scope_id = "+args.add(f.ScopeID))
+	}
+	if beforeFrom {
+		w = append(w, "e.value_date < "+args.add(ledgerDay(f.From)))
+		return " WHERE " + strings.Join(w, " AND ")
+	}
+	if !f.From.IsZero() {
+		w = append(w, "e.value_date >= "+args.add(ledgerDay(f.From)))
+	}
+	if !f.To.IsZero() {
+		w = append(w, "e.value_date <= "+args.add(ledgerDay(f.To)))
+	}
+	return " WHERE " + strings.Join(w, " AND ")
+}
+
+// signedSum is Σ amount on the account's normal side minus the other.
+func signedSum(normal ledger.Side) string {
+	return `COALESCE(sum(CASE WHEN p.side = '` + string(normal) + `' THEN p.amount ELSE -p.amount END), 0)`
+}
+
+const accountLineColumns = `e.value_date, e.seq, p.line, e.kind, e.memo, e.record_type, e.record_id,
+	p.account_code, p.scope, p.scope_id, p.side, p.amount`
+
+func scanAccountLine(rows pgx.Rows, l *AccountLine) error {
+	var kind, code, scope, side string
+	if err := rows.Scan(&l.ValueDate, &l.Seq, &l.Line, &kind, &l.Memo, &l.Record.Type, &l.Record.ID,
+		&code, &scope, &l.Account.ID, &side, numericInto{&l.Amount}); err != nil {
+		return err
+	}
+	l.Kind, l.Account.Code, l.Account.Scope, l.Side = ledger.Kind(kind), ledger.Code(code), ledger.Scope(scope), ledger.Side(side)
+	return nil
+}
+
+func (f AccountFilter) check() (ledger.Account, error) {
+	a, ok := ledger.LookupAccount(f.Code)
+	if !ok {
+		return a, applications.FieldError("account", "请选择科目。")
+	}
+	return a, nil
+}
+
+func (db *DB) accountOpening(ctx context.Context, tx pgx.Tx, f AccountFilter, normal ledger.Side) (decimal.Decimal, error) {
+	if f.From.IsZero() {
+		return decimal.Zero, nil
+	}
+	var args ledgerArgs
+	var d decimal.Decimal
+	err := tx.QueryRow(ctx, `SELECT `+signedSum(normal)+` FROM ledger_postings p JOIN ledger_entries e ON e.seq = p.entry_seq`+
+		f.where(&args, true), args...).Scan(&d)
+	return d, err
+}
+
+// AccountLedger returns one page of an account ledger with running
+// balances. Errors: Invalid (no such account).
+func (db *DB) AccountLedger(ctx context.Context, f AccountFilter) (AccountPage, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	var page AccountPage
+	a, err := f.check()
+	if err != nil {
+		return page, err
+	}
+	page.Account = a
+	err = db.snapshot(ctx, func(tx pgx.Tx) error {
+		var err error
+		if page.Head, err = ledgerHead(ctx, tx); err != nil {
+			return err
+		}
+		if page.Opening, err = db.accountOpening(ctx, tx, f, a.Normal); err != nil {
+			return err
+		}
+		page.Carry = page.Opening
+		var args ledgerArgs
+		where := f.where(&args, false)
+		if !f.After.IsZero() {
+			cur := "(" + args.add(ledgerDay(f.After.ValueDate)) + "::date, " + args.add(f.After.Seq) + "::bigint, " +
+				args.add(f.After.Line) + "::smallint)"
+			var carry decimal.Decimal
+			if err := tx.QueryRow(ctx, `SELECT `+signedSum(a.Normal)+` FROM ledger_postings p JOIN ledger_entries e ON e.seq = p.entry_seq`+
+				where+` AND (e.value_date, e.seq, p.line) <= `+cur, args...).Scan(&carry); err != nil {
+				return err
+			}
+			page.Carry = page.Carry.Add(carry)
+			where += ` AND (e.value_date, e.seq, p.line) > ` + cur
+		}
+		rows, err := tx.Query(ctx, `SELECT `+accountLineColumns+` FROM ledger_postings p JOIN ledger_entries e ON e.seq = p.entry_seq`+
+			where+` ORDER BY e.value_date, e.seq, p.line LIMIT `+args.add(f.Limit+1), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		bal := page.Carry
+		for rows.Next() {
+			var l AccountLine
+			if err := scanAccountLine(rows, &l); err != nil {
+				return err
+			}
+			if len(page.Lines) == f.Limit {
+				last := page.Lines[len(page.Lines)-1]
+				page.Next = AccountCursor{ValueDate: last.ValueDate, Seq: last.Seq, Line: last.Line}
+				break
+			}
+			bal = runBalance(bal, a.Normal, l.Side, l.Amount)
+			l.Balance = bal
+			page.Lines = append(page.Lines, l)
+		}
+		return rows.Err()
+	})
+	return page, err
+}
+
+func runBalance(bal decimal.Decimal, normal, side ledger.Side, amount decimal.Decimal) decimal.Decimal {
+	if side == normal {
+		return bal.Add(amount)
+	}
+	return bal.Sub(amount)
+}
+
+// ExportAccountLedger streams an account ledger (After and Limit are
+// ignored) to fn with running balances, after calling opening with the
+// balance before the period, and returns the chain head of the snapshot.
+func (db *DB) ExportAccountLedger(ctx context.Context, f AccountFilter, opening func(ledger.Account, decimal.Decimal) error, fn func(*AccountLine) error) (ledger.ChainHead, error) {
+	var head ledger.ChainHead
+	a, err := f.check()
+	if err != nil {
+		return head, err
+	}
+	err = db.snapshot(ctx, func(tx pgx.Tx) error {
+		var err error
+		if head, err = ledgerHead(ctx, tx); err != nil {
+			return err
+		}
+		bal, err := db.accountOpening(ctx, tx, f, a.Normal)
+		if err != nil {
+			return err
+		}
+		if err := opening(a, bal); err != nil {
+			return err
+		}
+		var args ledgerArgs
+		rows, err := tx.Query(ctx, `SELECT `+accountLineColumns+` FROM ledger_postings p JOIN ledger_entries e ON e.seq = p.entry_seq`+
+			f.where(&args, false)+` ORDER BY e.value_date, e.seq, p.line`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var l AccountLine
+		for rows.Next() {
+			if err := scanAccountLine(rows, &l); err != nil {
+				return err
+			}
+			bal = runBalance(bal, a.Normal, l.Side, l.Amount)
+			l.Balance = bal
+			if err := fn(&l); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	return head, err
+}
+
+// RegisterFilter selects the project register.
+type RegisterFilter struct {
+	ProgrammeID int64
+	AsOf        time.Time // postings with a value date on or before it; zero = all
+	AfterID     int64     // keyset: applications after this one
+	Limit       int
+}
+
+// RegisterRow is one project of the register (DOMAIN §13). The amounts
+// come from the postings: disbursed is what entered 1221 by disbursement,
+// converted what moved to 1511 by conversion, exited the cost of equity
+// sold, written off what left the project's accounts by write-off, each
+// net of reversals; outstanding is what the fund still holds in the
+// project (1221 + 1511 + 1131).
+type RegisterRow struct {
+	ApplicationID int64
+	Title         string
+	Enterprise    string
+	Programme     string
+	State         applications.State
+	Approved      decimal.NullDecimal
+	Disbursed     decimal.Decimal
+	Converted     decimal.Decimal
+	Exited        decimal.Decimal
+	WrittenOff    decimal.Decimal
+	Outstanding   decimal.Decimal
+}
+
+func (f RegisterFilter) query(args *ledgerArgs, paged bool) string {
+	asOf := ""
+	if !f.AsOf.IsZero() {
+		asOf = " AND e.value_date <= " + args.add(ledgerDay(f.AsOf))
+	}
+	sql := `WITH m AS (
+		SELECT p.scope_id AS app_id,
+			sum(CASE WHEN e.kind = 'reversal' THEN -p.amount ELSE p.amount END)
+				FILTER (WHERE COALESCE(o.kind, e.kind) = 'disbursement' AND p.account_code = '1221') AS disbursed,
+			sum(CASE WHEN e.kind = 'reversal' THEN -p.amount ELSE p.amount END)
+				FILTER (WHERE COALESCE(o.kind, e.kind) = 'conversion' AND p.account_code = '1511') AS converted,
+			sum(CASE WHEN e.kind = 'reversal' THEN -p.amount ELSE p.amount END)
+				FILTER (WHERE COALESCE(o.kind, e.kind) = 'exit' AND p.account_code = '1511') AS exited,
+			sum(CASE WHEN e.kind = 'reversal' THEN -p.amount ELSE p.amount END)
+				FILTER (WHERE COALESCE(o.kind, e.kind) = 'write_off') AS written_off,
+			sum(CASE WHEN p.side = 'debit' THEN p.amount ELSE -p.amount END) AS outstanding
+		FROM ledger_postings p JOIN ledger_entries e ON e.seq = p.entry_seq
+			LEFT JOIN ledger_entries o ON o.seq = e.reverses
+		WHERE p.scope = 'app'` + asOf + `
+		GROUP BY p.scope_id)
+	SELECT a.id, a.title, en.name, pr.name, a.state, a.approved_amount, COALESCE(m.disbursed, 0), COALESCE(m.converted, 0),
+		COALESCE(m.exited, 0), COALESCE(m.written_off, 0), COALESCE(m.outstanding, 0)
+	FROM applications a JOIN enterprises en ON en.id = a.enterprise_id JOIN programmes pr ON pr.id = a.programme_id
+		LEFT JOIN m ON m.app_id = a.id
+	WHERE (a.approved_amount IS NOT NULL OR m.app_id IS NOT NULL)`
+	if f.ProgrammeID > 0 {
+		sql += " AND a.programme_id = " + args.add(f.ProgrammeID)
+	}
+	if paged && f.AfterID > 0 {
+		sql += " AND a.id > " + args.add(f.AfterID)
+	}
+	sql += " ORDER BY a.id"
+	if paged {
+		sql += " LIMIT " + args.add(f.Limit+1)
+	}
+	return sql
+}
+
+func scanRegisterRow(rows pgx.Rows, r *RegisterRow) error {
+	var state string
+	err := rows.Scan(&r.ApplicationID, &r.Title, &r.Enterprise, &r.Programme, &state, &r.Approved, &r.Disbursed,
+		&r.Converted, &r.Exited, &r.WrittenOff, &r.Outstanding)
+	r.State = applications.State(state)
+	return err
+}
+
+// RegisterPage is one page of the project register.
+type RegisterPage struct {
+	Rows    []RegisterRow
+	Head    ledger.ChainHead
+	NextID  int64 // keyset cursor of the next page; 0 when this is the last
+	AsOf    time.Time
+	Summary RegisterRow // totals of this page
+}
+
+// Register returns one page of the project register, by application ID.
+func (db *DB) Register(ctx context.Context, f RegisterFilter) (RegisterPage, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	var page RegisterPage
+	page.AsOf = f.AsOf
+	err := db.snapshot(ctx, func(tx pgx.Tx) error {
+		var err error
+		if page.Head, err = ledgerHead(ctx, tx); err != nil {
+			return err
+		}
+		var args ledgerArgs
+		rows, err := tx.Query(ctx, f.query(&args, true), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r RegisterRow
+			if err := scanRegisterRow(rows, &r); err != nil {
+				return err
+			}
+			if len(page.Rows) == f.Limit {
+				page.NextID = page.Rows[len(page.Rows)-1].ApplicationID
+				break
+			}
+			page.Rows = append(page.Rows, r)
+		}
+		return rows.Err()
+	})
+	return page, err
+}
+
+// ExportRegister streams the whole register (AfterID and Limit are
+// ignored) to fn and returns the chain head of the snapshot.
+func (db *DB) ExportRegister(ctx context.Context, f RegisterFilter, fn func(*RegisterRow) error) (ledger.ChainHead, error) {
+	var head ledger.ChainHead
+	err := db.snapshot(ctx, func(tx pgx.Tx) error {
+		var err error
+		if head, err = ledgerHead(ctx, tx); err != nil {
+			return err
+		}
+		var args ledgerArgs
+		rows, err := tx.Query(ctx, f.query(&args, false), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var r RegisterRow
+		for rows.Next() {
+			if err := scanRegisterRow(rows, &r); err != nil {
+				return err
+			}
+			if err := fn(&r); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	return head, err
+}
+
+// AuditExportFilter selects audit rows for an export.
+type AuditExportFilter struct {
+	Event    string
+	From, To time.Time // dates in China, inclusive; zero = open-ended
+}
+
+// ExportAudit streams audit rows in sequence order to fn and returns the
+// audit chain's head in the same snapshot (as a ledger.ChainHead: the
+// audit log is chained the same way).
+func (db *DB) ExportAudit(ctx context.Context, f AuditExportFilter, fn func(*audit.Record) error) (ledger.ChainHead, error) {
+	head := ledger.ChainHead{Seq: 0, Hash: audit.GenesisHash, Algorithm: audit.Algorithm}
+	var args ledgerArgs
+	var w []string
+	cst := time.FixedZone("CST", 8*3600)
+	if f.Event != "" {
+		w = append(w, "event = "+args.add(f.Event))
+	}
+	if !f.From.IsZero() {
+		y, m, d := f.From.Date()
+		w = append(w, "at >= "+args.add(time.Date(y, m, d, 0, 0, 0, 0, cst)))
+	}
+	if !f.To.IsZero() {
+		y, m, d := f.To.Date()
+		w = append(w, "at < "+args.add(time.Date(y, m, d+1, 0, 0, 0, 0, cst)))
+	}
+	where := ""
+	if len(w) > 0 {
+		where = " WHERE " + strings.Join(w, " AND ")
+	}
+	err := db.snapshot(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT seq, hash, hash_alg FROM audit_log ORDER BY seq DESC LIMIT 1`).
+			Scan(&head.Seq, &head.Hash, &head.Algorithm)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT `+auditColumns+` FROM audit_log`+where+` ORDER BY seq`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r, err := scanAudit(rows)
+			if err != nil {
+				return err
+			}
+			if err := fn(&r); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	return head, err
+}

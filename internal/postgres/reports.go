@@ -1,0 +1,717 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"ite/internal/applications"
+	"ite/internal/audit"
+)
+
+// Enterprise reporting duties (DOMAIN §2: enterprises report revenue and
+// progress). A funded project owes a progress report for every reporting
+// period of its programme; the periods, their generation, submission,
+// review and the overdue list live here.
+
+// ReportStatus is where a progress report stands.
+type ReportStatus string
+
+// Report statuses: due → submitted → accepted, or → returned → submitted.
+const (
+	ReportDue       ReportStatus = "due"
+	ReportSubmitted ReportStatus = "submitted"
+	ReportAccepted  ReportStatus = "accepted"
+	ReportReturned  ReportStatus = "returned"
+)
+
+// Label is the Chinese name.
+func (s ReportStatus) Label() string {
+	switch s {
+	case ReportDue:
+		return "待提交"
+	case ReportSubmitted:
+		return "待审核"
+	case ReportAccepted:
+		return "已通过"
+	case ReportReturned:
+		return "退回修改"
+	}
+	return string(s)
+}
+
+// ReportingStates are the application states in which a project owes
+// progress reports: from the first disbursement until the platform has
+// fully exited.
+var ReportingStates = []applications.State{
+	applications.StateFunded, applications.StateConversionDue, applications.StateConverted, applications.StateExiting,
+}
+
+func reportingStateCodes() []string {
+	out := make([]string, len(ReportingStates))
+	for i, s := range ReportingStates {
+		out[i] = string(s)
+	}
+	return out
+}
+
+// Default reporting duty of a programme (columns programmes.report_*).
+const (
+	DefaultReportCadenceMonths = 6  // half-yearly
+	DefaultReportGraceDays     = 30 // due a month after the period ends
+)
+
+// ValidReportCadence reports whether a cadence (months) divides the year
+// into calendar-aligned periods: monthly, quarterly, half-yearly, yearly.
+func ValidReportCadence(months int) bool {
+	return months == 1 || months == 3 || months == 6 || months == 12
+}
+
+// ReportPeriod is one reporting period, dates inclusive (UTC midnight).
+type ReportPeriod struct {
+	Start, End time.Time
+}
+
+// ReportPeriods returns the periods a project must now report on: those
+// after lastEnd (the end of its latest existing period; zero when it has
+// none, and the first period then starts on anchor, the date of its first
+// disbursement) that have ended before today.
+//
+// Periods follow the calendar (a cadence of 6 gives Jan–Jun and Jul–Dec;
+// 3 gives quarters), so every project of a programme reports for the same
+// periods and a change of cadence continues seamlessly from the last
+// period. A period that would be shorter than half a calendar period (a
+// project funded on 20 May, half-yearly) is merged into the next one.
+func ReportPeriods(anchor, lastEnd time.Time, cadenceMonths int, today time.Time) []ReportPeriod {
+	if !ValidReportCadence(cadenceMonths) || anchor.IsZero() {
+		return nil
+	}
+	start := dateOnly(anchor)
+	if !lastEnd.IsZero() {
+		start = dateOnly(lastEnd).AddDate(0, 0, 1)
+	}
+	today = dateOnly(today)
+	var out []ReportPeriod
+	for len(out) < 600 { // 50 years of monthly reports: a guard, never reached
+		calStart, calEnd := calendarPeriod(start, cadenceMonths)
+		end := calEnd
+		if days(start, calEnd) < days(calStart, calEnd)/2 {
+			_, end = calendarPeriod(calEnd.AddDate(0, 0, 1), cadenceMonths)
+		}
+		if !end.Before(today) {
+			break
+		}
+		out = append(out, ReportPeriod{Start: start, End: end})
+		start = end.AddDate(0, 0, 1)
+	}
+	return out
+}
+
+// calendarPeriod returns the calendar period of the cadence that contains d.
+func calendarPeriod(d time.Time, cadenceMonths int) (time.Time, time.Time) {
+	m := (int(d.Month())-1)/cadenceMonths*cadenceMonths + 1
+	start := time.Date(d.Year(), time.Month(m), 1, 0, 0, 0, 0, time.UTC)
+	return start, start.AddDate(0, cadenceMonths, -1)
+}
+
+// days counts the days from a to b, both included.
+func days(a, b time.Time) int { return int(b.Sub(a).Hours()/24) + 1 }
+
+func dateOnly(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// ReportFigures are a progress report's fixed key figures.
+type ReportFigures struct {
+	Revenue   decimal.Decimal // 营业收入（元）in the period
+	RDSpend   decimal.Decimal // 研发投入（元）in the period
+	Headcount int             // 从业人数 at the end of the period
+	IPCount   int             // 有效知识产权（件）at the end of the period
+}
+
+// ReportInput is what an enterprise submits.
+type ReportInput struct {
+	Figures   ReportFigures
+	Narrative string
+	Version   int // the report version the form was loaded at
+}
+
+// maxNarrative bounds the narrative, so a report stays a report.
+const maxNarrative = 10000
+
+// Validate checks a submission. Errors: Invalid, naming the field.
+func (in ReportInput) Validate() error {
+	f := in.Figures
+	switch {
+	case f.Revenue.IsNegative():
+		return applications.FieldError("revenue", "营业收入不能为负数。")
+	case f.RDSpend.IsNegative():
+		return applications.FieldError("rd_spend", "研发投入不能为负数。")
+	case !f.Revenue.Equal(f.Revenue.Round(2)):
+		return applications.FieldError("revenue", "金额最多两位小数（精确到分）。")
+	case !f.RDSpend.Equal(f.RDSpend.Round(2)):
+		return applications.FieldError("rd_spend", "金额最多两位小数（精确到分）。")
+	case f.Headcount < 0 || f.Headcount > 1_000_000:
+		return applications.FieldError("headcount", "从业人数须为 0 或正整数。")
+	case f.IPCount < 0 || f.IPCount > 1_000_000:
+		return applications.FieldError("ip_count", "知识产权数量须为 0 或正整数。")
+	case strings.TrimSpace(in.Narrative) == "":
+		return applications.FieldError("narrative", "请填写项目进展情况。")
+	case utf8.RuneCountInString(in.Narrative) > maxNarrative:
+		return applications.FieldError("narrative", fmt.Sprintf("进展情况不超过 %d 字，详细材料请作为附件上传。", maxNarrative))
+	}
+	return nil
+}
+
+// ProgressReport is one period's report of a funded project.
+type ProgressReport struct {
+	ID            int64
+	ApplicationID int64
+	AppTitle      string
+	AppState      applications.State
+	ProgrammeID   int64
+	Programme     string
+	EnterpriseID  int64
+	Enterprise    string
+	LiaisonID     int64
+	PeriodStart   time.Time
+	PeriodEnd     time.Time
+	DueOn         time.Time
+	Status        ReportStatus
+	Figures       *ReportFigures // nil until first submitted
+	Narrative     string
+	SubmittedBy   string
+	SubmittedAt   time.Time
+	ReviewedBy    string
+	ReviewedAt    time.Time
+	ReviewComment string
+	Version       int
+	CreatedAt     time.Time
+	Documents     []applications.Document // attachments (FindReport only)
+}
+
+// Open reports whether the enterprise may (re)submit the report.
+func (r ProgressReport) Open() bool { return r.Status == ReportDue || r.Status == ReportReturned }
+
+// Overdue reports whether the report is still owed after its due date
+// (today is China's calendar date).
+func (r ProgressReport) Overdue(today time.Time) bool {
+	return r.Open() && r.DueOn.Before(dateOnly(today))
+}
+
+// PeriodLabel names the period, e.g. 2026-01-01 至 2026-06-30.
+func (r ProgressReport) PeriodLabel() string {
+	return r.PeriodStart.Format(time.DateOnly) + " 至 " + r.PeriodEnd.Format(time.DateOnly)
+}
+
+const reportColumns = `r.id, r.application_id, a.title, a.state, a.programme_id, p.name, a.enterprise_id, e.name,
+	COALESCE(a.liaison_id, 0), r.period_start, r.period_end, r.due_on, r.status, r.revenue, r.rd_spend,
+	r.headcount, r.ip_count, r.narrative, COALESCE(su.display_name, ''), r.submitted_at,
+	COALESCE(ru.display_name, ''), r.reviewed_at, r.review_comment, r.version, r.created_at`
+
+const reportFrom = ` FROM progress_reports r JOIN applications a ON a.id = r.application_id
+	JOIN programmes p ON p.id = a.programme_id JOIN enterprises e ON e.id = a.enterprise_id
+	LEFT JOIN users su ON su.id = r.submitted_by LEFT JOIN users ru ON ru.id = r.reviewed_by `
+
+func scanReport(row pgx.CollectableRow) (ProgressReport, error) {
+	var r ProgressReport
+	var state, status string
+	var revenue, rd decimal.NullDecimal
+	var headcount, ips *int
+	var submitted, reviewed *time.Time
+	err := row.Scan(&r.ID, &r.ApplicationID, &r.AppTitle, &state, &r.ProgrammeID, &r.Programme, &r.EnterpriseID,
+		&r.Enterprise, &r.LiaisonID, &r.PeriodStart, &r.PeriodEnd, &r.DueOn, &status, &revenue, &rd,
+		&headcount, &ips, &r.Narrative, &r.SubmittedBy, &submitted, &r.ReviewedBy, &reviewed, &r.ReviewComment,
+		&r.Version, &r.CreatedAt)
+	r.AppState, r.Status = applications.State(state), ReportStatus(status)
+	if revenue.Valid && rd.Valid && headcount != nil && ips != nil {
+		r.Figures = &ReportFigures{Revenue: revenue.Decimal, RDSpend: rd.Decimal, Headcount: *headcount, IPCount: *ips}
+	}
+	if submitted != nil {
+		r.SubmittedAt = *submitted
+	}
+	if reviewed != nil {
+		r.ReviewedAt = *reviewed
+	}
+	return r, err
+}
+
+// reportQuerier is a pool or a transaction.
+type reportQuerier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func findReport(ctx context.Context, q reportQuerier, id int64, lock bool) (ProgressReport, error) {
+	sql := `SELECT ` + reportColumns + reportFrom + `WHERE r.id = $1`
+	if lock {
+		sql += ` FOR UPDATE OF r`
+	}
+	rows, _ := q.Query(ctx, sql, id)
+	return pgx.CollectExactlyOneRow(rows, scanReport)
+}
+
+// FindReport returns one report with its attachments. Callers check who
+// may see it (the application's rule). Errors: NotFound.
+func (db *DB) FindReport(ctx context.Context, id int64) (ProgressReport, error) {
+	r, err := findReport(ctx, db.Pool, id, false)
+	if err != nil {
+		return r, mapError(err)
+	}
+	rows, _ := db.Pool.Query(ctx, `SELECT `+docColumns+docFrom+`
+		JOIN progress_report_documents rd ON rd.document_id = d.id WHERE rd.report_id = $1 ORDER BY d.id`, id)
+	r.Documents, err = pgx.CollectRows(rows, scanDocument)
+	return r, mapError(err)
+}
+
+// ReportFilter selects reports for a list.
+type ReportFilter struct {
+	EnterpriseID  int64        // enterprise users: only their own
+	ApplicationID int64        // one project
+	Status        ReportStatus // "" for any
+	OverdueOn     time.Time    // non-zero: only reports overdue on that date
+	Limit         int
+}
+
+// ListReports returns reports, the most pressing first: open ones by due
+// date, then the rest newest period first.
+func (db *DB) ListReports(ctx context.Context, f ReportFilter) ([]ProgressReport, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 200
+	}
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if f.EnterpriseID != 0 {
+		where = append(where, "a.enterprise_id = "+arg(f.EnterpriseID))
+	}
+	if f.ApplicationID != 0 {
+		where = append(where, "r.application_id = "+arg(f.ApplicationID))
+	}
+	if f.Status != "" {
+		where = append(where, "r.status = "+arg(string(f.Status)))
+	}
+	if !f.OverdueOn.IsZero() {
+		where = append(where, "r.status IN ('due','returned') AND r.due_on < "+arg(dateOnly(f.OverdueOn)),
+			"a.state = ANY("+arg(reportingStateCodes())+")")
+	}
+	sql := `SELECT ` + reportColumns + reportFrom
+	if len(where) > 0 {
+		sql += "WHERE " + strings.Join(where, " AND ")
+	}
+	sql += ` ORDER BY r.status IN ('due','returned') DESC,
+		CASE WHEN r.status IN ('due','returned') THEN r.due_on END, r.period_end DESC, r.id DESC LIMIT ` + arg(f.Limit)
+	rows, _ := db.Pool.Query(ctx, sql, args...)
+	rs, err := pgx.CollectRows(rows, scanReport)
+	return rs, mapError(err)
+}
+
+// ListOverdueReports returns the reports still owed after their due date
+// on today (China's calendar date): status due or returned, of projects
+// that still owe reports (ReportingStates), longest overdue first. This is
+// the conversion watchlist's "overdue reports" line.
+func (db *DB) ListOverdueReports(ctx context.Context, today time.Time) ([]ProgressReport, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+reportColumns+reportFrom+`
+		WHERE r.status IN ('due','returned') AND r.due_on < $1 AND a.state = ANY($2)
+		ORDER BY r.due_on, r.id`, dateOnly(today), reportingStateCodes())
+	rs, err := pgx.CollectRows(rows, scanReport)
+	return rs, mapError(err)
+}
+
+// CountOverdueReports is len(ListOverdueReports) without loading them,
+// for dashboard counters.
+func (db *DB) CountOverdueReports(ctx context.Context, today time.Time) (int, error) {
+	var n int
+	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM progress_reports r JOIN applications a ON a.id = r.application_id
+		WHERE r.status IN ('due','returned') AND r.due_on < $1 AND a.state = ANY($2)`,
+		dateOnly(today), reportingStateCodes()).Scan(&n)
+	return n, mapError(err)
+}
+
+// ReportSweep says what EnsureDueReports did.
+type ReportSweep struct {
+	Created  int // new due reports (each notified to the enterprise)
+	Reminded int // overdue reminders sent
+}
+
+// systemActor is the actor of rows the application writes by itself.
+var systemActor = audit.Actor{Name: "系统", Role: "system"}
+
+// EnsureDueReports makes sure every project that owes reports has a row
+// for each reporting period that has ended before today (China's calendar
+// date), notifying the enterprise of each new one, and sends a one-time
+// reminder for each report that became overdue. It is idempotent and safe
+// to run concurrently (a period is inserted once; the database refuses
+// overlapping periods), so it runs both periodically (the server's jobs)
+// and when someone opens the reports pages.
+//
+// A project's first period starts on its first approved disbursement's
+// value date (failing that, the day it became funded); see ReportPeriods.
+func (db *DB) EnsureDueReports(ctx context.Context, today time.Time) (ReportSweep, error) {
+	return db.ensureDueReports(ctx, today, 0)
+}
+
+// ensureDueReports is EnsureDueReports, limited to one enterprise's
+// projects when enterpriseID is not 0.
+func (db *DB) ensureDueReports(ctx context.Context, today time.Time, enterpriseID int64) (ReportSweep, error) {
+	var sweep ReportSweep
+	today = dateOnly(today)
+	// Candidates: projects whose next calendar period has ended. The
+	// SQL test is the calendar rule without the short-period merge, so it
+	// may pick a project that has nothing to add yet, never miss one.
+	rows, _ := db.Pool.Query(ctx, `
+		SELECT a.id FROM applications a JOIN programmes p ON p.id = a.programme_id
+		CROSS JOIN LATERAL (SELECT COALESCE(
+			(SELECT max(period_end) + 1 FROM progress_reports r WHERE r.application_id = a.id),
+			(SELECT min(value_date) FROM disbursements d WHERE d.application_id = a.id AND d.status = 'approved'),
+			(SELECT min(t.at AT TIME ZONE 'Asia/Shanghai')::date FROM application_transitions t
+			 WHERE t.application_id = a.id AND t.to_state = 'funded'),
+			(a.state_changed_at AT TIME ZONE 'Asia/Shanghai')::date) AS s) nx
+		WHERE a.state = ANY($1) AND ($3 = 0 OR a.enterprise_id = $3)
+		  AND (make_date(extract(year FROM nx.s)::int,
+		                 (extract(month FROM nx.s)::int - 1) / p.report_cadence_months * p.report_cadence_months + 1, 1)
+		       + make_interval(months => p.report_cadence_months) - interval '1 day')::date < $2
+		ORDER BY a.id`, reportingStateCodes(), today, enterpriseID)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return sweep, mapError(err)
+	}
+	// One transaction per project: a project that fails (and is retried
+	// on the next run) does not hold up the others.
+	var errs []error
+	for _, id := range ids {
+		n, err := db.ensureProjectReports(ctx, id, today)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ensure reports of application %d: %w", id, err))
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		sweep.Created += n
+	}
+	reminded, err := db.remindOverdue(ctx, today, enterpriseID)
+	sweep.Reminded = reminded
+	return sweep, errors.Join(append(errs, err)...)
+}
+
+// ensureProjectReports inserts one project's missing periods in one
+// transaction, with a notice to the enterprise and an audit row for each.
+func (db *DB) ensureProjectReports(ctx context.Context, appID int64, today time.Time) (int, error) {
+	created := 0
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		created = 0
+		now := db.Now()
+		var title, state string
+		var cadence, grace int
+		var anchor time.Time
+		var lastEnd *time.Time
+		err := tx.QueryRow(ctx, `
+			SELECT a.title, a.state, p.report_cadence_months, p.report_grace_days,
+				COALESCE(
+					(SELECT min(value_date) FROM disbursements d WHERE d.application_id = a.id AND d.status = 'approved'),
+					(SELECT min(t.at AT TIME ZONE 'Asia/Shanghai')::date FROM application_transitions t
+					 WHERE t.application_id = a.id AND t.to_state = 'funded'),
+					(a.state_changed_at AT TIME ZONE 'Asia/Shanghai')::date),
+				(SELECT max(period_end) FROM progress_reports r WHERE r.application_id = a.id)
+			FROM applications a JOIN programmes p ON p.id = a.programme_id WHERE a.id = $1`, appID).
+			Scan(&title, &state, &cadence, &grace, &anchor, &lastEnd)
+		if err != nil {
+			return err
+		}
+		if !isReportingState(applications.State(state)) {
+			return nil
+		}
+		var last time.Time
+		if lastEnd != nil {
+			last = *lastEnd
+		}
+		for _, p := range ReportPeriods(anchor, last, cadence, today) {
+			due := p.End.AddDate(0, 0, grace)
+			var id int64
+			err := tx.QueryRow(ctx, `
+				INSERT INTO progress_reports (application_id, period_start, period_end, due_on, created_at)
+				VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id`,
+				appID, p.Start, p.End, due, now).Scan(&id)
+			if err == pgx.ErrNoRows {
+				continue // another run inserted it first
+			}
+			if err != nil {
+				return err
+			}
+			created++
+			msg := fmt.Sprintf("进展报告待提交：「%s」%s 至 %s，请于 %s 前提交", title,
+				p.Start.Format(time.DateOnly), p.End.Format(time.DateOnly), due.Format(time.DateOnly))
+			if err := notifyEnterpriseUsers(ctx, tx, now, appID, msg, reportLink(id)); err != nil {
+				return err
+			}
+			if err := appendAudit(ctx, tx, now, audit.Event{Actor: systemActor, Name: "progress_report_due",
+				ObjectType: "progress_report", ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
+				Detail: map[string]any{"application_id": appID, "period_start": p.Start.Format(time.DateOnly),
+					"period_end": p.End.Format(time.DateOnly), "due_on": due.Format(time.DateOnly)}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return created, err
+}
+
+func isReportingState(s applications.State) bool {
+	for _, r := range ReportingStates {
+		if r == s {
+			return true
+		}
+	}
+	return false
+}
+
+func reportLink(id int64) string { return "/reports/" + strconv.FormatInt(id, 10) }
+
+// notifyEnterpriseUsers notifies every active user of an application's
+// enterprise with a link of the caller's choosing (notifyEnterprise links
+// to the application page).
+func notifyEnterpriseUsers(ctx context.Context, tx pgx.Tx, now time.Time, appID int64, title, link string) error {
+	_, err := insertNotifications(ctx, tx, `SELECT u.id, $2::text, $3::text, $4::timestamptz
+		FROM users u JOIN applications a ON a.enterprise_id = u.enterprise_id
+		WHERE a.id = $1 AND NOT u.disabled`, appID, title, link, now)
+	return err
+}
+
+// notifyReportStaff notifies the project's liaison, or every staff member
+// when it has none, with a link to the report.
+func notifyReportStaff(ctx context.Context, tx pgx.Tx, now time.Time, appID int64, title, link string) error {
+	n, err := insertNotifications(ctx, tx, `SELECT liaison_id, $2::text, $3::text, $4::timestamptz
+		FROM applications WHERE id = $1 AND liaison_id IS NOT NULL`, appID, title, link, now)
+	if err != nil || n > 0 {
+		return err
+	}
+	return notifyRole(ctx, tx, now, "staff", title, link)
+}
+
+// remindOverdue sends the one-time overdue reminder to the enterprise and
+// the liaison of each report that passed its due date unsubmitted.
+func (db *DB) remindOverdue(ctx context.Context, today time.Time, enterpriseID int64) (int, error) {
+	n := 0
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		n = 0
+		now := db.Now()
+		rows, _ := tx.Query(ctx, `
+			UPDATE progress_reports r SET reminded_at = $3
+			FROM applications a
+			WHERE a.id = r.application_id AND r.id IN (
+				SELECT r2.id FROM progress_reports r2 JOIN applications a2 ON a2.id = r2.application_id
+				WHERE r2.status IN ('due','returned') AND r2.due_on < $1 AND r2.reminded_at IS NULL
+				  AND a2.state = ANY($2) AND ($4 = 0 OR a2.enterprise_id = $4)
+				ORDER BY r2.id LIMIT 500 FOR UPDATE OF r2 SKIP LOCKED)
+			RETURNING r.id, r.application_id, a.title, r.period_start, r.period_end, r.due_on`,
+			today, reportingStateCodes(), now, enterpriseID)
+		type due struct {
+			id, appID         int64
+			title             string
+			start, end, dueOn time.Time
+		}
+		ds, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (due, error) {
+			var d due
+			return d, row.Scan(&d.id, &d.appID, &d.title, &d.start, &d.end, &d.dueOn)
+		})
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			msg := fmt.Sprintf("进展报告已逾期：「%s」%s 至 %s，应于 %s 前提交", d.title,
+				d.start.Format(time.DateOnly), d.end.Format(time.DateOnly), d.dueOn.Format(time.DateOnly))
+			if err := notifyEnterpriseUsers(ctx, tx, now, d.appID, msg, reportLink(d.id)); err != nil {
+				return err
+			}
+			if err := notifyReportStaff(ctx, tx, now, d.appID, msg, reportLink(d.id)); err != nil {
+				return err
+			}
+		}
+		n = len(ds)
+		return nil
+	})
+	return n, err
+}
+
+func reportAudit(r ProgressReport) map[string]any {
+	m := map[string]any{"status": r.Status, "version": r.Version}
+	if r.Figures != nil {
+		m["revenue"] = r.Figures.Revenue.StringFixed(2)
+		m["rd_spend"] = r.Figures.RDSpend.StringFixed(2)
+		m["headcount"] = r.Figures.Headcount
+		m["ip_count"] = r.Figures.IPCount
+		m["narrative_chars"] = utf8.RuneCountInString(r.Narrative)
+	}
+	if r.ReviewComment != "" {
+		m["review_comment"] = r.ReviewComment
+	}
+	return m
+}
+
+// SubmitReport records an enterprise's report with its attachments
+// (document versions whose blobs are already stored; item
+// progress_report), if the report is still open and unchanged since the
+// form was loaded, and notifies the liaison. Whether the actor belongs to
+// the project's enterprise is the caller's check. Errors: Invalid,
+// NotFound, Conflict (already submitted, or changed meanwhile).
+func (db *DB) SubmitReport(ctx context.Context, actor audit.Actor, id int64, in ReportInput, attachments []applications.Document) (ProgressReport, error) {
+	in.Narrative = strings.TrimSpace(in.Narrative)
+	if err := in.Validate(); err != nil {
+		return ProgressReport{}, err
+	}
+	var out ProgressReport
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		now := db.Now()
+		before, err := findReport(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if !before.Open() {
+			return applications.Errorf(applications.Conflict, "该报告当前为「%s」，不能再提交。", before.Status.Label())
+		}
+		if in.Version != 0 && in.Version != before.Version {
+			return applications.Errorf(applications.Conflict, "该报告已由同事修改或提交（您打开后又有变化），请刷新页面后核对。")
+		}
+		f := in.Figures
+		if _, err := tx.Exec(ctx, `
+			UPDATE progress_reports SET status = 'submitted', revenue = $2, rd_spend = $3, headcount = $4, ip_count = $5,
+				narrative = $6, submitted_by = $7, submitted_at = $8, version = version + 1
+			WHERE id = $1`, id, f.Revenue, f.RDSpend, f.Headcount, f.IPCount, in.Narrative, actor.ID, now); err != nil {
+			return err
+		}
+		var docIDs []int64
+		for _, d := range attachments {
+			d.ApplicationID, d.Item = before.ApplicationID, applications.Material("progress_report")
+			doc, err := insertDocument(ctx, tx, now, actor, d)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO progress_report_documents (report_id, document_id) VALUES ($1, $2)`, id, doc.ID); err != nil {
+				return err
+			}
+			docIDs = append(docIDs, doc.ID)
+		}
+		if out, err = findReport(ctx, tx, id, false); err != nil {
+			return err
+		}
+		msg := fmt.Sprintf("企业已提交进展报告：「%s」%s", before.AppTitle, before.PeriodLabel())
+		if err := notifyReportStaff(ctx, tx, now, before.ApplicationID, msg, reportLink(id)); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "progress_report_submit", ObjectType: "progress_report",
+			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
+			Detail: map[string]any{"application_id": before.ApplicationID, "before": reportAudit(before),
+				"after": reportAudit(out), "documents": docIDs}})
+	})
+	return out, err
+}
+
+// ReviewReport records staff's verdict on a submitted report: accepted, or
+// returned with a comment the enterprise sees (it then submits again).
+// The enterprise is notified. Errors: Invalid (a return without a
+// comment), NotFound, Conflict (not awaiting review, or changed meanwhile).
+func (db *DB) ReviewReport(ctx context.Context, actor audit.Actor, id int64, accept bool, comment string, version int) (ProgressReport, error) {
+	comment = strings.TrimSpace(comment)
+	if !accept && comment == "" {
+		return ProgressReport{}, applications.FieldError("comment", "退回时请写明需要修改或补充的内容，企业会看到这段意见。")
+	}
+	if utf8.RuneCountInString(comment) > 2000 {
+		return ProgressReport{}, applications.FieldError("comment", "审核意见不超过 2000 字。")
+	}
+	var out ProgressReport
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		now := db.Now()
+		before, err := findReport(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if before.Status != ReportSubmitted {
+			return applications.Errorf(applications.Conflict, "只有「待审核」的报告可以审核（当前为「%s」）。", before.Status.Label())
+		}
+		if version != 0 && version != before.Version {
+			return applications.Errorf(applications.Conflict, "该报告在您打开后又有变化，请刷新页面后重新审核。")
+		}
+		status, verb := ReportAccepted, "已通过"
+		if !accept {
+			status, verb = ReportReturned, "被退回，请按意见修改后重新提交"
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE progress_reports SET status = $2, reviewed_by = $3, reviewed_at = $4, review_comment = $5,
+				version = version + 1
+			WHERE id = $1`, id, string(status), actor.ID, now, comment); err != nil {
+			return err
+		}
+		if out, err = findReport(ctx, tx, id, false); err != nil {
+			return err
+		}
+		msg := fmt.Sprintf("进展报告%s：「%s」%s", verb, before.AppTitle, before.PeriodLabel())
+		if err := notifyEnterpriseUsers(ctx, tx, now, before.ApplicationID, msg, reportLink(id)); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "progress_report_review", ObjectType: "progress_report",
+			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
+			Detail: map[string]any{"application_id": before.ApplicationID, "before": reportAudit(before), "after": reportAudit(out)}})
+	})
+	return out, err
+}
+
+// ReportingDuty is a programme's reporting settings.
+type ReportingDuty struct {
+	ProgrammeID   int64
+	Programme     string
+	Year          int
+	CadenceMonths int
+	GraceDays     int
+}
+
+// ListReportingDuties returns every programme's reporting settings,
+// newest programme first.
+func (db *DB) ListReportingDuties(ctx context.Context) ([]ReportingDuty, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT id, name, year, report_cadence_months, report_grace_days
+		FROM programmes ORDER BY year DESC, id DESC`)
+	ds, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ReportingDuty, error) {
+		var d ReportingDuty
+		return d, row.Scan(&d.ProgrammeID, &d.Programme, &d.Year, &d.CadenceMonths, &d.GraceDays)
+	})
+	return ds, mapError(err)
+}
+
+// SetReportingDuty changes a programme's reporting cadence and grace
+// period. Periods already generated keep their dates; later ones follow
+// the new cadence from the end of the last one. Errors: Invalid, NotFound.
+func (db *DB) SetReportingDuty(ctx context.Context, actor audit.Actor, programmeID int64, cadenceMonths, graceDays int) error {
+	if !ValidReportCadence(cadenceMonths) {
+		return applications.FieldError("cadence", "报告周期须为每月、每季度、每半年或每年。")
+	}
+	if graceDays < 0 || graceDays > 180 {
+		return applications.FieldError("grace", "提交期限须为期末后 0–180 天。")
+	}
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		var before ReportingDuty
+		if err := tx.QueryRow(ctx, `SELECT report_cadence_months, report_grace_days FROM programmes WHERE id = $1 FOR UPDATE`,
+			programmeID).Scan(&before.CadenceMonths, &before.GraceDays); err != nil {
+			return err
+		}
+		now := db.Now()
+		if _, err := tx.Exec(ctx, `UPDATE programmes SET report_cadence_months = $2, report_grace_days = $3, updated_at = $4
+			WHERE id = $1`, programmeID, cadenceMonths, graceDays, now); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "programme_reporting", ObjectType: "programme",
+			ObjectID: strconv.FormatInt(programmeID, 10), Outcome: audit.Success,
+			Detail: map[string]any{
+				"before": map[string]any{"report_cadence_months": before.CadenceMonths, "report_grace_days": before.GraceDays},
+				"after":  map[string]any{"report_cadence_months": cadenceMonths, "report_grace_days": graceDays}}})
+	})
+}

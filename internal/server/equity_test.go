@@ -1,0 +1,320 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/shopspring/decimal"
+
+	"ite/internal/applications"
+	"ite/internal/audit"
+	"ite/internal/auth"
+	"ite/internal/conversion"
+	"ite/internal/postgres"
+)
+
+// termsA are the terms of DOMAIN §15 example A: round price without
+// discount, 3% from each disbursement, FIFO, market rule; two tranches.
+const termsA = `{"tranches":[{"share":"0.5","months_after_signing":0},{"share":"0.5","months_after_signing":12}],
+ "triggers":{"financing_min_new_money":"5000000.00"},"window_years":5,"unit":"registered_capital",
+ "pricing":{"method":"round_price"},
+ "exit_policy":{"return_rate":"0.03","accrual_from":"disbursement","allocation":"fifo","below_cap":"market"},
+ "exit_schedule":[{"years_after_conversion":1,"fraction":"0.3333"},{"years_after_conversion":2,"fraction":"0.3333"},{"years_after_conversion":3,"rest":true}],
+ "lapse_policy":"grant"}`
+
+func key() string { return auth.NewToken() }
+
+// fundedA builds example A's project: 3,000,000 approved, agreement signed
+// 2024-01-10, 1,500,000 disbursed on 2024-01-15 and on 2025-01-15, all
+// through the store's maker–checker paths (the signing date is set
+// directly: the notice rules would put it in the test clock's present).
+func (e *env) fundedA(terms string) int64 {
+	e.t.Helper()
+	ctx := context.Background()
+	p := e.openProgramme()
+	id := e.reviewed(p, "3000000.00")
+	staffA := audit.Actor{ID: e.users[applications.RoleStaff].ID, Name: "经办"}
+	apprA := audit.Actor{ID: e.users[applications.RoleApprover].ID, Name: "审批"}
+	did, err := e.db.PrepareDecision(ctx, staffA, id, applications.DecisionInput{Approve: true,
+		Amount: decimal.RequireFromString("3000000"), Terms: []byte(terms)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.db.ApproveDecision(ctx, apprA, did); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.db.Pool.Exec(ctx, `UPDATE agreements SET status = 'signed', signed_on = '2024-01-10' WHERE application_id = $1`, id); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.db.TransitionApplication(ctx, staffA, id, applications.StateContracted, "签约", nil); err != nil {
+		e.t.Fatal(err)
+	}
+	ap, err := e.db.RecordAppropriation(ctx, staffA, postgres.AppropriationInput{ProgrammeID: p.ID,
+		Amount: decimal.RequireFromString("50000000"), ValueDate: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), Reference: "财预〔2024〕1号", IdempotencyKey: key()})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.db.ApproveAppropriation(ctx, apprA, ap.ID, key()); err != nil {
+		e.t.Fatal(err)
+	}
+	for i, d := range []time.Time{time.Date(2024, 1, 15, 0, 0, 0, 0, time.UTC), time.Date(2025, 1, 15, 0, 0, 0, 0, time.UTC)} {
+		x, err := e.db.RecordDisbursement(ctx, staffA, postgres.DisbursementInput{ApplicationID: id, Tranche: i + 1,
+			Amount: decimal.RequireFromString("1500000"), ValueDate: d, Reference: "BOC-" + strconv.Itoa(i), IdempotencyKey: key()})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if _, err := e.db.ApproveDisbursement(ctx, apprA, x.ID, key()); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return id
+}
+
+// balances returns the trial balance lines of one project's and its
+// programme's accounts as net debit amounts by code.
+func (e *env) netByCode(appID int64) map[string]string {
+	rows, err := e.db.Pool.Query(context.Background(), `
+		SELECT account_code, sum(CASE side WHEN 'debit' THEN amount ELSE -amount END)
+		FROM ledger_postings WHERE (scope = 'app' AND scope_id = $1) OR (scope = 'prog' AND account_code IN ('6111','6711'))
+		GROUP BY account_code`, appID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string]string{}
+	for rows.Next() {
+		var code string
+		var v decimal.Decimal
+		_ = rows.Scan(&code, &v)
+		out[code] = v.StringFixed(2)
+	}
+	return out
+}
+
+func TestEquityExampleA(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	id := e.fundedA(termsA)
+	path := "/applications/" + strconv.FormatInt(id, 10)
+	ent := e.loggedIn(applications.RoleEnterprise)
+	ent.get(path + "/equity")
+	round := url.Values{"kind": {"financing"}, "event_date": {"2026-01-15"}, "investors": {"某创投基金"},
+		"new_money": {"20000000"}, "pre_money_valuation": {"80000000"}, "pre_money_units": {"1000000"}, "unit": {"registered_capital"}}
+	t.Run("EventOutsideWindowRefused", func(t *testing.T) {
+		bad := url.Values{}
+		for k, v := range round {
+			bad[k] = v
+		}
+		bad.Set("event_date", "2023-12-31")
+		if r := ent.post(path+"/events", bad); r.StatusCode != 422 || !strings.Contains(r.body, "转股期限") {
+			t.Fatalf("status %d", r.StatusCode)
+		}
+	})
+	staffC := e.loggedIn(applications.RoleStaff)
+	t.Run("ConvertingWithoutVerifiedEventRefused", func(t *testing.T) {
+		staffC.get(path + "/equity")
+		if r := staffC.post(path+"/conversion", url.Values{"idempotency_key": {key()}}); r.StatusCode != 409 {
+			t.Fatalf("status %d", r.StatusCode)
+		}
+	})
+	if r := ent.post(path+"/events", round); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("report %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+	}
+	events, _ := e.db.ListEvents(ctx, id)
+	staffC.get(path + "/equity")
+	if r := staffC.post("/events/"+strconv.FormatInt(events[0].ID, 10)+"/verify", url.Values{"decision": {"verify"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("verify %d", r.StatusCode)
+	}
+	d := staffC.get(path + "/equity").doc(t)
+	t.Run("PreviewMatchesExampleA", func(t *testing.T) {
+		want := map[string]string{"#conv-reference": "80.000000", "#conv-price": "80.000000", "#conv-units": "37500.00",
+			"#conv-reserve": "2,962,500.00", "#conv-post": "1287500.00", "#conv-stake": "0.02912621"}
+		for sel, v := range want {
+			if !strings.Contains(d.Find(sel).Text(), v) {
+				t.Errorf("%s = %q, want %s", sel, d.Find(sel).Text(), v)
+			}
+		}
+	})
+	form := url.Values{"idempotency_key": {key()}}
+	if r := staffC.post(path+"/conversion", form); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("prepare %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+	}
+	t.Run("DoubleSubmitStoresOnce", func(t *testing.T) {
+		staffC.post(path+"/conversion", form)
+		cs, _ := e.db.ListConversions(ctx, id)
+		if len(cs) != 1 {
+			t.Fatalf("%d conversions", len(cs))
+		}
+	})
+	cs, _ := e.db.ListConversions(ctx, id)
+	conv := cs[0]
+	t.Run("MakerCannotApproveOwnConversion", func(t *testing.T) {
+		err := e.db.ApproveConversion(ctx, audit.Actor{ID: e.users[applications.RoleStaff].ID}, conv.ID)
+		if applications.ErrorKind(err) != applications.Forbidden {
+			t.Fatalf("err %v", err)
+		}
+	})
+	appr := e.loggedIn(applications.RoleApprover)
+	appr.get(path + "/equity")
+	if r := appr.post("/conversions/"+strconv.FormatInt(conv.ID, 10)+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve %d %s", r.StatusCode, r.body)
+	}
+	t.Run("CertificateRecomputesExactly", func(t *testing.T) {
+		c, _ := e.db.FindConversion(ctx, conv.ID)
+		out, err := conversion.Calculate([]byte(c.RequestText))
+		if err != nil || string(out) != c.ResultText {
+			t.Fatalf("recomputed %s\nstored     %s\n%v", out, c.ResultText, err)
+		}
+		if postgres.Digest(c.RequestText, c.ResultText) != c.Digest {
+			t.Fatal("digest mismatch")
+		}
+		cert := ent.get("/conversions/" + strconv.FormatInt(conv.ID, 10) + "/certificate").doc(t)
+		if !strings.Contains(cert.Find("#certificate").Text(), "叁佰万元整") || cert.Find("#certificate-digest").Text() != c.Digest {
+			t.Fatal("certificate lacks 大写 amount or digest")
+		}
+	})
+	if a, _ := e.db.FindApplication(ctx, id); a.State != applications.StateConverted {
+		t.Fatalf("state %s", a.State)
+	}
+	staffC.get(path + "/equity")
+	t.Run("ExitBeforeConversionDateRefused", func(t *testing.T) {
+		r := staffC.post(path+"/exits", url.Values{"idempotency_key": {key()}, "date": {"2026-01-14"}, "units": {"12500.00"}, "buyer_kind": {"founders"}})
+		if r.StatusCode != 422 {
+			t.Fatalf("status %d", r.StatusCode)
+		}
+	})
+	// The exits of example A happen in 2027–2029: move the clock.
+	e.clock.t = time.Date(2029, 2, 1, 2, 0, 0, 0, time.UTC)
+	staffC, appr = e.loggedIn(applications.RoleStaff), e.loggedIn(applications.RoleApprover)
+	staffC.get(path + "/equity")
+	t.Run("ExitOfMoreUnitsThanHeldRefused", func(t *testing.T) {
+		r := staffC.post(path+"/exits", url.Values{"idempotency_key": {key()}, "date": {"2027-01-15"}, "units": {"37500.01"}, "buyer_kind": {"founders"}})
+		if r.StatusCode != 422 {
+			t.Fatalf("status %d", r.StatusCode)
+		}
+	})
+	tranches := []url.Values{
+		{"date": {"2027-01-15"}, "units": {"12500.00"}, "market_value": {"2900000.00"}, "buyer_kind": {"new_investor"}},
+		{"date": {"2028-01-15"}, "units": {"12500.00"}, "buyer_kind": {"founders"}},
+		{"date": {"2029-01-15"}, "rest": {"1"}, "market_value": {"900000.00"}, "buyer_kind": {"founders"}},
+	}
+	for i, f := range tranches {
+		f.Set("idempotency_key", key())
+		if r := staffC.post(path+"/exits", f); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("exit %d: %d %s", i+1, r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+		}
+		xs, _ := e.db.ListExits(ctx, id)
+		if r := appr.post("/exits/"+strconv.FormatInt(xs[len(xs)-1].ID, 10)+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("approve exit %d: %d", i+1, r.StatusCode)
+		}
+	}
+	t.Run("ExitedWithTotalsOfExampleA", func(t *testing.T) {
+		a, _ := e.db.FindApplication(ctx, id)
+		if a.State != applications.StateExited {
+			t.Fatalf("state %s", a.State)
+		}
+		d := staffC.get(path + "/equity").doc(t)
+		want := map[string]string{"#total-proceeds": "3,095,123.29", "#total-concession": "1,809,917.81", "#total-gain": "95,123.29",
+			"#moic": "1.031708", "#xirr": "0.00911826"}
+		for sel, v := range want {
+			if !strings.Contains(d.Find(sel).Text(), v) {
+				t.Errorf("%s = %q, want %s", sel, d.Find(sel).Text(), v)
+			}
+		}
+		proceeds := d.Find("#exit-table .proceeds").Map(func(_ int, s *goquery.Selection) string { return s.Text() })
+		if strings.Join(proceeds, "|") != "1,090,082.19 元|1,105,041.10 元|900,000.00 元" {
+			t.Errorf("tranche proceeds %v", proceeds)
+		}
+	})
+	t.Run("LedgerClosesOut", func(t *testing.T) {
+		net := e.netByCode(id)
+		// Each exit posts its own gain (Cr 6111) or loss (Dr 6711), as DOMAIN
+		// §11 says: tranches 1 and 2 gain 90,082.19 + 105,041.10, tranche 3
+		// loses 100,000.00; together the total gain of example A.
+		if net["1221"] != "0.00" || net["1511"] != "0.00" || net["6111"] != "-195123.29" || net["6711"] != "100000.00" {
+			t.Fatalf("balances %v", net)
+		}
+		if v, err := e.db.VerifyLedger(ctx); err != nil || !v.OK {
+			t.Fatalf("ledger verify: %+v %v", v, err)
+		}
+	})
+}
+
+func TestLapseToGrant(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	id := e.fundedA(termsA)
+	e.clock.t = time.Date(2029, 1, 11, 2, 0, 0, 0, time.UTC) // the day after the window (signed 2024-01-10 + 5 years)
+	staffC := e.loggedIn(applications.RoleStaff)
+	path := "/applications/" + strconv.FormatInt(id, 10)
+	staffC.get(path + "/equity") // evaluation on access
+	a, _ := e.db.FindApplication(ctx, id)
+	if a.State != applications.StateLapsed {
+		t.Fatalf("state %s", a.State)
+	}
+	t.Run("ExtensionNeedsApproval", func(t *testing.T) {
+		longer := strings.Replace(termsA, `"window_years":5`, `"window_years":7`, 1)
+		if r := staffC.post(path+"/endings", url.Values{"idempotency_key": {key()}, "kind": {"extend"}, "terms": {longer},
+			"reason": {"企业融资谈判中"}, "value_date": {"2029-01-11"}}); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("prepare %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+		}
+		if a, _ := e.db.FindApplication(ctx, id); a.State != applications.StateLapsed {
+			t.Fatal("an unapproved extension changed the state")
+		}
+		ends, _ := e.db.ListEndings(ctx, id)
+		// reject it by approving nothing: the maker cannot approve it
+		if err := e.db.ApproveEnding(ctx, audit.Actor{ID: e.users[applications.RoleStaff].ID}, ends[0].ID); applications.ErrorKind(err) != applications.Forbidden {
+			t.Fatalf("maker approved own extension: %v", err)
+		}
+		_, _ = e.db.Pool.Exec(ctx, `UPDATE endings SET status = 'rejected' WHERE id = $1`, ends[0].ID)
+	})
+	t.Run("WriteOffWithoutReasonRefused", func(t *testing.T) {
+		if r := staffC.post(path+"/endings", url.Values{"idempotency_key": {key()}, "kind": {"grant"}, "value_date": {"2029-01-11"}}); r.StatusCode != 422 {
+			t.Fatalf("status %d", r.StatusCode)
+		}
+	})
+	if r := staffC.post(path+"/endings", url.Values{"idempotency_key": {key()}, "kind": {"grant"}, "reason": {"按协议转为无偿资助"},
+		"value_date": {"2029-01-11"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("prepare grant %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+	}
+	ends, _ := e.db.ListEndings(ctx, id)
+	appr := e.loggedIn(applications.RoleApprover)
+	appr.get(path + "/equity")
+	if r := appr.post("/endings/"+strconv.FormatInt(ends[0].ID, 10)+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve %d", r.StatusCode)
+	}
+	a, _ = e.db.FindApplication(ctx, id)
+	net := e.netByCode(id)
+	if a.State != applications.StateClosedGrant || net["1221"] != "0.00" {
+		t.Fatalf("state %s balances %v", a.State, net)
+	}
+	var grant decimal.Decimal
+	_ = e.db.Pool.QueryRow(ctx, `SELECT COALESCE(sum(amount), 0) FROM ledger_postings WHERE account_code = '6401' AND side = 'debit'`).Scan(&grant)
+	if grant.StringFixed(2) != "3000000.00" {
+		t.Fatalf("grant expense %s", grant)
+	}
+}
+
+func TestWatchlist(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.fundedA(termsA)
+	e.clock.t = time.Date(2028, 9, 1, 2, 0, 0, 0, time.UTC) // window ends 2029-01-10: within 180 days
+	c := e.loggedIn(applications.RoleStaff)
+	d := c.get("/watchlist").doc(t)
+	if !strings.Contains(d.Find("#watchlist").Text(), "转股期限将于 2029-01-10 届满") {
+		t.Fatalf("watchlist: %q", d.Find("#watchlist").Text())
+	}
+	r := c.get("/watchlist?format=csv")
+	if r.StatusCode != 200 || !strings.HasPrefix(r.body, "\ufeff") || !strings.Contains(r.body, "2029-01-10") {
+		t.Fatalf("csv %d %q", r.StatusCode, r.body)
+	}
+	_ = id
+}

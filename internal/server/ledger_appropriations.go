@@ -1,0 +1,182 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"ite/internal/applications"
+	"ite/internal/postgres"
+	"ite/web/page"
+	"ite/web/ui"
+)
+
+// moneyStatus reads a status filter; anything else is "all".
+func moneyStatus(v string) string {
+	switch v {
+	case postgres.MoneyPending, postgres.MoneyApproved, postgres.MoneyRejected:
+		return v
+	}
+	return ""
+}
+
+// fieldErrors splits an error for a form: a field error goes next to its
+// field, anything else to the top of the form.
+func fieldErrors(err error) (ui.Errors, string) {
+	var ae *applications.Error
+	if e, ok := err.(*applications.Error); ok {
+		ae = e
+	}
+	if ae != nil && ae.Field != "" {
+		return ui.Errors{ae.Field: ae.Message}, ""
+	}
+	return nil, applications.ErrorMessage(err)
+}
+
+func (s *Server) appropriationsView(r *http.Request, form page.MoneyForm) (page.LedgerAppropriationsView, error) {
+	q := r.URL.Query()
+	v := page.LedgerAppropriationsView{Status: moneyStatus(q.Get("status")), Form: form}
+	u := currentUser(r)
+	v.CanRecord = u.Role == staff || u.Role == admin
+	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
+	const size = 50
+	items, err := s.DB.ListAppropriations(r.Context(), postgres.AppropriationFilter{Status: v.Status, BeforeID: max(before, 0), Limit: size})
+	if err != nil {
+		return v, err
+	}
+	v.Items = items
+	if len(items) == size {
+		v.NextID = items[len(items)-1].ID
+	}
+	if v.CanRecord {
+		ps, err := s.DB.ListProgrammes(r.Context(), false)
+		if err != nil {
+			return v, err
+		}
+		v.Programmes = []ui.Option{{Value: "", Label: "请选择"}}
+		for _, p := range ps {
+			v.Programmes = append(v.Programmes, ui.Option{Value: strconv.FormatInt(p.ID, 10), Label: p.Name})
+		}
+		if v.Form.Key == "" {
+			v.Form.Key = newFormKey()
+		}
+		if v.Form.ValueDate == "" {
+			v.Form.ValueDate = chinaToday(s.Now()).Format("2006-01-02")
+		}
+	}
+	return v, nil
+}
+
+// handleAppropriations lists appropriations, with the form to record one
+// for staff and admins (GET /ledger/appropriations).
+func (s *Server) handleAppropriations(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.appropriationsView(r, page.MoneyForm{})
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, page.LedgerAppropriations(v))
+}
+
+// handleAppropriationRecord records fiscal money paid into a programme's
+// fund, pending an approver (POST /ledger/appropriations).
+func (s *Server) handleAppropriationRecord(w http.ResponseWriter, r *http.Request) error {
+	form := page.MoneyForm{Programme: r.PostFormValue("programme_id"), Amount: strings.TrimSpace(r.PostFormValue("amount")),
+		ValueDate: r.PostFormValue("value_date"), Reference: r.PostFormValue("reference"), Note: r.PostFormValue("note"),
+		Key: r.PostFormValue("idempotency_key")}
+	in := postgres.AppropriationInput{Reference: form.Reference, Note: form.Note, IdempotencyKey: form.Key}
+	var err error
+	in.ProgrammeID, err = parseOptionalID("programme_id", "申报批次", form.Programme)
+	if err == nil && in.ProgrammeID == 0 {
+		err = applications.FieldError("programme_id", "请选择申报批次。")
+	}
+	if err == nil {
+		in.Amount, err = parseAmount(form.Amount)
+	}
+	if err == nil {
+		in.ValueDate, err = parseDay("value_date", form.ValueDate)
+	}
+	var a postgres.Appropriation
+	if err == nil {
+		a, err = s.DB.RecordAppropriation(r.Context(), actor(r), in)
+	}
+	if k := applications.ErrorKind(err); k == applications.Invalid || k == applications.Conflict {
+		v, verr := s.appropriationsView(r, form)
+		if verr != nil {
+			return verr
+		}
+		v.Errors, v.Error = fieldErrors(err)
+		return s.render(w, r, statusOf[k], page.LedgerAppropriations(v))
+	} else if err != nil {
+		return err
+	}
+	s.flash(w, r, "success", "财政拨入已登记，待审批人审批。")
+	http.Redirect(w, r, "/ledger/appropriations/"+strconv.FormatInt(a.ID, 10), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) renderAppropriation(w http.ResponseWriter, r *http.Request, status int, a postgres.Appropriation, msg string, errs ui.Errors) error {
+	u := currentUser(r)
+	pending := a.Status == postgres.MoneyPending
+	v := page.LedgerAppropriationView{Item: a, Error: msg, Check: page.CheckView{
+		Action: "/ledger/appropriations/" + strconv.FormatInt(a.ID, 10), Pending: pending, IsMaker: a.PreparedBy == u.ID,
+		CanCheck: pending && u.Role == approver && a.PreparedBy != u.ID, Key: newFormKey(), Errors: errs}}
+	var err error
+	if v.Trail, err = s.trail(r, postgres.RecordAppropriation, a.ID); err != nil {
+		return err
+	}
+	return s.render(w, r, status, page.LedgerAppropriation(v))
+}
+
+// handleAppropriationShow shows one appropriation with its approvals and,
+// for an approver who did not record it, the approve and reject forms
+// (GET /ledger/appropriations/{id}).
+func (s *Server) handleAppropriationShow(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	a, err := s.DB.FindAppropriation(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return s.renderAppropriation(w, r, http.StatusOK, a, "", nil)
+}
+
+// checkAppropriation runs an approver's decision; a refusal other than the
+// maker-checker rule re-renders the record with the reason.
+func (s *Server) checkAppropriation(w http.ResponseWriter, r *http.Request, decide func(id int64, key string) (postgres.Appropriation, error), done string) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	a, err := decide(id, r.PostFormValue("idempotency_key"))
+	if k := applications.ErrorKind(err); k == applications.Invalid || k == applications.Conflict {
+		cur, ferr := s.DB.FindAppropriation(r.Context(), id)
+		if ferr != nil {
+			return ferr
+		}
+		errs, msg := fieldErrors(err)
+		return s.renderAppropriation(w, r, statusOf[k], cur, msg, errs)
+	} else if err != nil {
+		return err
+	}
+	s.flash(w, r, "success", done)
+	http.Redirect(w, r, "/ledger/appropriations/"+strconv.FormatInt(a.ID, 10), http.StatusSeeOther)
+	return nil
+}
+
+// handleAppropriationApprove approves and posts (POST
+// /ledger/appropriations/{id}/approve). The maker gets 403.
+func (s *Server) handleAppropriationApprove(w http.ResponseWriter, r *http.Request) error {
+	return s.checkAppropriation(w, r, func(id int64, key string) (postgres.Appropriation, error) {
+		return s.DB.ApproveAppropriation(r.Context(), actor(r), id, key)
+	}, "已审批通过并记账。")
+}
+
+// handleAppropriationReject sends an appropriation back (POST
+// /ledger/appropriations/{id}/reject).
+func (s *Server) handleAppropriationReject(w http.ResponseWriter, r *http.Request) error {
+	return s.checkAppropriation(w, r, func(id int64, key string) (postgres.Appropriation, error) {
+		return s.DB.RejectAppropriation(r.Context(), actor(r), id, key, r.PostFormValue("comment"))
+	}, "已退回。")
+}

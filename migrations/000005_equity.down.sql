@@ -1,0 +1,4 @@
+DROP TABLE IF EXISTS endings;
+DROP TABLE IF EXISTS exits;
+DROP TABLE IF EXISTS conversions;
+DROP TABLE IF EXISTS trigger_events;
