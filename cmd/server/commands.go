@@ -17,6 +17,7 @@ import (
 	"ite/internal/auth"
 	"ite/internal/blob"
 	"ite/internal/conversion"
+	"ite/internal/mail"
 	"ite/internal/postgres"
 	"ite/internal/seed"
 	"ite/internal/server"
@@ -89,6 +90,16 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	jobs, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
 	go srv.RunJobs(jobs)
+	if c.Mail.Enabled() {
+		mailer, err := mail.NewWorker(c.Mail, db, c.BaseURL, logger)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		mailer.SubjectPrefix = "【" + c.Programme + "】"
+		go mailer.Run(jobs)
+		logger.Info("email notifications on", "smtp_addr", c.Mail.Addr)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
 	logger.Info("serving", "addr", ln.Addr().String(), "base_url", c.BaseURL, "version", version)

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"ite/internal/mail"
 	"ite/internal/pglocal"
 )
 
@@ -35,6 +36,10 @@ type config struct {
 	BlobStore   string
 	// MaxUploadBytes is the per-file upload limit (MAX_UPLOAD_MIB, default 20).
 	MaxUploadBytes int64
+	// Mail is the SMTP relay for email notifications (SMTP_ADDR,
+	// SMTP_FROM, SMTP_USERNAME, SMTP_PASSWORD; see package mail). Without
+	// SMTP_ADDR the outbox fills but is not drained.
+	Mail mail.Config
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -52,6 +57,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, errors.New("MAX_UPLOAD_MIB 须为 1–1024 的整数")
 	}
 	c.MaxUploadBytes = int64(mib) << 20
+	if c.Mail, err = mail.ConfigFromEnv(getenv); err != nil {
+		return c, err
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("LOG_LEVEL"), "info"))); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL: %w", err)
 	}

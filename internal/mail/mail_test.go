@@ -295,6 +295,25 @@ func TestGivingUp(t *testing.T) {
 	}
 }
 
+// TestStaleBacklogIsNotSent: emails queued long ago (SMTP configured
+// after running without it) are given up, not sent.
+func TestStaleBacklogIsNotSent(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	old := w.queue("old@example.com", "三天前的通知")
+	w.clock.Advance(73 * time.Hour)
+	fresh := w.queue("new@example.com", "刚才的通知")
+	if res := w.drain(w.worker()); res.Sent != 1 || res.Failed != 1 {
+		t.Fatalf("Drain = %+v", res)
+	}
+	if r := w.row(old); !r.failed || !strings.Contains(r.lastError, "expired") {
+		t.Fatalf("stale email: %+v", r)
+	}
+	if r := w.row(fresh); !r.sent {
+		t.Fatalf("fresh email: %+v", r)
+	}
+}
+
 // TestSTARTTLSAndAuth: offered STARTTLS is used before AUTH and MAIL.
 func TestSTARTTLSAndAuth(t *testing.T) {
 	t.Parallel()
@@ -308,6 +327,7 @@ func TestSTARTTLSAndAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	wk.Sender.(*SMTP).TLSConfig = clientTLS
+	wk.Now = w.clock.Now
 	if res := w.drain(wk); res.Sent != 1 {
 		t.Fatalf("Drain = %+v", res)
 	}

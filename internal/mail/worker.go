@@ -39,6 +39,10 @@ type Worker struct {
 	Backoff     time.Duration // delay after the first failure, doubling each time; default 1 min
 	MaxBackoff  time.Duration // cap on the delay; default 6 h
 	SendTimeout time.Duration // bound on one delivery, for the claim's lease; default 1 min
+	// MaxAge gives up emails older than this unsent (default 72 h): when
+	// SMTP is configured after running without it for a while, the
+	// backlog of stale notices is not sent (they stay in the inbox).
+	MaxAge time.Duration
 }
 
 // NewWorker builds a worker that sends through the configured SMTP relay.
@@ -63,6 +67,7 @@ func NewWorker(cfg Config, outbox Outbox, baseURL string, logger *slog.Logger) (
 func (w *Worker) interval() time.Duration   { return orDuration(w.Interval, 30*time.Second) }
 func (w *Worker) backoff() time.Duration    { return orDuration(w.Backoff, time.Minute) }
 func (w *Worker) maxBackoff() time.Duration { return orDuration(w.MaxBackoff, 6*time.Hour) }
+func (w *Worker) maxAge() time.Duration     { return orDuration(w.MaxAge, 72*time.Hour) }
 func (w *Worker) sendTimeout() time.Duration {
 	return orDuration(w.SendTimeout, time.Minute)
 }
@@ -79,6 +84,13 @@ func (w *Worker) maxAttempts() int {
 		return w.MaxAttempts
 	}
 	return 8
+}
+
+func (w *Worker) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
 }
 
 func orDuration(d, def time.Duration) time.Duration {
@@ -137,6 +149,10 @@ func (w *Worker) Drain(ctx context.Context) (DrainResult, error) {
 // deliver sends one claimed email and records the outcome; the returned
 // error is a failure to record it.
 func (w *Worker) deliver(ctx context.Context, m postgres.OutboxEmail, res *DrainResult) error {
+	if age := w.now().Sub(m.CreatedAt); age > w.maxAge() {
+		res.Failed++
+		return w.Outbox.FailEmail(ctx, m.ID, "expired unsent after "+age.Round(time.Minute).String()+" (older than MaxAge)")
+	}
 	sendCtx, cancel := context.WithTimeout(ctx, w.sendTimeout())
 	err := w.Sender.Send(sendCtx, w.From.Address, m.To, w.message(m).Bytes())
 	cancel()
@@ -173,14 +189,10 @@ func (w *Worker) message(m postgres.OutboxEmail) Message {
 		body.WriteString("\n\n查看详情：" + w.BaseURL + m.Link)
 	}
 	body.WriteString("\n\n——\n此邮件由系统自动发送，请勿直接回复。您也可以登录平台在“消息”中查看全部通知。\n")
-	now := time.Now
-	if w.Now != nil {
-		now = w.Now
-	}
 	domain := "localhost"
 	if at := strings.LastIndexByte(w.From.Address, '@'); at >= 0 {
 		domain = w.From.Address[at+1:]
 	}
 	return Message{From: w.From, To: m.To, Subject: w.SubjectPrefix + m.Subject, Body: body.String(),
-		Date: now(), MessageID: "outbox-" + strconv.FormatInt(m.ID, 10) + "." + strconv.FormatInt(m.CreatedAt.Unix(), 10) + "@" + domain}
+		Date: w.now(), MessageID: "outbox-" + strconv.FormatInt(m.ID, 10) + "." + strconv.FormatInt(m.CreatedAt.Unix(), 10) + "@" + domain}
 }

@@ -229,13 +229,23 @@ func (db *DB) ExportJournal(ctx context.Context, f JournalFilter, fn func(e *led
 		var e ledger.Entry
 		var kind, code, scope, side string
 		var p ledger.Posting
+		raw := rawColumns(rows, pgtype.Int8OID, pgtype.DateOID, pgtype.TimestamptzOID, pgtype.TextOID, pgtype.TextOID,
+			pgtype.TextOID, pgtype.Int8OID, pgtype.Int8OID, pgtype.Int8OID, pgtype.Int8OID, pgtype.TextOID, pgtype.TextOID,
+			pgtype.TextOID, pgtype.Int8OID, pgtype.TextOID, pgtype.NumericOID)
+		var dec journalDecoder
 		for rows.Next() {
-			if err := rows.Scan(&e.Seq, &e.ValueDate, &e.CreatedAt, &kind, &e.Memo, &e.Record.Type, &e.Record.ID,
-				&e.MakerID, &e.CheckerID, &e.Reverses, &e.Hash, &code, &scope, &p.Account.ID, &side,
-				numericInto{&p.Amount}); err != nil {
+			var err error
+			if raw {
+				err = dec.row(rows.RawValues(), &e, &p)
+			} else {
+				err = rows.Scan(&e.Seq, &e.ValueDate, &e.CreatedAt, &kind, &e.Memo, &e.Record.Type, &e.Record.ID,
+					&e.MakerID, &e.CheckerID, &e.Reverses, &e.Hash, &code, &scope, &p.Account.ID, &side,
+					numericInto{&p.Amount})
+				e.Kind, p.Account.Code, p.Account.Scope, p.Side = ledger.Kind(kind), ledger.Code(code), ledger.Scope(scope), ledger.Side(side)
+			}
+			if err != nil {
 				return err
 			}
-			e.Kind, p.Account.Code, p.Account.Scope, p.Side = ledger.Kind(kind), ledger.Code(code), ledger.Scope(scope), ledger.Side(side)
 			if err := fn(&e, p); err != nil {
 				return err
 			}
@@ -243,6 +253,38 @@ func (db *DB) ExportJournal(ctx context.Context, f JournalFilter, fn func(e *led
 		return rows.Err()
 	})
 	return head, err
+}
+
+// row reads one row of ExportJournal's query from its binary
+// values into e and p, reusing e's strings where the row repeats them.
+func (d *journalDecoder) row(v [][]byte, e *ledger.Entry, p *ledger.Posting) error {
+	for _, b := range v {
+		if b == nil {
+			return errRawFormat
+		}
+	}
+	var err error
+	ints := [...]*int64{&e.Seq, &e.Record.ID, &e.MakerID, &e.CheckerID, &e.Reverses, &p.Account.ID}
+	for i, col := range [...]int{0, 6, 7, 8, 9, 13} {
+		if *ints[i], err = rawInt8(v[col]); err != nil {
+			return err
+		}
+	}
+	if e.ValueDate, err = d.date(v[1]); err != nil {
+		return err
+	}
+	if e.CreatedAt, err = d.timestamptz(v[2]); err != nil {
+		return err
+	}
+	e.Kind = ledger.Kind(internKind(v[3]))
+	e.Memo = rawString(v[4], e.Memo)
+	e.Record.Type = rawString(v[5], e.Record.Type)
+	e.Hash = rawString(v[10], e.Hash)
+	p.Account.Code = ledger.Code(internCode(v[11]))
+	p.Account.Scope = ledger.Scope(internScope(v[12]))
+	p.Side = ledger.Side(internSide(v[14]))
+	p.Amount, err = d.numeric(v[15])
+	return err
 }
 
 // TrialFilter chooses the point in time (and optionally the programme) of

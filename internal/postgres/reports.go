@@ -361,6 +361,16 @@ func (db *DB) EnsureDueReports(ctx context.Context, today time.Time) (ReportSwee
 	return db.ensureDueReports(ctx, today, 0)
 }
 
+// EnsureEnterpriseReports is EnsureDueReports for one enterprise's
+// projects only: cheap enough to run whenever its users open their
+// reports.
+func (db *DB) EnsureEnterpriseReports(ctx context.Context, today time.Time, enterpriseID int64) (ReportSweep, error) {
+	if enterpriseID == 0 {
+		return ReportSweep{}, nil
+	}
+	return db.ensureDueReports(ctx, today, enterpriseID)
+}
+
 // ensureDueReports is EnsureDueReports, limited to one enterprise's
 // projects when enterpriseID is not 0.
 func (db *DB) ensureDueReports(ctx context.Context, today time.Time, enterpriseID int64) (ReportSweep, error) {

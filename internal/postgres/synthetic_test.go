@@ -88,7 +88,7 @@ func TestSyntheticBulkLoad(t *testing.T) {
 	if err := db.InsertSyntheticApplications(ctx, []SyntheticApplication{sa}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.AnalyzeSynthetic(ctx); err != nil {
+	if err := db.VacuumSynthetic(ctx); err != nil {
 		t.Fatal(err)
 	}
 

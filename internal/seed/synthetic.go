@@ -196,7 +196,7 @@ func (g *generator) run(ctx context.Context, rep *SyntheticReport) error {
 			fmt.Fprintf(g.o.Progress, "合成数据：已写入 %d/%d 个申报、%d 份材料\n", done, g.o.N, rep.Documents)
 		}
 	}
-	return g.db.AnalyzeSynthetic(ctx)
+	return g.db.VacuumSynthetic(ctx)
 }
 
 // setup creates the programmes, the enterprises with their users, and

@@ -58,6 +58,7 @@ func (s *Server) routes() []route {
 		s.equityRoutes(),
 		s.ledgerRoutes(),
 		s.calcRoutes(),
+		s.reportRoutes(),
 	} {
 		all = append(all, part...)
 	}

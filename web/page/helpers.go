@@ -115,3 +115,15 @@ func calcError(err error) string {
 	}
 	return "测算无法完成，请检查协议条款和已核实的事项。"
 }
+
+// postContract reports whether a project has reached the 后股 half, where
+// its post-investment page applies.
+func postContract(s applications.State) bool {
+	switch s {
+	case applications.StateFunded, applications.StateConversionDue, applications.StateConverted, applications.StateExiting,
+		applications.StateExited, applications.StateLapsed, applications.StateClosedGrant, applications.StateRecovery,
+		applications.StateRecovered, applications.StateWrittenOff:
+		return true
+	}
+	return false
+}

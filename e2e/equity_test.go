@@ -1,0 +1,213 @@
+package e2e
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/shopspring/decimal"
+
+	"ite/internal/applications"
+	"ite/internal/audit"
+	"ite/internal/auth"
+	"ite/internal/postgres"
+	"ite/internal/seed"
+)
+
+const termsA = `{"tranches":[{"share":"0.5","months_after_signing":0},{"share":"0.5","months_after_signing":12}],
+ "triggers":{"financing_min_new_money":"5000000.00"},"window_years":5,"unit":"registered_capital",
+ "pricing":{"method":"round_price"},
+ "exit_policy":{"return_rate":"0.03","accrual_from":"disbursement","allocation":"fifo","below_cap":"market"},
+ "exit_schedule":[{"years_after_conversion":1,"fraction":"0.3333"},{"years_after_conversion":2,"fraction":"0.3333"},{"years_after_conversion":3,"rest":true}],
+ "lapse_policy":"grant"}`
+
+// fundedExampleA builds DOMAIN §15 example A's project through the store:
+// approved 3,000,000 under termsA, agreement signed 2024-01-10, 1,500,000
+// disbursed on 2024-01-15 and on 2025-01-15 (maker jingban, checker shenpi).
+func fundedExampleA(t *testing.T, a *app) int64 {
+	t.Helper()
+	ctx := context.Background()
+	p := openProgramme(t, a)
+	entID := demoUser(t, a, "qiye")
+	ent, _ := a.DB.FindUser(ctx, entID)
+	staffA := audit.Actor{ID: demoUser(t, a, "jingban"), Name: "李经办"}
+	apprA := audit.Actor{ID: demoUser(t, a, "shenpi"), Name: "张审批"}
+	app, err := a.DB.CreateApplication(ctx, audit.Actor{ID: entID}, applications.Application{
+		ProgrammeID: p.ID, EnterpriseID: ent.EnterpriseID, Title: "固态电池电解质中试", Sector: applications.SectorNewEnergyMaterials,
+		RequestedAmount: decimal.RequireFromString("3000000.00"), LeadName: "刘负责", LeadMobile: "13800001111",
+		Content: applications.Content{Summary: "概述", Technology: "技术", Team: "团队", Market: "市场",
+			Budget:     []applications.BudgetLine{{Item: "研发", Amount: decimal.RequireFromString("3000000.00")}},
+			Milestones: []applications.Milestone{{Date: "2025-06-30", Description: "中试"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []applications.State{applications.StateSubmitted, applications.StateUnderReview, applications.StateReviewed} {
+		if _, err := a.DB.TransitionApplication(ctx, staffA, app.ID, st, "", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	did, err := a.DB.PrepareDecision(ctx, staffA, app.ID, applications.DecisionInput{Approve: true,
+		Amount: decimal.RequireFromString("3000000"), Terms: []byte(termsA)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.DB.ApproveDecision(ctx, apprA, did); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.DB.Pool.Exec(ctx, `UPDATE agreements SET status = 'signed', signed_on = '2024-01-10' WHERE application_id = $1`, app.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.DB.TransitionApplication(ctx, staffA, app.ID, applications.StateContracted, "签约", nil); err != nil {
+		t.Fatal(err)
+	}
+	ap, err := a.DB.RecordAppropriation(ctx, staffA, postgres.AppropriationInput{ProgrammeID: p.ID, Amount: decimal.RequireFromString("50000000"),
+		ValueDate: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), Reference: "财预〔2024〕1号", IdempotencyKey: auth.NewToken()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.DB.ApproveAppropriation(ctx, apprA, ap.ID, auth.NewToken()); err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range []time.Time{time.Date(2024, 1, 15, 0, 0, 0, 0, time.UTC), time.Date(2025, 1, 15, 0, 0, 0, 0, time.UTC)} {
+		x, err := a.DB.RecordDisbursement(ctx, staffA, postgres.DisbursementInput{ApplicationID: app.ID, Tranche: i + 1,
+			Amount: decimal.RequireFromString("1500000"), ValueDate: d, Reference: "BOC-" + strconv.Itoa(i), IdempotencyKey: auth.NewToken()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.DB.ApproveDisbursement(ctx, apprA, x.ID, auth.NewToken()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return app.ID
+}
+
+// TestJourneyEquity: a funded project reports a financing round; staff
+// verify it; the conversion preview matches example A; the approver
+// approves; the certificate prints; three exit tranches are executed and
+// approved; the project is exited with example A's totals; the trial
+// balance shows 1221 and 1511 at zero and the gains in 6111.
+func TestJourneyEquity(t *testing.T) {
+	a := startApp(t)
+	id := fundedExampleA(t, a)
+	equityURL := a.URL + "/applications/" + strconv.FormatInt(id, 10) + "/equity"
+
+	ent := newBrowser(t, "enterprise")
+	ent.login(a.URL, "qiye", seed.DemoPassword)
+	ent.do(chromedp.Navigate(equityURL), chromedp.WaitVisible(chromedp.CSS(`#event-form`)),
+		chromedp.SetValue(chromedp.CSS(`#f-event_date`), "2026-01-15"),
+		chromedp.SetValue(chromedp.CSS(`#f-investors`), "某创投基金"),
+		chromedp.SetValue(chromedp.CSS(`#f-new_money`), "20000000"),
+		chromedp.SetValue(chromedp.CSS(`#f-pre_money_valuation`), "80000000"),
+		chromedp.SetValue(chromedp.CSS(`#f-pre_money_units`), "1000000"),
+		chromedp.Click(chromedp.CSS(`#report-event`)), chromedp.WaitVisible(chromedp.CSS(`#event-table tbody tr`)))
+	ent.screenshot("round_reported")
+
+	staff := newBrowser(t, "staff")
+	staff.login(a.URL, "jingban", seed.DemoPassword)
+	staff.do(chromedp.Navigate(equityURL), chromedp.Click(chromedp.CSS(`.verify-event`)), chromedp.WaitVisible(chromedp.CSS(`#conv-price`)))
+	for sel, want := range map[string]string{"#conv-price": "80.000000", "#conv-units": "37500.00", "#conv-reserve": "2,962,500.00",
+		"#conv-post": "1287500.00", "#conv-stake": "0.02912621"} {
+		if got := staff.text(sel); !strings.Contains(got, want) {
+			t.Fatalf("preview %s = %q, want %s", sel, got, want)
+		}
+	}
+	staff.screenshot("conversion_preview")
+	staff.do(chromedp.Click(chromedp.CSS(`#prepare-conversion`)), chromedp.WaitVisible(chromedp.CSS(`.certificate-link`)))
+
+	approver := newBrowser(t, "approver")
+	approver.login(a.URL, "shenpi", seed.DemoPassword)
+	approver.do(chromedp.Navigate(equityURL), chromedp.Click(chromedp.CSS(`#approve-conversion`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
+	if st := approver.state(); st != "converted" {
+		t.Fatalf("after approval: %s", st)
+	}
+	staff.do(chromedp.Navigate(equityURL), chromedp.Click(chromedp.CSS(`.certificate-link`)), chromedp.WaitVisible(chromedp.CSS(`#certificate`)))
+	if cert := staff.text(`#certificate`); !strings.Contains(cert, "叁佰万元整") || !strings.Contains(cert, "37500.00") {
+		t.Fatalf("certificate: %q", cert)
+	}
+	staff.screenshot("certificate")
+
+	// Exits in 2027–2029: move the clock; sessions idle out, so sign in again.
+	a.Clock.Set(time.Date(2029, 2, 1, 2, 0, 0, 0, time.UTC))
+	staff2, approver2 := newBrowser(t, "staff_2029"), newBrowser(t, "approver_2029")
+	staff2.login(a.URL, "jingban", seed.DemoPassword)
+	approver2.login(a.URL, "shenpi", seed.DemoPassword)
+	tranches := []map[string]string{
+		{"date": "2027-01-15", "units": "12500.00", "market_value": "2900000.00", "buyer_kind": "new_investor"},
+		{"date": "2028-01-15", "units": "12500.00", "buyer_kind": "founders"},
+		{"date": "2029-01-15", "rest": "1", "market_value": "900000.00", "buyer_kind": "founders"},
+	}
+	for i, tr := range tranches {
+		staff2.do(chromedp.Navigate(equityURL), chromedp.WaitVisible(chromedp.CSS(`#exit-form`)),
+			chromedp.SetValue(chromedp.CSS(`#f-date`), tr["date"]), chromedp.SetValue(chromedp.CSS(`#f-buyer_kind`), tr["buyer_kind"]))
+		if tr["units"] != "" {
+			staff2.do(chromedp.SetValue(chromedp.CSS(`#f-units`), tr["units"]))
+		}
+		if tr["rest"] != "" {
+			staff2.do(chromedp.Click(chromedp.CSS(`#f-rest`)))
+		}
+		if tr["market_value"] != "" {
+			staff2.do(chromedp.SetValue(chromedp.CSS(`#f-market_value`), tr["market_value"]))
+		}
+		staff2.do(chromedp.Click(chromedp.CSS(`#prepare-exit`)), chromedp.WaitVisible(chromedp.CSS(`#exit-table`)))
+		if msg := staff2.text(`main .flash`); !strings.Contains(msg, "已测算") {
+			staff2.screenshot("exit_refused")
+			t.Fatalf("exit %d not recorded: %q", i+1, msg)
+		}
+		approver2.do(chromedp.Navigate(equityURL), chromedp.Click(chromedp.CSS(`.approve-exit`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
+		if i == 0 {
+			approver2.screenshot("first_exit")
+		}
+	}
+	staff2.do(chromedp.Navigate(equityURL), chromedp.WaitVisible(chromedp.CSS(`#realised`)))
+	if st := staff2.state(); st != "exited" {
+		t.Fatalf("after three exits: %s", st)
+	}
+	for sel, want := range map[string]string{"#total-proceeds": "3,095,123.29", "#total-concession": "1,809,917.81",
+		"#total-gain": "95,123.29", "#moic": "1.031708", "#xirr": "0.00911826"} {
+		if got := staff2.text(sel); !strings.Contains(got, want) {
+			t.Fatalf("%s = %q, want %s", sel, got, want)
+		}
+	}
+	staff2.screenshot("exited_totals")
+
+	auditor := newBrowser(t, "auditor")
+	auditor.login(a.URL, "shenji", seed.DemoPassword)
+	auditor.do(chromedp.Navigate(a.URL+"/ledger/trial-balance?date=2029-02-01"), chromedp.WaitVisible(chromedp.CSS(`#trial-table`)))
+	app := strconv.FormatInt(id, 10)
+	rowText := func(account string) string {
+		s, err := chromedp.Run(auditor.ctx, chromedp.Evaluate[string](`(document.querySelector('#trial-table tr[data-account="`+account+`"]')||{innerText:"(none)"}).innerText`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for _, acct := range []string{"1221/app/" + app, "1511/app/" + app} {
+		cells := strings.Fields(rowText(acct))
+		// debit turnover, credit turnover, no balance on either side
+		if len(cells) < 4 || strings.Contains(strings.Join(cells[len(cells)-2:], ""), ".") && cells[len(cells)-1] != "—" && cells[len(cells)-1] != "" {
+			t.Logf("row %s: %v", acct, cells)
+		}
+	}
+	body := auditor.text(`#trial-table`)
+	if !strings.Contains(body, "195,123.29") || !strings.Contains(body, "100,000.00") {
+		t.Fatalf("trial balance lacks the exit gains/loss: %s", body)
+	}
+	auditor.screenshot("trial_balance")
+	v, err := a.DB.VerifyLedger(context.Background())
+	if err != nil || !v.OK {
+		t.Fatalf("ledger verify: %+v %v", v, err)
+	}
+	bal := func(code string) string {
+		var d decimal.Decimal
+		_ = a.DB.Pool.QueryRow(context.Background(), `SELECT COALESCE(sum(CASE side WHEN 'debit' THEN amount ELSE -amount END), 0)
+			FROM ledger_postings WHERE account_code = $1 AND scope = 'app' AND scope_id = $2`, code, id).Scan(&d)
+		return d.StringFixed(2)
+	}
+	if bal("1221") != "0.00" || bal("1511") != "0.00" {
+		t.Fatalf("1221 %s, 1511 %s", bal("1221"), bal("1511"))
+	}
+}
