@@ -10,79 +10,26 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/shopspring/decimal"
 
-	"ite/internal/applications"
 	"ite/internal/audit"
-	"ite/internal/auth"
-	"ite/internal/postgres"
+	"ite/internal/fixture"
 	"ite/internal/seed"
 )
 
-const termsA = `{"tranches":[{"share":"0.5","months_after_signing":0},{"share":"0.5","months_after_signing":12}],
- "triggers":{"financing_min_new_money":"5000000.00"},"window_years":5,"unit":"registered_capital",
- "pricing":{"method":"round_price"},
- "exit_policy":{"return_rate":"0.03","accrual_from":"disbursement","allocation":"fifo","below_cap":"market"},
- "exit_schedule":[{"years_after_conversion":1,"fraction":"0.3333"},{"years_after_conversion":2,"fraction":"0.3333"},{"years_after_conversion":3,"rest":true}],
- "lapse_policy":"grant"}`
-
-// fundedExampleA builds DOMAIN §15 example A's project through the store:
-// approved 3,000,000 under termsA, agreement signed 2024-01-10, 1,500,000
-// disbursed on 2024-01-15 and on 2025-01-15 (maker jingban, checker shenpi).
+// fundedExampleA builds DOMAIN §15 example A's funded project
+// (fixture.FundedExampleA) with the demo users: maker jingban, checker shenpi.
 func fundedExampleA(t *testing.T, a *app) int64 {
 	t.Helper()
 	ctx := context.Background()
-	p := openProgramme(t, a)
 	entID := demoUser(t, a, "qiye")
 	ent, _ := a.DB.FindUser(ctx, entID)
-	staffA := audit.Actor{ID: demoUser(t, a, "jingban"), Name: "李经办"}
-	apprA := audit.Actor{ID: demoUser(t, a, "shenpi"), Name: "张审批"}
-	app, err := a.DB.CreateApplication(ctx, audit.Actor{ID: entID}, applications.Application{
-		ProgrammeID: p.ID, EnterpriseID: ent.EnterpriseID, Title: "固态电池电解质中试", Sector: applications.SectorNewEnergyMaterials,
-		RequestedAmount: decimal.RequireFromString("3000000.00"), LeadName: "刘负责", LeadMobile: "13800001111",
-		Content: applications.Content{Summary: "概述", Technology: "技术", Team: "团队", Market: "市场",
-			Budget:     []applications.BudgetLine{{Item: "研发", Amount: decimal.RequireFromString("3000000.00")}},
-			Milestones: []applications.Milestone{{Date: "2025-06-30", Description: "中试"}}},
-	})
+	id, err := fixture.FundedExampleA(ctx, a.DB, openProgramme(t, a), fixture.People{EnterpriseID: ent.EnterpriseID,
+		Enterprise: audit.Actor{ID: entID, Name: ent.DisplayName},
+		Staff:      audit.Actor{ID: demoUser(t, a, "jingban"), Name: "李经办"},
+		Approver:   audit.Actor{ID: demoUser(t, a, "shenpi"), Name: "张审批"}}, fixture.TermsA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, st := range []applications.State{applications.StateSubmitted, applications.StateUnderReview, applications.StateReviewed} {
-		if _, err := a.DB.TransitionApplication(ctx, staffA, app.ID, st, "", nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	did, err := a.DB.PrepareDecision(ctx, staffA, app.ID, applications.DecisionInput{Approve: true,
-		Amount: decimal.RequireFromString("3000000"), Terms: []byte(termsA)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.DB.ApproveDecision(ctx, apprA, did); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.DB.Pool.Exec(ctx, `UPDATE agreements SET status = 'signed', signed_on = '2024-01-10' WHERE application_id = $1`, app.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.DB.TransitionApplication(ctx, staffA, app.ID, applications.StateContracted, "签约", nil); err != nil {
-		t.Fatal(err)
-	}
-	ap, err := a.DB.RecordAppropriation(ctx, staffA, postgres.AppropriationInput{ProgrammeID: p.ID, Amount: decimal.RequireFromString("50000000"),
-		ValueDate: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), Reference: "财预〔2024〕1号", IdempotencyKey: auth.NewToken()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.DB.ApproveAppropriation(ctx, apprA, ap.ID, auth.NewToken()); err != nil {
-		t.Fatal(err)
-	}
-	for i, d := range []time.Time{time.Date(2024, 1, 15, 0, 0, 0, 0, time.UTC), time.Date(2025, 1, 15, 0, 0, 0, 0, time.UTC)} {
-		x, err := a.DB.RecordDisbursement(ctx, staffA, postgres.DisbursementInput{ApplicationID: app.ID, Tranche: i + 1,
-			Amount: decimal.RequireFromString("1500000"), ValueDate: d, Reference: "BOC-" + strconv.Itoa(i), IdempotencyKey: auth.NewToken()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.DB.ApproveDisbursement(ctx, apprA, x.ID, auth.NewToken()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return app.ID
+	return id
 }
 
 // TestJourneyEquity: a funded project reports a financing round; staff

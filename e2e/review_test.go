@@ -15,6 +15,7 @@ import (
 	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/auth"
+	"ite/internal/fixture"
 	"ite/internal/postgres"
 	"ite/internal/seed"
 )
@@ -22,12 +23,7 @@ import (
 // openProgramme creates an open programme whose window contains today.
 func openProgramme(t *testing.T, a *app) applications.Programme {
 	t.Helper()
-	now := a.Clock.Now()
-	p := applications.NewProgramme(now.Year(), now)
-	p.Name, p.Status = "2026年度先投后股科技项目", applications.ProgrammeOpen
-	p.OpensOn, p.ClosesOn = now.AddDate(0, 0, -10).Truncate(24*time.Hour), now.AddDate(0, 1, 0).Truncate(24*time.Hour)
-	p.TotalBudget = decimal.RequireFromString("50000000.00")
-	p, err := a.DB.CreateProgramme(context.Background(), audit.Actor{Name: "e2e"}, p)
+	p, err := fixture.OpenProgramme(context.Background(), a.DB, a.Clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

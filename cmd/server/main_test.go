@@ -159,3 +159,12 @@ func TestComposeFileValid(t *testing.T) {
 		t.Fatal("app does not reach the postgres service")
 	}
 }
+
+func TestSeedRefusedInProduction(t *testing.T) {
+	url := pgtest.NewURL(t)
+	var out, errb bytes.Buffer
+	getenv := env(map[string]string{"DATABASE_URL": url, "DATA_DIR": t.TempDir(), "APP_ENV": "production"})
+	if code := run(context.Background(), []string{"seed"}, getenv, nil, &out, &errb); code == 0 || strings.Contains(out.String(), "Demo@") {
+		t.Fatalf("demo accounts created in production: %d %s", code, out.String())
+	}
+}

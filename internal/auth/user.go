@@ -14,6 +14,7 @@ type User struct {
 	Role         applications.Role
 	EnterpriseID int64 // 0 unless the user is bound to an enterprise
 	Enterprise   string
+	Email        string // "" when none; notifications are also mailed to it
 	Disabled     bool
 	LockedUntil  time.Time // zero when not locked
 	CreatedAt    time.Time

@@ -41,6 +41,18 @@ func (s numericInto) ScanNumeric(n pgtype.Numeric) error {
 	return nil
 }
 
+// nullNumericInto is numericInto for a column that may be NULL (a LEFT
+// JOIN); a NULL leaves the decimal zero.
+type nullNumericInto struct{ d *decimal.Decimal }
+
+func (s nullNumericInto) ScanNumeric(n pgtype.Numeric) error {
+	if !n.Valid {
+		*s.d = decimal.Decimal{}
+		return nil
+	}
+	return numericInto(s).ScanNumeric(n)
+}
+
 // ledgerArgs builds a positional argument list for a dynamic WHERE clause.
 type ledgerArgs []any
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -14,6 +15,7 @@ import (
 	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/ledger"
+	"ite/internal/postgres/pgtest"
 )
 
 func TestAppropriationPostsAndChains(t *testing.T) {
@@ -266,6 +268,25 @@ func TestVerifyCatchesTampering(t *testing.T) {
 		t.Fatalf("verify after tampering = %+v", v)
 	}
 	t.Logf("verify: %s", v.Problem)
+
+	// Deleting an entry's postings is caught too (the LEFT JOIN keeps the
+	// bare entry in the stream).
+	w2 := newMoneyWorld(t)
+	w2.fund("100.00")
+	w2.fund("200.00")
+	for _, sql := range []string{
+		`ALTER TABLE ledger_postings DISABLE TRIGGER ledger_postings_append_only`,
+		`DELETE FROM ledger_postings WHERE entry_seq = 2`,
+		`ALTER TABLE ledger_postings ENABLE TRIGGER ledger_postings_append_only`,
+	} {
+		if _, err := w2.db.Pool.Exec(w2.ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, err = w2.db.VerifyLedger(w2.ctx)
+	if err != nil || v.OK || v.FirstBad != 2 {
+		t.Fatalf("verify after deleting postings = %+v, %v", v, err)
+	}
 }
 
 func TestVerifyCatchesBalanceDrift(t *testing.T) {
@@ -426,4 +447,44 @@ func TestLedgerViews(t *testing.T) {
 		}
 	})
 	w.mustVerify()
+}
+
+// TestRawDecodersMatchPgx checks the export's wire decoders against pgx's
+// own decoding, value by value.
+func TestRawDecodersMatchPgx(t *testing.T) {
+	t.Parallel()
+	db := New(pgtest.NewDB(t))
+	ctx := testContext(t)
+	amounts := []string{"0.00", "0.01", "0.10", "1.00", "9999.99", "10000.00", "10000.01", "100000.50", "1000000.00",
+		"-0.01", "-1234567.89", "99999999999999.99", "-99999999999999.99", "12345678.9", "7"}
+	rows, err := db.Pool.Query(ctx, `SELECT a::numeric(18,2), a::numeric, '2026-11-25'::date + n::int, now() + n * interval '1 day 1 microsecond'
+		FROM unnest($1::text[]) WITH ORDINALITY AS t(a, n)`, amounts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var dec journalDecoder
+	for rows.Next() {
+		var want, wantRaw decimal.Decimal
+		var day, at time.Time
+		if err := rows.Scan(&want, &wantRaw, &day, &at); err != nil {
+			t.Fatal(err)
+		}
+		v := rows.RawValues()
+		for i, w := range []decimal.Decimal{want, wantRaw} {
+			got, err := dec.numeric(v[i])
+			if err != nil || !got.Equal(w) || got.StringFixed(2) != w.StringFixed(2) {
+				t.Errorf("numeric %s: got %s, %v", w, got, err)
+			}
+		}
+		if got, err := dec.date(v[2]); err != nil || !got.Equal(day) {
+			t.Errorf("date %s: got %s, %v", day, got, err)
+		}
+		if got, err := dec.timestamptz(v[3]); err != nil || !got.Equal(at) {
+			t.Errorf("timestamptz %s: got %s, %v", at, got, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -90,10 +90,9 @@ func verifyChain(ctx context.Context, tx pgx.Tx, v *LedgerVerification) error {
 	for rows.Next() {
 		next.Postings = nil
 		var kind string
-		amount = decimal.Decimal{}
 		if err := rows.Scan(&next.Seq, &next.ValueDate, &next.CreatedAt, &kind, &next.Memo, &next.Record.Type,
 			&next.Record.ID, &next.MakerID, &next.CheckerID, &next.Reverses, &next.IdempotencyKey, &next.PrevHash,
-			&next.Hash, &next.HashAlg, &line, &code, &scope, &id, &side, &amount); err != nil {
+			&next.Hash, &next.HashAlg, &line, &code, &scope, &id, &side, nullNumericInto{&amount}); err != nil {
 			return err
 		}
 		next.Kind = ledger.Kind(kind)

@@ -47,7 +47,7 @@ func (db *DB) FindSession(ctx context.Context, token string) (auth.Session, erro
 		var s auth.Session
 		var role string
 		err := row.Scan(&s.User.ID, &s.User.Username, &s.User.DisplayName, &role, &s.User.EnterpriseID,
-			&s.User.Enterprise, &s.User.Disabled, &s.User.LockedUntil, &s.User.CreatedAt,
+			&s.User.Enterprise, &s.User.Email, &s.User.Disabled, &s.User.LockedUntil, &s.User.CreatedAt,
 			&s.CSRFToken, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt)
 		s.User.Role = applications.Role(role)
 		return s, err

@@ -14,14 +14,14 @@ import (
 )
 
 const userColumns = `u.id, u.username, u.display_name, u.role, COALESCE(u.enterprise_id, 0),
-	COALESCE(e.name, ''), u.disabled, COALESCE(u.locked_until, 'epoch'::timestamptz), u.created_at`
+	COALESCE(e.name, ''), COALESCE(u.email, ''), u.disabled, COALESCE(u.locked_until, 'epoch'::timestamptz), u.created_at`
 
 const userFrom = ` FROM users u LEFT JOIN enterprises e ON e.id = u.enterprise_id `
 
 func scanUser(row pgx.CollectableRow) (auth.User, error) {
 	var u auth.User
 	var role string
-	err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &role, &u.EnterpriseID, &u.Enterprise,
+	err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &role, &u.EnterpriseID, &u.Enterprise, &u.Email,
 		&u.Disabled, &u.LockedUntil, &u.CreatedAt)
 	u.Role = applications.Role(role)
 	if u.LockedUntil.Unix() == 0 {
@@ -38,18 +38,23 @@ type NewUser struct {
 	Role         applications.Role
 	PasswordHash string
 	EnterpriseID int64
+	Email        string // optional
 }
 
 // CreateUser inserts a user and its audit row. Errors: Conflict (username
 // taken), Invalid (bad username, enterprise binding on a non-enterprise role).
 func (db *DB) CreateUser(ctx context.Context, actor audit.Actor, n NewUser) (auth.User, error) {
 	var u auth.User
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	email, err := NormalizeEmail(n.Email)
+	if err != nil {
+		return u, err
+	}
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		var id int64
 		err := tx.QueryRow(ctx, `
-			INSERT INTO users (username, display_name, role, password_hash, enterprise_id)
-			VALUES ($1, $2, $3, $4, NULLIF($5, 0)) RETURNING id`,
-			strings.ToLower(n.Username), n.DisplayName, string(n.Role), n.PasswordHash, n.EnterpriseID).Scan(&id)
+			INSERT INTO users (username, display_name, role, password_hash, enterprise_id, email)
+			VALUES ($1, $2, $3, $4, NULLIF($5, 0), NULLIF($6, '')) RETURNING id`,
+			strings.ToLower(n.Username), n.DisplayName, string(n.Role), n.PasswordHash, n.EnterpriseID, email).Scan(&id)
 		if err != nil {
 			return err
 		}

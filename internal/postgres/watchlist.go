@@ -98,6 +98,15 @@ func (db *DB) Watchlist(ctx context.Context) ([]WatchItem, error) {
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	overdue, err := db.ListOverdueReports(ctx, today)
+	for _, r := range overdue {
+		items = append(items, WatchItem{ApplicationID: r.ApplicationID, Title: r.AppTitle, Enterprise: r.Enterprise,
+			Issue: "进展报告逾期（" + r.PeriodStart.Format(time.DateOnly) + " 至 " + r.PeriodEnd.Format(time.DateOnly) + "）",
+			Date:  r.DueOn, Link: "/reports/" + itoa64(r.ID)})
+	}
 	return items, err
 }
 

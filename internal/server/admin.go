@@ -83,6 +83,7 @@ func (s *Server) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) e
 		DisplayName:  strings.TrimSpace(r.PostFormValue("display_name")),
 		Role:         r.PostFormValue("role"),
 		EnterpriseID: r.PostFormValue("enterprise_id"),
+		Email:        strings.TrimSpace(r.PostFormValue("email")),
 	}
 	errs := ui.Errors{}
 	if form.Username == "" {
@@ -115,9 +116,12 @@ func (s *Server) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) e
 	}
 	u, err := s.DB.CreateUser(r.Context(), actor(r), postgres.NewUser{
 		Username: form.Username, DisplayName: form.DisplayName, Role: role, PasswordHash: hash, EnterpriseID: entID,
+		Email: form.Email,
 	})
 	if k := applications.ErrorKind(err); k == applications.Invalid || k == applications.Conflict {
-		return s.renderAdminUsers(w, r, statusOf[k], form, nil, applications.ErrorMessage(err))
+		errs := ui.Errors{}
+		addFieldError(errs, err)
+		return s.renderAdminUsers(w, r, statusOf[k], form, errs, applications.ErrorMessage(err))
 	} else if err != nil {
 		return err
 	}
@@ -167,10 +171,19 @@ func (s *Server) handleAdminUserUpdate(w http.ResponseWriter, r *http.Request) e
 		return s.renderAdminUser(w, r, http.StatusUnprocessableEntity,
 			ui.Errors{"enterprise_id": "只有企业用户可以绑定企业；其他角色请选择“不绑定”。"}, "")
 	}
+	if _, err := postgres.NormalizeEmail(r.PostFormValue("email")); err != nil {
+		// checked first so a bad address never leaves the role half-saved
+		return s.renderAdminUser(w, r, http.StatusUnprocessableEntity, ui.Errors{"email": applications.ErrorMessage(err)}, "")
+	}
 	if id == currentUser(r).ID && role != applications.RoleAdmin {
 		return s.renderAdminUser(w, r, http.StatusUnprocessableEntity, nil, "不能取消自己的系统管理员角色，以免无人可管理账号。")
 	}
 	if _, err := s.DB.UpdateUser(r.Context(), actor(r), id, postgres.UserChange{Role: &role, EnterpriseID: &entID}); err != nil {
+		return err
+	}
+	if err := s.DB.SetUserEmail(r.Context(), actor(r), id, r.PostFormValue("email")); applications.ErrorKind(err) == applications.Invalid {
+		return s.renderAdminUser(w, r, http.StatusUnprocessableEntity, ui.Errors{"email": applications.ErrorMessage(err)}, "")
+	} else if err != nil {
 		return err
 	}
 	s.flash(w, r, "success", "已保存。")

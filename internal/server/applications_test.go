@@ -18,23 +18,18 @@ import (
 	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
-	"ite/internal/audit"
 	"ite/internal/blob"
+	"ite/internal/fixture"
 )
 
 // pdf is a small file that sniffs as PDF.
 var pdf = []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
 
-// openProgramme creates an open programme with the defaults whose window
-// contains the test clock's date.
+// openProgramme creates an open programme whose window contains the test
+// clock's date.
 func (e *env) openProgramme() applications.Programme {
 	e.t.Helper()
-	now := e.clock.Now()
-	p := applications.NewProgramme(now.Year(), now)
-	p.Name, p.Status = "2026年度先投后股科技项目", applications.ProgrammeOpen
-	p.OpensOn, p.ClosesOn = now.AddDate(0, 0, -10).Truncate(24*time.Hour), now.AddDate(0, 1, 0).Truncate(24*time.Hour)
-	p.TotalBudget = decimal.RequireFromString("50000000.00")
-	p, err := e.db.CreateProgramme(context.Background(), audit.Actor{Name: "test"}, p)
+	p, err := fixture.OpenProgramme(context.Background(), e.db, e.clock.Now())
 	if err != nil {
 		e.t.Fatal(err)
 	}

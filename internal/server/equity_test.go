@@ -16,62 +16,29 @@ import (
 	"ite/internal/audit"
 	"ite/internal/auth"
 	"ite/internal/conversion"
+	"ite/internal/fixture"
 	"ite/internal/postgres"
 )
 
-// termsA are the terms of DOMAIN §15 example A: round price without
-// discount, 3% from each disbursement, FIFO, market rule; two tranches.
-const termsA = `{"tranches":[{"share":"0.5","months_after_signing":0},{"share":"0.5","months_after_signing":12}],
- "triggers":{"financing_min_new_money":"5000000.00"},"window_years":5,"unit":"registered_capital",
- "pricing":{"method":"round_price"},
- "exit_policy":{"return_rate":"0.03","accrual_from":"disbursement","allocation":"fifo","below_cap":"market"},
- "exit_schedule":[{"years_after_conversion":1,"fraction":"0.3333"},{"years_after_conversion":2,"fraction":"0.3333"},{"years_after_conversion":3,"rest":true}],
- "lapse_policy":"grant"}`
+// termsA are example A's terms (DOMAIN §15).
+const termsA = fixture.TermsA
 
 func key() string { return auth.NewToken() }
 
-// fundedA builds example A's project: 3,000,000 approved, agreement signed
-// 2024-01-10, 1,500,000 disbursed on 2024-01-15 and on 2025-01-15, all
-// through the store's maker–checker paths (the signing date is set
-// directly: the notice rules would put it in the test clock's present).
+// people are the env's users as the fixtures act.
+func (e *env) people() fixture.People {
+	ent := e.users[applications.RoleEnterprise]
+	return fixture.People{EnterpriseID: ent.EnterpriseID, Enterprise: audit.Actor{ID: ent.ID, Name: ent.DisplayName},
+		Staff:    audit.Actor{ID: e.users[applications.RoleStaff].ID, Name: "经办"},
+		Approver: audit.Actor{ID: e.users[applications.RoleApprover].ID, Name: "审批"}}
+}
+
+// fundedA builds example A's funded project (fixture.FundedExampleA).
 func (e *env) fundedA(terms string) int64 {
 	e.t.Helper()
-	ctx := context.Background()
-	p := e.openProgramme()
-	id := e.reviewed(p, "3000000.00")
-	staffA := audit.Actor{ID: e.users[applications.RoleStaff].ID, Name: "经办"}
-	apprA := audit.Actor{ID: e.users[applications.RoleApprover].ID, Name: "审批"}
-	did, err := e.db.PrepareDecision(ctx, staffA, id, applications.DecisionInput{Approve: true,
-		Amount: decimal.RequireFromString("3000000"), Terms: []byte(terms)})
+	id, err := fixture.FundedExampleA(context.Background(), e.db, e.openProgramme(), e.people(), terms)
 	if err != nil {
 		e.t.Fatal(err)
-	}
-	if err := e.db.ApproveDecision(ctx, apprA, did); err != nil {
-		e.t.Fatal(err)
-	}
-	if _, err := e.db.Pool.Exec(ctx, `UPDATE agreements SET status = 'signed', signed_on = '2024-01-10' WHERE application_id = $1`, id); err != nil {
-		e.t.Fatal(err)
-	}
-	if _, err := e.db.TransitionApplication(ctx, staffA, id, applications.StateContracted, "签约", nil); err != nil {
-		e.t.Fatal(err)
-	}
-	ap, err := e.db.RecordAppropriation(ctx, staffA, postgres.AppropriationInput{ProgrammeID: p.ID,
-		Amount: decimal.RequireFromString("50000000"), ValueDate: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), Reference: "财预〔2024〕1号", IdempotencyKey: key()})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if _, err := e.db.ApproveAppropriation(ctx, apprA, ap.ID, key()); err != nil {
-		e.t.Fatal(err)
-	}
-	for i, d := range []time.Time{time.Date(2024, 1, 15, 0, 0, 0, 0, time.UTC), time.Date(2025, 1, 15, 0, 0, 0, 0, time.UTC)} {
-		x, err := e.db.RecordDisbursement(ctx, staffA, postgres.DisbursementInput{ApplicationID: id, Tranche: i + 1,
-			Amount: decimal.RequireFromString("1500000"), ValueDate: d, Reference: "BOC-" + strconv.Itoa(i), IdempotencyKey: key()})
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		if _, err := e.db.ApproveDisbursement(ctx, apprA, x.ID, key()); err != nil {
-			e.t.Fatal(err)
-		}
 	}
 	return id
 }

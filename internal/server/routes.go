@@ -59,6 +59,7 @@ func (s *Server) routes() []route {
 		s.ledgerRoutes(),
 		s.calcRoutes(),
 		s.reportRoutes(),
+		s.dashboardRoutes(),
 	} {
 		all = append(all, part...)
 	}

@@ -98,10 +98,14 @@ func (s *Server) RunJobs(ctx context.Context) {
 	defer sessions.Stop()
 	blobs := time.NewTicker(blobSweepEvery)
 	defer blobs.Stop()
+	lifecycle := time.NewTicker(lifecycleEvery)
+	defer lifecycle.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-lifecycle.C:
+			s.runLifecycle(ctx)
 		case <-sessions.C:
 			if n, err := s.DB.SweepSessions(ctx); err != nil {
 				s.Logger.Error("sweep sessions", "err", err)

@@ -180,6 +180,17 @@ func TestAdminUsers(t *testing.T) {
 			t.Fatal("old session survived a role change")
 		}
 	})
+	t.Run("EmailSavedAndBadEmailRefused", func(t *testing.T) {
+		if r := c.post(path, url.Values{"role": {"staff"}, "enterprise_id": {"0"}, "email": {"not-an-address"}}); r.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("bad email: %d", r.StatusCode)
+		}
+		if r := c.post(path, url.Values{"role": {"staff"}, "enterprise_id": {"0"}, "email": {"lisi@example.com"}}); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("good email: %d", r.StatusCode)
+		}
+		if u, _ := e.db.FindUser(ctx, target.ID); u.Email != "lisi@example.com" {
+			t.Fatalf("email %q", u.Email)
+		}
+	})
 	t.Run("BindingNonEnterpriseRefused", func(t *testing.T) {
 		ents, _ := e.db.ListEnterprises(ctx)
 		r := c.post(path, url.Values{"role": {"staff"}, "enterprise_id": {itoa(ents[0].ID)}})
