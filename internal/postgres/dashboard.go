@@ -281,13 +281,16 @@ func (db *DB) Dashboard(ctx context.Context, f DashboardFilter) (Dashboard, erro
 }
 
 // issueType folds a watchlist issue into its kind: the dated ones
-// ("转股期限将于 2029-01-10 届满", "第 2 期退出计划于 … 到期") lose their date.
+// ("转股期限将于 2029-01-10 届满", "第 2 期退出计划于 … 到期", "进展报告逾期（…）")
+// lose their dates.
 func issueType(issue string) string {
 	switch {
 	case strings.HasPrefix(issue, "转股期限将于"):
 		return "转股期限即将届满"
 	case strings.Contains(issue, "退出计划于"):
 		return "退出计划到期"
+	case strings.HasPrefix(issue, "进展报告逾期"):
+		return "进展报告逾期"
 	}
 	return issue
 }
