@@ -16,6 +16,7 @@ CREATE TABLE trigger_events (
   unit                text CONSTRAINT trigger_events_unit_check CHECK (unit IN ('registered_capital','shares')),
   amount              numeric(18,2),             -- revenue
   description         text NOT NULL DEFAULT '',
+  evidence_doc        bigint REFERENCES documents (id), -- the round's agreement, the audit report ...
   status              text NOT NULL DEFAULT 'reported'
                         CONSTRAINT trigger_events_status_check CHECK (status IN ('reported','verified','rejected')),
   satisfies           boolean NOT NULL DEFAULT false, -- verified and meets a trigger inside the window

@@ -37,6 +37,7 @@ type TriggerEvent struct {
 	Unit              string          // registered_capital | shares
 	Amount            decimal.Decimal // revenue
 	Description       string
+	EvidenceDoc       int64  // 0 when none
 	Status            string // reported | verified | rejected
 	Satisfies         bool
 	Reason            string

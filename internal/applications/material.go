@@ -19,6 +19,9 @@ const (
 	// MaterialSignedAgreement is the signed investment agreement, uploaded
 	// by staff after the notice; it is not part of the checklist.
 	MaterialSignedAgreement Material = "signed_agreement"
+	// MaterialEvidence backs a reported event or a write-off (a financing
+	// agreement, an audit report, the 尽职免责 file).
+	MaterialEvidence Material = "evidence"
 )
 
 // Field is the structured value that must be entered with a material.
@@ -52,6 +55,7 @@ var materials = map[Material]materialInfo{
 	MaterialIPCertificates:          {"知识产权证明", false, FieldNone, false},
 	MaterialOther:                   {"其他材料", false, FieldNone, false},
 	MaterialSignedAgreement:         {"已签署的投资协议", false, FieldNone, false},
+	MaterialEvidence:                {"证明材料", false, FieldNone, false},
 }
 
 // DefaultRequiredMaterials are the eight items every application needs

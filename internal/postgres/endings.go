@@ -75,6 +75,7 @@ type Ending struct {
 	Amount         decimal.NullDecimal
 	Reason         string
 	ValueDate      time.Time
+	EvidenceDoc    int64
 	Status         string
 	PreparedBy     int64
 	PreparedByName string
@@ -84,13 +85,13 @@ type Ending struct {
 
 // ListEndings returns an application's endings, newest first.
 func (db *DB) ListEndings(ctx context.Context, appID int64) ([]Ending, error) {
-	rows, _ := db.Pool.Query(ctx, `SELECT n.id, n.kind, n.amount, n.reason, n.value_date, n.status, n.prepared_by, pu.display_name,
+	rows, _ := db.Pool.Query(ctx, `SELECT n.id, n.kind, n.amount, n.reason, n.value_date, COALESCE(n.evidence_doc, 0), n.status, n.prepared_by, pu.display_name,
 		COALESCE(cu.display_name, ''), COALESCE(n.entry_seq, 0)
 		FROM endings n JOIN users pu ON pu.id = n.prepared_by LEFT JOIN users cu ON cu.id = n.checked_by
 		WHERE n.application_id = $1 ORDER BY n.id DESC`, appID)
 	es, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ending, error) {
 		var e Ending
-		return e, r.Scan(&e.ID, &e.Kind, &e.Amount, &e.Reason, &e.ValueDate, &e.Status, &e.PreparedBy, &e.PreparedByName,
+		return e, r.Scan(&e.ID, &e.Kind, &e.Amount, &e.Reason, &e.ValueDate, &e.EvidenceDoc, &e.Status, &e.PreparedBy, &e.PreparedByName,
 			&e.CheckedByName, &e.EntrySeq)
 	})
 	return es, mapError(err)
@@ -114,9 +115,13 @@ var allowedFrom = map[string][]applications.State{
 	EndingWriteOff: {applications.StateFunded, applications.StateConverted, applications.StateExiting, applications.StateRecovery},
 }
 
-// PrepareEnding records staff's proposal for an approver. Errors:
-// NotFound, Conflict (wrong state, one already pending), Invalid.
-func (db *DB) PrepareEnding(ctx context.Context, actor audit.Actor, appID int64, in EndingInput, key string) (int64, error) {
+// PrepareEnding records staff's proposal for an approver, with its
+// evidence file when given (a write-off needs one: the 尽职免责 file).
+// Errors: NotFound, Conflict (wrong state, one already pending), Invalid.
+func (db *DB) PrepareEnding(ctx context.Context, actor audit.Actor, appID int64, in EndingInput, key string, evidence *applications.Document) (int64, error) {
+	if in.Kind == EndingWriteOff && evidence == nil {
+		return 0, applications.FieldError("evidence", "核销须上传尽职免责的证明材料。")
+	}
 	if err := checkIdempotencyKey(key); err != nil {
 		return 0, err
 	}
@@ -173,8 +178,12 @@ func (db *DB) PrepareEnding(ctx context.Context, actor audit.Actor, appID int64,
 			}
 			terms = in.Terms
 		}
-		err = tx.QueryRow(ctx, `INSERT INTO endings (application_id, kind, amount, terms, reason, value_date, prepared_by, prepared_at, idempotency_key)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING id`, appID, in.Kind, amount, terms, in.Reason, in.ValueDate, actor.ID, now, key).Scan(&id)
+		docID, err := insertEvidence(ctx, tx, now, actor, appID, evidence)
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `INSERT INTO endings (application_id, kind, amount, terms, reason, value_date, evidence_doc, prepared_by, prepared_at, idempotency_key)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING id`, appID, in.Kind, amount, terms, in.Reason, in.ValueDate, docID, actor.ID, now, key).Scan(&id)
 		if err != nil {
 			if applications.ErrorKind(mapError(err)) == applications.Conflict {
 				return applications.Errorf(applications.Conflict, "已有待审批的事项，请先审批或退回。")

@@ -26,15 +26,15 @@ const (
 )
 
 const eventColumns = `e.id, e.application_id, e.kind, e.event_date, e.period_start, e.investors, e.new_money,
-	e.pre_money_valuation, e.pre_money_units, COALESCE(e.unit, ''), e.amount, e.description, e.status, e.satisfies,
-	e.reason, u.display_name, e.reported_at`
+	e.pre_money_valuation, e.pre_money_units, COALESCE(e.unit, ''), e.amount, e.description, COALESCE(e.evidence_doc, 0),
+	e.status, e.satisfies, e.reason, u.display_name, e.reported_at`
 
 func scanEvent(row pgx.CollectableRow) (applications.TriggerEvent, error) {
 	var e applications.TriggerEvent
 	var start *time.Time
 	var money, val, units, amount decimal.NullDecimal
 	err := row.Scan(&e.ID, &e.ApplicationID, &e.Kind, &e.EventDate, &start, &e.Investors, &money, &val, &units,
-		&e.Unit, &amount, &e.Description, &e.Status, &e.Satisfies, &e.Reason, &e.ReportedBy, &e.ReportedAt)
+		&e.Unit, &amount, &e.Description, &e.EvidenceDoc, &e.Status, &e.Satisfies, &e.Reason, &e.ReportedBy, &e.ReportedAt)
 	if start != nil {
 		e.PeriodStart = *start
 	}
@@ -70,9 +70,10 @@ func nullDate(t time.Time) *time.Time {
 }
 
 // ReportEvent records a financing round, revenue or milestone for a funded
-// project, refused outside the conversion window. Errors: NotFound,
-// Conflict (wrong state, no signed agreement), Invalid.
-func (db *DB) ReportEvent(ctx context.Context, actor audit.Actor, e applications.TriggerEvent) (int64, error) {
+// project, refused outside the conversion window, with its evidence file
+// (already stored as a blob) when given. Errors: NotFound, Conflict (wrong
+// state, no signed agreement), Invalid.
+func (db *DB) ReportEvent(ctx context.Context, actor audit.Actor, e applications.TriggerEvent, evidence *applications.Document) (int64, error) {
 	var id int64
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
@@ -97,11 +98,15 @@ func (db *DB) ReportEvent(ctx context.Context, actor audit.Actor, e applications
 		if e.Unit != "" {
 			unit = &e.Unit
 		}
+		docID, err := insertEvidence(ctx, tx, now, actor, a.ID, evidence)
+		if err != nil {
+			return err
+		}
 		if err := tx.QueryRow(ctx, `INSERT INTO trigger_events (application_id, kind, event_date, period_start, investors, new_money,
-			pre_money_valuation, pre_money_units, unit, amount, description, reported_by, reported_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING id`,
+			pre_money_valuation, pre_money_units, unit, amount, description, evidence_doc, reported_by, reported_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) RETURNING id`,
 			a.ID, e.Kind, e.EventDate, nullDate(e.PeriodStart), e.Investors, nullIfZero(e.NewMoney), nullIfZero(e.PreMoneyValuation),
-			nullIfZero(e.PreMoneyUnits), unit, nullIfZero(e.Amount), e.Description, actor.ID, now).Scan(&id); err != nil {
+			nullIfZero(e.PreMoneyUnits), unit, nullIfZero(e.Amount), e.Description, docID, actor.ID, now).Scan(&id); err != nil {
 			return err
 		}
 		if err := notifyLiaison(ctx, tx, now, a.ID, "项目“"+a.Title+"”报告了"+applications.EventKindLabel(e.Kind)+"，请核实。"); err != nil {
@@ -471,4 +476,18 @@ func (db *DB) RecordRegistration(ctx context.Context, actor audit.Actor, convID 
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "conversion_registration", ObjectType: RecordConversion,
 			ObjectID: itoa64(convID), Outcome: audit.Success, Detail: map[string]any{"registration_date": date.Format(time.DateOnly)}})
 	})
+}
+
+// insertEvidence records an evidence file as a document of the project;
+// nil evidence is none (NULL).
+func insertEvidence(ctx context.Context, tx pgx.Tx, now time.Time, actor audit.Actor, appID int64, d *applications.Document) (*int64, error) {
+	if d == nil {
+		return nil, nil
+	}
+	d.ApplicationID, d.Item = appID, applications.MaterialEvidence
+	doc, err := insertDocument(ctx, tx, now, actor, *d)
+	if err != nil {
+		return nil, err
+	}
+	return &doc.ID, nil
 }

@@ -488,3 +488,51 @@ func TestRawDecodersMatchPgx(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReversalEntry corrects an entry the only way the ledger allows: a
+// reversing entry that names it, posted with the balances it undoes. It
+// can be made once.
+func TestReversalEntry(t *testing.T) {
+	t.Parallel()
+	w := newMoneyWorld(t)
+	a := w.fund("100.00")
+	reverse := func(key string) error {
+		return w.db.inTx(w.ctx, func(tx pgx.Tx) error {
+			orig, err := findEntry(w.ctx, tx, a.EntrySeq)
+			if err != nil {
+				return err
+			}
+			e, err := ledger.Reverse(orig)
+			if err != nil {
+				return err
+			}
+			e.ValueDate, e.MakerID, e.CheckerID, e.IdempotencyKey = testNow, w.staff.ID, w.approver.ID, key
+			if _, _, err := postEntry(w.ctx, tx, testNow, e); err != nil {
+				return err
+			}
+			_, err = tx.Exec(w.ctx, `UPDATE programme_funds SET balance = balance - 100, appropriated = appropriated - 100
+				WHERE programme_id = $1`, w.prog.ID)
+			return err
+		})
+	}
+	if err := reverse("reversal/1"); err != nil {
+		t.Fatal(err)
+	}
+	e, err := w.db.FindEntry(w.ctx, 2)
+	if err != nil || e.Entry.Kind != ledger.KindReversal || e.Entry.Reverses != 1 || e.Entry.Postings[0].Side != ledger.Credit {
+		t.Fatalf("reversal = %+v, %v", e, err)
+	}
+	if orig, _ := w.db.FindEntry(w.ctx, 1); orig.ReversedBy != 2 {
+		t.Fatalf("original does not show its reversal: %+v", orig)
+	}
+	if err := reverse("reversal/2"); err == nil {
+		t.Fatal("an entry was reversed twice")
+	} else if _, c := pgCode(err); c != "ledger_entries_reverses_key" {
+		t.Fatalf("second reversal: %v", err)
+	}
+	tb, _, _ := w.db.TrialBalance(w.ctx, TrialFilter{})
+	if b := tb.Lookup(ledger.ProgrammeAccount(ledger.CodeFundBank, w.prog.ID)); !b.Net().IsZero() {
+		t.Fatalf("1002 after reversal = %s", b.Net())
+	}
+	w.mustVerify()
+}

@@ -65,22 +65,6 @@ func (db *DB) TakenNames(ctx context.Context, usccs, usernames []string) (map[st
 	return out, nil
 }
 
-// StaffMember is a staff user who can act as liaison and reviewer.
-type StaffMember struct {
-	ID   int64
-	Name string
-}
-
-// ListStaffMembers returns the enabled staff users, oldest first.
-func (db *DB) ListStaffMembers(ctx context.Context) ([]StaffMember, error) {
-	rows, _ := db.Pool.Query(ctx, `SELECT id, display_name FROM users WHERE role = 'staff' AND NOT disabled ORDER BY id`)
-	ss, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (StaffMember, error) {
-		var s StaffMember
-		return s, row.Scan(&s.ID, &s.Name)
-	})
-	return ss, mapError(err)
-}
-
 // InsertSyntheticProgrammes inserts validated programmes without audit
 // rows and returns them with their ids.
 func (db *DB) InsertSyntheticProgrammes(ctx context.Context, ps []applications.Programme) ([]applications.Programme, error) {

@@ -219,15 +219,15 @@ func (s *Server) programmeOptions(r *http.Request, all string) ([]ui.Option, err
 }
 
 func (s *Server) staffOptions(r *http.Request, none string) ([]ui.Option, error) {
-	users, err := s.DB.ListUsers(r.Context())
+	// Only staff, not every user: a zone with tens of thousands of
+	// enterprise accounts must not load them all for a drop-down.
+	staffers, err := s.DB.ListStaffMembers(r.Context())
 	if err != nil {
 		return nil, err
 	}
 	opts := []ui.Option{{Value: "", Label: none}}
-	for _, u := range users {
-		if u.Role == staff && !u.Disabled {
-			opts = append(opts, ui.Option{Value: strconv.FormatInt(u.ID, 10), Label: u.DisplayName})
-		}
+	for _, m := range staffers {
+		opts = append(opts, ui.Option{Value: strconv.FormatInt(m.ID, 10), Label: m.Name})
 	}
 	return opts, nil
 }
@@ -440,6 +440,14 @@ func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, statu
 	}
 	if v.Review, err = s.reviewPart(r, a); err != nil {
 		return err
+	}
+	if u.Role != enterprise && (a.State == applications.StateContracted || a.State == applications.StateFunded ||
+		a.State == applications.StateConversionDue || a.State == applications.StateConverted || a.State == applications.StateExiting) {
+		part, err := s.DisbursementPart(r, a)
+		if err != nil {
+			return err
+		}
+		v.Disbursement = &part
 	}
 	return s.render(w, r, status, page.ApplicationShow(v))
 }

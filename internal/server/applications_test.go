@@ -262,3 +262,19 @@ func multipartWriterFields(body *strings.Builder, fields map[string]string, fiel
 	_ = mw.Close()
 	return mw.FormDataContentType()
 }
+
+// postMultipart sends a form with one file as a plain browser form would
+// (the CSRF token in the query, since multipart bodies are not parsed for
+// it).
+func (c *client) postMultipart(path string, form url.Values, field, filename string, content []byte) response {
+	c.e.t.Helper()
+	var body strings.Builder
+	fields := map[string]string{}
+	for k := range form {
+		fields[k] = form.Get(k)
+	}
+	ct := multipartWriterFields(&body, fields, field, filename, content)
+	req, _ := http.NewRequest("POST", c.e.http.URL+path+"?csrf_token="+url.QueryEscape(c.csrf), strings.NewReader(body.String()))
+	req.Header.Set("Content-Type", ct)
+	return c.do(req)
+}

@@ -26,7 +26,7 @@ func (e *env) convertAndExitA(id int64) {
 	ev, err := e.db.ReportEvent(ctx, staffA, applications.TriggerEvent{ApplicationID: id, Kind: applications.EventFinancing,
 		EventDate: time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC), Investors: "某创投基金", Unit: "registered_capital",
 		NewMoney: decimal.RequireFromString("20000000"), PreMoneyValuation: decimal.RequireFromString("80000000"),
-		PreMoneyUnits: decimal.RequireFromString("1000000")})
+		PreMoneyUnits: decimal.RequireFromString("1000000")}, nil)
 	if err != nil {
 		e.t.Fatal(err)
 	}

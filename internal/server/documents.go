@@ -7,6 +7,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -270,4 +271,60 @@ func (s *Server) handleDocument(w http.ResponseWriter, r *http.Request) error {
 		panic(http.ErrAbortHandler)
 	}
 	return nil
+}
+
+// formWithEvidence reads a form that may carry one evidence file: a plain
+// urlencoded form (no file) or a multipart one, streamed, whose "evidence"
+// part goes straight into the blob store. The caller records the returned
+// document in its transaction and, if that fails, calls drop to delete the
+// blob so nothing outlives a refused request.
+func (s *Server) formWithEvidence(w http.ResponseWriter, r *http.Request) (url.Values, *applications.Document, func(), error) {
+	noop := func() {}
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+		_ = r.ParseForm()
+		return r.PostForm, nil, noop, nil
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.maxUpload()+64<<10)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, nil, noop, applications.Errorf(applications.Invalid, "表单格式不正确，请通过页面提交。")
+	}
+	form := url.Values{}
+	var doc *applications.Document
+	drop := func() {
+		if doc != nil {
+			if err := s.Blobs.Delete(r.Context(), doc.BlobKey); err != nil {
+				s.Logger.Error("delete evidence blob", "key", doc.BlobKey, "err", err)
+			}
+		}
+	}
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return form, doc, drop, nil
+		}
+		if err != nil {
+			drop()
+			return nil, nil, noop, uploadReadError(err)
+		}
+		if part.FormName() == "evidence" {
+			if part.FileName() == "" || doc != nil {
+				continue // no file chosen
+			}
+			key := blob.NewKey("docs", s.Now())
+			meta, err := blob.Ingest(r.Context(), s.Blobs, key, part, blob.IngestOptions{MaxBytes: s.maxUpload()})
+			if err != nil {
+				return nil, nil, noop, err
+			}
+			doc = &applications.Document{Filename: displayName(part.FileName()), BlobKey: key, Kind: meta.Kind,
+				Size: meta.Size, SHA256: meta.SHA256, EncAlg: meta.Algorithm}
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes*16+1))
+		if err != nil || len(b) > maxFieldBytes*16 {
+			drop()
+			return nil, nil, noop, applications.Errorf(applications.Invalid, "表单字段过长。")
+		}
+		form.Add(part.FormName(), string(b))
+	}
 }

@@ -221,12 +221,16 @@ func (s *Server) handleEventReport(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	e := applications.TriggerEvent{ApplicationID: a.ID, Kind: r.PostFormValue("kind"), Investors: strings.TrimSpace(r.PostFormValue("investors")),
-		Unit: r.PostFormValue("unit"), Description: strings.TrimSpace(r.PostFormValue("description"))}
-	if d, err := time.Parse(time.DateOnly, r.PostFormValue("event_date")); err == nil {
+	form, evidence, drop, err := s.formWithEvidence(w, r)
+	if err != nil {
+		return s.equityRefuse(w, r, a.ID, err)
+	}
+	e := applications.TriggerEvent{ApplicationID: a.ID, Kind: form.Get("kind"), Investors: strings.TrimSpace(form.Get("investors")),
+		Unit: form.Get("unit"), Description: strings.TrimSpace(form.Get("description"))}
+	if d, err := time.Parse(time.DateOnly, form.Get("event_date")); err == nil {
 		e.EventDate = d
 	}
-	if d, err := time.Parse(time.DateOnly, r.PostFormValue("period_start")); err == nil {
+	if d, err := time.Parse(time.DateOnly, form.Get("period_start")); err == nil {
 		e.PeriodStart = d
 	}
 	for field, dst := range map[string]*decimal.Decimal{"new_money": &e.NewMoney, "pre_money_valuation": &e.PreMoneyValuation,
@@ -234,8 +238,9 @@ func (s *Server) handleEventReport(w http.ResponseWriter, r *http.Request) error
 		if e.Kind == applications.EventFinancing && field == "amount" || e.Kind != applications.EventFinancing && field != "amount" {
 			continue
 		}
-		d, err := optionalMoney(field, r.PostFormValue(field))
+		d, err := optionalMoney(field, form.Get(field))
 		if err != nil {
+			drop()
 			return s.equityRefuse(w, r, a.ID, err)
 		}
 		*dst = d
@@ -243,7 +248,8 @@ func (s *Server) handleEventReport(w http.ResponseWriter, r *http.Request) error
 	if e.Kind != applications.EventFinancing {
 		e.Unit = ""
 	}
-	if _, err := s.DB.ReportEvent(r.Context(), actor(r), e); err != nil {
+	if _, err := s.DB.ReportEvent(r.Context(), actor(r), e, evidence); err != nil {
+		drop()
 		return s.equityRefuse(w, r, a.ID, err)
 	}
 	return s.toEquity(w, r, a.ID, "已报告，等待经办人员核实。")
@@ -389,15 +395,19 @@ func (s *Server) handleEndingPrepare(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	in := postgres.EndingInput{Kind: r.PostFormValue("kind"), Reason: strings.TrimSpace(r.PostFormValue("reason")),
-		Terms: []byte(r.PostFormValue("terms"))}
-	if d, err := time.Parse(time.DateOnly, r.PostFormValue("value_date")); err == nil {
-		in.ValueDate = d
-	}
-	if in.Amount, err = optionalMoney("amount", r.PostFormValue("amount")); err != nil {
+	form, evidence, drop, err := s.formWithEvidence(w, r)
+	if err != nil {
 		return s.equityRefuse(w, r, a.ID, err)
 	}
-	if _, err := s.DB.PrepareEnding(r.Context(), actor(r), a.ID, in, r.PostFormValue("idempotency_key")); err != nil {
+	in := postgres.EndingInput{Kind: form.Get("kind"), Reason: strings.TrimSpace(form.Get("reason")), Terms: []byte(form.Get("terms"))}
+	if d, err := time.Parse(time.DateOnly, form.Get("value_date")); err == nil {
+		in.ValueDate = d
+	}
+	if in.Amount, err = optionalMoney("amount", form.Get("amount")); err == nil {
+		_, err = s.DB.PrepareEnding(r.Context(), actor(r), a.ID, in, form.Get("idempotency_key"), evidence)
+	}
+	if err != nil {
+		drop()
 		return s.equityRefuse(w, r, a.ID, err)
 	}
 	return s.toEquity(w, r, a.ID, "已提交审批人审批。")
