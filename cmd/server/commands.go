@@ -72,6 +72,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		if err != nil {
 			return err
 		}
+		if err := seed.DemoProgramme(ctx, db, time.Now()); err != nil {
+			return err
+		}
 		printLogins(stdout, c.BaseURL, logins)
 	}
 	blobs, err := blob.OpenStore(c.BlobStore, c.DataDir, getenv)
