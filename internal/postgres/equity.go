@@ -449,14 +449,17 @@ func (db *DB) ApproveConversion(ctx context.Context, actor audit.Actor, id int64
 	return ledgerError(err)
 }
 
-// RecordRegistration stores the 工商变更 date (and optional document) of
-// an approved conversion. Errors: NotFound, Conflict, Invalid.
-func (db *DB) RecordRegistration(ctx context.Context, actor audit.Actor, convID int64, date time.Time, docID int64) error {
+// RecordRegistration stores the 工商变更 date and, when given, the
+// registration document (already stored as a blob) of an approved
+// conversion. Errors: NotFound, Conflict, Invalid.
+func (db *DB) RecordRegistration(ctx context.Context, actor audit.Actor, convID int64, date time.Time, evidence *applications.Document) error {
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		var status string
 		var convDate time.Time
-		if err := tx.QueryRow(ctx, `SELECT status, conversion_date FROM conversions WHERE id = $1 FOR UPDATE`, convID).Scan(&status, &convDate); err != nil {
+		var appID int64
+		if err := tx.QueryRow(ctx, `SELECT status, conversion_date, application_id FROM conversions WHERE id = $1 FOR UPDATE`, convID).
+			Scan(&status, &convDate, &appID); err != nil {
 			return err
 		}
 		if status != "approved" {
@@ -465,9 +468,9 @@ func (db *DB) RecordRegistration(ctx context.Context, actor audit.Actor, convID 
 		if date.Before(convDate) || date.After(chinaDay(now)) {
 			return applications.FieldError("registration_date", "工商变更日期须在转股日之后，且不晚于今天。")
 		}
-		var doc *int64
-		if docID != 0 {
-			doc = &docID
+		doc, err := insertEvidence(ctx, tx, now, actor, appID, evidence)
+		if err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE conversions SET registration_date = $2, registration_doc = COALESCE($3, registration_doc) WHERE id = $1`,
 			convID, date, doc); err != nil {

@@ -316,14 +316,20 @@ func (s *Server) handleRegistration(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	d, perr := time.Parse(time.DateOnly, r.PostFormValue("registration_date"))
-	if perr != nil {
-		return s.equityRefuse(w, r, appID, applications.FieldError("registration_date", "请填写工商变更日期。"))
-	}
-	if err := s.DB.RecordRegistration(r.Context(), actor(r), id, d, 0); err != nil {
+	form, doc, drop, err := s.formWithEvidence(w, r)
+	if err != nil {
 		return s.equityRefuse(w, r, appID, err)
 	}
-	return s.toEquity(w, r, appID, "已登记工商变更日期。")
+	d, perr := time.Parse(time.DateOnly, form.Get("registration_date"))
+	if perr != nil {
+		drop()
+		return s.equityRefuse(w, r, appID, applications.FieldError("registration_date", "请填写工商变更日期。"))
+	}
+	if err := s.DB.RecordRegistration(r.Context(), actor(r), id, d, doc); err != nil {
+		drop()
+		return s.equityRefuse(w, r, appID, err)
+	}
+	return s.toEquity(w, r, appID, "已登记工商变更。")
 }
 
 // handleCertificate is the printable conversion certificate

@@ -149,6 +149,18 @@ func TestEquityExampleA(t *testing.T) {
 	if a, _ := e.db.FindApplication(ctx, id); a.State != applications.StateConverted {
 		t.Fatalf("state %s", a.State)
 	}
+	t.Run("RegistrationDateAndDocument", func(t *testing.T) {
+		staffC.get(path + "/equity")
+		r := staffC.postMultipart("/conversions/"+strconv.FormatInt(conv.ID, 10)+"/registration",
+			url.Values{"registration_date": {"2026-02-10"}}, "evidence", "变更登记通知书.pdf", pdf)
+		if r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("status %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+		}
+		c, _ := e.db.FindConversion(ctx, conv.ID)
+		if c.RegistrationDate.Format(time.DateOnly) != "2026-02-10" || c.RegistrationDoc == 0 {
+			t.Fatalf("registration %v doc %d", c.RegistrationDate, c.RegistrationDoc)
+		}
+	})
 	staffC.get(path + "/equity")
 	t.Run("ExitBeforeConversionDateRefused", func(t *testing.T) {
 		r := staffC.post(path+"/exits", url.Values{"idempotency_key": {key()}, "date": {"2026-01-14"}, "units": {"12500.00"}, "buyer_kind": {"founders"}})
