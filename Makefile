@@ -36,5 +36,9 @@ vendor:
 	cd web && npm ci --no-audit --no-fund --ignore-scripts
 	cp web/node_modules/htmx.org/dist/htmx.min.js web/static/htmx.min.js
 
+## bench: load harness on a private PostgreSQL (BENCH_APPS=100000 BENCH_POSTINGS=1000000; see docs/PERFORMANCE.md)
+bench:
+	scripts/bench.sh
+
 clean:
 	rm -rf bin
