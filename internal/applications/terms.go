@@ -87,6 +87,9 @@ func ParseTerms(raw []byte) (Terms, error) {
 	if err := dec.Decode(&t); err != nil {
 		return t, FieldError("terms_template", "协议条款模板不是有效的 JSON 或含有未知字段："+jsonProblem(err))
 	}
+	if dec.More() || !json.Valid(raw) {
+		return t, FieldError("terms_template", "协议条款模板在 JSON 之后还有多余内容，请删除。")
+	}
 	return t, t.Validate()
 }
 

@@ -103,6 +103,10 @@ func mapError(err error) error {
 				msg = "提交的数据不符合要求，请检查后重试。"
 			}
 			return &applications.Error{Kind: applications.Invalid, Message: msg, Err: err}
+		case "22021", "22P05", "22P02", "22008", "22007", "22023":
+			// bad text (a NUL byte, invalid UTF-8), malformed JSON or dates
+			// that slipped past the form checks: the user's input, not ours
+			return &applications.Error{Kind: applications.Invalid, Message: "提交的内容含有无法保存的字符或格式，请检查后重新输入。", Err: err}
 		case "40001", "40P01":
 			return &applications.Error{Kind: applications.Conflict, Message: "有他人同时在操作该记录，请刷新后重试。", Err: err}
 		}

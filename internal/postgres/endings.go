@@ -152,6 +152,15 @@ func (db *DB) PrepareEnding(ctx context.Context, actor audit.Actor, appID int64,
 		if !okState {
 			return applications.Errorf(applications.Conflict, "项目当前状态为「%s」，不能办理「%s」。", a.State.Label(), EndingLabel(in.Kind))
 		}
+		if in.Kind == EndingWriteOff {
+			var pending int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM exits WHERE application_id = $1 AND status = 'pending'`, appID).Scan(&pending); err != nil {
+				return err
+			}
+			if pending > 0 {
+				return applications.Errorf(applications.Conflict, "有待审批的退出，请先审批或退回后再办理核销。")
+			}
+		}
 		var amount decimal.NullDecimal
 		var terms []byte
 		switch in.Kind {

@@ -494,3 +494,70 @@ func insertEvidence(ctx context.Context, tx pgx.Tx, now time.Time, actor audit.A
 	}
 	return &doc.ID, nil
 }
+
+// rejectable are the proposals an approver may send back, with the status
+// a sent-back one gets.
+var rejectable = map[string]struct {
+	table, status string
+}{
+	RecordConversion: {"conversions", "rejected"},
+	RecordExit:       {"exits", "rejected"},
+	RecordEnding:     {"endings", "rejected"},
+	"terms":          {"agreements", "superseded"},
+}
+
+// RejectProposal sends a pending conversion, exit, ending or terms change
+// back with a reason, posting nothing; the project can then be prepared
+// again. Errors: NotFound, Forbidden (the maker), Conflict (not pending),
+// Invalid (no reason).
+func (db *DB) RejectProposal(ctx context.Context, actor audit.Actor, kind string, id int64, reason string) (int64, error) {
+	t, ok := rejectable[kind]
+	if !ok {
+		return 0, applications.Errorf(applications.NotFound, "记录不存在。")
+	}
+	if reason == "" {
+		return 0, applications.FieldError("reason", "退回须写明原因。")
+	}
+	var appID int64
+	selfCheck := false
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		now := db.Now()
+		var maker int64
+		var status string
+		makerCol, pending := "prepared_by", "pending"
+		if kind == "terms" {
+			makerCol, pending = "created_by", "draft"
+		}
+		// t.table and makerCol come from the fixed map above, never input.
+		if err := tx.QueryRow(ctx, `SELECT application_id, `+makerCol+`, status FROM `+t.table+` WHERE id = $1 FOR UPDATE`, id).
+			Scan(&appID, &maker, &status); err != nil {
+			return err
+		}
+		if maker == actor.ID {
+			selfCheck = true
+			return errSelfCheck("事项")
+		}
+		if status != pending {
+			return applications.Errorf(applications.Conflict, "该事项不是待审批状态，不能退回。")
+		}
+		if kind == "terms" {
+			_, err := tx.Exec(ctx, `UPDATE agreements SET status = 'superseded', reason = reason || '（退回：' || $2 || '）'
+				WHERE id = $1 AND version > 1`, id, reason)
+			if err != nil {
+				return err
+			}
+		} else if _, err := tx.Exec(ctx, `UPDATE `+t.table+` SET status = $2, checked_by = $3, checked_at = $4 WHERE id = $1`,
+			id, t.status, actor.ID, now); err != nil {
+			return err
+		}
+		if err := notifyLiaison(ctx, tx, now, appID, "事项被审批人退回："+reason); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: kind + "_reject", ObjectType: kind,
+			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"application_id": appID, "reason": reason}})
+	})
+	if selfCheck {
+		db.refuseSelfCheck(ctx, actor, kind, id, "reject")
+	}
+	return appID, err
+}

@@ -260,6 +260,9 @@ func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) erro
 		if err != nil {
 			return err
 		}
+		if a.State != applications.StateConverted && a.State != applications.StateExiting {
+			return applications.Errorf(applications.Conflict, "项目当前状态为「%s」，不能再批准退出。", a.State.Label())
+		}
 		rows, _ := tx.Query(ctx, `SELECT `+exitColumns+exitFrom+`WHERE x.id = $1`, id)
 		x, err := pgx.CollectExactlyOneRow(rows, scanExit)
 		if err != nil {

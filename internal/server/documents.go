@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,8 +52,8 @@ func (s *Server) handleDocumentUpload(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	item, err := applications.ParseMaterial(r.URL.Query().Get("item"))
-	if err != nil {
-		return fail(err)
+	if err != nil || !slices.Contains(applications.AllMaterials(), item) {
+		return fail(applications.Errorf(applications.NotFound, "材料项目不存在，请从材料清单中选择。"))
 	}
 	if a.State != applications.StateDraft && a.State != applications.StateReturned {
 		return fail(applications.Errorf(applications.Conflict, "申报当前状态为「%s」，不能上传或替换材料。", a.State.Label()))
@@ -225,6 +226,9 @@ func (s *Server) handleDocument(w http.ResponseWriter, r *http.Request) error {
 	u := currentUser(r)
 	docAudit := audit.Event{ObjectType: "document", ObjectID: strconv.FormatInt(d.ID, 10),
 		Detail: map[string]any{"application_id": d.ApplicationID, "item": d.Item, "version": d.Version}}
+	// Experts never get ID copies or credit reports, assigned or not (the
+	// issue's rule: 403 and an audit row, even though this tells them the
+	// ID is a sensitive item).
 	if u.Role == expert && d.Item.Sensitive() {
 		docAudit.Name, docAudit.Outcome = "document_view_refused", audit.Refused
 		s.audit(r, docAudit)
@@ -235,6 +239,10 @@ func (s *Server) handleDocument(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := s.checkApplicationAccess(r, a); err != nil {
+		return applications.Errorf(applications.NotFound, "文件不存在或您无权查看。")
+	}
+	if u.Role == expert && !slices.Contains(applications.AllMaterials(), d.Item) {
+		// agreements, evidence and progress reports are not review material
 		return applications.Errorf(applications.NotFound, "文件不存在或您无权查看。")
 	}
 	rc, err := blob.OpenDecrypted(r.Context(), s.Blobs, d.BlobKey, blob.Meta{Size: d.Size, SHA256: d.SHA256,

@@ -41,6 +41,7 @@ func (s *Server) equityRoutes() []route {
 		{"POST", "/exits/{id}/approve", only(approver), s.handleExitApprove},
 		{"POST", "/applications/{id}/endings", only(staff), s.handleEndingPrepare},
 		{"POST", "/endings/{id}/approve", only(approver), s.handleEndingApprove},
+		{"POST", "/proposals/{kind}/{id}/reject", only(approver), s.handleProposalReject},
 		{"GET", "/watchlist", only(staff, approver, auditor), s.handleWatchlist},
 		{"GET", "/equity", only(staff, approver, auditor), s.handleEquityRegister},
 	}
@@ -497,4 +498,27 @@ func (s *Server) handleEquityRegister(w http.ResponseWriter, r *http.Request) er
 		})
 	}
 	return s.render(w, r, http.StatusOK, page.EquityRegister(page.EquityRegisterView{Positions: ps}))
+}
+
+// handleProposalReject sends a pending conversion, exit, ending or terms
+// change back to staff with a reason (POST /proposals/{kind}/{id}/reject).
+func (s *Server) handleProposalReject(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	kind := chiParam(r, "kind")
+	appID, err := s.DB.RejectProposal(r.Context(), actor(r), kind, id, strings.TrimSpace(r.PostFormValue("reason")))
+	if err != nil {
+		if appID == 0 || applications.ErrorKind(err) == applications.NotFound {
+			return err
+		}
+		return s.equityRefuse(w, r, appID, err)
+	}
+	if kind == "terms" {
+		s.flash(w, r, "success", "已退回条款变更。")
+		http.Redirect(w, r, "/applications/"+strconv.FormatInt(appID, 10)+"/agreement", http.StatusSeeOther)
+		return nil
+	}
+	return s.toEquity(w, r, appID, "已退回经办人员。")
 }

@@ -311,7 +311,7 @@ func parseAccountCursor(v string) postgres.AccountCursor {
 	d, err1 := time.Parse(time.DateOnly, parts[0])
 	seq, err2 := strconv.ParseInt(parts[1], 10, 64)
 	line, err3 := strconv.Atoi(parts[2])
-	if err1 != nil || err2 != nil || err3 != nil || seq <= 0 || line <= 0 {
+	if err1 != nil || err2 != nil || err3 != nil || seq <= 0 || line <= 0 || line > 32767 {
 		return postgres.AccountCursor{}
 	}
 	return postgres.AccountCursor{ValueDate: d, Seq: seq, Line: line}
