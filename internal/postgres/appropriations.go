@@ -305,49 +305,70 @@ func (db *DB) ApproveAppropriation(ctx context.Context, actor audit.Actor, id in
 // RejectAppropriation sends a pending appropriation back with a reason;
 // nothing is posted. Errors: NotFound, Forbidden, Conflict, Invalid.
 func (db *DB) RejectAppropriation(ctx context.Context, actor audit.Actor, id int64, checkKey, comment string) (Appropriation, error) {
+	return rejectMoney(ctx, db, actor, moneyRecord[Appropriation]{table: "appropriations", recordType: RecordAppropriation,
+		what: "财政拨入", find: findAppropriation, checkedBy: func(a Appropriation) int64 { return a.CheckedBy },
+		audit: appropriationAudit}, id, checkKey, comment)
+}
+
+// moneyRecord describes a maker–checker money table for the shared
+// send-back path.
+type moneyRecord[T any] struct {
+	table      string // a fixed table name, never input
+	recordType string
+	what       string // the action in Chinese, for the self-check refusal
+	find       func(ctx context.Context, q ledgerQuerier, id int64) (T, error)
+	checkedBy  func(T) int64
+	audit      func(T) map[string]any
+}
+
+// rejectMoney sends a pending money record back with a reason; nothing is
+// posted. A retry with the same check key returns the record as decided;
+// the maker can never be the checker. Errors: NotFound, Forbidden,
+// Conflict, Invalid.
+func rejectMoney[T any](ctx context.Context, db *DB, actor audit.Actor, m moneyRecord[T], id int64, checkKey, comment string) (T, error) {
+	var out T
 	if err := checkIdempotencyKey(checkKey); err != nil {
-		return Appropriation{}, err
+		return out, err
 	}
 	comment = strings.TrimSpace(comment)
 	if comment == "" {
-		return Appropriation{}, applications.FieldError("comment", "退回时请填写理由。")
+		return out, applications.FieldError("comment", "退回时请填写理由。")
 	}
-	var out Appropriation
 	selfCheck := false
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		var status string
 		var preparedBy int64
 		var key *string
-		if err := tx.QueryRow(ctx, `SELECT status, prepared_by, check_key FROM appropriations WHERE id = $1 FOR UPDATE`, id).
+		if err := tx.QueryRow(ctx, `SELECT status, prepared_by, check_key FROM `+m.table+` WHERE id = $1 FOR UPDATE`, id).
 			Scan(&status, &preparedBy, &key); err != nil {
 			return err
 		}
-		a, err := findAppropriation(ctx, tx, id)
+		rec, err := m.find(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if decided, err := alreadyDecided(status, key, checkKey, a.CheckedBy, actor.ID, MoneyRejected); decided {
-			out = a
+		if decided, err := alreadyDecided(status, key, checkKey, m.checkedBy(rec), actor.ID, MoneyRejected); decided {
+			out = rec
 			return err
 		}
 		if preparedBy == actor.ID {
 			selfCheck = true
-			return errSelfCheck("财政拨入")
+			return errSelfCheck(m.what)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE appropriations SET status = 'rejected', checked_by = $2, checked_at = $3,
+		if _, err := tx.Exec(ctx, `UPDATE `+m.table+` SET status = 'rejected', checked_by = $2, checked_at = $3,
 			check_key = $4, check_comment = $5 WHERE id = $1`, id, actor.ID, now, checkKey, comment); err != nil {
 			return err
 		}
-		if out, err = findAppropriation(ctx, tx, id); err != nil {
+		if out, err = m.find(ctx, tx, id); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "appropriation_rejected", ObjectType: RecordAppropriation,
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: m.recordType + "_rejected", ObjectType: m.recordType,
 			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
-			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": appropriationAudit(out), "comment": comment}})
+			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": m.audit(out), "comment": comment}})
 	})
 	if selfCheck {
-		db.refuseSelfCheck(ctx, actor, RecordAppropriation, id, "reject")
+		db.refuseSelfCheck(ctx, actor, m.recordType, id, "reject")
 	}
 	return out, ledgerError(err)
 }

@@ -590,51 +590,9 @@ func (db *DB) ApproveDisbursement(ctx context.Context, actor audit.Actor, id int
 // RejectDisbursement sends a pending disbursement back with a reason;
 // nothing is posted. Errors: NotFound, Forbidden, Conflict, Invalid.
 func (db *DB) RejectDisbursement(ctx context.Context, actor audit.Actor, id int64, checkKey, comment string) (Disbursement, error) {
-	if err := checkIdempotencyKey(checkKey); err != nil {
-		return Disbursement{}, err
-	}
-	comment = strings.TrimSpace(comment)
-	if comment == "" {
-		return Disbursement{}, applications.FieldError("comment", "退回时请填写理由。")
-	}
-	var out Disbursement
-	selfCheck := false
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		now := db.Now()
-		var status string
-		var preparedBy int64
-		var key *string
-		if err := tx.QueryRow(ctx, `SELECT status, prepared_by, check_key FROM disbursements WHERE id = $1 FOR UPDATE`, id).
-			Scan(&status, &preparedBy, &key); err != nil {
-			return err
-		}
-		d, err := findDisbursement(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if decided, err := alreadyDecided(status, key, checkKey, d.CheckedBy, actor.ID, MoneyRejected); decided {
-			out = d
-			return err
-		}
-		if preparedBy == actor.ID {
-			selfCheck = true
-			return errSelfCheck("拨付")
-		}
-		if _, err := tx.Exec(ctx, `UPDATE disbursements SET status = 'rejected', checked_by = $2, checked_at = $3,
-			check_key = $4, check_comment = $5 WHERE id = $1`, id, actor.ID, now, checkKey, comment); err != nil {
-			return err
-		}
-		if out, err = findDisbursement(ctx, tx, id); err != nil {
-			return err
-		}
-		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "disbursement_rejected", ObjectType: RecordDisbursement,
-			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
-			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": disbursementAudit(out), "comment": comment}})
-	})
-	if selfCheck {
-		db.refuseSelfCheck(ctx, actor, RecordDisbursement, id, "reject")
-	}
-	return out, ledgerError(err)
+	return rejectMoney(ctx, db, actor, moneyRecord[Disbursement]{table: "disbursements", recordType: RecordDisbursement,
+		what: "拨付", find: findDisbursement, checkedBy: func(d Disbursement) int64 { return d.CheckedBy },
+		audit: disbursementAudit}, id, checkKey, comment)
 }
 
 // RecordAuditTrail returns the audit rows about one business record,
