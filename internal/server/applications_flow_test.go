@@ -388,6 +388,20 @@ func TestApplicationAccess(t *testing.T) {
 			}
 		})
 	}
+	t.Run("StaffPreviewInline", func(t *testing.T) {
+		staffC := e.loggedIn(applications.RoleStaff)
+		href, ok := staffC.get("/applications/" + strconv.FormatInt(id, 10)).doc(t).Find("#item-application_form .preview-link").Attr("href")
+		if !ok {
+			t.Fatal("no preview link for staff")
+		}
+		r := staffC.get(href)
+		if r.StatusCode != 200 || !strings.HasPrefix(r.Header.Get("Content-Disposition"), "inline") || r.Header.Get("Content-Type") != "application/pdf" {
+			t.Fatalf("preview: %d %v", r.StatusCode, r.Header)
+		}
+		if owner.get("/applications/"+strconv.FormatInt(id, 10)).doc(t).Find(".preview-link").Length() != 0 {
+			t.Fatal("preview offered to the enterprise")
+		}
+	})
 	t.Run("Audited", func(t *testing.T) {
 		ev := e.auditEvents()
 		if count(ev, "access_refused") < 2 || count(ev, "document_view_refused") != 1 || count(ev, "document_view") != 2 {
