@@ -18,11 +18,13 @@ import (
 )
 
 // Money record statuses (appropriations and disbursements): recorded by a
-// maker, then approved or rejected by a checker who is someone else.
+// maker, then approved or rejected by a checker who is someone else. An
+// approved record is reversed when an approved reversal (冲正) undoes it.
 const (
 	MoneyPending  = "pending"
 	MoneyApproved = "approved"
 	MoneyRejected = "rejected"
+	MoneyReversed = "reversed"
 )
 
 // MoneyStatusLabel is the Chinese name of a money record status.
@@ -34,6 +36,8 @@ func MoneyStatusLabel(s string) string {
 		return "已审批"
 	case MoneyRejected:
 		return "已退回"
+	case MoneyReversed:
+		return "已冲正"
 	}
 	return s
 }
@@ -383,7 +387,7 @@ func alreadyDecided(status string, storedKey *string, checkKey string, checkedBy
 	if status == want && storedKey != nil && *storedKey == checkKey && checkedBy == actorID {
 		return true, nil
 	}
-	return true, applications.Errorf(applications.Conflict, "该笔记录已%s，不能重复处理。请刷新页面查看最新状态。", MoneyStatusLabel(status))
+	return true, applications.Errorf(applications.Conflict, "该笔记录%s，不能重复处理。请刷新页面查看最新状态。", MoneyStatusLabel(status))
 }
 
 // FundBalance is one programme's fund as the money rules see it.

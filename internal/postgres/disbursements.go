@@ -249,8 +249,10 @@ func loadPlan(ctx context.Context, q ledgerQuerier, a applications.Application) 
 	if p.Tranches, err = TranchePlan(g.terms, g.amount, g.signedOn); err != nil {
 		return p, err
 	}
+	// Rejected and reversed disbursements paid nothing: their amounts are
+	// available again.
 	rows, err := q.Query(ctx, `SELECT tranche, status, sum(amount) FROM disbursements
-		WHERE application_id = $1 AND status <> 'rejected' GROUP BY tranche, status`, a.ID)
+		WHERE application_id = $1 AND status IN ('pending','approved') GROUP BY tranche, status`, a.ID)
 	if err != nil {
 		return p, err
 	}

@@ -24,6 +24,7 @@ const ledgerChainLock = 7_301_002
 const (
 	RecordAppropriation = "appropriation"
 	RecordDisbursement  = "disbursement"
+	RecordReversal      = "reversal" // a reversal request (冲正), the record of a reversing entry
 )
 
 // ledgerConstraintMessages are the user-facing messages for the money and
@@ -267,6 +268,8 @@ func RecordLink(r ledger.RecordRef) string {
 		return "/ledger/appropriations/" + id
 	case RecordDisbursement:
 		return "/disbursements/" + id
+	case RecordReversal:
+		return "/ledger/reversals/" + id
 	}
 	return ""
 }
@@ -278,6 +281,8 @@ func RecordLabel(t string) string {
 		return "财政拨入"
 	case RecordDisbursement:
 		return "拨付"
+	case RecordReversal:
+		return "冲正申请"
 	}
 	return t
 }

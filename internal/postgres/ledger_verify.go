@@ -33,8 +33,9 @@ type LedgerVerification struct {
 // rules of internal/ledger, the sequence has no gap and the hash chain
 // recomputes; Σ debits = Σ credits; and the balances the money rules keep
 // (each programme's fund, each project's disbursed total, each approved
-// appropriation and disbursement) equal what the postings say. It reports
-// the first problem; err is for a failure to read, not for a bad ledger.
+// appropriation and disbursement, and each reversal) equal what the
+// postings say. It reports the first problem; err is for a failure to
+// read, not for a bad ledger.
 func (db *DB) VerifyLedger(ctx context.Context) (LedgerVerification, error) {
 	v := LedgerVerification{Debit: decimal.Zero, Credit: decimal.Zero}
 	err := db.snapshot(ctx, func(tx pgx.Tx) error {
@@ -173,22 +174,28 @@ var balanceChecks = []struct {
 		SELECT d.id, d.amount::text, COALESCE((SELECT sum(amount) FROM ledger_postings q
 			WHERE q.entry_seq = e.seq AND q.side = 'debit'), 0)::text
 		FROM disbursements d LEFT JOIN ledger_entries e ON e.seq = d.entry_seq
-		WHERE d.status = 'approved' AND (e.seq IS NULL OR e.record_type <> 'disbursement' OR e.record_id <> d.id
+		WHERE d.status IN ('approved','reversed') AND (e.seq IS NULL OR e.record_type <> 'disbursement' OR e.record_id <> d.id
 			OR d.amount <> (SELECT sum(amount) FROM ledger_postings q WHERE q.entry_seq = e.seq AND q.side = 'debit'))
 		ORDER BY d.id LIMIT 1`},
 	{"已审批财政拨入与凭证", `
 		SELECT x.id, x.amount::text, COALESCE((SELECT sum(amount) FROM ledger_postings q
 			WHERE q.entry_seq = e.seq AND q.side = 'debit'), 0)::text
 		FROM appropriations x LEFT JOIN ledger_entries e ON e.seq = x.entry_seq
-		WHERE x.status = 'approved' AND (e.seq IS NULL OR e.record_type <> 'appropriation' OR e.record_id <> x.id
+		WHERE x.status IN ('approved','reversed') AND (e.seq IS NULL OR e.record_type <> 'appropriation' OR e.record_id <> x.id
 			OR x.amount <> (SELECT sum(amount) FROM ledger_postings q WHERE q.entry_seq = e.seq AND q.side = 'debit'))
 		ORDER BY x.id LIMIT 1`},
 	{"凭证与业务单据", `
 		SELECT e.seq, e.record_type, e.record_id::text FROM ledger_entries e
 		WHERE (e.record_type = 'disbursement' AND e.kind = 'disbursement' AND NOT EXISTS (
-				SELECT 1 FROM disbursements d WHERE d.id = e.record_id AND d.entry_seq = e.seq AND d.status = 'approved'))
+				SELECT 1 FROM disbursements d WHERE d.id = e.record_id AND d.entry_seq = e.seq AND (d.status = 'approved'
+					OR d.status = 'reversed' AND EXISTS (SELECT 1 FROM ledger_entries r WHERE r.reverses = e.seq))))
 		   OR (e.record_type = 'appropriation' AND e.kind = 'appropriation' AND NOT EXISTS (
-				SELECT 1 FROM appropriations x WHERE x.id = e.record_id AND x.entry_seq = e.seq AND x.status = 'approved'))
+				SELECT 1 FROM appropriations x WHERE x.id = e.record_id AND x.entry_seq = e.seq AND (x.status = 'approved'
+					OR x.status = 'reversed' AND EXISTS (SELECT 1 FROM ledger_entries r WHERE r.reverses = e.seq))))
+		   -- a reversing entry posted by the app links to the approved request for it
+		   OR (e.record_type = 'reversal' AND NOT EXISTS (
+				SELECT 1 FROM reversals v WHERE v.id = e.record_id AND v.entry_seq = e.seq AND v.status = 'approved'
+					AND v.original_seq = e.reverses))
 		ORDER BY e.seq LIMIT 1`},
 }
 
@@ -206,7 +213,7 @@ func verifyBalances(ctx context.Context, tx pgx.Tx, v *LedgerVerification) error
 		v.OK = false
 		if c.name == "凭证与业务单据" {
 			v.FirstBad = id
-			v.Problem = fmt.Sprintf("第 %d 号凭证：关联的业务单据 %s#%s 不存在或未审批", id, kept, posted)
+			v.Problem = fmt.Sprintf("第 %d 号凭证：关联的业务单据 %s#%s 不存在、未审批或状态与凭证不符", id, kept, posted)
 		} else {
 			v.Problem = fmt.Sprintf("%s与分录不符（编号 %d）：业务表记为 %s，分录合计为 %s", c.name, id, kept, posted)
 		}

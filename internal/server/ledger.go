@@ -40,7 +40,9 @@ func (s *Server) ledgerRoutes() []route {
 		{"GET", "/ledger", readers, s.handleLedgerHome},
 		{"GET", "/ledger/journal", readers, s.handleJournal},
 		{"GET", "/ledger/journal/export", readers, s.handleJournalExport},
-		{"GET", "/ledger/entries/{id}", readers, s.handleLedgerEntry},
+		// admins too: they record appropriations and may ask for their
+		// correction (冲正) from the entry
+		{"GET", "/ledger/entries/{id}", only(staff, approver, auditor, admin), s.handleLedgerEntry},
 		{"GET", "/ledger/trial-balance", readers, s.handleTrialBalance},
 		{"GET", "/ledger/trial-balance/export", readers, s.handleTrialBalanceExport},
 		{"GET", "/ledger/accounts", readers, s.handleAccountLedger},
@@ -63,6 +65,12 @@ func (s *Server) ledgerRoutes() []route {
 		{"GET", "/applications/{id}/disbursements", readers, s.handleDisbursementPlan},
 		{"POST", "/applications/{id}/disbursements", only(staff), s.handleDisbursementRecord},
 		{"POST", "/applications/{id}/milestones", only(staff), s.handleMilestoneConfirm},
+
+		{"GET", "/ledger/reversals", only(staff, approver, auditor, admin), s.handleReversals},
+		{"POST", "/ledger/reversals", only(staff, admin), s.handleReversalRequest},
+		{"GET", "/ledger/reversals/{id}", only(staff, approver, auditor, admin), s.handleReversalShow},
+		{"POST", "/ledger/reversals/{id}/approve", only(approver), s.handleReversalApprove},
+		{"POST", "/ledger/reversals/{id}/reject", only(approver), s.handleReversalReject},
 	}
 }
 
@@ -182,9 +190,13 @@ func (s *Server) handleLedgerHome(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	pr, err := s.DB.ListReversals(ctx, postgres.ReversalFilter{Status: postgres.MoneyPending, Limit: 200})
+	if err != nil {
+		return err
+	}
 	u := currentUser(r)
 	return s.render(w, r, http.StatusOK, page.LedgerHome(page.LedgerHomeView{Head: head, Funds: funds,
-		PendingDisbursements: len(pd), PendingAppropriations: len(pa), CanVerify: u.Role == auditor}))
+		PendingDisbursements: len(pd), PendingAppropriations: len(pa), PendingReversals: len(pr), CanVerify: u.Role == auditor}))
 }
 
 // handleJournal is the journal by period, programme, project and account,
@@ -214,12 +226,18 @@ func (s *Server) handleJournal(w http.ResponseWriter, r *http.Request) error {
 }
 
 // handleLedgerEntry shows one entry with the record and approvals behind
-// it (GET /ledger/entries/{id}).
+// it, and the correction panel (GET /ledger/entries/{id}).
 func (s *Server) handleLedgerEntry(w http.ResponseWriter, r *http.Request) error {
 	seq, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
+	return s.renderLedgerEntry(w, r, http.StatusOK, seq, page.ReversalPanel{})
+}
+
+// renderLedgerEntry renders entry seq's page; panel carries a refused
+// reversal request back to its form.
+func (s *Server) renderLedgerEntry(w http.ResponseWriter, r *http.Request, status int, seq int64, panel page.ReversalPanel) error {
 	d, err := s.DB.FindEntry(r.Context(), seq)
 	if err != nil {
 		return err
@@ -228,7 +246,10 @@ func (s *Server) handleLedgerEntry(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, page.LedgerEntry(page.LedgerEntryView{Detail: d, Trail: trail}))
+	if panel, err = s.reversalPanel(r, seq, panel); err != nil {
+		return err
+	}
+	return s.render(w, r, status, page.LedgerEntry(page.LedgerEntryView{Detail: d, Trail: trail, Reversal: panel}))
 }
 
 // trail is the audit trail of a business record, for its pages.

@@ -1,0 +1,179 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"ite/internal/applications"
+	"ite/internal/postgres"
+	"ite/web/layout"
+	"ite/web/page"
+	"ite/web/ui"
+)
+
+func init() {
+	// Admins have no ledger home; this is their way to the corrections.
+	layout.AddNav(layout.NavItem{Label: "冲正", Href: "/ledger/reversals"}, admin)
+}
+
+// canRequestReversal: staff, who record disbursements, and admins, who
+// record appropriations, may ask for a correction; approvers decide it.
+func canRequestReversal(role applications.Role) bool { return role == staff || role == admin }
+
+// reversalPanel fills the correction panel of entry seq's page for the
+// current user.
+func (s *Server) reversalPanel(r *http.Request, seq int64, p page.ReversalPanel) (page.ReversalPanel, error) {
+	opt, err := s.DB.FindEntryReversal(r.Context(), seq)
+	if err != nil {
+		return p, err
+	}
+	p.Seq, p.Option = seq, opt
+	p.CanRequest = canRequestReversal(currentUser(r).Role)
+	if p.CanRequest && p.Form.Key == "" {
+		p.Form.Key = newFormKey()
+	}
+	return p, nil
+}
+
+func (s *Server) reversalsView(r *http.Request, form page.ReversalForm) (page.ReversalListView, error) {
+	q := r.URL.Query()
+	v := page.ReversalListView{Status: moneyStatus(q.Get("status")), Form: form}
+	u := currentUser(r)
+	if _, set := q["status"]; !set && u.Role == approver {
+		v.Status = postgres.MoneyPending // the approver's queue
+	}
+	v.CanRequest = canRequestReversal(u.Role)
+	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
+	const size = 50
+	items, err := s.DB.ListReversals(r.Context(), postgres.ReversalFilter{Status: v.Status, BeforeID: max(before, 0), Limit: size})
+	if err != nil {
+		return v, err
+	}
+	v.Items = items
+	if len(items) == size {
+		v.NextID = items[len(items)-1].ID
+	}
+	if v.CanRequest && v.Form.Key == "" {
+		v.Form.Key = newFormKey()
+	}
+	return v, nil
+}
+
+// handleReversals lists reversal requests; approvers land on the pending
+// ones, staff and admins also get the form to ask for one by entry number
+// (GET /ledger/reversals).
+func (s *Server) handleReversals(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.reversalsView(r, page.ReversalForm{})
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, page.ReversalList(v))
+}
+
+// handleReversalRequest asks for an entry to be reversed, pending an
+// approver (POST /ledger/reversals). The form's idempotency key makes a
+// double submit ask once. A refusal goes back to the form it came from:
+// the entry's page or the list.
+func (s *Server) handleReversalRequest(w http.ResponseWriter, r *http.Request) error {
+	form := page.ReversalForm{Entry: strings.TrimSpace(r.PostFormValue("entry_seq")), Reason: r.PostFormValue("reason"),
+		Key: r.PostFormValue("idempotency_key"), From: r.PostFormValue("from")}
+	seq, err := parseOptionalID("entry_seq", "凭证号", form.Entry)
+	if err == nil && seq == 0 {
+		err = applications.FieldError("entry_seq", "请填写要冲正的凭证号。")
+	}
+	var rv postgres.Reversal
+	if err == nil {
+		rv, err = s.DB.RequestReversal(r.Context(), actor(r), postgres.ReversalInput{EntrySeq: seq, Reason: form.Reason,
+			IdempotencyKey: form.Key})
+	}
+	if k := applications.ErrorKind(err); k == applications.Invalid || k == applications.Conflict {
+		errs, msg := fieldErrors(err)
+		if form.From == "entry" && seq > 0 {
+			// The entry's form has only the reason field.
+			if errs["reason"] == "" {
+				errs, msg = nil, applications.ErrorMessage(err)
+			}
+			return s.renderLedgerEntry(w, r, statusOf[k], seq, page.ReversalPanel{Form: form, Errors: errs, Error: msg})
+		}
+		v, verr := s.reversalsView(r, form)
+		if verr != nil {
+			return verr
+		}
+		v.Errors, v.Error = errs, msg
+		return s.render(w, r, statusOf[k], page.ReversalList(v))
+	} else if err != nil {
+		return err
+	}
+	s.flash(w, r, "success", "冲正申请已提交，待审批人审批。")
+	http.Redirect(w, r, "/ledger/reversals/"+strconv.FormatInt(rv.ID, 10), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) renderReversal(w http.ResponseWriter, r *http.Request, status int, rv postgres.Reversal, msg string, errs ui.Errors) error {
+	u := currentUser(r)
+	pending := rv.Status == postgres.MoneyPending
+	v := page.ReversalShowView{Item: rv, Error: msg, Check: page.CheckView{
+		Action: "/ledger/reversals/" + strconv.FormatInt(rv.ID, 10), Pending: pending, IsMaker: rv.PreparedBy == u.ID,
+		CanCheck: pending && u.Role == approver && rv.PreparedBy != u.ID, Key: newFormKey(), Errors: errs}}
+	var err error
+	if v.Trail, err = s.trail(r, postgres.RecordReversal, rv.ID); err != nil {
+		return err
+	}
+	return s.render(w, r, status, page.ReversalShow(v))
+}
+
+// handleReversalShow shows one reversal request with its approvals and,
+// for an approver who did not ask for it, the approve and send-back forms
+// (GET /ledger/reversals/{id}).
+func (s *Server) handleReversalShow(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	rv, err := s.DB.FindReversal(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return s.renderReversal(w, r, http.StatusOK, rv, "", nil)
+}
+
+// checkReversal runs an approver's decision; a refusal other than the
+// maker-checker rule (403) re-renders the request with the reason.
+func (s *Server) checkReversal(w http.ResponseWriter, r *http.Request, decide func(id int64, key string) (postgres.Reversal, error), done string) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	rv, err := decide(id, r.PostFormValue("idempotency_key"))
+	if k := applications.ErrorKind(err); k == applications.Invalid || k == applications.Conflict {
+		cur, ferr := s.DB.FindReversal(r.Context(), id)
+		if ferr != nil {
+			return ferr
+		}
+		errs, msg := fieldErrors(err)
+		return s.renderReversal(w, r, statusOf[k], cur, msg, errs)
+	} else if err != nil {
+		return err
+	}
+	s.flash(w, r, "success", done)
+	http.Redirect(w, r, "/ledger/reversals/"+strconv.FormatInt(rv.ID, 10), http.StatusSeeOther)
+	return nil
+}
+
+// handleReversalApprove approves a reversal: the reversing entry is posted
+// and the business record undone in one transaction (POST
+// /ledger/reversals/{id}/approve). The requester gets 403 and an audit row.
+func (s *Server) handleReversalApprove(w http.ResponseWriter, r *http.Request) error {
+	return s.checkReversal(w, r, func(id int64, key string) (postgres.Reversal, error) {
+		return s.DB.ApproveReversal(r.Context(), actor(r), id, key)
+	}, "冲正已审批通过，冲销凭证已记账。")
+}
+
+// handleReversalReject sends a reversal request back with a reason (POST
+// /ledger/reversals/{id}/reject).
+func (s *Server) handleReversalReject(w http.ResponseWriter, r *http.Request) error {
+	return s.checkReversal(w, r, func(id int64, key string) (postgres.Reversal, error) {
+		return s.DB.RejectReversal(r.Context(), actor(r), id, key, r.PostFormValue("comment"))
+	}, "已退回申请人。")
+}
