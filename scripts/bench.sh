@@ -84,6 +84,9 @@ else
   touch "$stamp"
 fi
 
+# Data kept from an earlier run may predate the newest migrations.
+bin/server migrate >&2
+
 # A free loopback port: probing a port nobody listens on is refused at once.
 port=
 for _ in $(seq 1 50); do

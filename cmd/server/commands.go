@@ -83,7 +83,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	srv := server.New(server.Config{DB: db, Logger: logger, Key: c.AppKey, BaseURL: c.BaseURL,
 		Programme: c.Programme, Version: version, Blobs: blobs, MasterKey: c.MasterKey,
-		MaxUploadBytes: c.MaxUploadBytes})
+		MaxUploadBytes: c.MaxUploadBytes, PageCache: c.PageCache})
 	httpSrv := &http.Server{Addr: c.ListenAddr, Handler: srv, ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout: 120 * time.Second}
 	ln, err := net.Listen("tcp", c.ListenAddr)

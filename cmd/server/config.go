@@ -40,6 +40,9 @@ type config struct {
 	// SMTP_FROM, SMTP_USERNAME, SMTP_PASSWORD; see package mail). Without
 	// SMTP_ADDR the outbox fills but is not drained.
 	Mail mail.Config
+	// PageCache keeps rendered pages in memory until the data changes
+	// (PAGE_CACHE, on unless "off"; see package pagecache).
+	PageCache bool
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -51,6 +54,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Production:  getenv("APP_ENV") == "production",
 		Programme:   or(getenv("PROGRAMME_NAME"), "先投后股"),
 		BlobStore:   getenv("BLOB_STORE"),
+	}
+	switch v := getenv("PAGE_CACHE"); v {
+	case "", "on":
+		c.PageCache = true
+	case "off":
+	default:
+		return c, fmt.Errorf("PAGE_CACHE 须为 on 或 off，而不是 %q", v)
 	}
 	mib, err := strconv.Atoi(or(getenv("MAX_UPLOAD_MIB"), "20"))
 	if err != nil || mib < 1 || mib > 1024 {

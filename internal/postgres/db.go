@@ -115,3 +115,9 @@ func mapError(err error) error {
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Connect opens one connection outside the pool, for a LISTEN that holds
+// its connection for good (see package pagecache).
+func (db *DB) Connect(ctx context.Context) (*pgx.Conn, error) {
+	return pgx.ConnectConfig(ctx, db.Pool.Config().ConnConfig.Copy())
+}

@@ -378,3 +378,72 @@ func (c *benchClient) page(b *testing.B, path string) string {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// BenchmarkPagesParallel drives the four pages of the load harness
+// (docs/PERFORMANCE.md, "Load") through the real router with many
+// concurrent signed-in clients over a small synthetic portfolio, to find
+// where the CPU of one page goes:
+//
+//	go test ./internal/server -run '^$' -bench PagesParallel -cpuprofile /tmp/pages.prof
+func BenchmarkPagesParallel(b *testing.B) {
+	s := newBenchServer(b, 0)
+	ctx := context.Background()
+	if _, err := seed.Synthetic(ctx, s.db, seed.SyntheticOptions{N: 1000, Batch: 500, Blobs: s.srv.Blobs,
+		MasterKey: s.srv.MasterKey, PasswordParams: fastParams}); err != nil {
+		b.Fatal(err)
+	}
+	var ids []int64
+	rows, _ := s.db.Pool.Query(ctx, `SELECT id FROM applications ORDER BY state_changed_at, id LIMIT 200`)
+	for rows.Next() {
+		var id int64
+		_ = rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	clients := make(chan *benchClient, 32)
+	for range 32 {
+		clients <- s.login(applications.RoleStaff)
+	}
+	watch, stop := context.WithCancel(ctx)
+	defer stop()
+	go s.srv.watchChanges(watch)
+	for _, cache := range []bool{false, true} {
+		s.srv.PageCache = cache
+		b.Run(map[bool]string{false: "Uncached", true: "Cached"}[cache], func(b *testing.B) { benchPages(b, clients, ids) })
+	}
+}
+
+func benchPages(b *testing.B, clients chan *benchClient, ids []int64) {
+	for _, tc := range []struct {
+		name string
+		path func(i int) string
+	}{
+		{"Queue", func(int) string { return "/applications" }},
+		{"Application", func(i int) string { return "/applications/" + strconv.FormatInt(ids[i%len(ids)], 10) }},
+		{"Dashboard", func(int) string { return "/dashboard" }},
+		{"Journal", func(int) string { return "/ledger/journal" }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetParallelism(16)
+			b.RunParallel(func(pb *testing.PB) {
+				c := <-clients
+				defer func() { clients <- c }()
+				i := 0
+				for pb.Next() {
+					i++
+					resp, err := c.hc.Get(c.base + tc.path(i))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						b.Errorf("%s: %d", tc.path(i), resp.StatusCode)
+						return
+					}
+				}
+			})
+		})
+	}
+}

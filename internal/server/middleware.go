@@ -189,6 +189,7 @@ func (s *Server) csrf(next http.Handler) http.Handler {
 				Message: "页面已过期或请求来源无法验证，请刷新页面后重新提交。"})
 			return
 		}
+		s.markFresh(w, r)
 		next.ServeHTTP(w, r)
 	})
 }

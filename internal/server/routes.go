@@ -101,6 +101,9 @@ func (s *Server) buildRouter() chi.Router {
 		return &applications.Error{Kind: applications.Invalid, Message: "不支持该请求方式。"}
 	}))
 	for _, rt := range s.routes() {
+		if rt.method == http.MethodGet && cachedPages[rt.pattern] {
+			rt.handle = s.cached(rt.handle) // behind the gate: roles are checked on every request
+		}
 		r.Method(rt.method, rt.pattern, s.adapt(s.gate(rt)))
 	}
 	return r

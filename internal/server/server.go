@@ -14,6 +14,7 @@ import (
 
 	"ite/internal/auth"
 	"ite/internal/blob"
+	"ite/internal/pagecache"
 	"ite/internal/postgres"
 )
 
@@ -40,6 +41,10 @@ type Config struct {
 	MasterKey []byte
 	// MaxUploadBytes is the per-file limit (default 20 MiB).
 	MaxUploadBytes int64
+	// PageCache serves the busiest pages from memory until the data under
+	// them changes (see pagecache.go). It takes effect once RunJobs is
+	// listening for changes.
+	PageCache bool
 }
 
 func (s *Server) maxUpload() int64 {
@@ -54,6 +59,12 @@ type Server struct {
 	Config
 	router chi.Router
 	cop    *http.CrossOriginProtection
+	// gens and pages are the page cache (pagecache.go).
+	gens  pagecache.Generations
+	pages *pagecache.Cache
+	// notices remembers the generation and day at which ended notices
+	// were last closed (closeEndedNotices).
+	notices noticeMemo
 }
 
 // New builds the server and its router.
@@ -70,7 +81,8 @@ func New(cfg Config) *Server {
 	if cfg.Programme == "" {
 		cfg.Programme = "先投后股"
 	}
-	s := &Server{Config: cfg, cop: http.NewCrossOriginProtection()}
+	s := &Server{Config: cfg, cop: http.NewCrossOriginProtection(), pages: pagecache.New(pageTTL, pageCacheBytes)}
+	s.pages.Now = cfg.Now
 	s.router = s.buildRouter()
 	return s
 }
@@ -94,6 +106,9 @@ const (
 // RunJobs runs periodic housekeeping until ctx ends: expired sessions are
 // swept every few minutes, orphaned document blobs every hour.
 func (s *Server) RunJobs(ctx context.Context) {
+	if s.PageCache {
+		go s.watchChanges(ctx)
+	}
 	sessions := time.NewTicker(sessionSweepEvery)
 	defer sessions.Stop()
 	blobs := time.NewTicker(blobSweepEvery)
@@ -120,6 +135,11 @@ func (s *Server) RunJobs(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// watchChanges keeps the page cache's generation until ctx ends.
+func (s *Server) watchChanges(ctx context.Context) {
+	pagecache.Watch(ctx, &s.gens, s.DB.Connect, s.Logger)
 }
 
 // sweepBlobs deletes document blobs that no document row references and

@@ -1,0 +1,136 @@
+package pagecache
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCacheServesOnlyItsGeneration(t *testing.T) {
+	c := New(time.Minute, 1<<20)
+	c.Put("a", 3, []byte("page a"))
+	if got, ok := c.Get("a", 3); !ok || string(got) != "page a" {
+		t.Fatalf("Get at the same generation = %q, %v", got, ok)
+	}
+	if _, ok := c.Get("a", 4); ok {
+		t.Fatal("a page was served at a newer generation")
+	}
+	c.Put("b", 4, []byte("page b"))
+	if _, ok := c.Get("a", 3); ok || c.Len() != 1 {
+		t.Fatalf("a newer generation did not empty the cache (len %d)", c.Len())
+	}
+	c.Put("old", 3, []byte("rendered before the change"))
+	if _, ok := c.Get("old", 3); ok || c.Len() != 1 {
+		t.Fatal("a page of an older generation was stored")
+	}
+}
+
+func TestCacheExpires(t *testing.T) {
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	c := New(10*time.Second, 1<<20)
+	c.Now = func() time.Time { return now }
+	c.Put("a", 1, []byte("page"))
+	now = now.Add(9 * time.Second)
+	if _, ok := c.Get("a", 1); !ok {
+		t.Fatal("expired too early")
+	}
+	now = now.Add(time.Second)
+	if _, ok := c.Get("a", 1); ok {
+		t.Fatal("served after its TTL")
+	}
+}
+
+func TestCacheStaysWithinItsBytes(t *testing.T) {
+	c := New(time.Minute, 8*1000)
+	page := []byte(strings.Repeat("x", 1000))
+	for i := range 100 {
+		c.Put(string(rune('A'+i)), 1, page)
+		if c.bytes > c.MaxBytes {
+			t.Fatalf("after %d puts the cache holds %d bytes, more than %d", i+1, c.bytes, c.MaxBytes)
+		}
+	}
+	if c.Len() != 8 {
+		t.Fatalf("cache holds %d pages, want 8", c.Len())
+	}
+	c.Put("same", 1, page)
+	c.Put("same", 1, page) // replacing a page does not count it twice
+	if c.bytes != 8*1000 {
+		t.Fatalf("bytes = %d after replacing a page", c.bytes)
+	}
+	c.Put("huge", 1, make([]byte, 2000)) // more than an eighth: never kept
+	if _, ok := c.Get("huge", 1); ok {
+		t.Fatal("a page larger than an eighth of the cache was kept")
+	}
+}
+
+func TestLookupRendersOncePerGeneration(t *testing.T) {
+	c := New(time.Minute, 1<<20)
+	_, hit, fill := c.Lookup("a", 1)
+	if hit {
+		t.Fatal("hit in an empty cache")
+	}
+	got := make(chan string, 3)
+	for range 3 {
+		go func() {
+			body, hit, _ := c.Lookup("a", 1) // waits for the first render
+			if !hit {
+				got <- "miss"
+				return
+			}
+			got <- string(body)
+		}()
+	}
+	time.Sleep(20 * time.Millisecond)
+	fill([]byte("page"))
+	for range 3 {
+		if v := <-got; v != "page" {
+			t.Fatalf("a waiting lookup got %q", v)
+		}
+	}
+
+	// Not cacheable: the waiters render their own.
+	_, _, fill = c.Lookup("b", 1)
+	waiter := make(chan bool)
+	go func() {
+		_, hit, fill := c.Lookup("b", 1)
+		fill([]byte("ignored"))
+		waiter <- hit
+	}()
+	time.Sleep(20 * time.Millisecond)
+	fill(nil)
+	fill([]byte("a second fill is ignored"))
+	if <-waiter {
+		t.Fatal("a waiter got a hit for a page that was not cached")
+	}
+	if _, ok := c.Get("b", 1); ok {
+		t.Fatal("a page that was not cacheable was stored")
+	}
+}
+
+func TestLookupServesExpiredPageWhileOneRenews(t *testing.T) {
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	c := New(10*time.Second, 1<<20)
+	c.Now = func() time.Time { return now }
+	c.Put("a", 1, []byte("old"))
+	now = now.Add(11 * time.Second)
+	_, hit, fill := c.Lookup("a", 1)
+	if hit {
+		t.Fatal("an expired page was a hit for the first asker")
+	}
+	if body, hit, _ := c.Lookup("a", 1); !hit || string(body) != "old" {
+		t.Fatalf("while renewing, others got %q, %v; want the expired page", body, hit)
+	}
+	fill([]byte("new"))
+	if body, hit, _ := c.Lookup("a", 1); !hit || string(body) != "new" {
+		t.Fatalf("after renewal got %q, %v", body, hit)
+	}
+	// At a new generation an old page is never served, renewing or not.
+	_, _, fill = c.Lookup("a", 2)
+	done := make(chan string)
+	go func() { body, _, _ := c.Lookup("a", 2); done <- string(body) }()
+	time.Sleep(20 * time.Millisecond)
+	fill([]byte("generation 2"))
+	if got := <-done; got != "generation 2" {
+		t.Fatalf("a waiter at a new generation got %q", got)
+	}
+}

@@ -1,0 +1,147 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// withPageCache turns the page cache on and listens for changes until the
+// test ends.
+func (e *env) withPageCache() {
+	e.t.Helper()
+	e.srv.PageCache = true
+	ctx, cancel := context.WithCancel(context.Background())
+	e.t.Cleanup(cancel)
+	go e.srv.watchChanges(ctx)
+	e.waitFor("the change listener", func() bool { _, live := e.srv.gens.Current(); return live })
+}
+
+func (e *env) waitFor(what string, cond func() bool) {
+	e.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// silently changes a title the way nothing in the app does: with triggers
+// off, so no change notification is sent. A page that still shows the old
+// title afterwards was served from the cache.
+func (e *env) silently(appID int64, title string) {
+	e.t.Helper()
+	ctx := context.Background()
+	conn, err := e.db.Pool.Acquire(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SET session_replication_role = replica`); err != nil {
+		e.t.Fatal(err)
+	}
+	defer conn.Exec(ctx, `RESET session_replication_role`) //nolint:errcheck
+	if _, err := conn.Exec(ctx, `UPDATE applications SET title = $2 WHERE id = $1`, appID, title); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func TestPageCacheServesPerSessionAndForgetsOnCommit(t *testing.T) {
+	e := newEnv(t)
+	e.withPageCache()
+	p := e.openProgramme()
+	ent := e.loggedIn("enterprise")
+	id := ent.createApplication(p.ID, "3000000.00")
+	path := "/applications/" + strconv.FormatInt(id, 10)
+
+	first, second := e.loggedIn("staff"), e.loggedIn("staff") // one user, two sessions
+	if first.csrf == second.csrf {
+		t.Fatal("two sessions share a CSRF token")
+	}
+	for _, page := range []string{"/applications", path} {
+		if r := first.get(page); r.StatusCode != http.StatusOK || !strings.Contains(r.body, "高性能储能材料中试") {
+			t.Fatalf("GET %s: %d", page, r.StatusCode)
+		}
+	}
+	if n := e.srv.pages.Len(); n != 2 {
+		t.Fatalf("cache holds %d pages, want 2", n)
+	}
+
+	// A change that sends no notification is not seen: the pages come from
+	// the cache, each with the asking session's token and request ID.
+	e.silently(id, "静默修改的标题")
+	for _, c := range []*client{first, second} {
+		for _, page := range []string{"/applications", path} {
+			r := c.get(page)
+			if strings.Contains(r.body, "静默修改的标题") || !strings.Contains(r.body, "高性能储能材料中试") {
+				t.Fatalf("GET %s was not served from the cache", page)
+			}
+			if strings.Contains(r.body, "ite-placeholder") {
+				t.Fatalf("GET %s: a placeholder was left in the page", page)
+			}
+			if !strings.Contains(r.body, `name="csrf-token" content="`+c.csrf+`"`) ||
+				!strings.Contains(r.body, `name="csrf_token" value="`+c.csrf+`"`) {
+				t.Fatalf("GET %s: the page does not carry this session's CSRF token", page)
+			}
+			if rid := r.Header.Get("X-Request-Id"); rid == "" || !strings.Contains(r.body, "请求编号 "+rid) {
+				t.Fatalf("GET %s: the page does not show this request's ID %q", page, rid)
+			}
+		}
+	}
+	// The cached page's token works: the second session can post with it.
+	if r := second.post(path+"/comments", map[string][]string{"body": {"请补充近三年财务报表。"}}); r.StatusCode >= 400 {
+		t.Fatalf("comment with the token of a cached page: %d", r.StatusCode)
+	}
+
+	// Any commit (here the comment above) reaches the listener and makes the
+	// cached pages unreachable.
+	e.waitFor("the cache to forget", func() bool { return !strings.Contains(first.get("/applications").body, "高性能储能材料中试") })
+	if r := first.get(path); !strings.Contains(r.body, "静默修改的标题") {
+		t.Fatal("the application page was not rendered afresh after a commit")
+	}
+}
+
+func TestPageCacheWriterSeesOwnChangeAtOnce(t *testing.T) {
+	e := newEnv(t)
+	e.withPageCache()
+	p := e.openProgramme()
+	ent := e.loggedIn("enterprise")
+	id := ent.createApplication(p.ID, "3000000.00")
+	path := "/applications/" + strconv.FormatInt(id, 10)
+	ent.get(path)
+
+	form := validApplicationForm(p.ID, "3000000.00")
+	form.Set("title", "改过的项目名称")
+	form.Set("version", "1")
+	ent.get(path + "/edit")
+	if r := ent.post(path, form); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("update: %d", r.StatusCode)
+	}
+	if ent.cookie(freshCookie) == "" {
+		t.Fatal("a write did not mark the browser fresh")
+	}
+	if r := ent.get(path); !strings.Contains(r.body, "改过的项目名称") {
+		t.Fatal("the writer does not see their own change on the next page")
+	}
+}
+
+func TestPageCacheOffWithoutListener(t *testing.T) {
+	e := newEnv(t)
+	e.srv.PageCache = true // but nobody listens: the generation is unknown
+	p := e.openProgramme()
+	ent := e.loggedIn("enterprise")
+	id := ent.createApplication(p.ID, "3000000.00")
+	staff := e.loggedIn("staff")
+	staff.get("/applications")
+	e.silently(id, "静默修改的标题")
+	if r := staff.get("/applications"); !strings.Contains(r.body, "静默修改的标题") {
+		t.Fatal("a page was served from the cache while no change listener was running")
+	}
+	if n := e.srv.pages.Len(); n != 0 {
+		t.Fatalf("cache holds %d pages without a listener", n)
+	}
+}
