@@ -69,7 +69,12 @@ func startApp(t *testing.T) *app {
 	}
 	srv := server.New(server.Config{DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Key: []byte("e2e-key-e2e-key-e2e-key-e2e-key!"), PasswordParams: params, Version: "e2e",
-		Blobs: blobs, MasterKey: []byte("e2e-master-key-e2e-master-key-32"), Now: clk.Now})
+		Blobs: blobs, MasterKey: []byte("e2e-master-key-e2e-master-key-32"), Now: clk.Now, PageCache: true})
+	// The journeys run with the page cache on, as production does: pages
+	// are served from memory until a commit anywhere is reported.
+	watch, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	go srv.WatchChanges(watch)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	return &app{URL: hs.URL, DB: db, Clock: clk}

@@ -128,6 +128,20 @@ func TestConfigSecretsGeneratedOnce(t *testing.T) {
 	}
 }
 
+func TestConfigPageCache(t *testing.T) {
+	dir := t.TempDir()
+	for v, want := range map[string]bool{"": true, "on": true, "off": false} {
+		c, err := loadConfig(env(map[string]string{"DATA_DIR": dir, "PAGE_CACHE": v}))
+		if err != nil || c.PageCache != want {
+			t.Fatalf("PAGE_CACHE=%q: cache %v, err %v; want %v", v, c.PageCache, err, want)
+		}
+	}
+	if _, err := loadConfig(env(map[string]string{"DATA_DIR": dir, "PAGE_CACHE": "yes"})); err == nil ||
+		!strings.Contains(err.Error(), "PAGE_CACHE") {
+		t.Fatalf("PAGE_CACHE=yes: err %v, want a message naming the variable", err)
+	}
+}
+
 // TestComposeFileValid loads docker-compose.yml with the Compose
 // specification's own loader (no Docker engine needed) and checks the
 // deployment's shape: postgres with a volume and health check, a one-shot

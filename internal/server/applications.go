@@ -396,7 +396,7 @@ func (s *Server) handleApplicationUpdate(w http.ResponseWriter, r *http.Request)
 // uploads or review controls, content, comments and timeline
 // (GET /applications/{id}).
 func (s *Server) handleApplicationShow(w http.ResponseWriter, r *http.Request) error {
-	if err := s.closeEndedNotices(r.Context()); err != nil {
+	if err := s.sweepDue(r.Context(), &s.notices, s.DB.CloseEndedNotices); err != nil {
 		return err
 	}
 	a, err := s.loadApplication(r)

@@ -406,7 +406,7 @@ func BenchmarkPagesParallel(b *testing.B) {
 	}
 	watch, stop := context.WithCancel(ctx)
 	defer stop()
-	go s.srv.watchChanges(watch)
+	go s.srv.WatchChanges(watch)
 	for _, cache := range []bool{false, true} {
 		s.srv.PageCache = cache
 		b.Run(map[bool]string{false: "Uncached", true: "Cached"}[cache], func(b *testing.B) { benchPages(b, clients, ids) })

@@ -49,7 +49,7 @@ func (s *Server) equityRoutes() []route {
 
 // handleEquity is a project's post-investment page (GET /applications/{id}/equity).
 func (s *Server) handleEquity(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.DB.EvaluateLapses(r.Context()); err != nil {
+	if err := s.sweepDue(r.Context(), &s.lapses, s.DB.EvaluateLapses); err != nil {
 		return err
 	}
 	a, err := s.loadApplication(r)
@@ -435,7 +435,7 @@ func (s *Server) handleEndingApprove(w http.ResponseWriter, r *http.Request) err
 // handleWatchlist lists projects that need attention (GET /watchlist);
 // ?format=csv|xlsx exports it.
 func (s *Server) handleWatchlist(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.DB.EvaluateLapses(r.Context()); err != nil {
+	if err := s.sweepDue(r.Context(), &s.lapses, s.DB.EvaluateLapses); err != nil {
 		return err
 	}
 	items, err := s.DB.Watchlist(r.Context())

@@ -180,35 +180,36 @@ func (s *Server) markFresh(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// noticeMemo remembers that ended notices were closed at a generation on a
-// day: until either changes, no notice can have become due, so a page view
-// need not ask the database again.
-type noticeMemo struct {
+// dueMemo remembers the data generation and China day at which a
+// time-driven sweep (ended notices, lapsed conversion windows) last found
+// nothing to do: until one of them changes, nothing can have fallen due, so
+// a page view need not ask the database again.
+type dueMemo struct {
 	mu  sync.Mutex
 	gen uint64
 	day time.Time
 	set bool
 }
 
-// closeEndedNotices closes notices that ended (as the lifecycle job does)
-// before a page shows an application, so nobody sees a notice open past
-// its end; it skips the database when nothing can have changed since the
-// last time it found nothing to close.
-func (s *Server) closeEndedNotices(ctx context.Context) error {
+// sweepDue runs a time-driven sweep that a page runs before showing its
+// data (the lifecycle job runs them too, but only every minute), skipping
+// the database when memo says nothing can have fallen due. Without a
+// change listener it always runs.
+func (s *Server) sweepDue(ctx context.Context, memo *dueMemo, sweep func(context.Context) (int, error)) error {
 	gen, live := s.gens.Current()
 	day := chinaToday(s.Now())
-	s.notices.mu.Lock()
-	same := live && s.notices.set && s.notices.gen == gen && s.notices.day.Equal(day)
-	s.notices.mu.Unlock()
+	memo.mu.Lock()
+	same := live && memo.set && memo.gen == gen && memo.day.Equal(day)
+	memo.mu.Unlock()
 	if same {
 		return nil
 	}
-	n, err := s.DB.CloseEndedNotices(ctx)
+	n, err := sweep(ctx)
 	if err != nil || n > 0 || !live {
-		return err
+		return err // what it changed is a new generation
 	}
-	s.notices.mu.Lock()
-	s.notices.gen, s.notices.day, s.notices.set = gen, day, true
-	s.notices.mu.Unlock()
+	memo.mu.Lock()
+	memo.gen, memo.day, memo.set = gen, day, true
+	memo.mu.Unlock()
 	return nil
 }

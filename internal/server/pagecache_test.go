@@ -16,7 +16,7 @@ func (e *env) withPageCache() {
 	e.srv.PageCache = true
 	ctx, cancel := context.WithCancel(context.Background())
 	e.t.Cleanup(cancel)
-	go e.srv.watchChanges(ctx)
+	go e.srv.WatchChanges(ctx)
 	e.waitFor("the change listener", func() bool { _, live := e.srv.gens.Current(); return live })
 }
 
@@ -143,5 +143,43 @@ func TestPageCacheOffWithoutListener(t *testing.T) {
 	}
 	if n := e.srv.pages.Len(); n != 0 {
 		t.Fatalf("cache holds %d pages without a listener", n)
+	}
+}
+
+func TestSweepDueSkipsOnlyWhileNothingCanHaveChanged(t *testing.T) {
+	e := newEnv(t)
+	calls, found := 0, 0
+	sweep := func(context.Context) (int, error) { calls++; return found, nil }
+	var memo dueMemo
+	run := func() {
+		t.Helper()
+		if err := e.srv.sweepDue(context.Background(), &memo, sweep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	run()
+	if calls != 2 {
+		t.Fatalf("without a change listener the sweep ran %d times of 2", calls)
+	}
+	e.withPageCache()
+	run()
+	run()
+	if calls != 3 {
+		t.Fatalf("at one generation and day the sweep ran %d times, want once more", calls-2)
+	}
+	e.srv.gens.Bump() // a commit
+	run()
+	e.clock.Advance(24 * time.Hour) // a new day
+	run()
+	if calls != 5 {
+		t.Fatalf("after a commit and a new day the sweep ran %d times, want 2", calls-3)
+	}
+	found = 1 // it changes something: not remembered (its commit is a new generation)
+	e.srv.gens.Bump()
+	run()
+	run()
+	if calls != 7 {
+		t.Fatalf("a sweep that found work was remembered (%d calls)", calls)
 	}
 }

@@ -62,9 +62,9 @@ type Server struct {
 	// gens and pages are the page cache (pagecache.go).
 	gens  pagecache.Generations
 	pages *pagecache.Cache
-	// notices remembers the generation and day at which ended notices
-	// were last closed (closeEndedNotices).
-	notices noticeMemo
+	// notices and lapses remember when their sweeps last found nothing
+	// due (sweepDue).
+	notices, lapses dueMemo
 }
 
 // New builds the server and its router.
@@ -107,7 +107,7 @@ const (
 // swept every few minutes, orphaned document blobs every hour.
 func (s *Server) RunJobs(ctx context.Context) {
 	if s.PageCache {
-		go s.watchChanges(ctx)
+		go s.WatchChanges(ctx)
 	}
 	sessions := time.NewTicker(sessionSweepEvery)
 	defer sessions.Stop()
@@ -137,8 +137,9 @@ func (s *Server) RunJobs(ctx context.Context) {
 	}
 }
 
-// watchChanges keeps the page cache's generation until ctx ends.
-func (s *Server) watchChanges(ctx context.Context) {
+// WatchChanges keeps the page cache's generation until ctx ends. RunJobs
+// starts it; the browser tests start it alone to run as production does.
+func (s *Server) WatchChanges(ctx context.Context) {
 	pagecache.Watch(ctx, &s.gens, s.DB.Connect, s.Logger)
 }
 
