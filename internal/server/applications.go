@@ -441,15 +441,33 @@ func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, statu
 	if v.Review, err = s.reviewPart(r, a); err != nil {
 		return err
 	}
-	if u.Role != enterprise && (a.State == applications.StateContracted || a.State == applications.StateFunded ||
-		a.State == applications.StateConversionDue || a.State == applications.StateConverted || a.State == applications.StateExiting) {
-		part, err := s.DisbursementPart(r, a)
-		if err != nil {
-			return err
+	if hasDisbursements(a.State) {
+		if u.Role == enterprise {
+			plan, err := s.DB.DisbursementPlan(ctx, a.ID)
+			if err != nil {
+				return err
+			}
+			v.ReceivedFunds = &plan
+		} else {
+			part, err := s.DisbursementPart(r, a)
+			if err != nil {
+				return err
+			}
+			v.Disbursement = &part
 		}
-		v.Disbursement = &part
 	}
 	return s.render(w, r, status, page.ApplicationShow(v))
+}
+
+// hasDisbursements reports whether an application in state s has a
+// disbursement plan to show: from signing until the equity is sold.
+func hasDisbursements(s applications.State) bool {
+	switch s {
+	case applications.StateContracted, applications.StateFunded, applications.StateConversionDue,
+		applications.StateConverted, applications.StateExiting:
+		return true
+	}
+	return false
 }
 
 // transition runs a state change for the route's application and
