@@ -156,6 +156,11 @@ func appropriationAudit(a Appropriation) map[string]any {
 		"value_date": a.ValueDate.Format(time.DateOnly), "reference": a.Reference, "status": a.Status}
 }
 
+// appropriationRecord is the appropriations table for checkMoney.
+var appropriationRecord = moneyRecord[Appropriation]{table: "appropriations", recordType: RecordAppropriation,
+	what: "财政拨入", find: findAppropriation, checkedBy: func(a Appropriation) int64 { return a.CheckedBy },
+	audit: appropriationAudit}
+
 // RecordAppropriation records fiscal money paid into a programme's fund,
 // pending an approver. A retry with the same idempotency key returns the
 // record the first attempt made. Errors: Invalid, NotFound (programme),
@@ -220,20 +225,6 @@ func (db *DB) RecordAppropriation(ctx context.Context, actor audit.Actor, in App
 	return out, ledgerError(err)
 }
 
-// errSelfCheck is the refusal of a maker acting as the checker of their own
-// money action (DOMAIN §2).
-func errSelfCheck(what string) error {
-	return applications.Errorf(applications.Forbidden,
-		"您是这笔%s的经办人，不能审批自己经办的事项：经办与审批须由不同人员完成。请由其他审批人审批。", what)
-}
-
-// refuseSelfCheck writes the audit row of a refused self-check. It runs in
-// its own transaction because the refused one is rolled back.
-func (db *DB) refuseSelfCheck(ctx context.Context, actor audit.Actor, objectType string, id int64, action string) {
-	_ = db.RecordAudit(ctx, audit.Event{Actor: actor, Name: objectType + "_" + action, ObjectType: objectType,
-		ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Refused, Detail: map[string]any{"reason": "maker_is_checker"}})
-}
-
 // ApproveAppropriation approves a pending appropriation: in one
 // transaction the fund's balance rises, the entry Dr 1002 / Cr 3001 is
 // posted and the audit row written. Approving again with the same check
@@ -241,32 +232,7 @@ func (db *DB) refuseSelfCheck(ctx context.Context, actor audit.Actor, objectType
 // NotFound, Forbidden (the maker may not check), Conflict (already
 // decided), Invalid.
 func (db *DB) ApproveAppropriation(ctx context.Context, actor audit.Actor, id int64, checkKey string) (Appropriation, error) {
-	if err := checkIdempotencyKey(checkKey); err != nil {
-		return Appropriation{}, err
-	}
-	var out Appropriation
-	selfCheck := false
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		now := db.Now()
-		var status string
-		var preparedBy int64
-		var key *string
-		if err := tx.QueryRow(ctx, `SELECT status, prepared_by, check_key FROM appropriations WHERE id = $1 FOR UPDATE`, id).
-			Scan(&status, &preparedBy, &key); err != nil {
-			return err
-		}
-		a, err := findAppropriation(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if decided, err := alreadyDecided(status, key, checkKey, a.CheckedBy, actor.ID, MoneyApproved); decided {
-			out = a
-			return err
-		}
-		if preparedBy == actor.ID {
-			selfCheck = true
-			return errSelfCheck("财政拨入")
-		}
+	out, err := checkMoney(ctx, db, actor, appropriationRecord, id, checkKey, MoneyApproved, func(tx pgx.Tx, now time.Time, a Appropriation, out *Appropriation) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO programme_funds (programme_id, updated_at) VALUES ($1, $2)
 			ON CONFLICT (programme_id) DO NOTHING`, a.ProgrammeID, now); err != nil {
 			return err
@@ -292,102 +258,21 @@ func (db *DB) ApproveAppropriation(ctx context.Context, actor audit.Actor, id in
 			check_key = $4, entry_seq = $5 WHERE id = $1`, id, actor.ID, now, checkKey, posted.Seq); err != nil {
 			return err
 		}
-		if out, err = findAppropriation(ctx, tx, id); err != nil {
+		if *out, err = findAppropriation(ctx, tx, id); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "appropriation_approved", ObjectType: RecordAppropriation,
 			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
-			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": appropriationAudit(out),
+			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": appropriationAudit(*out),
 				"entry_seq": posted.Seq, "entry_hash": posted.Hash}})
 	})
-	if selfCheck {
-		db.refuseSelfCheck(ctx, actor, RecordAppropriation, id, "approve")
-	}
 	return out, ledgerError(err)
 }
 
 // RejectAppropriation sends a pending appropriation back with a reason;
 // nothing is posted. Errors: NotFound, Forbidden, Conflict, Invalid.
 func (db *DB) RejectAppropriation(ctx context.Context, actor audit.Actor, id int64, checkKey, comment string) (Appropriation, error) {
-	return rejectMoney(ctx, db, actor, moneyRecord[Appropriation]{table: "appropriations", recordType: RecordAppropriation,
-		what: "财政拨入", find: findAppropriation, checkedBy: func(a Appropriation) int64 { return a.CheckedBy },
-		audit: appropriationAudit}, id, checkKey, comment)
-}
-
-// moneyRecord describes a maker–checker money table for the shared
-// send-back path.
-type moneyRecord[T any] struct {
-	table      string // a fixed table name, never input
-	recordType string
-	what       string // the action in Chinese, for the self-check refusal
-	find       func(ctx context.Context, q ledgerQuerier, id int64) (T, error)
-	checkedBy  func(T) int64
-	audit      func(T) map[string]any
-}
-
-// rejectMoney sends a pending money record back with a reason; nothing is
-// posted. A retry with the same check key returns the record as decided;
-// the maker can never be the checker. Errors: NotFound, Forbidden,
-// Conflict, Invalid.
-func rejectMoney[T any](ctx context.Context, db *DB, actor audit.Actor, m moneyRecord[T], id int64, checkKey, comment string) (T, error) {
-	var out T
-	if err := checkIdempotencyKey(checkKey); err != nil {
-		return out, err
-	}
-	comment = strings.TrimSpace(comment)
-	if comment == "" {
-		return out, applications.FieldError("comment", "退回时请填写理由。")
-	}
-	selfCheck := false
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		now := db.Now()
-		var status string
-		var preparedBy int64
-		var key *string
-		if err := tx.QueryRow(ctx, `SELECT status, prepared_by, check_key FROM `+m.table+` WHERE id = $1 FOR UPDATE`, id).
-			Scan(&status, &preparedBy, &key); err != nil {
-			return err
-		}
-		rec, err := m.find(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if decided, err := alreadyDecided(status, key, checkKey, m.checkedBy(rec), actor.ID, MoneyRejected); decided {
-			out = rec
-			return err
-		}
-		if preparedBy == actor.ID {
-			selfCheck = true
-			return errSelfCheck(m.what)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE `+m.table+` SET status = 'rejected', checked_by = $2, checked_at = $3,
-			check_key = $4, check_comment = $5 WHERE id = $1`, id, actor.ID, now, checkKey, comment); err != nil {
-			return err
-		}
-		if out, err = m.find(ctx, tx, id); err != nil {
-			return err
-		}
-		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: m.recordType + "_rejected", ObjectType: m.recordType,
-			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
-			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": m.audit(out), "comment": comment}})
-	})
-	if selfCheck {
-		db.refuseSelfCheck(ctx, actor, m.recordType, id, "reject")
-	}
-	return out, ledgerError(err)
-}
-
-// alreadyDecided tells a checker's action on a record that is no longer
-// pending: a retry of the same decision (same check key, same checker)
-// succeeds with the record as it stands; anything else is a Conflict.
-func alreadyDecided(status string, storedKey *string, checkKey string, checkedBy, actorID int64, want string) (bool, error) {
-	if status == MoneyPending {
-		return false, nil
-	}
-	if status == want && storedKey != nil && *storedKey == checkKey && checkedBy == actorID {
-		return true, nil
-	}
-	return true, applications.Errorf(applications.Conflict, "该笔记录%s，不能重复处理。请刷新页面查看最新状态。", MoneyStatusLabel(status))
+	return rejectMoney(ctx, db, actor, appropriationRecord, id, checkKey, comment)
 }
 
 // FundBalance is one programme's fund as the money rules see it.

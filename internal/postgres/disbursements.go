@@ -472,6 +472,11 @@ func (db *DB) RecordDisbursement(ctx context.Context, actor audit.Actor, in Disb
 	return out, ledgerError(err)
 }
 
+// disbursementRecord is the disbursements table for checkMoney.
+var disbursementRecord = moneyRecord[Disbursement]{table: "disbursements", recordType: RecordDisbursement,
+	what: "拨付", find: findDisbursement, checkedBy: func(d Disbursement) int64 { return d.CheckedBy },
+	audit: disbursementAudit}
+
 // ApproveDisbursement approves a pending disbursement. In one transaction,
 // holding the disbursement's and the application's row locks, it re-checks
 // the tranche, raises the application's disbursed total with a guarded
@@ -483,32 +488,8 @@ func (db *DB) RecordDisbursement(ctx context.Context, actor audit.Actor, in Disb
 // maker may not check), Conflict (already decided, or the money is no
 // longer there), Invalid.
 func (db *DB) ApproveDisbursement(ctx context.Context, actor audit.Actor, id int64, checkKey string) (Disbursement, error) {
-	if err := checkIdempotencyKey(checkKey); err != nil {
-		return Disbursement{}, err
-	}
-	var out Disbursement
-	selfCheck := false
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		now := db.Now()
-		var status string
-		var preparedBy, appID int64
-		var key *string
-		if err := tx.QueryRow(ctx, `SELECT status, prepared_by, application_id, check_key FROM disbursements WHERE id = $1 FOR UPDATE`, id).
-			Scan(&status, &preparedBy, &appID, &key); err != nil {
-			return err
-		}
-		d, err := findDisbursement(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if decided, err := alreadyDecided(status, key, checkKey, d.CheckedBy, actor.ID, MoneyApproved); decided {
-			out = d
-			return err
-		}
-		if preparedBy == actor.ID {
-			selfCheck = true
-			return errSelfCheck("拨付")
-		}
+	out, err := checkMoney(ctx, db, actor, disbursementRecord, id, checkKey, MoneyApproved, func(tx pgx.Tx, now time.Time, d Disbursement, out *Disbursement) error {
+		appID := d.ApplicationID // read under the disbursement's lock
 		a, err := findApplication(ctx, tx, appID, true)
 		if err != nil {
 			return err
@@ -574,27 +555,22 @@ func (db *DB) ApproveDisbursement(ctx context.Context, actor audit.Actor, id int
 				return err
 			}
 		}
-		if out, err = findDisbursement(ctx, tx, id); err != nil {
+		if *out, err = findDisbursement(ctx, tx, id); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "disbursement_approved", ObjectType: RecordDisbursement,
 			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
-			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": disbursementAudit(out),
+			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": disbursementAudit(*out),
 				"entry_seq": posted.Seq, "entry_hash": posted.Hash, "application_disbursed": total.StringFixed(2),
 				"fund_balance": balance.StringFixed(2)}})
 	})
-	if selfCheck {
-		db.refuseSelfCheck(ctx, actor, RecordDisbursement, id, "approve")
-	}
 	return out, ledgerError(err)
 }
 
 // RejectDisbursement sends a pending disbursement back with a reason;
 // nothing is posted. Errors: NotFound, Forbidden, Conflict, Invalid.
 func (db *DB) RejectDisbursement(ctx context.Context, actor audit.Actor, id int64, checkKey, comment string) (Disbursement, error) {
-	return rejectMoney(ctx, db, actor, moneyRecord[Disbursement]{table: "disbursements", recordType: RecordDisbursement,
-		what: "拨付", find: findDisbursement, checkedBy: func(d Disbursement) int64 { return d.CheckedBy },
-		audit: disbursementAudit}, id, checkKey, comment)
+	return rejectMoney(ctx, db, actor, disbursementRecord, id, checkKey, comment)
 }
 
 // RecordAuditTrail returns the audit rows about one business record,

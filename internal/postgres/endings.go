@@ -212,9 +212,7 @@ func (db *DB) PrepareEnding(ctx context.Context, actor audit.Actor, appID int64,
 // ApproveEnding carries out an ending with its ledger entry and state
 // change. Errors: NotFound, Forbidden (the maker), Conflict.
 func (db *DB) ApproveEnding(ctx context.Context, actor audit.Actor, id int64) error {
-	selfCheck := false
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		now := db.Now()
+	err := db.checkTx(ctx, actor, RecordEnding, id, "approve", func(tx pgx.Tx, now time.Time, chk *checker) error {
 		var appID, preparedBy int64
 		var kind, status, reason string
 		var amount decimal.NullDecimal
@@ -224,15 +222,11 @@ func (db *DB) ApproveEnding(ctx context.Context, actor audit.Actor, id int64) er
 			FROM endings WHERE id = $1 FOR UPDATE`, id).Scan(&appID, &preparedBy, &kind, &status, &reason, &amount, &terms, &valueDate); err != nil {
 			return err
 		}
-		if preparedBy == actor.ID {
-			selfCheck = true
-			return errSelfCheck(EndingLabel(kind))
+		if err := chk.notMaker(preparedBy, EndingLabel(kind)); err != nil {
+			return err
 		}
-		if status == "approved" {
-			return nil
-		}
-		if status != "pending" {
-			return applications.Errorf(applications.Conflict, "该事项已处理。")
+		if done, err := alreadyApproved(status, "事项"); done {
+			return err
 		}
 		a, err := findApplication(ctx, tx, appID, true)
 		if err != nil {
@@ -322,9 +316,6 @@ func (db *DB) ApproveEnding(ctx context.Context, actor audit.Actor, id int64) er
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "ending_approve", ObjectType: RecordEnding,
 			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"kind": kind, "amount": amount.Decimal.StringFixed(2), "entry_seq": seq}})
 	})
-	if selfCheck {
-		db.refuseSelfCheck(ctx, actor, RecordEnding, id, "approve")
-	}
 	return ledgerError(err)
 }
 

@@ -396,23 +396,17 @@ func (db *DB) PrepareConversion(ctx context.Context, actor audit.Actor, appID in
 // Approving an approved conversion again is a no-op. Errors: NotFound,
 // Forbidden (the maker), Conflict.
 func (db *DB) ApproveConversion(ctx context.Context, actor audit.Actor, id int64) error {
-	selfCheck := false
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		now := db.Now()
+	err := db.checkTx(ctx, actor, RecordConversion, id, "approve", func(tx pgx.Tx, now time.Time, chk *checker) error {
 		rows, _ := tx.Query(ctx, `SELECT `+conversionColumns+conversionFrom+`WHERE c.id = $1 FOR UPDATE OF c`, id)
 		c, err := pgx.CollectExactlyOneRow(rows, scanConversion)
 		if err != nil {
 			return err
 		}
-		if c.PreparedBy == actor.ID {
-			selfCheck = true
-			return errSelfCheck("转股")
+		if err := chk.notMaker(c.PreparedBy, "转股"); err != nil {
+			return err
 		}
-		if c.Status == "approved" {
-			return nil
-		}
-		if c.Status != "pending" {
-			return applications.Errorf(applications.Conflict, "该转股已处理。")
+		if done, err := alreadyApproved(c.Status, "转股"); done {
+			return err
 		}
 		a, err := findApplication(ctx, tx, c.ApplicationID, true)
 		if err != nil {
@@ -443,9 +437,6 @@ func (db *DB) ApproveConversion(ctx context.Context, actor audit.Actor, id int64
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "conversion_approve", ObjectType: RecordConversion,
 			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"entry_seq": posted.Seq, "digest": c.Digest}})
 	})
-	if selfCheck {
-		db.refuseSelfCheck(ctx, actor, RecordConversion, id, "approve")
-	}
 	return ledgerError(err)
 }
 
@@ -519,9 +510,7 @@ func (db *DB) RejectProposal(ctx context.Context, actor audit.Actor, kind string
 		return 0, applications.FieldError("reason", "退回须写明原因。")
 	}
 	var appID int64
-	selfCheck := false
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		now := db.Now()
+	err := db.checkTx(ctx, actor, kind, id, "reject", func(tx pgx.Tx, now time.Time, chk *checker) error {
 		var maker int64
 		var status string
 		makerCol, pending := "prepared_by", "pending"
@@ -533,9 +522,8 @@ func (db *DB) RejectProposal(ctx context.Context, actor audit.Actor, kind string
 			Scan(&appID, &maker, &status); err != nil {
 			return err
 		}
-		if maker == actor.ID {
-			selfCheck = true
-			return errSelfCheck("事项")
+		if err := chk.notMaker(maker, "事项"); err != nil {
+			return err
 		}
 		if status != pending {
 			return applications.Errorf(applications.Conflict, "该事项不是待审批状态，不能退回。")
@@ -556,8 +544,5 @@ func (db *DB) RejectProposal(ctx context.Context, actor audit.Actor, kind string
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: kind + "_reject", ObjectType: kind,
 			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"application_id": appID, "reason": reason}})
 	})
-	if selfCheck {
-		db.refuseSelfCheck(ctx, actor, kind, id, "reject")
-	}
 	return appID, err
 }

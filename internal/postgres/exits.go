@@ -237,24 +237,18 @@ func (db *DB) PrepareExit(ctx context.Context, actor audit.Actor, appID int64, i
 // exiting, or exited when no units remain. Errors: NotFound, Forbidden,
 // Conflict.
 func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) error {
-	selfCheck := false
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		now := db.Now()
+	err := db.checkTx(ctx, actor, RecordExit, id, "approve", func(tx pgx.Tx, now time.Time, chk *checker) error {
 		var appID, preparedBy int64
 		var status string
 		if err := tx.QueryRow(ctx, `SELECT application_id, prepared_by, status FROM exits WHERE id = $1 FOR UPDATE`, id).
 			Scan(&appID, &preparedBy, &status); err != nil {
 			return err
 		}
-		if preparedBy == actor.ID {
-			selfCheck = true
-			return errSelfCheck("退出")
+		if err := chk.notMaker(preparedBy, "退出"); err != nil {
+			return err
 		}
-		if status == "approved" {
-			return nil
-		}
-		if status != "pending" {
-			return applications.Errorf(applications.Conflict, "该退出已处理。")
+		if done, err := alreadyApproved(status, "退出"); done {
+			return err
 		}
 		a, err := findApplication(ctx, tx, appID, true)
 		if err != nil {
@@ -313,9 +307,6 @@ func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) erro
 			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"entry_seq": posted.Seq,
 				"proceeds": x.Proceeds.StringFixed(2), "units_sold_total": sold.String()}})
 	})
-	if selfCheck {
-		db.refuseSelfCheck(ctx, actor, RecordExit, id, "approve")
-	}
 	return ledgerError(err)
 }
 

@@ -378,6 +378,11 @@ func (db *DB) RequestReversal(ctx context.Context, actor audit.Actor, in Reversa
 	return out, reversalError(err)
 }
 
+// reversalRecord is the reversals table for checkMoney.
+var reversalRecord = moneyRecord[Reversal]{table: "reversals", recordType: RecordReversal,
+	what: "冲正申请", find: findReversal, checkedBy: func(r Reversal) int64 { return r.CheckedBy },
+	audit: reversalAudit}
+
 // ApproveReversal approves a pending reversal request. In one transaction,
 // holding the request's row lock and then the locks the original record's
 // approval took (the record, its application, the fund, the ledger chain,
@@ -392,32 +397,7 @@ func (db *DB) RequestReversal(ctx context.Context, actor audit.Actor, in Reversa
 // NotFound, Forbidden (the requester may not approve), Conflict (already
 // decided, or the entry can no longer be reversed), Invalid.
 func (db *DB) ApproveReversal(ctx context.Context, actor audit.Actor, id int64, checkKey string) (Reversal, error) {
-	if err := checkIdempotencyKey(checkKey); err != nil {
-		return Reversal{}, err
-	}
-	var out Reversal
-	selfCheck := false
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		now := db.Now()
-		var status string
-		var preparedBy int64
-		var key *string
-		if err := tx.QueryRow(ctx, `SELECT status, prepared_by, check_key FROM reversals WHERE id = $1 FOR UPDATE`, id).
-			Scan(&status, &preparedBy, &key); err != nil {
-			return err
-		}
-		r, err := findReversal(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if decided, err := alreadyDecided(status, key, checkKey, r.CheckedBy, actor.ID, MoneyApproved); decided {
-			out = r
-			return err
-		}
-		if preparedBy == actor.ID {
-			selfCheck = true
-			return errSelfCheck("冲正申请")
-		}
+	out, err := checkMoney(ctx, db, actor, reversalRecord, id, checkKey, MoneyApproved, func(tx pgx.Tx, now time.Time, r Reversal, out *Reversal) error {
 		orig, err := findEntry(ctx, tx, r.OriginalSeq)
 		if err != nil {
 			return err
@@ -462,12 +442,12 @@ func (db *DB) ApproveReversal(ctx context.Context, actor audit.Actor, id int64, 
 			check_key = $4, entry_seq = $5 WHERE id = $1`, id, actor.ID, now, checkKey, posted.Seq); err != nil {
 			return err
 		}
-		if out, err = findReversal(ctx, tx, id); err != nil {
+		if *out, err = findReversal(ctx, tx, id); err != nil {
 			return err
 		}
 		if err := appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "reversal_approved", ObjectType: RecordReversal,
 			ObjectID: itoa64(id), Outcome: audit.Success,
-			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": reversalAudit(out),
+			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": reversalAudit(*out),
 				"entry_seq": posted.Seq, "entry_hash": posted.Hash, "restored": restored}}); err != nil {
 			return err
 		}
@@ -477,9 +457,6 @@ func (db *DB) ApproveReversal(ctx context.Context, actor audit.Actor, id int64, 
 			Detail: map[string]any{"before": map[string]any{"status": MoneyApproved}, "after": map[string]any{"status": MoneyReversed},
 				"reversal_id": id, "entry_seq": posted.Seq, "reverses": orig.Seq}})
 	})
-	if selfCheck {
-		db.refuseSelfCheck(ctx, actor, RecordReversal, id, "approve")
-	}
 	return out, reversalError(err)
 }
 
@@ -527,9 +504,7 @@ func restoreBalances(ctx context.Context, tx pgx.Tx, now time.Time, t reversalTa
 // nothing is posted and the entry may be requested again. Errors:
 // NotFound, Forbidden, Conflict, Invalid.
 func (db *DB) RejectReversal(ctx context.Context, actor audit.Actor, id int64, checkKey, comment string) (Reversal, error) {
-	return rejectMoney(ctx, db, actor, moneyRecord[Reversal]{table: "reversals", recordType: RecordReversal,
-		what: "冲正申请", find: findReversal, checkedBy: func(r Reversal) int64 { return r.CheckedBy },
-		audit: reversalAudit}, id, checkKey, comment)
+	return rejectMoney(ctx, db, actor, reversalRecord, id, checkKey, comment)
 }
 
 // reversalConstraintMessages are the user-facing messages for the

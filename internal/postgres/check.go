@@ -1,0 +1,177 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"ite/internal/applications"
+	"ite/internal/audit"
+)
+
+// The checker's side of maker–checker (DOMAIN §2): an approver approves or
+// sends back what someone else prepared. checkTx is what every such action
+// shares: the transaction, the maker's refusal and its audit row.
+// checkMoney adds what the money records (appropriations, disbursements,
+// reversals) share on top: the row lock, the check key and its retries.
+// alreadyApproved is the retry rule of the proposals without a check key
+// (conversions, exits, endings).
+
+// checker is the approver acting inside checkTx.
+type checker struct {
+	actorID int64
+	refused bool // the approver is the maker: audit the refusal after the rollback
+}
+
+// notMaker refuses the approver when they prepared the record themselves;
+// what names the record in the message. Return its error as it is, so the
+// transaction rolls back. Errors: Forbidden.
+func (c *checker) notMaker(preparedBy int64, what string) error {
+	if preparedBy != c.actorID {
+		return nil
+	}
+	c.refused = true
+	return errSelfCheck(what)
+}
+
+// checkTx runs fn, an approver's action on the record (objectType, id), in
+// one transaction (inTx), with db.Now() taken as it starts. fn locks the
+// record, then calls chk.notMaker before it changes anything; a refused
+// self-check is audited in a transaction of its own (the refused one is
+// rolled back) as objectType + "_" + action. The error is inTx's.
+func (db *DB) checkTx(ctx context.Context, actor audit.Actor, objectType string, id int64, action string,
+	fn func(tx pgx.Tx, now time.Time, chk *checker) error) error {
+	c := &checker{actorID: actor.ID}
+	err := db.inTx(ctx, func(tx pgx.Tx) error { return fn(tx, db.Now(), c) })
+	if c.refused {
+		db.refuseSelfCheck(ctx, actor, objectType, id, action)
+	}
+	return err
+}
+
+// errSelfCheck is the refusal of a maker acting as the checker of their own
+// money action or proposal (DOMAIN §2).
+func errSelfCheck(what string) error {
+	return applications.Errorf(applications.Forbidden,
+		"您是这笔%s的经办人，不能审批自己经办的事项：经办与审批须由不同人员完成。请由其他审批人审批。", what)
+}
+
+// refuseSelfCheck writes the audit row of a refused self-check. It runs in
+// its own transaction because the refused one is rolled back.
+func (db *DB) refuseSelfCheck(ctx context.Context, actor audit.Actor, objectType string, id int64, action string) {
+	_ = db.RecordAudit(ctx, audit.Event{Actor: actor, Name: objectType + "_" + action, ObjectType: objectType,
+		ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Refused, Detail: map[string]any{"reason": "maker_is_checker"}})
+}
+
+// moneyRecord describes a maker–checker money table: one with status,
+// prepared_by and check_key columns.
+type moneyRecord[T any] struct {
+	table      string // a fixed table name, never input
+	recordType string
+	what       string // the record in Chinese, for the self-check refusal
+	find       func(ctx context.Context, q ledgerQuerier, id int64) (T, error)
+	checkedBy  func(T) int64
+	audit      func(T) map[string]any
+}
+
+// checkMoney is an approver's decision (MoneyApproved or MoneyRejected) on
+// a pending money record. In checkTx it locks the row, loads the record,
+// answers a decided one with alreadyDecided (a retry with the same check
+// key gets the record as it stands), refuses the maker, and only then
+// calls decide with the record; decide does the rest and stores the record
+// as decided in *out. Errors (for the caller to pass through ledgerError
+// or reversalError): Invalid (a malformed check key), NotFound, Forbidden,
+// Conflict, and decide's.
+func checkMoney[T any](ctx context.Context, db *DB, actor audit.Actor, m moneyRecord[T], id int64, checkKey, decision string,
+	decide func(tx pgx.Tx, now time.Time, rec T, out *T) error) (T, error) {
+	var out T
+	if err := checkIdempotencyKey(checkKey); err != nil {
+		return out, err
+	}
+	action := "approve"
+	if decision == MoneyRejected {
+		action = "reject"
+	}
+	err := db.checkTx(ctx, actor, m.recordType, id, action, func(tx pgx.Tx, now time.Time, chk *checker) error {
+		var status string
+		var preparedBy int64
+		var key *string
+		if err := tx.QueryRow(ctx, `SELECT status, prepared_by, check_key FROM `+m.table+` WHERE id = $1 FOR UPDATE`, id).
+			Scan(&status, &preparedBy, &key); err != nil {
+			return err
+		}
+		rec, err := m.find(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if decided, err := alreadyDecided(status, key, checkKey, m.checkedBy(rec), actor.ID, decision); decided {
+			out = rec
+			return err
+		}
+		if err := chk.notMaker(preparedBy, m.what); err != nil {
+			return err
+		}
+		return decide(tx, now, rec, &out)
+	})
+	return out, err
+}
+
+// alreadyDecided tells a checker's action on a record that is no longer
+// pending: a retry of the same decision (same check key, same checker)
+// succeeds with the record as it stands; anything else is a Conflict.
+func alreadyDecided(status string, storedKey *string, checkKey string, checkedBy, actorID int64, want string) (bool, error) {
+	if status == MoneyPending {
+		return false, nil
+	}
+	if status == want && storedKey != nil && *storedKey == checkKey && checkedBy == actorID {
+		return true, nil
+	}
+	return true, applications.Errorf(applications.Conflict, "该笔记录%s，不能重复处理。请刷新页面查看最新状态。", MoneyStatusLabel(status))
+}
+
+// alreadyApproved tells the approval of a conversion, exit or ending that
+// is no longer pending: approving an approved one again is done, with
+// nothing to do; anything else is a Conflict naming what in Chinese.
+func alreadyApproved(status, what string) (bool, error) {
+	switch status {
+	case "pending":
+		return false, nil
+	case "approved":
+		return true, nil
+	}
+	return true, applications.Errorf(applications.Conflict, "该%s已处理。", what)
+}
+
+// rejectMoney sends a pending money record back with a reason; nothing is
+// posted. A retry with the same check key returns the record as decided;
+// the maker can never be the checker. Errors: NotFound, Forbidden,
+// Conflict, Invalid.
+func rejectMoney[T any](ctx context.Context, db *DB, actor audit.Actor, m moneyRecord[T], id int64, checkKey, comment string) (T, error) {
+	// The key first (checkMoney checks it again): a stale form is told to
+	// refresh before it is told to give a reason.
+	var zero T
+	if err := checkIdempotencyKey(checkKey); err != nil {
+		return zero, err
+	}
+	comment = strings.TrimSpace(comment)
+	if comment == "" {
+		return zero, applications.FieldError("comment", "退回时请填写理由。")
+	}
+	out, err := checkMoney(ctx, db, actor, m, id, checkKey, MoneyRejected, func(tx pgx.Tx, now time.Time, _ T, out *T) error {
+		if _, err := tx.Exec(ctx, `UPDATE `+m.table+` SET status = 'rejected', checked_by = $2, checked_at = $3,
+			check_key = $4, check_comment = $5 WHERE id = $1`, id, actor.ID, now, checkKey, comment); err != nil {
+			return err
+		}
+		var err error
+		if *out, err = m.find(ctx, tx, id); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: m.recordType + "_rejected", ObjectType: m.recordType,
+			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
+			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": m.audit(*out), "comment": comment}})
+	})
+	return out, ledgerError(err)
+}
