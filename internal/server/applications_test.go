@@ -166,6 +166,9 @@ func TestProgrammeSettings(t *testing.T) {
 	e := newEnv(t)
 	c := e.loggedIn(applications.RoleAdmin)
 	d := c.get("/programmes/new").doc(t)
+	if href, _ := d.Find("#report-settings-link a").Attr("href"); href != "/reports/settings" {
+		t.Fatalf("the programme form does not point to the report settings (href %q)", href)
+	}
 	form := url.Values{}
 	d.Find("#programme-form input, #programme-form textarea, #programme-form select").Each(func(_ int, s *goquery.Selection) {
 		name, _ := s.Attr("name")
