@@ -6,14 +6,19 @@
 // (migration 000008). Watch counts those notifications into a generation
 // number; a page is only served from the cache at the generation it was
 // rendered at, so a commit anywhere makes every older page unreachable on
-// every app server. While Watch is not listening (not started, or the
-// connection was lost) the generation is unknown and nothing is served from
-// the cache: a missed notification can never leave a stale page behind.
+// every app server. While Watch is not listening (not started, the
+// connection was lost, or its heartbeats stopped coming back) the
+// generation is unknown and nothing is served from the cache: a missed
+// notification can never leave a page stale for more than a few seconds.
 package pagecache
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,13 +33,27 @@ const Channel = "ite_data_changed"
 type Generations struct {
 	n    atomic.Uint64
 	live atomic.Bool
+	beat atomic.Int64 // when our last heartbeat came back (Unix ns)
 }
 
-// Current returns the generation and whether it is known (the watcher is
-// listening). Callers take it before reading the data they render, so a
-// page is stored under a generation no newer than its data.
+// Heartbeats prove that notifications are delivered, not only that LISTEN
+// was accepted: a transaction-mode pooler accepts LISTEN and delivers
+// nothing, and a half-open connection waits for ever. The generation is
+// known only while our own heartbeat came back within staleAfter; one
+// missing for reconnectAfter drops the connection and listens afresh.
+const (
+	heartbeatEvery = time.Second
+	staleAfter     = 3 * time.Second
+	reconnectAfter = 10 * time.Second
+	heartbeatTag   = "ite-heartbeat:" // table names never start so
+)
+
+// Current returns the generation and whether it is known (Watch is
+// listening and notifications arrive). Callers take it before reading the
+// data they render, so a page is stored under a generation no newer than
+// its data.
 func (g *Generations) Current() (uint64, bool) {
-	if !g.live.Load() {
+	if !g.live.Load() || time.Since(time.Unix(0, g.beat.Load())) >= staleAfter {
 		return 0, false
 	}
 	return g.n.Load(), true
@@ -44,13 +63,15 @@ func (g *Generations) Current() (uint64, bool) {
 func (g *Generations) Bump() { g.n.Add(1) }
 
 // Watch listens for change notifications until ctx ends, bumping g on
-// each, and reconnects with backoff when the connection fails. connect
-// opens a dedicated connection (LISTEN holds it for good, so it must not
-// come from the pool).
-func Watch(ctx context.Context, g *Generations, connect func(context.Context) (*pgx.Conn, error), log *slog.Logger) {
+// each, and reconnects with backoff when the connection fails or stops
+// delivering. connect opens a dedicated connection (LISTEN holds it for
+// good, so it must not come from the pool); notify sends a notification on
+// Channel another way (through the pool), for the heartbeats.
+func Watch(ctx context.Context, g *Generations, connect func(context.Context) (*pgx.Conn, error),
+	notify func(ctx context.Context, payload string) error, log *slog.Logger) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := listen(ctx, g, connect, func() { backoff = 100 * time.Millisecond })
+		err := listen(ctx, g, connect, notify, func() { backoff = 100 * time.Millisecond })
 		g.live.Store(false)
 		if ctx.Err() != nil {
 			return
@@ -65,8 +86,13 @@ func Watch(ctx context.Context, g *Generations, connect func(context.Context) (*
 	}
 }
 
-// listen runs one connection: LISTEN, then bump on every notification.
-func listen(ctx context.Context, g *Generations, connect func(context.Context) (*pgx.Conn, error), connected func()) error {
+// errSilent is why a connection that stopped delivering was dropped.
+var errSilent = errors.New("no heartbeat came back")
+
+// listen runs one connection: LISTEN, heartbeats, and a bump on every
+// notification that is not a heartbeat.
+func listen(ctx context.Context, g *Generations, connect func(context.Context) (*pgx.Conn, error),
+	notify func(context.Context, string) error, delivering func()) error {
 	conn, err := connect(ctx)
 	if err != nil {
 		return err
@@ -75,15 +101,55 @@ func listen(ctx context.Context, g *Generations, connect func(context.Context) (
 	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
 		return err
 	}
+	lctx, drop := context.WithCancelCause(ctx)
+	defer drop(nil)
 	// Whatever changed while nobody listened is unknown: start afresh.
 	g.Bump()
-	g.live.Store(true)
-	connected()
+	own := heartbeatTag + strconv.FormatInt(rand.Int64(), 36)
+	listening := time.Now()
+	go heartbeats(lctx, g, notify, own, listening, drop)
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(lctx)
+		if err != nil {
+			if cause := context.Cause(lctx); cause != nil && ctx.Err() == nil {
+				return cause
+			}
 			return err
 		}
-		g.Bump()
+		switch {
+		case n.Payload == own:
+			g.beat.Store(time.Now().UnixNano())
+			if !g.live.Swap(true) {
+				delivering()
+			}
+		case strings.HasPrefix(n.Payload, heartbeatTag): // another app server's
+		default:
+			g.Bump()
+		}
+	}
+}
+
+// heartbeats sends one heartbeat at once and then every heartbeatEvery,
+// and drops the connection when none has come back for reconnectAfter.
+func heartbeats(ctx context.Context, g *Generations, notify func(context.Context, string) error, own string,
+	listening time.Time, drop context.CancelCauseFunc) {
+	tick := time.NewTicker(heartbeatEvery)
+	defer tick.Stop()
+	for {
+		_ = notify(ctx, own) // a failure shows as a heartbeat that does not come back
+		last := time.Unix(0, g.beat.Load())
+		if last.Before(listening) {
+			last = listening
+		}
+		if time.Since(last) > reconnectAfter {
+			drop(errSilent)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
 	}
 }
 

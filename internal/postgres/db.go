@@ -121,3 +121,10 @@ func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
 func (db *DB) Connect(ctx context.Context) (*pgx.Conn, error) {
 	return pgx.ConnectConfig(ctx, db.Pool.Config().ConnConfig.Copy())
 }
+
+// Notify sends a notification on channel with payload, committed at once
+// (the page cache's heartbeat; change notifications come from triggers).
+func (db *DB) Notify(ctx context.Context, channel, payload string) error {
+	_, err := db.Pool.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload)
+	return err
+}

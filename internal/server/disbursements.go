@@ -49,7 +49,7 @@ func (s *Server) disbursementPart(r *http.Request, a applications.Application, f
 		v.Form.Tranche = firstOpen
 	}
 	if v.Form.Key == "" {
-		v.Form.Key = newFormKey()
+		v.Form.Key = newFormKey(r.Context())
 	}
 	if v.Form.ValueDate == "" {
 		v.Form.ValueDate = chinaToday(s.Now()).Format("2006-01-02")
@@ -176,7 +176,7 @@ func (s *Server) renderDisbursement(w http.ResponseWriter, r *http.Request, stat
 	pending := d.Status == postgres.MoneyPending
 	v := page.DisbursementShowView{Item: d, Error: msg, Check: page.CheckView{
 		Action: "/disbursements/" + strconv.FormatInt(d.ID, 10), Pending: pending, IsMaker: d.PreparedBy == u.ID,
-		CanCheck: pending && u.Role == approver && d.PreparedBy != u.ID, Key: newFormKey(), Errors: errs}}
+		CanCheck: pending && u.Role == approver && d.PreparedBy != u.ID, Key: newFormKey(r.Context()), Errors: errs}}
 	var err error
 	if v.Trail, err = s.trail(r, postgres.RecordDisbursement, d.ID); err != nil {
 		return err

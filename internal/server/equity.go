@@ -10,7 +10,6 @@ import (
 	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
-	"ite/internal/auth"
 	"ite/internal/conversion"
 	"ite/internal/ledger"
 	"ite/internal/postgres"
@@ -73,7 +72,7 @@ func (s *Server) renderEquity(w http.ResponseWriter, r *http.Request, status int
 		return err
 	}
 	v := page.EquityView{App: a, Terms: g.Terms, SignedOn: format.Date(g.SignedOn), WindowEnd: format.Date(g.Terms.WindowEnd(g.SignedOn)),
-		Errors: errs, FormError: msg, IdemKey: auth.NewToken(), Unit: g.Terms.Unit,
+		Errors: errs, FormError: msg, IdemKey: newFormKey(r.Context()), Unit: g.Terms.Unit,
 		CanReport: (u.Role == enterprise || u.Role == staff) && a.State == applications.StateFunded,
 		CanVerify: u.Role == staff, CanApprove: u.Role == approver, CanRegister: u.Role == staff}
 	if v.Errors == nil {

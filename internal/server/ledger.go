@@ -1,8 +1,6 @@
 package server
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -72,15 +70,6 @@ func (s *Server) ledgerRoutes() []route {
 		{"POST", "/ledger/reversals/{id}/approve", only(approver), s.handleReversalApprove},
 		{"POST", "/ledger/reversals/{id}/reject", only(approver), s.handleReversalReject},
 	}
-}
-
-// newFormKey is the idempotency key a money form carries: generated when
-// the form is rendered, so a double click or a retried request sends the
-// same key and the store records once.
-func newFormKey() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // parseDay reads an optional YYYY-MM-DD field.

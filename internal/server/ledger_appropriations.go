@@ -58,7 +58,7 @@ func (s *Server) appropriationsView(r *http.Request, form page.MoneyForm) (page.
 			v.Programmes = append(v.Programmes, ui.Option{Value: strconv.FormatInt(p.ID, 10), Label: p.Name})
 		}
 		if v.Form.Key == "" {
-			v.Form.Key = newFormKey()
+			v.Form.Key = newFormKey(r.Context())
 		}
 		if v.Form.ValueDate == "" {
 			v.Form.ValueDate = chinaToday(s.Now()).Format("2006-01-02")
@@ -119,7 +119,7 @@ func (s *Server) renderAppropriation(w http.ResponseWriter, r *http.Request, sta
 	pending := a.Status == postgres.MoneyPending
 	v := page.LedgerAppropriationView{Item: a, Error: msg, Check: page.CheckView{
 		Action: "/ledger/appropriations/" + strconv.FormatInt(a.ID, 10), Pending: pending, IsMaker: a.PreparedBy == u.ID,
-		CanCheck: pending && u.Role == approver && a.PreparedBy != u.ID, Key: newFormKey(), Errors: errs}}
+		CanCheck: pending && u.Role == approver && a.PreparedBy != u.ID, Key: newFormKey(r.Context()), Errors: errs}}
 	var err error
 	if v.Trail, err = s.trail(r, postgres.RecordAppropriation, a.ID); err != nil {
 		return err

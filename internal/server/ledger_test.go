@@ -58,11 +58,11 @@ func (m *moneyEnv) fund(amount string) {
 	ctx := context.Background()
 	a, err := m.db.RecordAppropriation(ctx, m.actor(admin), postgres.AppropriationInput{ProgrammeID: m.prog.ID,
 		Amount: decimal.RequireFromString(amount), ValueDate: m.clock.Now().AddDate(0, 0, -30), Reference: "内财教〔2026〕8号",
-		IdempotencyKey: newFormKey()})
+		IdempotencyKey: newFormKey(context.Background())})
 	if err != nil {
 		m.t.Fatal(err)
 	}
-	if _, err := m.db.ApproveAppropriation(ctx, m.actor(approver), a.ID, newFormKey()); err != nil {
+	if _, err := m.db.ApproveAppropriation(ctx, m.actor(approver), a.ID, newFormKey(context.Background())); err != nil {
 		m.t.Fatal(err)
 	}
 }
@@ -160,7 +160,7 @@ func TestDisbursementOverHTTP(t *testing.T) {
 		if page.doc(t).Find(`#approve-form`).Length() != 0 || page.doc(t).Find(`#maker-note`).Length() != 1 {
 			t.Fatal("the maker is offered the approve form")
 		}
-		r := staffC.post(loc+"/approve", url.Values{"idempotency_key": {newFormKey()}})
+		r := staffC.post(loc+"/approve", url.Values{"idempotency_key": {newFormKey(context.Background())}})
 		if r.StatusCode != http.StatusForbidden || !strings.Contains(r.body, "不能审批自己经办的事项") {
 			t.Fatalf("maker approve: %d", r.StatusCode)
 		}
@@ -190,7 +190,7 @@ func TestDisbursementOverHTTP(t *testing.T) {
 	if a, _ := m.db.FindApplication(context.Background(), m.app); a.State != applications.StateFunded {
 		t.Fatalf("state %s", a.State)
 	}
-	again := approverC.post(loc+"/approve", url.Values{"idempotency_key": {newFormKey()}})
+	again := approverC.post(loc+"/approve", url.Values{"idempotency_key": {newFormKey(context.Background())}})
 	if again.StatusCode != http.StatusConflict {
 		t.Fatalf("approve with a new key after approval: %d", again.StatusCode)
 	}
@@ -219,11 +219,11 @@ func TestLedgerViewsAndExports(t *testing.T) {
 	ctx := context.Background()
 	d, err := m.db.RecordDisbursement(ctx, m.actor(staff), postgres.DisbursementInput{ApplicationID: m.app, Tranche: 1,
 		Amount: decimal.RequireFromString("1000000.00"), ValueDate: m.clock.Now().AddDate(0, 0, -1), Reference: "PZ-1",
-		IdempotencyKey: newFormKey()})
+		IdempotencyKey: newFormKey(context.Background())})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.db.ApproveDisbursement(ctx, m.actor(approver), d.ID, newFormKey()); err != nil {
+	if _, err := m.db.ApproveDisbursement(ctx, m.actor(approver), d.ID, newFormKey(context.Background())); err != nil {
 		t.Fatal(err)
 	}
 	c := m.loggedIn(auditor)
@@ -377,7 +377,7 @@ func TestAppropriationOverHTTP(t *testing.T) {
 		t.Fatalf("funds %+v", funds)
 	}
 	bad := url.Values{"programme_id": {itoa(m.prog.ID)}, "amount": {"1,000"}, "value_date": {"2026-11-20"},
-		"reference": {"x"}, "idempotency_key": {newFormKey()}}
+		"reference": {"x"}, "idempotency_key": {newFormKey(context.Background())}}
 	if r := adminC.post("/ledger/appropriations", bad); r.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("bad amount: %d", r.StatusCode)
 	}

@@ -3,7 +3,10 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -31,11 +34,21 @@ const (
 	freshCookie = "ite_fresh"
 )
 
+// Placeholders stand in a cached page for what must differ per response.
+// Their common prefix is random per process, so no text a user writes
+// (a title, a comment) can contain one and be rewritten.
 var (
-	placeholderPrefix    = []byte("ite-placeholder-")
-	csrfPlaceholder      = []byte("ite-placeholder-csrf-token")
-	requestIDPlaceholder = []byte("ite-placeholder-request-id")
+	placeholderPrefix    = []byte("ite-" + randomHex(8) + "-")
+	csrfPlaceholder      = append(slices.Clip(placeholderPrefix), "csrf"...)
+	requestIDPlaceholder = append(slices.Clip(placeholderPrefix), "rid"...)
+	// formKeyPlaceholder is a form's idempotency key (newFormKey): each one
+	// in a page becomes a fresh key per response, or two tabs showing one
+	// cached page would submit as one.
+	formKeyPlaceholder = append(slices.Clip(placeholderPrefix), "key"...)
 )
+
+// ctxCacheRender marks a render whose output goes into the cache.
+type ctxCacheRender struct{}
 
 // cachedPages are the routes served through the page cache: GET pages
 // whose content depends only on the user, the URL, the data and the day,
@@ -63,7 +76,12 @@ func (s *Server) cached(h handlerFunc) handlerFunc {
 		rec := &pageRecorder{header: http.Header{}}
 		err := h(rec, r.WithContext(withPlaceholders(r.Context())))
 		if err == nil && rec.status == http.StatusOK && rec.header.Get("Set-Cookie") == "" {
+			// A cached page is the body only: headers the handler set go
+			// out with this response but not with later hits.
 			fill(rec.body.Bytes())
+			for k, v := range rec.header {
+				w.Header()[k] = v
+			}
 			return s.writePage(w, r, rec.body.Bytes())
 		}
 		fill(nil)
@@ -134,6 +152,9 @@ func fillPlaceholders(r *http.Request, page []byte) []byte {
 		case bytes.HasPrefix(page, requestIDPlaceholder):
 			out = append(out, info.RequestID...)
 			page = page[len(requestIDPlaceholder):]
+		case bytes.HasPrefix(page, formKeyPlaceholder):
+			out = append(out, newFormKey(r.Context())...)
+			page = page[len(formKeyPlaceholder):]
 		default:
 			out = append(out, placeholderPrefix...)
 			page = page[len(placeholderPrefix):]
@@ -142,12 +163,31 @@ func fillPlaceholders(r *http.Request, page []byte) []byte {
 }
 
 // withPlaceholders gives the layout placeholders instead of the session's
-// CSRF token and the request ID.
+// CSRF token and the request ID, and newFormKey a placeholder instead of a
+// key.
 func withPlaceholders(ctx context.Context) context.Context {
 	info := *layout.FromContext(ctx)
 	info.CSRFToken = string(csrfPlaceholder)
 	info.RequestID = string(requestIDPlaceholder)
-	return layout.WithRequest(ctx, &info)
+	return context.WithValue(layout.WithRequest(ctx, &info), ctxCacheRender{}, true)
+}
+
+// newFormKey is the idempotency key a money form carries (hex, 128 bits):
+// generated when the form is rendered, so a double click or a retried
+// request sends the same key and the store records once. In a page being
+// rendered for the cache it is a placeholder that becomes a
+// fresh key in every response.
+func newFormKey(ctx context.Context) string {
+	if ctx.Value(ctxCacheRender{}) != nil {
+		return string(formKeyPlaceholder)
+	}
+	return randomHex(16)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // pageRecorder captures a handler's response.

@@ -2,11 +2,19 @@ package server
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"ite/internal/pagecache"
 )
 
 // withPageCache turns the page cache on and listens for changes until the
@@ -80,7 +88,7 @@ func TestPageCacheServesPerSessionAndForgetsOnCommit(t *testing.T) {
 			if strings.Contains(r.body, "静默修改的标题") || !strings.Contains(r.body, "高性能储能材料中试") {
 				t.Fatalf("GET %s was not served from the cache", page)
 			}
-			if strings.Contains(r.body, "ite-placeholder") {
+			if strings.Contains(r.body, string(placeholderPrefix)) {
 				t.Fatalf("GET %s: a placeholder was left in the page", page)
 			}
 			if !strings.Contains(r.body, `name="csrf-token" content="`+c.csrf+`"`) ||
@@ -182,4 +190,89 @@ func TestSweepDueSkipsOnlyWhileNothingCanHaveChanged(t *testing.T) {
 	if calls != 7 {
 		t.Fatalf("a sweep that found work was remembered (%d calls)", calls)
 	}
+}
+
+// Two tabs showing one cached application page must not share the money
+// form's idempotency key: the second disbursement would be taken for a
+// retry of the first and silently not recorded.
+func TestPageCacheGivesEachResponseItsOwnFormKey(t *testing.T) {
+	m := newMoneyEnv(t, "10000000.00", "2000000.00")
+	m.withPageCache()
+	path := "/applications/" + itoa(m.app)
+	tabA, tabB := m.loggedIn(staff), m.loggedIn(staff)
+	formOf := func(c *client) url.Values {
+		t.Helper()
+		r := c.get(path)
+		form := url.Values{}
+		r.doc(t).Find(`#disbursement-form input, #disbursement-form select`).Each(func(_ int, s *goquery.Selection) {
+			name, _ := s.Attr("name")
+			val, _ := s.Attr("value")
+			if s.Is("select") {
+				val, _ = s.Find("option[selected]").Attr("value")
+			}
+			form.Set(name, val)
+		})
+		return form
+	}
+	a := formOf(tabA)
+	b := formOf(tabB) // from the cache
+	if n := m.srv.pages.Len(); n != 1 {
+		t.Fatalf("cache holds %d pages, want the application page", n)
+	}
+	if a.Get("idempotency_key") == "" || a.Get("idempotency_key") == b.Get("idempotency_key") {
+		t.Fatalf("two responses of one cached page carry the key %q and %q", a.Get("idempotency_key"), b.Get("idempotency_key"))
+	}
+	a.Set("amount", "400000.00")
+	a.Set("reference", "BANK-A-0001")
+	b.Set("amount", "600000.00")
+	b.Set("reference", "BANK-B-0002")
+	for _, step := range []struct {
+		c    *client
+		form url.Values
+	}{{tabA, a}, {tabB, b}} {
+		if r := step.c.post(path+"/disbursements", step.form); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("record disbursement: %d", r.StatusCode)
+		}
+	}
+	var n int
+	if err := m.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM disbursements WHERE application_id = $1`, m.app).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Fatalf("%d disbursements recorded from two tabs, want 2", n)
+	}
+}
+
+// The cache is on only while notifications are seen to arrive: a listener
+// whose own heartbeats stop coming back (a pooler that swallows them, a
+// half-open connection) turns it off within seconds.
+func TestPageCacheOffWhileHeartbeatsDoNotComeBack(t *testing.T) {
+	e := newEnv(t)
+	var g pagecache.Generations
+	var mute atomic.Bool
+	notify := func(ctx context.Context, payload string) error {
+		if mute.Load() {
+			return nil
+		}
+		return e.db.Notify(ctx, pagecache.Channel, payload)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go pagecache.Watch(ctx, &g, e.db.Connect, notify, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	live := func() bool { _, ok := g.Current(); return ok }
+	e.waitFor("the listener", live)
+
+	before, _ := g.Current()
+	if err := e.db.Notify(ctx, pagecache.Channel, "ite-heartbeat:another-server"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if after, _ := g.Current(); after != before {
+		t.Fatal("another app server's heartbeat was taken for a change")
+	}
+
+	mute.Store(true)
+	e.waitFor("the cache to turn off without heartbeats", func() bool { return !live() })
+	mute.Store(false)
+	e.waitFor("the cache to come back with heartbeats", live)
 }

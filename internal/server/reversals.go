@@ -31,7 +31,7 @@ func (s *Server) reversalPanel(r *http.Request, seq int64, p page.ReversalPanel)
 	p.Seq, p.Option = seq, opt
 	p.CanRequest = canRequestReversal(currentUser(r).Role)
 	if p.CanRequest && p.Form.Key == "" {
-		p.Form.Key = newFormKey()
+		p.Form.Key = newFormKey(r.Context())
 	}
 	return p, nil
 }
@@ -55,7 +55,7 @@ func (s *Server) reversalsView(r *http.Request, form page.ReversalForm) (page.Re
 		v.NextID = items[len(items)-1].ID
 	}
 	if v.CanRequest && v.Form.Key == "" {
-		v.Form.Key = newFormKey()
+		v.Form.Key = newFormKey(r.Context())
 	}
 	return v, nil
 }
@@ -115,7 +115,7 @@ func (s *Server) renderReversal(w http.ResponseWriter, r *http.Request, status i
 	pending := rv.Status == postgres.MoneyPending
 	v := page.ReversalShowView{Item: rv, Error: msg, Check: page.CheckView{
 		Action: "/ledger/reversals/" + strconv.FormatInt(rv.ID, 10), Pending: pending, IsMaker: rv.PreparedBy == u.ID,
-		CanCheck: pending && u.Role == approver && rv.PreparedBy != u.ID, Key: newFormKey(), Errors: errs}}
+		CanCheck: pending && u.Role == approver && rv.PreparedBy != u.ID, Key: newFormKey(r.Context()), Errors: errs}}
 	var err error
 	if v.Trail, err = s.trail(r, postgres.RecordReversal, rv.ID); err != nil {
 		return err

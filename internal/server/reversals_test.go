@@ -47,11 +47,11 @@ func (m *moneyEnv) disburseTranche(tranche int, amount, ref string) postgres.Dis
 	ctx := context.Background()
 	d, err := m.db.RecordDisbursement(ctx, m.actor(staff), postgres.DisbursementInput{ApplicationID: m.app, Tranche: tranche,
 		Amount: decimal.RequireFromString(amount), ValueDate: m.clock.Now().AddDate(0, 0, -1), Reference: ref,
-		IdempotencyKey: newFormKey()})
+		IdempotencyKey: newFormKey(context.Background())})
 	if err != nil {
 		m.t.Fatal(err)
 	}
-	if d, err = m.db.ApproveDisbursement(ctx, m.actor(approver), d.ID, newFormKey()); err != nil {
+	if d, err = m.db.ApproveDisbursement(ctx, m.actor(approver), d.ID, newFormKey(context.Background())); err != nil {
 		m.t.Fatal(err)
 	}
 	return d
@@ -116,7 +116,7 @@ func TestReversalOverHTTP(t *testing.T) {
 		for k, v := range form {
 			again[k] = v
 		}
-		again.Set("idempotency_key", newFormKey())
+		again.Set("idempotency_key", newFormKey(context.Background()))
 		r := staffC.post("/ledger/reversals", again)
 		if r.StatusCode != http.StatusConflict || !strings.Contains(r.doc(t).Find(`[role=alert]`).Text(), "已有待审批的冲正申请") {
 			t.Fatalf("second request: %d %q", r.StatusCode, r.doc(t).Find(`[role=alert]`).Text())
@@ -134,7 +134,7 @@ func TestReversalOverHTTP(t *testing.T) {
 		if page.doc(t).Find(`#approve-form`).Length() != 0 || page.doc(t).Find(`#maker-note`).Length() != 1 {
 			t.Fatal("the requester is offered the approve form")
 		}
-		r := staffC.post(loc+"/approve", url.Values{"idempotency_key": {newFormKey()}})
+		r := staffC.post(loc+"/approve", url.Values{"idempotency_key": {newFormKey(context.Background())}})
 		if r.StatusCode != http.StatusForbidden || !strings.Contains(r.body, "不能审批自己经办的事项") {
 			t.Fatalf("requester approve: %d", r.StatusCode)
 		}
@@ -149,8 +149,8 @@ func TestReversalOverHTTP(t *testing.T) {
 	})
 	t.Run("BadInputIs4xx", func(t *testing.T) {
 		for _, f := range []url.Values{
-			{"entry_seq": {"abc"}, "reason": {"x"}, "idempotency_key": {newFormKey()}},
-			{"entry_seq": {"99999"}, "reason": {"x"}, "idempotency_key": {newFormKey()}},
+			{"entry_seq": {"abc"}, "reason": {"x"}, "idempotency_key": {newFormKey(context.Background())}},
+			{"entry_seq": {"99999"}, "reason": {"x"}, "idempotency_key": {newFormKey(context.Background())}},
 			{"entry_seq": {itoa(d.EntrySeq)}, "reason": {"x"}},
 		} {
 			if r := staffC.post("/ledger/reversals", f); r.StatusCode != http.StatusUnprocessableEntity {
@@ -160,7 +160,7 @@ func TestReversalOverHTTP(t *testing.T) {
 		if r := approverC.post(loc+"/approve", url.Values{}); r.StatusCode != http.StatusUnprocessableEntity {
 			t.Errorf("approve without a key: %d", r.StatusCode)
 		}
-		if r := approverC.post("/ledger/reversals/999/approve", url.Values{"idempotency_key": {newFormKey()}}); r.StatusCode != http.StatusNotFound {
+		if r := approverC.post("/ledger/reversals/999/approve", url.Values{"idempotency_key": {newFormKey(context.Background())}}); r.StatusCode != http.StatusNotFound {
 			t.Errorf("approve a missing request: %d", r.StatusCode)
 		}
 	})
@@ -230,7 +230,7 @@ func TestReversalOverHTTP(t *testing.T) {
 			if r.doc(t).Find(`#reversal-form`).Length() != 0 || r.doc(t).Find(`#reversal-open, #reversal-refusal`).Length() != 1 {
 				t.Fatalf("entry %d still offers a reversal", seq)
 			}
-			f := url.Values{"entry_seq": {itoa(seq)}, "reason": {"再冲一次"}, "idempotency_key": {newFormKey()}}
+			f := url.Values{"entry_seq": {itoa(seq)}, "reason": {"再冲一次"}, "idempotency_key": {newFormKey(context.Background())}}
 			if r := staffC.post("/ledger/reversals", f); r.StatusCode != http.StatusConflict {
 				t.Fatalf("reversing entry %d again: %d", seq, r.StatusCode)
 			}
@@ -247,7 +247,7 @@ func TestReversalOverHTTP(t *testing.T) {
 		}
 		var id int64
 		_ = m.db.Pool.QueryRow(ctx, `SELECT max(id) FROM disbursements`).Scan(&id)
-		if _, err := m.db.ApproveDisbursement(ctx, m.actor(approver), id, newFormKey()); err != nil {
+		if _, err := m.db.ApproveDisbursement(ctx, m.actor(approver), id, newFormKey(context.Background())); err != nil {
 			t.Fatal(err)
 		}
 		row := m.loggedIn(auditor).get("/ledger/register").doc(t).Find(`#register-table tr[data-app="` + itoa(m.app) + `"]`)
@@ -332,7 +332,7 @@ func TestReversalRefusedOverHTTP(t *testing.T) {
 			if page.doc(t).Find(`#reversal-form`).Length() != 0 || !strings.Contains(page.doc(t).Find(`#reversal-refusal`).Text(), tc.say) {
 				t.Fatalf("entry %d page: %q", tc.seq, page.doc(t).Find(`#reversal-refusal`).Text())
 			}
-			f := url.Values{"entry_seq": {itoa(tc.seq)}, "reason": {"记错了"}, "idempotency_key": {newFormKey()}, "from": {"entry"}}
+			f := url.Values{"entry_seq": {itoa(tc.seq)}, "reason": {"记错了"}, "idempotency_key": {newFormKey(context.Background())}, "from": {"entry"}}
 			r := staffC.post("/ledger/reversals", f)
 			if r.StatusCode != tc.status || !strings.Contains(r.doc(t).Find(`[role=alert]`).Text(), tc.say) {
 				t.Fatalf("entry %d: %d %q", tc.seq, r.StatusCode, r.doc(t).Find(`[role=alert]`).Text())

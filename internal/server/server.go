@@ -140,7 +140,8 @@ func (s *Server) RunJobs(ctx context.Context) {
 // WatchChanges keeps the page cache's generation until ctx ends. RunJobs
 // starts it; the browser tests start it alone to run as production does.
 func (s *Server) WatchChanges(ctx context.Context) {
-	pagecache.Watch(ctx, &s.gens, s.DB.Connect, s.Logger)
+	notify := func(ctx context.Context, payload string) error { return s.DB.Notify(ctx, pagecache.Channel, payload) }
+	pagecache.Watch(ctx, &s.gens, s.DB.Connect, notify, s.Logger)
 }
 
 // sweepBlobs deletes document blobs that no document row references and
