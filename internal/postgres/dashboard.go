@@ -151,18 +151,14 @@ func (db *DB) Dashboard(ctx context.Context, f DashboardFilter) (Dashboard, erro
 		if err != nil {
 			return err
 		}
-		// The money round from the ledger, per programme: project accounts
-		// belong to their project's programme. A reversal counts against
-		// the kind of entry it reverses.
+		// The money round from the ledger, per programme, from the running
+		// totals the database keeps with every posting (migration 000010;
+		// `ledger verify` checks them against the postings): project
+		// accounts belong to their project's programme, and a reversal
+		// counts against the kind of entry it reverses.
 		rows, _ = tx.Query(ctx, `
-			SELECT COALESCE(a.programme_id, lp.scope_id), lp.account_code, COALESCE(o.kind, e.kind),
-			       sum(CASE lp.side WHEN 'debit' THEN lp.amount ELSE -lp.amount END)
-			FROM ledger_postings lp JOIN ledger_entries e ON e.seq = lp.entry_seq
-			LEFT JOIN ledger_entries o ON o.seq = e.reverses
-			LEFT JOIN applications a ON lp.scope = 'app' AND a.id = lp.scope_id
-			WHERE lp.account_code IN ('1221','1511','1002')
-			  AND COALESCE(a.programme_id, lp.scope_id) IN (`+dashboardScope+`)
-			GROUP BY 1, 2, 3`, args...)
+			SELECT programme_id, account_code, kind, net FROM ledger_totals
+			WHERE account_code IN ('1221','1511','1002') AND programme_id IN (`+dashboardScope+`)`, args...)
 		disbursed := map[int64]decimal.Decimal{}
 		err = forEachRow(rows, func(r pgx.Row) error {
 			var prog int64

@@ -302,6 +302,49 @@ func TestVerifyCatchesBalanceDrift(t *testing.T) {
 	}
 }
 
+// The running totals the dashboard reads (migration 000010) follow every
+// posting, reversals under the kind they reverse, and verify catches a
+// total that no longer matches the postings.
+func TestLedgerTotalsFollowPostings(t *testing.T) {
+	t.Parallel()
+	w := newMoneyWorld(t)
+	w.fund("5000000.00")
+	app := w.contract("2000000.00")
+	d, err := w.record(app, 1, "1000000.00", "PZ-T01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.db.ApproveDisbursement(w.ctx, w.approver, d.ID, w.key()); err != nil {
+		t.Fatal(err)
+	}
+	total := func(code, kind string) string {
+		var net string
+		err := w.db.Pool.QueryRow(w.ctx, `SELECT COALESCE(sum(net), 0)::text FROM ledger_totals
+			WHERE programme_id = $1 AND account_code = $2 AND kind = $3`, w.prog.ID, code, kind).Scan(&net)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return net
+	}
+	for _, c := range []struct{ code, kind, want string }{
+		{"1002", "appropriation", "5000000.00"},
+		{"1002", "disbursement", "-1000000.00"},
+		{"1221", "disbursement", "1000000.00"},
+	} {
+		if got := total(c.code, c.kind); got != c.want {
+			t.Fatalf("total %s %s = %s, want %s", c.code, c.kind, got, c.want)
+		}
+	}
+	w.mustVerify()
+	if _, err := w.db.Pool.Exec(w.ctx, `UPDATE ledger_totals SET net = net + 0.01 WHERE account_code = '1221'`); err != nil {
+		t.Fatal(err)
+	}
+	v, err := w.db.VerifyLedger(w.ctx)
+	if err != nil || v.OK || !strings.Contains(v.Problem, "分录汇总") {
+		t.Fatalf("verify after changing a total = %+v, %v", v, err)
+	}
+}
+
 func TestLedgerViews(t *testing.T) {
 	t.Parallel()
 	w := newMoneyWorld(t)

@@ -197,6 +197,23 @@ var balanceChecks = []struct {
 				SELECT 1 FROM reversals v WHERE v.id = e.record_id AND v.entry_seq = e.seq AND v.status = 'approved'
 					AND v.original_seq = e.reverses))
 		ORDER BY e.seq LIMIT 1`},
+	// Last: the dashboard's running totals (migration 000010).
+	{"分录汇总（按批次、科目、业务类别）", `
+		WITH posted AS (
+			SELECT CASE lp.scope WHEN 'app' THEN a.programme_id ELSE lp.scope_id END AS programme_id,
+			       lp.account_code, COALESCE(o.kind, e.kind) AS kind,
+			       sum(CASE lp.side WHEN 'debit' THEN lp.amount ELSE -lp.amount END) AS net
+			FROM ledger_postings lp JOIN ledger_entries e ON e.seq = lp.entry_seq
+			LEFT JOIN ledger_entries o ON o.seq = e.reverses
+			LEFT JOIN applications a ON lp.scope = 'app' AND a.id = lp.scope_id
+			GROUP BY 1, 2, 3)
+		SELECT COALESCE(t.programme_id, p.programme_id),
+		       COALESCE(t.account_code, p.account_code) || ' ' || COALESCE(t.kind, p.kind) || ' ' || COALESCE(t.net, 0)::text,
+		       COALESCE(p.net, 0)::text
+		FROM ledger_totals t FULL JOIN posted p
+		  ON p.programme_id = t.programme_id AND p.account_code = t.account_code AND p.kind = t.kind
+		WHERE COALESCE(t.net, 0) <> COALESCE(p.net, 0)
+		ORDER BY 1, 2 LIMIT 1`},
 }
 
 func verifyBalances(ctx context.Context, tx pgx.Tx, v *LedgerVerification) error {
