@@ -14,26 +14,26 @@ CREATE TABLE ledger_totals (
   PRIMARY KEY (programme_id, account_code, kind)
 );
 
+-- One statement-level trigger with the inserted rows as a transition
+-- table: an entry's postings (or a bulk load's million) are added in one
+-- grouped upsert rather than one per row.
 CREATE FUNCTION ledger_totals_add() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  prog bigint := NEW.scope_id;
-  k    text;
 BEGIN
-  SELECT COALESCE(o.kind, e.kind) INTO STRICT k
-  FROM ledger_entries e LEFT JOIN ledger_entries o ON o.seq = e.reverses
-  WHERE e.seq = NEW.entry_seq;
-  IF NEW.scope = 'app' THEN
-    SELECT programme_id INTO STRICT prog FROM applications WHERE id = NEW.scope_id;
-  END IF;
   INSERT INTO ledger_totals AS t (programme_id, account_code, kind, net)
-  VALUES (prog, NEW.account_code, k, CASE NEW.side WHEN 'debit' THEN NEW.amount ELSE -NEW.amount END)
+  SELECT CASE n.scope WHEN 'app' THEN a.programme_id ELSE n.scope_id END, n.account_code, COALESCE(o.kind, e.kind),
+         sum(CASE n.side WHEN 'debit' THEN n.amount ELSE -n.amount END)
+  FROM new_postings n JOIN ledger_entries e ON e.seq = n.entry_seq
+  LEFT JOIN ledger_entries o ON o.seq = e.reverses
+  LEFT JOIN applications a ON n.scope = 'app' AND a.id = n.scope_id
+  GROUP BY 1, 2, 3
   ON CONFLICT (programme_id, account_code, kind) DO UPDATE SET net = t.net + EXCLUDED.net;
   RETURN NULL;
 END
 $$;
 
 CREATE TRIGGER ledger_postings_totals AFTER INSERT ON ledger_postings
-  FOR EACH ROW EXECUTE FUNCTION ledger_totals_add();
+  REFERENCING NEW TABLE AS new_postings
+  FOR EACH STATEMENT EXECUTE FUNCTION ledger_totals_add();
 
 INSERT INTO ledger_totals (programme_id, account_code, kind, net)
 SELECT CASE lp.scope WHEN 'app' THEN a.programme_id ELSE lp.scope_id END, lp.account_code, COALESCE(o.kind, e.kind),

@@ -199,6 +199,13 @@ func transitionTx(ctx context.Context, tx pgx.Tx, now time.Time, actor audit.Act
 			return a, err
 		}
 	}
+	return moveState(ctx, tx, now, actor, a, to, reason)
+}
+
+// moveState writes a state change of a (locked by the caller) with its
+// timeline row and audit row; the caller has decided the move is allowed.
+func moveState(ctx context.Context, tx pgx.Tx, now time.Time, actor audit.Actor, a applications.Application, to applications.State, reason string) (applications.Application, error) {
+	id := a.ID
 	if _, err := tx.Exec(ctx, `
 		UPDATE applications SET state = $2, state_changed_at = $3, version = version + 1, updated_at = $3,
 			submitted_at = CASE WHEN $2 = 'submitted' THEN $3 ELSE submitted_at END,

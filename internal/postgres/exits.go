@@ -269,16 +269,18 @@ func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) erro
 		e.Memo = fmt.Sprintf("股权退出：%s 第 %d 期，%s 单位", a.Title, x.TrancheNo, x.Units.String())
 		e.ValueDate, e.Record = x.Date, ledger.RecordRef{Type: RecordExit, ID: id}
 		e.MakerID, e.CheckerID, e.IdempotencyKey = preparedBy, actor.ID, RecordExit+"/"+itoa64(id)
-		posted, _, err := postEntry(ctx, tx, now, e)
-		if err != nil {
-			return err
-		}
+		// The fund row before the ledger chain, the order every money
+		// action takes them in, so two of them never deadlock.
 		if _, err := tx.Exec(ctx, `INSERT INTO programme_funds (programme_id, updated_at) VALUES ($1, $2)
 			ON CONFLICT (programme_id) DO NOTHING`, a.ProgrammeID, now); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE programme_funds SET balance = balance + $2, updated_at = $3 WHERE programme_id = $1`,
 			a.ProgrammeID, x.Proceeds, now); err != nil {
+			return err
+		}
+		posted, _, err := postEntry(ctx, tx, now, e)
+		if err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE exits SET status = 'approved', checked_by = $2, checked_at = $3, entry_seq = $4 WHERE id = $1`,

@@ -48,6 +48,10 @@ type ReversalInput struct {
 	IdempotencyKey string
 }
 
+// AdminReversalRefusal says why an admin may not ask to reverse an entry
+// that is not an appropriation.
+const AdminReversalRefusal = "系统管理员只能申请冲正财政拨入（拨款）凭证；拨付凭证的冲正请由经办人员申请。"
+
 // maxReversalReason bounds the reason: it goes into the reversing entry's
 // memo (at most 500 characters) after a short prefix.
 const maxReversalReason = 300
@@ -157,9 +161,11 @@ type reversalTarget struct {
 
 // lockReversalRecord takes the row locks the approval of the entry's
 // business record took, in the same order (the record, then for a
-// disbursement its application), so a request or an approval of its
-// reversal waits for, and never deadlocks with, anything else acting on
-// that record. Entries the app cannot undo lock nothing.
+// disbursement its application; the fund and the ledger chain follow in
+// restoreBalances and postEntry, the order every money action takes), so a
+// request or an approval of its reversal waits for anything else acting on
+// that record instead of deadlocking with it. Entries the app cannot undo
+// lock nothing.
 func lockReversalRecord(ctx context.Context, tx pgx.Tx, e ledger.Entry) error {
 	switch {
 	case e.Kind == ledger.KindAppropriation && e.Record.Type == RecordAppropriation:
@@ -362,6 +368,11 @@ func (db *DB) RequestReversal(ctx context.Context, actor audit.Actor, in Reversa
 		} else if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
+		if actor.Role == string(applications.RoleAdmin) && e.Kind != ledger.KindAppropriation {
+			// Admins record fiscal money coming in (appropriations) but do
+			// not move project money (DOMAIN §2): its corrections are staff's.
+			return applications.Errorf(applications.Forbidden, "%s", AdminReversalRefusal)
+		}
 		if _, err := checkReversible(ctx, tx, e, 0); err != nil {
 			return err
 		}
@@ -438,6 +449,9 @@ func (db *DB) ApproveReversal(ctx context.Context, actor audit.Actor, id int64, 
 		if tag.RowsAffected() != 1 {
 			return recordMismatch(t.what, t.record.ID, "已变更", orig.Seq)
 		}
+		if err := undoFunding(ctx, tx, now, actor, t, id); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `UPDATE reversals SET status = 'approved', checked_by = $2, checked_at = $3,
 			check_key = $4, entry_seq = $5 WHERE id = $1`, id, actor.ID, now, checkKey, posted.Seq); err != nil {
 			return err
@@ -458,6 +472,30 @@ func (db *DB) ApproveReversal(ctx context.Context, actor audit.Actor, id int64, 
 				"reversal_id": id, "entry_seq": posted.Seq, "reverses": orig.Seq}})
 	})
 	return out, reversalError(err)
+}
+
+// undoFunding moves a project back to contracted when the disbursement
+// just reversed was all it had been paid: funded means "first tranche
+// disbursed" (DOMAIN §4), and the correction undoes what the disbursement
+// did, so the project can be funded again, or withdrawn, instead of
+// lapsing or converting with nothing paid. It is the one move back to
+// contracted, so it bypasses the transition table, under the application
+// lock the approval already holds.
+func undoFunding(ctx context.Context, tx pgx.Tx, now time.Time, actor audit.Actor, t reversalTarget, reversalID int64) error {
+	if t.record.Type != RecordDisbursement {
+		return nil
+	}
+	var disbursed decimal.Decimal
+	if err := tx.QueryRow(ctx, `SELECT disbursed FROM applications WHERE id = $1`, t.appID).Scan(&disbursed); err != nil {
+		return err
+	}
+	a, err := findApplication(ctx, tx, t.appID, false)
+	if err != nil || a.State != applications.StateFunded || !disbursed.IsZero() {
+		return err
+	}
+	_, err = moveState(ctx, tx, now, actor, a, applications.StateContracted,
+		fmt.Sprintf("冲正申请 #%d 冲销了项目唯一一笔拨付，项目回到已签约，待重新拨付", reversalID))
+	return err
 }
 
 // restoreBalances undoes what approving t's record did to the balances the

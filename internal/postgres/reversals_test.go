@@ -161,8 +161,15 @@ func TestReversalOfDisbursement(t *testing.T) {
 		var disbursed, fundDisbursed string
 		_ = w.db.Pool.QueryRow(w.ctx, `SELECT a.disbursed::text, f.disbursed::text FROM applications a
 			JOIN programme_funds f ON f.programme_id = a.programme_id WHERE a.id = $1`, app).Scan(&disbursed, &fundDisbursed)
-		if disbursed != "0.00" || fundDisbursed != "0.00" || a.State != applications.StateFunded {
+		// Its only disbursement undone, the project is back to contracted
+		// (funded means paid), with the reason on its timeline.
+		if disbursed != "0.00" || fundDisbursed != "0.00" || a.State != applications.StateContracted {
 			t.Fatalf("application disbursed %s, fund disbursed %s, state %s", disbursed, fundDisbursed, a.State)
+		}
+		timeline, _ := w.db.Timeline(w.ctx, app)
+		if last := timeline[len(timeline)-1]; last.From != applications.StateFunded || last.To != applications.StateContracted ||
+			!strings.Contains(last.Reason, "冲正") {
+			t.Fatalf("last transition %+v", last)
 		}
 		trail, _ := w.db.RecordAuditTrail(w.ctx, RecordDisbursement, d.ID)
 		if last := trail[len(trail)-1]; last.Event != "disbursement_reversed" {
@@ -182,7 +189,8 @@ func TestReversalOfDisbursement(t *testing.T) {
 		// The corrected record may carry the reversed one's reference.
 		again := w.disburse(app, 1, "1000000.00", "PZ-2026-001")
 		plan, _ := w.db.DisbursementPlan(w.ctx, app)
-		if again.Status != MoneyApproved || !plan.Disbursed.Equal(dec("1000000")) || !plan.FundBalance.Equal(dec("2000000")) {
+		if again.Status != MoneyApproved || !plan.Disbursed.Equal(dec("1000000")) || !plan.FundBalance.Equal(dec("2000000")) ||
+			plan.App.State != applications.StateFunded {
 			t.Fatalf("after disbursing again: %+v / %+v", again, plan)
 		}
 		w.mustVerify()

@@ -235,7 +235,7 @@ func (s *Server) renderLedgerEntry(w http.ResponseWriter, r *http.Request, statu
 	if err != nil {
 		return err
 	}
-	if panel, err = s.reversalPanel(r, seq, panel); err != nil {
+	if panel, err = s.reversalPanel(r, d.Entry, panel); err != nil {
 		return err
 	}
 	return s.render(w, r, status, page.LedgerEntry(page.LedgerEntryView{Detail: d, Trail: trail, Reversal: panel}))

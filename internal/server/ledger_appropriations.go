@@ -14,7 +14,7 @@ import (
 // moneyStatus reads a status filter; anything else is "all".
 func moneyStatus(v string) string {
 	switch v {
-	case postgres.MoneyPending, postgres.MoneyApproved, postgres.MoneyRejected:
+	case postgres.MoneyPending, postgres.MoneyApproved, postgres.MoneyRejected, postgres.MoneyReversed:
 		return v
 	}
 	return ""

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"ite/internal/applications"
+	"ite/internal/ledger"
 	"ite/internal/postgres"
 	"ite/web/layout"
 	"ite/web/page"
@@ -21,15 +22,20 @@ func init() {
 // record appropriations, may ask for a correction; approvers decide it.
 func canRequestReversal(role applications.Role) bool { return role == staff || role == admin }
 
-// reversalPanel fills the correction panel of entry seq's page for the
+// reversalPanel fills the correction panel of entry e's page for the
 // current user.
-func (s *Server) reversalPanel(r *http.Request, seq int64, p page.ReversalPanel) (page.ReversalPanel, error) {
-	opt, err := s.DB.FindEntryReversal(r.Context(), seq)
+func (s *Server) reversalPanel(r *http.Request, e ledger.Entry, p page.ReversalPanel) (page.ReversalPanel, error) {
+	opt, err := s.DB.FindEntryReversal(r.Context(), e.Seq)
 	if err != nil {
 		return p, err
 	}
-	p.Seq, p.Option = seq, opt
-	p.CanRequest = canRequestReversal(currentUser(r).Role)
+	role := currentUser(r).Role
+	if role == admin && e.Kind != ledger.KindAppropriation && opt.Allowed {
+		// The store refuses it too (RequestReversal); say so up front.
+		opt.Allowed, opt.Refusal = false, postgres.AdminReversalRefusal
+	}
+	p.Seq, p.Option = e.Seq, opt
+	p.CanRequest = canRequestReversal(role)
 	if p.CanRequest && p.Form.Key == "" {
 		p.Form.Key = newFormKey(r.Context())
 	}

@@ -216,6 +216,13 @@ func TestReversalOverHTTP(t *testing.T) {
 		if got, _ := m.db.FindDisbursement(ctx, d.ID); got.Status != postgres.MoneyReversed {
 			t.Fatalf("disbursement %s", got.Status)
 		}
+		list := staffC.get("/disbursements?status=reversed").doc(t)
+		if list.Find(`#disbursement-table tbody tr`).Length() != 1 || list.Find(`a.active[href$="status=reversed"]`).Length() != 1 {
+			t.Fatal("the disbursement list does not filter the reversed one")
+		}
+		if staffC.get("/disbursements?status=approved").doc(t).Find(`#disbursement-table tbody tr`).Length() != 0 {
+			t.Fatal("a reversed disbursement is listed as approved")
+		}
 		if v, err := m.db.VerifyLedger(ctx); err != nil || !v.OK {
 			t.Fatalf("verify: %+v %v", v, err)
 		}
@@ -292,6 +299,25 @@ func TestReversalRefusedOverHTTP(t *testing.T) {
 		if r := adminC.get("/ledger/entries/1"); r.doc(t).Find(`#reversal-form`).Length() != 0 ||
 			!strings.Contains(r.doc(t).Find(`#reversal-refusal`).Text(), "不足以冲回") {
 			t.Fatal("the entry page offers a reversal that would overdraw the fund")
+		}
+	})
+	t.Run("AdminAsksToReverseADisbursement", func(t *testing.T) {
+		t.Parallel()
+		m := newMoneyEnv(t, "3000000.00", "2000000.00")
+		m.disburseTranche(1, "1000000.00", "PZ-ADM")
+		adminC := m.loggedIn(admin)
+		page := adminC.get("/ledger/entries/2").doc(t) // entry 1 is the appropriation
+		if page.Find(`#reversal-form`).Length() != 0 || !strings.Contains(page.Find(`#reversal-refusal`).Text(), "系统管理员只能") {
+			t.Fatal("the entry page offers an admin the reversal of a disbursement")
+		}
+		form := formValues(adminC.get("/ledger/reversals").doc(t), `#reversal-request-form`)
+		form.Set("entry_seq", "2")
+		form.Set("reason", "金额登记错误")
+		if r := adminC.post("/ledger/reversals", form); r.StatusCode != http.StatusForbidden {
+			t.Fatalf("admin request to reverse a disbursement: %d", r.StatusCode)
+		}
+		if m.countRows(`SELECT count(*) FROM reversals`) != 0 {
+			t.Fatal("a refused request was written")
 		}
 	})
 	t.Run("ConversionAndConvertedProject", func(t *testing.T) {

@@ -906,7 +906,7 @@ func DisbursementQueue(v DisbursementQueueView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = statusFilter("/disbursements", v.Status).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = statusFilter("/disbursements", v.Status, true).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

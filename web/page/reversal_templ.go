@@ -419,7 +419,7 @@ func ReversalList(v ReversalListView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = statusFilter("/ledger/reversals", v.Status).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = statusFilter("/ledger/reversals", v.Status, false).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
