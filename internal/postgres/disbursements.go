@@ -527,8 +527,13 @@ func (db *DB) ApproveDisbursement(ctx context.Context, actor audit.Actor, id int
 		err = tx.QueryRow(ctx, `UPDATE programme_funds SET balance = balance - $2, disbursed = disbursed + $2, updated_at = $3
 			WHERE programme_id = $1 AND balance >= $2 RETURNING balance`, d.ProgrammeID, d.Amount, now).Scan(&balance)
 		if errors.Is(err, pgx.ErrNoRows) {
+			// The balance as it is now, under the lock the UPDATE waited
+			// for (the plan's figure may predate a concurrent change).
+			if err := tx.QueryRow(ctx, `SELECT balance FROM programme_funds WHERE programme_id = $1`, d.ProgrammeID).Scan(&balance); err != nil {
+				return err
+			}
 			return applications.Errorf(applications.Conflict, "专项资金余额不足：本笔 %s 元，余额 %s 元。请先办理财政拨入，或退回该笔拨付。",
-				d.Amount.StringFixed(2), p.FundBalance.StringFixed(2))
+				d.Amount.StringFixed(2), balance.StringFixed(2))
 		} else if err != nil {
 			return err
 		}
