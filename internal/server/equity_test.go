@@ -43,6 +43,28 @@ func (e *env) fundedA(terms string) int64 {
 	return id
 }
 
+// preparedConversion reports and verifies a 20,000,000 financing round of
+// project id (example A's) and prepares its conversion; it returns the
+// conversion's ID, awaiting an approver.
+func (e *env) preparedConversion(id int64) int64 {
+	e.t.Helper()
+	ctx, who, t := context.Background(), e.people(), e.t
+	ev, err := e.db.ReportEvent(ctx, who.Staff, applications.TriggerEvent{ApplicationID: id, Kind: applications.EventFinancing,
+		EventDate: time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC), Investors: "基金", NewMoney: decimal.RequireFromString("20000000"),
+		PreMoneyValuation: decimal.RequireFromString("80000000"), PreMoneyUnits: decimal.RequireFromString("1000000"), Unit: "registered_capital"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.VerifyEvent(ctx, who.Staff, ev, true, ""); err != nil {
+		t.Fatal(err)
+	}
+	cid, err := e.db.PrepareConversion(ctx, who.Staff, id, "", key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cid
+}
+
 // balances returns the trial balance lines of one project's and its
 // programme's accounts as net debit amounts by code.
 func (e *env) netByCode(appID int64) map[string]string {

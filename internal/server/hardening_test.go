@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"ite/internal/applications"
 	"ite/internal/postgres"
 )
@@ -60,19 +58,7 @@ func TestProposalsCanBeSentBack(t *testing.T) {
 	ctx := context.Background()
 	id := e.fundedA(termsA)
 	who := e.people()
-	ev, err := e.db.ReportEvent(ctx, who.Staff, applications.TriggerEvent{ApplicationID: id, Kind: applications.EventFinancing,
-		EventDate: time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC), Investors: "基金", NewMoney: decimal.RequireFromString("20000000"),
-		PreMoneyValuation: decimal.RequireFromString("80000000"), PreMoneyUnits: decimal.RequireFromString("1000000"), Unit: "registered_capital"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.db.VerifyEvent(ctx, who.Staff, ev, true, ""); err != nil {
-		t.Fatal(err)
-	}
-	cid, err := e.db.PrepareConversion(ctx, who.Staff, id, "", key())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cid := e.preparedConversion(id)
 	appr := e.loggedIn(applications.RoleApprover)
 	appr.get("/applications/" + strconv.FormatInt(id, 10) + "/equity")
 	if r := appr.post("/proposals/conversion/"+strconv.FormatInt(cid, 10)+"/reject", url.Values{"reason": {"估值依据不足"}}); r.StatusCode != http.StatusSeeOther {

@@ -71,9 +71,16 @@ func (m *moneyEnv) fund(amount string) {
 // browser would submit it.
 func (m *moneyEnv) disbursementForm(c *client) url.Values {
 	m.t.Helper()
-	r := c.get("/applications/" + itoa(m.app) + "/disbursements")
+	return m.disbursementFormAt(c, "/applications/"+itoa(m.app)+"/disbursements")
+}
+
+// disbursementFormAt reads the record form from the page at path (the
+// project's disbursement page, or its application page).
+func (m *moneyEnv) disbursementFormAt(c *client, path string) url.Values {
+	m.t.Helper()
+	r := c.get(path)
 	if r.StatusCode != http.StatusOK {
-		m.t.Fatalf("disbursement page: %d", r.StatusCode)
+		m.t.Fatalf("GET %s: %d", path, r.StatusCode)
 	}
 	form := url.Values{}
 	r.doc(m.t).Find(`#disbursement-form input, #disbursement-form select`).Each(func(_ int, s *goquery.Selection) {

@@ -12,8 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PuerkitoBio/goquery"
-
+	"ite/internal/applications"
 	"ite/internal/pagecache"
 )
 
@@ -58,13 +57,20 @@ func (e *env) silently(appID int64, title string) {
 	}
 }
 
-func TestPageCacheServesPerSessionAndForgetsOnCommit(t *testing.T) {
-	e := newEnv(t)
+// cachedApplication is an env with the page cache on and one application,
+// created by the signed-in enterprise, at path.
+func cachedApplication(t *testing.T) (e *env, p applications.Programme, ent *client, id int64, path string) {
+	t.Helper()
+	e = newEnv(t)
 	e.withPageCache()
-	p := e.openProgramme()
-	ent := e.loggedIn("enterprise")
-	id := ent.createApplication(p.ID, "3000000.00")
-	path := "/applications/" + strconv.FormatInt(id, 10)
+	p = e.openProgramme()
+	ent = e.loggedIn("enterprise")
+	id = ent.createApplication(p.ID, "3000000.00")
+	return e, p, ent, id, "/applications/" + strconv.FormatInt(id, 10)
+}
+
+func TestPageCacheServesPerSessionAndForgetsOnCommit(t *testing.T) {
+	e, _, _, id, path := cachedApplication(t)
 
 	first, second := e.loggedIn("staff"), e.loggedIn("staff") // one user, two sessions
 	if first.csrf == second.csrf {
@@ -114,12 +120,7 @@ func TestPageCacheServesPerSessionAndForgetsOnCommit(t *testing.T) {
 }
 
 func TestPageCacheWriterSeesOwnChangeAtOnce(t *testing.T) {
-	e := newEnv(t)
-	e.withPageCache()
-	p := e.openProgramme()
-	ent := e.loggedIn("enterprise")
-	id := ent.createApplication(p.ID, "3000000.00")
-	path := "/applications/" + strconv.FormatInt(id, 10)
+	_, p, ent, _, path := cachedApplication(t)
 	ent.get(path)
 
 	form := validApplicationForm(p.ID, "3000000.00")
@@ -200,22 +201,8 @@ func TestPageCacheGivesEachResponseItsOwnFormKey(t *testing.T) {
 	m.withPageCache()
 	path := "/applications/" + itoa(m.app)
 	tabA, tabB := m.loggedIn(staff), m.loggedIn(staff)
-	formOf := func(c *client) url.Values {
-		t.Helper()
-		r := c.get(path)
-		form := url.Values{}
-		r.doc(t).Find(`#disbursement-form input, #disbursement-form select`).Each(func(_ int, s *goquery.Selection) {
-			name, _ := s.Attr("name")
-			val, _ := s.Attr("value")
-			if s.Is("select") {
-				val, _ = s.Find("option[selected]").Attr("value")
-			}
-			form.Set(name, val)
-		})
-		return form
-	}
-	a := formOf(tabA)
-	b := formOf(tabB) // from the cache
+	a := m.disbursementFormAt(tabA, path)
+	b := m.disbursementFormAt(tabB, path) // from the cache
 	if n := m.srv.pages.Len(); n != 1 {
 		t.Fatalf("cache holds %d pages, want the application page", n)
 	}

@@ -6,12 +6,10 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/shopspring/decimal"
 
-	"ite/internal/applications"
 	"ite/internal/ledger"
 	"ite/internal/postgres"
 )
@@ -326,19 +324,7 @@ func TestReversalRefusedOverHTTP(t *testing.T) {
 		ctx := context.Background()
 		id := e.fundedA(termsA)
 		who := e.people()
-		ev, err := e.db.ReportEvent(ctx, who.Staff, applications.TriggerEvent{ApplicationID: id, Kind: applications.EventFinancing,
-			EventDate: time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC), Investors: "基金", NewMoney: decimal.RequireFromString("20000000"),
-			PreMoneyValuation: decimal.RequireFromString("80000000"), PreMoneyUnits: decimal.RequireFromString("1000000"), Unit: "registered_capital"}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.db.VerifyEvent(ctx, who.Staff, ev, true, ""); err != nil {
-			t.Fatal(err)
-		}
-		cid, err := e.db.PrepareConversion(ctx, who.Staff, id, "", key())
-		if err != nil {
-			t.Fatal(err)
-		}
+		cid := e.preparedConversion(id)
 		if err := e.db.ApproveConversion(ctx, who.Approver, cid); err != nil {
 			t.Fatal(err)
 		}
