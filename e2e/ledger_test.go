@@ -32,19 +32,13 @@ func demoActor(t *testing.T, a *app, role applications.Role) (audit.Actor, seed.
 	return audit.Actor{}, seed.Login{}
 }
 
-// TestJourneyLedger: staff record a disbursement of a contracted project,
-// an approver approves it, and an auditor finds the entry in the journal
-// and the trial balance, exports CSV and XLSX, and verifies the ledger.
-func TestJourneyLedger(t *testing.T) {
-	a := startApp(t)
+// contractedProject makes, directly through the store, a contracted
+// project (2,000,000 approved, signed ten days ago) of the demo enterprise
+// in a programme whose fund holds 5,000,000 appropriated and approved:
+// the review, decision and notice journeys are tested elsewhere.
+func contractedProject(t *testing.T, a *app, adminA, staffA, approverA audit.Actor) int64 {
+	t.Helper()
 	ctx := context.Background()
-	adminA, _ := demoActor(t, a, applications.RoleAdmin)
-	staffA, staffL := demoActor(t, a, applications.RoleStaff)
-	approverA, approverL := demoActor(t, a, applications.RoleApprover)
-	_, auditorL := demoActor(t, a, applications.RoleAuditor)
-
-	// A contracted project and a funded programme, made directly: the
-	// review, decision and notice journeys are tested elsewhere.
 	now := time.Now()
 	p := applications.NewProgramme(now.Year(), now)
 	p.Name, p.TotalBudget = "2026年度先投后股科技项目", decimal.RequireFromString("50000000")
@@ -71,6 +65,21 @@ func TestJourneyLedger(t *testing.T) {
 	if _, err := a.DB.ApproveAppropriation(ctx, approverA, ap.ID, "e2e-appropriation-check-0001"); err != nil {
 		t.Fatal(err)
 	}
+	return appID
+}
+
+// TestJourneyLedger: staff record a disbursement of a contracted project,
+// an approver approves it, and an auditor finds the entry in the journal
+// and the trial balance, exports CSV and XLSX, and verifies the ledger.
+func TestJourneyLedger(t *testing.T) {
+	a := startApp(t)
+	ctx := context.Background()
+	adminA, _ := demoActor(t, a, applications.RoleAdmin)
+	staffA, staffL := demoActor(t, a, applications.RoleStaff)
+	approverA, approverL := demoActor(t, a, applications.RoleApprover)
+	_, auditorL := demoActor(t, a, applications.RoleAuditor)
+
+	appID := contractedProject(t, a, adminA, staffA, approverA)
 	app := strconv.FormatInt(appID, 10)
 
 	// Staff record tranche 1 from the plan.
@@ -188,5 +197,89 @@ func TestJourneyLedger(t *testing.T) {
 	var exports int
 	if err := a.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE event = 'export'`).Scan(&exports); err != nil || exports != 3 {
 		t.Fatalf("export audit rows = %d, %v", exports, err)
+	}
+}
+
+// TestJourneyCorrection: a disbursement was paid to a wrong account and
+// came back. Staff ask for its correction (冲正) from the entry's page, an
+// approver approves it, the mirror entry is posted and the project is back
+// to signed, and the auditor finds the reversing entry and a ledger that
+// still verifies.
+func TestJourneyCorrection(t *testing.T) {
+	a := startApp(t)
+	ctx := context.Background()
+	adminA, _ := demoActor(t, a, applications.RoleAdmin)
+	staffA, staffL := demoActor(t, a, applications.RoleStaff)
+	approverA, approverL := demoActor(t, a, applications.RoleApprover)
+	_, auditorL := demoActor(t, a, applications.RoleAuditor)
+	appID := contractedProject(t, a, adminA, staffA, approverA)
+	d, err := a.DB.RecordDisbursement(ctx, staffA, postgres.DisbursementInput{ApplicationID: appID, Tranche: 1,
+		Amount: decimal.RequireFromString("1000000"), ValueDate: time.Now().AddDate(0, 0, -1), Reference: "PZ-2026-0901",
+		IdempotencyKey: "e2e-disbursement-0001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err = a.DB.ApproveDisbursement(ctx, approverA, d.ID, "e2e-disbursement-check-0001"); err != nil || d.EntrySeq != 2 {
+		t.Fatalf("disbursement entry %d, %v", d.EntrySeq, err)
+	}
+
+	sb := newBrowser(t, "staff")
+	sb.login(a.URL, staffL.Username, staffL.Password)
+	sb.do(
+		chromedp.Navigate(a.URL+"/ledger/entries/2"),
+		chromedp.WaitVisible(chromedp.CSS(`#reversal-form`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-reason`), "银行退票：收款账号有误，款项已原路退回"),
+	)
+	sb.screenshot("request")
+	sb.do(
+		chromedp.Click(chromedp.CSS(`#reversal-submit`)),
+		chromedp.WaitVisible(chromedp.CSS(`#record-title`)),
+	)
+	if status := sb.text(`#record-title .badge`); status != "待审批" {
+		t.Fatalf("after the request: %q", status)
+	}
+
+	ab := newBrowser(t, "approver")
+	ab.login(a.URL, approverL.Username, approverL.Password)
+	ab.do(
+		chromedp.Navigate(a.URL+"/ledger"),
+		chromedp.Click(chromedp.CSS(`a[href="/ledger/reversals?status=pending"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#reversal-table`)),
+		chromedp.Click(chromedp.CSS(`#reversal-table tbody tr td a`)),
+		chromedp.WaitVisible(chromedp.CSS(`#approve-button`)),
+	)
+	if reason := ab.text(`#reversal-reason`); !strings.Contains(reason, "银行退票") {
+		t.Fatalf("the approver sees the reason %q", reason)
+	}
+	ab.screenshot("to_approve")
+	ab.do(
+		chromedp.Click(chromedp.CSS(`#approve-button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#record-entry`)),
+	)
+	if status, entry := ab.text(`#record-title .badge`), ab.text(`#record-entry`); status != "已审批" || entry != "第 3 号" {
+		t.Fatalf("after approval: %q %q", status, entry)
+	}
+	ab.screenshot("approved")
+	if p, err := a.DB.FindApplication(ctx, appID); err != nil || p.State != applications.StateContracted {
+		t.Fatalf("project state %s, %v: its only disbursement was undone", p.State, err)
+	}
+
+	au := newBrowser(t, "auditor")
+	au.login(a.URL, auditorL.Username, auditorL.Password)
+	au.do(
+		chromedp.Navigate(a.URL+"/ledger/journal"),
+		chromedp.WaitVisible(chromedp.CSS(`#journal-table tbody.entry[data-seq="3"]`)),
+	)
+	if row := au.text(`#journal-table tbody.entry[data-seq="3"]`); !strings.Contains(row, "冲正第 2 号凭证") ||
+		!strings.Contains(row, "1,000,000.00") {
+		t.Fatalf("journal entry 3: %q", row)
+	}
+	au.screenshot("journal")
+	au.do(
+		chromedp.Navigate(a.URL+"/ledger/verify"),
+		chromedp.WaitVisible(chromedp.CSS(`#verify-ok`)),
+	)
+	if msg := au.text(`#verify-ok`); !strings.Contains(msg, "共 3 张凭证") {
+		t.Fatalf("verify: %q", msg)
 	}
 }

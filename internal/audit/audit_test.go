@@ -76,3 +76,18 @@ func TestChain(t *testing.T) {
 		})
 	}
 }
+
+func TestEventLabel(t *testing.T) {
+	for name, want := range map[string]string{
+		"disbursement_approved":  "拨付审批通过",
+		"disbursement_rejected":  "拨付退回",
+		"appropriation_reversed": "财政拨入已冲正",
+		"conversion_reject":      "转股方案退回",
+		"reversal_approve":       "冲正申请审批",
+		"something_new":          "something_new", // unknown: shown as stored
+	} {
+		if got := EventLabel(name); got != want {
+			t.Errorf("EventLabel(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

@@ -251,7 +251,7 @@ func TestLedgerViewsAndExports(t *testing.T) {
 	t.Run("EntryShowsApprovals", func(t *testing.T) {
 		r := c.get("/ledger/entries/2")
 		doc := r.doc(t)
-		if r.StatusCode != 200 || !strings.Contains(doc.Find(`#record-trail`).Text(), "disbursement_approved") {
+		if r.StatusCode != 200 || !strings.Contains(doc.Find(`#record-trail`).Text(), "拨付审批通过") {
 			t.Fatalf("entry page %d:\n%s", r.StatusCode, doc.Find(`#record-trail`).Text())
 		}
 	})

@@ -1,0 +1,101 @@
+package audit
+
+import "strings"
+
+// eventLabels names the events the application writes, in Chinese, for
+// the pages that show an audit trail; the stored name stays the stable,
+// filterable key.
+var eventLabels = map[string]string{
+	"access_refused":          "越权访问被拒绝",
+	"account_locked":          "账号被锁定",
+	"agreement_sign":          "投资协议签署",
+	"application_create":      "创建申报",
+	"application_liaison":     "指定对接人",
+	"application_transition":  "申报状态变更",
+	"application_update":      "修改申报",
+	"appropriation_approved":  "财政拨入审批通过",
+	"appropriation_recorded":  "登记财政拨入",
+	"audit_verify":            "审计日志校验",
+	"calendar_set":            "设置节假日",
+	"conflict_declaration":    "专家利益冲突声明",
+	"conversion_approve":      "转股审批",
+	"conversion_prepare":      "拟定转股方案",
+	"conversion_registration": "工商变更登记",
+	"csrf_refused":            "请求来源校验未通过",
+	"decision_approve":        "资助决定审批",
+	"decision_prepare":        "拟定资助决定",
+	"decision_send_back":      "资助决定退回",
+	"disbursement_approved":   "拨付审批通过",
+	"disbursement_recorded":   "登记拨付",
+	"document_upload":         "上传材料",
+	"document_view":           "查看敏感材料",
+	"document_view_refused":   "查看敏感材料被拒绝",
+	"ending_approve":          "结题/追回审批",
+	"ending_prepare":          "拟定结题/追回方案",
+	"enterprise_create":       "创建企业",
+	"enterprise_register":     "企业注册",
+	"exit_approve":            "退出审批",
+	"exit_prepare":            "拟定退出方案",
+	"expert_profile":          "专家信息维护",
+	"export":                  "导出数据",
+	"ledger_verify":           "台账校验",
+	"login":                   "登录",
+	"login_failed":            "登录失败",
+	"login_refused_disabled":  "停用账号登录被拒绝",
+	"login_refused_locked":    "锁定账号登录被拒绝",
+	"logout":                  "退出登录",
+	"maker_checker_refused":   "经办人自审被拒绝",
+	"material_review":         "材料审查",
+	"milestone_confirmed":     "确认里程碑",
+	"notice_closed":           "公示期满",
+	"objection_record":        "登记公示异议",
+	"objection_resolve":       "处理公示异议",
+	"panel_assign":            "指定评审专家",
+	"panel_draw":              "随机抽取专家",
+	"precheck_comment":        "预审意见",
+	"precheck_requested":      "申请预审",
+	"programme_create":        "创建申报批次",
+	"programme_reporting":     "设置进展报告",
+	"programme_update":        "修改申报批次",
+	"progress_report_due":     "进展报告到期",
+	"progress_report_review":  "审阅进展报告",
+	"progress_report_submit":  "提交进展报告",
+	"reversal_approved":       "冲正审批通过",
+	"reversal_requested":      "申请冲正",
+	"review_submit":           "提交评审意见",
+	"synthetic_seed":          "生成演示数据",
+	"terms_approve":           "条款变更审批",
+	"terms_propose":           "提出条款变更",
+	"trigger_report":          "报告转股事项",
+	"trigger_verify":          "核实转股事项",
+	"user_create":             "创建用户",
+	"user_email":              "修改用户邮箱",
+}
+
+// recordLabels names the business records of the money and proposal
+// events built from a record type (see EventLabel).
+var recordLabels = map[string]string{
+	"appropriation": "财政拨入",
+	"disbursement":  "拨付",
+	"reversal":      "冲正申请",
+	"conversion":    "转股方案",
+	"exit":          "退出方案",
+	"ending":        "结题/追回方案",
+	"terms":         "条款变更",
+}
+
+// EventLabel is the Chinese name of audit event name, or the name itself
+// when it is not one the application writes.
+func EventLabel(name string) string {
+	if l, ok := eventLabels[name]; ok {
+		return l
+	}
+	for suffix, action := range map[string]string{"_rejected": "退回", "_reject": "退回", "_reversed": "已冲正", "_approve": "审批"} {
+		if record, ok := strings.CutSuffix(name, suffix); ok {
+			if r, ok := recordLabels[record]; ok {
+				return r + action
+			}
+		}
+	}
+	return name
+}
