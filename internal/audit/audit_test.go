@@ -91,3 +91,12 @@ func TestEventLabel(t *testing.T) {
 		}
 	}
 }
+
+func TestObjectLabel(t *testing.T) {
+	if got := ObjectLabel("disbursement"); got != "拨付" {
+		t.Errorf("ObjectLabel(disbursement) = %q", got)
+	}
+	if got := ObjectLabel("unknown_thing"); got != "unknown_thing" {
+		t.Errorf("ObjectLabel(unknown_thing) = %q", got)
+	}
+}

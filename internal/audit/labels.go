@@ -72,16 +72,32 @@ var eventLabels = map[string]string{
 	"user_email":              "修改用户邮箱",
 }
 
-// recordLabels names the business records of the money and proposal
-// events built from a record type (see EventLabel).
+// recordLabels names the objects events are about, and the records of the
+// money and proposal events built from a record type (see EventLabel).
 var recordLabels = map[string]string{
-	"appropriation": "财政拨入",
-	"disbursement":  "拨付",
-	"reversal":      "冲正申请",
-	"conversion":    "转股方案",
-	"exit":          "退出方案",
-	"ending":        "结题/追回方案",
-	"terms":         "条款变更",
+	"appropriation":   "财政拨入",
+	"disbursement":    "拨付",
+	"reversal":        "冲正申请",
+	"conversion":      "转股方案",
+	"exit":            "退出方案",
+	"ending":          "结题/追回方案",
+	"terms":           "条款变更",
+	"application":     "申报",
+	"calendar":        "节假日",
+	"document":        "材料",
+	"enterprise":      "企业",
+	"programme":       "申报批次",
+	"progress_report": "进展报告",
+	"user":            "用户",
+}
+
+// ObjectLabel is the Chinese name of an event's object type, or the type
+// itself when unknown.
+func ObjectLabel(objectType string) string {
+	if l, ok := recordLabels[objectType]; ok {
+		return l
+	}
+	return objectType
 }
 
 // EventLabel is the Chinese name of audit event name, or the name itself

@@ -77,4 +77,9 @@ func TestAuditLogPage(t *testing.T) {
 	if rows.Length() == 0 {
 		t.Fatal("no login rows shown")
 	}
+	// Events, roles and objects are named in Chinese, the stored event
+	// name kept beside it for filtering.
+	if row := rows.First().Text(); !strings.Contains(row, "登录") || !strings.Contains(row, "审计人员") || !strings.Contains(row, "login") {
+		t.Fatalf("audit row %q", row)
+	}
 }
