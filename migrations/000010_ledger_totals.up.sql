@@ -35,13 +35,20 @@ CREATE TRIGGER ledger_postings_totals AFTER INSERT ON ledger_postings
   REFERENCING NEW TABLE AS new_postings
   FOR EACH STATEMENT EXECUTE FUNCTION ledger_totals_add();
 
-INSERT INTO ledger_totals (programme_id, account_code, kind, net)
-SELECT CASE lp.scope WHEN 'app' THEN a.programme_id ELSE lp.scope_id END, lp.account_code, COALESCE(o.kind, e.kind),
-       sum(CASE lp.side WHEN 'debit' THEN lp.amount ELSE -lp.amount END)
+-- The same totals computed from the postings: the backfill below, `ledger
+-- verify` (which compares) and `ledger rebuild-totals` (which repairs) all
+-- read this one definition.
+CREATE VIEW ledger_totals_from_postings AS
+SELECT CASE lp.scope WHEN 'app' THEN a.programme_id ELSE lp.scope_id END AS programme_id,
+       lp.account_code, COALESCE(o.kind, e.kind) AS kind,
+       sum(CASE lp.side WHEN 'debit' THEN lp.amount ELSE -lp.amount END)::numeric(20,2) AS net
 FROM ledger_postings lp JOIN ledger_entries e ON e.seq = lp.entry_seq
 LEFT JOIN ledger_entries o ON o.seq = e.reverses
 LEFT JOIN applications a ON lp.scope = 'app' AND a.id = lp.scope_id
 GROUP BY 1, 2, 3;
+
+INSERT INTO ledger_totals (programme_id, account_code, kind, net)
+SELECT programme_id, account_code, kind, net FROM ledger_totals_from_postings;
 
 -- The page cache forgets pages on every commit (000008).
 CREATE TRIGGER ledger_totals_notify_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ledger_totals

@@ -70,6 +70,8 @@ go build -trimpath -o bin/loadgen ./cmd/loadgen
 stamp="$dir/seeded-$apps-$postings"
 if [ -f "$stamp" ]; then
   step "reusing the data in $dir ($apps applications, $postings postings)"
+  # Data kept from an earlier run may predate the newest migrations.
+  bin/server migrate >&2
 else
   [ -d "$DATA_DIR" ] && { echo "bench: $DATA_DIR holds data of other sizes; remove it or pick another BENCH_DIR" >&2; exit 1; }
   step "migrating a private PostgreSQL in $cluster"
@@ -83,9 +85,6 @@ else
     bin/server ledger synthetic -postings "$postings" >&2
   touch "$stamp"
 fi
-
-# Data kept from an earlier run may predate the newest migrations.
-bin/server migrate >&2
 
 # A free loopback port: probing a port nobody listens on is refused at once.
 port=

@@ -41,7 +41,7 @@ type config struct {
 	// SMTP_ADDR the outbox fills but is not drained.
 	Mail mail.Config
 	// PageCache keeps rendered pages in memory until the data changes
-	// (PAGE_CACHE, on unless "off"; see package pagecache).
+	// (PAGE_CACHE: "on", the default, or "off"; see package pagecache).
 	PageCache bool
 }
 

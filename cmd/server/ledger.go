@@ -22,7 +22,8 @@ import (
 
 var cliActor = audit.Actor{Name: "命令行", Role: "system"}
 
-// cmdLedger runs the ledger subcommands: verify, export, synthetic.
+// cmdLedger runs the ledger subcommands: verify, export, synthetic,
+// rebuild-totals.
 func cmdLedger(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
@@ -35,9 +36,31 @@ func cmdLedger(ctx context.Context, args []string, getenv func(string) string, s
 		return cmdLedgerExport(ctx, args[1:], getenv, stdout, stderr)
 	case "synthetic":
 		return cmdLedgerSynthetic(ctx, args[1:], getenv, stdout, stderr)
+	case "rebuild-totals":
+		return cmdLedgerRebuildTotals(ctx, getenv, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "未知的 ledger 子命令 %q\n\n%s", args[0], usage)
 	return exitError{2}
+}
+
+// cmdLedgerRebuildTotals recomputes the dashboard's running totals from
+// the postings (see postgres.RebuildLedgerTotals).
+func cmdLedgerRebuildTotals(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	db, stop, err := openDB(ctx, c, false, stderr)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	n, err := db.RebuildLedgerTotals(ctx, cliActor)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "已按分录重建台账汇总：%d 行。请再运行 server ledger verify 确认。\n", n)
+	return nil
 }
 
 // cmdLedgerVerify checks the whole ledger and prints the first bad entry;

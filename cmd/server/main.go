@@ -36,6 +36,7 @@ const usage = `用法: server <子命令> [参数]
   ledger verify              校验台账：凭证借贷平衡、哈希链完整、资金余额与分录一致，报告第一张有问题的凭证
   ledger export [参数]        导出日记账或试算平衡表（CSV/XLSX，流式），参数见 server ledger export -h
   ledger synthetic -postings N  追加 N 条合成分录供性能测试（APP_ENV=production 时拒绝）
+  ledger rebuild-totals      按分录重建看板使用的台账汇总（ledger verify 报告汇总不符时使用）
   blobs verify               逐个读取（必要时解密）文件存储中的申报材料，核对大小与 SHA-256
   healthcheck                请求本机 /healthz（供容器健康检查使用）
   version                    显示版本

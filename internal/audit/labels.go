@@ -69,7 +69,15 @@ var eventLabels = map[string]string{
 	"trigger_report":          "报告转股事项",
 	"trigger_verify":          "核实转股事项",
 	"user_create":             "创建用户",
+	"user_disable":            "停用用户",
 	"user_email":              "修改用户邮箱",
+	"user_enable":             "启用用户",
+	"user_enterprise_bind":    "绑定用户所属企业",
+	"user_password_reset":     "重置用户密码",
+	"user_role_change":        "变更用户角色",
+	"user_update":             "修改用户",
+	"ledger_synthetic":        "生成合成分录",
+	"ledger_totals_rebuilt":   "重建台账汇总",
 }
 
 // recordLabels names the objects events are about, and the records of the
@@ -89,6 +97,15 @@ var recordLabels = map[string]string{
 	"programme":       "申报批次",
 	"progress_report": "进展报告",
 	"user":            "用户",
+	"seed":            "演示数据",
+	// exports (ObjectType is the view exported)
+	"audit_log":            "审计日志",
+	"equity_register":      "股权台账",
+	"ledger_account":       "明细账",
+	"ledger_journal":       "日记账",
+	"ledger_register":      "项目台账",
+	"ledger_trial_balance": "试算平衡表",
+	"watchlist":            "关注清单",
 }
 
 // ObjectLabel is the Chinese name of an event's object type, or the type
@@ -96,6 +113,9 @@ var recordLabels = map[string]string{
 func ObjectLabel(objectType string) string {
 	if l, ok := recordLabels[objectType]; ok {
 		return l
+	}
+	if section, ok := strings.CutPrefix(objectType, "dashboard_"); ok {
+		return "看板（" + section + "）"
 	}
 	return objectType
 }

@@ -159,7 +159,7 @@ func appropriationAudit(a Appropriation) map[string]any {
 // appropriationRecord is the appropriations table for checkMoney.
 var appropriationRecord = moneyRecord[Appropriation]{table: "appropriations", recordType: RecordAppropriation,
 	what: "财政拨入", find: findAppropriation, checkedBy: func(a Appropriation) int64 { return a.CheckedBy },
-	audit: appropriationAudit}
+	audit: appropriationAudit, mapError: ledgerError}
 
 // RecordAppropriation records fiscal money paid into a programme's fund,
 // pending an approver. A retry with the same idempotency key returns the

@@ -75,6 +75,7 @@ type moneyRecord[T any] struct {
 	find       func(ctx context.Context, q ledgerQuerier, id int64) (T, error)
 	checkedBy  func(T) int64
 	audit      func(T) map[string]any
+	mapError   func(error) error // the table's constraint messages (ledgerError, reversalError)
 }
 
 // checkMoney is an approver's decision (MoneyApproved or MoneyRejected) on
@@ -142,7 +143,7 @@ func alreadyApproved(status, what string) (bool, error) {
 	case "approved":
 		return true, nil
 	}
-	return true, applications.Errorf(applications.Conflict, "该%s已处理。", what)
+	return true, applications.Errorf(applications.Conflict, "该%s已处理，不能重复审批。请刷新页面查看最新状态。", what)
 }
 
 // rejectMoney sends a pending money record back with a reason; nothing is
@@ -173,5 +174,5 @@ func rejectMoney[T any](ctx context.Context, db *DB, actor audit.Actor, m moneyR
 			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
 			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": m.audit(*out), "comment": comment}})
 	})
-	return out, ledgerError(err)
+	return out, m.mapError(err)
 }

@@ -475,7 +475,7 @@ func (db *DB) RecordDisbursement(ctx context.Context, actor audit.Actor, in Disb
 // disbursementRecord is the disbursements table for checkMoney.
 var disbursementRecord = moneyRecord[Disbursement]{table: "disbursements", recordType: RecordDisbursement,
 	what: "拨付", find: findDisbursement, checkedBy: func(d Disbursement) int64 { return d.CheckedBy },
-	audit: disbursementAudit}
+	audit: disbursementAudit, mapError: ledgerError}
 
 // ApproveDisbursement approves a pending disbursement. In one transaction,
 // holding the disbursement's and the application's row locks, it re-checks

@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
+	"ite/internal/audit"
 	"ite/internal/ledger"
 )
 
@@ -275,17 +276,7 @@ func RecordLink(r ledger.RecordRef) string {
 }
 
 // RecordLabel is the Chinese name of a record type.
-func RecordLabel(t string) string {
-	switch t {
-	case RecordAppropriation:
-		return "财政拨入"
-	case RecordDisbursement:
-		return "拨付"
-	case RecordReversal:
-		return "冲正申请"
-	}
-	return t
-}
+func RecordLabel(t string) string { return audit.ObjectLabel(t) }
 
 // ledgerToday is today's date in China as midnight UTC: value dates are
 // Beijing calendar days.

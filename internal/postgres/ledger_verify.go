@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
+	"ite/internal/audit"
 	"ite/internal/blob"
 	"ite/internal/ledger"
 )
@@ -138,6 +140,10 @@ func verifyChain(ctx context.Context, tx pgx.Tx, v *LedgerVerification) error {
 	return nil
 }
 
+// totalsCheck names the check of the running totals (migration 000010),
+// which has its own message.
+const totalsCheck = "台账汇总"
+
 // balanceChecks compare what the money rules keep with the postings; each
 // returns one row describing the first mismatch, or none.
 var balanceChecks = []struct {
@@ -192,25 +198,17 @@ var balanceChecks = []struct {
 		   OR (e.record_type = 'appropriation' AND e.kind = 'appropriation' AND NOT EXISTS (
 				SELECT 1 FROM appropriations x WHERE x.id = e.record_id AND x.entry_seq = e.seq AND (x.status = 'approved'
 					OR x.status = 'reversed' AND EXISTS (SELECT 1 FROM ledger_entries r WHERE r.reverses = e.seq))))
-		   -- a reversing entry posted by the app links to the approved request for it
-		   OR (e.record_type = 'reversal' AND NOT EXISTS (
+		   -- a reversing entry, and only one, links to the approved request for it
+		   OR ((e.record_type = 'reversal' OR e.kind = 'reversal') AND NOT EXISTS (
 				SELECT 1 FROM reversals v WHERE v.id = e.record_id AND v.entry_seq = e.seq AND v.status = 'approved'
 					AND v.original_seq = e.reverses))
 		ORDER BY e.seq LIMIT 1`},
 	// Last: the dashboard's running totals (migration 000010).
-	{"分录汇总（按批次、科目、业务类别）", `
-		WITH posted AS (
-			SELECT CASE lp.scope WHEN 'app' THEN a.programme_id ELSE lp.scope_id END AS programme_id,
-			       lp.account_code, COALESCE(o.kind, e.kind) AS kind,
-			       sum(CASE lp.side WHEN 'debit' THEN lp.amount ELSE -lp.amount END) AS net
-			FROM ledger_postings lp JOIN ledger_entries e ON e.seq = lp.entry_seq
-			LEFT JOIN ledger_entries o ON o.seq = e.reverses
-			LEFT JOIN applications a ON lp.scope = 'app' AND a.id = lp.scope_id
-			GROUP BY 1, 2, 3)
+	{totalsCheck, `
 		SELECT COALESCE(t.programme_id, p.programme_id),
-		       COALESCE(t.account_code, p.account_code) || ' ' || COALESCE(t.kind, p.kind) || ' ' || COALESCE(t.net, 0)::text,
+		       COALESCE(t.account_code, p.account_code) || '|' || COALESCE(t.kind, p.kind) || '|' || COALESCE(t.net, 0)::text,
 		       COALESCE(p.net, 0)::text
-		FROM ledger_totals t FULL JOIN posted p
+		FROM ledger_totals t FULL JOIN ledger_totals_from_postings p
 		  ON p.programme_id = t.programme_id AND p.account_code = t.account_code AND p.kind = t.kind
 		WHERE COALESCE(t.net, 0) <> COALESCE(p.net, 0)
 		ORDER BY 1, 2 LIMIT 1`},
@@ -228,7 +226,13 @@ func verifyBalances(ctx context.Context, tx pgx.Tx, v *LedgerVerification) error
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
 		v.OK = false
-		if c.name == "凭证与业务单据" {
+		if c.name == totalsCheck {
+			code, rest, _ := strings.Cut(kept, "|")
+			kind, total, _ := strings.Cut(rest, "|")
+			v.Problem = fmt.Sprintf("台账汇总与分录不符：申报批次 %d、科目 %s、%s类分录的汇总为 %s，分录合计为 %s。"+
+				"看板的资金循环读取该汇总；请运行 server ledger rebuild-totals 按分录重建，并查明汇总被改动的原因。",
+				id, code, ledger.Kind(kind).Label(), total, posted)
+		} else if c.name == "凭证与业务单据" {
 			v.FirstBad = id
 			v.Problem = fmt.Sprintf("第 %d 号凭证：关联的业务单据 %s#%s 不存在、未审批或状态与凭证不符", id, kept, posted)
 		} else {
@@ -294,4 +298,31 @@ func hashBlob(ctx context.Context, store blob.Store, key string, m blob.Meta, ma
 	defer rc.Close()
 	// OpenDecrypted compares size and SHA-256 when the stream ends.
 	return io.Copy(io.Discard, rc)
+}
+
+// RebuildLedgerTotals recomputes the running totals (migration 000010)
+// from the postings, for when `ledger verify` reports them out of step
+// (say, after a data-only restore on top of a migrated schema). It holds
+// the ledger chain lock, so no entry is posted meanwhile, and writes an
+// audit row; it returns the number of total rows.
+func (db *DB) RebuildLedgerTotals(ctx context.Context, actor audit.Actor) (int64, error) {
+	var n int64
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		now := db.Now()
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, ledgerChainLock); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM ledger_totals`); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO ledger_totals (programme_id, account_code, kind, net)
+			SELECT programme_id, account_code, kind, net FROM ledger_totals_from_postings`)
+		if err != nil {
+			return err
+		}
+		n = tag.RowsAffected()
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "ledger_totals_rebuilt", Outcome: audit.Success,
+			Detail: map[string]any{"rows": n}})
+	})
+	return n, err
 }

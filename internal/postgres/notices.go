@@ -14,15 +14,25 @@ import (
 // CloseEndedNotices marks every notice whose last day has passed, with no
 // objection left open, as ended (ready to sign), and tells the enterprise
 // and the liaison. It runs from a periodic job and whenever a page that
+// noticeEnded is the condition of an application whose notice ended ($1
+// is today in China) without an open objection, not yet closed.
+const noticeEnded = `a.state = 'approved' AND a.notice_closed_at IS NULL AND a.notice_ends_on < $1
+	AND NOT EXISTS (SELECT 1 FROM objections o WHERE o.application_id = a.id AND o.status = 'open')`
+
+// EndedNoticesDue counts the notices CloseEndedNotices would close,
+// including those another transaction holds (it skips them).
+func (db *DB) EndedNoticesDue(ctx context.Context) (int, error) {
+	var n int
+	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM applications a WHERE `+noticeEnded, chinaDay(db.Now())).Scan(&n)
+	return n, err
+}
+
 // shows notices is opened, so the state is right even between job runs.
 func (db *DB) CloseEndedNotices(ctx context.Context) (int, error) {
 	n := 0
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
-		rows, _ := tx.Query(ctx, `
-			SELECT a.id, a.title FROM applications a
-			WHERE a.state = 'approved' AND a.notice_closed_at IS NULL AND a.notice_ends_on < $1
-			  AND NOT EXISTS (SELECT 1 FROM objections o WHERE o.application_id = a.id AND o.status = 'open')
+		rows, _ := tx.Query(ctx, `SELECT a.id, a.title FROM applications a WHERE `+noticeEnded+`
 			FOR UPDATE OF a SKIP LOCKED`, chinaDay(now))
 		type due struct {
 			id    int64

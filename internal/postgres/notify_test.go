@@ -47,9 +47,9 @@ func TestCommitNotifiesRollbackDoesNot(t *testing.T) {
 	if _, err := conn.Exec(ctx, "LISTEN "+pagecache.Channel); err != nil {
 		t.Fatal(err)
 	}
-	// A rolled-back write to calendar_days, then a committed one to
-	// enterprises: only the latter may be reported. (Waiting ends the
-	// connection when it times out, so all is collected at the end.)
+	// A rolled-back insert into calendar_days, then a committed one: only
+	// the latter may be reported. (Waiting ends the connection when it
+	// times out, so all is collected at the end.)
 	tx, err := db.Pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)

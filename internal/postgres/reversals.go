@@ -392,7 +392,7 @@ func (db *DB) RequestReversal(ctx context.Context, actor audit.Actor, in Reversa
 // reversalRecord is the reversals table for checkMoney.
 var reversalRecord = moneyRecord[Reversal]{table: "reversals", recordType: RecordReversal,
 	what: "冲正申请", find: findReversal, checkedBy: func(r Reversal) int64 { return r.CheckedBy },
-	audit: reversalAudit}
+	audit: reversalAudit, mapError: reversalError}
 
 // ApproveReversal approves a pending reversal request. In one transaction,
 // holding the request's row lock and then the locks the original record's

@@ -396,7 +396,7 @@ func (s *Server) handleApplicationUpdate(w http.ResponseWriter, r *http.Request)
 // uploads or review controls, content, comments and timeline
 // (GET /applications/{id}).
 func (s *Server) handleApplicationShow(w http.ResponseWriter, r *http.Request) error {
-	if err := s.sweepDue(r.Context(), &s.notices, s.DB.CloseEndedNotices); err != nil {
+	if err := s.sweepDue(r, &s.notices, s.closeEndedNotices); err != nil {
 		return err
 	}
 	a, err := s.loadApplication(r)
@@ -441,30 +441,33 @@ func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, statu
 	if v.Review, err = s.reviewPart(r, a); err != nil {
 		return err
 	}
-	if hasDisbursements(a.State) {
-		if u.Role == enterprise {
-			plan, err := s.DB.DisbursementPlan(ctx, a.ID)
-			if err != nil {
-				return err
-			}
-			v.ReceivedFunds = &plan
-		} else {
-			part, err := s.DisbursementPart(r, a)
-			if err != nil {
-				return err
-			}
-			v.Disbursement = &part
+	switch {
+	case u.Role == enterprise && signed(a.State):
+		plan, err := s.DB.DisbursementPlan(ctx, a.ID)
+		if err != nil {
+			return err
 		}
+		funds := page.NewReceivedFunds(plan)
+		v.ReceivedFunds = &funds
+	case u.Role != enterprise && signed(a.State):
+		part, err := s.DisbursementPart(r, a)
+		if err != nil {
+			return err
+		}
+		v.Disbursement = &part
 	}
 	return s.render(w, r, status, page.ApplicationShow(v))
 }
 
-// hasDisbursements reports whether an application in state s has a
-// disbursement plan to show: from signing until the equity is sold.
-func hasDisbursements(s applications.State) bool {
+// signed reports whether an application in state s has had an agreement
+// signed: its disbursements are shown from then on (the form to record
+// one only while the plan is open), and the enterprise always sees the
+// money it received, not least while it is being recovered.
+func signed(s applications.State) bool {
 	switch s {
 	case applications.StateContracted, applications.StateFunded, applications.StateConversionDue,
-		applications.StateConverted, applications.StateExiting:
+		applications.StateConverted, applications.StateExiting, applications.StateExited, applications.StateLapsed,
+		applications.StateClosedGrant, applications.StateRecovery, applications.StateRecovered, applications.StateWrittenOff:
 		return true
 	}
 	return false

@@ -48,7 +48,7 @@ func (s *Server) equityRoutes() []route {
 
 // handleEquity is a project's post-investment page (GET /applications/{id}/equity).
 func (s *Server) handleEquity(w http.ResponseWriter, r *http.Request) error {
-	if err := s.sweepDue(r.Context(), &s.lapses, s.DB.EvaluateLapses); err != nil {
+	if err := s.sweepDue(r, &s.lapses, s.DB.EvaluateLapses); err != nil {
 		return err
 	}
 	a, err := s.loadApplication(r)
@@ -434,7 +434,7 @@ func (s *Server) handleEndingApprove(w http.ResponseWriter, r *http.Request) err
 // handleWatchlist lists projects that need attention (GET /watchlist);
 // ?format=csv|xlsx exports it.
 func (s *Server) handleWatchlist(w http.ResponseWriter, r *http.Request) error {
-	if err := s.sweepDue(r.Context(), &s.lapses, s.DB.EvaluateLapses); err != nil {
+	if err := s.sweepDue(r, &s.lapses, s.DB.EvaluateLapses); err != nil {
 		return err
 	}
 	items, err := s.DB.Watchlist(r.Context())

@@ -250,7 +250,7 @@ func (s *Server) trail(r *http.Request, objectType string, id int64) ([]page.Aud
 	out := make([]page.AuditLine, len(recs))
 	for i, rec := range recs {
 		out[i] = page.AuditLine{Seq: rec.Seq, At: format.DateTime(rec.At), Actor: rec.ActorName,
-			Role: applications.Role(rec.ActorRole).Label(), Event: rec.Event, Outcome: rec.Outcome}
+			Role: rec.ActorRole, Event: rec.Event, Outcome: rec.Outcome}
 	}
 	return out, nil
 }

@@ -3,18 +3,15 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"ite/web/layout"
 )
 
-// The page cache (package pagecache) serves the busiest staff pages from
+// The page cache (package pagecache) serves the busiest pages from
 // memory: the queue, the application page and the journal are read far
 // more often than anything under them changes. A page is cached per user
 // and URL at the data generation it was rendered at; any commit to the
@@ -172,24 +169,6 @@ func withPlaceholders(ctx context.Context) context.Context {
 	return context.WithValue(layout.WithRequest(ctx, &info), ctxCacheRender{}, true)
 }
 
-// newFormKey is the idempotency key a money form carries (hex, 128 bits):
-// generated when the form is rendered, so a double click or a retried
-// request sends the same key and the store records once. In a page being
-// rendered for the cache it is a placeholder that becomes a
-// fresh key in every response.
-func newFormKey(ctx context.Context) string {
-	if ctx.Value(ctxCacheRender{}) != nil {
-		return string(formKeyPlaceholder)
-	}
-	return randomHex(16)
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 // pageRecorder captures a handler's response.
 type pageRecorder struct {
 	header http.Header
@@ -218,38 +197,4 @@ func (s *Server) markFresh(w http.ResponseWriter, r *http.Request) {
 	if s.PageCache && sessionFrom(r.Context()) != nil {
 		s.setCookie(w, r, freshCookie, "1", freshFor)
 	}
-}
-
-// dueMemo remembers the data generation and China day at which a
-// time-driven sweep (ended notices, lapsed conversion windows) last found
-// nothing to do: until one of them changes, nothing can have fallen due, so
-// a page view need not ask the database again.
-type dueMemo struct {
-	mu  sync.Mutex
-	gen uint64
-	day time.Time
-	set bool
-}
-
-// sweepDue runs a time-driven sweep that a page runs before showing its
-// data (the lifecycle job runs them too, but only every minute), skipping
-// the database when memo says nothing can have fallen due. Without a
-// change listener it always runs.
-func (s *Server) sweepDue(ctx context.Context, memo *dueMemo, sweep func(context.Context) (int, error)) error {
-	gen, live := s.gens.Current()
-	day := chinaToday(s.Now())
-	memo.mu.Lock()
-	same := live && memo.set && memo.gen == gen && memo.day.Equal(day)
-	memo.mu.Unlock()
-	if same {
-		return nil
-	}
-	n, err := sweep(ctx)
-	if err != nil || n > 0 || !live {
-		return err // what it changed is a new generation
-	}
-	memo.mu.Lock()
-	memo.gen, memo.day, memo.set = gen, day, true
-	memo.mu.Unlock()
-	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"ite/internal/applications"
+	"ite/internal/fixture"
 	"ite/internal/pagecache"
 )
 
@@ -160,9 +162,10 @@ func TestSweepDueSkipsOnlyWhileNothingCanHaveChanged(t *testing.T) {
 	calls, found := 0, 0
 	sweep := func(context.Context) (int, error) { calls++; return found, nil }
 	var memo dueMemo
+	req := httptest.NewRequest(http.MethodGet, "/applications/1", nil)
 	run := func() {
 		t.Helper()
-		if err := e.srv.sweepDue(context.Background(), &memo, sweep); err != nil {
+		if err := e.srv.sweepDue(req, &memo, sweep); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -184,11 +187,16 @@ func TestSweepDueSkipsOnlyWhileNothingCanHaveChanged(t *testing.T) {
 	if calls != 5 {
 		t.Fatalf("after a commit and a new day the sweep ran %d times, want 2", calls-3)
 	}
+	fresh := req.Clone(req.Context()) // a browser that has just written
+	fresh.AddCookie(&http.Cookie{Name: freshCookie, Value: "1"})
+	if err := e.srv.sweepDue(fresh, &memo, sweep); err != nil || calls != 6 {
+		t.Fatalf("a browser that has just written did not sweep (%d calls, %v)", calls, err)
+	}
 	found = 1 // it changes something: not remembered (its commit is a new generation)
 	e.srv.gens.Bump()
 	run()
 	run()
-	if calls != 7 {
+	if calls != 8 {
 		t.Fatalf("a sweep that found work was remembered (%d calls)", calls)
 	}
 }
@@ -262,4 +270,40 @@ func TestPageCacheOffWhileHeartbeatsDoNotComeBack(t *testing.T) {
 	e.waitFor("the cache to turn off without heartbeats", func() bool { return !live() })
 	mute.Store(false)
 	e.waitFor("the cache to come back with heartbeats", live)
+}
+
+// A notice that ended while another transaction holds its application
+// counts as due: that transaction may roll back, and the sweep on access
+// must then not have remembered "nothing due".
+func TestEndedNoticeHeldElsewhereCountsAsDue(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	id, err := fixture.ReviewedApplication(ctx, e.db, e.openProgramme(), e.people(), "公示期满测试项目", "1000000.00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := e.clock.Now()
+	if _, err := e.db.Pool.Exec(ctx, `UPDATE applications SET state = 'approved', notice_starts_on = $2, notice_ends_on = $3
+		WHERE id = $1`, id, today.AddDate(0, 0, -10), today.AddDate(0, 0, -3)); err != nil {
+		t.Fatal(err)
+	}
+	holder, err := e.db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := holder.Exec(ctx, `SELECT 1 FROM applications WHERE id = $1 FOR UPDATE`, id); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.srv.closeEndedNotices(ctx); err != nil || n != 1 {
+		t.Fatalf("with the row held elsewhere: %d due, %v; want 1", n, err)
+	}
+	if err := holder.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.srv.closeEndedNotices(ctx); err != nil || n != 1 {
+		t.Fatalf("once released: closed %d, %v; want 1", n, err)
+	}
+	if n, err := e.db.EndedNoticesDue(ctx); err != nil || n != 0 {
+		t.Fatalf("after closing: %d due, %v", n, err)
+	}
 }

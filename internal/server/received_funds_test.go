@@ -42,6 +42,15 @@ func TestEnterpriseSeesReceivedFunds(t *testing.T) {
 		}
 	}
 
+	// While the money is being recovered the enterprise needs its receipts
+	// most: the section stays after the equity phase ends.
+	if _, err := e.db.Pool.Exec(context.Background(), `UPDATE applications SET state = 'recovery' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if d := e.loggedIn(applications.RoleEnterprise).get(path).doc(t); d.Find("#receipts tbody tr").Length() != 2 {
+		t.Fatal("the enterprise does not see its receipts while the money is recovered")
+	}
+
 	staff := e.loggedIn(applications.RoleStaff).get(path).doc(t)
 	if staff.Find("#disbursement-section").Length() != 1 || staff.Find("#received-funds").Length() != 0 {
 		t.Fatal("staff do not see the full disbursement section")
