@@ -351,6 +351,26 @@ func TestLedgerTotalsFollowPostings(t *testing.T) {
 	w.mustVerify()
 }
 
+// The bulk path (COPY, used by `ledger synthetic` and the benchmarks)
+// feeds the running totals like single entries do, after real entries.
+func TestSyntheticLedgerVerifies(t *testing.T) {
+	t.Parallel()
+	w := newMoneyWorld(t)
+	w.fund("5000000.00")
+	app := w.contract("2000000.00")
+	if err := w.db.LoadSyntheticLedger(w.ctx, SyntheticLedgerInput{ProgrammeID: w.prog.ID, Projects: []int64{app},
+		MakerID: w.staff.ID, CheckerID: w.approver.ID, Postings: 200, ValueDate: testNow}); err != nil {
+		t.Fatal(err)
+	}
+	w.mustVerify()
+	var disbursed string
+	if err := w.db.Pool.QueryRow(w.ctx, `SELECT net::text FROM ledger_totals
+		WHERE programme_id = $1 AND account_code = '1221' AND kind = 'disbursement'`, w.prog.ID).Scan(&disbursed); err != nil ||
+		disbursed != "50000.00" {
+		t.Fatalf("1221 disbursement total %q, %v; want 50 synthetic disbursements of 1,000.00", disbursed, err)
+	}
+}
+
 func TestLedgerViews(t *testing.T) {
 	t.Parallel()
 	w := newMoneyWorld(t)
