@@ -171,60 +171,18 @@ func (s *Server) handleDisbursements(w http.ResponseWriter, r *http.Request) err
 	return s.render(w, r, http.StatusOK, page.DisbursementQueue(v))
 }
 
-func (s *Server) renderDisbursement(w http.ResponseWriter, r *http.Request, status int, d postgres.Disbursement, msg string, errs ui.Errors) error {
-	u := currentUser(r)
-	pending := d.Status == postgres.MoneyPending
-	v := page.DisbursementShowView{Item: d, Error: msg, Check: page.CheckView{
-		Action: "/disbursements/" + strconv.FormatInt(d.ID, 10), Pending: pending, IsMaker: d.PreparedBy == u.ID,
-		CanCheck: pending && u.Role == approver && d.PreparedBy != u.ID, Key: newFormKey(r.Context()), Errors: errs}}
-	var err error
-	if v.Trail, err = s.trail(r, postgres.RecordDisbursement, d.ID); err != nil {
-		return err
-	}
-	return s.render(w, r, status, page.DisbursementShow(v))
-}
-
 // handleDisbursementShow shows one disbursement with its approvals and,
 // for an approver who did not record it, the approve and reject forms
 // (GET /disbursements/{id}).
 func (s *Server) handleDisbursementShow(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	d, err := s.DB.FindDisbursement(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	return s.renderDisbursement(w, r, http.StatusOK, d, "", nil)
-}
-
-func (s *Server) checkDisbursement(w http.ResponseWriter, r *http.Request, decide func(id int64, key string) (postgres.Disbursement, error), done string) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	d, err := decide(id, r.PostFormValue("idempotency_key"))
-	if k := applications.ErrorKind(err); k == applications.Invalid || k == applications.Conflict {
-		cur, ferr := s.DB.FindDisbursement(r.Context(), id)
-		if ferr != nil {
-			return ferr
-		}
-		errs, msg := fieldErrors(err)
-		return s.renderDisbursement(w, r, statusOf[k], cur, msg, errs)
-	} else if err != nil {
-		return err
-	}
-	s.flash(w, r, "success", done)
-	http.Redirect(w, r, "/disbursements/"+strconv.FormatInt(d.ID, 10), http.StatusSeeOther)
-	return nil
+	return disbursementPage.show(s, w, r)
 }
 
 // handleDisbursementApprove approves a disbursement: the money moves and
 // the entry Dr 1221 / Cr 1002 is posted in one transaction (POST
 // /disbursements/{id}/approve). The maker gets 403 and an audit row.
 func (s *Server) handleDisbursementApprove(w http.ResponseWriter, r *http.Request) error {
-	return s.checkDisbursement(w, r, func(id int64, key string) (postgres.Disbursement, error) {
+	return disbursementPage.check(s, w, r, func(id int64, key string) (postgres.Disbursement, error) {
 		return s.DB.ApproveDisbursement(r.Context(), actor(r), id, key)
 	}, "已审批通过并记账。")
 }
@@ -232,7 +190,7 @@ func (s *Server) handleDisbursementApprove(w http.ResponseWriter, r *http.Reques
 // handleDisbursementReject sends a disbursement back with a reason (POST
 // /disbursements/{id}/reject).
 func (s *Server) handleDisbursementReject(w http.ResponseWriter, r *http.Request) error {
-	return s.checkDisbursement(w, r, func(id int64, key string) (postgres.Disbursement, error) {
+	return disbursementPage.check(s, w, r, func(id int64, key string) (postgres.Disbursement, error) {
 		return s.DB.RejectDisbursement(r.Context(), actor(r), id, key, r.PostFormValue("comment"))
 	}, "已退回经办人。")
 }

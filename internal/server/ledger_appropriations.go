@@ -114,61 +114,17 @@ func (s *Server) handleAppropriationRecord(w http.ResponseWriter, r *http.Reques
 	return nil
 }
 
-func (s *Server) renderAppropriation(w http.ResponseWriter, r *http.Request, status int, a postgres.Appropriation, msg string, errs ui.Errors) error {
-	u := currentUser(r)
-	pending := a.Status == postgres.MoneyPending
-	v := page.LedgerAppropriationView{Item: a, Error: msg, Check: page.CheckView{
-		Action: "/ledger/appropriations/" + strconv.FormatInt(a.ID, 10), Pending: pending, IsMaker: a.PreparedBy == u.ID,
-		CanCheck: pending && u.Role == approver && a.PreparedBy != u.ID, Key: newFormKey(r.Context()), Errors: errs}}
-	var err error
-	if v.Trail, err = s.trail(r, postgres.RecordAppropriation, a.ID); err != nil {
-		return err
-	}
-	return s.render(w, r, status, page.LedgerAppropriation(v))
-}
-
 // handleAppropriationShow shows one appropriation with its approvals and,
 // for an approver who did not record it, the approve and reject forms
 // (GET /ledger/appropriations/{id}).
 func (s *Server) handleAppropriationShow(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	a, err := s.DB.FindAppropriation(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	return s.renderAppropriation(w, r, http.StatusOK, a, "", nil)
-}
-
-// checkAppropriation runs an approver's decision; a refusal other than the
-// maker-checker rule re-renders the record with the reason.
-func (s *Server) checkAppropriation(w http.ResponseWriter, r *http.Request, decide func(id int64, key string) (postgres.Appropriation, error), done string) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	a, err := decide(id, r.PostFormValue("idempotency_key"))
-	if k := applications.ErrorKind(err); k == applications.Invalid || k == applications.Conflict {
-		cur, ferr := s.DB.FindAppropriation(r.Context(), id)
-		if ferr != nil {
-			return ferr
-		}
-		errs, msg := fieldErrors(err)
-		return s.renderAppropriation(w, r, statusOf[k], cur, msg, errs)
-	} else if err != nil {
-		return err
-	}
-	s.flash(w, r, "success", done)
-	http.Redirect(w, r, "/ledger/appropriations/"+strconv.FormatInt(a.ID, 10), http.StatusSeeOther)
-	return nil
+	return appropriationPage.show(s, w, r)
 }
 
 // handleAppropriationApprove approves and posts (POST
 // /ledger/appropriations/{id}/approve). The maker gets 403.
 func (s *Server) handleAppropriationApprove(w http.ResponseWriter, r *http.Request) error {
-	return s.checkAppropriation(w, r, func(id int64, key string) (postgres.Appropriation, error) {
+	return appropriationPage.check(s, w, r, func(id int64, key string) (postgres.Appropriation, error) {
 		return s.DB.ApproveAppropriation(r.Context(), actor(r), id, key)
 	}, "已审批通过并记账。")
 }
@@ -176,7 +132,7 @@ func (s *Server) handleAppropriationApprove(w http.ResponseWriter, r *http.Reque
 // handleAppropriationReject sends an appropriation back (POST
 // /ledger/appropriations/{id}/reject).
 func (s *Server) handleAppropriationReject(w http.ResponseWriter, r *http.Request) error {
-	return s.checkAppropriation(w, r, func(id int64, key string) (postgres.Appropriation, error) {
+	return appropriationPage.check(s, w, r, func(id int64, key string) (postgres.Appropriation, error) {
 		return s.DB.RejectAppropriation(r.Context(), actor(r), id, key, r.PostFormValue("comment"))
 	}, "已退回。")
 }

@@ -10,7 +10,6 @@ import (
 	"ite/internal/postgres"
 	"ite/web/layout"
 	"ite/web/page"
-	"ite/web/ui"
 )
 
 func init() {
@@ -116,62 +115,18 @@ func (s *Server) handleReversalRequest(w http.ResponseWriter, r *http.Request) e
 	return nil
 }
 
-func (s *Server) renderReversal(w http.ResponseWriter, r *http.Request, status int, rv postgres.Reversal, msg string, errs ui.Errors) error {
-	u := currentUser(r)
-	pending := rv.Status == postgres.MoneyPending
-	v := page.ReversalShowView{Item: rv, Error: msg, Check: page.CheckView{
-		Action: "/ledger/reversals/" + strconv.FormatInt(rv.ID, 10), Pending: pending, IsMaker: rv.PreparedBy == u.ID,
-		CanCheck: pending && u.Role == approver && rv.PreparedBy != u.ID, Key: newFormKey(r.Context()), Errors: errs}}
-	var err error
-	if v.Trail, err = s.trail(r, postgres.RecordReversal, rv.ID); err != nil {
-		return err
-	}
-	return s.render(w, r, status, page.ReversalShow(v))
-}
-
 // handleReversalShow shows one reversal request with its approvals and,
 // for an approver who did not ask for it, the approve and send-back forms
 // (GET /ledger/reversals/{id}).
 func (s *Server) handleReversalShow(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	rv, err := s.DB.FindReversal(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	return s.renderReversal(w, r, http.StatusOK, rv, "", nil)
-}
-
-// checkReversal runs an approver's decision; a refusal other than the
-// maker-checker rule (403) re-renders the request with the reason.
-func (s *Server) checkReversal(w http.ResponseWriter, r *http.Request, decide func(id int64, key string) (postgres.Reversal, error), done string) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	rv, err := decide(id, r.PostFormValue("idempotency_key"))
-	if k := applications.ErrorKind(err); k == applications.Invalid || k == applications.Conflict {
-		cur, ferr := s.DB.FindReversal(r.Context(), id)
-		if ferr != nil {
-			return ferr
-		}
-		errs, msg := fieldErrors(err)
-		return s.renderReversal(w, r, statusOf[k], cur, msg, errs)
-	} else if err != nil {
-		return err
-	}
-	s.flash(w, r, "success", done)
-	http.Redirect(w, r, "/ledger/reversals/"+strconv.FormatInt(rv.ID, 10), http.StatusSeeOther)
-	return nil
+	return reversalPage.show(s, w, r)
 }
 
 // handleReversalApprove approves a reversal: the reversing entry is posted
 // and the business record undone in one transaction (POST
 // /ledger/reversals/{id}/approve). The requester gets 403 and an audit row.
 func (s *Server) handleReversalApprove(w http.ResponseWriter, r *http.Request) error {
-	return s.checkReversal(w, r, func(id int64, key string) (postgres.Reversal, error) {
+	return reversalPage.check(s, w, r, func(id int64, key string) (postgres.Reversal, error) {
 		return s.DB.ApproveReversal(r.Context(), actor(r), id, key)
 	}, "冲正已审批通过，冲销凭证已记账。")
 }
@@ -179,7 +134,7 @@ func (s *Server) handleReversalApprove(w http.ResponseWriter, r *http.Request) e
 // handleReversalReject sends a reversal request back with a reason (POST
 // /ledger/reversals/{id}/reject).
 func (s *Server) handleReversalReject(w http.ResponseWriter, r *http.Request) error {
-	return s.checkReversal(w, r, func(id int64, key string) (postgres.Reversal, error) {
+	return reversalPage.check(s, w, r, func(id int64, key string) (postgres.Reversal, error) {
 		return s.DB.RejectReversal(r.Context(), actor(r), id, key, r.PostFormValue("comment"))
 	}, "已退回申请人。")
 }
