@@ -14,6 +14,8 @@
 #   BENCH_POSTINGS   synthetic ledger postings (default 1000000)
 #   BENCH_CLIENTS    concurrent signed-in clients (default 32)
 #   BENCH_DURATION   per scenario (default 15s)
+#   BENCH_WRITES     commits per second while each scenario runs (default 0:
+#                    read-only; loadgen -writes)
 #   BENCH_DIR        keep the data here and reuse it on the next run with the
 #                    same sizes (default: a temporary directory, removed on exit)
 set -euo pipefail
@@ -23,6 +25,7 @@ apps=${BENCH_APPS:-100000}
 postings=${BENCH_POSTINGS:-1000000}
 clients=${BENCH_CLIENTS:-32}
 duration=${BENCH_DURATION:-15s}
+writes=${BENCH_WRITES:-0}
 
 keep=1
 dir=${BENCH_DIR:-}
@@ -113,4 +116,4 @@ fi
 step "load: $clients clients, $duration per scenario"
 echo "Data: $apps synthetic applications with documents, $postings ledger postings; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run."
 echo
-bin/loadgen -target "http://127.0.0.1:$port" -clients "$clients" -duration "$duration"
+bin/loadgen -target "http://127.0.0.1:$port" -clients "$clients" -duration "$duration" -writes "$writes"

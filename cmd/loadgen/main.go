@@ -66,6 +66,10 @@ type options struct {
 	password  string
 	ids       []int64
 	scenarios []string
+	// writes is how many commits per second a separate signed-in client
+	// makes while each scenario runs (a staff comment on an application),
+	// to measure the pages while the data changes; 0 for read-only load.
+	writes float64
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -80,11 +84,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	password := fs.String("password", demoPassword, "its password")
 	idList := fs.String("ids", "", "comma-separated application IDs for the application page (default: discovered from the queue)")
 	scenarioList := fs.String("scenarios", "bare,queue,application,dashboard,journal", "scenarios to run, in order")
+	writes := fs.Float64("writes", 0, "commits per second during each scenario (staff comments, from one more client); 0: read-only")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	o := options{clients: *clients, duration: *duration, requests: *requests, warmup: *warmup,
-		username: *username, password: *password, scenarios: strings.Split(*scenarioList, ",")}
+		username: *username, password: *password, scenarios: strings.Split(*scenarioList, ","), writes: *writes}
 	var err error
 	if o.target, err = loopback(*target); err != nil {
 		return err
@@ -98,6 +103,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("-warmup must be 0 to 1m")
 	case o.requests < 0:
 		return errors.New("-requests must not be negative")
+	case o.writes < 0 || o.writes > 1000:
+		return errors.New("-writes must be 0 to 1000 per second")
 	}
 	for _, s := range strings.Split(*idList, ",") {
 		if s = strings.TrimSpace(s); s == "" {
@@ -281,6 +288,8 @@ type result struct {
 	errors     int
 	elapsed    time.Duration
 	latencies  []time.Duration // sorted
+	// commits made by the writer meanwhile (-writes), and its failures
+	writes, writeErrors int
 }
 
 func (r result) rate() float64 {
@@ -396,7 +405,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "loadgen: %d clients signed in as %s in %s\n", o.clients, o.username, time.Since(t0).Round(time.Millisecond))
 
 	ids := o.ids
-	if len(ids) == 0 && slices.Contains(o.scenarios, "application") {
+	if len(ids) == 0 && (slices.Contains(o.scenarios, "application") || o.writes > 0) {
 		var err error
 		if ids, err = discoverIDs(ctx, clients[0], o.target, 4); err != nil {
 			return fmt.Errorf("discovering application IDs: %w", err)
@@ -407,11 +416,19 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "loadgen: %d application IDs from the queue\n", len(ids))
 	}
 
+	var w *writer
+	if o.writes > 0 {
+		var err error
+		if w, err = newWriter(ctx, tr, o, ids); err != nil {
+			return err
+		}
+	}
 	var results []result
 	for _, s := range o.scenarios {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		stopWrites := w.start(ctx, s != "bare")
 		var r result
 		switch s {
 		case "bare":
@@ -432,6 +449,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		case "journal":
 			r = drive(ctx, o, clients, "journal", "/ledger/journal", func(int, int) string { return base + "/ledger/journal" })
 		}
+		r.writes, r.writeErrors = stopWrites()
 		fmt.Fprintf(stderr, "loadgen: %-28s %7d requests, %5d errors, %8.1f req/s, p99 %s\n",
 			r.name, r.requests, r.errors, r.rate(), ms(r.quantile(0.99)))
 		results = append(results, r)
@@ -461,15 +479,25 @@ func report(w io.Writer, o options, results []result) {
 	}
 	fmt.Fprintf(w, "loadgen: %d clients, %s per scenario (after %s warm-up)%s, target %s, client GOMAXPROCS %d, %s\n\n",
 		o.clients, o.duration, o.warmup, requestsNote(o.requests), o.target, runtime.GOMAXPROCS(0), time.Now().Format(time.RFC3339))
-	fmt.Fprintln(w, "| scenario | path | requests | errors | req/s | p50 | p99 | max | vs bare |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|")
+	head, rule, writes := "| scenario | path | requests | errors | req/s | p50 | p99 | max | vs bare |",
+		"|---|---|---:|---:|---:|---:|---:|---:|---:|", o.writes > 0
+	if writes {
+		fmt.Fprintf(w, "While each scenario ran, one more client committed %.1f staff comments per second (warm-up included).\n\n", o.writes)
+		head, rule = head+" writes (errors) |", rule+"---:|"
+	}
+	fmt.Fprintln(w, head)
+	fmt.Fprintln(w, rule)
 	for _, r := range results {
 		ratio := "–"
 		if bare > 0 {
 			ratio = strconv.FormatFloat(100*r.rate()/bare, 'f', 1, 64) + " %"
 		}
-		fmt.Fprintf(w, "| %s | `%s` | %d | %d | %.1f | %s | %s | %s | %s |\n", r.name, r.path, r.requests, r.errors,
-			r.rate(), ms(r.quantile(0.50)), ms(r.quantile(0.99)), ms(r.quantile(1)), ratio)
+		extra := ""
+		if writes {
+			extra = fmt.Sprintf(" %d (%d) |", r.writes, r.writeErrors)
+		}
+		fmt.Fprintf(w, "| %s | `%s` | %d | %d | %.1f | %s | %s | %s | %s |%s\n", r.name, r.path, r.requests, r.errors,
+			r.rate(), ms(r.quantile(0.50)), ms(r.quantile(0.99)), ms(r.quantile(1)), ratio, extra)
 	}
 }
 

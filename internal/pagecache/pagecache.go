@@ -31,9 +31,11 @@ const Channel = "ite_data_changed"
 
 // Generations is the data generation as seen by this app server.
 type Generations struct {
-	n    atomic.Uint64
-	live atomic.Bool
-	beat atomic.Int64 // when our last heartbeat came back (Unix ns)
+	n      atomic.Uint64
+	live   atomic.Bool
+	beat   atomic.Int64 // when our last heartbeat came back (Unix ns)
+	epoch  atomic.Uint64
+	tables sync.Map // table name → *atomic.Uint64: its changes, for Except
 }
 
 // Heartbeats prove that notifications are delivered, not only that LISTEN
@@ -61,6 +63,38 @@ func (g *Generations) Current() (uint64, bool) {
 
 // Bump starts a new generation: every page cached so far is stale.
 func (g *Generations) Bump() { g.n.Add(1) }
+
+// changed counts a commit to table: a new generation, and one more change
+// of that table.
+func (g *Generations) changed(table string) {
+	c, _ := g.tables.LoadOrStore(table, new(atomic.Uint64))
+	g.Bump() // before the table's count: see Except
+	c.(*atomic.Uint64).Add(1)
+}
+
+// Version identifies the state of some of the data, for a cache of
+// figures computed from it: equal versions, same data.
+type Version struct{ epoch, n uint64 }
+
+// Except returns the version of the data in every table but the ones
+// named (those the cached figures never read): it moves with a commit to
+// any other table, and with a reconnection, after which nothing is known.
+// ok is false while the generation is unknown.
+func (g *Generations) Except(tables ...string) (v Version, ok bool) {
+	if _, ok := g.Current(); !ok {
+		return v, false
+	}
+	// The tables' counts before the total (changed counts the other way
+	// round): a commit counted in between can only make the version look
+	// newer, never equal to an older one.
+	var skip uint64
+	for _, t := range tables {
+		if c, found := g.tables.Load(t); found {
+			skip += c.(*atomic.Uint64).Load()
+		}
+	}
+	return Version{epoch: g.epoch.Load(), n: g.n.Load() - skip}, true
+}
 
 // Watch listens for change notifications until ctx ends, bumping g on
 // each, and reconnects with backoff when the connection fails or stops
@@ -104,6 +138,7 @@ func listen(ctx context.Context, g *Generations, connect func(context.Context) (
 	lctx, drop := context.WithCancelCause(ctx)
 	defer drop(nil)
 	// Whatever changed while nobody listened is unknown: start afresh.
+	g.epoch.Add(1)
 	g.Bump()
 	own := heartbeatTag + strconv.FormatInt(rand.Int64(), 36)
 	listening := time.Now()
@@ -124,7 +159,7 @@ func listen(ctx context.Context, g *Generations, connect func(context.Context) (
 			}
 		case strings.HasPrefix(n.Payload, heartbeatTag): // another app server's
 		default:
-			g.Bump()
+			g.changed(n.Payload)
 		}
 	}
 }

@@ -134,3 +134,31 @@ func TestLookupServesExpiredPageWhileOneRenews(t *testing.T) {
 		t.Fatalf("a waiter at a new generation got %q", got)
 	}
 }
+
+func TestExceptMovesOnlyWithOtherTables(t *testing.T) {
+	var g Generations
+	g.live.Store(true)
+	g.beat.Store(time.Now().UnixNano())
+	v0, ok := g.Except("audit_log", "application_comments")
+	if !ok {
+		t.Fatal("a live generation is unknown")
+	}
+	g.changed("audit_log")
+	g.changed("application_comments")
+	if v, _ := g.Except("audit_log", "application_comments"); v != v0 {
+		t.Fatal("a commit to an excluded table moved the version")
+	}
+	g.changed("applications")
+	v1, _ := g.Except("audit_log", "application_comments")
+	if v1 == v0 {
+		t.Fatal("a commit to another table did not move the version")
+	}
+	g.epoch.Add(1) // a reconnection: nothing is known
+	if v, _ := g.Except("audit_log", "application_comments"); v == v1 {
+		t.Fatal("a reconnection did not move the version")
+	}
+	g.live.Store(false)
+	if _, ok := g.Except(); ok {
+		t.Fatal("a version without a listener")
+	}
+}

@@ -335,25 +335,43 @@ func (c *Cluster) launch(ctx context.Context, dir string, opts Options) error {
 			"-c", "dynamic_shared_memory_type=mmap",
 		)
 	}
-	cmd := acct.command(context.Background(), filepath.Join(bin, "postgres"), args...)
-	cmd.Stdout = logFile
-	cmd.Stderr = logFile
-	// Own process group: Ctrl-C in a terminal reaches our program, which
-	// then stops the server in order, after its own clients.
-	cmd.SysProcAttr.Setpgid = true
-	setParentDeathSignal(cmd.SysProcAttr, syscall.SIGINT)
-
 	fmt.Fprintf(c.log, "pglocal: starting PostgreSQL on %s (socket in %s, log %s)\n", c.DataDir, socketDir, logPath)
-	if err := c.spawn(cmd); err != nil {
-		_ = os.Remove(socketDir)
-		return fmt.Errorf("pglocal: start postgres: %w", err)
-	}
-	if err := c.waitReady(ctx); err != nil {
+	for attempt := 1; ; attempt++ {
+		cmd := acct.command(context.Background(), filepath.Join(bin, "postgres"), args...)
+		cmd.Stdout = logFile
+		cmd.Stderr = logFile
+		// Own process group: Ctrl-C in a terminal reaches our program,
+		// which then stops the server in order, after its own clients.
+		cmd.SysProcAttr.Setpgid = true
+		setParentDeathSignal(cmd.SysProcAttr, syscall.SIGINT)
+		if err := c.spawn(cmd); err != nil {
+			_ = os.Remove(socketDir)
+			return fmt.Errorf("pglocal: start postgres: %w", err)
+		}
+		err := c.waitReady(ctx)
+		if err == nil {
+			return nil
+		}
+		tail := logTail(logPath, logStart)
+		// After a crash the killed server's backends may hold its shared
+		// memory a moment longer; they exit once they notice. Wait for it.
+		if attempt < startRetries && strings.Contains(tail, "pre-existing shared memory block") && ctx.Err() == nil {
+			fmt.Fprintf(c.log, "pglocal: the previous server's processes are still exiting; retrying (%d)\n", attempt)
+			time.Sleep(startRetryWait)
+			logStart, _ = logFile.Seek(0, io.SeekEnd)
+			continue
+		}
 		_ = c.Stop()
-		return fmt.Errorf("%w\n%s", err, logTail(logPath, logStart))
+		return fmt.Errorf("%w\n%s", err, tail)
 	}
-	return nil
 }
+
+// A restart after a crash may find the crashed server's processes still
+// exiting; Start retries this often, this far apart.
+const (
+	startRetries   = 20
+	startRetryWait = 250 * time.Millisecond
+)
 
 // spawn starts cmd from a goroutine locked to its OS thread, which lives
 // until the child exits: Linux sends the parent-death signal when the

@@ -359,8 +359,17 @@ func (db *DB) AddComment(ctx context.Context, actor audit.Actor, appID int64, it
 			VALUES ($1, $2, $3, $4, $5, $6)`, appID, string(item), body, actor.ID, actor.Name, now); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE applications SET precheck_asked_at = NULL WHERE id = $1`, appID); err != nil {
+		// The comment answers a pending pre-check request. Only then is the
+		// application written: any UPDATE, even of no row, reports a change
+		// of applications to the page caches (migration 000008).
+		var asked bool
+		if err := tx.QueryRow(ctx, `SELECT precheck_asked_at IS NOT NULL FROM applications WHERE id = $1`, appID).Scan(&asked); err != nil {
 			return err
+		}
+		if asked {
+			if _, err := tx.Exec(ctx, `UPDATE applications SET precheck_asked_at = NULL WHERE id = $1`, appID); err != nil {
+				return err
+			}
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "precheck_comment", ObjectType: "application",
 			ObjectID: strconv.FormatInt(appID, 10), Outcome: audit.Success, Detail: map[string]any{"item": item}})

@@ -16,6 +16,7 @@ import (
 	"ite/internal/applications"
 	"ite/internal/fixture"
 	"ite/internal/pagecache"
+	"ite/internal/postgres"
 )
 
 // withPageCache turns the page cache on and listens for changes until the
@@ -305,5 +306,51 @@ func TestEndedNoticeHeldElsewhereCountsAsDue(t *testing.T) {
 	}
 	if n, err := e.db.EndedNoticesDue(ctx); err != nil || n != 0 {
 		t.Fatalf("after closing: %d due, %v", n, err)
+	}
+}
+
+// While the change listener runs, the dashboard's figures survive commits
+// to tables they never read (a comment and its audit row) and are
+// recomputed after a commit to one they do.
+func TestDashboardFiguresIgnoreUnrelatedCommits(t *testing.T) {
+	e, p, ent, id, _ := cachedApplication(t)
+	ctx := context.Background()
+	figures := func() bool {
+		t.Helper()
+		_, hit, err := e.srv.dashboardCache().get(ctx, e.db, &e.srv.gens, postgres.DashboardFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hit
+	}
+	settle := func(commit func()) {
+		t.Helper()
+		before, _ := e.srv.gens.Current()
+		commit()
+		e.waitFor("the commit's notification", func() bool { now, _ := e.srv.gens.Current(); return now > before })
+	}
+	// Let the notifications of the set-up's commits arrive first.
+	for last := uint64(0); ; {
+		time.Sleep(200 * time.Millisecond)
+		if now, _ := e.srv.gens.Current(); now == last {
+			break
+		} else {
+			last = now
+		}
+	}
+	if figures() || !figures() {
+		t.Fatal("the figures were not computed once and then reused")
+	}
+	settle(func() {
+		if err := e.db.AddComment(ctx, e.people().Staff, id, "", "请补充近三年财务报表。"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if !figures() {
+		t.Fatal("a comment made the dashboard recompute")
+	}
+	settle(func() { ent.createApplication(p.ID, "2000000.00") })
+	if figures() {
+		t.Fatal("a new application did not make the dashboard recompute")
 	}
 }
