@@ -25,6 +25,18 @@ import (
 
 // openDB resolves the database, optionally migrates, checks the schema and
 // opens the pool. The returned stop closes the pool and any private
+// openConfigured reads the configuration and opens the database for a
+// command that runs once (no migration); stop closes the pool and any
+// private cluster it started.
+func openConfigured(ctx context.Context, getenv func(string) string, stderr io.Writer) (config, *postgres.DB, func(), error) {
+	c, err := loadConfig(getenv)
+	if err != nil {
+		return c, nil, nil, err
+	}
+	db, stop, err := openDB(ctx, c, false, stderr)
+	return c, db, stop, err
+}
+
 // cluster this process started.
 func openDB(ctx context.Context, c config, migrate bool, stderr io.Writer) (*postgres.DB, func(), error) {
 	url, stopPG, err := database(ctx, c, stderr)
@@ -211,11 +223,7 @@ func cmdCalc(stdin io.Reader, stdout io.Writer) int {
 }
 
 func cmdAuditVerify(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
-	c, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	db, stop, err := openDB(ctx, c, false, stderr)
+	_, db, stop, err := openConfigured(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -276,11 +284,7 @@ func cmdAddUser(ctx context.Context, args []string, getenv func(string) string, 
 	if err := applications.ValidatePassword(password); err != nil {
 		return errors.New(applications.ErrorMessage(err))
 	}
-	c, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	db, stop, err := openDB(ctx, c, false, stderr)
+	_, db, stop, err := openConfigured(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}

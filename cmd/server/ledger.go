@@ -46,11 +46,7 @@ func cmdLedger(ctx context.Context, args []string, getenv func(string) string, s
 // cmdLedgerRebuildTotals recomputes the dashboard's running totals from
 // the postings (see postgres.RebuildLedgerTotals).
 func cmdLedgerRebuildTotals(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
-	c, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	db, stop, err := openDB(ctx, c, false, stderr)
+	_, db, stop, err := openConfigured(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -66,11 +62,7 @@ func cmdLedgerRebuildTotals(ctx context.Context, getenv func(string) string, std
 // cmdLedgerVerify checks the whole ledger and prints the first bad entry;
 // it exits 1 when the ledger does not verify.
 func cmdLedgerVerify(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
-	c, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	db, stop, err := openDB(ctx, c, false, stderr)
+	_, db, stop, err := openConfigured(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -127,11 +119,7 @@ func cmdLedgerExport(ctx context.Context, args []string, getenv func(string) str
 		}
 		return time.Parse(time.DateOnly, s)
 	}
-	c, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	db, stop, err := openDB(ctx, c, false, stderr)
+	_, db, stop, err := openConfigured(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -300,11 +288,7 @@ func cmdBlobs(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprint(stderr, usage)
 		return exitError{2}
 	}
-	c, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	db, stop, err := openDB(ctx, c, false, stderr)
+	c, db, stop, err := openConfigured(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}

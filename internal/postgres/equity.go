@@ -546,3 +546,21 @@ func (db *DB) RejectProposal(ctx context.Context, actor audit.Actor, kind string
 	})
 	return appID, err
 }
+
+// proposalTables are the tables of the proposals an approver decides on
+// their project's equity page.
+var proposalTables = map[string]bool{"conversions": true, "exits": true, "endings": true}
+
+// ProposalApplication returns the project a conversion, exit or ending
+// (table names which) belongs to. Errors: NotFound.
+func (db *DB) ProposalApplication(ctx context.Context, table string, id int64) (int64, error) {
+	if !proposalTables[table] {
+		return 0, fmt.Errorf("postgres: %q is not a proposal table", table)
+	}
+	var appID int64
+	err := db.Pool.QueryRow(ctx, `SELECT application_id FROM `+table+` WHERE id = $1`, id).Scan(&appID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, applications.Errorf(applications.NotFound, "记录不存在。")
+	}
+	return appID, err
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"sort"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
+	"ite/internal/audit"
 	"ite/internal/conversion"
 	"ite/internal/ledger"
 	"ite/internal/postgres"
@@ -285,29 +287,35 @@ func (s *Server) handleConversionPrepare(w http.ResponseWriter, r *http.Request)
 	return s.toEquity(w, r, a.ID, "转股已提交审批人审批。")
 }
 
+// parentApp reads the route's conversion, exit or ending ID (table names
+// which) and the project it belongs to.
 func (s *Server) parentApp(r *http.Request, table string) (int64, int64, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return 0, 0, err
 	}
-	var appID int64
-	// table is one of a fixed set of names chosen by the handlers, never input.
-	if err := s.DB.Pool.QueryRow(r.Context(), `SELECT application_id FROM `+table+` WHERE id = $1`, id).Scan(&appID); err != nil {
-		return 0, 0, applications.Errorf(applications.NotFound, "记录不存在。")
+	appID, err := s.DB.ProposalApplication(r.Context(), table, id)
+	return id, appID, err
+}
+
+// approveProposal approves the conversion, exit or ending of the route
+// (table names which) and goes back to its project's equity page; a
+// refusal is shown there.
+func (s *Server) approveProposal(w http.ResponseWriter, r *http.Request, table string,
+	approve func(ctx context.Context, a audit.Actor, id int64) error, done string) error {
+	id, appID, err := s.parentApp(r, table)
+	if err != nil {
+		return err
 	}
-	return id, appID, nil
+	if err := approve(r.Context(), actor(r), id); err != nil {
+		return s.equityRefuse(w, r, appID, err)
+	}
+	return s.toEquity(w, r, appID, done)
 }
 
 // handleConversionApprove (POST /conversions/{id}/approve).
 func (s *Server) handleConversionApprove(w http.ResponseWriter, r *http.Request) error {
-	id, appID, err := s.parentApp(r, "conversions")
-	if err != nil {
-		return err
-	}
-	if err := s.DB.ApproveConversion(r.Context(), actor(r), id); err != nil {
-		return s.equityRefuse(w, r, appID, err)
-	}
-	return s.toEquity(w, r, appID, "转股已批准并记账。")
+	return s.approveProposal(w, r, "conversions", s.DB.ApproveConversion, "转股已批准并记账。")
 }
 
 // handleRegistration records the 工商变更 date (POST /conversions/{id}/registration).
@@ -385,14 +393,7 @@ func (s *Server) handleExitPrepare(w http.ResponseWriter, r *http.Request) error
 
 // handleExitApprove (POST /exits/{id}/approve).
 func (s *Server) handleExitApprove(w http.ResponseWriter, r *http.Request) error {
-	id, appID, err := s.parentApp(r, "exits")
-	if err != nil {
-		return err
-	}
-	if err := s.DB.ApproveExit(r.Context(), actor(r), id); err != nil {
-		return s.equityRefuse(w, r, appID, err)
-	}
-	return s.toEquity(w, r, appID, "退出已批准并记账。")
+	return s.approveProposal(w, r, "exits", s.DB.ApproveExit, "退出已批准并记账。")
 }
 
 // handleEndingPrepare (POST /applications/{id}/endings).
@@ -421,14 +422,7 @@ func (s *Server) handleEndingPrepare(w http.ResponseWriter, r *http.Request) err
 
 // handleEndingApprove (POST /endings/{id}/approve).
 func (s *Server) handleEndingApprove(w http.ResponseWriter, r *http.Request) error {
-	id, appID, err := s.parentApp(r, "endings")
-	if err != nil {
-		return err
-	}
-	if err := s.DB.ApproveEnding(r.Context(), actor(r), id); err != nil {
-		return s.equityRefuse(w, r, appID, err)
-	}
-	return s.toEquity(w, r, appID, "已批准。")
+	return s.approveProposal(w, r, "endings", s.DB.ApproveEnding, "已批准。")
 }
 
 // handleWatchlist lists projects that need attention (GET /watchlist);
