@@ -159,7 +159,7 @@ func appropriationAudit(a Appropriation) map[string]any {
 // appropriationRecord is the appropriations table for checkMoney.
 var appropriationRecord = moneyRecord[Appropriation]{table: "appropriations", recordType: RecordAppropriation,
 	what: "财政拨入", find: findAppropriation, checkedBy: func(a Appropriation) int64 { return a.CheckedBy },
-	audit: appropriationAudit, mapError: ledgerError}
+	audit: appropriationAudit}
 
 // RecordAppropriation records fiscal money paid into a programme's fund,
 // pending an approver. A retry with the same idempotency key returns the
@@ -222,7 +222,7 @@ func (db *DB) RecordAppropriation(ctx context.Context, actor audit.Actor, in App
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "appropriation_recorded", ObjectType: RecordAppropriation,
 			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success, Detail: map[string]any{"after": appropriationAudit(out)}})
 	})
-	return out, ledgerError(err)
+	return out, mapError(err)
 }
 
 // ApproveAppropriation approves a pending appropriation: in one
@@ -266,7 +266,7 @@ func (db *DB) ApproveAppropriation(ctx context.Context, actor audit.Actor, id in
 			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": appropriationAudit(*out),
 				"entry_seq": posted.Seq, "entry_hash": posted.Hash}})
 	})
-	return out, ledgerError(err)
+	return out, mapError(err)
 }
 
 // RejectAppropriation sends a pending appropriation back with a reason;

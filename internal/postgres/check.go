@@ -75,7 +75,6 @@ type moneyRecord[T any] struct {
 	find       func(ctx context.Context, q ledgerQuerier, id int64) (T, error)
 	checkedBy  func(T) int64
 	audit      func(T) map[string]any
-	mapError   func(error) error // the table's constraint messages (ledgerError, reversalError)
 }
 
 // checkMoney is an approver's decision (MoneyApproved or MoneyRejected) on
@@ -83,8 +82,8 @@ type moneyRecord[T any] struct {
 // answers a decided one with alreadyDecided (a retry with the same check
 // key gets the record as it stands), refuses the maker, and only then
 // calls decide with the record; decide does the rest and stores the record
-// as decided in *out. Errors (for the caller to pass through ledgerError
-// or reversalError): Invalid (a malformed check key), NotFound, Forbidden,
+// as decided in *out. Errors (for the caller to pass through mapError):
+// Invalid (a malformed check key), NotFound, Forbidden,
 // Conflict, and decide's.
 func checkMoney[T any](ctx context.Context, db *DB, actor audit.Actor, m moneyRecord[T], id int64, checkKey, decision string,
 	decide func(tx pgx.Tx, now time.Time, rec T, out *T) error) (T, error) {
@@ -174,5 +173,5 @@ func rejectMoney[T any](ctx context.Context, db *DB, actor audit.Actor, m moneyR
 			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
 			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": m.audit(*out), "comment": comment}})
 	})
-	return out, m.mapError(err)
+	return out, mapError(err)
 }

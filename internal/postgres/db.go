@@ -75,6 +75,18 @@ var constraintMessages = map[string]string{
 	"users_enterprise_fkey":       "所选企业不存在。",
 }
 
+// constraintMessage is the Chinese message for a named constraint, from
+// the table of the area that owns it (users and enterprises here, the
+// money tables in ledger.go, corrections in reversals.go).
+func constraintMessage(name string) (string, bool) {
+	for _, m := range []map[string]string{constraintMessages, ledgerConstraintMessages, reversalConstraintMessages} {
+		if msg, ok := m[name]; ok {
+			return msg, true
+		}
+	}
+	return "", false
+}
+
 // mapError turns pgx errors into application errors: no rows → NotFound,
 // unique violations → Conflict, check violations → Invalid, named by
 // constraint. Anything else stays an internal error.
@@ -91,7 +103,7 @@ func mapError(err error) error {
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		msg, known := constraintMessages[pgErr.ConstraintName]
+		msg, known := constraintMessage(pgErr.ConstraintName)
 		switch pgErr.Code {
 		case "23505":
 			if !known {
@@ -109,6 +121,11 @@ func mapError(err error) error {
 			return &applications.Error{Kind: applications.Invalid, Message: "提交的内容含有无法保存的字符或格式，请检查后重新输入。", Err: err}
 		case "40001", "40P01":
 			return &applications.Error{Kind: applications.Conflict, Message: "有他人同时在操作该记录，请刷新后重试。", Err: err}
+		case "42501": // refused by a guard trigger: an insert-only table, a decided record
+			if !known {
+				msg = "台账与审计记录只能追加，不能修改或删除。"
+			}
+			return &applications.Error{Kind: applications.Forbidden, Message: msg, Err: err}
 		}
 	}
 	return err

@@ -366,7 +366,7 @@ func (db *DB) ConfirmMilestone(ctx context.Context, actor audit.Actor, appID int
 			ObjectID: strconv.FormatInt(appID, 10), Outcome: audit.Success,
 			Detail: map[string]any{"agreement_id": p.AgreementID, "tranche": tranche, "milestone": t.Milestone, "note": note}})
 	})
-	return ledgerError(err)
+	return mapError(err)
 }
 
 func disbursementAudit(d Disbursement) map[string]any {
@@ -469,13 +469,13 @@ func (db *DB) RecordDisbursement(ctx context.Context, actor audit.Actor, in Disb
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "disbursement_recorded", ObjectType: RecordDisbursement,
 			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success, Detail: map[string]any{"after": disbursementAudit(out)}})
 	})
-	return out, ledgerError(err)
+	return out, mapError(err)
 }
 
 // disbursementRecord is the disbursements table for checkMoney.
 var disbursementRecord = moneyRecord[Disbursement]{table: "disbursements", recordType: RecordDisbursement,
 	what: "拨付", find: findDisbursement, checkedBy: func(d Disbursement) int64 { return d.CheckedBy },
-	audit: disbursementAudit, mapError: ledgerError}
+	audit: disbursementAudit}
 
 // ApproveDisbursement approves a pending disbursement. In one transaction,
 // holding the disbursement's and the application's row locks, it re-checks
@@ -569,7 +569,7 @@ func (db *DB) ApproveDisbursement(ctx context.Context, actor audit.Actor, id int
 				"entry_seq": posted.Seq, "entry_hash": posted.Hash, "application_disbursed": total.StringFixed(2),
 				"fund_balance": balance.StringFixed(2)}})
 	})
-	return out, ledgerError(err)
+	return out, mapError(err)
 }
 
 // RejectDisbursement sends a pending disbursement back with a reason;

@@ -316,7 +316,7 @@ func (db *DB) ApproveEnding(ctx context.Context, actor audit.Actor, id int64) er
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "ending_approve", ObjectType: RecordEnding,
 			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"kind": kind, "amount": amount.Decimal.StringFixed(2), "entry_seq": seq}})
 	})
-	return ledgerError(err)
+	return mapError(err)
 }
 
 // extendTerms puts an approved extension in force as a new agreement

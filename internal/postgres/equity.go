@@ -437,7 +437,7 @@ func (db *DB) ApproveConversion(ctx context.Context, actor audit.Actor, id int64
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "conversion_approve", ObjectType: RecordConversion,
 			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"entry_seq": posted.Seq, "digest": c.Digest}})
 	})
-	return ledgerError(err)
+	return mapError(err)
 }
 
 // RecordRegistration stores the 工商变更 date and, when given, the

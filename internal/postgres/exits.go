@@ -309,7 +309,7 @@ func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) erro
 			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"entry_seq": posted.Seq,
 				"proceeds": x.Proceeds.StringFixed(2), "units_sold_total": sold.String()}})
 	})
-	return ledgerError(err)
+	return mapError(err)
 }
 
 // EquityPosition is the platform's holding in one project.

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
@@ -50,30 +49,6 @@ var ledgerConstraintMessages = map[string]string{
 	"disbursements_comment_check":        "退回时须填写理由。",
 	"appropriations_comment_check":       "退回时须填写理由。",
 	"milestone_confirmations_note_check": "请填写里程碑确认说明。",
-}
-
-// ledgerError gives the errors of the money tables their own Chinese
-// messages; everything else is left as mapError made it.
-func ledgerError(err error) error {
-	if err == nil {
-		return nil
-	}
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
-		return err
-	}
-	msg, ok := ledgerConstraintMessages[pgErr.ConstraintName]
-	if !ok {
-		if pgErr.Code == "42501" { // refuse_change: an insert-only table
-			return &applications.Error{Kind: applications.Forbidden, Message: "台账与审计记录只能追加，不能修改或删除。", Err: err}
-		}
-		return err
-	}
-	kind := applications.Invalid
-	if pgErr.Code == "23505" {
-		kind = applications.Conflict
-	}
-	return &applications.Error{Kind: kind, Message: msg, Err: err}
 }
 
 // ledgerHead reads the chain head inside tx; the genesis head when the

@@ -173,7 +173,7 @@ func TestDatabaseRefusesBadLedgerWrites(t *testing.T) {
 		if code, c := pgCode(err); code != "23514" || c != "ledger_entry_balanced" {
 			t.Fatalf("commit err = %v (%s %s), want check violation ledger_entry_balanced", err, code, c)
 		}
-		wantKind(t, ledgerError(mapError(err)), applications.Invalid, "借贷不平衡")
+		wantKind(t, mapError(err), applications.Invalid, "借贷不平衡")
 	})
 	t.Run("SinglePostingRefused", func(t *testing.T) {
 		err := commit(func(tx pgx.Tx) error {

@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
@@ -386,13 +385,13 @@ func (db *DB) RequestReversal(ctx context.Context, actor audit.Actor, in Reversa
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "reversal_requested", ObjectType: RecordReversal,
 			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"after": reversalAudit(out)}})
 	})
-	return out, reversalError(err)
+	return out, mapError(err)
 }
 
 // reversalRecord is the reversals table for checkMoney.
 var reversalRecord = moneyRecord[Reversal]{table: "reversals", recordType: RecordReversal,
 	what: "冲正申请", find: findReversal, checkedBy: func(r Reversal) int64 { return r.CheckedBy },
-	audit: reversalAudit, mapError: reversalError}
+	audit: reversalAudit}
 
 // ApproveReversal approves a pending reversal request. In one transaction,
 // holding the request's row lock and then the locks the original record's
@@ -471,7 +470,7 @@ func (db *DB) ApproveReversal(ctx context.Context, actor audit.Actor, id int64, 
 			Detail: map[string]any{"before": map[string]any{"status": MoneyApproved}, "after": map[string]any{"status": MoneyReversed},
 				"reversal_id": id, "entry_seq": posted.Seq, "reverses": orig.Seq}})
 	})
-	return out, reversalError(err)
+	return out, mapError(err)
 }
 
 // undoFunding moves a project back to contracted when the disbursement
@@ -556,20 +555,4 @@ var reversalConstraintMessages = map[string]string{
 	"reversals_maker_checker":     "经办人与审批人不能是同一人。",
 	"ledger_entries_reverses_key": "该凭证已被冲销，不能重复冲正。",
 	"money_record_reversed_check": "原凭证尚未冲销，业务单据不能标记为已冲正。",
-}
-
-// reversalError gives the reversal constraints their Chinese messages and
-// leaves the rest to ledgerError.
-func reversalError(err error) error {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		if msg, ok := reversalConstraintMessages[pgErr.ConstraintName]; ok {
-			kind := applications.Invalid
-			if pgErr.Code == "23505" {
-				kind = applications.Conflict
-			}
-			return &applications.Error{Kind: kind, Message: msg, Err: err}
-		}
-	}
-	return ledgerError(err)
 }
