@@ -108,13 +108,9 @@ func (db *DB) ListReviews(ctx context.Context, appID int64) ([]applications.Revi
 	return rs, mapError(err)
 }
 
-// Checklist loads an application's programme, documents and verdicts and
-// derives the checklist.
-func (db *DB) Checklist(ctx context.Context, a applications.Application) ([]applications.ChecklistItem, error) {
-	p, err := db.FindProgramme(ctx, a.ProgrammeID)
-	if err != nil {
-		return nil, err
-	}
+// Checklist loads an application's documents and verdicts and derives the
+// checklist of its programme p (the caller has it: pages need it anyway).
+func (db *DB) Checklist(ctx context.Context, a applications.Application, p applications.Programme) ([]applications.ChecklistItem, error) {
 	docs, err := db.ListDocuments(ctx, a.ID)
 	if err != nil {
 		return nil, err

@@ -330,12 +330,9 @@ func (db *DB) ListSubmittedReviews(ctx context.Context, appID int64) ([]StoredRe
 	return rs, mapError(err)
 }
 
-// ReviewResult computes the application's result from its locked reviews.
-func (db *DB) ReviewResult(ctx context.Context, a applications.Application) (applications.ReviewResult, []StoredReview, error) {
-	p, err := db.FindProgramme(ctx, a.ProgrammeID)
-	if err != nil {
-		return applications.ReviewResult{}, nil, err
-	}
+// ReviewResult computes the application's result from its locked reviews
+// under the rules of its programme p.
+func (db *DB) ReviewResult(ctx context.Context, a applications.Application, p applications.Programme) (applications.ReviewResult, []StoredReview, error) {
 	rs, err := db.ListSubmittedReviews(ctx, a.ID)
 	if err != nil {
 		return applications.ReviewResult{}, nil, err

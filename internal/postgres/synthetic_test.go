@@ -104,7 +104,11 @@ func TestSyntheticBulkLoad(t *testing.T) {
 	})
 	t.Run("ChecklistShowsTheReturn", func(t *testing.T) {
 		got, _ := db.FindApplication(ctx, a.ID)
-		items, err := db.Checklist(ctx, got)
+		p, err := db.FindProgramme(ctx, got.ProgrammeID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		items, err := db.Checklist(ctx, got, p)
 		if err != nil {
 			t.Fatal(err)
 		}

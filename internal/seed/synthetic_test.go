@@ -94,7 +94,11 @@ func TestSynthetic(t *testing.T) {
 
 	t.Run("ChecklistsMatchTheStates", func(t *testing.T) {
 		for _, a := range synthetic {
-			items, err := db.Checklist(ctx, a)
+			p, err := db.FindProgramme(ctx, a.ProgrammeID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			items, err := db.Checklist(ctx, a, p)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -409,7 +409,12 @@ func (s *Server) handleApplicationShow(w http.ResponseWriter, r *http.Request) e
 func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, status int, a applications.Application, msg string) error {
 	ctx := r.Context()
 	u := currentUser(r)
-	items, err := s.DB.Checklist(ctx, a)
+	// One programme read serves the checklist and the review section.
+	p, err := s.DB.FindProgramme(ctx, a.ProgrammeID)
+	if err != nil {
+		return err
+	}
+	items, err := s.DB.Checklist(ctx, a, p)
 	if err != nil {
 		return err
 	}
@@ -438,7 +443,7 @@ func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, statu
 			return err
 		}
 	}
-	if v.Review, err = s.reviewPart(r, a); err != nil {
+	if v.Review, err = s.reviewPart(r, a, p); err != nil {
 		return err
 	}
 	switch {

@@ -89,20 +89,17 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, appID int64, err
 }
 
 // reviewPart builds the review/decision/notice section for the viewer.
-func (s *Server) reviewPart(r *http.Request, a applications.Application) (*page.ReviewPart, error) {
+func (s *Server) reviewPart(r *http.Request, a applications.Application, p applications.Programme) (*page.ReviewPart, error) {
 	ctx := r.Context()
 	u := currentUser(r)
 	inReview := a.State != applications.StateDraft && a.State != applications.StateSubmitted && a.State != applications.StateReturned
 	if !inReview && a.State != applications.StateRejected && a.State != applications.StateWithdrawn {
 		return nil, nil
 	}
-	p, err := s.DB.FindProgramme(ctx, a.ProgrammeID)
-	if err != nil {
-		return nil, err
-	}
 	v := &page.ReviewPart{AppID: a.ID, State: a.State, App: a, Criteria: p.Criteria, PassScore: p.PassScore.String(),
 		NoticeDays: p.NoticeWorkingDays, ShowPanel: u.Role != enterprise,
 		CanDraw: u.Role == staff && a.State == applications.StateUnderReview, Errors: ui.Errors{}}
+	var err error
 	if v.ShowPanel {
 		if v.Panel, err = s.DB.ListAssignments(ctx, a.ID); err != nil {
 			return nil, err
@@ -120,7 +117,7 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application) (*page.
 			}
 		}
 	}
-	result, reviews, err := s.DB.ReviewResult(ctx, a)
+	result, reviews, err := s.DB.ReviewResult(ctx, a, p)
 	if err != nil {
 		return nil, err
 	}
@@ -380,7 +377,7 @@ func (s *Server) renderReview(w http.ResponseWriter, r *http.Request, status int
 		if err != nil {
 			return err
 		}
-		items, err := s.DB.Checklist(r.Context(), a)
+		items, err := s.DB.Checklist(r.Context(), a, p)
 		if err != nil {
 			return err
 		}
@@ -490,7 +487,7 @@ func (s *Server) handleScoreSheet(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	result, reviews, err := s.DB.ReviewResult(r.Context(), a)
+	result, reviews, err := s.DB.ReviewResult(r.Context(), a, p)
 	if err != nil {
 		return err
 	}

@@ -231,7 +231,8 @@ func TestExpertReview(t *testing.T) {
 		if a.State != applications.StateReviewed {
 			t.Fatalf("state %s", a.State)
 		}
-		result, _, _ := e.db.ReviewResult(ctx, a)
+		p, _ := e.db.FindProgramme(ctx, a.ProgrammeID)
+		result, _, _ := e.db.ReviewResult(ctx, a, p)
 		// totals 80, 70, 75, 65, 90: drop 90 and 65 → (80+70+75)/3 = 75
 		if result.N != 5 || result.Aggregate.String() != "75" || !result.Passed {
 			t.Fatalf("%+v", result)
