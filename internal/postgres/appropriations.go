@@ -17,30 +17,17 @@ import (
 	"ite/internal/ledger"
 )
 
-// Money record statuses (appropriations and disbursements): recorded by a
-// maker, then approved or rejected by a checker who is someone else. An
-// approved record is reversed when an approved reversal (冲正) undoes it.
+// Money record statuses: the rules that read them live in
+// internal/applications.
 const (
-	MoneyPending  = "pending"
-	MoneyApproved = "approved"
-	MoneyRejected = "rejected"
-	MoneyReversed = "reversed"
+	MoneyPending  = applications.MoneyPending  // alias kept while internal/server is reorganised
+	MoneyApproved = applications.MoneyApproved // alias kept while internal/server is reorganised
+	MoneyRejected = applications.MoneyRejected // alias kept while internal/server is reorganised
+	MoneyReversed = applications.MoneyReversed // alias kept while internal/server is reorganised
 )
 
 // MoneyStatusLabel is the Chinese name of a money record status.
-func MoneyStatusLabel(s string) string {
-	switch s {
-	case MoneyPending:
-		return "待审批"
-	case MoneyApproved:
-		return "已审批"
-	case MoneyRejected:
-		return "已退回"
-	case MoneyReversed:
-		return "已冲正"
-	}
-	return s
-}
+func MoneyStatusLabel(s string) string { return applications.MoneyStatusLabel(s) }
 
 // Appropriation is fiscal money paid into a programme's fund (财政拨入):
 // recorded by staff or an admin, approved by an approver, and then posted
@@ -243,7 +230,7 @@ func (db *DB) ApproveAppropriation(ctx context.Context, actor audit.Actor, id in
 		}
 		e, err := ledger.Appropriation(a.ProgrammeID, a.Amount)
 		if err != nil {
-			return invalidLedger(err)
+			return applications.InvalidLedger(err)
 		}
 		e.Memo = "财政拨入专项资金：" + a.Programme + "（" + a.Reference + "）"
 		e.ValueDate = a.ValueDate

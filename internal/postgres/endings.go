@@ -249,12 +249,12 @@ func (db *DB) ApproveEnding(ctx context.Context, actor audit.Actor, id int64) er
 				to = applications.StateRecovery
 			}
 			if err != nil {
-				return invalidLedger(err)
+				return applications.InvalidLedger(err)
 			}
 			amount, posting = decimal.NewNullDecimal(bal), true
 		case EndingReceipt:
 			if e, err = ledger.RecoveryReceipt(a.ProgrammeID, appID, amount.Decimal); err != nil {
-				return invalidLedger(err)
+				return applications.InvalidLedger(err)
 			}
 			owed, err := balanceOf(ctx, tx, ledger.CodeRecoveryDue, appID)
 			if err != nil {
@@ -284,7 +284,7 @@ func (db *DB) ApproveEnding(ctx context.Context, actor audit.Actor, id int64) er
 				return err
 			}
 			if e, err = ledger.WriteOff(a.ProgrammeID, appID, from, bal); err != nil {
-				return invalidLedger(err)
+				return applications.InvalidLedger(err)
 			}
 			amount, to, posting = decimal.NewNullDecimal(bal), applications.StateWrittenOff, true
 		case EndingExtend:

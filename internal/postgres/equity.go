@@ -414,7 +414,7 @@ func (db *DB) ApproveConversion(ctx context.Context, actor audit.Actor, id int64
 		}
 		e, err := ledger.Conversion(a.ID, c.Principal)
 		if err != nil {
-			return invalidLedger(err)
+			return applications.InvalidLedger(err)
 		}
 		e.Memo = fmt.Sprintf("先投资金转为股权：%s，%s 单位", a.Title, c.Result.Units)
 		e.ValueDate, e.Record = c.ConversionDate, ledger.RecordRef{Type: RecordConversion, ID: c.ID}

@@ -264,7 +264,7 @@ func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) erro
 		}
 		e, err := ledger.Exit(a.ProgrammeID, appID, x.Proceeds, x.Cost)
 		if err != nil {
-			return invalidLedger(err)
+			return applications.InvalidLedger(err)
 		}
 		e.Memo = fmt.Sprintf("股权退出：%s 第 %d 期，%s 单位", a.Title, x.TrancheNo, x.Units.String())
 		e.ValueDate, e.Record = x.Date, ledger.RecordRef{Type: RecordExit, ID: id}

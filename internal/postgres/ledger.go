@@ -22,9 +22,9 @@ const ledgerChainLock = 7_301_002
 
 // Record types a ledger entry links to (ledger.RecordRef.Type).
 const (
-	RecordAppropriation = "appropriation"
-	RecordDisbursement  = "disbursement"
-	RecordReversal      = "reversal" // a reversal request (冲正), the record of a reversing entry
+	RecordAppropriation = applications.RecordAppropriation // alias kept while internal/server is reorganised
+	RecordDisbursement  = applications.RecordDisbursement  // alias kept while internal/server is reorganised
+	RecordReversal      = applications.RecordReversal      // alias kept while internal/server is reorganised
 )
 
 // ledgerConstraintMessages are the user-facing messages for the money and
@@ -101,7 +101,7 @@ func postEntry(ctx context.Context, tx pgx.Tx, now time.Time, e ledger.Entry) (o
 	e.CreatedAt = now
 	sealed, err := ledger.Seal(head, e)
 	if err != nil {
-		return out, false, invalidLedger(err)
+		return out, false, applications.InvalidLedger(err)
 	}
 	var reverses *int64
 	if sealed.Reverses > 0 {
@@ -132,16 +132,6 @@ func postEntry(ctx context.Context, tx pgx.Tx, now time.Time, e ledger.Entry) (o
 		return out, false, err
 	}
 	return sealed, true, nil
-}
-
-// invalidLedger turns a rule the ledger package found broken into an
-// Invalid application error.
-func invalidLedger(err error) error {
-	var le *ledger.Error
-	if errors.As(err, &le) {
-		return &applications.Error{Kind: applications.Invalid, Field: le.Field, Message: le.Message, Err: err}
-	}
-	return err
 }
 
 // ledgerDay is the calendar day of t as midnight UTC, the form a `date`
