@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -103,3 +104,15 @@ func (db *DB) VerifyAudit(ctx context.Context) (int64, error) {
 	}
 	return v.Count, rows.Err()
 }
+
+// RecordAuditTrail returns the audit rows about one business record,
+// oldest first: who recorded, approved or refused it, and when.
+func (db *DB) RecordAuditTrail(ctx context.Context, objectType string, id int64) ([]audit.Record, error) {
+	rows, _ := db.Pool.Query(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE object_type = $1 AND object_id = $2
+		ORDER BY seq LIMIT 200`, objectType, strconv.FormatInt(id, 10))
+	rs, err := pgx.CollectRows(rows, scanAudit)
+	return rs, mapError(err)
+}
+
+// systemActor is the actor of rows the application writes by itself.
+var systemActor = audit.Actor{Name: "系统", Role: "system"}

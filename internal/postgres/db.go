@@ -1,6 +1,9 @@
 // Package postgres holds every SQL statement of the application (pgx v5,
-// no ORM). One file per aggregate; a money movement, its ledger entry and
-// its audit row are written in one transaction.
+// no ORM). One file per resource, named as in internal/server and web/page
+// (experts.go, panels.go, reviews.go, decisions.go, notices.go, ...); the
+// rules live in internal/applications, the store loads, calls them and
+// saves. A money movement, its ledger entry and its audit row are written
+// in one transaction.
 package postgres
 
 import (

@@ -221,25 +221,3 @@ func (db *DB) SendBackDecision(ctx context.Context, actor audit.Actor, decisionI
 			ObjectID: itoa64(appID), Outcome: audit.Success, Detail: map[string]any{"decision_id": decisionID, "comment": comment}})
 	})
 }
-
-func loadCalendar(ctx context.Context, tx pgx.Tx) (applications.Calendar, error) {
-	cal := applications.Calendar{Holidays: map[string]bool{}, Workdays: map[string]bool{}}
-	rows, err := tx.Query(ctx, `SELECT day, kind FROM calendar_days`)
-	if err != nil {
-		return cal, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var day time.Time
-		var kind string
-		if err := rows.Scan(&day, &kind); err != nil {
-			return cal, err
-		}
-		if kind == "holiday" {
-			cal.Holidays[day.Format(time.DateOnly)] = true
-		} else {
-			cal.Workdays[day.Format(time.DateOnly)] = true
-		}
-	}
-	return cal, rows.Err()
-}

@@ -393,12 +393,3 @@ func (db *DB) ApproveDisbursement(ctx context.Context, actor audit.Actor, id int
 func (db *DB) RejectDisbursement(ctx context.Context, actor audit.Actor, id int64, checkKey, comment string) (Disbursement, error) {
 	return rejectMoney(ctx, db, actor, disbursementRecord, id, checkKey, comment)
 }
-
-// RecordAuditTrail returns the audit rows about one business record,
-// oldest first: who recorded, approved or refused it, and when.
-func (db *DB) RecordAuditTrail(ctx context.Context, objectType string, id int64) ([]audit.Record, error) {
-	rows, _ := db.Pool.Query(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE object_type = $1 AND object_id = $2
-		ORDER BY seq LIMIT 200`, objectType, strconv.FormatInt(id, 10))
-	rs, err := pgx.CollectRows(rows, scanAudit)
-	return rs, mapError(err)
-}

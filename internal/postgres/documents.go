@@ -225,3 +225,17 @@ func (db *DB) ReferencedBlobs(ctx context.Context, keys []string) (map[string]bo
 	}
 	return out, nil
 }
+
+// insertEvidence records an evidence file as a document of the project;
+// nil evidence is none (NULL).
+func insertEvidence(ctx context.Context, tx pgx.Tx, now time.Time, actor audit.Actor, appID int64, d *applications.Document) (*int64, error) {
+	if d == nil {
+		return nil, nil
+	}
+	d.ApplicationID, d.Item = appID, applications.MaterialEvidence
+	doc, err := insertDocument(ctx, tx, now, actor, *d)
+	if err != nil {
+		return nil, err
+	}
+	return &doc.ID, nil
+}

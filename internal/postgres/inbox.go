@@ -98,3 +98,13 @@ func (db *DB) OpenNotification(ctx context.Context, userID, id int64) (string, e
 		WHERE id = $1 AND user_id = $2 RETURNING link`, id, userID, db.Now()).Scan(&link)
 	return link, mapError(err)
 }
+
+// notifyEnterpriseUsers notifies every active user of an application's
+// enterprise with a link of the caller's choosing (notifyEnterprise links
+// to the application page).
+func notifyEnterpriseUsers(ctx context.Context, tx pgx.Tx, now time.Time, appID int64, title, link string) error {
+	_, err := insertNotifications(ctx, tx, `SELECT u.id, $2::text, $3::text, $4::timestamptz
+		FROM users u JOIN applications a ON a.enterprise_id = u.enterprise_id
+		WHERE a.id = $1 AND NOT u.disabled`, appID, title, link, now)
+	return err
+}

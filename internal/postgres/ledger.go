@@ -259,3 +259,10 @@ func checkValueDate(field string, d, now time.Time) error {
 	}
 	return nil
 }
+
+// Record types of the 后股 half.
+const (
+	RecordConversion = "conversion"
+	RecordExit       = "exit"
+	RecordEnding     = "ending"
+)

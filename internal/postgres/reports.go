@@ -179,9 +179,6 @@ type ReportSweep struct {
 	Reminded int // overdue reminders sent
 }
 
-// systemActor is the actor of rows the application writes by itself.
-var systemActor = audit.Actor{Name: "系统", Role: "system"}
-
 // EnsureDueReports makes sure every project that owes reports has a row
 // for each reporting period that has ended before today (China's calendar
 // date), notifying the enterprise of each new one, and sends a one-time
@@ -313,16 +310,6 @@ func (db *DB) ensureProjectReports(ctx context.Context, appID int64, today time.
 }
 
 func reportLink(id int64) string { return "/reports/" + strconv.FormatInt(id, 10) }
-
-// notifyEnterpriseUsers notifies every active user of an application's
-// enterprise with a link of the caller's choosing (notifyEnterprise links
-// to the application page).
-func notifyEnterpriseUsers(ctx context.Context, tx pgx.Tx, now time.Time, appID int64, title, link string) error {
-	_, err := insertNotifications(ctx, tx, `SELECT u.id, $2::text, $3::text, $4::timestamptz
-		FROM users u JOIN applications a ON a.enterprise_id = u.enterprise_id
-		WHERE a.id = $1 AND NOT u.disabled`, appID, title, link, now)
-	return err
-}
 
 // notifyReportStaff notifies the project's liaison, or every staff member
 // when it has none, with a link to the report.
