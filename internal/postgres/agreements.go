@@ -53,14 +53,16 @@ func scanAgreement(row pgx.CollectableRow) (Agreement, error) {
 
 // ListAgreements returns every version, newest first (old ones stay
 // readable).
-func (db *DB) ListAgreements(ctx context.Context, appID int64) ([]Agreement, error) {
+func (db *DB) ListAgreements(ctx context.Context, appID int64) (_ []Agreement, err error) {
+	defer wrap(&err, "ListAgreements %d", appID)
 	rows, _ := db.Pool.Query(ctx, `SELECT `+agreementColumns+agreementFrom+`WHERE g.application_id = $1 ORDER BY g.version DESC`, appID)
 	gs, err := pgx.CollectRows(rows, scanAgreement)
 	return gs, mapError(err)
 }
 
 // SignedAgreement returns the agreement version in force. Errors: NotFound.
-func (db *DB) SignedAgreement(ctx context.Context, appID int64) (Agreement, error) {
+func (db *DB) SignedAgreement(ctx context.Context, appID int64) (_ Agreement, err error) {
+	defer wrap(&err, "SignedAgreement %d", appID)
 	rows, _ := db.Pool.Query(ctx, `SELECT `+agreementColumns+agreementFrom+`WHERE g.application_id = $1 AND g.status = 'signed'`, appID)
 	g, err := pgx.CollectExactlyOneRow(rows, scanAgreement)
 	return g, mapError(err)
@@ -71,7 +73,8 @@ func (db *DB) SignedAgreement(ctx context.Context, appID int64) (Agreement, erro
 // terms version becomes the signed, immutable one, and the application is
 // contracted, all in one transaction. Errors: NotFound, Conflict (notice
 // not ended, objection open, wrong state), Invalid.
-func (db *DB) SignAgreement(ctx context.Context, actor audit.Actor, appID int64, signedOn time.Time, d applications.Document) error {
+func (db *DB) SignAgreement(ctx context.Context, actor audit.Actor, appID int64, signedOn time.Time, d applications.Document) (err error) {
+	defer wrap(&err, "SignAgreement %d", appID)
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		a, err := findApplication(ctx, tx, appID, true)

@@ -21,7 +21,8 @@ type CalendarDay struct {
 }
 
 // ListCalendar returns the configured days.
-func (db *DB) ListCalendar(ctx context.Context) ([]CalendarDay, error) {
+func (db *DB) ListCalendar(ctx context.Context) (_ []CalendarDay, err error) {
+	defer wrap(&err, "ListCalendar")
 	rows, _ := db.Pool.Query(ctx, `SELECT day, kind, name FROM calendar_days ORDER BY day`)
 	ds, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (CalendarDay, error) {
 		var d CalendarDay
@@ -31,7 +32,8 @@ func (db *DB) ListCalendar(ctx context.Context) ([]CalendarDay, error) {
 }
 
 // SetCalendarDay adds or changes a day ("" kind removes it), audited.
-func (db *DB) SetCalendarDay(ctx context.Context, actor audit.Actor, day time.Time, kind, name string) error {
+func (db *DB) SetCalendarDay(ctx context.Context, actor audit.Actor, day time.Time, kind, name string) (err error) {
+	defer wrap(&err, "SetCalendarDay %s", day.Format(time.DateOnly))
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		if kind == "" {

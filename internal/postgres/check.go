@@ -193,7 +193,8 @@ var rejectable = map[string]struct {
 // back with a reason, posting nothing; the project can then be prepared
 // again. Errors: NotFound, Forbidden (the maker), Conflict (not pending),
 // Invalid (no reason).
-func (db *DB) RejectProposal(ctx context.Context, actor audit.Actor, kind string, id int64, reason string) (int64, error) {
+func (db *DB) RejectProposal(ctx context.Context, actor audit.Actor, kind string, id int64, reason string) (_ int64, err error) {
+	defer wrap(&err, "RejectProposal %d", id)
 	t, ok := rejectable[kind]
 	if !ok {
 		return 0, applications.Errorf(applications.NotFound, "记录不存在。")
@@ -202,7 +203,7 @@ func (db *DB) RejectProposal(ctx context.Context, actor audit.Actor, kind string
 		return 0, applications.FieldError("reason", "退回须写明原因。")
 	}
 	var appID int64
-	err := db.checkTx(ctx, actor, kind, id, "reject", func(tx pgx.Tx, now time.Time, chk *checker) error {
+	err = db.checkTx(ctx, actor, kind, id, "reject", func(tx pgx.Tx, now time.Time, chk *checker) error {
 		var maker int64
 		var status string
 		makerCol, pending := "prepared_by", "pending"
@@ -245,12 +246,13 @@ var proposalTables = map[string]bool{"conversions": true, "exits": true, "ending
 
 // ProposalApplication returns the project a conversion, exit or ending
 // (table names which) belongs to. Errors: NotFound.
-func (db *DB) ProposalApplication(ctx context.Context, table string, id int64) (int64, error) {
+func (db *DB) ProposalApplication(ctx context.Context, table string, id int64) (_ int64, err error) {
+	defer wrap(&err, "ProposalApplication %d", id)
 	if !proposalTables[table] {
 		return 0, fmt.Errorf("postgres: %q is not a proposal table", table)
 	}
 	var appID int64
-	err := db.Pool.QueryRow(ctx, `SELECT application_id FROM `+table+` WHERE id = $1`, id).Scan(&appID)
+	err = db.Pool.QueryRow(ctx, `SELECT application_id FROM `+table+` WHERE id = $1`, id).Scan(&appID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, applications.Errorf(applications.NotFound, "记录不存在。")
 	}

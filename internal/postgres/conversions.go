@@ -93,9 +93,10 @@ func errOr(err, fallback error) error {
 
 // PreviewConversion computes the conversion from the frozen terms and the
 // verified event without storing anything. Errors: NotFound, Conflict.
-func (db *DB) PreviewConversion(ctx context.Context, appID int64, appraised string) (ConversionPreview, error) {
+func (db *DB) PreviewConversion(ctx context.Context, appID int64, appraised string) (_ ConversionPreview, err error) {
+	defer wrap(&err, "PreviewConversion %d", appID)
 	var p ConversionPreview
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		a, err := findApplication(ctx, tx, appID, false)
 		if err != nil {
 			return err
@@ -155,14 +156,16 @@ func scanConversion(row pgx.CollectableRow) (Conversion, error) {
 }
 
 // ListConversions returns an application's conversions, newest first.
-func (db *DB) ListConversions(ctx context.Context, appID int64) ([]Conversion, error) {
+func (db *DB) ListConversions(ctx context.Context, appID int64) (_ []Conversion, err error) {
+	defer wrap(&err, "ListConversions %d", appID)
 	rows, _ := db.Pool.Query(ctx, `SELECT `+conversionColumns+conversionFrom+`WHERE c.application_id = $1 ORDER BY c.id DESC`, appID)
 	cs, err := pgx.CollectRows(rows, scanConversion)
 	return cs, mapError(err)
 }
 
 // FindConversion returns one conversion. Errors: NotFound.
-func (db *DB) FindConversion(ctx context.Context, id int64) (Conversion, error) {
+func (db *DB) FindConversion(ctx context.Context, id int64) (_ Conversion, err error) {
+	defer wrap(&err, "FindConversion %d", id)
 	rows, _ := db.Pool.Query(ctx, `SELECT `+conversionColumns+conversionFrom+`WHERE c.id = $1`, id)
 	c, err := pgx.CollectExactlyOneRow(rows, scanConversion)
 	return c, mapError(err)
@@ -183,12 +186,13 @@ func Digest(requestText, resultText string) string {
 // PrepareConversion stores staff's conversion (the exact request and
 // result JSON) for an approver. A retried submission with the same key
 // returns the first. Errors: NotFound, Conflict, Invalid.
-func (db *DB) PrepareConversion(ctx context.Context, actor audit.Actor, appID int64, appraised, key string) (int64, error) {
+func (db *DB) PrepareConversion(ctx context.Context, actor audit.Actor, appID int64, appraised, key string) (_ int64, err error) {
+	defer wrap(&err, "PrepareConversion %d", appID)
 	if err := checkIdempotencyKey(key); err != nil {
 		return 0, err
 	}
 	var id int64
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		if err := tx.QueryRow(ctx, `SELECT id FROM conversions WHERE idempotency_key = $1`, key).Scan(&id); err == nil {
 			return nil
@@ -244,8 +248,9 @@ func (db *DB) PrepareConversion(ctx context.Context, actor audit.Actor, appID in
 // disbursed principal, the application converted, in one transaction.
 // Approving an approved conversion again is a no-op. Errors: NotFound,
 // Forbidden (the maker), Conflict.
-func (db *DB) ApproveConversion(ctx context.Context, actor audit.Actor, id int64) error {
-	err := db.checkTx(ctx, actor, RecordConversion, id, "approve", func(tx pgx.Tx, now time.Time, chk *checker) error {
+func (db *DB) ApproveConversion(ctx context.Context, actor audit.Actor, id int64) (err error) {
+	defer wrap(&err, "ApproveConversion %d", id)
+	err = db.checkTx(ctx, actor, RecordConversion, id, "approve", func(tx pgx.Tx, now time.Time, chk *checker) error {
 		rows, _ := tx.Query(ctx, `SELECT `+conversionColumns+conversionFrom+`WHERE c.id = $1 FOR UPDATE OF c`, id)
 		c, err := pgx.CollectExactlyOneRow(rows, scanConversion)
 		if err != nil {
@@ -292,7 +297,8 @@ func (db *DB) ApproveConversion(ctx context.Context, actor audit.Actor, id int64
 // RecordRegistration stores the 工商变更 date and, when given, the
 // registration document (already stored as a blob) of an approved
 // conversion. Errors: NotFound, Conflict, Invalid.
-func (db *DB) RecordRegistration(ctx context.Context, actor audit.Actor, convID int64, date time.Time, evidence *applications.Document) error {
+func (db *DB) RecordRegistration(ctx context.Context, actor audit.Actor, convID int64, date time.Time, evidence *applications.Document) (err error) {
+	defer wrap(&err, "RecordRegistration %d", convID)
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		var status string

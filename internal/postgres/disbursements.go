@@ -52,7 +52,8 @@ func findDisbursement(ctx context.Context, q ledgerQuerier, id int64) (Disbursem
 }
 
 // FindDisbursement returns one disbursement. Errors: NotFound.
-func (db *DB) FindDisbursement(ctx context.Context, id int64) (Disbursement, error) {
+func (db *DB) FindDisbursement(ctx context.Context, id int64) (_ Disbursement, err error) {
+	defer wrap(&err, "FindDisbursement %d", id)
 	d, err := findDisbursement(ctx, db.Pool, id)
 	return d, mapError(err)
 }
@@ -66,7 +67,8 @@ type DisbursementFilter struct {
 }
 
 // ListDisbursements returns one page of disbursements, newest first.
-func (db *DB) ListDisbursements(ctx context.Context, f DisbursementFilter) ([]Disbursement, error) {
+func (db *DB) ListDisbursements(ctx context.Context, f DisbursementFilter) (_ []Disbursement, err error) {
+	defer wrap(&err, "ListDisbursements application %d", f.ApplicationID)
 	ds, err := listDisbursements(ctx, db.Pool, f)
 	return ds, mapError(err)
 }
@@ -181,9 +183,10 @@ func loadPlan(ctx context.Context, q ledgerQuerier, a applications.Application) 
 // DisbursementPlan returns a project's agreement, tranche plan and
 // disbursements. A project without a signed agreement has AgreementID 0.
 // Errors: NotFound.
-func (db *DB) DisbursementPlan(ctx context.Context, appID int64) (DisbursementPlan, error) {
+func (db *DB) DisbursementPlan(ctx context.Context, appID int64) (_ DisbursementPlan, err error) {
+	defer wrap(&err, "DisbursementPlan %d", appID)
 	var p DisbursementPlan
-	err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err = pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		a, err := findApplication(ctx, tx, appID, false)
 		if err != nil {
 			return err
@@ -200,8 +203,9 @@ func (db *DB) DisbursementPlan(ctx context.Context, appID int64) (DisbursementPl
 // ConfirmMilestone records staff's confirmation that a gated tranche's
 // milestone is met, so the tranche can be disbursed. Errors: NotFound,
 // Invalid, Conflict (no signed agreement, not gated, already confirmed).
-func (db *DB) ConfirmMilestone(ctx context.Context, actor audit.Actor, appID int64, tranche int, note string) error {
-	note, err := applications.CheckMilestoneNote(note)
+func (db *DB) ConfirmMilestone(ctx context.Context, actor audit.Actor, appID int64, tranche int, note string) (err error) {
+	defer wrap(&err, "ConfirmMilestone %d", appID)
+	note, err = applications.CheckMilestoneNote(note)
 	if err != nil {
 		return err
 	}
@@ -244,7 +248,8 @@ func disbursementAudit(d Disbursement) map[string]any {
 // of the tranche, of the approved amount (counting pending records) and
 // of the fund. A retry with the same idempotency key returns the first
 // attempt's record. Errors: Invalid, NotFound, Conflict.
-func (db *DB) RecordDisbursement(ctx context.Context, actor audit.Actor, in DisbursementInput) (Disbursement, error) {
+func (db *DB) RecordDisbursement(ctx context.Context, actor audit.Actor, in DisbursementInput) (_ Disbursement, err error) {
+	defer wrap(&err, "RecordDisbursement application %d tranche %d", in.ApplicationID, in.Tranche)
 	if err := checkIdempotencyKey(in.IdempotencyKey); err != nil {
 		return Disbursement{}, err
 	}
@@ -263,7 +268,7 @@ func (db *DB) RecordDisbursement(ctx context.Context, actor audit.Actor, in Disb
 		return Disbursement{}, err
 	}
 	var out Disbursement
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		a, err := findApplication(ctx, tx, in.ApplicationID, true)
 		if err != nil {
 			return err
@@ -322,7 +327,8 @@ var disbursementRecord = moneyRecord[Disbursement]{table: "disbursements", recor
 // the approved record and posts nothing. Errors: NotFound, Forbidden (the
 // maker may not check), Conflict (already decided, or the money is no
 // longer there), Invalid.
-func (db *DB) ApproveDisbursement(ctx context.Context, actor audit.Actor, id int64, checkKey string) (Disbursement, error) {
+func (db *DB) ApproveDisbursement(ctx context.Context, actor audit.Actor, id int64, checkKey string) (_ Disbursement, err error) {
+	defer wrap(&err, "ApproveDisbursement %d", id)
 	out, err := checkMoney(ctx, db, actor, disbursementRecord, id, checkKey, MoneyApproved, func(tx pgx.Tx, now time.Time, d Disbursement, out *Disbursement) error {
 		appID := d.ApplicationID // read under the disbursement's lock
 		a, err := findApplication(ctx, tx, appID, true)
@@ -390,6 +396,7 @@ func (db *DB) ApproveDisbursement(ctx context.Context, actor audit.Actor, id int
 
 // RejectDisbursement sends a pending disbursement back with a reason;
 // nothing is posted. Errors: NotFound, Forbidden, Conflict, Invalid.
-func (db *DB) RejectDisbursement(ctx context.Context, actor audit.Actor, id int64, checkKey, comment string) (Disbursement, error) {
+func (db *DB) RejectDisbursement(ctx context.Context, actor audit.Actor, id int64, checkKey, comment string) (_ Disbursement, err error) {
+	defer wrap(&err, "RejectDisbursement %d", id)
 	return rejectMoney(ctx, db, actor, disbursementRecord, id, checkKey, comment)
 }

@@ -33,7 +33,8 @@ type EquityPosition struct {
 
 // ListEquity returns the platform's positions (the equity register), by
 // programme then project; programmeID 0 lists every programme.
-func (db *DB) ListEquity(ctx context.Context, programmeID int64) ([]EquityPosition, error) {
+func (db *DB) ListEquity(ctx context.Context, programmeID int64) (_ []EquityPosition, err error) {
+	defer wrap(&err, "ListEquity %d", programmeID)
 	rows, _ := db.Pool.Query(ctx, `
 		SELECT a.id, a.title, e.name, p.id, p.name, a.state, c.conversion_date, c.units,
 		       COALESCE(sum(x.units) FILTER (WHERE x.status = 'approved'), 0),

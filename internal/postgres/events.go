@@ -32,7 +32,8 @@ func scanEvent(row pgx.CollectableRow) (applications.TriggerEvent, error) {
 }
 
 // ListEvents returns an application's trigger events, newest first.
-func (db *DB) ListEvents(ctx context.Context, appID int64) ([]applications.TriggerEvent, error) {
+func (db *DB) ListEvents(ctx context.Context, appID int64) (_ []applications.TriggerEvent, err error) {
+	defer wrap(&err, "ListEvents %d", appID)
 	rows, _ := db.Pool.Query(ctx, `SELECT `+eventColumns+` FROM trigger_events e JOIN users u ON u.id = e.reported_by
 		WHERE e.application_id = $1 ORDER BY e.id DESC`, appID)
 	es, err := pgx.CollectRows(rows, scanEvent)
@@ -62,9 +63,10 @@ func nullDate(t time.Time) *time.Time {
 // project, refused outside the conversion window, with its evidence file
 // (already stored as a blob) when given. Errors: NotFound, Conflict (wrong
 // state, no signed agreement), Invalid.
-func (db *DB) ReportEvent(ctx context.Context, actor audit.Actor, e applications.TriggerEvent, evidence *applications.Document) (int64, error) {
+func (db *DB) ReportEvent(ctx context.Context, actor audit.Actor, e applications.TriggerEvent, evidence *applications.Document) (_ int64, err error) {
+	defer wrap(&err, "ReportEvent application %d", e.ApplicationID)
 	var id int64
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		a, err := findApplication(ctx, tx, e.ApplicationID, true)
 		if err != nil {
@@ -111,7 +113,8 @@ func (db *DB) ReportEvent(ctx context.Context, actor audit.Actor, e applications
 // VerifyEvent is staff's verification. A verified event that meets a
 // trigger of the agreement (inside the window, checked when reported)
 // moves the project to conversion_due. Errors: NotFound, Conflict, Invalid.
-func (db *DB) VerifyEvent(ctx context.Context, actor audit.Actor, eventID int64, verify bool, reason string) error {
+func (db *DB) VerifyEvent(ctx context.Context, actor audit.Actor, eventID int64, verify bool, reason string) (err error) {
+	defer wrap(&err, "VerifyEvent %d", eventID)
 	if !verify && reason == "" {
 		return applications.FieldError("reason", "不予认定须写明原因。")
 	}

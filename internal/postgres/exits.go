@@ -65,7 +65,8 @@ func scanExit(row pgx.CollectableRow) (Exit, error) {
 }
 
 // ListExits returns an application's exit tranches in order.
-func (db *DB) ListExits(ctx context.Context, appID int64) ([]Exit, error) {
+func (db *DB) ListExits(ctx context.Context, appID int64) (_ []Exit, err error) {
+	defer wrap(&err, "ListExits %d", appID)
 	rows, _ := db.Pool.Query(ctx, `SELECT `+exitColumns+exitFrom+`WHERE x.application_id = $1 ORDER BY x.tranche_no, x.id`, appID)
 	xs, err := pgx.CollectRows(rows, scanExit)
 	return xs, mapError(err)
@@ -138,9 +139,10 @@ func previewExit(ctx context.Context, tx pgx.Tx, a applications.Application, in 
 
 // PreviewExit prices a tranche under the policy without storing it (nil
 // input: the realised totals so far). Errors: NotFound, Conflict.
-func (db *DB) PreviewExit(ctx context.Context, appID int64, in *ExitInput) (ExitPreview, error) {
+func (db *DB) PreviewExit(ctx context.Context, appID int64, in *ExitInput) (_ ExitPreview, err error) {
+	defer wrap(&err, "PreviewExit %d", appID)
 	var p ExitPreview
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		a, err := findApplication(ctx, tx, appID, false)
 		if err != nil {
 			return err
@@ -168,7 +170,8 @@ func exitInputError(err error) error {
 // PrepareExit records an exit tranche priced by the engine for an
 // approver. A retried submission with the same key returns the first.
 // Errors: NotFound, Conflict, Invalid.
-func (db *DB) PrepareExit(ctx context.Context, actor audit.Actor, appID int64, in ExitInput, key string) (int64, error) {
+func (db *DB) PrepareExit(ctx context.Context, actor audit.Actor, appID int64, in ExitInput, key string) (_ int64, err error) {
+	defer wrap(&err, "PrepareExit %d", appID)
 	if err := checkIdempotencyKey(key); err != nil {
 		return 0, err
 	}
@@ -178,7 +181,7 @@ func (db *DB) PrepareExit(ctx context.Context, actor audit.Actor, appID int64, i
 		return 0, applications.FieldError("buyer_kind", "请选择受让方类型。")
 	}
 	var id int64
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		if err := tx.QueryRow(ctx, `SELECT id FROM exits WHERE idempotency_key = $1`, key).Scan(&id); err == nil {
 			return nil
@@ -236,8 +239,9 @@ func (db *DB) PrepareExit(ctx context.Context, actor audit.Actor, appID int64, i
 // 6711 loss), returns the proceeds to the fund, and moves the project to
 // exiting, or exited when no units remain. Errors: NotFound, Forbidden,
 // Conflict.
-func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) error {
-	err := db.checkTx(ctx, actor, RecordExit, id, "approve", func(tx pgx.Tx, now time.Time, chk *checker) error {
+func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) (err error) {
+	defer wrap(&err, "ApproveExit %d", id)
+	err = db.checkTx(ctx, actor, RecordExit, id, "approve", func(tx pgx.Tx, now time.Time, chk *checker) error {
 		var appID, preparedBy int64
 		var status string
 		if err := tx.QueryRow(ctx, `SELECT application_id, prepared_by, status FROM exits WHERE id = $1 FOR UPDATE`, id).

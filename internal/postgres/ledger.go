@@ -64,9 +64,10 @@ func ledgerHead(ctx context.Context, q pgx.Tx) (ledger.ChainHead, error) {
 }
 
 // LedgerHead returns the current chain head.
-func (db *DB) LedgerHead(ctx context.Context) (ledger.ChainHead, error) {
+func (db *DB) LedgerHead(ctx context.Context) (_ ledger.ChainHead, err error) {
+	defer wrap(&err, "LedgerHead")
 	var h ledger.ChainHead
-	err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err = pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var err error
 		h, err = ledgerHead(ctx, tx)
 		return err
@@ -208,9 +209,10 @@ type EntryDetail struct {
 }
 
 // FindEntry returns one entry with its postings. Errors: NotFound.
-func (db *DB) FindEntry(ctx context.Context, seq int64) (EntryDetail, error) {
+func (db *DB) FindEntry(ctx context.Context, seq int64) (_ EntryDetail, err error) {
+	defer wrap(&err, "FindEntry %d", seq)
 	var d EntryDetail
-	err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err = pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var err error
 		if d.Entry, err = findEntry(ctx, tx, seq); err != nil {
 			return err

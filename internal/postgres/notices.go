@@ -20,16 +20,18 @@ const noticeEnded = `a.state = 'approved' AND a.notice_closed_at IS NULL AND a.n
 
 // EndedNoticesDue counts the notices CloseEndedNotices would close,
 // including those another transaction holds (it skips them).
-func (db *DB) EndedNoticesDue(ctx context.Context) (int, error) {
+func (db *DB) EndedNoticesDue(ctx context.Context) (_ int, err error) {
+	defer wrap(&err, "EndedNoticesDue")
 	var n int
-	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM applications a WHERE `+noticeEnded, chinaDay(db.Now())).Scan(&n)
+	err = db.Pool.QueryRow(ctx, `SELECT count(*) FROM applications a WHERE `+noticeEnded, chinaDay(db.Now())).Scan(&n)
 	return n, err
 }
 
 // shows notices is opened, so the state is right even between job runs.
-func (db *DB) CloseEndedNotices(ctx context.Context) (int, error) {
+func (db *DB) CloseEndedNotices(ctx context.Context) (_ int, err error) {
+	defer wrap(&err, "CloseEndedNotices")
 	n := 0
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		rows, _ := tx.Query(ctx, `SELECT a.id, a.title FROM applications a WHERE `+noticeEnded+`
 			FOR UPDATE OF a SKIP LOCKED`, chinaDay(now))
@@ -74,7 +76,8 @@ func chinaDay(now time.Time) time.Time {
 
 // ListCurrentNotices returns the applications whose notice runs today,
 // for the public notice page.
-func (db *DB) ListCurrentNotices(ctx context.Context) ([]applications.Application, error) {
+func (db *DB) ListCurrentNotices(ctx context.Context) (_ []applications.Application, err error) {
+	defer wrap(&err, "ListCurrentNotices")
 	rows, _ := db.Pool.Query(ctx, `SELECT `+appColumns+appFrom+`
 		WHERE a.state = 'approved' AND a.notice_starts_on <= $1 AND a.notice_ends_on >= $1
 		ORDER BY a.notice_ends_on, a.id`, chinaDay(db.Now()))

@@ -24,7 +24,8 @@ type Objection struct {
 }
 
 // ListObjections returns an application's objections.
-func (db *DB) ListObjections(ctx context.Context, appID int64) ([]Objection, error) {
+func (db *DB) ListObjections(ctx context.Context, appID int64) (_ []Objection, err error) {
+	defer wrap(&err, "ListObjections %d", appID)
 	rows, _ := db.Pool.Query(ctx, `SELECT id, received_on, body, status, resolution FROM objections WHERE application_id = $1 ORDER BY id`, appID)
 	os, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Objection, error) {
 		var o Objection
@@ -35,7 +36,8 @@ func (db *DB) ListObjections(ctx context.Context, appID int64) ([]Objection, err
 
 // RecordObjection records an objection received during the notice.
 // Errors: NotFound, Conflict (no notice running), Invalid.
-func (db *DB) RecordObjection(ctx context.Context, actor audit.Actor, appID int64, receivedOn time.Time, body string) error {
+func (db *DB) RecordObjection(ctx context.Context, actor audit.Actor, appID int64, receivedOn time.Time, body string) (err error) {
+	defer wrap(&err, "RecordObjection %d", appID)
 	body = strings.TrimSpace(body)
 	if body == "" {
 		return applications.FieldError("body", "请填写异议内容。")
@@ -64,7 +66,8 @@ func (db *DB) RecordObjection(ctx context.Context, actor audit.Actor, appID int6
 
 // ResolveObjection upholds (the application is rejected) or dismisses an
 // open objection. Errors: NotFound, Conflict, Invalid.
-func (db *DB) ResolveObjection(ctx context.Context, actor audit.Actor, objectionID int64, uphold bool, resolution string) error {
+func (db *DB) ResolveObjection(ctx context.Context, actor audit.Actor, objectionID int64, uphold bool, resolution string) (err error) {
+	defer wrap(&err, "ResolveObjection %d", objectionID)
 	resolution = strings.TrimSpace(resolution)
 	if resolution == "" {
 		return applications.FieldError("resolution", "请写明处理意见。")

@@ -45,14 +45,16 @@ func scanAssignment(row pgx.CollectableRow) (Assignment, error) {
 }
 
 // ListAssignments returns an application's panel (staff view).
-func (db *DB) ListAssignments(ctx context.Context, appID int64) ([]Assignment, error) {
+func (db *DB) ListAssignments(ctx context.Context, appID int64) (_ []Assignment, err error) {
+	defer wrap(&err, "ListAssignments %d", appID)
 	rows, _ := db.Pool.Query(ctx, `SELECT `+assignmentColumns+assignmentFrom+`WHERE pa.application_id = $1 ORDER BY pa.id`, appID)
 	xs, err := pgx.CollectRows(rows, scanAssignment)
 	return xs, mapError(err)
 }
 
 // ListExpertAssignments returns an expert's assignments, open ones first.
-func (db *DB) ListExpertAssignments(ctx context.Context, expertID int64) ([]Assignment, error) {
+func (db *DB) ListExpertAssignments(ctx context.Context, expertID int64) (_ []Assignment, err error) {
+	defer wrap(&err, "ListExpertAssignments %d", expertID)
 	rows, _ := db.Pool.Query(ctx, `SELECT `+assignmentColumns+assignmentFrom+`WHERE pa.expert_id = $1
 		ORDER BY pa.status IN ('submitted','recused'), pa.id DESC`, expertID)
 	xs, err := pgx.CollectRows(rows, scanAssignment)
@@ -61,7 +63,8 @@ func (db *DB) ListExpertAssignments(ctx context.Context, expertID int64) ([]Assi
 
 // FindAssignment returns the assignment of an expert to an application.
 // Errors: NotFound (the expert is not on that panel).
-func (db *DB) FindAssignment(ctx context.Context, appID, expertID int64) (Assignment, error) {
+func (db *DB) FindAssignment(ctx context.Context, appID, expertID int64) (_ Assignment, err error) {
+	defer wrap(&err, "FindAssignment %d, expertID %d", appID, expertID)
 	rows, _ := db.Pool.Query(ctx, `SELECT `+assignmentColumns+assignmentFrom+`WHERE pa.application_id = $1 AND pa.expert_id = $2`, appID, expertID)
 	x, err := pgx.CollectExactlyOneRow(rows, scanAssignment)
 	return x, mapError(err)
@@ -94,9 +97,10 @@ func panelOpen(ctx context.Context, tx pgx.Tx, appID int64) (int, error) {
 // is a seeded shuffle of the eligible experts in ID order, so it can be
 // shown again from the seed recorded on each assignment and in the audit
 // log. Errors: NotFound, Conflict (wrong state, not enough experts).
-func (db *DB) DrawPanel(ctx context.Context, actor audit.Actor, appID int64, seed int64) ([]int64, error) {
+func (db *DB) DrawPanel(ctx context.Context, actor audit.Actor, appID int64, seed int64) (_ []int64, err error) {
+	defer wrap(&err, "DrawPanel %d", appID)
 	var chosen []int64
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		a, err := findApplication(ctx, tx, appID, true)
 		if err != nil {
@@ -150,7 +154,8 @@ func (db *DB) DrawPanel(ctx context.Context, actor audit.Actor, appID int64, see
 
 // AssignExpert puts a chosen expert on the panel by hand, still refusing
 // a conflicted or inactive one. Errors: NotFound, Conflict, Invalid.
-func (db *DB) AssignExpert(ctx context.Context, actor audit.Actor, appID, expertID int64) error {
+func (db *DB) AssignExpert(ctx context.Context, actor audit.Actor, appID, expertID int64) (err error) {
+	defer wrap(&err, "AssignExpert %d, expertID %d", appID, expertID)
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		a, err := findApplication(ctx, tx, appID, true)

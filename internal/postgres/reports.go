@@ -95,7 +95,8 @@ func findReport(ctx context.Context, q reportQuerier, id int64, lock bool) (Prog
 
 // FindReport returns one report with its attachments. Callers check who
 // may see it (the application's rule). Errors: NotFound.
-func (db *DB) FindReport(ctx context.Context, id int64) (ProgressReport, error) {
+func (db *DB) FindReport(ctx context.Context, id int64) (_ ProgressReport, err error) {
+	defer wrap(&err, "FindReport %d", id)
 	r, err := findReport(ctx, db.Pool, id, false)
 	if err != nil {
 		return r, mapError(err)
@@ -117,7 +118,8 @@ type ReportFilter struct {
 
 // ListReports returns reports, the most pressing first: open ones by due
 // date, then the rest newest period first.
-func (db *DB) ListReports(ctx context.Context, f ReportFilter) ([]ProgressReport, error) {
+func (db *DB) ListReports(ctx context.Context, f ReportFilter) (_ []ProgressReport, err error) {
+	defer wrap(&err, "ListReports")
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 200
 	}
@@ -155,7 +157,8 @@ func (db *DB) ListReports(ctx context.Context, f ReportFilter) ([]ProgressReport
 // on today (China's calendar date): status due or returned, of projects
 // that still owe reports (applications.ReportingStates), longest overdue first. This is
 // the conversion watchlist's "overdue reports" line.
-func (db *DB) ListOverdueReports(ctx context.Context, today time.Time) ([]ProgressReport, error) {
+func (db *DB) ListOverdueReports(ctx context.Context, today time.Time) (_ []ProgressReport, err error) {
+	defer wrap(&err, "ListOverdueReports")
 	rows, _ := db.Pool.Query(ctx, `SELECT `+reportColumns+reportFrom+`
 		WHERE r.status IN ('due','returned') AND r.due_on < $1 AND a.state = ANY($2)
 		ORDER BY r.due_on, r.id`, ledgerDay(today), reportingStateCodes())
@@ -165,9 +168,10 @@ func (db *DB) ListOverdueReports(ctx context.Context, today time.Time) ([]Progre
 
 // CountOverdueReports is len(ListOverdueReports) without loading them,
 // for dashboard counters.
-func (db *DB) CountOverdueReports(ctx context.Context, today time.Time) (int, error) {
+func (db *DB) CountOverdueReports(ctx context.Context, today time.Time) (_ int, err error) {
+	defer wrap(&err, "CountOverdueReports")
 	var n int
-	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM progress_reports r JOIN applications a ON a.id = r.application_id
+	err = db.Pool.QueryRow(ctx, `SELECT count(*) FROM progress_reports r JOIN applications a ON a.id = r.application_id
 		WHERE r.status IN ('due','returned') AND r.due_on < $1 AND a.state = ANY($2)`,
 		ledgerDay(today), reportingStateCodes()).Scan(&n)
 	return n, mapError(err)
@@ -189,14 +193,16 @@ type ReportSweep struct {
 //
 // A project's first period starts on its first approved disbursement's
 // value date (failing that, the day it became funded); see applications.ReportPeriods.
-func (db *DB) EnsureDueReports(ctx context.Context, today time.Time) (ReportSweep, error) {
+func (db *DB) EnsureDueReports(ctx context.Context, today time.Time) (_ ReportSweep, err error) {
+	defer wrap(&err, "EnsureDueReports")
 	return db.ensureDueReports(ctx, today, 0)
 }
 
 // EnsureEnterpriseReports is EnsureDueReports for one enterprise's
 // projects only: cheap enough to run whenever its users open their
 // reports.
-func (db *DB) EnsureEnterpriseReports(ctx context.Context, today time.Time, enterpriseID int64) (ReportSweep, error) {
+func (db *DB) EnsureEnterpriseReports(ctx context.Context, today time.Time, enterpriseID int64) (_ ReportSweep, err error) {
+	defer wrap(&err, "EnsureEnterpriseReports %d", enterpriseID)
 	if enterpriseID == 0 {
 		return ReportSweep{}, nil
 	}
@@ -285,7 +291,7 @@ func (db *DB) ensureProjectReports(ctx context.Context, appID int64, today time.
 				INSERT INTO progress_reports (application_id, period_start, period_end, due_on, created_at)
 				VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id`,
 				appID, p.Start, p.End, due, now).Scan(&id)
-			if err == pgx.ErrNoRows {
+			if errors.Is(err, pgx.ErrNoRows) {
 				continue // another run inserted it first
 			}
 			if err != nil {
@@ -388,13 +394,14 @@ func reportAudit(r ProgressReport) map[string]any {
 // form was loaded, and notifies the liaison. Whether the actor belongs to
 // the project's enterprise is the caller's check. Errors: Invalid,
 // NotFound, Conflict (already submitted, or changed meanwhile).
-func (db *DB) SubmitReport(ctx context.Context, actor audit.Actor, id int64, in ReportInput, attachments []applications.Document) (ProgressReport, error) {
+func (db *DB) SubmitReport(ctx context.Context, actor audit.Actor, id int64, in ReportInput, attachments []applications.Document) (_ ProgressReport, err error) {
+	defer wrap(&err, "SubmitReport %d", id)
 	in.Narrative = strings.TrimSpace(in.Narrative)
 	if err := in.Validate(); err != nil {
 		return ProgressReport{}, err
 	}
 	var out ProgressReport
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		before, err := findReport(ctx, tx, id, true)
 		if err != nil {
@@ -441,8 +448,9 @@ func (db *DB) SubmitReport(ctx context.Context, actor audit.Actor, id int64, in 
 // returned with a comment the enterprise sees (it then submits again).
 // The enterprise is notified. Errors: Invalid (a return without a
 // comment), NotFound, Conflict (not awaiting review, or changed meanwhile).
-func (db *DB) ReviewReport(ctx context.Context, actor audit.Actor, id int64, accept bool, comment string, version int) (ProgressReport, error) {
-	comment, err := applications.CheckReviewComment(accept, comment)
+func (db *DB) ReviewReport(ctx context.Context, actor audit.Actor, id int64, accept bool, comment string, version int) (_ ProgressReport, err error) {
+	defer wrap(&err, "ReviewReport %d", id)
+	comment, err = applications.CheckReviewComment(accept, comment)
 	if err != nil {
 		return ProgressReport{}, err
 	}
@@ -488,7 +496,8 @@ type ReportingDuty struct {
 
 // ListReportingDuties returns every programme's reporting settings,
 // newest programme first.
-func (db *DB) ListReportingDuties(ctx context.Context) ([]ReportingDuty, error) {
+func (db *DB) ListReportingDuties(ctx context.Context) (_ []ReportingDuty, err error) {
+	defer wrap(&err, "ListReportingDuties")
 	rows, _ := db.Pool.Query(ctx, `SELECT id, name, year, report_cadence_months, report_grace_days
 		FROM programmes ORDER BY year DESC, id DESC`)
 	ds, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ReportingDuty, error) {
@@ -501,7 +510,8 @@ func (db *DB) ListReportingDuties(ctx context.Context) ([]ReportingDuty, error) 
 // SetReportingDuty changes a programme's reporting cadence and grace
 // period. Periods already generated keep their dates; later ones follow
 // the new cadence from the end of the last one. Errors: Invalid, NotFound.
-func (db *DB) SetReportingDuty(ctx context.Context, actor audit.Actor, programmeID int64, cadenceMonths, graceDays int) error {
+func (db *DB) SetReportingDuty(ctx context.Context, actor audit.Actor, programmeID int64, cadenceMonths, graceDays int) (err error) {
+	defer wrap(&err, "SetReportingDuty %d", programmeID)
 	if err := applications.CheckReportingDuty(cadenceMonths, graceDays); err != nil {
 		return err
 	}

@@ -53,7 +53,8 @@ func findReversal(ctx context.Context, q ledgerQuerier, id int64) (Reversal, err
 }
 
 // FindReversal returns one reversal request. Errors: NotFound.
-func (db *DB) FindReversal(ctx context.Context, id int64) (Reversal, error) {
+func (db *DB) FindReversal(ctx context.Context, id int64) (_ Reversal, err error) {
+	defer wrap(&err, "FindReversal %d", id)
 	r, err := findReversal(ctx, db.Pool, id)
 	return r, mapError(err)
 }
@@ -66,7 +67,8 @@ type ReversalFilter struct {
 }
 
 // ListReversals returns one page of reversal requests, newest first.
-func (db *DB) ListReversals(ctx context.Context, f ReversalFilter) ([]Reversal, error) {
+func (db *DB) ListReversals(ctx context.Context, f ReversalFilter) (_ []Reversal, err error) {
+	defer wrap(&err, "ListReversals")
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
@@ -88,9 +90,10 @@ type EntryReversal struct {
 // FindEntryReversal tells whether entry seq can be reversed now, and the
 // request already open for it. It runs the same checks RequestReversal
 // does, in a read-only snapshot. Errors: NotFound.
-func (db *DB) FindEntryReversal(ctx context.Context, seq int64) (EntryReversal, error) {
+func (db *DB) FindEntryReversal(ctx context.Context, seq int64) (_ EntryReversal, err error) {
+	defer wrap(&err, "FindEntryReversal %d", seq)
 	var out EntryReversal
-	err := db.snapshot(ctx, func(tx pgx.Tx) error {
+	err = db.snapshot(ctx, func(tx pgx.Tx) error {
 		e, err := findEntry(ctx, tx, seq)
 		if err != nil {
 			return err
@@ -232,7 +235,8 @@ func reversalAudit(r Reversal) map[string]any {
 // disbursements can be); an appropriation whose money has been disbursed
 // since is refused too. A retry with the same idempotency key returns the
 // first attempt's request. Errors: Invalid, Conflict.
-func (db *DB) RequestReversal(ctx context.Context, actor audit.Actor, in ReversalInput) (Reversal, error) {
+func (db *DB) RequestReversal(ctx context.Context, actor audit.Actor, in ReversalInput) (_ Reversal, err error) {
+	defer wrap(&err, "RequestReversal entry %d", in.EntrySeq)
 	if err := checkIdempotencyKey(in.IdempotencyKey); err != nil {
 		return Reversal{}, err
 	}
@@ -307,7 +311,8 @@ var reversalRecord = moneyRecord[Reversal]{table: "reversals", recordType: Recor
 // check key returns the approved request and posts nothing. Errors:
 // NotFound, Forbidden (the requester may not approve), Conflict (already
 // decided, or the entry can no longer be reversed), Invalid.
-func (db *DB) ApproveReversal(ctx context.Context, actor audit.Actor, id int64, checkKey string) (Reversal, error) {
+func (db *DB) ApproveReversal(ctx context.Context, actor audit.Actor, id int64, checkKey string) (_ Reversal, err error) {
+	defer wrap(&err, "ApproveReversal %d", id)
 	out, err := checkMoney(ctx, db, actor, reversalRecord, id, checkKey, MoneyApproved, func(tx pgx.Tx, now time.Time, r Reversal, out *Reversal) error {
 		orig, err := findEntry(ctx, tx, r.OriginalSeq)
 		if err != nil {
@@ -429,7 +434,8 @@ func restoreBalances(ctx context.Context, tx pgx.Tx, now time.Time, t applicatio
 // RejectReversal sends a pending reversal request back with a reason;
 // nothing is posted and the entry may be requested again. Errors:
 // NotFound, Forbidden, Conflict, Invalid.
-func (db *DB) RejectReversal(ctx context.Context, actor audit.Actor, id int64, checkKey, comment string) (Reversal, error) {
+func (db *DB) RejectReversal(ctx context.Context, actor audit.Actor, id int64, checkKey, comment string) (_ Reversal, err error) {
+	defer wrap(&err, "RejectReversal %d", id)
 	return rejectMoney(ctx, db, actor, reversalRecord, id, checkKey, comment)
 }
 

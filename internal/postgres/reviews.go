@@ -16,7 +16,8 @@ import (
 // Declare records an expert's conflict declaration: no conflict (then the
 // materials open) or a recusal with a reason (then staff draw a
 // replacement). Errors: NotFound, Conflict (already declared), Invalid.
-func (db *DB) Declare(ctx context.Context, actor audit.Actor, appID, expertID int64, recuse bool, reason string) error {
+func (db *DB) Declare(ctx context.Context, actor audit.Actor, appID, expertID int64, recuse bool, reason string) (err error) {
+	defer wrap(&err, "Declare %d, expertID %d", appID, expertID)
 	if recuse && reason == "" {
 		return applications.FieldError("reason", "回避须说明理由。")
 	}
@@ -68,7 +69,8 @@ type StoredReview struct {
 // many submitted reviews as the panel size, none outstanding) the
 // application moves to reviewed in the same transaction. Errors:
 // NotFound, Conflict (not declared, already submitted), Invalid.
-func (db *DB) SubmitReview(ctx context.Context, actor audit.Actor, appID, expertID int64, in applications.ReviewInput) error {
+func (db *DB) SubmitReview(ctx context.Context, actor audit.Actor, appID, expertID int64, in applications.ReviewInput) (err error) {
+	defer wrap(&err, "SubmitReview %d, expertID %d", appID, expertID)
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		a, err := findApplication(ctx, tx, appID, true)
@@ -130,7 +132,8 @@ func (db *DB) SubmitReview(ctx context.Context, actor audit.Actor, appID, expert
 }
 
 // ListReviews returns the submitted reviews of an application.
-func (db *DB) ListSubmittedReviews(ctx context.Context, appID int64) ([]StoredReview, error) {
+func (db *DB) ListSubmittedReviews(ctx context.Context, appID int64) (_ []StoredReview, err error) {
+	defer wrap(&err, "ListSubmittedReviews %d", appID)
 	rows, _ := db.Pool.Query(ctx, `
 		SELECT r.assignment_id, pa.expert_id, u.display_name, r.scores, r.comments, r.overall_comment, r.recommendation,
 		       r.suggested_amount, r.total, r.submitted_at
@@ -154,7 +157,8 @@ func (db *DB) ListSubmittedReviews(ctx context.Context, appID int64) ([]StoredRe
 
 // ReviewResult computes the application's result from its locked reviews
 // under the rules of its programme p.
-func (db *DB) ReviewResult(ctx context.Context, a applications.Application, p applications.Programme) (applications.ReviewResult, []StoredReview, error) {
+func (db *DB) ReviewResult(ctx context.Context, a applications.Application, p applications.Programme) (_ applications.ReviewResult, _ []StoredReview, err error) {
+	defer wrap(&err, "ReviewResult %d", a.ID)
 	rs, err := db.ListSubmittedReviews(ctx, a.ID)
 	if err != nil {
 		return applications.ReviewResult{}, nil, err

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -17,7 +18,8 @@ import (
 
 // ProposeTerms drafts a new terms version for a signed agreement (a change
 // needs an approver). Errors: NotFound, Conflict, Invalid.
-func (db *DB) ProposeTerms(ctx context.Context, actor audit.Actor, appID int64, raw []byte, reason string) error {
+func (db *DB) ProposeTerms(ctx context.Context, actor audit.Actor, appID int64, raw []byte, reason string) (err error) {
+	defer wrap(&err, "ProposeTerms %d", appID)
 	if _, err := applications.ParseTerms(raw); err != nil {
 		return err
 	}
@@ -32,7 +34,7 @@ func (db *DB) ProposeTerms(ctx context.Context, actor audit.Actor, appID int64, 
 		var version int
 		var amount decimal.Decimal
 		err := tx.QueryRow(ctx, `SELECT version, amount FROM agreements WHERE application_id = $1 AND status = 'signed'`, appID).Scan(&version, &amount)
-		if err == pgx.ErrNoRows {
+		if errors.Is(err, pgx.ErrNoRows) {
 			return applications.Errorf(applications.Conflict, "协议尚未签署，条款可直接在立项决定中调整。")
 		}
 		if err != nil {
@@ -63,7 +65,8 @@ func (db *DB) ProposeTerms(ctx context.Context, actor audit.Actor, appID int64, 
 
 // ApproveTerms puts a proposed version in force; the previous one is kept,
 // marked superseded. Errors: NotFound, Forbidden (the proposer), Conflict.
-func (db *DB) ApproveTerms(ctx context.Context, actor audit.Actor, agreementID int64) error {
+func (db *DB) ApproveTerms(ctx context.Context, actor audit.Actor, agreementID int64) (err error) {
+	defer wrap(&err, "ApproveTerms %d", agreementID)
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		var appID, createdBy int64
