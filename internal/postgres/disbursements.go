@@ -242,11 +242,9 @@ func disbursementAudit(d Disbursement) map[string]any {
 }
 
 // RecordDisbursement records one tranche's disbursement, pending an
-// approver. Under the application's row lock it checks the project is
-// contracted or funded with a signed agreement, the tranche exists and
-// its milestone (if any) is confirmed, and the amount fits what is left
-// of the tranche, of the approved amount (counting pending records) and
-// of the fund. A retry with the same idempotency key returns the first
+// approver. Under the application's row lock it loads the plan and asks
+// DisbursementPlan.CheckRecord whether the project, the tranche, the value
+// date and the amount allow it. A retry with the same idempotency key returns the first
 // attempt's record. Errors: Invalid, NotFound, Conflict.
 func (db *DB) RecordDisbursement(ctx context.Context, actor audit.Actor, in DisbursementInput) (_ Disbursement, err error) {
 	defer wrap(&err, "RecordDisbursement application %d tranche %d", in.ApplicationID, in.Tranche)
@@ -318,8 +316,9 @@ var disbursementRecord = moneyRecord[Disbursement]{table: "disbursements", recor
 	audit: disbursementAudit}
 
 // ApproveDisbursement approves a pending disbursement. In one transaction,
-// holding the disbursement's and the application's row locks, it re-checks
-// the tranche, raises the application's disbursed total with a guarded
+// holding the disbursement's and the application's row locks, it asks
+// DisbursementPlan.Approve (which re-checks the tranche and builds the
+// entry), raises the application's disbursed total with a guarded
 // UPDATE (Σ disbursed ≤ approved; a CHECK constraint backs it), lowers the
 // fund's balance the same way (never below zero), posts Dr 1221 / Cr 1002,
 // moves a contracted application to funded on its first disbursement, and
