@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -54,14 +53,16 @@ func scanAgreement(row pgx.CollectableRow) (Agreement, error) {
 
 // ListAgreements returns every version, newest first (old ones stay
 // readable).
-func (db *DB) ListAgreements(ctx context.Context, appID int64) ([]Agreement, error) {
+func (db *DB) ListAgreements(ctx context.Context, appID int64) (_ []Agreement, err error) {
+	defer wrap(&err, "ListAgreements %d", appID)
 	rows, _ := db.Pool.Query(ctx, `SELECT `+agreementColumns+agreementFrom+`WHERE g.application_id = $1 ORDER BY g.version DESC`, appID)
 	gs, err := pgx.CollectRows(rows, scanAgreement)
 	return gs, mapError(err)
 }
 
 // SignedAgreement returns the agreement version in force. Errors: NotFound.
-func (db *DB) SignedAgreement(ctx context.Context, appID int64) (Agreement, error) {
+func (db *DB) SignedAgreement(ctx context.Context, appID int64) (_ Agreement, err error) {
+	defer wrap(&err, "SignedAgreement %d", appID)
 	rows, _ := db.Pool.Query(ctx, `SELECT `+agreementColumns+agreementFrom+`WHERE g.application_id = $1 AND g.status = 'signed'`, appID)
 	g, err := pgx.CollectExactlyOneRow(rows, scanAgreement)
 	return g, mapError(err)
@@ -72,7 +73,8 @@ func (db *DB) SignedAgreement(ctx context.Context, appID int64) (Agreement, erro
 // terms version becomes the signed, immutable one, and the application is
 // contracted, all in one transaction. Errors: NotFound, Conflict (notice
 // not ended, objection open, wrong state), Invalid.
-func (db *DB) SignAgreement(ctx context.Context, actor audit.Actor, appID int64, signedOn time.Time, d applications.Document) error {
+func (db *DB) SignAgreement(ctx context.Context, actor audit.Actor, appID int64, signedOn time.Time, d applications.Document) (err error) {
+	defer wrap(&err, "SignAgreement %d", appID)
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		a, err := findApplication(ctx, tx, appID, true)
@@ -111,85 +113,5 @@ func (db *DB) SignAgreement(ctx context.Context, actor audit.Actor, appID int64,
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "agreement_sign", ObjectType: "application",
 			ObjectID: itoa64(appID), Outcome: audit.Success,
 			Detail: map[string]any{"signed_on": signedOn.Format(time.DateOnly), "document_id": doc.ID}})
-	})
-}
-
-// ProposeTerms drafts a new terms version for a signed agreement (a change
-// needs an approver). Errors: NotFound, Conflict, Invalid.
-func (db *DB) ProposeTerms(ctx context.Context, actor audit.Actor, appID int64, raw []byte, reason string) error {
-	if _, err := applications.ParseTerms(raw); err != nil {
-		return err
-	}
-	if strings.TrimSpace(reason) == "" {
-		return applications.FieldError("reason", "请写明变更理由。")
-	}
-	return db.inTx(ctx, func(tx pgx.Tx) error {
-		now := db.Now()
-		if _, err := findApplication(ctx, tx, appID, true); err != nil {
-			return err
-		}
-		var version int
-		var amount decimal.Decimal
-		err := tx.QueryRow(ctx, `SELECT version, amount FROM agreements WHERE application_id = $1 AND status = 'signed'`, appID).Scan(&version, &amount)
-		if err == pgx.ErrNoRows {
-			return applications.Errorf(applications.Conflict, "协议尚未签署，条款可直接在立项决定中调整。")
-		}
-		if err != nil {
-			return err
-		}
-		var drafts int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM agreements WHERE application_id = $1 AND status = 'draft'`, appID).Scan(&drafts); err != nil {
-			return err
-		}
-		if drafts > 0 {
-			return applications.Errorf(applications.Conflict, "已有待审批的条款变更，请先审批或作废。")
-		}
-		var max int
-		if err := tx.QueryRow(ctx, `SELECT max(version) FROM agreements WHERE application_id = $1`, appID).Scan(&max); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO agreements (application_id, version, terms, amount, status, reason, created_by, created_at)
-			VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7)`, appID, max+1, raw, amount, reason, actor.ID, now); err != nil {
-			return err
-		}
-		if err := notifyRole(ctx, tx, now, "approver", "协议条款变更待审批", "/applications/"+itoa64(appID)+"/agreement"); err != nil {
-			return err
-		}
-		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "terms_propose", ObjectType: "application",
-			ObjectID: itoa64(appID), Outcome: audit.Success, Detail: map[string]any{"version": max + 1, "reason": reason}})
-	})
-}
-
-// ApproveTerms puts a proposed version in force; the previous one is kept,
-// marked superseded. Errors: NotFound, Forbidden (the proposer), Conflict.
-func (db *DB) ApproveTerms(ctx context.Context, actor audit.Actor, agreementID int64) error {
-	return db.inTx(ctx, func(tx pgx.Tx) error {
-		now := db.Now()
-		var appID, createdBy int64
-		var status string
-		var version int
-		if err := tx.QueryRow(ctx, `SELECT application_id, created_by, status, version FROM agreements WHERE id = $1 FOR UPDATE`, agreementID).
-			Scan(&appID, &createdBy, &status, &version); err != nil {
-			return err
-		}
-		if createdBy == actor.ID {
-			return applications.Errorf(applications.Forbidden, "经办与审批须分离：您不能审批自己提出的条款变更。")
-		}
-		if status != "draft" || version == 1 {
-			return applications.Errorf(applications.Conflict, "该版本不是待审批的条款变更。")
-		}
-		// The amended version keeps the agreement's signing date: the
-		// conversion window still runs from the original signing.
-		var signedOn time.Time
-		if err := tx.QueryRow(ctx, `UPDATE agreements SET status = 'superseded' WHERE application_id = $1 AND status = 'signed'
-			RETURNING signed_on`, appID).Scan(&signedOn); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE agreements SET status = 'signed', signed_on = $2, approved_by = $3 WHERE id = $1`,
-			agreementID, signedOn, actor.ID); err != nil {
-			return err
-		}
-		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "terms_approve", ObjectType: "application",
-			ObjectID: itoa64(appID), Outcome: audit.Success, Detail: map[string]any{"version": version}})
 	})
 }

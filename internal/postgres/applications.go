@@ -63,7 +63,8 @@ func findApplication(ctx context.Context, q pgx.Tx, id int64, lock bool) (applic
 
 // FindApplication returns one application. Callers check who may see it.
 // Errors: NotFound.
-func (db *DB) FindApplication(ctx context.Context, id int64) (applications.Application, error) {
+func (db *DB) FindApplication(ctx context.Context, id int64) (_ applications.Application, err error) {
+	defer wrap(&err, "FindApplication %d", id)
 	rows, _ := db.Pool.Query(ctx, `SELECT `+appColumns+appFrom+`WHERE a.id = $1`, id)
 	a, err := pgx.CollectExactlyOneRow(rows, scanApplication)
 	return a, mapError(err)
@@ -76,9 +77,10 @@ func appAudit(a applications.Application) map[string]any {
 
 // CreateApplication creates a draft for an enterprise in an open
 // programme. Errors: Invalid, Conflict (programme not open).
-func (db *DB) CreateApplication(ctx context.Context, actor audit.Actor, a applications.Application) (applications.Application, error) {
+func (db *DB) CreateApplication(ctx context.Context, actor audit.Actor, a applications.Application) (_ applications.Application, err error) {
+	defer wrap(&err, "CreateApplication programme %d", a.ProgrammeID)
 	var out applications.Application
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		p, err := findProgramme(ctx, tx, a.ProgrammeID, false)
 		if err != nil {
@@ -116,9 +118,10 @@ func (db *DB) CreateApplication(ctx context.Context, actor audit.Actor, a applic
 // the version the editor loaded (optimistic lock: two tabs cannot
 // overwrite each other unseen) and still editable. Errors: Invalid,
 // NotFound, Conflict.
-func (db *DB) UpdateDraft(ctx context.Context, actor audit.Actor, a applications.Application) (applications.Application, error) {
+func (db *DB) UpdateDraft(ctx context.Context, actor audit.Actor, a applications.Application) (_ applications.Application, err error) {
+	defer wrap(&err, "UpdateDraft %d", a.ID)
 	var out applications.Application
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		before, err := findApplication(ctx, tx, a.ID, true)
 		if err != nil {
@@ -172,9 +175,10 @@ type TransitionCheck func(ctx context.Context, tx pgx.Tx, a applications.Applica
 // cannot both win, recording the transition and an audit row.
 // Errors: NotFound, Conflict (not allowed from the current state, or a
 // check failed).
-func (db *DB) TransitionApplication(ctx context.Context, actor audit.Actor, id int64, to applications.State, reason string, check TransitionCheck) (applications.Application, error) {
+func (db *DB) TransitionApplication(ctx context.Context, actor audit.Actor, id int64, to applications.State, reason string, check TransitionCheck) (_ applications.Application, err error) {
+	defer wrap(&err, "TransitionApplication %d", id)
 	var out applications.Application
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		out, err = transitionTx(ctx, tx, db.Now(), actor, id, to, reason, check)
 		return err
@@ -226,7 +230,8 @@ func moveState(ctx context.Context, tx pgx.Tx, now time.Time, actor audit.Actor,
 }
 
 // Timeline returns the recorded transitions, oldest first.
-func (db *DB) Timeline(ctx context.Context, appID int64) ([]applications.TransitionRecord, error) {
+func (db *DB) Timeline(ctx context.Context, appID int64) (_ []applications.TransitionRecord, err error) {
+	defer wrap(&err, "Timeline %d", appID)
 	rows, _ := db.Pool.Query(ctx, `SELECT from_state, to_state, actor_name, actor_role, reason, at
 		FROM application_transitions WHERE application_id = $1 ORDER BY id`, appID)
 	ts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (applications.TransitionRecord, error) {
@@ -256,7 +261,8 @@ type QueueFilter struct {
 // ListApplications returns one page of applications, longest waiting
 // first (oldest state change), using keyset pagination so page 1000 is as
 // fast as page 1.
-func (db *DB) ListApplications(ctx context.Context, f QueueFilter) ([]applications.Application, error) {
+func (db *DB) ListApplications(ctx context.Context, f QueueFilter) (_ []applications.Application, err error) {
+	defer wrap(&err, "ListApplications")
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
@@ -307,7 +313,8 @@ func escapeLike(s string) string {
 
 // SetLiaison assigns the liaison officer (专人对接). Errors: NotFound,
 // Invalid (not a staff user).
-func (db *DB) SetLiaison(ctx context.Context, actor audit.Actor, appID, staffID int64) error {
+func (db *DB) SetLiaison(ctx context.Context, actor audit.Actor, appID, staffID int64) (err error) {
+	defer wrap(&err, "SetLiaison %d, staffID %d", appID, staffID)
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		var role string
 		if err := tx.QueryRow(ctx, `SELECT role FROM users WHERE id = $1 AND NOT disabled`, staffID).Scan(&role); err != nil || role != "staff" {
@@ -328,7 +335,8 @@ func (db *DB) SetLiaison(ctx context.Context, actor audit.Actor, appID, staffID 
 
 // AskPrecheck records an enterprise's request for a pre-check (预审) of its
 // draft. Errors: Conflict (not a draft or returned).
-func (db *DB) AskPrecheck(ctx context.Context, actor audit.Actor, appID int64) error {
+func (db *DB) AskPrecheck(ctx context.Context, actor audit.Actor, appID int64) (err error) {
+	defer wrap(&err, "AskPrecheck %d", appID)
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		a, err := findApplication(ctx, tx, appID, true)
 		if err != nil {
@@ -348,7 +356,8 @@ func (db *DB) AskPrecheck(ctx context.Context, actor audit.Actor, appID int64) e
 
 // AddComment stores a liaison's coaching comment (per item or overall)
 // and, for a pre-check, marks it answered.
-func (db *DB) AddComment(ctx context.Context, actor audit.Actor, appID int64, item applications.Material, body string) error {
+func (db *DB) AddComment(ctx context.Context, actor audit.Actor, appID int64, item applications.Material, body string) (err error) {
+	defer wrap(&err, "AddComment %d", appID)
 	body = strings.TrimSpace(body)
 	if body == "" {
 		return applications.FieldError("body", "请填写意见内容。")
@@ -377,7 +386,8 @@ func (db *DB) AddComment(ctx context.Context, actor audit.Actor, appID int64, it
 }
 
 // ListComments returns an application's coaching comments, oldest first.
-func (db *DB) ListComments(ctx context.Context, appID int64) ([]applications.Comment, error) {
+func (db *DB) ListComments(ctx context.Context, appID int64) (_ []applications.Comment, err error) {
+	defer wrap(&err, "ListComments %d", appID)
 	rows, _ := db.Pool.Query(ctx, `SELECT id, item, body, author_name, at FROM application_comments
 		WHERE application_id = $1 ORDER BY id`, appID)
 	cs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (applications.Comment, error) {

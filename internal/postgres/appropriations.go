@@ -17,30 +17,17 @@ import (
 	"ite/internal/ledger"
 )
 
-// Money record statuses (appropriations and disbursements): recorded by a
-// maker, then approved or rejected by a checker who is someone else. An
-// approved record is reversed when an approved reversal (冲正) undoes it.
+// Money record statuses: the rules that read them live in
+// internal/applications.
 const (
-	MoneyPending  = "pending"
-	MoneyApproved = "approved"
-	MoneyRejected = "rejected"
-	MoneyReversed = "reversed"
+	MoneyPending  = applications.MoneyPending  // alias kept while internal/server is reorganised
+	MoneyApproved = applications.MoneyApproved // alias kept while internal/server is reorganised
+	MoneyRejected = applications.MoneyRejected // alias kept while internal/server is reorganised
+	MoneyReversed = applications.MoneyReversed // alias kept while internal/server is reorganised
 )
 
 // MoneyStatusLabel is the Chinese name of a money record status.
-func MoneyStatusLabel(s string) string {
-	switch s {
-	case MoneyPending:
-		return "待审批"
-	case MoneyApproved:
-		return "已审批"
-	case MoneyRejected:
-		return "已退回"
-	case MoneyReversed:
-		return "已冲正"
-	}
-	return s
-}
+func MoneyStatusLabel(s string) string { return applications.MoneyStatusLabel(s) }
 
 // Appropriation is fiscal money paid into a programme's fund (财政拨入):
 // recorded by staff or an admin, approved by an approver, and then posted
@@ -126,7 +113,8 @@ func findAppropriation(ctx context.Context, q ledgerQuerier, id int64) (Appropri
 }
 
 // FindAppropriation returns one appropriation. Errors: NotFound.
-func (db *DB) FindAppropriation(ctx context.Context, id int64) (Appropriation, error) {
+func (db *DB) FindAppropriation(ctx context.Context, id int64) (_ Appropriation, err error) {
+	defer wrap(&err, "FindAppropriation %d", id)
 	a, err := findAppropriation(ctx, db.Pool, id)
 	return a, mapError(err)
 }
@@ -140,7 +128,8 @@ type AppropriationFilter struct {
 }
 
 // ListAppropriations returns one page of appropriations, newest first.
-func (db *DB) ListAppropriations(ctx context.Context, f AppropriationFilter) ([]Appropriation, error) {
+func (db *DB) ListAppropriations(ctx context.Context, f AppropriationFilter) (_ []Appropriation, err error) {
+	defer wrap(&err, "ListAppropriations")
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
@@ -165,7 +154,8 @@ var appropriationRecord = moneyRecord[Appropriation]{table: "appropriations", re
 // pending an approver. A retry with the same idempotency key returns the
 // record the first attempt made. Errors: Invalid, NotFound (programme),
 // Conflict (the key was used for something else).
-func (db *DB) RecordAppropriation(ctx context.Context, actor audit.Actor, in AppropriationInput) (Appropriation, error) {
+func (db *DB) RecordAppropriation(ctx context.Context, actor audit.Actor, in AppropriationInput) (_ Appropriation, err error) {
+	defer wrap(&err, "RecordAppropriation programme %d", in.ProgrammeID)
 	if err := checkIdempotencyKey(in.IdempotencyKey); err != nil {
 		return Appropriation{}, err
 	}
@@ -188,7 +178,7 @@ func (db *DB) RecordAppropriation(ctx context.Context, actor audit.Actor, in App
 		return Appropriation{}, err
 	}
 	var out Appropriation
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := findProgramme(ctx, tx, in.ProgrammeID, false); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
 				return applications.FieldError("programme_id", "请选择专项批次。")
@@ -231,7 +221,8 @@ func (db *DB) RecordAppropriation(ctx context.Context, actor audit.Actor, in App
 // key returns the approved record (a retried request posts once). Errors:
 // NotFound, Forbidden (the maker may not check), Conflict (already
 // decided), Invalid.
-func (db *DB) ApproveAppropriation(ctx context.Context, actor audit.Actor, id int64, checkKey string) (Appropriation, error) {
+func (db *DB) ApproveAppropriation(ctx context.Context, actor audit.Actor, id int64, checkKey string) (_ Appropriation, err error) {
+	defer wrap(&err, "ApproveAppropriation %d", id)
 	out, err := checkMoney(ctx, db, actor, appropriationRecord, id, checkKey, MoneyApproved, func(tx pgx.Tx, now time.Time, a Appropriation, out *Appropriation) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO programme_funds (programme_id, updated_at) VALUES ($1, $2)
 			ON CONFLICT (programme_id) DO NOTHING`, a.ProgrammeID, now); err != nil {
@@ -243,7 +234,7 @@ func (db *DB) ApproveAppropriation(ctx context.Context, actor audit.Actor, id in
 		}
 		e, err := ledger.Appropriation(a.ProgrammeID, a.Amount)
 		if err != nil {
-			return invalidLedger(err)
+			return applications.InvalidLedger(err)
 		}
 		e.Memo = "财政拨入专项资金：" + a.Programme + "（" + a.Reference + "）"
 		e.ValueDate = a.ValueDate
@@ -271,7 +262,8 @@ func (db *DB) ApproveAppropriation(ctx context.Context, actor audit.Actor, id in
 
 // RejectAppropriation sends a pending appropriation back with a reason;
 // nothing is posted. Errors: NotFound, Forbidden, Conflict, Invalid.
-func (db *DB) RejectAppropriation(ctx context.Context, actor audit.Actor, id int64, checkKey, comment string) (Appropriation, error) {
+func (db *DB) RejectAppropriation(ctx context.Context, actor audit.Actor, id int64, checkKey, comment string) (_ Appropriation, err error) {
+	defer wrap(&err, "RejectAppropriation %d", id)
 	return rejectMoney(ctx, db, actor, appropriationRecord, id, checkKey, comment)
 }
 
@@ -286,7 +278,8 @@ type FundBalance struct {
 }
 
 // ListFunds returns every programme's fund, newest programme first.
-func (db *DB) ListFunds(ctx context.Context) ([]FundBalance, error) {
+func (db *DB) ListFunds(ctx context.Context) (_ []FundBalance, err error) {
+	defer wrap(&err, "ListFunds")
 	rows, _ := db.Pool.Query(ctx, `
 		SELECT p.id, p.name, COALESCE(f.balance, 0), COALESCE(f.appropriated, 0), COALESCE(f.disbursed, 0),
 			COALESCE((SELECT sum(amount) FROM disbursements d WHERE d.programme_id = p.id AND d.status = 'pending'), 0)

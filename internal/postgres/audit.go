@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,7 +25,7 @@ func appendAudit(ctx context.Context, tx pgx.Tx, now time.Time, e audit.Event) e
 	}
 	prevSeq, prevHash := int64(0), audit.GenesisHash
 	err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&prevSeq, &prevHash)
-	if err != nil && err != pgx.ErrNoRows {
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
 	r, err := audit.NewRecord(e, now, prevSeq, prevHash)
@@ -41,7 +43,8 @@ func appendAudit(ctx context.Context, tx pgx.Tx, now time.Time, e audit.Event) e
 
 // RecordAudit writes one audit row in its own transaction, for events that
 // change nothing else (a refused request, a document view, a failed login).
-func (db *DB) RecordAudit(ctx context.Context, e audit.Event) error {
+func (db *DB) RecordAudit(ctx context.Context, e audit.Event) (err error) {
+	defer wrap(&err, "RecordAudit")
 	return db.inTx(ctx, func(tx pgx.Tx) error { return appendAudit(ctx, tx, db.Now(), e) })
 }
 
@@ -55,7 +58,8 @@ type AuditFilter struct {
 }
 
 // ListAudit returns audit rows newest first.
-func (db *DB) ListAudit(ctx context.Context, f AuditFilter) ([]audit.Record, error) {
+func (db *DB) ListAudit(ctx context.Context, f AuditFilter) (_ []audit.Record, err error) {
+	defer wrap(&err, "ListAudit")
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
@@ -85,7 +89,8 @@ func scanAudit(row pgx.CollectableRow) (audit.Record, error) {
 
 // VerifyAudit streams the whole chain through an audit.Verifier and
 // returns how many rows were checked, or the first broken row.
-func (db *DB) VerifyAudit(ctx context.Context) (int64, error) {
+func (db *DB) VerifyAudit(ctx context.Context) (_ int64, err error) {
+	defer wrap(&err, "VerifyAudit")
 	rows, err := db.Pool.Query(ctx, `SELECT `+auditColumns+` FROM audit_log ORDER BY seq`)
 	if err != nil {
 		return 0, err
@@ -103,3 +108,16 @@ func (db *DB) VerifyAudit(ctx context.Context) (int64, error) {
 	}
 	return v.Count, rows.Err()
 }
+
+// RecordAuditTrail returns the audit rows about one business record,
+// oldest first: who recorded, approved or refused it, and when.
+func (db *DB) RecordAuditTrail(ctx context.Context, objectType string, id int64) (_ []audit.Record, err error) {
+	defer wrap(&err, "RecordAuditTrail %d", id)
+	rows, _ := db.Pool.Query(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE object_type = $1 AND object_id = $2
+		ORDER BY seq LIMIT 200`, objectType, strconv.FormatInt(id, 10))
+	rs, err := pgx.CollectRows(rows, scanAudit)
+	return rs, mapError(err)
+}
+
+// systemActor is the actor of rows the application writes by itself.
+var systemActor = audit.Actor{Name: "系统", Role: "system"}

@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -18,7 +20,7 @@ import (
 // checkMoney adds what the money records (appropriations, disbursements,
 // reversals) share on top: the row lock, the check key and its retries.
 // alreadyApproved is the retry rule of the proposals without a check key
-// (conversions, exits, endings).
+// (conversions, exits, endings); RejectProposal sends any of them back.
 
 // checker is the approver acting inside checkTx.
 type checker struct {
@@ -174,4 +176,85 @@ func rejectMoney[T any](ctx context.Context, db *DB, actor audit.Actor, m moneyR
 			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": m.audit(*out), "comment": comment}})
 	})
 	return out, mapError(err)
+}
+
+// rejectable are the proposals an approver may send back, with the status
+// a sent-back one gets.
+var rejectable = map[string]struct {
+	table, status string
+}{
+	RecordConversion: {"conversions", "rejected"},
+	RecordExit:       {"exits", "rejected"},
+	RecordEnding:     {"endings", "rejected"},
+	"terms":          {"agreements", "superseded"},
+}
+
+// RejectProposal sends a pending conversion, exit, ending or terms change
+// back with a reason, posting nothing; the project can then be prepared
+// again. Errors: NotFound, Forbidden (the maker), Conflict (not pending),
+// Invalid (no reason).
+func (db *DB) RejectProposal(ctx context.Context, actor audit.Actor, kind string, id int64, reason string) (_ int64, err error) {
+	defer wrap(&err, "RejectProposal %d", id)
+	t, ok := rejectable[kind]
+	if !ok {
+		return 0, applications.Errorf(applications.NotFound, "记录不存在。")
+	}
+	if reason == "" {
+		return 0, applications.FieldError("reason", "退回须写明原因。")
+	}
+	var appID int64
+	err = db.checkTx(ctx, actor, kind, id, "reject", func(tx pgx.Tx, now time.Time, chk *checker) error {
+		var maker int64
+		var status string
+		makerCol, pending := "prepared_by", "pending"
+		if kind == "terms" {
+			makerCol, pending = "created_by", "draft"
+		}
+		// t.table and makerCol come from the fixed map above, never input.
+		if err := tx.QueryRow(ctx, `SELECT application_id, `+makerCol+`, status FROM `+t.table+` WHERE id = $1 FOR UPDATE`, id).
+			Scan(&appID, &maker, &status); err != nil {
+			return err
+		}
+		if err := chk.notMaker(maker, "事项"); err != nil {
+			return err
+		}
+		if status != pending {
+			return applications.Errorf(applications.Conflict, "该事项不是待审批状态，不能退回。")
+		}
+		if kind == "terms" {
+			_, err := tx.Exec(ctx, `UPDATE agreements SET status = 'superseded', reason = reason || '（退回：' || $2 || '）'
+				WHERE id = $1 AND version > 1`, id, reason)
+			if err != nil {
+				return err
+			}
+		} else if _, err := tx.Exec(ctx, `UPDATE `+t.table+` SET status = $2, checked_by = $3, checked_at = $4 WHERE id = $1`,
+			id, t.status, actor.ID, now); err != nil {
+			return err
+		}
+		if err := notifyLiaison(ctx, tx, now, appID, "事项被审批人退回："+reason); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: kind + "_reject", ObjectType: kind,
+			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"application_id": appID, "reason": reason}})
+	})
+	return appID, err
+}
+
+// proposalTables are the tables of the proposals an approver decides on
+// their project's equity page.
+var proposalTables = map[string]bool{"conversions": true, "exits": true, "endings": true}
+
+// ProposalApplication returns the project a conversion, exit or ending
+// (table names which) belongs to. Errors: NotFound.
+func (db *DB) ProposalApplication(ctx context.Context, table string, id int64) (_ int64, err error) {
+	defer wrap(&err, "ProposalApplication %d", id)
+	if !proposalTables[table] {
+		return 0, fmt.Errorf("postgres: %q is not a proposal table", table)
+	}
+	var appID int64
+	err = db.Pool.QueryRow(ctx, `SELECT application_id FROM `+table+` WHERE id = $1`, id).Scan(&appID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, applications.Errorf(applications.NotFound, "记录不存在。")
+	}
+	return appID, err
 }

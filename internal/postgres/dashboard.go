@@ -37,9 +37,10 @@ type DashboardVersion struct {
 const dashboardVersionSQL = `SELECT COALESCE((SELECT max(seq) FROM audit_log), 0), COALESCE((SELECT max(seq) FROM ledger_entries), 0)`
 
 // DashboardVersion reads the version cheaply (two primary-key lookups).
-func (db *DB) DashboardVersion(ctx context.Context) (DashboardVersion, error) {
+func (db *DB) DashboardVersion(ctx context.Context) (_ DashboardVersion, err error) {
+	defer wrap(&err, "DashboardVersion")
 	v := DashboardVersion{Day: chinaDay(db.Now())}
-	err := db.Pool.QueryRow(ctx, dashboardVersionSQL).Scan(&v.AuditSeq, &v.LedgerSeq)
+	err = db.Pool.QueryRow(ctx, dashboardVersionSQL).Scan(&v.AuditSeq, &v.LedgerSeq)
 	return v, mapError(err)
 }
 
@@ -115,7 +116,8 @@ type Dashboard struct {
 }
 
 // DashboardYears lists the programme years, newest first, for the filter.
-func (db *DB) DashboardYears(ctx context.Context) ([]int, error) {
+func (db *DB) DashboardYears(ctx context.Context) (_ []int, err error) {
+	defer wrap(&err, "DashboardYears")
 	rows, _ := db.Pool.Query(ctx, `SELECT DISTINCT year FROM programmes ORDER BY year DESC`)
 	ys, err := pgx.CollectRows(rows, pgx.RowTo[int])
 	return ys, mapError(err)
@@ -127,12 +129,13 @@ const dashboardScope = `SELECT id FROM programmes WHERE ($1::int = 0 OR year = $
 // Dashboard computes the dashboard in one read-only snapshot, together
 // with the version it was read at, then prices the exited projects with
 // the exit engine (their figures no longer change once exited).
-func (db *DB) Dashboard(ctx context.Context, f DashboardFilter) (Dashboard, error) {
+func (db *DB) Dashboard(ctx context.Context, f DashboardFilter) (_ Dashboard, err error) {
+	defer wrap(&err, "Dashboard")
 	var d Dashboard
 	d.Version.Day = chinaDay(db.Now())
 	args := []any{f.Year, f.ProgrammeID}
 	var exited []RealisedReturn
-	err := db.snapshot(ctx, func(tx pgx.Tx) error {
+	err = db.snapshot(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, dashboardVersionSQL).Scan(&d.Version.AuditSeq, &d.Version.LedgerSeq); err != nil {
 			return err
 		}

@@ -1,6 +1,9 @@
 // Package postgres holds every SQL statement of the application (pgx v5,
-// no ORM). One file per aggregate; a money movement, its ledger entry and
-// its audit row are written in one transaction.
+// no ORM). One file per resource, named as in internal/server and web/page
+// (experts.go, panels.go, reviews.go, decisions.go, notices.go, ...); the
+// rules live in internal/applications, the store loads, calls them and
+// saves. A money movement, its ledger entry and its audit row are written
+// in one transaction.
 package postgres
 
 import (
@@ -48,7 +51,10 @@ func New(pool *pgxpool.Pool) *DB { return &DB{Pool: pool, Now: time.Now} }
 func (db *DB) Close() { db.Pool.Close() }
 
 // Ping reports whether the database answers.
-func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
+func (db *DB) Ping(ctx context.Context) (err error) {
+	defer wrap(&err, "Ping")
+	return db.Pool.Ping(ctx)
+}
 
 // inTx runs fn in a READ COMMITTED transaction, committing when fn returns
 // nil and rolling back otherwise, so nothing is ever written half-way.
@@ -131,17 +137,44 @@ func mapError(err error) error {
 	return err
 }
 
+// wrap names the store operation that failed, and its record, in *errp
+// (pkgsite's derrors.Wrap): every exported method defers it, so a logged
+// failure says which operation and which row. The cause stays reachable
+// (errors.Is, errors.As, applications.ErrorKind) and the user's message
+// is untouched. An *applications.Error stays the outermost error, with
+// the operation put under it, because some callers read its Field with a
+// type assertion.
+func wrap(errp *error, format string, args ...any) {
+	if *errp == nil {
+		return
+	}
+	op := fmt.Sprintf(format, args...)
+	if e, ok := (*errp).(*applications.Error); ok {
+		wrapped := *e
+		if e.Err == nil {
+			wrapped.Err = errors.New(op)
+		} else {
+			wrapped.Err = fmt.Errorf("%s: %w", op, e.Err)
+		}
+		*errp = &wrapped
+		return
+	}
+	*errp = fmt.Errorf("%s: %w", op, *errp)
+}
+
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
 
 // Connect opens one connection outside the pool, for a LISTEN that holds
 // its connection for good (see package pagecache).
-func (db *DB) Connect(ctx context.Context) (*pgx.Conn, error) {
+func (db *DB) Connect(ctx context.Context) (_ *pgx.Conn, err error) {
+	defer wrap(&err, "Connect")
 	return pgx.ConnectConfig(ctx, db.Pool.Config().ConnConfig.Copy())
 }
 
 // Notify sends a notification on channel with payload, committed at once
 // (the page cache's heartbeat; change notifications come from triggers).
-func (db *DB) Notify(ctx context.Context, channel, payload string) error {
-	_, err := db.Pool.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload)
+func (db *DB) Notify(ctx context.Context, channel, payload string) (err error) {
+	defer wrap(&err, "Notify")
+	_, err = db.Pool.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload)
 	return err
 }

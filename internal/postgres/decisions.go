@@ -45,7 +45,8 @@ func scanDecision(row pgx.CollectableRow) (Decision, error) {
 }
 
 // ListDecisions returns an application's decisions, newest first.
-func (db *DB) ListDecisions(ctx context.Context, appID int64) ([]Decision, error) {
+func (db *DB) ListDecisions(ctx context.Context, appID int64) (_ []Decision, err error) {
+	defer wrap(&err, "ListDecisions %d", appID)
 	rows, _ := db.Pool.Query(ctx, `SELECT `+decisionColumns+decisionFrom+`WHERE d.application_id = $1 ORDER BY d.id DESC`, appID)
 	ds, err := pgx.CollectRows(rows, scanDecision)
 	return ds, mapError(err)
@@ -63,9 +64,10 @@ func committed(ctx context.Context, tx pgx.Tx, programmeID int64) (decimal.Decim
 // PrepareDecision records staff's proposed decision for a reviewed
 // application and notifies the approvers. Errors: NotFound, Conflict
 // (wrong state, a decision already pending, budget), Invalid.
-func (db *DB) PrepareDecision(ctx context.Context, actor audit.Actor, appID int64, in applications.DecisionInput) (int64, error) {
+func (db *DB) PrepareDecision(ctx context.Context, actor audit.Actor, appID int64, in applications.DecisionInput) (_ int64, err error) {
+	defer wrap(&err, "PrepareDecision %d", appID)
 	var id int64
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		a, err := findApplication(ctx, tx, appID, true)
 		if err != nil {
@@ -118,7 +120,8 @@ func (db *DB) PrepareDecision(ctx context.Context, actor audit.Actor, appID int6
 // agreement version 1 and moves the application to approved; a rejection
 // moves it to rejected. Errors: NotFound, Forbidden (the preparer),
 // Conflict (not pending, wrong state, budget).
-func (db *DB) ApproveDecision(ctx context.Context, actor audit.Actor, decisionID int64) error {
+func (db *DB) ApproveDecision(ctx context.Context, actor audit.Actor, decisionID int64) (err error) {
+	defer wrap(&err, "ApproveDecision %d", decisionID)
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		rows, _ := tx.Query(ctx, `SELECT `+decisionColumns+decisionFrom+`WHERE d.id = $1 FOR UPDATE OF d`, decisionID)
@@ -192,7 +195,8 @@ func (db *DB) ApproveDecision(ctx context.Context, actor audit.Actor, decisionID
 
 // SendBackDecision returns a prepared decision to staff with a reason.
 // Errors: NotFound, Forbidden (the preparer), Conflict, Invalid.
-func (db *DB) SendBackDecision(ctx context.Context, actor audit.Actor, decisionID int64, comment string) error {
+func (db *DB) SendBackDecision(ctx context.Context, actor audit.Actor, decisionID int64, comment string) (err error) {
+	defer wrap(&err, "SendBackDecision %d", decisionID)
 	if comment == "" {
 		return applications.FieldError("comment", "退回须写明原因。")
 	}
@@ -220,26 +224,4 @@ func (db *DB) SendBackDecision(ctx context.Context, actor audit.Actor, decisionI
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "decision_send_back", ObjectType: "application",
 			ObjectID: itoa64(appID), Outcome: audit.Success, Detail: map[string]any{"decision_id": decisionID, "comment": comment}})
 	})
-}
-
-func loadCalendar(ctx context.Context, tx pgx.Tx) (applications.Calendar, error) {
-	cal := applications.Calendar{Holidays: map[string]bool{}, Workdays: map[string]bool{}}
-	rows, err := tx.Query(ctx, `SELECT day, kind FROM calendar_days`)
-	if err != nil {
-		return cal, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var day time.Time
-		var kind string
-		if err := rows.Scan(&day, &kind); err != nil {
-			return cal, err
-		}
-		if kind == "holiday" {
-			cal.Holidays[day.Format(time.DateOnly)] = true
-		} else {
-			cal.Workdays[day.Format(time.DateOnly)] = true
-		}
-	}
-	return cal, rows.Err()
 }

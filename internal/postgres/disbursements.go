@@ -3,149 +3,27 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
 	"ite/internal/audit"
-	"ite/internal/conversion"
 	"ite/internal/ledger"
 )
 
-// Disbursement is one tranche paid (or to be paid) from a programme's fund
-// to a contracted project (拨付, DOMAIN §8): recorded by staff, approved by
-// an approver, and then posted Dr 1221 / Cr 1002.
-type Disbursement struct {
-	ID               int64
-	ApplicationID    int64
-	Title            string // the project
-	Enterprise       string
-	ProgrammeID      int64
-	Programme        string
-	AgreementID      int64
-	AgreementVersion int
-	Tranche          int // 1-based, in the agreement's plan
-	Amount           decimal.Decimal
-	ValueDate        time.Time
-	Reference        string // voucher or bank reference
-	Note             string
-	Status           string
-	PreparedBy       int64
-	PreparerName     string
-	PreparedAt       time.Time
-	CheckedBy        int64
-	CheckerName      string
-	CheckedAt        time.Time
-	CheckComment     string
-	EntrySeq         int64
-}
-
-// DisbursementInput is what staff submit.
-type DisbursementInput struct {
-	ApplicationID  int64
-	Tranche        int
-	Amount         decimal.Decimal
-	ValueDate      time.Time
-	Reference      string
-	Note           string
-	IdempotencyKey string
-}
-
-// Tranche is one line of a signed agreement's plan with what has happened
-// to it.
-type Tranche struct {
-	No        int
-	Share     string
-	Amount    decimal.Decimal // planned: agreed amount × share, the last takes the remainder
-	DueOn     time.Time       // signing date + months after signing
-	Milestone string          // "" when not gated
-	// Confirmation is staff's confirmation of the milestone; nil when the
-	// tranche is gated and not yet confirmed (or not gated).
-	Confirmation *MilestoneConfirmation
-	Disbursed    decimal.Decimal // approved
-	Pending      decimal.Decimal // recorded, awaiting an approver
-}
-
-// Remaining is what may still be recorded against the tranche.
-func (t Tranche) Remaining() decimal.Decimal { return t.Amount.Sub(t.Disbursed).Sub(t.Pending) }
-
-// Gated reports whether the tranche waits for a milestone not yet
-// confirmed.
-func (t Tranche) Gated() bool { return t.Milestone != "" && t.Confirmation == nil }
-
-// MilestoneConfirmation is staff's record that a tranche's milestone is
-// met.
-type MilestoneConfirmation struct {
-	Tranche     int
-	Milestone   string
-	Note        string
-	ConfirmedBy string
-	ConfirmedAt time.Time
-}
-
-// DisbursementPlan is everything the disbursement panel of a project
-// shows: the agreement in force, its tranche plan and the money so far.
-type DisbursementPlan struct {
-	App              applications.Application
-	AgreementID      int64 // 0 when no agreement is signed
-	AgreementVersion int
-	AgreementAmount  decimal.Decimal
-	SignedOn         time.Time
-	Approved         decimal.NullDecimal // the approved amount (applications.approved_amount)
-	Disbursed        decimal.Decimal     // Σ approved disbursements
-	Pending          decimal.Decimal     // Σ pending disbursements
-	FundBalance      decimal.Decimal     // the programme's fund
-	Tranches         []Tranche
-	Disbursements    []Disbursement // newest first
-}
-
-// Remaining is what may still be recorded for the project: the approved
-// amount less what is disbursed or pending.
-func (p DisbursementPlan) Remaining() decimal.Decimal {
-	if !p.Approved.Valid {
-		return decimal.Zero
-	}
-	return p.Approved.Decimal.Sub(p.Disbursed).Sub(p.Pending)
-}
-
-// Open reports whether the project's state allows disbursing.
-func (p DisbursementPlan) Open() bool { return disbursable(p.App.State) }
-
-func disbursable(s applications.State) bool {
-	return s == applications.StateContracted || s == applications.StateFunded
-}
-
-// TranchePlan turns an agreement's terms into its tranche plan: tranche
-// i is amount × share rounded half-up to the fen, the last takes the
-// remainder so the plan sums to amount exactly; due dates count months
-// from signedOn. Errors: Invalid when the shares do not make a plan.
-func TranchePlan(terms applications.Terms, amount decimal.Decimal, signedOn time.Time) ([]Tranche, error) {
-	amounts := terms.TrancheAmounts(amount)
-	out := make([]Tranche, len(terms.Tranches))
-	for i, tt := range terms.Tranches {
-		share, err := decimal.NewFromString(tt.Share)
-		if err != nil || !share.IsPositive() || amounts[i].Sign() <= 0 {
-			return nil, applications.Errorf(applications.Invalid, "协议的拨付计划第 %d 笔比例无效，请核对协议条款。", i+1)
-		}
-		// The shared helper and MulMoney must agree; this keeps a change
-		// to either from silently moving money between tranches.
-		if i < len(terms.Tranches)-1 && !amounts[i].Equal(conversion.MulMoney(amount, share)) {
-			return nil, applications.Errorf(applications.Internal, "tranche %d amount mismatch", i+1)
-		}
-		out[i] = Tranche{No: i + 1, Share: tt.Share, Amount: amounts[i], Milestone: strings.TrimSpace(tt.Milestone),
-			Disbursed: decimal.Zero, Pending: decimal.Zero}
-		if !signedOn.IsZero() {
-			out[i].DueOn = signedOn.AddDate(0, tt.MonthsAfterSigning, 0)
-		}
-	}
-	return out, nil
-}
+// The disbursement rules and their types live in internal/applications;
+// these aliases keep the store's old names.
+type (
+	Disbursement          = applications.Disbursement          // alias kept while internal/server is reorganised
+	DisbursementInput     = applications.DisbursementInput     // alias kept while internal/server is reorganised
+	Tranche               = applications.Tranche               // alias kept while internal/server is reorganised
+	MilestoneConfirmation = applications.MilestoneConfirmation // alias kept while internal/server is reorganised
+	DisbursementPlan      = applications.DisbursementPlan      // alias kept while internal/server is reorganised
+)
 
 const disbursementColumns = `d.id, d.application_id, a.title, en.name, d.programme_id, p.name, d.agreement_id, g.version,
 	d.tranche, d.amount, d.value_date, d.reference, d.note, d.status, d.prepared_by, mu.display_name, d.prepared_at,
@@ -174,7 +52,8 @@ func findDisbursement(ctx context.Context, q ledgerQuerier, id int64) (Disbursem
 }
 
 // FindDisbursement returns one disbursement. Errors: NotFound.
-func (db *DB) FindDisbursement(ctx context.Context, id int64) (Disbursement, error) {
+func (db *DB) FindDisbursement(ctx context.Context, id int64) (_ Disbursement, err error) {
+	defer wrap(&err, "FindDisbursement %d", id)
 	d, err := findDisbursement(ctx, db.Pool, id)
 	return d, mapError(err)
 }
@@ -188,7 +67,8 @@ type DisbursementFilter struct {
 }
 
 // ListDisbursements returns one page of disbursements, newest first.
-func (db *DB) ListDisbursements(ctx context.Context, f DisbursementFilter) ([]Disbursement, error) {
+func (db *DB) ListDisbursements(ctx context.Context, f DisbursementFilter) (_ []Disbursement, err error) {
+	defer wrap(&err, "ListDisbursements application %d", f.ApplicationID)
 	ds, err := listDisbursements(ctx, db.Pool, f)
 	return ds, mapError(err)
 }
@@ -246,7 +126,7 @@ func loadPlan(ctx context.Context, q ledgerQuerier, a applications.Application) 
 		return p, err
 	}
 	p.AgreementID, p.AgreementVersion, p.AgreementAmount, p.SignedOn = g.id, g.version, g.amount, g.signedOn
-	if p.Tranches, err = TranchePlan(g.terms, g.amount, g.signedOn); err != nil {
+	if p.Tranches, err = applications.TranchePlan(g.terms, g.amount, g.signedOn); err != nil {
 		return p, err
 	}
 	// Rejected and reversed disbursements paid nothing: their amounts are
@@ -303,9 +183,10 @@ func loadPlan(ctx context.Context, q ledgerQuerier, a applications.Application) 
 // DisbursementPlan returns a project's agreement, tranche plan and
 // disbursements. A project without a signed agreement has AgreementID 0.
 // Errors: NotFound.
-func (db *DB) DisbursementPlan(ctx context.Context, appID int64) (DisbursementPlan, error) {
+func (db *DB) DisbursementPlan(ctx context.Context, appID int64) (_ DisbursementPlan, err error) {
+	defer wrap(&err, "DisbursementPlan %d", appID)
 	var p DisbursementPlan
-	err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err = pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		a, err := findApplication(ctx, tx, appID, false)
 		if err != nil {
 			return err
@@ -322,40 +203,25 @@ func (db *DB) DisbursementPlan(ctx context.Context, appID int64) (DisbursementPl
 // ConfirmMilestone records staff's confirmation that a gated tranche's
 // milestone is met, so the tranche can be disbursed. Errors: NotFound,
 // Invalid, Conflict (no signed agreement, not gated, already confirmed).
-func (db *DB) ConfirmMilestone(ctx context.Context, actor audit.Actor, appID int64, tranche int, note string) error {
-	note = strings.TrimSpace(note)
-	if note == "" {
-		return applications.FieldError("note", "请填写里程碑达成情况的说明（如验收结论、证明材料）。")
+func (db *DB) ConfirmMilestone(ctx context.Context, actor audit.Actor, appID int64, tranche int, note string) (err error) {
+	defer wrap(&err, "ConfirmMilestone %d", appID)
+	note, err = applications.CheckMilestoneNote(note)
+	if err != nil {
+		return err
 	}
-	if utf8.RuneCountInString(note) > 1000 {
-		return applications.FieldError("note", "说明最多 1000 字。")
-	}
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		a, err := findApplication(ctx, tx, appID, true)
 		if err != nil {
 			return err
 		}
-		if !disbursable(a.State) {
-			return applications.Errorf(applications.Conflict, "项目当前状态为「%s」，不在拨付阶段。", a.State.Label())
-		}
 		p, err := loadPlan(ctx, tx, a)
 		if err != nil {
 			return err
 		}
-		if p.AgreementID == 0 {
-			return applications.Errorf(applications.Conflict, "项目尚无已签署的投资协议。")
-		}
-		if tranche < 1 || tranche > len(p.Tranches) {
-			return applications.FieldError("tranche", "请选择协议拨付计划中的一笔。")
-		}
-		t := p.Tranches[tranche-1]
-		if t.Milestone == "" {
-			return applications.Errorf(applications.Conflict, "第 %d 笔拨付不以里程碑为条件，无需确认。", tranche)
-		}
-		if t.Confirmation != nil {
-			return applications.Errorf(applications.Conflict, "第 %d 笔拨付的里程碑已于 %s 由%s确认。", tranche,
-				t.Confirmation.ConfirmedAt.In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly), t.Confirmation.ConfirmedBy)
+		t, err := p.ConfirmMilestone(tranche)
+		if err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO milestone_confirmations (application_id, agreement_id, tranche, milestone, note,
 			confirmed_by, confirmed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
@@ -376,13 +242,12 @@ func disbursementAudit(d Disbursement) map[string]any {
 }
 
 // RecordDisbursement records one tranche's disbursement, pending an
-// approver. Under the application's row lock it checks the project is
-// contracted or funded with a signed agreement, the tranche exists and
-// its milestone (if any) is confirmed, and the amount fits what is left
-// of the tranche, of the approved amount (counting pending records) and
-// of the fund. A retry with the same idempotency key returns the first
+// approver. Under the application's row lock it loads the plan and asks
+// DisbursementPlan.CheckRecord whether the project, the tranche, the value
+// date and the amount allow it. A retry with the same idempotency key returns the first
 // attempt's record. Errors: Invalid, NotFound, Conflict.
-func (db *DB) RecordDisbursement(ctx context.Context, actor audit.Actor, in DisbursementInput) (Disbursement, error) {
+func (db *DB) RecordDisbursement(ctx context.Context, actor audit.Actor, in DisbursementInput) (_ Disbursement, err error) {
+	defer wrap(&err, "RecordDisbursement application %d tranche %d", in.ApplicationID, in.Tranche)
 	if err := checkIdempotencyKey(in.IdempotencyKey); err != nil {
 		return Disbursement{}, err
 	}
@@ -401,7 +266,7 @@ func (db *DB) RecordDisbursement(ctx context.Context, actor audit.Actor, in Disb
 		return Disbursement{}, err
 	}
 	var out Disbursement
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		a, err := findApplication(ctx, tx, in.ApplicationID, true)
 		if err != nil {
 			return err
@@ -421,39 +286,12 @@ func (db *DB) RecordDisbursement(ctx context.Context, actor audit.Actor, in Disb
 		} else if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		if !disbursable(a.State) {
-			return applications.Errorf(applications.Conflict, "项目当前状态为「%s」，不能拨付（须已签约）。", a.State.Label())
-		}
 		p, err := loadPlan(ctx, tx, a)
 		if err != nil {
 			return err
 		}
-		if p.AgreementID == 0 {
-			return applications.Errorf(applications.Conflict, "项目尚无已签署的投资协议，不能拨付。")
-		}
-		if !p.Approved.Valid {
-			return applications.Errorf(applications.Conflict, "项目没有批准金额，不能拨付。")
-		}
-		if in.Tranche < 1 || in.Tranche > len(p.Tranches) {
-			return applications.FieldError("tranche", "请选择协议拨付计划中的一笔。")
-		}
-		t := p.Tranches[in.Tranche-1]
-		if t.Gated() {
-			return applications.FieldError("tranche", fmt.Sprintf("第 %d 笔拨付以里程碑“%s”为条件，须先由经办人员确认里程碑达成。", t.No, t.Milestone))
-		}
-		if ledgerDay(in.ValueDate).Before(ledgerDay(p.SignedOn)) {
-			return applications.FieldError("value_date", "拨付日期不能早于协议签署日期（"+p.SignedOn.Format(time.DateOnly)+"）。")
-		}
-		if rem := t.Remaining(); in.Amount.GreaterThan(rem) {
-			return applications.FieldError("amount", fmt.Sprintf("金额超过第 %d 笔计划的剩余可拨付金额 %s 元（计划 %s 元，已拨付 %s 元，待审批 %s 元）。",
-				t.No, rem.StringFixed(2), t.Amount.StringFixed(2), t.Disbursed.StringFixed(2), t.Pending.StringFixed(2)))
-		}
-		if rem := p.Remaining(); in.Amount.GreaterThan(rem) {
-			return applications.FieldError("amount", fmt.Sprintf("金额超过项目剩余可拨付金额 %s 元（批准 %s 元，已拨付 %s 元，待审批 %s 元）。",
-				rem.StringFixed(2), p.Approved.Decimal.StringFixed(2), p.Disbursed.StringFixed(2), p.Pending.StringFixed(2)))
-		}
-		if in.Amount.GreaterThan(p.FundBalance) {
-			return applications.FieldError("amount", fmt.Sprintf("金额超过专项资金余额 %s 元，请先办理财政拨入。", p.FundBalance.StringFixed(2)))
+		if err := p.CheckRecord(in); err != nil {
+			return err
 		}
 		if err := tx.QueryRow(ctx, `
 			INSERT INTO disbursements (application_id, programme_id, agreement_id, tranche, amount, value_date, reference,
@@ -478,8 +316,9 @@ var disbursementRecord = moneyRecord[Disbursement]{table: "disbursements", recor
 	audit: disbursementAudit}
 
 // ApproveDisbursement approves a pending disbursement. In one transaction,
-// holding the disbursement's and the application's row locks, it re-checks
-// the tranche, raises the application's disbursed total with a guarded
+// holding the disbursement's and the application's row locks, it asks
+// DisbursementPlan.Approve (which re-checks the tranche and builds the
+// entry), raises the application's disbursed total with a guarded
 // UPDATE (Σ disbursed ≤ approved; a CHECK constraint backs it), lowers the
 // fund's balance the same way (never below zero), posts Dr 1221 / Cr 1002,
 // moves a contracted application to funded on its first disbursement, and
@@ -487,35 +326,27 @@ var disbursementRecord = moneyRecord[Disbursement]{table: "disbursements", recor
 // the approved record and posts nothing. Errors: NotFound, Forbidden (the
 // maker may not check), Conflict (already decided, or the money is no
 // longer there), Invalid.
-func (db *DB) ApproveDisbursement(ctx context.Context, actor audit.Actor, id int64, checkKey string) (Disbursement, error) {
+func (db *DB) ApproveDisbursement(ctx context.Context, actor audit.Actor, id int64, checkKey string) (_ Disbursement, err error) {
+	defer wrap(&err, "ApproveDisbursement %d", id)
 	out, err := checkMoney(ctx, db, actor, disbursementRecord, id, checkKey, MoneyApproved, func(tx pgx.Tx, now time.Time, d Disbursement, out *Disbursement) error {
 		appID := d.ApplicationID // read under the disbursement's lock
 		a, err := findApplication(ctx, tx, appID, true)
 		if err != nil {
 			return err
 		}
-		if !disbursable(a.State) {
-			return applications.Errorf(applications.Conflict, "项目当前状态为「%s」，不能拨付。", a.State.Label())
-		}
 		p, err := loadPlan(ctx, tx, a)
 		if err != nil {
 			return err
 		}
-		if p.AgreementID != d.AgreementID {
-			return applications.Errorf(applications.Conflict, "协议已变更（现为第 %d 版），该笔拨付按旧版协议登记，请退回后重新登记。", p.AgreementVersion)
-		}
-		if t := p.Tranches[d.Tranche-1]; t.Gated() {
-			return applications.Errorf(applications.Conflict, "第 %d 笔拨付的里程碑尚未确认。", t.No)
-		} else if t.Disbursed.Add(d.Amount).GreaterThan(t.Amount) {
-			return applications.Errorf(applications.Conflict, "第 %d 笔计划 %s 元，已拨付 %s 元，再拨付 %s 元将超出计划。",
-				t.No, t.Amount.StringFixed(2), t.Disbursed.StringFixed(2), d.Amount.StringFixed(2))
+		approval, err := p.Approve(d, actor.ID)
+		if err != nil {
+			return err
 		}
 		var total decimal.Decimal
 		err = tx.QueryRow(ctx, `UPDATE applications SET disbursed = disbursed + $2
-			WHERE id = $1 AND disbursed + $2 <= approved_amount RETURNING disbursed`, appID, d.Amount).Scan(&total)
+			WHERE id = $1 AND disbursed + $2 <= approved_amount RETURNING disbursed`, appID, approval.Amount).Scan(&total)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return applications.Errorf(applications.Conflict, "批准该笔拨付后累计拨付将超过批准金额 %s 元（已拨付 %s 元），不能审批。",
-				p.Approved.Decimal.StringFixed(2), p.Disbursed.StringFixed(2))
+			return p.ErrAboveApproved()
 		} else if err != nil {
 			return err
 		}
@@ -525,28 +356,18 @@ func (db *DB) ApproveDisbursement(ctx context.Context, actor audit.Actor, id int
 		}
 		var balance decimal.Decimal
 		err = tx.QueryRow(ctx, `UPDATE programme_funds SET balance = balance - $2, disbursed = disbursed + $2, updated_at = $3
-			WHERE programme_id = $1 AND balance >= $2 RETURNING balance`, d.ProgrammeID, d.Amount, now).Scan(&balance)
+			WHERE programme_id = $1 AND balance >= $2 RETURNING balance`, d.ProgrammeID, approval.Amount, now).Scan(&balance)
 		if errors.Is(err, pgx.ErrNoRows) {
 			// The balance as it is now, under the lock the UPDATE waited
 			// for (the plan's figure may predate a concurrent change).
 			if err := tx.QueryRow(ctx, `SELECT balance FROM programme_funds WHERE programme_id = $1`, d.ProgrammeID).Scan(&balance); err != nil {
 				return err
 			}
-			return applications.Errorf(applications.Conflict, "专项资金余额不足：本笔 %s 元，余额 %s 元。请先办理财政拨入，或退回该笔拨付。",
-				d.Amount.StringFixed(2), balance.StringFixed(2))
+			return applications.ErrFundShort(approval.Amount, balance)
 		} else if err != nil {
 			return err
 		}
-		e, err := ledger.Disbursement(d.ProgrammeID, appID, d.Amount)
-		if err != nil {
-			return invalidLedger(err)
-		}
-		e.Memo = fmt.Sprintf("拨付先投资金：%s 第 %d 笔（%s）", d.Title, d.Tranche, d.Reference)
-		e.ValueDate = d.ValueDate
-		e.Record = ledger.RecordRef{Type: RecordDisbursement, ID: d.ID}
-		e.MakerID, e.CheckerID = d.PreparedBy, actor.ID
-		e.IdempotencyKey = RecordDisbursement + "/" + strconv.FormatInt(d.ID, 10)
-		posted, _, err := postEntry(ctx, tx, now, e)
+		posted, _, err := postEntry(ctx, tx, now, approval.Entry)
 		if err != nil {
 			return err
 		}
@@ -554,9 +375,9 @@ func (db *DB) ApproveDisbursement(ctx context.Context, actor audit.Actor, id int
 			check_key = $4, entry_seq = $5 WHERE id = $1`, id, actor.ID, now, checkKey, posted.Seq); err != nil {
 			return err
 		}
-		if a.State == applications.StateContracted {
+		if approval.Funded {
 			if _, err := transitionTx(ctx, tx, now, actor, appID, applications.StateFunded,
-				fmt.Sprintf("首笔拨付（第 %d 号凭证）审批通过", posted.Seq), nil); err != nil {
+				approval.FundedReason(posted.Seq), nil); err != nil {
 				return err
 			}
 		}
@@ -574,15 +395,7 @@ func (db *DB) ApproveDisbursement(ctx context.Context, actor audit.Actor, id int
 
 // RejectDisbursement sends a pending disbursement back with a reason;
 // nothing is posted. Errors: NotFound, Forbidden, Conflict, Invalid.
-func (db *DB) RejectDisbursement(ctx context.Context, actor audit.Actor, id int64, checkKey, comment string) (Disbursement, error) {
+func (db *DB) RejectDisbursement(ctx context.Context, actor audit.Actor, id int64, checkKey, comment string) (_ Disbursement, err error) {
+	defer wrap(&err, "RejectDisbursement %d", id)
 	return rejectMoney(ctx, db, actor, disbursementRecord, id, checkKey, comment)
-}
-
-// RecordAuditTrail returns the audit rows about one business record,
-// oldest first: who recorded, approved or refused it, and when.
-func (db *DB) RecordAuditTrail(ctx context.Context, objectType string, id int64) ([]audit.Record, error) {
-	rows, _ := db.Pool.Query(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE object_type = $1 AND object_id = $2
-		ORDER BY seq LIMIT 200`, objectType, strconv.FormatInt(id, 10))
-	rs, err := pgx.CollectRows(rows, scanAudit)
-	return rs, mapError(err)
 }

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -13,37 +12,6 @@ import (
 	"ite/internal/audit"
 	"ite/internal/ledger"
 )
-
-func TestTranchePlan(t *testing.T) {
-	t.Parallel()
-	terms := applications.Terms{Tranches: []applications.TrancheTerm{
-		{Share: "0.3333", MonthsAfterSigning: 0}, {Share: "0.3333", MonthsAfterSigning: 6, Milestone: "中试"},
-		{Share: "0.3334", MonthsAfterSigning: 12}}}
-	signed := time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC)
-	plan, err := TranchePlan(terms, dec("1000000.01"), signed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := decimal.Zero
-	for _, tr := range plan {
-		sum = sum.Add(tr.Amount)
-	}
-	if !sum.Equal(dec("1000000.01")) {
-		t.Fatalf("plan sums to %s", sum)
-	}
-	// 1000000.01 × 0.3333 = 333300.003333 → 333300.00; the last takes the rest.
-	if !plan[0].Amount.Equal(dec("333300.00")) || !plan[2].Amount.Equal(dec("333400.01")) {
-		t.Fatalf("plan = %s %s %s", plan[0].Amount, plan[1].Amount, plan[2].Amount)
-	}
-	if plan[1].Milestone != "中试" || !plan[1].Gated() || plan[0].Gated() || plan[1].DueOn.Format(time.DateOnly) != "2026-07-31" {
-		t.Fatalf("tranche 2 = %+v", plan[1])
-	}
-	// Half-up: 0.005 rounds away from zero.
-	plan, _ = TranchePlan(applications.Terms{Tranches: []applications.TrancheTerm{{Share: "0.5"}, {Share: "0.5"}}}, dec("0.05"), signed)
-	if !plan[0].Amount.Equal(dec("0.03")) || !plan[1].Amount.Equal(dec("0.02")) {
-		t.Fatalf("half-up: %s + %s", plan[0].Amount, plan[1].Amount)
-	}
-}
 
 func TestDisbursementLifecycle(t *testing.T) {
 	t.Parallel()

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -35,9 +36,10 @@ func scanDocument(row pgx.CollectableRow) (applications.Document, error) {
 // stored and synced. The application must be a draft or returned; the
 // version number is assigned under the application's row lock. Errors:
 // NotFound, Conflict.
-func (db *DB) AddDocument(ctx context.Context, actor audit.Actor, d applications.Document) (applications.Document, error) {
+func (db *DB) AddDocument(ctx context.Context, actor audit.Actor, d applications.Document) (_ applications.Document, err error) {
+	defer wrap(&err, "AddDocument application %d", d.ApplicationID)
 	var out applications.Document
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		a, err := findApplication(ctx, tx, d.ApplicationID, true)
 		if err != nil {
@@ -81,21 +83,24 @@ func insertDocument(ctx context.Context, tx pgx.Tx, now time.Time, actor audit.A
 }
 
 // ListDocuments returns every version of every item of an application.
-func (db *DB) ListDocuments(ctx context.Context, appID int64) ([]applications.Document, error) {
+func (db *DB) ListDocuments(ctx context.Context, appID int64) (_ []applications.Document, err error) {
+	defer wrap(&err, "ListDocuments %d", appID)
 	rows, _ := db.Pool.Query(ctx, `SELECT `+docColumns+docFrom+`WHERE d.application_id = $1 ORDER BY d.item, d.version`, appID)
 	ds, err := pgx.CollectRows(rows, scanDocument)
 	return ds, mapError(err)
 }
 
 // FindDocument returns one document version. Errors: NotFound.
-func (db *DB) FindDocument(ctx context.Context, id int64) (applications.Document, error) {
+func (db *DB) FindDocument(ctx context.Context, id int64) (_ applications.Document, err error) {
+	defer wrap(&err, "FindDocument %d", id)
 	rows, _ := db.Pool.Query(ctx, `SELECT `+docColumns+docFrom+`WHERE d.id = $1`, id)
 	d, err := pgx.CollectExactlyOneRow(rows, scanDocument)
 	return d, mapError(err)
 }
 
 // ListReviews returns staff's verdicts on an application's items.
-func (db *DB) ListReviews(ctx context.Context, appID int64) ([]applications.Review, error) {
+func (db *DB) ListReviews(ctx context.Context, appID int64) (_ []applications.Review, err error) {
+	defer wrap(&err, "ListReviews %d", appID)
 	rows, _ := db.Pool.Query(ctx, `SELECT r.item, r.document_id, r.status = 'accepted', r.reason, u.display_name, r.at
 		FROM material_reviews r JOIN users u ON u.id = r.reviewer_id WHERE r.application_id = $1`, appID)
 	rs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (applications.Review, error) {
@@ -110,7 +115,8 @@ func (db *DB) ListReviews(ctx context.Context, appID int64) ([]applications.Revi
 
 // Checklist loads an application's documents and verdicts and derives the
 // checklist of its programme p (the caller has it: pages need it anyway).
-func (db *DB) Checklist(ctx context.Context, a applications.Application, p applications.Programme) ([]applications.ChecklistItem, error) {
+func (db *DB) Checklist(ctx context.Context, a applications.Application, p applications.Programme) (_ []applications.ChecklistItem, err error) {
+	defer wrap(&err, "Checklist %d", a.ID)
 	docs, err := db.ListDocuments(ctx, a.ID)
 	if err != nil {
 		return nil, err
@@ -171,7 +177,8 @@ func ReviewOutcomeCheck(accept bool) TransitionCheck {
 // ReviewMaterial records staff's verdict on the current version of an
 // item during formal review. Errors: NotFound, Conflict (not submitted,
 // or nothing uploaded), Invalid (a return without a reason).
-func (db *DB) ReviewMaterial(ctx context.Context, actor audit.Actor, appID int64, item applications.Material, accept bool, reason string) error {
+func (db *DB) ReviewMaterial(ctx context.Context, actor audit.Actor, appID int64, item applications.Material, accept bool, reason string) (err error) {
+	defer wrap(&err, "ReviewMaterial %d", appID)
 	if !accept && reason == "" {
 		return applications.FieldError("reason", "退回时请写明原因，企业会在该材料旁看到。")
 	}
@@ -187,7 +194,7 @@ func (db *DB) ReviewMaterial(ctx context.Context, actor audit.Actor, appID int64
 		var docID int64
 		err = tx.QueryRow(ctx, `SELECT id FROM documents WHERE application_id = $1 AND item = $2 ORDER BY version DESC LIMIT 1`,
 			appID, string(item)).Scan(&docID)
-		if err == pgx.ErrNoRows {
+		if errors.Is(err, pgx.ErrNoRows) {
 			return applications.Errorf(applications.Conflict, "「%s」尚未上传，无法审查。", item.Label())
 		}
 		if err != nil {
@@ -213,7 +220,8 @@ func (db *DB) ReviewMaterial(ctx context.Context, actor audit.Actor, appID int64
 
 // ReferencedBlobs reports which of keys a document row references, for the
 // blob sweeper.
-func (db *DB) ReferencedBlobs(ctx context.Context, keys []string) (map[string]bool, error) {
+func (db *DB) ReferencedBlobs(ctx context.Context, keys []string) (_ map[string]bool, err error) {
+	defer wrap(&err, "ReferencedBlobs")
 	rows, _ := db.Pool.Query(ctx, `SELECT blob_key FROM documents WHERE blob_key = ANY($1)`, keys)
 	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
@@ -224,4 +232,18 @@ func (db *DB) ReferencedBlobs(ctx context.Context, keys []string) (map[string]bo
 		out[k] = true
 	}
 	return out, nil
+}
+
+// insertEvidence records an evidence file as a document of the project;
+// nil evidence is none (NULL).
+func insertEvidence(ctx context.Context, tx pgx.Tx, now time.Time, actor audit.Actor, appID int64, d *applications.Document) (*int64, error) {
+	if d == nil {
+		return nil, nil
+	}
+	d.ApplicationID, d.Item = appID, applications.MaterialEvidence
+	doc, err := insertDocument(ctx, tx, now, actor, *d)
+	if err != nil {
+		return nil, err
+	}
+	return &doc.ID, nil
 }

@@ -32,9 +32,10 @@ func EndingLabel(k string) string {
 // EvaluateLapses moves funded projects whose conversion window has ended
 // without a verified trigger to lapsed. It runs from a periodic job and
 // when a project page is opened.
-func (db *DB) EvaluateLapses(ctx context.Context) (int, error) {
+func (db *DB) EvaluateLapses(ctx context.Context) (_ int, err error) {
+	defer wrap(&err, "EvaluateLapses")
 	n := 0
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		rows, _ := tx.Query(ctx, `
 			SELECT a.id FROM applications a JOIN agreements g ON g.application_id = a.id AND g.status = 'signed'
@@ -84,7 +85,8 @@ type Ending struct {
 }
 
 // ListEndings returns an application's endings, newest first.
-func (db *DB) ListEndings(ctx context.Context, appID int64) ([]Ending, error) {
+func (db *DB) ListEndings(ctx context.Context, appID int64) (_ []Ending, err error) {
+	defer wrap(&err, "ListEndings %d", appID)
 	rows, _ := db.Pool.Query(ctx, `SELECT n.id, n.kind, n.amount, n.reason, n.value_date, COALESCE(n.evidence_doc, 0), n.status, n.prepared_by, pu.display_name,
 		COALESCE(cu.display_name, ''), COALESCE(n.entry_seq, 0)
 		FROM endings n JOIN users pu ON pu.id = n.prepared_by LEFT JOIN users cu ON cu.id = n.checked_by
@@ -118,7 +120,8 @@ var allowedFrom = map[string][]applications.State{
 // PrepareEnding records staff's proposal for an approver, with its
 // evidence file when given (a write-off needs one: the 尽职免责 file).
 // Errors: NotFound, Conflict (wrong state, one already pending), Invalid.
-func (db *DB) PrepareEnding(ctx context.Context, actor audit.Actor, appID int64, in EndingInput, key string, evidence *applications.Document) (int64, error) {
+func (db *DB) PrepareEnding(ctx context.Context, actor audit.Actor, appID int64, in EndingInput, key string, evidence *applications.Document) (_ int64, err error) {
+	defer wrap(&err, "PrepareEnding %d", appID)
 	if in.Kind == EndingWriteOff && evidence == nil {
 		return 0, applications.FieldError("evidence", "核销须上传尽职免责的证明材料。")
 	}
@@ -136,7 +139,7 @@ func (db *DB) PrepareEnding(ctx context.Context, actor audit.Actor, appID int64,
 		return 0, err
 	}
 	var id int64
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		if err := tx.QueryRow(ctx, `SELECT id FROM endings WHERE idempotency_key = $1`, key).Scan(&id); err == nil {
 			return nil
@@ -211,8 +214,9 @@ func (db *DB) PrepareEnding(ctx context.Context, actor audit.Actor, appID int64,
 
 // ApproveEnding carries out an ending with its ledger entry and state
 // change. Errors: NotFound, Forbidden (the maker), Conflict.
-func (db *DB) ApproveEnding(ctx context.Context, actor audit.Actor, id int64) error {
-	err := db.checkTx(ctx, actor, RecordEnding, id, "approve", func(tx pgx.Tx, now time.Time, chk *checker) error {
+func (db *DB) ApproveEnding(ctx context.Context, actor audit.Actor, id int64) (err error) {
+	defer wrap(&err, "ApproveEnding %d", id)
+	err = db.checkTx(ctx, actor, RecordEnding, id, "approve", func(tx pgx.Tx, now time.Time, chk *checker) error {
 		var appID, preparedBy int64
 		var kind, status, reason string
 		var amount decimal.NullDecimal
@@ -249,12 +253,12 @@ func (db *DB) ApproveEnding(ctx context.Context, actor audit.Actor, id int64) er
 				to = applications.StateRecovery
 			}
 			if err != nil {
-				return invalidLedger(err)
+				return applications.InvalidLedger(err)
 			}
 			amount, posting = decimal.NewNullDecimal(bal), true
 		case EndingReceipt:
 			if e, err = ledger.RecoveryReceipt(a.ProgrammeID, appID, amount.Decimal); err != nil {
-				return invalidLedger(err)
+				return applications.InvalidLedger(err)
 			}
 			owed, err := balanceOf(ctx, tx, ledger.CodeRecoveryDue, appID)
 			if err != nil {
@@ -284,7 +288,7 @@ func (db *DB) ApproveEnding(ctx context.Context, actor audit.Actor, id int64) er
 				return err
 			}
 			if e, err = ledger.WriteOff(a.ProgrammeID, appID, from, bal); err != nil {
-				return invalidLedger(err)
+				return applications.InvalidLedger(err)
 			}
 			amount, to, posting = decimal.NewNullDecimal(bal), applications.StateWrittenOff, true
 		case EndingExtend:

@@ -29,7 +29,8 @@ func scanEnterprise(row pgx.CollectableRow) (Enterprise, error) {
 
 // CreateEnterprise inserts an enterprise after validating its 信用代码.
 // Errors: Invalid, Conflict (信用代码 already registered).
-func (db *DB) CreateEnterprise(ctx context.Context, actor audit.Actor, name, uscc string) (Enterprise, error) {
+func (db *DB) CreateEnterprise(ctx context.Context, actor audit.Actor, name, uscc string) (_ Enterprise, err error) {
+	defer wrap(&err, "CreateEnterprise")
 	uscc = applications.NormalizeUSCC(uscc)
 	if err := applications.ValidateUSCC(uscc); err != nil {
 		return Enterprise{}, err
@@ -38,7 +39,7 @@ func (db *DB) CreateEnterprise(ctx context.Context, actor audit.Actor, name, usc
 		return Enterprise{}, applications.FieldError("name", "请填写企业名称。")
 	}
 	var e Enterprise
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, `INSERT INTO enterprises (name, uscc) VALUES ($1, $2) RETURNING id, name, uscc`, name, uscc)
 		var err error
 		if e, err = pgx.CollectExactlyOneRow(rows, scanEnterprise); err != nil {
@@ -52,7 +53,8 @@ func (db *DB) CreateEnterprise(ctx context.Context, actor audit.Actor, name, usc
 }
 
 // ListEnterprises returns enterprises by name.
-func (db *DB) ListEnterprises(ctx context.Context) ([]Enterprise, error) {
+func (db *DB) ListEnterprises(ctx context.Context) (_ []Enterprise, err error) {
+	defer wrap(&err, "ListEnterprises")
 	rows, _ := db.Pool.Query(ctx, `SELECT id, name, uscc FROM enterprises ORDER BY name`)
 	es, err := pgx.CollectRows(rows, scanEnterprise)
 	return es, mapError(err)
@@ -62,13 +64,14 @@ func (db *DB) ListEnterprises(ctx context.Context) ([]Enterprise, error) {
 // user in one transaction, so there is never an enterprise nobody can sign
 // in to, nor a user bound to nothing. Errors: Invalid, Conflict (信用代码
 // or username taken).
-func (db *DB) RegisterEnterprise(ctx context.Context, actor audit.Actor, p applications.EnterpriseProfile, u NewUser) (Enterprise, auth.User, error) {
+func (db *DB) RegisterEnterprise(ctx context.Context, actor audit.Actor, p applications.EnterpriseProfile, u NewUser) (_ Enterprise, _ auth.User, err error) {
+	defer wrap(&err, "RegisterEnterprise")
 	if err := p.Validate(db.Now()); err != nil {
 		return Enterprise{}, auth.User{}, err
 	}
 	var e Enterprise
 	var user auth.User
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		err := tx.QueryRow(ctx, `
 			INSERT INTO enterprises (name, uscc, legal_rep, registered_capital, founded_on, address, contact_name, contact_mobile)
@@ -109,11 +112,12 @@ type EnterpriseDetail struct {
 }
 
 // FindEnterprise returns an enterprise with its profile. Errors: NotFound.
-func (db *DB) FindEnterprise(ctx context.Context, id int64) (EnterpriseDetail, error) {
+func (db *DB) FindEnterprise(ctx context.Context, id int64) (_ EnterpriseDetail, err error) {
+	defer wrap(&err, "FindEnterprise %d", id)
 	var d EnterpriseDetail
 	var capital *decimal.Decimal
 	var founded *time.Time
-	err := db.Pool.QueryRow(ctx, `
+	err = db.Pool.QueryRow(ctx, `
 		SELECT id, name, uscc, legal_rep, registered_capital, founded_on, address, contact_name, contact_mobile
 		FROM enterprises WHERE id = $1`, id).Scan(&d.ID, &d.Enterprise.Name, &d.Enterprise.USCC, &d.LegalRep,
 		&capital, &founded, &d.Address, &d.ContactName, &d.ContactMobile)
@@ -131,7 +135,8 @@ func (db *DB) FindEnterprise(ctx context.Context, id int64) (EnterpriseDetail, e
 }
 
 // ListEnterpriseUsers returns the colleagues of an enterprise.
-func (db *DB) ListEnterpriseUsers(ctx context.Context, enterpriseID int64) ([]auth.User, error) {
+func (db *DB) ListEnterpriseUsers(ctx context.Context, enterpriseID int64) (_ []auth.User, err error) {
+	defer wrap(&err, "ListEnterpriseUsers %d", enterpriseID)
 	rows, _ := db.Pool.Query(ctx, `SELECT `+userColumns+userFrom+`WHERE u.enterprise_id = $1 ORDER BY u.id`, enterpriseID)
 	us, err := pgx.CollectRows(rows, scanUser)
 	return us, mapError(err)

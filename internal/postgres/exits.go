@@ -65,7 +65,8 @@ func scanExit(row pgx.CollectableRow) (Exit, error) {
 }
 
 // ListExits returns an application's exit tranches in order.
-func (db *DB) ListExits(ctx context.Context, appID int64) ([]Exit, error) {
+func (db *DB) ListExits(ctx context.Context, appID int64) (_ []Exit, err error) {
+	defer wrap(&err, "ListExits %d", appID)
 	rows, _ := db.Pool.Query(ctx, `SELECT `+exitColumns+exitFrom+`WHERE x.application_id = $1 ORDER BY x.tranche_no, x.id`, appID)
 	xs, err := pgx.CollectRows(rows, scanExit)
 	return xs, mapError(err)
@@ -138,9 +139,10 @@ func previewExit(ctx context.Context, tx pgx.Tx, a applications.Application, in 
 
 // PreviewExit prices a tranche under the policy without storing it (nil
 // input: the realised totals so far). Errors: NotFound, Conflict.
-func (db *DB) PreviewExit(ctx context.Context, appID int64, in *ExitInput) (ExitPreview, error) {
+func (db *DB) PreviewExit(ctx context.Context, appID int64, in *ExitInput) (_ ExitPreview, err error) {
+	defer wrap(&err, "PreviewExit %d", appID)
 	var p ExitPreview
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		a, err := findApplication(ctx, tx, appID, false)
 		if err != nil {
 			return err
@@ -168,7 +170,8 @@ func exitInputError(err error) error {
 // PrepareExit records an exit tranche priced by the engine for an
 // approver. A retried submission with the same key returns the first.
 // Errors: NotFound, Conflict, Invalid.
-func (db *DB) PrepareExit(ctx context.Context, actor audit.Actor, appID int64, in ExitInput, key string) (int64, error) {
+func (db *DB) PrepareExit(ctx context.Context, actor audit.Actor, appID int64, in ExitInput, key string) (_ int64, err error) {
+	defer wrap(&err, "PrepareExit %d", appID)
 	if err := checkIdempotencyKey(key); err != nil {
 		return 0, err
 	}
@@ -178,7 +181,7 @@ func (db *DB) PrepareExit(ctx context.Context, actor audit.Actor, appID int64, i
 		return 0, applications.FieldError("buyer_kind", "请选择受让方类型。")
 	}
 	var id int64
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		if err := tx.QueryRow(ctx, `SELECT id FROM exits WHERE idempotency_key = $1`, key).Scan(&id); err == nil {
 			return nil
@@ -236,8 +239,9 @@ func (db *DB) PrepareExit(ctx context.Context, actor audit.Actor, appID int64, i
 // 6711 loss), returns the proceeds to the fund, and moves the project to
 // exiting, or exited when no units remain. Errors: NotFound, Forbidden,
 // Conflict.
-func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) error {
-	err := db.checkTx(ctx, actor, RecordExit, id, "approve", func(tx pgx.Tx, now time.Time, chk *checker) error {
+func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) (err error) {
+	defer wrap(&err, "ApproveExit %d", id)
+	err = db.checkTx(ctx, actor, RecordExit, id, "approve", func(tx pgx.Tx, now time.Time, chk *checker) error {
 		var appID, preparedBy int64
 		var status string
 		if err := tx.QueryRow(ctx, `SELECT application_id, prepared_by, status FROM exits WHERE id = $1 FOR UPDATE`, id).
@@ -264,7 +268,7 @@ func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) erro
 		}
 		e, err := ledger.Exit(a.ProgrammeID, appID, x.Proceeds, x.Cost)
 		if err != nil {
-			return invalidLedger(err)
+			return applications.InvalidLedger(err)
 		}
 		e.Memo = fmt.Sprintf("股权退出：%s 第 %d 期，%s 单位", a.Title, x.TrancheNo, x.Units.String())
 		e.ValueDate, e.Record = x.Date, ledger.RecordRef{Type: RecordExit, ID: id}
@@ -310,48 +314,4 @@ func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) erro
 				"proceeds": x.Proceeds.StringFixed(2), "units_sold_total": sold.String()}})
 	})
 	return mapError(err)
-}
-
-// EquityPosition is the platform's holding in one project.
-type EquityPosition struct {
-	ApplicationID  int64
-	Title          string
-	Enterprise     string
-	ProgrammeID    int64
-	Programme      string
-	State          applications.State
-	ConversionDate time.Time
-	Units          decimal.Decimal // converted
-	Sold           decimal.Decimal
-	Held           decimal.Decimal
-	Stake          string // after the round
-	CostBasis      decimal.Decimal
-	CostReleased   decimal.Decimal
-	Proceeds       decimal.Decimal
-}
-
-// ListEquity returns the platform's positions (the equity register), by
-// programme then project; programmeID 0 lists every programme.
-func (db *DB) ListEquity(ctx context.Context, programmeID int64) ([]EquityPosition, error) {
-	rows, _ := db.Pool.Query(ctx, `
-		SELECT a.id, a.title, e.name, p.id, p.name, a.state, c.conversion_date, c.units,
-		       COALESCE(sum(x.units) FILTER (WHERE x.status = 'approved'), 0),
-		       c.result->>'stake', c.principal,
-		       COALESCE(sum(x.cost) FILTER (WHERE x.status = 'approved'), 0),
-		       COALESCE(sum(x.proceeds) FILTER (WHERE x.status = 'approved'), 0)
-		FROM conversions c JOIN applications a ON a.id = c.application_id
-		JOIN enterprises e ON e.id = a.enterprise_id JOIN programmes p ON p.id = a.programme_id
-		LEFT JOIN exits x ON x.application_id = a.id
-		WHERE c.status = 'approved' AND ($1 = 0 OR p.id = $1)
-		GROUP BY a.id, e.name, p.id, c.id ORDER BY p.id, a.id`, programmeID)
-	ps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (EquityPosition, error) {
-		var q EquityPosition
-		var state string
-		err := r.Scan(&q.ApplicationID, &q.Title, &q.Enterprise, &q.ProgrammeID, &q.Programme, &state, &q.ConversionDate,
-			&q.Units, &q.Sold, &q.Stake, &q.CostBasis, &q.CostReleased, &q.Proceeds)
-		q.State = applications.State(state)
-		q.Held = q.Units.Sub(q.Sold)
-		return q, err
-	})
-	return ps, mapError(err)
 }

@@ -80,14 +80,16 @@ func scanExpert(row pgx.CollectableRow) (Expert, error) {
 }
 
 // ListExperts returns the expert pool.
-func (db *DB) ListExperts(ctx context.Context) ([]Expert, error) {
+func (db *DB) ListExperts(ctx context.Context) (_ []Expert, err error) {
+	defer wrap(&err, "ListExperts")
 	rows, _ := db.Pool.Query(ctx, `SELECT `+expertColumns+expertFrom+`ORDER BY u.display_name`)
 	es, err := pgx.CollectRows(rows, scanExpert)
 	return es, mapError(err)
 }
 
 // FindExpert returns one expert. Errors: NotFound.
-func (db *DB) FindExpert(ctx context.Context, userID int64) (Expert, error) {
+func (db *DB) FindExpert(ctx context.Context, userID int64) (_ Expert, err error) {
+	defer wrap(&err, "FindExpert %d", userID)
 	rows, _ := db.Pool.Query(ctx, `SELECT `+expertColumns+expertFrom+`AND u.id = $1`, userID)
 	e, err := pgx.CollectExactlyOneRow(rows, scanExpert)
 	return e, mapError(err)
@@ -95,7 +97,8 @@ func (db *DB) FindExpert(ctx context.Context, userID int64) (Expert, error) {
 
 // SaveExpertProfile creates or replaces an expert's profile, with the
 // before/after in the audit log. Errors: Invalid, NotFound.
-func (db *DB) SaveExpertProfile(ctx context.Context, actor audit.Actor, userID int64, p ExpertProfile) error {
+func (db *DB) SaveExpertProfile(ctx context.Context, actor audit.Actor, userID int64, p ExpertProfile) (err error) {
+	defer wrap(&err, "SaveExpertProfile %d", userID)
 	if err := p.validate(); err != nil {
 		return err
 	}

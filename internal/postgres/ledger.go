@@ -22,9 +22,9 @@ const ledgerChainLock = 7_301_002
 
 // Record types a ledger entry links to (ledger.RecordRef.Type).
 const (
-	RecordAppropriation = "appropriation"
-	RecordDisbursement  = "disbursement"
-	RecordReversal      = "reversal" // a reversal request (冲正), the record of a reversing entry
+	RecordAppropriation = applications.RecordAppropriation // alias kept while internal/server is reorganised
+	RecordDisbursement  = applications.RecordDisbursement  // alias kept while internal/server is reorganised
+	RecordReversal      = applications.RecordReversal      // alias kept while internal/server is reorganised
 )
 
 // ledgerConstraintMessages are the user-facing messages for the money and
@@ -64,9 +64,10 @@ func ledgerHead(ctx context.Context, q pgx.Tx) (ledger.ChainHead, error) {
 }
 
 // LedgerHead returns the current chain head.
-func (db *DB) LedgerHead(ctx context.Context) (ledger.ChainHead, error) {
+func (db *DB) LedgerHead(ctx context.Context) (_ ledger.ChainHead, err error) {
+	defer wrap(&err, "LedgerHead")
 	var h ledger.ChainHead
-	err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err = pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var err error
 		h, err = ledgerHead(ctx, tx)
 		return err
@@ -101,7 +102,7 @@ func postEntry(ctx context.Context, tx pgx.Tx, now time.Time, e ledger.Entry) (o
 	e.CreatedAt = now
 	sealed, err := ledger.Seal(head, e)
 	if err != nil {
-		return out, false, invalidLedger(err)
+		return out, false, applications.InvalidLedger(err)
 	}
 	var reverses *int64
 	if sealed.Reverses > 0 {
@@ -132,16 +133,6 @@ func postEntry(ctx context.Context, tx pgx.Tx, now time.Time, e ledger.Entry) (o
 		return out, false, err
 	}
 	return sealed, true, nil
-}
-
-// invalidLedger turns a rule the ledger package found broken into an
-// Invalid application error.
-func invalidLedger(err error) error {
-	var le *ledger.Error
-	if errors.As(err, &le) {
-		return &applications.Error{Kind: applications.Invalid, Field: le.Field, Message: le.Message, Err: err}
-	}
-	return err
 }
 
 // ledgerDay is the calendar day of t as midnight UTC, the form a `date`
@@ -218,9 +209,10 @@ type EntryDetail struct {
 }
 
 // FindEntry returns one entry with its postings. Errors: NotFound.
-func (db *DB) FindEntry(ctx context.Context, seq int64) (EntryDetail, error) {
+func (db *DB) FindEntry(ctx context.Context, seq int64) (_ EntryDetail, err error) {
+	defer wrap(&err, "FindEntry %d", seq)
 	var d EntryDetail
-	err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err = pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var err error
 		if d.Entry, err = findEntry(ctx, tx, seq); err != nil {
 			return err
@@ -269,3 +261,10 @@ func checkValueDate(field string, d, now time.Time) error {
 	}
 	return nil
 }
+
+// Record types of the 后股 half.
+const (
+	RecordConversion = "conversion"
+	RecordExit       = "exit"
+	RecordEnding     = "ending"
+)

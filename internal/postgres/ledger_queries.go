@@ -148,7 +148,8 @@ type JournalPage struct {
 
 // Journal returns one page of entries with their postings. Errors: Invalid
 // (a bad account filter).
-func (db *DB) Journal(ctx context.Context, f JournalFilter) (JournalPage, error) {
+func (db *DB) Journal(ctx context.Context, f JournalFilter) (_ JournalPage, err error) {
+	defer wrap(&err, "Journal")
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
@@ -217,7 +218,8 @@ func (db *DB) Journal(ctx context.Context, f JournalFilter) (JournalPage, error)
 // returns the chain head of the same snapshot. The *ledger.Entry passed to
 // fn is reused between calls and carries no postings. Errors: Invalid (a
 // bad filter), or fn's error.
-func (db *DB) ExportJournal(ctx context.Context, f JournalFilter, fn func(e *ledger.Entry, p ledger.Posting) error) (ledger.ChainHead, error) {
+func (db *DB) ExportJournal(ctx context.Context, f JournalFilter, fn func(e *ledger.Entry, p ledger.Posting) error) (_ ledger.ChainHead, err error) {
+	defer wrap(&err, "ExportJournal")
 	f.AfterSeq = 0
 	var head ledger.ChainHead
 	var args ledgerArgs
@@ -309,7 +311,8 @@ type TrialFilter struct {
 // TrialBalance sums postings per sub-account at a point in time (value
 // date on or before f.AsOf), from a cursor over the per-account sums,
 // and returns the chain head of the same snapshot.
-func (db *DB) TrialBalance(ctx context.Context, f TrialFilter) (*ledger.TrialBalance, ledger.ChainHead, error) {
+func (db *DB) TrialBalance(ctx context.Context, f TrialFilter) (_ *ledger.TrialBalance, _ ledger.ChainHead, err error) {
+	defer wrap(&err, "TrialBalance")
 	tb := ledger.NewTrialBalance()
 	var head ledger.ChainHead
 	var args ledgerArgs
@@ -326,7 +329,7 @@ func (db *DB) TrialBalance(ctx context.Context, f TrialFilter) (*ledger.TrialBal
 	if len(w) > 0 {
 		where = " WHERE " + strings.Join(w, " AND ")
 	}
-	err := db.snapshot(ctx, func(tx pgx.Tx) error {
+	err = db.snapshot(ctx, func(tx pgx.Tx) error {
 		var err error
 		if head, err = ledgerHead(ctx, tx); err != nil {
 			return err
@@ -456,7 +459,8 @@ func (db *DB) accountOpening(ctx context.Context, tx pgx.Tx, f AccountFilter, no
 
 // AccountLedger returns one page of an account ledger with running
 // balances. Errors: Invalid (no such account).
-func (db *DB) AccountLedger(ctx context.Context, f AccountFilter) (AccountPage, error) {
+func (db *DB) AccountLedger(ctx context.Context, f AccountFilter) (_ AccountPage, err error) {
+	defer wrap(&err, "AccountLedger")
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
@@ -524,7 +528,8 @@ func runBalance(bal decimal.Decimal, normal, side ledger.Side, amount decimal.De
 // ExportAccountLedger streams an account ledger (After and Limit are
 // ignored) to fn with running balances, after calling opening with the
 // balance before the period, and returns the chain head of the snapshot.
-func (db *DB) ExportAccountLedger(ctx context.Context, f AccountFilter, opening func(ledger.Account, decimal.Decimal) error, fn func(*AccountLine) error) (ledger.ChainHead, error) {
+func (db *DB) ExportAccountLedger(ctx context.Context, f AccountFilter, opening func(ledger.Account, decimal.Decimal) error, fn func(*AccountLine) error) (_ ledger.ChainHead, err error) {
+	defer wrap(&err, "ExportAccountLedger")
 	var head ledger.ChainHead
 	a, err := f.check()
 	if err != nil {
@@ -649,13 +654,14 @@ type RegisterPage struct {
 }
 
 // Register returns one page of the project register, by application ID.
-func (db *DB) Register(ctx context.Context, f RegisterFilter) (RegisterPage, error) {
+func (db *DB) Register(ctx context.Context, f RegisterFilter) (_ RegisterPage, err error) {
+	defer wrap(&err, "Register")
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
 	var page RegisterPage
 	page.AsOf = f.AsOf
-	err := db.snapshot(ctx, func(tx pgx.Tx) error {
+	err = db.snapshot(ctx, func(tx pgx.Tx) error {
 		var err error
 		if page.Head, err = ledgerHead(ctx, tx); err != nil {
 			return err
@@ -684,9 +690,10 @@ func (db *DB) Register(ctx context.Context, f RegisterFilter) (RegisterPage, err
 
 // ExportRegister streams the whole register (AfterID and Limit are
 // ignored) to fn and returns the chain head of the snapshot.
-func (db *DB) ExportRegister(ctx context.Context, f RegisterFilter, fn func(*RegisterRow) error) (ledger.ChainHead, error) {
+func (db *DB) ExportRegister(ctx context.Context, f RegisterFilter, fn func(*RegisterRow) error) (_ ledger.ChainHead, err error) {
+	defer wrap(&err, "ExportRegister")
 	var head ledger.ChainHead
-	err := db.snapshot(ctx, func(tx pgx.Tx) error {
+	err = db.snapshot(ctx, func(tx pgx.Tx) error {
 		var err error
 		if head, err = ledgerHead(ctx, tx); err != nil {
 			return err
@@ -720,7 +727,8 @@ type AuditExportFilter struct {
 // ExportAudit streams audit rows in sequence order to fn and returns the
 // audit chain's head in the same snapshot (as a ledger.ChainHead: the
 // audit log is chained the same way).
-func (db *DB) ExportAudit(ctx context.Context, f AuditExportFilter, fn func(*audit.Record) error) (ledger.ChainHead, error) {
+func (db *DB) ExportAudit(ctx context.Context, f AuditExportFilter, fn func(*audit.Record) error) (_ ledger.ChainHead, err error) {
+	defer wrap(&err, "ExportAudit")
 	head := ledger.ChainHead{Seq: 0, Hash: audit.GenesisHash, Algorithm: audit.Algorithm}
 	var args ledgerArgs
 	var w []string
@@ -740,7 +748,7 @@ func (db *DB) ExportAudit(ctx context.Context, f AuditExportFilter, fn func(*aud
 	if len(w) > 0 {
 		where = " WHERE " + strings.Join(w, " AND ")
 	}
-	err := db.snapshot(ctx, func(tx pgx.Tx) error {
+	err = db.snapshot(ctx, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `SELECT seq, hash, hash_alg FROM audit_log ORDER BY seq DESC LIMIT 1`).
 			Scan(&head.Seq, &head.Hash, &head.Algorithm)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {

@@ -34,9 +34,10 @@ type SyntheticContractInput struct {
 
 // SyntheticContract creates a contracted application with an approved
 // amount and a signed agreement for that amount, and returns its ID.
-func (db *DB) SyntheticContract(ctx context.Context, in SyntheticContractInput) (int64, error) {
+func (db *DB) SyntheticContract(ctx context.Context, in SyntheticContractInput) (_ int64, err error) {
+	defer wrap(&err, "SyntheticContract")
 	var id int64
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		p, err := findProgramme(ctx, tx, in.ProgrammeID, false)
 		if err != nil {
@@ -90,7 +91,8 @@ type SyntheticLedgerInput struct {
 // ones, written with COPY in transactions of 50,000 entries. The fund and
 // the projects' disbursed totals are raised to match, so `ledger verify`
 // passes on the result. The record type is "synthetic".
-func (db *DB) LoadSyntheticLedger(ctx context.Context, in SyntheticLedgerInput) error {
+func (db *DB) LoadSyntheticLedger(ctx context.Context, in SyntheticLedgerInput) (err error) {
+	defer wrap(&err, "LoadSyntheticLedger")
 	if len(in.Projects) == 0 || in.Postings < 2 {
 		return fmt.Errorf("synthetic ledger: need projects and at least 2 postings")
 	}

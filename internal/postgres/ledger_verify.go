@@ -38,9 +38,10 @@ type LedgerVerification struct {
 // appropriation and disbursement, and each reversal) equal what the
 // postings say. It reports the first problem; err is for a failure to
 // read, not for a bad ledger.
-func (db *DB) VerifyLedger(ctx context.Context) (LedgerVerification, error) {
+func (db *DB) VerifyLedger(ctx context.Context) (_ LedgerVerification, err error) {
+	defer wrap(&err, "VerifyLedger")
 	v := LedgerVerification{Debit: decimal.Zero, Credit: decimal.Zero}
-	err := db.snapshot(ctx, func(tx pgx.Tx) error {
+	err = db.snapshot(ctx, func(tx pgx.Tx) error {
 		if err := verifyChain(ctx, tx, &v); err != nil || !v.OK {
 			return err
 		}
@@ -257,9 +258,10 @@ type BlobVerification struct {
 // masterKey, and compares its size and SHA-256 with the documents row: the
 // blob store of a restored backup must hold exactly what the database
 // recorded. Rows stream from a cursor; each blob streams through the hash.
-func (db *DB) VerifyBlobs(ctx context.Context, store blob.Store, masterKey []byte) (BlobVerification, error) {
+func (db *DB) VerifyBlobs(ctx context.Context, store blob.Store, masterKey []byte) (_ BlobVerification, err error) {
+	defer wrap(&err, "VerifyBlobs")
 	var v BlobVerification
-	err := db.snapshot(ctx, func(tx pgx.Tx) error {
+	err = db.snapshot(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id, blob_key, size_bytes, sha256, encrypted, enc_alg, wrapped_key
 			FROM documents ORDER BY id`)
 		if err != nil {
@@ -305,9 +307,10 @@ func hashBlob(ctx context.Context, store blob.Store, key string, m blob.Meta, ma
 // (say, after a data-only restore on top of a migrated schema). It holds
 // the ledger chain lock, so no entry is posted meanwhile, and writes an
 // audit row; it returns the number of total rows.
-func (db *DB) RebuildLedgerTotals(ctx context.Context, actor audit.Actor) (int64, error) {
+func (db *DB) RebuildLedgerTotals(ctx context.Context, actor audit.Actor) (_ int64, err error) {
+	defer wrap(&err, "RebuildLedgerTotals")
 	var n int64
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, ledgerChainLock); err != nil {
 			return err

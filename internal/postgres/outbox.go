@@ -56,7 +56,8 @@ func scanOutbox(row pgx.CollectableRow) (OutboxEmail, error) {
 // the worker dies mid-send the email is retried once the lease runs out
 // (delivery is at least once). The caller reports each outcome with
 // MarkEmailSent, RetryEmail or FailEmail.
-func (db *DB) ClaimEmails(ctx context.Context, limit int, lease time.Duration) ([]OutboxEmail, error) {
+func (db *DB) ClaimEmails(ctx context.Context, limit int, lease time.Duration) (_ []OutboxEmail, err error) {
+	defer wrap(&err, "ClaimEmails")
 	if limit <= 0 {
 		limit = 20
 	}
@@ -79,22 +80,25 @@ func (db *DB) ClaimEmails(ctx context.Context, limit int, lease time.Duration) (
 }
 
 // MarkEmailSent records a delivery.
-func (db *DB) MarkEmailSent(ctx context.Context, id int64) error {
-	_, err := db.Pool.Exec(ctx, `UPDATE email_outbox SET sent_at = $2, last_error = '' WHERE id = $1 AND sent_at IS NULL`, id, db.Now())
+func (db *DB) MarkEmailSent(ctx context.Context, id int64) (err error) {
+	defer wrap(&err, "MarkEmailSent %d", id)
+	_, err = db.Pool.Exec(ctx, `UPDATE email_outbox SET sent_at = $2, last_error = '' WHERE id = $1 AND sent_at IS NULL`, id, db.Now())
 	return mapError(err)
 }
 
 // RetryEmail records a failed attempt and schedules the next one after
 // the given delay (on the database's clock).
-func (db *DB) RetryEmail(ctx context.Context, id int64, errText string, after time.Duration) error {
-	_, err := db.Pool.Exec(ctx, `UPDATE email_outbox SET next_attempt_at = $2, last_error = $3 WHERE id = $1 AND sent_at IS NULL`,
+func (db *DB) RetryEmail(ctx context.Context, id int64, errText string, after time.Duration) (err error) {
+	defer wrap(&err, "RetryEmail %d", id)
+	_, err = db.Pool.Exec(ctx, `UPDATE email_outbox SET next_attempt_at = $2, last_error = $3 WHERE id = $1 AND sent_at IS NULL`,
 		id, db.Now().Add(after), truncateRunes(errText, 1000))
 	return mapError(err)
 }
 
 // FailEmail gives an email up for good (failed_at), keeping the error.
-func (db *DB) FailEmail(ctx context.Context, id int64, errText string) error {
-	_, err := db.Pool.Exec(ctx, `UPDATE email_outbox SET failed_at = $2, last_error = $3 WHERE id = $1 AND sent_at IS NULL`,
+func (db *DB) FailEmail(ctx context.Context, id int64, errText string) (err error) {
+	defer wrap(&err, "FailEmail %d", id)
+	_, err = db.Pool.Exec(ctx, `UPDATE email_outbox SET failed_at = $2, last_error = $3 WHERE id = $1 AND sent_at IS NULL`,
 		id, db.Now(), truncateRunes(errText, 1000))
 	return mapError(err)
 }
@@ -116,7 +120,8 @@ type OutboxFilter struct {
 
 // ListEmails returns outbox rows, newest first (for tests, support and an
 // admin view).
-func (db *DB) ListEmails(ctx context.Context, f OutboxFilter) ([]OutboxEmail, error) {
+func (db *DB) ListEmails(ctx context.Context, f OutboxFilter) (_ []OutboxEmail, err error) {
+	defer wrap(&err, "ListEmails")
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
@@ -150,8 +155,9 @@ func NormalizeEmail(s string) (string, error) {
 
 // SetUserEmail sets or (with "") clears the address a user's notifications
 // are emailed to, with an audit row. Errors: Invalid, NotFound.
-func (db *DB) SetUserEmail(ctx context.Context, actor audit.Actor, userID int64, email string) error {
-	email, err := NormalizeEmail(email)
+func (db *DB) SetUserEmail(ctx context.Context, actor audit.Actor, userID int64, email string) (err error) {
+	defer wrap(&err, "SetUserEmail %d", userID)
+	email, err = NormalizeEmail(email)
 	if err != nil {
 		return err
 	}
@@ -171,8 +177,9 @@ func (db *DB) SetUserEmail(ctx context.Context, actor audit.Actor, userID int64,
 
 // UserEmail returns a user's notification address, "" when none is set.
 // Errors: NotFound.
-func (db *DB) UserEmail(ctx context.Context, userID int64) (string, error) {
+func (db *DB) UserEmail(ctx context.Context, userID int64) (_ string, err error) {
+	defer wrap(&err, "UserEmail %d", userID)
 	var email string
-	err := db.Pool.QueryRow(ctx, `SELECT COALESCE(email, '') FROM users WHERE id = $1`, userID).Scan(&email)
+	err = db.Pool.QueryRow(ctx, `SELECT COALESCE(email, '') FROM users WHERE id = $1`, userID).Scan(&email)
 	return email, mapError(err)
 }

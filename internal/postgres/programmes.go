@@ -67,12 +67,13 @@ func programmeAudit(p applications.Programme) map[string]any {
 }
 
 // CreateProgramme validates and inserts a programme. Errors: Invalid.
-func (db *DB) CreateProgramme(ctx context.Context, actor audit.Actor, p applications.Programme) (applications.Programme, error) {
+func (db *DB) CreateProgramme(ctx context.Context, actor audit.Actor, p applications.Programme) (_ applications.Programme, err error) {
+	defer wrap(&err, "CreateProgramme")
 	if err := p.Validate(); err != nil {
 		return p, err
 	}
 	var out applications.Programme
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		rows, _ := tx.Query(ctx, `
 			INSERT INTO programmes (name, year, status, opens_on, closes_on, total_budget, project_cap,
@@ -93,12 +94,13 @@ func (db *DB) CreateProgramme(ctx context.Context, actor audit.Actor, p applicat
 
 // UpdateProgramme saves an edited programme if nobody saved it since the
 // editor loaded it (p.Version). Errors: Invalid, NotFound, Conflict.
-func (db *DB) UpdateProgramme(ctx context.Context, actor audit.Actor, p applications.Programme) (applications.Programme, error) {
+func (db *DB) UpdateProgramme(ctx context.Context, actor audit.Actor, p applications.Programme) (_ applications.Programme, err error) {
+	defer wrap(&err, "UpdateProgramme %d", p.ID)
 	if err := p.Validate(); err != nil {
 		return p, err
 	}
 	var out applications.Programme
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		before, err := findProgramme(ctx, tx, p.ID, true)
 		if err != nil {
@@ -135,7 +137,8 @@ func findProgramme(ctx context.Context, tx pgx.Tx, id int64, lock bool) (applica
 }
 
 // FindProgramme returns one programme. Errors: NotFound.
-func (db *DB) FindProgramme(ctx context.Context, id int64) (applications.Programme, error) {
+func (db *DB) FindProgramme(ctx context.Context, id int64) (_ applications.Programme, err error) {
+	defer wrap(&err, "FindProgramme %d", id)
 	rows, _ := db.Pool.Query(ctx, `SELECT `+programmeColumns+` FROM programmes WHERE id = $1`, id)
 	p, err := pgx.CollectExactlyOneRow(rows, scanProgramme)
 	return p, mapError(err)
@@ -143,7 +146,8 @@ func (db *DB) FindProgramme(ctx context.Context, id int64) (applications.Program
 
 // ListProgrammes returns programmes, newest first; openOnly keeps those
 // with status open.
-func (db *DB) ListProgrammes(ctx context.Context, openOnly bool) ([]applications.Programme, error) {
+func (db *DB) ListProgrammes(ctx context.Context, openOnly bool) (_ []applications.Programme, err error) {
+	defer wrap(&err, "ListProgrammes")
 	rows, _ := db.Pool.Query(ctx, `SELECT `+programmeColumns+` FROM programmes
 		WHERE NOT $1 OR status = 'open' ORDER BY year DESC, id DESC`, openOnly)
 	ps, err := pgx.CollectRows(rows, scanProgramme)

@@ -21,195 +21,30 @@ import (
 // period of its programme; the periods, their generation, submission,
 // review and the overdue list live here.
 
-// ReportStatus is where a progress report stands.
-type ReportStatus string
-
-// Report statuses: due → submitted → accepted, or → returned → submitted.
-const (
-	ReportDue       ReportStatus = "due"
-	ReportSubmitted ReportStatus = "submitted"
-	ReportAccepted  ReportStatus = "accepted"
-	ReportReturned  ReportStatus = "returned"
+// The report periods, the report and its rules live in
+// internal/applications; these aliases keep the store's old names.
+type (
+	ReportStatus   = applications.ReportStatus   // alias kept while internal/server is reorganised
+	ReportPeriod   = applications.ReportPeriod   // alias kept while internal/server is reorganised
+	ReportFigures  = applications.ReportFigures  // alias kept while internal/server is reorganised
+	ReportInput    = applications.ReportInput    // alias kept while internal/server is reorganised
+	ProgressReport = applications.ProgressReport // alias kept while internal/server is reorganised
 )
 
-// Label is the Chinese name.
-func (s ReportStatus) Label() string {
-	switch s {
-	case ReportDue:
-		return "待提交"
-	case ReportSubmitted:
-		return "待审核"
-	case ReportAccepted:
-		return "已通过"
-	case ReportReturned:
-		return "退回修改"
-	}
-	return string(s)
-}
-
-// ReportingStates are the application states in which a project owes
-// progress reports: from the first disbursement until the platform has
-// fully exited.
-var ReportingStates = []applications.State{
-	applications.StateFunded, applications.StateConversionDue, applications.StateConverted, applications.StateExiting,
-}
+// Report statuses (applications.ReportDue, ...).
+const (
+	ReportDue       = applications.ReportDue       // alias kept while internal/server is reorganised
+	ReportSubmitted = applications.ReportSubmitted // alias kept while internal/server is reorganised
+	ReportAccepted  = applications.ReportAccepted  // alias kept while internal/server is reorganised
+	ReportReturned  = applications.ReportReturned  // alias kept while internal/server is reorganised
+)
 
 func reportingStateCodes() []string {
-	out := make([]string, len(ReportingStates))
-	for i, s := range ReportingStates {
+	out := make([]string, len(applications.ReportingStates))
+	for i, s := range applications.ReportingStates {
 		out[i] = string(s)
 	}
 	return out
-}
-
-// Default reporting duty of a programme (columns programmes.report_*).
-const (
-	DefaultReportCadenceMonths = 6  // half-yearly
-	DefaultReportGraceDays     = 30 // due a month after the period ends
-)
-
-// ValidReportCadence reports whether a cadence (months) divides the year
-// into calendar-aligned periods: monthly, quarterly, half-yearly, yearly.
-func ValidReportCadence(months int) bool {
-	return months == 1 || months == 3 || months == 6 || months == 12
-}
-
-// ReportPeriod is one reporting period, dates inclusive (UTC midnight).
-type ReportPeriod struct {
-	Start, End time.Time
-}
-
-// ReportPeriods returns the periods a project must now report on: those
-// after lastEnd (the end of its latest existing period; zero when it has
-// none, and the first period then starts on anchor, the date of its first
-// disbursement) that have ended before today.
-//
-// Periods follow the calendar (a cadence of 6 gives Jan–Jun and Jul–Dec;
-// 3 gives quarters), so every project of a programme reports for the same
-// periods and a change of cadence continues seamlessly from the last
-// period. A period that would be shorter than half a calendar period (a
-// project funded on 20 May, half-yearly) is merged into the next one.
-func ReportPeriods(anchor, lastEnd time.Time, cadenceMonths int, today time.Time) []ReportPeriod {
-	if !ValidReportCadence(cadenceMonths) || anchor.IsZero() {
-		return nil
-	}
-	start := dateOnly(anchor)
-	if !lastEnd.IsZero() {
-		start = dateOnly(lastEnd).AddDate(0, 0, 1)
-	}
-	today = dateOnly(today)
-	var out []ReportPeriod
-	for len(out) < 600 { // 50 years of monthly reports: a guard, never reached
-		calStart, calEnd := calendarPeriod(start, cadenceMonths)
-		end := calEnd
-		if days(start, calEnd) < days(calStart, calEnd)/2 {
-			_, end = calendarPeriod(calEnd.AddDate(0, 0, 1), cadenceMonths)
-		}
-		if !end.Before(today) {
-			break
-		}
-		out = append(out, ReportPeriod{Start: start, End: end})
-		start = end.AddDate(0, 0, 1)
-	}
-	return out
-}
-
-// calendarPeriod returns the calendar period of the cadence that contains d.
-func calendarPeriod(d time.Time, cadenceMonths int) (time.Time, time.Time) {
-	m := (int(d.Month())-1)/cadenceMonths*cadenceMonths + 1
-	start := time.Date(d.Year(), time.Month(m), 1, 0, 0, 0, 0, time.UTC)
-	return start, start.AddDate(0, cadenceMonths, -1)
-}
-
-// days counts the days from a to b, both included.
-func days(a, b time.Time) int { return int(b.Sub(a).Hours()/24) + 1 }
-
-func dateOnly(t time.Time) time.Time {
-	y, m, d := t.Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-}
-
-// ReportFigures are a progress report's fixed key figures.
-type ReportFigures struct {
-	Revenue   decimal.Decimal // 营业收入（元）in the period
-	RDSpend   decimal.Decimal // 研发投入（元）in the period
-	Headcount int             // 从业人数 at the end of the period
-	IPCount   int             // 有效知识产权（件）at the end of the period
-}
-
-// ReportInput is what an enterprise submits.
-type ReportInput struct {
-	Figures   ReportFigures
-	Narrative string
-	Version   int // the report version the form was loaded at
-}
-
-// maxNarrative bounds the narrative, so a report stays a report.
-const maxNarrative = 10000
-
-// Validate checks a submission. Errors: Invalid, naming the field.
-func (in ReportInput) Validate() error {
-	f := in.Figures
-	switch {
-	case f.Revenue.IsNegative():
-		return applications.FieldError("revenue", "营业收入不能为负数。")
-	case f.RDSpend.IsNegative():
-		return applications.FieldError("rd_spend", "研发投入不能为负数。")
-	case !f.Revenue.Equal(f.Revenue.Round(2)):
-		return applications.FieldError("revenue", "金额最多两位小数（精确到分）。")
-	case !f.RDSpend.Equal(f.RDSpend.Round(2)):
-		return applications.FieldError("rd_spend", "金额最多两位小数（精确到分）。")
-	case f.Headcount < 0 || f.Headcount > 1_000_000:
-		return applications.FieldError("headcount", "从业人数须为 0 或正整数。")
-	case f.IPCount < 0 || f.IPCount > 1_000_000:
-		return applications.FieldError("ip_count", "知识产权数量须为 0 或正整数。")
-	case strings.TrimSpace(in.Narrative) == "":
-		return applications.FieldError("narrative", "请填写项目进展情况。")
-	case utf8.RuneCountInString(in.Narrative) > maxNarrative:
-		return applications.FieldError("narrative", fmt.Sprintf("进展情况不超过 %d 字，详细材料请作为附件上传。", maxNarrative))
-	}
-	return nil
-}
-
-// ProgressReport is one period's report of a funded project.
-type ProgressReport struct {
-	ID            int64
-	ApplicationID int64
-	AppTitle      string
-	AppState      applications.State
-	ProgrammeID   int64
-	Programme     string
-	EnterpriseID  int64
-	Enterprise    string
-	LiaisonID     int64
-	PeriodStart   time.Time
-	PeriodEnd     time.Time
-	DueOn         time.Time
-	Status        ReportStatus
-	Figures       *ReportFigures // nil until first submitted
-	Narrative     string
-	SubmittedBy   string
-	SubmittedAt   time.Time
-	ReviewedBy    string
-	ReviewedAt    time.Time
-	ReviewComment string
-	Version       int
-	CreatedAt     time.Time
-	Documents     []applications.Document // attachments (FindReport only)
-}
-
-// Open reports whether the enterprise may (re)submit the report.
-func (r ProgressReport) Open() bool { return r.Status == ReportDue || r.Status == ReportReturned }
-
-// Overdue reports whether the report is still owed after its due date
-// (today is China's calendar date).
-func (r ProgressReport) Overdue(today time.Time) bool {
-	return r.Open() && r.DueOn.Before(dateOnly(today))
-}
-
-// PeriodLabel names the period, e.g. 2026-01-01 至 2026-06-30.
-func (r ProgressReport) PeriodLabel() string {
-	return r.PeriodStart.Format(time.DateOnly) + " 至 " + r.PeriodEnd.Format(time.DateOnly)
 }
 
 const reportColumns = `r.id, r.application_id, a.title, a.state, a.programme_id, p.name, a.enterprise_id, e.name,
@@ -260,7 +95,8 @@ func findReport(ctx context.Context, q reportQuerier, id int64, lock bool) (Prog
 
 // FindReport returns one report with its attachments. Callers check who
 // may see it (the application's rule). Errors: NotFound.
-func (db *DB) FindReport(ctx context.Context, id int64) (ProgressReport, error) {
+func (db *DB) FindReport(ctx context.Context, id int64) (_ ProgressReport, err error) {
+	defer wrap(&err, "FindReport %d", id)
 	r, err := findReport(ctx, db.Pool, id, false)
 	if err != nil {
 		return r, mapError(err)
@@ -282,7 +118,8 @@ type ReportFilter struct {
 
 // ListReports returns reports, the most pressing first: open ones by due
 // date, then the rest newest period first.
-func (db *DB) ListReports(ctx context.Context, f ReportFilter) ([]ProgressReport, error) {
+func (db *DB) ListReports(ctx context.Context, f ReportFilter) (_ []ProgressReport, err error) {
+	defer wrap(&err, "ListReports")
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 200
 	}
@@ -302,7 +139,7 @@ func (db *DB) ListReports(ctx context.Context, f ReportFilter) ([]ProgressReport
 		where = append(where, "r.status = "+arg(string(f.Status)))
 	}
 	if !f.OverdueOn.IsZero() {
-		where = append(where, "r.status IN ('due','returned') AND r.due_on < "+arg(dateOnly(f.OverdueOn)),
+		where = append(where, "r.status IN ('due','returned') AND r.due_on < "+arg(ledgerDay(f.OverdueOn)),
 			"a.state = ANY("+arg(reportingStateCodes())+")")
 	}
 	sql := `SELECT ` + reportColumns + reportFrom
@@ -318,23 +155,25 @@ func (db *DB) ListReports(ctx context.Context, f ReportFilter) ([]ProgressReport
 
 // ListOverdueReports returns the reports still owed after their due date
 // on today (China's calendar date): status due or returned, of projects
-// that still owe reports (ReportingStates), longest overdue first. This is
+// that still owe reports (applications.ReportingStates), longest overdue first. This is
 // the conversion watchlist's "overdue reports" line.
-func (db *DB) ListOverdueReports(ctx context.Context, today time.Time) ([]ProgressReport, error) {
+func (db *DB) ListOverdueReports(ctx context.Context, today time.Time) (_ []ProgressReport, err error) {
+	defer wrap(&err, "ListOverdueReports")
 	rows, _ := db.Pool.Query(ctx, `SELECT `+reportColumns+reportFrom+`
 		WHERE r.status IN ('due','returned') AND r.due_on < $1 AND a.state = ANY($2)
-		ORDER BY r.due_on, r.id`, dateOnly(today), reportingStateCodes())
+		ORDER BY r.due_on, r.id`, ledgerDay(today), reportingStateCodes())
 	rs, err := pgx.CollectRows(rows, scanReport)
 	return rs, mapError(err)
 }
 
 // CountOverdueReports is len(ListOverdueReports) without loading them,
 // for dashboard counters.
-func (db *DB) CountOverdueReports(ctx context.Context, today time.Time) (int, error) {
+func (db *DB) CountOverdueReports(ctx context.Context, today time.Time) (_ int, err error) {
+	defer wrap(&err, "CountOverdueReports")
 	var n int
-	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM progress_reports r JOIN applications a ON a.id = r.application_id
+	err = db.Pool.QueryRow(ctx, `SELECT count(*) FROM progress_reports r JOIN applications a ON a.id = r.application_id
 		WHERE r.status IN ('due','returned') AND r.due_on < $1 AND a.state = ANY($2)`,
-		dateOnly(today), reportingStateCodes()).Scan(&n)
+		ledgerDay(today), reportingStateCodes()).Scan(&n)
 	return n, mapError(err)
 }
 
@@ -343,9 +182,6 @@ type ReportSweep struct {
 	Created  int // new due reports (each notified to the enterprise)
 	Reminded int // overdue reminders sent
 }
-
-// systemActor is the actor of rows the application writes by itself.
-var systemActor = audit.Actor{Name: "系统", Role: "system"}
 
 // EnsureDueReports makes sure every project that owes reports has a row
 // for each reporting period that has ended before today (China's calendar
@@ -356,15 +192,17 @@ var systemActor = audit.Actor{Name: "系统", Role: "system"}
 // and when someone opens the reports pages.
 //
 // A project's first period starts on its first approved disbursement's
-// value date (failing that, the day it became funded); see ReportPeriods.
-func (db *DB) EnsureDueReports(ctx context.Context, today time.Time) (ReportSweep, error) {
+// value date (failing that, the day it became funded); see applications.ReportPeriods.
+func (db *DB) EnsureDueReports(ctx context.Context, today time.Time) (_ ReportSweep, err error) {
+	defer wrap(&err, "EnsureDueReports")
 	return db.ensureDueReports(ctx, today, 0)
 }
 
 // EnsureEnterpriseReports is EnsureDueReports for one enterprise's
 // projects only: cheap enough to run whenever its users open their
 // reports.
-func (db *DB) EnsureEnterpriseReports(ctx context.Context, today time.Time, enterpriseID int64) (ReportSweep, error) {
+func (db *DB) EnsureEnterpriseReports(ctx context.Context, today time.Time, enterpriseID int64) (_ ReportSweep, err error) {
+	defer wrap(&err, "EnsureEnterpriseReports %d", enterpriseID)
 	if enterpriseID == 0 {
 		return ReportSweep{}, nil
 	}
@@ -375,7 +213,7 @@ func (db *DB) EnsureEnterpriseReports(ctx context.Context, today time.Time, ente
 // projects when enterpriseID is not 0.
 func (db *DB) ensureDueReports(ctx context.Context, today time.Time, enterpriseID int64) (ReportSweep, error) {
 	var sweep ReportSweep
-	today = dateOnly(today)
+	today = ledgerDay(today)
 	// Candidates: projects whose next calendar period has ended. The
 	// SQL test is the calendar rule without the short-period merge, so it
 	// may pick a project that has nothing to add yet, never miss one.
@@ -439,21 +277,21 @@ func (db *DB) ensureProjectReports(ctx context.Context, appID int64, today time.
 		if err != nil {
 			return err
 		}
-		if !isReportingState(applications.State(state)) {
+		if !applications.State(state).OwesReports() {
 			return nil
 		}
 		var last time.Time
 		if lastEnd != nil {
 			last = *lastEnd
 		}
-		for _, p := range ReportPeriods(anchor, last, cadence, today) {
-			due := p.End.AddDate(0, 0, grace)
+		for _, p := range applications.ReportPeriods(anchor, last, cadence, today) {
+			due := p.DueOn(grace)
 			var id int64
 			err := tx.QueryRow(ctx, `
 				INSERT INTO progress_reports (application_id, period_start, period_end, due_on, created_at)
 				VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id`,
 				appID, p.Start, p.End, due, now).Scan(&id)
-			if err == pgx.ErrNoRows {
+			if errors.Is(err, pgx.ErrNoRows) {
 				continue // another run inserted it first
 			}
 			if err != nil {
@@ -477,26 +315,7 @@ func (db *DB) ensureProjectReports(ctx context.Context, appID int64, today time.
 	return created, err
 }
 
-func isReportingState(s applications.State) bool {
-	for _, r := range ReportingStates {
-		if r == s {
-			return true
-		}
-	}
-	return false
-}
-
 func reportLink(id int64) string { return "/reports/" + strconv.FormatInt(id, 10) }
-
-// notifyEnterpriseUsers notifies every active user of an application's
-// enterprise with a link of the caller's choosing (notifyEnterprise links
-// to the application page).
-func notifyEnterpriseUsers(ctx context.Context, tx pgx.Tx, now time.Time, appID int64, title, link string) error {
-	_, err := insertNotifications(ctx, tx, `SELECT u.id, $2::text, $3::text, $4::timestamptz
-		FROM users u JOIN applications a ON a.enterprise_id = u.enterprise_id
-		WHERE a.id = $1 AND NOT u.disabled`, appID, title, link, now)
-	return err
-}
 
 // notifyReportStaff notifies the project's liaison, or every staff member
 // when it has none, with a link to the report.
@@ -575,23 +394,21 @@ func reportAudit(r ProgressReport) map[string]any {
 // form was loaded, and notifies the liaison. Whether the actor belongs to
 // the project's enterprise is the caller's check. Errors: Invalid,
 // NotFound, Conflict (already submitted, or changed meanwhile).
-func (db *DB) SubmitReport(ctx context.Context, actor audit.Actor, id int64, in ReportInput, attachments []applications.Document) (ProgressReport, error) {
+func (db *DB) SubmitReport(ctx context.Context, actor audit.Actor, id int64, in ReportInput, attachments []applications.Document) (_ ProgressReport, err error) {
+	defer wrap(&err, "SubmitReport %d", id)
 	in.Narrative = strings.TrimSpace(in.Narrative)
 	if err := in.Validate(); err != nil {
 		return ProgressReport{}, err
 	}
 	var out ProgressReport
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		before, err := findReport(ctx, tx, id, true)
 		if err != nil {
 			return err
 		}
-		if !before.Open() {
-			return applications.Errorf(applications.Conflict, "该报告当前为「%s」，不能再提交。", before.Status.Label())
-		}
-		if in.Version != 0 && in.Version != before.Version {
-			return applications.Errorf(applications.Conflict, "该报告已由同事修改或提交（您打开后又有变化），请刷新页面后核对。")
+		if err := before.CheckSubmit(in); err != nil {
+			return err
 		}
 		f := in.Figures
 		if _, err := tx.Exec(ctx, `
@@ -631,41 +448,33 @@ func (db *DB) SubmitReport(ctx context.Context, actor audit.Actor, id int64, in 
 // returned with a comment the enterprise sees (it then submits again).
 // The enterprise is notified. Errors: Invalid (a return without a
 // comment), NotFound, Conflict (not awaiting review, or changed meanwhile).
-func (db *DB) ReviewReport(ctx context.Context, actor audit.Actor, id int64, accept bool, comment string, version int) (ProgressReport, error) {
-	comment = strings.TrimSpace(comment)
-	if !accept && comment == "" {
-		return ProgressReport{}, applications.FieldError("comment", "退回时请写明需要修改或补充的内容，企业会看到这段意见。")
-	}
-	if utf8.RuneCountInString(comment) > 2000 {
-		return ProgressReport{}, applications.FieldError("comment", "审核意见不超过 2000 字。")
+func (db *DB) ReviewReport(ctx context.Context, actor audit.Actor, id int64, accept bool, comment string, version int) (_ ProgressReport, err error) {
+	defer wrap(&err, "ReviewReport %d", id)
+	comment, err = applications.CheckReviewComment(accept, comment)
+	if err != nil {
+		return ProgressReport{}, err
 	}
 	var out ProgressReport
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		before, err := findReport(ctx, tx, id, true)
 		if err != nil {
 			return err
 		}
-		if before.Status != ReportSubmitted {
-			return applications.Errorf(applications.Conflict, "只有「待审核」的报告可以审核（当前为「%s」）。", before.Status.Label())
-		}
-		if version != 0 && version != before.Version {
-			return applications.Errorf(applications.Conflict, "该报告在您打开后又有变化，请刷新页面后重新审核。")
-		}
-		status, verb := ReportAccepted, "已通过"
-		if !accept {
-			status, verb = ReportReturned, "被退回，请按意见修改后重新提交"
+		review, err := before.Review(accept, version)
+		if err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `
 			UPDATE progress_reports SET status = $2, reviewed_by = $3, reviewed_at = $4, review_comment = $5,
 				version = version + 1
-			WHERE id = $1`, id, string(status), actor.ID, now, comment); err != nil {
+			WHERE id = $1`, id, string(review.Status), actor.ID, now, comment); err != nil {
 			return err
 		}
 		if out, err = findReport(ctx, tx, id, false); err != nil {
 			return err
 		}
-		msg := fmt.Sprintf("进展报告%s：「%s」%s", verb, before.AppTitle, before.PeriodLabel())
+		msg := fmt.Sprintf("进展报告%s：「%s」%s", review.Verb, before.AppTitle, before.PeriodLabel())
 		if err := notifyEnterpriseUsers(ctx, tx, now, before.ApplicationID, msg, reportLink(id)); err != nil {
 			return err
 		}
@@ -687,7 +496,8 @@ type ReportingDuty struct {
 
 // ListReportingDuties returns every programme's reporting settings,
 // newest programme first.
-func (db *DB) ListReportingDuties(ctx context.Context) ([]ReportingDuty, error) {
+func (db *DB) ListReportingDuties(ctx context.Context) (_ []ReportingDuty, err error) {
+	defer wrap(&err, "ListReportingDuties")
 	rows, _ := db.Pool.Query(ctx, `SELECT id, name, year, report_cadence_months, report_grace_days
 		FROM programmes ORDER BY year DESC, id DESC`)
 	ds, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ReportingDuty, error) {
@@ -700,12 +510,10 @@ func (db *DB) ListReportingDuties(ctx context.Context) ([]ReportingDuty, error) 
 // SetReportingDuty changes a programme's reporting cadence and grace
 // period. Periods already generated keep their dates; later ones follow
 // the new cadence from the end of the last one. Errors: Invalid, NotFound.
-func (db *DB) SetReportingDuty(ctx context.Context, actor audit.Actor, programmeID int64, cadenceMonths, graceDays int) error {
-	if !ValidReportCadence(cadenceMonths) {
-		return applications.FieldError("cadence", "报告周期须为每月、每季度、每半年或每年。")
-	}
-	if graceDays < 0 || graceDays > 180 {
-		return applications.FieldError("grace", "提交期限须为期末后 0–180 天。")
+func (db *DB) SetReportingDuty(ctx context.Context, actor audit.Actor, programmeID int64, cadenceMonths, graceDays int) (err error) {
+	defer wrap(&err, "SetReportingDuty %d", programmeID)
+	if err := applications.CheckReportingDuty(cadenceMonths, graceDays); err != nil {
+		return err
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		var before ReportingDuty

@@ -20,47 +20,6 @@ func day(s string) time.Time {
 	return d
 }
 
-func TestReportPeriods(t *testing.T) {
-	t.Parallel()
-	type p = [2]string
-	for _, c := range []struct {
-		name         string
-		anchor, last string
-		cadence      int
-		today        string
-		want         []p
-	}{
-		{"FirstHalfYearFromFunding", "2026-02-10", "", 6, "2026-07-01", []p{{"2026-02-10", "2026-06-30"}}},
-		{"NotBeforeThePeriodEnds", "2026-02-10", "", 6, "2026-06-30", nil},
-		{"ShortFirstPeriodMerged", "2026-05-20", "", 6, "2026-07-01", nil},
-		{"ShortFirstPeriodReportedWithTheNext", "2026-05-20", "", 6, "2027-01-01", []p{{"2026-05-20", "2026-12-31"}}},
-		{"CatchesUpSeveralPeriods", "2026-02-10", "2026-06-30", 6, "2027-07-01",
-			[]p{{"2026-07-01", "2026-12-31"}, {"2027-01-01", "2027-06-30"}}},
-		{"QuarterlyShortStartMerged", "2026-03-20", "", 3, "2026-07-01", []p{{"2026-03-20", "2026-06-30"}}},
-		{"MonthlyLeapYear", "2028-02-01", "", 1, "2028-03-01", []p{{"2028-02-01", "2028-02-29"}}},
-		{"CadenceChangeContinuesFromLastPeriod", "2026-01-01", "2026-06-30", 12, "2027-01-01", []p{{"2026-07-01", "2026-12-31"}}},
-		{"CadenceChangeShortRemainderMerged", "2026-01-01", "2026-09-30", 12, "2027-01-01", nil},
-		{"InvalidCadence", "2026-01-01", "", 5, "2030-01-01", nil},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			var last time.Time
-			if c.last != "" {
-				last = day(c.last)
-			}
-			got := ReportPeriods(day(c.anchor), last, c.cadence, day(c.today))
-			if len(got) != len(c.want) {
-				t.Fatalf("got %v, want %v", got, c.want)
-			}
-			for i, w := range c.want {
-				if !got[i].Start.Equal(day(w[0])) || !got[i].End.Equal(day(w[1])) {
-					t.Errorf("period %d = %s..%s, want %s..%s", i, got[i].Start.Format(time.DateOnly),
-						got[i].End.Format(time.DateOnly), w[0], w[1])
-				}
-			}
-		})
-	}
-}
-
 // reportWorld is a funded project (funded 2026-01-15) with one enterprise
 // user and a staff member; the clock is settable.
 type reportWorld struct {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
@@ -16,44 +14,16 @@ import (
 	"ite/internal/ledger"
 )
 
-// Reversal is a request to correct an approved entry with its mirror (冲正,
-// DOMAIN §11): made by staff or an admin with a reason, approved by an
-// approver who is someone else. Approval posts the reversing entry and
-// undoes the business record the original entry recorded.
-type Reversal struct {
-	ID           int64
-	OriginalSeq  int64            // the entry to reverse
-	Kind         ledger.Kind      // the original entry's kind
-	Memo         string           // the original entry's memo
-	Record       ledger.RecordRef // the original entry's business record
-	OriginalDate time.Time        // the original entry's value date
-	Amount       decimal.Decimal  // Σ debits of the original entry
-	Reason       string
-	Status       string // MoneyPending, MoneyApproved or MoneyRejected
-	PreparedBy   int64
-	PreparerName string
-	PreparedAt   time.Time
-	CheckedBy    int64
-	CheckerName  string
-	CheckedAt    time.Time
-	CheckComment string
-	EntrySeq     int64 // the reversing entry; 0 until approved
-}
-
-// ReversalInput is what the requester submits.
-type ReversalInput struct {
-	EntrySeq       int64
-	Reason         string
-	IdempotencyKey string
-}
+// The reversal rules and their types live in internal/applications; these
+// aliases keep the store's old names.
+type (
+	Reversal      = applications.Reversal      // alias kept while internal/server is reorganised
+	ReversalInput = applications.ReversalInput // alias kept while internal/server is reorganised
+)
 
 // AdminReversalRefusal says why an admin may not ask to reverse an entry
 // that is not an appropriation.
-const AdminReversalRefusal = "系统管理员只能申请冲正财政拨入（拨款）凭证；拨付凭证的冲正请由经办人员申请。"
-
-// maxReversalReason bounds the reason: it goes into the reversing entry's
-// memo (at most 500 characters) after a short prefix.
-const maxReversalReason = 300
+const AdminReversalRefusal = applications.AdminReversalRefusal // alias kept while internal/server is reorganised
 
 const reversalColumns = `r.id, r.original_seq, o.kind, o.memo, o.record_type, o.record_id, o.value_date,
 	COALESCE((SELECT sum(q.amount) FROM ledger_postings q WHERE q.entry_seq = o.seq AND q.side = 'debit'), 0),
@@ -83,7 +53,8 @@ func findReversal(ctx context.Context, q ledgerQuerier, id int64) (Reversal, err
 }
 
 // FindReversal returns one reversal request. Errors: NotFound.
-func (db *DB) FindReversal(ctx context.Context, id int64) (Reversal, error) {
+func (db *DB) FindReversal(ctx context.Context, id int64) (_ Reversal, err error) {
+	defer wrap(&err, "FindReversal %d", id)
 	r, err := findReversal(ctx, db.Pool, id)
 	return r, mapError(err)
 }
@@ -96,7 +67,8 @@ type ReversalFilter struct {
 }
 
 // ListReversals returns one page of reversal requests, newest first.
-func (db *DB) ListReversals(ctx context.Context, f ReversalFilter) ([]Reversal, error) {
+func (db *DB) ListReversals(ctx context.Context, f ReversalFilter) (_ []Reversal, err error) {
+	defer wrap(&err, "ListReversals")
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
@@ -118,9 +90,10 @@ type EntryReversal struct {
 // FindEntryReversal tells whether entry seq can be reversed now, and the
 // request already open for it. It runs the same checks RequestReversal
 // does, in a read-only snapshot. Errors: NotFound.
-func (db *DB) FindEntryReversal(ctx context.Context, seq int64) (EntryReversal, error) {
+func (db *DB) FindEntryReversal(ctx context.Context, seq int64) (_ EntryReversal, err error) {
+	defer wrap(&err, "FindEntryReversal %d", seq)
 	var out EntryReversal
-	err := db.snapshot(ctx, func(tx pgx.Tx) error {
+	err = db.snapshot(ctx, func(tx pgx.Tx) error {
 		e, err := findEntry(ctx, tx, seq)
 		if err != nil {
 			return err
@@ -146,16 +119,6 @@ func (db *DB) FindEntryReversal(ctx context.Context, seq int64) (EntryReversal, 
 		return nil
 	})
 	return out, err
-}
-
-// reversalTarget is the business record a reversal undoes.
-type reversalTarget struct {
-	record      ledger.RecordRef
-	what        string // the record's kind in Chinese
-	table       string // a fixed table name, never input
-	programmeID int64
-	appID       int64 // disbursements only
-	amount      decimal.Decimal
 }
 
 // lockReversalRecord takes the row locks the approval of the entry's
@@ -185,141 +148,84 @@ func lockReversalRecord(ctx context.Context, tx pgx.Tx, e ledger.Entry) error {
 }
 
 // checkReversible checks that entry e can be reversed now and returns the
-// business record the reversal undoes. self is the request being approved
-// (0 when asking), which does not count as an open request. Errors:
-// Conflict (a reversal, already reversed or requested, or the money has
-// moved on), Invalid (a kind of entry the app cannot undo).
-func checkReversible(ctx context.Context, q ledgerQuerier, e ledger.Entry, self int64) (reversalTarget, error) {
-	var t reversalTarget
-	if e.Kind == ledger.KindReversal {
-		return t, applications.Errorf(applications.Conflict,
-			"第 %d 号凭证本身是冲销凭证，不能再冲正。如冲正有误，请按原业务重新登记并审批。", e.Seq)
+// business record the reversal undoes; it reads what the rules
+// (applications.ReversalCandidate, applications.ReversalTarget) decide on.
+// self is the request being approved (0 when asking), which does not count
+// as an open request. Errors: Conflict (a reversal, already reversed or
+// requested, or the money has moved on), Invalid (a kind of entry the app
+// cannot undo).
+func checkReversible(ctx context.Context, q ledgerQuerier, e ledger.Entry, self int64) (applications.ReversalTarget, error) {
+	c := applications.ReversalCandidate{Entry: e}
+	if e.Kind != ledger.KindReversal {
+		err := q.QueryRow(ctx, `SELECT seq FROM ledger_entries WHERE reverses = $1`, e.Seq).Scan(&c.ReversedBy)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return applications.ReversalTarget{}, err
+		}
+		err = q.QueryRow(ctx, `SELECT id, status FROM reversals WHERE original_seq = $1 AND status IN ('pending','approved')
+			AND id <> $2 ORDER BY id LIMIT 1`, e.Seq, self).Scan(&c.OpenID, &c.OpenStatus)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return applications.ReversalTarget{}, err
+		}
 	}
-	var by int64
-	err := q.QueryRow(ctx, `SELECT seq FROM ledger_entries WHERE reverses = $1`, e.Seq).Scan(&by)
-	if err == nil {
-		return t, applications.Errorf(applications.Conflict, "第 %d 号凭证已由第 %d 号凭证冲销，不能重复冲正。", e.Seq, by)
-	} else if !errors.Is(err, pgx.ErrNoRows) {
+	recordType, err := c.Check()
+	if err != nil {
+		return applications.ReversalTarget{}, err
+	}
+	t, err := loadReversalTarget(ctx, q, recordType, e.Record)
+	if err != nil {
 		return t, err
 	}
-	var openID int64
-	var openStatus string
-	err = q.QueryRow(ctx, `SELECT id, status FROM reversals WHERE original_seq = $1 AND status IN ('pending','approved')
-		AND id <> $2 ORDER BY id LIMIT 1`, e.Seq, self).Scan(&openID, &openStatus)
-	if err == nil {
-		return t, applications.Errorf(applications.Conflict,
-			"第 %d 号凭证已有%s的冲正申请（#%d），不能重复申请。请在冲正列表中查看该申请。", e.Seq, MoneyStatusLabel(openStatus), openID)
-	} else if !errors.Is(err, pgx.ErrNoRows) {
-		return t, err
-	}
-	switch {
-	case e.Kind == ledger.KindAppropriation && e.Record.Type == RecordAppropriation:
-		return appropriationTarget(ctx, q, e)
-	case e.Kind == ledger.KindDisbursement && e.Record.Type == RecordDisbursement:
-		return disbursementTarget(ctx, q, e)
-	case e.Kind == ledger.KindAppropriation || e.Kind == ledger.KindDisbursement:
-		return t, applications.Errorf(applications.Invalid,
-			"第 %d 号凭证关联的业务单据为 %s，不是系统登记的%s，系统无法同时恢复业务状态，不能在系统内冲正。请联系系统管理员。",
-			e.Seq, e.Record.String(), e.Kind.Label())
-	}
-	return t, applications.Errorf(applications.Invalid,
-		"第 %d 号凭证是「%s」凭证。系统内冲正只适用于已审批的财政拨入和拨付；%s凭证牵涉转股、退出或结题等后续记录，不能单独冲销，请联系系统管理员按规程处理。",
-		e.Seq, e.Kind.Label(), e.Kind.Label())
+	return t, t.Check(e.Seq)
 }
 
-// recordMismatch is the refusal when a business record no longer says what
-// its entry says: only a fault elsewhere leads here.
-func recordMismatch(what string, id int64, status string, seq int64) error {
-	return applications.Errorf(applications.Conflict,
-		"%s #%d 当前为「%s」，与第 %d 号凭证不符，不能冲正。请审计人员先运行台账校验。", what, id, MoneyStatusLabel(status), seq)
-}
-
-func appropriationTarget(ctx context.Context, q ledgerQuerier, e ledger.Entry) (reversalTarget, error) {
-	t := reversalTarget{record: e.Record, what: "财政拨入", table: "appropriations"}
-	var status string
+// loadReversalTarget reads the business record a reversal would undo, and
+// what its rule needs besides: the fund of an appropriation, the project
+// of a disbursement.
+func loadReversalTarget(ctx context.Context, q ledgerQuerier, recordType string, ref ledger.RecordRef) (applications.ReversalTarget, error) {
+	t := applications.ReversalTarget{Record: ref}
 	var entrySeq *int64
-	err := q.QueryRow(ctx, `SELECT programme_id, amount, status, entry_seq FROM appropriations WHERE id = $1`, e.Record.ID).
-		Scan(&t.programmeID, &t.amount, &status, &entrySeq)
+	var err error
+	if recordType == RecordDisbursement {
+		err = q.QueryRow(ctx, `SELECT application_id, programme_id, amount, status, entry_seq FROM disbursements WHERE id = $1`,
+			ref.ID).Scan(&t.AppID, &t.ProgrammeID, &t.Amount, &t.Status, &entrySeq)
+	} else {
+		err = q.QueryRow(ctx, `SELECT programme_id, amount, status, entry_seq FROM appropriations WHERE id = $1`, ref.ID).
+			Scan(&t.ProgrammeID, &t.Amount, &t.Status, &entrySeq)
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
-		return t, recordMismatch(t.what, e.Record.ID, "不存在", e.Seq)
+		return t, nil // t.Found is false: the rule refuses
 	} else if err != nil {
 		return t, err
 	}
-	if status != MoneyApproved || entrySeq == nil || *entrySeq != e.Seq {
-		return t, recordMismatch(t.what, e.Record.ID, status, e.Seq)
+	t.Found = true
+	if entrySeq != nil {
+		t.EntrySeq = *entrySeq
 	}
-	var balance decimal.Decimal
-	if err := q.QueryRow(ctx, `SELECT COALESCE((SELECT balance FROM programme_funds WHERE programme_id = $1), 0)`,
-		t.programmeID).Scan(&balance); err != nil {
+	if recordType == RecordAppropriation {
+		err = q.QueryRow(ctx, `SELECT COALESCE((SELECT balance FROM programme_funds WHERE programme_id = $1), 0)`,
+			t.ProgrammeID).Scan(&t.FundBalance)
 		return t, err
-	}
-	if balance.LessThan(t.amount) {
-		return t, fundShortfall(balance, t.amount)
-	}
-	return t, nil
-}
-
-// fundShortfall refuses reversing an appropriation whose money has been
-// disbursed since: the fund would go below zero.
-func fundShortfall(balance, amount decimal.Decimal) error {
-	return applications.Errorf(applications.Conflict,
-		"专项资金余额 %s 元，不足以冲回这笔财政拨入 %s 元：其中的资金已拨付给项目。请先冲正相关拨付，使余额足以冲回后再办理。",
-		balance.StringFixed(2), amount.StringFixed(2))
-}
-
-func disbursementTarget(ctx context.Context, q ledgerQuerier, e ledger.Entry) (reversalTarget, error) {
-	t := reversalTarget{record: e.Record, what: "拨付", table: "disbursements"}
-	var status string
-	var entrySeq *int64
-	err := q.QueryRow(ctx, `SELECT application_id, programme_id, amount, status, entry_seq FROM disbursements WHERE id = $1`,
-		e.Record.ID).Scan(&t.appID, &t.programmeID, &t.amount, &status, &entrySeq)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return t, recordMismatch(t.what, e.Record.ID, "不存在", e.Seq)
-	} else if err != nil {
-		return t, err
-	}
-	if status != MoneyApproved || entrySeq == nil || *entrySeq != e.Seq {
-		return t, recordMismatch(t.what, e.Record.ID, status, e.Seq)
 	}
 	var state string
-	var disbursed decimal.Decimal
-	var endingPending bool
-	if err := q.QueryRow(ctx, `SELECT state, disbursed,
+	err = q.QueryRow(ctx, `SELECT state, disbursed,
 			EXISTS (SELECT 1 FROM endings WHERE application_id = a.id AND status = 'pending')
-		FROM applications a WHERE id = $1`, t.appID).Scan(&state, &disbursed, &endingPending); err != nil {
-		return t, err
+		FROM applications a WHERE id = $1`, t.AppID).Scan(&state, &t.AppDisbursed, &t.EndingPending)
+	t.AppState = applications.State(state)
+	return t, err
+}
+
+// reversalTable is the table of the business record a reversal undoes (a
+// fixed name, never input).
+func reversalTable(t applications.ReversalTarget) string {
+	if t.Record.Type == RecordDisbursement {
+		return "disbursements"
 	}
-	// After funding, the money is the basis of a conversion, an ending or
-	// an exit: undoing it alone would leave those wrong.
-	if st := applications.State(state); !disbursable(st) {
-		return t, applications.Errorf(applications.Conflict,
-			"项目当前状态为「%s」，这笔拨付已进入转股、结题等后续环节，不能在系统内冲正。请联系系统管理员按规程处理。", st.Label())
-	}
-	if endingPending {
-		return t, applications.Errorf(applications.Conflict, "项目有待审批的结题或核销事项，请先审批或退回该事项后再冲正拨付。")
-	}
-	if disbursed.LessThan(t.amount) {
-		return t, applications.Errorf(applications.Conflict,
-			"项目累计拨付 %s 元少于本笔 %s 元，与台账不符，不能冲正。请审计人员先运行台账校验。", disbursed.StringFixed(2), t.amount.StringFixed(2))
-	}
-	return t, nil
+	return "appropriations"
 }
 
 func reversalAudit(r Reversal) map[string]any {
 	return map[string]any{"original_seq": r.OriginalSeq, "kind": string(r.Kind), "record": r.Record.String(),
 		"amount": r.Amount.StringFixed(2), "reason": r.Reason, "status": r.Status}
-}
-
-// checkReversalReason trims and checks the reason a requester gives.
-func checkReversalReason(reason string) (string, error) {
-	reason = strings.TrimSpace(reason)
-	switch {
-	case reason == "":
-		return "", applications.FieldError("reason", "请填写冲正理由：原凭证错在哪里，依据是什么（如退回的银行回单、更正后的拨款文号）。")
-	case utf8.RuneCountInString(reason) > maxReversalReason:
-		return "", applications.FieldError("reason", fmt.Sprintf("冲正理由最多 %d 字，请精简。", maxReversalReason))
-	}
-	return reason, nil
 }
 
 // RequestReversal asks for entry in.EntrySeq to be reversed, pending an
@@ -329,14 +235,15 @@ func checkReversalReason(reason string) (string, error) {
 // disbursements can be); an appropriation whose money has been disbursed
 // since is refused too. A retry with the same idempotency key returns the
 // first attempt's request. Errors: Invalid, Conflict.
-func (db *DB) RequestReversal(ctx context.Context, actor audit.Actor, in ReversalInput) (Reversal, error) {
+func (db *DB) RequestReversal(ctx context.Context, actor audit.Actor, in ReversalInput) (_ Reversal, err error) {
+	defer wrap(&err, "RequestReversal entry %d", in.EntrySeq)
 	if err := checkIdempotencyKey(in.IdempotencyKey); err != nil {
 		return Reversal{}, err
 	}
 	if in.EntrySeq <= 0 {
 		return Reversal{}, applications.FieldError("entry_seq", "请填写要冲正的凭证号（正整数）。")
 	}
-	reason, err := checkReversalReason(in.Reason)
+	reason, err := applications.CheckReversalReason(in.Reason)
 	if err != nil {
 		return Reversal{}, err
 	}
@@ -367,10 +274,8 @@ func (db *DB) RequestReversal(ctx context.Context, actor audit.Actor, in Reversa
 		} else if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		if actor.Role == string(applications.RoleAdmin) && e.Kind != ledger.KindAppropriation {
-			// Admins record fiscal money coming in (appropriations) but do
-			// not move project money (DOMAIN §2): its corrections are staff's.
-			return applications.Errorf(applications.Forbidden, "%s", AdminReversalRefusal)
+		if err := applications.CheckReversalRequester(applications.Role(actor.Role), e); err != nil {
+			return err
 		}
 		if _, err := checkReversible(ctx, tx, e, 0); err != nil {
 			return err
@@ -406,7 +311,8 @@ var reversalRecord = moneyRecord[Reversal]{table: "reversals", recordType: Recor
 // check key returns the approved request and posts nothing. Errors:
 // NotFound, Forbidden (the requester may not approve), Conflict (already
 // decided, or the entry can no longer be reversed), Invalid.
-func (db *DB) ApproveReversal(ctx context.Context, actor audit.Actor, id int64, checkKey string) (Reversal, error) {
+func (db *DB) ApproveReversal(ctx context.Context, actor audit.Actor, id int64, checkKey string) (_ Reversal, err error) {
+	defer wrap(&err, "ApproveReversal %d", id)
 	out, err := checkMoney(ctx, db, actor, reversalRecord, id, checkKey, MoneyApproved, func(tx pgx.Tx, now time.Time, r Reversal, out *Reversal) error {
 		orig, err := findEntry(ctx, tx, r.OriginalSeq)
 		if err != nil {
@@ -423,30 +329,22 @@ func (db *DB) ApproveReversal(ctx context.Context, actor audit.Actor, id int64, 
 		if err != nil {
 			return err
 		}
-		e, err := ledger.Reverse(orig)
+		e, err := t.Entry(orig, r, actor.ID, ledgerToday(now))
 		if err != nil {
-			return invalidLedger(err)
+			return err
 		}
-		e.Memo = fmt.Sprintf("冲正第 %d 号凭证（%s #%d）：%s", orig.Seq, t.what, t.record.ID, r.Reason)
-		e.ValueDate = ledgerToday(now)
-		if orig.ValueDate.After(e.ValueDate) {
-			e.ValueDate = orig.ValueDate
-		}
-		e.Record = ledger.RecordRef{Type: RecordReversal, ID: id}
-		e.MakerID, e.CheckerID = r.PreparedBy, actor.ID
-		e.IdempotencyKey = RecordReversal + "/" + itoa64(id)
 		posted, _, err := postEntry(ctx, tx, now, e)
 		if err != nil {
 			return err
 		}
 		// After the entry: the guard lets a record become reversed only
 		// once its entry is.
-		tag, err := tx.Exec(ctx, `UPDATE `+t.table+` SET status = 'reversed' WHERE id = $1 AND status = 'approved'`, t.record.ID)
+		tag, err := tx.Exec(ctx, `UPDATE `+reversalTable(t)+` SET status = 'reversed' WHERE id = $1 AND status = 'approved'`, t.Record.ID)
 		if err != nil {
 			return err
 		}
 		if tag.RowsAffected() != 1 {
-			return recordMismatch(t.what, t.record.ID, "已变更", orig.Seq)
+			return t.ErrMismatch("已变更", orig.Seq)
 		}
 		if err := undoFunding(ctx, tx, now, actor, t, id); err != nil {
 			return err
@@ -465,8 +363,8 @@ func (db *DB) ApproveReversal(ctx context.Context, actor audit.Actor, id int64, 
 			return err
 		}
 		// The record's own trail shows it was undone, and by what.
-		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: t.record.Type + "_reversed", ObjectType: t.record.Type,
-			ObjectID: itoa64(t.record.ID), Outcome: audit.Success,
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: t.Record.Type + "_reversed", ObjectType: t.Record.Type,
+			ObjectID: itoa64(t.Record.ID), Outcome: audit.Success,
 			Detail: map[string]any{"before": map[string]any{"status": MoneyApproved}, "after": map[string]any{"status": MoneyReversed},
 				"reversal_id": id, "entry_seq": posted.Seq, "reverses": orig.Seq}})
 	})
@@ -474,45 +372,41 @@ func (db *DB) ApproveReversal(ctx context.Context, actor audit.Actor, id int64, 
 }
 
 // undoFunding moves a project back to contracted when the disbursement
-// just reversed was all it had been paid: funded means "first tranche
-// disbursed" (DOMAIN §4), and the correction undoes what the disbursement
-// did, so the project can be funded again, or withdrawn, instead of
-// lapsing or converting with nothing paid. It is the one move back to
-// contracted, so it bypasses the transition table, under the application
-// lock the approval already holds.
-func undoFunding(ctx context.Context, tx pgx.Tx, now time.Time, actor audit.Actor, t reversalTarget, reversalID int64) error {
-	if t.record.Type != RecordDisbursement {
+// just reversed was all it had been paid (applications.UndoesFunding). It
+// is the one move back to contracted, so it bypasses the transition table,
+// under the application lock the approval already holds.
+func undoFunding(ctx context.Context, tx pgx.Tx, now time.Time, actor audit.Actor, t applications.ReversalTarget, reversalID int64) error {
+	if !t.PaidProject() {
 		return nil
 	}
 	var disbursed decimal.Decimal
-	if err := tx.QueryRow(ctx, `SELECT disbursed FROM applications WHERE id = $1`, t.appID).Scan(&disbursed); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT disbursed FROM applications WHERE id = $1`, t.AppID).Scan(&disbursed); err != nil {
 		return err
 	}
-	a, err := findApplication(ctx, tx, t.appID, false)
-	if err != nil || a.State != applications.StateFunded || !disbursed.IsZero() {
+	a, err := findApplication(ctx, tx, t.AppID, false)
+	if err != nil || !applications.UndoesFunding(a.State, disbursed) {
 		return err
 	}
-	_, err = moveState(ctx, tx, now, actor, a, applications.StateContracted,
-		fmt.Sprintf("冲正申请 #%d 冲销了项目唯一一笔拨付，项目回到已签约，待重新拨付", reversalID))
+	_, err = moveState(ctx, tx, now, actor, a, applications.StateContracted, applications.UndoFundingReason(reversalID))
 	return err
 }
 
 // restoreBalances undoes what approving t's record did to the balances the
 // money rules keep, with guarded UPDATEs (CHECK constraints back them), and
 // returns the new figures for the audit row.
-func restoreBalances(ctx context.Context, tx pgx.Tx, now time.Time, t reversalTarget) (map[string]any, error) {
-	switch t.record.Type {
+func restoreBalances(ctx context.Context, tx pgx.Tx, now time.Time, t applications.ReversalTarget) (map[string]any, error) {
+	switch t.Record.Type {
 	case RecordDisbursement:
 		var disbursed, balance decimal.Decimal
 		err := tx.QueryRow(ctx, `UPDATE applications SET disbursed = disbursed - $2
-			WHERE id = $1 AND disbursed >= $2 RETURNING disbursed`, t.appID, t.amount).Scan(&disbursed)
+			WHERE id = $1 AND disbursed >= $2 RETURNING disbursed`, t.AppID, t.Amount).Scan(&disbursed)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, applications.Errorf(applications.Conflict, "项目累计拨付少于本笔金额，与台账不符，不能冲正。请审计人员先运行台账校验。")
 		} else if err != nil {
 			return nil, err
 		}
 		err = tx.QueryRow(ctx, `UPDATE programme_funds SET balance = balance + $2, disbursed = disbursed - $2, updated_at = $3
-			WHERE programme_id = $1 AND disbursed >= $2 RETURNING balance`, t.programmeID, t.amount, now).Scan(&balance)
+			WHERE programme_id = $1 AND disbursed >= $2 RETURNING balance`, t.ProgrammeID, t.Amount, now).Scan(&balance)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, applications.Errorf(applications.Conflict, "专项资金拨付累计少于本笔金额，与台账不符，不能冲正。请审计人员先运行台账校验。")
 		} else if err != nil {
@@ -522,25 +416,26 @@ func restoreBalances(ctx context.Context, tx pgx.Tx, now time.Time, t reversalTa
 	case RecordAppropriation:
 		var balance decimal.Decimal
 		err := tx.QueryRow(ctx, `UPDATE programme_funds SET balance = balance - $2, appropriated = appropriated - $2, updated_at = $3
-			WHERE programme_id = $1 AND balance >= $2 AND appropriated >= $2 RETURNING balance`, t.programmeID, t.amount, now).Scan(&balance)
+			WHERE programme_id = $1 AND balance >= $2 AND appropriated >= $2 RETURNING balance`, t.ProgrammeID, t.Amount, now).Scan(&balance)
 		if errors.Is(err, pgx.ErrNoRows) {
 			if err := tx.QueryRow(ctx, `SELECT COALESCE((SELECT balance FROM programme_funds WHERE programme_id = $1), 0)`,
-				t.programmeID).Scan(&balance); err != nil {
+				t.ProgrammeID).Scan(&balance); err != nil {
 				return nil, err
 			}
-			return nil, fundShortfall(balance, t.amount)
+			return nil, applications.ErrReversalFundShort(balance, t.Amount)
 		} else if err != nil {
 			return nil, err
 		}
 		return map[string]any{"fund_balance": balance.StringFixed(2)}, nil
 	}
-	return nil, applications.Errorf(applications.Internal, "no balances for record type %q", t.record.Type)
+	return nil, applications.Errorf(applications.Internal, "no balances for record type %q", t.Record.Type)
 }
 
 // RejectReversal sends a pending reversal request back with a reason;
 // nothing is posted and the entry may be requested again. Errors:
 // NotFound, Forbidden, Conflict, Invalid.
-func (db *DB) RejectReversal(ctx context.Context, actor audit.Actor, id int64, checkKey, comment string) (Reversal, error) {
+func (db *DB) RejectReversal(ctx context.Context, actor audit.Actor, id int64, checkKey, comment string) (_ Reversal, err error) {
+	defer wrap(&err, "RejectReversal %d", id)
 	return rejectMoney(ctx, db, actor, reversalRecord, id, checkKey, comment)
 }
 

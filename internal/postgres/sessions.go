@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
 
@@ -12,7 +13,8 @@ import (
 // CreateSession stores a new session for userID and deletes the session
 // the browser had before (oldToken), so a session ID is never carried
 // across a sign-in (fixation).
-func (db *DB) CreateSession(ctx context.Context, userID int64, token, csrf, oldToken, ip, userAgent string) error {
+func (db *DB) CreateSession(ctx context.Context, userID int64, token, csrf, oldToken, ip, userAgent string) (err error) {
+	defer wrap(&err, "CreateSession %d", userID)
 	now := db.Now()
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		if oldToken != "" {
@@ -36,7 +38,8 @@ func (db *DB) CreateSession(ctx context.Context, userID int64, token, csrf, oldT
 // FindSession returns the live session for a cookie token and refreshes
 // its idle timer (at most once per auth.TouchInterval). An expired session
 // is deleted. Errors: Unauthenticated when there is no live session.
-func (db *DB) FindSession(ctx context.Context, token string) (auth.Session, error) {
+func (db *DB) FindSession(ctx context.Context, token string) (_ auth.Session, err error) {
+	defer wrap(&err, "FindSession")
 	now := db.Now()
 	rows, _ := db.Pool.Query(ctx, `
 		SELECT `+userColumns+`, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at
@@ -53,7 +56,7 @@ func (db *DB) FindSession(ctx context.Context, token string) (auth.Session, erro
 		return s, err
 	})
 	unauth := &applications.Error{Kind: applications.Unauthenticated, Message: "登录已过期，请重新登录。"}
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return auth.Session{}, unauth
 	}
 	if err != nil {
@@ -74,13 +77,15 @@ func (db *DB) FindSession(ctx context.Context, token string) (auth.Session, erro
 }
 
 // DeleteSession ends a session (sign-out).
-func (db *DB) DeleteSession(ctx context.Context, token string) error {
-	_, err := db.Pool.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, auth.TokenHash(token))
+func (db *DB) DeleteSession(ctx context.Context, token string) (err error) {
+	defer wrap(&err, "DeleteSession")
+	_, err = db.Pool.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, auth.TokenHash(token))
 	return err
 }
 
 // SweepSessions deletes sessions past their limits; run periodically.
-func (db *DB) SweepSessions(ctx context.Context) (int64, error) {
+func (db *DB) SweepSessions(ctx context.Context) (_ int64, err error) {
+	defer wrap(&err, "SweepSessions")
 	now := db.Now()
 	tag, err := db.Pool.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2`,
 		now, now.Add(-auth.IdleTimeout))

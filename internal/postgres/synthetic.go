@@ -32,7 +32,8 @@ const (
 )
 
 // ReserveIDs takes n fresh values from the identity sequence of a table.
-func (db *DB) ReserveIDs(ctx context.Context, seq Sequence, n int) ([]int64, error) {
+func (db *DB) ReserveIDs(ctx context.Context, seq Sequence, n int) (_ []int64, err error) {
+	defer wrap(&err, "ReserveIDs")
 	switch seq {
 	case SeqEnterprises, SeqUsers, SeqApplications, SeqDocuments:
 	default:
@@ -49,7 +50,8 @@ func (db *DB) ReserveIDs(ctx context.Context, seq Sequence, n int) ([]int64, err
 // TakenNames reports which of the given 信用代码 and usernames already
 // exist, so a synthetic run can skip them instead of failing on the
 // unique constraints (a second run, or a demo enterprise).
-func (db *DB) TakenNames(ctx context.Context, usccs, usernames []string) (map[string]bool, error) {
+func (db *DB) TakenNames(ctx context.Context, usccs, usernames []string) (_ map[string]bool, err error) {
+	defer wrap(&err, "TakenNames")
 	rows, _ := db.Pool.Query(ctx, `
 		SELECT uscc FROM enterprises WHERE uscc = ANY($1)
 		UNION ALL
@@ -67,9 +69,10 @@ func (db *DB) TakenNames(ctx context.Context, usccs, usernames []string) (map[st
 
 // InsertSyntheticProgrammes inserts validated programmes without audit
 // rows and returns them with their ids.
-func (db *DB) InsertSyntheticProgrammes(ctx context.Context, ps []applications.Programme) ([]applications.Programme, error) {
+func (db *DB) InsertSyntheticProgrammes(ctx context.Context, ps []applications.Programme) (_ []applications.Programme, err error) {
+	defer wrap(&err, "InsertSyntheticProgrammes")
 	var out []applications.Programme
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		for _, p := range ps {
 			if err := p.Validate(); err != nil {
@@ -113,7 +116,8 @@ type SyntheticEnterprise struct {
 
 // InsertSyntheticEnterprises writes enterprises and users (each with its
 // id reserved) in one transaction with COPY.
-func (db *DB) InsertSyntheticEnterprises(ctx context.Context, es []SyntheticEnterprise, us []SyntheticUser) error {
+func (db *DB) InsertSyntheticEnterprises(ctx context.Context, es []SyntheticEnterprise, us []SyntheticUser) (err error) {
+	defer wrap(&err, "InsertSyntheticEnterprises")
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"enterprises"},
 			[]string{"id", "name", "uscc", "legal_rep", "registered_capital", "founded_on", "address",
@@ -183,7 +187,8 @@ type SyntheticApplication struct {
 // transitions, documents and verdicts in one transaction with COPY, so a
 // batch is there entirely or not at all. The caller has stored every
 // document's blob first, as for an upload.
-func (db *DB) InsertSyntheticApplications(ctx context.Context, as []SyntheticApplication) error {
+func (db *DB) InsertSyntheticApplications(ctx context.Context, as []SyntheticApplication) (err error) {
+	defer wrap(&err, "InsertSyntheticApplications")
 	type tr struct {
 		app int64
 		t   SyntheticTransition
@@ -270,8 +275,9 @@ func (db *DB) InsertSyntheticApplications(ctx context.Context, as []SyntheticApp
 // rows instead of plans for empty tables, and the first queries do not pay
 // for setting hint bits and building the visibility map (nor race
 // autovacuum doing it).
-func (db *DB) VacuumSynthetic(ctx context.Context) error {
-	_, err := db.Pool.Exec(ctx, `VACUUM (ANALYZE) enterprises, users, applications, application_transitions, documents, material_reviews`)
+func (db *DB) VacuumSynthetic(ctx context.Context) (err error) {
+	defer wrap(&err, "VacuumSynthetic")
+	_, err = db.Pool.Exec(ctx, `VACUUM (ANALYZE) enterprises, users, applications, application_transitions, documents, material_reviews`)
 	return err
 }
 

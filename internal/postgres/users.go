@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -43,7 +44,8 @@ type NewUser struct {
 
 // CreateUser inserts a user and its audit row. Errors: Conflict (username
 // taken), Invalid (bad username, enterprise binding on a non-enterprise role).
-func (db *DB) CreateUser(ctx context.Context, actor audit.Actor, n NewUser) (auth.User, error) {
+func (db *DB) CreateUser(ctx context.Context, actor audit.Actor, n NewUser) (_ auth.User, err error) {
+	defer wrap(&err, "CreateUser")
 	var u auth.User
 	email, err := NormalizeEmail(n.Email)
 	if err != nil {
@@ -77,7 +79,8 @@ func findUser(ctx context.Context, q pgx.Tx, id int64) (auth.User, error) {
 }
 
 // FindUser returns one user. Errors: NotFound.
-func (db *DB) FindUser(ctx context.Context, id int64) (auth.User, error) {
+func (db *DB) FindUser(ctx context.Context, id int64) (_ auth.User, err error) {
+	defer wrap(&err, "FindUser %d", id)
 	rows, _ := db.Pool.Query(ctx, `SELECT `+userColumns+userFrom+`WHERE u.id = $1`, id)
 	u, err := pgx.CollectExactlyOneRow(rows, scanUser)
 	return u, mapError(err)
@@ -85,7 +88,8 @@ func (db *DB) FindUser(ctx context.Context, id int64) (auth.User, error) {
 
 // ListUsers returns every user, admins first by role then name. The user
 // count of a zone is in the hundreds, so no paging is needed.
-func (db *DB) ListUsers(ctx context.Context) ([]auth.User, error) {
+func (db *DB) ListUsers(ctx context.Context) (_ []auth.User, err error) {
+	defer wrap(&err, "ListUsers")
 	rows, _ := db.Pool.Query(ctx, `SELECT `+userColumns+userFrom+`ORDER BY u.role, u.username`)
 	us, err := pgx.CollectRows(rows, scanUser)
 	return us, mapError(err)
@@ -103,9 +107,10 @@ type UserChange struct {
 // log, and ends the user's sessions when the change removes or alters
 // their access (role change, disable, password reset). Errors: NotFound,
 // Invalid.
-func (db *DB) UpdateUser(ctx context.Context, actor audit.Actor, id int64, c UserChange) (auth.User, error) {
+func (db *DB) UpdateUser(ctx context.Context, actor audit.Actor, id int64, c UserChange) (_ auth.User, err error) {
+	defer wrap(&err, "UpdateUser %d", id)
 	var after auth.User
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, id); err != nil {
 			return err
 		}
@@ -184,10 +189,11 @@ const (
 // writes the audit row, all in one transaction so two concurrent guesses
 // cannot both slip under the limit. check verifies the password against
 // the stored hash (kept out of this package so it stays SQL-only).
-func (db *DB) Login(ctx context.Context, actor audit.Actor, username string, check func(hash string) bool) (auth.User, LoginResult, error) {
+func (db *DB) Login(ctx context.Context, actor audit.Actor, username string, check func(hash string) bool) (_ auth.User, _ LoginResult, err error) {
+	defer wrap(&err, "Login")
 	var u auth.User
 	result := LoginBadCredentials
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		var id int64
 		var hash string
@@ -199,7 +205,7 @@ func (db *DB) Login(ctx context.Context, actor audit.Actor, username string, che
 			FROM users WHERE username = $1 FOR UPDATE`, strings.ToLower(username)).
 			Scan(&id, &hash, &failed, &disabled, &locked)
 		ev := audit.Event{Actor: actor, ObjectType: "user", Detail: map[string]any{"username": username}}
-		if err == pgx.ErrNoRows {
+		if errors.Is(err, pgx.ErrNoRows) {
 			check(dummyHash) // same work as a real attempt: no user enumeration by timing
 			ev.Name, ev.Outcome = "login_failed", audit.Failure
 			ev.Detail["reason"] = "unknown_user"
@@ -269,7 +275,8 @@ type StaffMember struct {
 }
 
 // ListStaffMembers returns the enabled staff users, oldest first.
-func (db *DB) ListStaffMembers(ctx context.Context) ([]StaffMember, error) {
+func (db *DB) ListStaffMembers(ctx context.Context) (_ []StaffMember, err error) {
+	defer wrap(&err, "ListStaffMembers")
 	rows, _ := db.Pool.Query(ctx, `SELECT id, display_name FROM users WHERE role = 'staff' AND NOT disabled ORDER BY id`)
 	ss, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (StaffMember, error) {
 		var s StaffMember

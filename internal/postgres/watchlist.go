@@ -26,7 +26,8 @@ const windowWarning = 180 * 24 * time.Hour
 // Watchlist gathers projects that need attention: unverified events,
 // conversion due, windows ending within 180 days, lapsed windows, and
 // exits due within 30 days by the agreed schedule.
-func (db *DB) Watchlist(ctx context.Context) ([]WatchItem, error) {
+func (db *DB) Watchlist(ctx context.Context) (_ []WatchItem, err error) {
+	defer wrap(&err, "Watchlist")
 	today := chinaDay(db.Now())
 	var items []WatchItem
 	equityLink := func(id int64) string { return "/applications/" + itoa64(id) + "/equity" }
@@ -38,7 +39,7 @@ func (db *DB) Watchlist(ctx context.Context) ([]WatchItem, error) {
 		SELECT a.id, a.title, e.name, a.state, a.state_changed_at
 		FROM applications a JOIN enterprises e ON e.id = a.enterprise_id
 		WHERE a.state IN ('conversion_due', 'lapsed')`)
-	err := forEachRow(rows, func(r pgx.Row) error {
+	err = forEachRow(rows, func(r pgx.Row) error {
 		var it WatchItem
 		var what string
 		if err := r.Scan(&it.ApplicationID, &it.Title, &it.Enterprise, &what, &it.Date); err != nil {

@@ -73,7 +73,8 @@ func insertNotifications(ctx context.Context, tx pgx.Tx, recipients string, args
 }
 
 // ListNotifications returns a user's inbox, unread first, newest first.
-func (db *DB) ListNotifications(ctx context.Context, userID int64) ([]Notification, error) {
+func (db *DB) ListNotifications(ctx context.Context, userID int64) (_ []Notification, err error) {
+	defer wrap(&err, "ListNotifications %d", userID)
 	rows, _ := db.Pool.Query(ctx, `SELECT id, title, link, created_at, read_at IS NOT NULL FROM notifications
 		WHERE user_id = $1 ORDER BY read_at IS NOT NULL, id DESC LIMIT 200`, userID)
 	ns, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Notification, error) {
@@ -84,17 +85,29 @@ func (db *DB) ListNotifications(ctx context.Context, userID int64) ([]Notificati
 }
 
 // UnreadCount is the number shown beside the inbox link.
-func (db *DB) UnreadCount(ctx context.Context, userID int64) (int, error) {
+func (db *DB) UnreadCount(ctx context.Context, userID int64) (_ int, err error) {
+	defer wrap(&err, "UnreadCount %d", userID)
 	var n int
-	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL`, userID).Scan(&n)
+	err = db.Pool.QueryRow(ctx, `SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL`, userID).Scan(&n)
 	return n, err
 }
 
 // OpenNotification marks an item read and returns its link. Errors:
 // NotFound (not the user's).
-func (db *DB) OpenNotification(ctx context.Context, userID, id int64) (string, error) {
+func (db *DB) OpenNotification(ctx context.Context, userID, id int64) (_ string, err error) {
+	defer wrap(&err, "OpenNotification %d, userID %d", id, userID)
 	var link string
-	err := db.Pool.QueryRow(ctx, `UPDATE notifications SET read_at = COALESCE(read_at, $3)
+	err = db.Pool.QueryRow(ctx, `UPDATE notifications SET read_at = COALESCE(read_at, $3)
 		WHERE id = $1 AND user_id = $2 RETURNING link`, id, userID, db.Now()).Scan(&link)
 	return link, mapError(err)
+}
+
+// notifyEnterpriseUsers notifies every active user of an application's
+// enterprise with a link of the caller's choosing (notifyEnterprise links
+// to the application page).
+func notifyEnterpriseUsers(ctx context.Context, tx pgx.Tx, now time.Time, appID int64, title, link string) error {
+	_, err := insertNotifications(ctx, tx, `SELECT u.id, $2::text, $3::text, $4::timestamptz
+		FROM users u JOIN applications a ON a.enterprise_id = u.enterprise_id
+		WHERE a.id = $1 AND NOT u.disabled`, appID, title, link, now)
+	return err
 }
