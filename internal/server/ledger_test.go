@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -364,12 +365,17 @@ func TestLedgerViewsAndExports(t *testing.T) {
 func TestAppropriationOverHTTP(t *testing.T) {
 	t.Parallel()
 	m := newMoneyEnv(t, "", "1000000.00")
-	adminC := m.loggedIn(admin)
-	r := adminC.get("/ledger/appropriations")
+	staffC := m.loggedIn(staff)
+	r := staffC.get("/ledger/appropriations")
 	key, _ := r.doc(t).Find(`#appropriation-form input[name=idempotency_key]`).Attr("value")
 	form := url.Values{"programme_id": {itoa(m.prog.ID)}, "amount": {"5000000"}, "value_date": {"2026-11-20"},
 		"reference": {"内财教〔2026〕12号"}, "idempotency_key": {key}}
-	r1, r2 := adminC.post("/ledger/appropriations", form), adminC.post("/ledger/appropriations", form)
+	// Admins cannot move money (DOMAIN §2): they may not record one. (Until
+	// issue 12 this test recorded as the admin.)
+	if r := m.loggedIn(admin).post("/ledger/appropriations", maps.Clone(form)); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("admin records an appropriation: %d, want 403", r.StatusCode)
+	}
+	r1, r2 := staffC.post("/ledger/appropriations", form), staffC.post("/ledger/appropriations", form)
 	if r1.StatusCode != http.StatusSeeOther || r1.Header.Get("Location") != r2.Header.Get("Location") {
 		t.Fatalf("record: %d %s / %s", r1.StatusCode, r1.Header.Get("Location"), r2.Header.Get("Location"))
 	}
@@ -385,7 +391,7 @@ func TestAppropriationOverHTTP(t *testing.T) {
 	}
 	bad := url.Values{"programme_id": {itoa(m.prog.ID)}, "amount": {"1,000"}, "value_date": {"2026-11-20"},
 		"reference": {"x"}, "idempotency_key": {newFormKey(context.Background())}}
-	if r := adminC.post("/ledger/appropriations", bad); r.StatusCode != http.StatusUnprocessableEntity {
+	if r := staffC.post("/ledger/appropriations", bad); r.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("bad amount: %d", r.StatusCode)
 	}
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/a-h/templ"
 
-	"ite/internal/applications"
 	"ite/internal/postgres"
 	"ite/web/page"
 	"ite/web/ui"
@@ -60,19 +59,17 @@ func (p moneyPage[T]) check(s *Server, w http.ResponseWriter, r *http.Request, d
 		return err
 	}
 	_, err = decide(id, r.PostFormValue("idempotency_key"))
-	if k := applications.ErrorKind(err); k == applications.Invalid || k == applications.Conflict {
+	if e, ok := refused(err); ok {
 		cur, ferr := p.find(s.DB, r.Context(), id)
 		if ferr != nil {
 			return ferr
 		}
 		errs, msg := fieldErrors(err)
-		return p.render(s, w, r, statusOf[k], cur, msg, errs)
+		return p.render(s, w, r, statusOf[e.Kind], cur, msg, errs)
 	} else if err != nil {
 		return err
 	}
-	s.flash(w, r, "success", done)
-	http.Redirect(w, r, p.path+strconv.FormatInt(id, 10), http.StatusSeeOther)
-	return nil
+	return s.redirectWithFlash(w, r, p.path+strconv.FormatInt(id, 10), done)
 }
 
 var appropriationPage = moneyPage[postgres.Appropriation]{path: "/ledger/appropriations/", recordType: postgres.RecordAppropriation,

@@ -11,6 +11,17 @@ import (
 	"ite/web/ui"
 )
 
+// appropriationRoutes: money from the treasury into a fund: recorded by staff, approved by an approver. Admins cannot move money (DOMAIN §2), so they neither record nor read them here.
+func (s *Server) appropriationRoutes() []route {
+	return []route{
+		{"GET", "/ledger/appropriations", only(staff, approver, auditor), s.handleAppropriations},
+		{"POST", "/ledger/appropriations", only(staff), s.handleAppropriationRecord},
+		{"GET", "/ledger/appropriations/{id}", only(staff, approver, auditor), s.handleAppropriationShow},
+		{"POST", "/ledger/appropriations/{id}/approve", only(approver), s.handleAppropriationApprove},
+		{"POST", "/ledger/appropriations/{id}/reject", only(approver), s.handleAppropriationReject},
+	}
+}
+
 // moneyStatus reads a status filter; anything else is "all".
 func moneyStatus(v string) string {
 	switch v {
@@ -18,19 +29,6 @@ func moneyStatus(v string) string {
 		return v
 	}
 	return ""
-}
-
-// fieldErrors splits an error for a form: a field error goes next to its
-// field, anything else to the top of the form.
-func fieldErrors(err error) (ui.Errors, string) {
-	var ae *applications.Error
-	if e, ok := err.(*applications.Error); ok {
-		ae = e
-	}
-	if ae != nil && ae.Field != "" {
-		return ui.Errors{ae.Field: ae.Message}, ""
-	}
-	return nil, applications.ErrorMessage(err)
 }
 
 func (s *Server) appropriationsView(r *http.Request, form page.MoneyForm) (page.LedgerAppropriationsView, error) {
@@ -99,19 +97,17 @@ func (s *Server) handleAppropriationRecord(w http.ResponseWriter, r *http.Reques
 	if err == nil {
 		a, err = s.DB.RecordAppropriation(r.Context(), actor(r), in)
 	}
-	if k := applications.ErrorKind(err); k == applications.Invalid || k == applications.Conflict {
+	if e, ok := refused(err); ok {
 		v, verr := s.appropriationsView(r, form)
 		if verr != nil {
 			return verr
 		}
 		v.Errors, v.Error = fieldErrors(err)
-		return s.render(w, r, statusOf[k], page.LedgerAppropriations(v))
+		return s.render(w, r, statusOf[e.Kind], page.LedgerAppropriations(v))
 	} else if err != nil {
 		return err
 	}
-	s.flash(w, r, "success", "财政拨入已登记，待审批人审批。")
-	http.Redirect(w, r, "/ledger/appropriations/"+strconv.FormatInt(a.ID, 10), http.StatusSeeOther)
-	return nil
+	return s.redirectWithFlash(w, r, "/ledger/appropriations/"+strconv.FormatInt(a.ID, 10), "财政拨入已登记，待审批人审批。")
 }
 
 // handleAppropriationShow shows one appropriation with its approvals and,

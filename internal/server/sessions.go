@@ -10,6 +10,15 @@ import (
 	"ite/web/page"
 )
 
+// sessionRoutes: signing in and out.
+func (s *Server) sessionRoutes() []route {
+	return []route{
+		{"GET", "/login", public, s.handleLoginForm},
+		{"POST", "/login", public, s.handleLogin},
+		{"POST", "/logout", anyRole, s.handleLogout},
+	}
+}
+
 // handleLoginForm shows the sign-in page (GET /login).
 func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) error {
 	if currentUser(r) != nil {
@@ -75,9 +84,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.audit(r, audit.Event{Name: "logout", Outcome: audit.Success, ObjectType: "user"})
 	s.clearCookie(w, r, sessionCookie)
-	s.flash(w, r, "success", "您已安全退出。")
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
-	return nil
+	return s.redirectWithFlash(w, r, "/login", "您已安全退出。")
 }
 
 // safeNext keeps post-login redirects on this site: only a local path is

@@ -5,14 +5,24 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
 	"ite/internal/applications"
 	"ite/internal/auth"
 	"ite/internal/postgres"
 	"ite/web/page"
 	"ite/web/ui"
 )
+
+// userRoutes: the administration of user accounts.
+func (s *Server) userRoutes() []route {
+	return []route{
+		{"GET", "/admin/users", only(admin).inMenu(navUsers, "用户管理"), s.handleAdminUsers},
+		{"POST", "/admin/users", only(admin), s.handleAdminUserCreate},
+		{"GET", "/admin/users/{id}", only(admin), s.handleAdminUserShow},
+		{"POST", "/admin/users/{id}", only(admin), s.handleAdminUserUpdate},
+		{"POST", "/admin/users/{id}/password", only(admin), s.handleAdminUserPassword},
+		{"POST", "/admin/users/{id}/status", only(admin), s.handleAdminUserStatus},
+	}
+}
 
 func roleOptions() []ui.Option {
 	var opts []ui.Option
@@ -32,29 +42,6 @@ func (s *Server) enterpriseOptions(r *http.Request) ([]ui.Option, error) {
 		opts = append(opts, ui.Option{Value: strconv.FormatInt(e.ID, 10), Label: e.Name + "（" + e.USCC + "）"})
 	}
 	return opts, nil
-}
-
-// pathID reads a positive integer URL parameter; anything else is a 404,
-// not a 500.
-func pathID(r *http.Request, name string) (int64, error) {
-	id, err := strconv.ParseInt(chi.URLParam(r, name), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, applications.Errorf(applications.NotFound, "记录不存在，请检查地址。")
-	}
-	return id, nil
-}
-
-// formID reads an optional ID from a form field (0 when empty).
-func formID(r *http.Request, name string) (int64, error) {
-	v := strings.TrimSpace(r.PostFormValue(name))
-	if v == "" {
-		return 0, nil
-	}
-	id, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || id < 0 {
-		return 0, applications.FieldError(name, "所选项无效，请重新选择。")
-	}
-	return id, nil
 }
 
 // handleAdminUsers lists users with the create form (GET /admin/users).
@@ -118,16 +105,14 @@ func (s *Server) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) e
 		Username: form.Username, DisplayName: form.DisplayName, Role: role, PasswordHash: hash, EnterpriseID: entID,
 		Email: form.Email,
 	})
-	if k := applications.ErrorKind(err); k == applications.Invalid || k == applications.Conflict {
+	if e, ok := refused(err); ok {
 		errs := ui.Errors{}
 		addFieldError(errs, err)
-		return s.renderAdminUsers(w, r, statusOf[k], form, errs, applications.ErrorMessage(err))
+		return s.renderAdminUsers(w, r, statusOf[e.Kind], form, errs, e.Message)
 	} else if err != nil {
 		return err
 	}
-	s.flash(w, r, "success", "已创建用户 "+u.Username+"。")
-	http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
-	return nil
+	return s.redirectWithFlash(w, r, "/admin/users", "已创建用户 "+u.Username+"。")
 }
 
 // handleAdminUserShow shows one user's management page (GET /admin/users/{id}).
@@ -186,9 +171,7 @@ func (s *Server) handleAdminUserUpdate(w http.ResponseWriter, r *http.Request) e
 	} else if err != nil {
 		return err
 	}
-	s.flash(w, r, "success", "已保存。")
-	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
-	return nil
+	return s.redirectWithFlash(w, r, "/admin/users/"+strconv.FormatInt(id, 10), "已保存。")
 }
 
 // handleAdminUserPassword resets a password (POST /admin/users/{id}/password).
@@ -208,9 +191,7 @@ func (s *Server) handleAdminUserPassword(w http.ResponseWriter, r *http.Request)
 	if _, err := s.DB.UpdateUser(r.Context(), actor(r), id, postgres.UserChange{PasswordHash: &hash}); err != nil {
 		return err
 	}
-	s.flash(w, r, "success", "密码已重置，该用户须用新密码重新登录。")
-	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
-	return nil
+	return s.redirectWithFlash(w, r, "/admin/users/"+strconv.FormatInt(id, 10), "密码已重置，该用户须用新密码重新登录。")
 }
 
 // handleAdminUserStatus disables or enables a user
@@ -231,43 +212,5 @@ func (s *Server) handleAdminUserStatus(w http.ResponseWriter, r *http.Request) e
 	if disabled {
 		msg = "已停用该用户，其登录会话已全部失效。"
 	}
-	s.flash(w, r, "success", msg)
-	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
-	return nil
+	return s.redirectWithFlash(w, r, "/admin/users/"+strconv.FormatInt(id, 10), msg)
 }
-
-// handleAdminEnterprises lists enterprises (GET /admin/enterprises).
-func (s *Server) handleAdminEnterprises(w http.ResponseWriter, r *http.Request) error {
-	return s.renderAdminEnterprises(w, r, http.StatusOK, page.AdminEnterprisesView{})
-}
-
-func (s *Server) renderAdminEnterprises(w http.ResponseWriter, r *http.Request, status int, v page.AdminEnterprisesView) error {
-	es, err := s.DB.ListEnterprises(r.Context())
-	if err != nil {
-		return err
-	}
-	v.Enterprises = es
-	return s.render(w, r, status, page.AdminEnterprises(v))
-}
-
-// handleAdminEnterpriseCreate registers an enterprise record
-// (POST /admin/enterprises).
-func (s *Server) handleAdminEnterpriseCreate(w http.ResponseWriter, r *http.Request) error {
-	v := page.AdminEnterprisesView{
-		Name: strings.TrimSpace(r.PostFormValue("name")),
-		USCC: applications.NormalizeUSCC(r.PostFormValue("uscc")),
-	}
-	_, err := s.DB.CreateEnterprise(r.Context(), actor(r), v.Name, v.USCC)
-	if k := applications.ErrorKind(err); k == applications.Invalid || k == applications.Conflict {
-		v.FormError = applications.ErrorMessage(err)
-		return s.renderAdminEnterprises(w, r, statusOf[k], v)
-	} else if err != nil {
-		return err
-	}
-	s.flash(w, r, "success", "已登记企业 "+v.Name+"。")
-	http.Redirect(w, r, "/admin/enterprises", http.StatusSeeOther)
-	return nil
-}
-
-// chiParam reads a URL parameter.
-func chiParam(r *http.Request, name string) string { return chi.URLParam(r, name) }

@@ -10,6 +10,14 @@ import (
 	"ite/web/page"
 )
 
+// auditRoutes: the audit log and its chain check.
+func (s *Server) auditRoutes() []route {
+	return []route{
+		{"GET", "/audit", only(auditor, admin).inMenu(navAudit, "审计日志"), s.handleAuditLog},
+		{"GET", "/audit/verify", only(auditor, admin).inMenu(navAuditVerify, "链校验").menuFor(auditor), s.handleAuditVerify},
+	}
+}
+
 const auditPageSize = 100
 
 // handleAuditLog shows the audit log newest first, with keyset paging
