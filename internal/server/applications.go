@@ -15,7 +15,8 @@ import (
 	"ite/web/ui"
 )
 
-// applicationRoutes: drafts, submission, withdrawal and the formal review of materials.
+// applicationRoutes: drafts, submission, withdrawal and the formal review of
+// materials.
 func (s *Server) applicationRoutes() []route {
 	readers := only(enterprise, staff, approver, auditor)
 	return []route{

@@ -11,7 +11,9 @@ import (
 	"ite/web/ui"
 )
 
-// appropriationRoutes: money from the treasury into a fund: recorded by staff, approved by an approver. Admins cannot move money (DOMAIN §2), so they neither record nor read them here.
+// appropriationRoutes: money from the treasury into a fund: recorded by
+// staff, approved by an approver. Admins cannot move money (DOMAIN §2), so
+// they neither record nor read them here.
 func (s *Server) appropriationRoutes() []route {
 	return []route{
 		{"GET", "/ledger/appropriations", only(staff, approver, auditor), s.handleAppropriations},

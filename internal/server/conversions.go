@@ -9,7 +9,8 @@ import (
 	"ite/web/page"
 )
 
-// conversionRoutes: conversion of the grant into equity, its registration and certificate.
+// conversionRoutes: conversion of the grant into equity, its registration
+// and certificate.
 func (s *Server) conversionRoutes() []route {
 	return []route{
 		{"POST", "/applications/{id}/conversion", only(staff), s.handleConversionPrepare},

@@ -8,7 +8,8 @@ import (
 	"ite/internal/conversion"
 )
 
-// decisionRoutes: the funding decision: prepared by staff, approved by an approver.
+// decisionRoutes: the funding decision: prepared by staff, approved by an
+// approver.
 func (s *Server) decisionRoutes() []route {
 	return []route{
 		{"POST", "/applications/{id}/decision", only(staff), s.handleDecisionPrepare},

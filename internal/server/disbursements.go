@@ -11,7 +11,8 @@ import (
 	"ite/web/ui"
 )
 
-// disbursementRoutes: a project's disbursement plan, recording a tranche and its approval.
+// disbursementRoutes: a project's disbursement plan, recording a tranche and
+// its approval.
 func (s *Server) disbursementRoutes() []route {
 	readers := only(staff, approver, auditor)
 	return []route{

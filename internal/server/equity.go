@@ -13,7 +13,8 @@ import (
 	"ite/web/ui"
 )
 
-// equityRoutes: a project's equity page, the equity register and sending a proposal back.
+// equityRoutes: a project's equity page, the equity register and sending a
+// proposal back.
 func (s *Server) equityRoutes() []route {
 	return []route{
 		{"GET", "/applications/{id}/equity", only(enterprise, staff, approver, auditor), s.handleEquity},

@@ -10,7 +10,8 @@ import (
 	"ite/internal/applications"
 )
 
-// eventRoutes: trigger events: reported by the enterprise or staff, verified by staff.
+// eventRoutes: trigger events: reported by the enterprise or staff, verified
+// by staff.
 func (s *Server) eventRoutes() []route {
 	return []route{
 		{"POST", "/applications/{id}/events", only(enterprise, staff), s.handleEventReport},

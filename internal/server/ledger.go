@@ -16,7 +16,8 @@ import (
 	"ite/web/ui"
 )
 
-// ledgerRoutes: the journal, trial balance, account ledgers, project register, their exports and verification.
+// ledgerRoutes: the journal, trial balance, account ledgers, project
+// register, their exports and verification.
 func (s *Server) ledgerRoutes() []route {
 	readers := only(staff, approver, auditor)
 	return []route{

@@ -11,7 +11,8 @@ import (
 	"ite/web/page"
 )
 
-// reversalRoutes: corrections (冲正) of posted entries: requested, then approved by an approver.
+// reversalRoutes: corrections (冲正) of posted entries: requested, then
+// approved by an approver.
 func (s *Server) reversalRoutes() []route {
 	return []route{
 		{"GET", "/ledger/reversals", only(staff, approver, auditor, admin).inMenu(navReversals, "冲正").menuFor(admin), s.handleReversals},
