@@ -49,9 +49,12 @@ func FieldError(field, message string) *Error {
 	return &Error{Kind: Invalid, Field: field, Message: message}
 }
 
-// ErrorKind returns the kind of err, Internal for anything that is not an
-// *Error.
+// ErrorKind returns the kind of err: the empty kind for nil (no error),
+// Internal for anything that is not an *Error.
 func ErrorKind(err error) Kind {
+	if err == nil {
+		return ""
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind

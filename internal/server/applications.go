@@ -11,48 +11,28 @@ import (
 	"ite/internal/audit"
 	"ite/internal/conversion"
 	"ite/internal/postgres"
-	"ite/web/layout"
 	"ite/web/page"
 	"ite/web/ui"
 )
 
-func init() {
-	layout.AddNav(layout.NavItem{Label: "我的申报", Href: "/applications"}, enterprise)
-	layout.AddNav(layout.NavItem{Label: "申报受理", Href: "/applications"}, staff, approver, auditor)
-}
-
-// applicationRoutes: programmes, registration, applications, materials
-// and formal review (issue 3).
+// applicationRoutes: drafts, submission, withdrawal and the formal review of
+// materials.
 func (s *Server) applicationRoutes() []route {
 	readers := only(enterprise, staff, approver, auditor)
 	return []route{
-		{"GET", "/register", public, s.handleRegisterForm},
-		{"POST", "/register", public, s.handleRegister},
-		{"GET", "/enterprise/colleagues", only(enterprise), s.handleColleagues},
-		{"POST", "/enterprise/colleagues", only(enterprise), s.handleColleagueCreate},
-
-		{"GET", "/programmes", only(staff, approver, auditor, admin), s.handleProgrammes},
-		{"GET", "/programmes/new", only(admin), s.handleProgrammeNew},
-		{"POST", "/programmes", only(admin), s.handleProgrammeCreate},
-		{"GET", "/programmes/{id}", only(admin), s.handleProgrammeEdit},
-		{"POST", "/programmes/{id}", only(admin), s.handleProgrammeUpdate},
-
-		{"GET", "/applications", readers, s.handleApplications},
+		{"GET", "/applications", readers.inMenu(navApplications, "申报受理").labelFor(enterprise, "我的申报"), s.handleApplications},
 		{"GET", "/applications/new", only(enterprise), s.handleApplicationNew},
 		{"POST", "/applications", only(enterprise), s.handleApplicationCreate},
 		{"GET", "/applications/{id}", readers, s.handleApplicationShow},
 		{"GET", "/applications/{id}/edit", only(enterprise), s.handleApplicationEdit},
 		{"POST", "/applications/{id}", only(enterprise), s.handleApplicationUpdate},
-		{"POST", "/applications/{id}/documents", only(enterprise), s.handleDocumentUpload},
 		{"POST", "/applications/{id}/precheck", only(enterprise), s.handlePrecheckAsk},
 		{"POST", "/applications/{id}/submit", only(enterprise), s.handleSubmit},
 		{"POST", "/applications/{id}/withdraw", only(enterprise), s.handleWithdraw},
-		{"GET", "/applications/{id}/templates/{item}", only(enterprise, staff), s.handleTemplate},
 		{"POST", "/applications/{id}/comments", only(staff), s.handleComment},
 		{"POST", "/applications/{id}/liaison", only(staff), s.handleLiaison},
 		{"POST", "/applications/{id}/materials/{item}/review", only(staff), s.handleMaterialReview},
 		{"POST", "/applications/{id}/review/{outcome}", only(staff), s.handleReviewOutcome},
-		{"GET", "/documents/{id}", only(enterprise, staff, approver, auditor, expert), s.handleDocument},
 	}
 }
 
@@ -340,9 +320,7 @@ func (s *Server) handleApplicationCreate(w http.ResponseWriter, r *http.Request)
 	if len(errs) == 0 {
 		created, err := s.DB.CreateApplication(r.Context(), actor(r), a)
 		if err == nil {
-			s.flash(w, r, "success", "申报草稿已保存。请继续上传材料。")
-			http.Redirect(w, r, "/applications/"+strconv.FormatInt(created.ID, 10), http.StatusSeeOther)
-			return nil
+			return s.redirectWithFlash(w, r, applicationPath(created.ID, ""), "申报草稿已保存。请继续上传材料。")
 		}
 		if applications.ErrorKind(err) == applications.Conflict {
 			return s.renderApplicationForm(w, r, http.StatusConflict, 0, f, errs, applications.ErrorMessage(err))
@@ -378,9 +356,7 @@ func (s *Server) handleApplicationUpdate(w http.ResponseWriter, r *http.Request)
 	if len(errs) == 0 {
 		_, err := s.DB.UpdateDraft(r.Context(), actor(r), a)
 		if err == nil {
-			s.flash(w, r, "success", "已保存。")
-			http.Redirect(w, r, "/applications/"+strconv.FormatInt(a.ID, 10), http.StatusSeeOther)
-			return nil
+			return s.redirectWithFlash(w, r, applicationPath(a.ID, ""), "已保存。")
 		}
 		if applications.ErrorKind(err) == applications.Conflict {
 			return s.renderApplicationForm(w, r, http.StatusConflict, a.ID, f, errs, applications.ErrorMessage(err))
@@ -487,14 +463,12 @@ func (s *Server) transition(w http.ResponseWriter, r *http.Request, to applicati
 		return err
 	}
 	_, err = s.DB.TransitionApplication(r.Context(), actor(r), a.ID, to, reason, check)
-	if k := applications.ErrorKind(err); k == applications.Conflict || k == applications.Invalid {
-		return s.renderApplication(w, r, statusOf[k], a, applications.ErrorMessage(err))
+	if e, ok := refused(err); ok {
+		return s.renderApplication(w, r, statusOf[e.Kind], a, e.Message)
 	} else if err != nil {
 		return err
 	}
-	s.flash(w, r, "success", done)
-	http.Redirect(w, r, "/applications/"+strconv.FormatInt(a.ID, 10), http.StatusSeeOther)
-	return nil
+	return s.redirectWithFlash(w, r, applicationPath(a.ID, ""), done)
 }
 
 // handleSubmit submits a complete application (POST /applications/{id}/submit).
@@ -546,8 +520,8 @@ func (s *Server) handleMaterialReview(w http.ResponseWriter, r *http.Request) er
 	}
 	accept := r.PostFormValue("decision") == "accept"
 	err = s.DB.ReviewMaterial(r.Context(), actor(r), a.ID, item, accept, strings.TrimSpace(r.PostFormValue("reason")))
-	if k := applications.ErrorKind(err); k == applications.Conflict || k == applications.Invalid {
-		return s.renderApplication(w, r, statusOf[k], a, applications.ErrorMessage(err))
+	if e, ok := refused(err); ok {
+		return s.renderApplication(w, r, statusOf[e.Kind], a, e.Message)
 	} else if err != nil {
 		return err
 	}
@@ -555,9 +529,7 @@ func (s *Server) handleMaterialReview(w http.ResponseWriter, r *http.Request) er
 	if !accept {
 		msg = "「" + item.Label() + "」已标记为退回。审查完所有材料后，请点击“退回补正”通知企业。"
 	}
-	s.flash(w, r, "success", msg)
-	http.Redirect(w, r, "/applications/"+strconv.FormatInt(a.ID, 10)+"#item-"+string(item), http.StatusSeeOther)
-	return nil
+	return s.redirectWithFlash(w, r, applicationPath(a.ID, "#item-"+string(item)), msg)
 }
 
 // handlePrecheckAsk asks the liaison for a pre-check
@@ -572,9 +544,7 @@ func (s *Server) handlePrecheckAsk(w http.ResponseWriter, r *http.Request) error
 	} else if err != nil {
 		return err
 	}
-	s.flash(w, r, "success", "已申请预审，对接人会在本页给出逐项意见。")
-	http.Redirect(w, r, "/applications/"+strconv.FormatInt(a.ID, 10), http.StatusSeeOther)
-	return nil
+	return s.redirectWithFlash(w, r, applicationPath(a.ID, ""), "已申请预审，对接人会在本页给出逐项意见。")
 }
 
 // handleComment adds a liaison's coaching comment
@@ -595,9 +565,7 @@ func (s *Server) handleComment(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return err
 	}
-	s.flash(w, r, "success", "意见已发送，企业可在申报页面看到。")
-	http.Redirect(w, r, "/applications/"+strconv.FormatInt(a.ID, 10)+"#comments", http.StatusSeeOther)
-	return nil
+	return s.redirectWithFlash(w, r, applicationPath(a.ID, "#comments"), "意见已发送，企业可在申报页面看到。")
 }
 
 // handleLiaison assigns the liaison officer (POST /applications/{id}/liaison).
@@ -615,7 +583,23 @@ func (s *Server) handleLiaison(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return err
 	}
-	s.flash(w, r, "success", "已指定对接人。")
-	http.Redirect(w, r, "/applications/"+strconv.FormatInt(a.ID, 10), http.StatusSeeOther)
-	return nil
+	return s.redirectWithFlash(w, r, applicationPath(a.ID, ""), "已指定对接人。")
+}
+
+// refuse re-renders the application page with a domain refusal; other
+// errors go to the error page. Maker-checker refusals are audit-logged.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, appID int64, err error) error {
+	k := applications.ErrorKind(err)
+	if k == applications.Forbidden {
+		s.audit(r, audit.Event{Name: "maker_checker_refused", ObjectType: "application", ObjectID: strconv.FormatInt(appID, 10),
+			Outcome: audit.Refused, Detail: map[string]any{"path": r.URL.Path}})
+	}
+	if k != applications.Conflict && k != applications.Invalid && k != applications.Forbidden {
+		return err
+	}
+	a, ferr := s.DB.FindApplication(r.Context(), appID)
+	if ferr != nil {
+		return err
+	}
+	return s.renderApplication(w, r, statusOf[k], a, applications.ErrorMessage(err))
 }

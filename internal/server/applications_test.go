@@ -8,18 +8,21 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/PuerkitoBio/goquery"
 	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
+	"ite/internal/audit"
+	"ite/internal/auth"
 	"ite/internal/blob"
 	"ite/internal/fixture"
+	"ite/internal/postgres"
 )
 
 // pdf is a small file that sniffs as PDF.
@@ -119,131 +122,6 @@ func (e *env) blobCount() int {
 	return n
 }
 
-func TestRegisterEnterprise(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	form := func(uscc, username string) url.Values {
-		return url.Values{"name": {"新注册科技有限公司"}, "uscc": {uscc}, "legal_rep": {"周法人"},
-			"registered_capital": {"2000000.00"}, "founded_on": {"2021-03-01"}, "address": {"呼和浩特经开区如意和大街1号"},
-			"contact_name": {"吴联系"}, "contact_mobile": {"13912345678"}, "username": {username}, "password": {"Register-2026"}}
-	}
-	c := e.client()
-	c.get("/register")
-	good := applications.ExampleUSCC(42)
-	t.Run("RegistersAndSignsIn", func(t *testing.T) {
-		if r := c.post("/register", form(good, "newco")); r.StatusCode != http.StatusSeeOther {
-			t.Fatalf("status %d: %s", r.StatusCode, r.doc(t).Find(`[role=alert]`).Text())
-		}
-		if r := e.client().login("newco", "Register-2026"); r.StatusCode != http.StatusSeeOther {
-			t.Fatalf("cannot sign in: %d", r.StatusCode)
-		}
-	})
-	t.Run("DuplicateUSCCRefused", func(t *testing.T) {
-		c.get("/register")
-		r := c.post("/register", form(good, "newco2"))
-		if r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "已注册") {
-			t.Fatalf("status %d", r.StatusCode)
-		}
-	})
-	t.Run("WrongCheckDigitRefused", func(t *testing.T) {
-		bad := good[:17] + string("0123456789ABCDEFGHJKLMNPQRTUWXY"[(strings.IndexByte("0123456789ABCDEFGHJKLMNPQRTUWXY", good[17])+1)%31])
-		c.get("/register")
-		r := c.post("/register", form(bad, "newco3"))
-		if r.StatusCode != http.StatusUnprocessableEntity || r.doc(t).Find(".field.has-error").Length() == 0 {
-			t.Fatalf("status %d", r.StatusCode)
-		}
-		users, _ := e.db.ListUsers(context.Background())
-		for _, u := range users {
-			if u.Username == "newco3" {
-				t.Fatal("user written despite refusal")
-			}
-		}
-	})
-}
-
-func TestProgrammeSettings(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	c := e.loggedIn(applications.RoleAdmin)
-	d := c.get("/programmes/new").doc(t)
-	if href, _ := d.Find("#report-settings-link a").Attr("href"); href != "/reports/settings" {
-		t.Fatalf("the programme form does not point to the report settings (href %q)", href)
-	}
-	form := url.Values{}
-	d.Find("#programme-form input, #programme-form textarea, #programme-form select").Each(func(_ int, s *goquery.Selection) {
-		name, _ := s.Attr("name")
-		if name == "" || name == "csrf_token" {
-			return
-		}
-		if typ, _ := s.Attr("type"); typ == "checkbox" {
-			if _, checked := s.Attr("checked"); checked {
-				v, _ := s.Attr("value")
-				form.Add(name, v)
-			}
-			return
-		}
-		if s.Is("select") {
-			v, _ := s.Find("option[selected]").Attr("value")
-			form.Set(name, v)
-			return
-		}
-		if s.Is("textarea") {
-			form.Set(name, s.Text())
-			return
-		}
-		v, _ := s.Attr("value")
-		form.Add(name, v)
-	})
-	if form.Get("project_cap") != "10000000.00" || form.Get("panel_size") != "5" || form.Get("pass_score") != "70" ||
-		form.Get("notice_working_days") != "5" || form.Get("credit_report_max_age_days") != "90" || len(form["materials"]) != 8 {
-		t.Fatalf("defaults not offered: %v", form)
-	}
-	form.Set("total_budget", "50000000.00")
-	t.Run("BadTermsRefused", func(t *testing.T) {
-		bad := url.Values{}
-		for k, v := range form {
-			bad[k] = v
-		}
-		bad.Set("terms_template", strings.Replace(form.Get("terms_template"), `"0.20"`, `"1.5"`, 1))
-		r := c.post("/programmes", bad)
-		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.doc(t).Find(".field.has-error").Text(), "协议条款") {
-			t.Fatalf("status %d %s", r.StatusCode, r.doc(t).Find(".field.has-error").Text())
-		}
-	})
-	t.Run("CriteriaMustSumTo100", func(t *testing.T) {
-		bad := url.Values{}
-		for k, v := range form {
-			bad[k] = v
-		}
-		w := bad["criterion_weight"]
-		bad["criterion_weight"] = append([]string{"35"}, w[1:]...)
-		if r := c.post("/programmes", bad); r.StatusCode != http.StatusUnprocessableEntity {
-			t.Fatalf("status %d", r.StatusCode)
-		}
-	})
-	t.Run("DefaultsSave", func(t *testing.T) {
-		if r := c.post("/programmes", form); r.StatusCode != http.StatusSeeOther {
-			t.Fatalf("status %d %s", r.StatusCode, r.doc(t).Find(".error").Text())
-		}
-		ps, _ := e.db.ListProgrammes(context.Background(), false)
-		if len(ps) != 1 || !ps[0].ProjectCap.Equal(applications.DefaultProjectCap) || len(ps[0].Criteria) != 5 {
-			t.Fatalf("saved %+v", ps)
-		}
-	})
-	t.Run("StaleEditRefused", func(t *testing.T) {
-		ps, _ := e.db.ListProgrammes(context.Background(), false)
-		path := "/programmes/" + strconv.FormatInt(ps[0].ID, 10)
-		form.Set("version", strconv.Itoa(ps[0].Version))
-		form.Set("status", "open")
-		if r := c.post(path, form); r.StatusCode != http.StatusSeeOther {
-			t.Fatalf("first save %d", r.StatusCode)
-		}
-		if r := c.post(path, form); r.StatusCode != http.StatusConflict {
-			t.Fatalf("second save with the old version: %d", r.StatusCode)
-		}
-	})
-}
-
 // multipartWriter writes a one-file multipart body and returns its
 // content type.
 func multipartWriter(body *bytes.Buffer, field, filename string, content []byte) string {
@@ -280,4 +158,371 @@ func (c *client) postMultipart(path string, form url.Values, field, filename str
 	req, _ := http.NewRequest("POST", c.e.http.URL+path+"?csrf_token="+url.QueryEscape(c.csrf), strings.NewReader(body.String()))
 	req.Header.Set("Content-Type", ct)
 	return c.do(req)
+}
+
+func TestApplicationBadInput(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	p := e.openProgramme()
+	c := e.loggedIn(applications.RoleEnterprise)
+	c.get("/applications/new")
+	cases := []struct {
+		name   string
+		change func(url.Values)
+		field  string
+		text   string
+	}{
+		{"AmountOverCap", func(v url.Values) {
+			v.Set("requested_amount", "10000000.01")
+			v["budget_amount"] = []string{"5000000.00", "5000000.01"}
+		}, "requested_amount", "上限"},
+		{"AmountWithThreeDecimals", func(v url.Values) { v.Set("requested_amount", "1000.005") }, "requested_amount", "两位小数"},
+		{"BudgetNotSumming", func(v url.Values) { v["budget_amount"] = []string{"1.00", "2.00"} }, "budget", "不一致"},
+		{"BadMobile", func(v url.Values) { v.Set("lead_mobile", "12345") }, "lead_mobile", "手机"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			form := validApplicationForm(p.ID, "8000000.00")
+			tc.change(form)
+			r := c.post("/applications", form)
+			if r.StatusCode != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d", r.StatusCode)
+			}
+			msg := r.doc(t).Find("#f-" + tc.field).Parent().Find(".error").Text()
+			if tc.field == "budget" {
+				msg = r.doc(t).Find("#budget-table").Parent().Find(".error").Text()
+			}
+			if !strings.Contains(msg, tc.text) {
+				t.Fatalf("field %s error %q, want it to mention %q", tc.field, msg, tc.text)
+			}
+		})
+	}
+	t.Run("NothingWritten", func(t *testing.T) {
+		apps, _ := e.db.ListApplications(context.Background(), postgres.QueueFilter{})
+		if len(apps) != 0 {
+			t.Fatalf("%d applications written by refused forms", len(apps))
+		}
+	})
+	t.Run("ClosedProgrammeRefused", func(t *testing.T) {
+		closed := p
+		closed.Status, closed.Version = applications.ProgrammeClosed, p.Version
+		if _, err := e.db.UpdateProgramme(context.Background(), audit.Actor{Name: "t"}, closed); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			cur, _ := e.db.FindProgramme(context.Background(), p.ID)
+			cur.Status = applications.ProgrammeOpen
+			_, _ = e.db.UpdateProgramme(context.Background(), audit.Actor{Name: "t"}, cur)
+		}()
+		r := c.post("/applications", validApplicationForm(p.ID, "8000000.00"))
+		if r.StatusCode != http.StatusConflict || !(strings.Contains(r.body, "暂不接受申报") || strings.Contains(r.body, "没有开放申报的批次")) {
+			t.Fatalf("status %d", r.StatusCode)
+		}
+	})
+}
+
+func TestApplicationOptimisticLock(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	p := e.openProgramme()
+	c := e.loggedIn(applications.RoleEnterprise)
+	id := c.createApplication(p.ID, "8000000.00")
+	path := "/applications/" + strconv.FormatInt(id, 10)
+	tab1 := validApplicationForm(p.ID, "8000000.00")
+	tab1.Set("version", "1")
+	tab2 := validApplicationForm(p.ID, "6000000.00")
+	tab2["budget_amount"] = []string{"3000000.00", "3000000.00"}
+	tab2.Set("version", "1")
+	tab1.Set("title", "第一个窗口的标题")
+	if r := c.post(path, tab1); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("first save %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+	}
+	r := c.post(path, tab2)
+	if r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "刷新页面") {
+		t.Fatalf("second tab overwrote: %d", r.StatusCode)
+	}
+	a, _ := e.db.FindApplication(context.Background(), id)
+	if a.Title != "第一个窗口的标题" || a.RequestedAmount.StringFixed(2) != "8000000.00" {
+		t.Fatalf("stored %q %s", a.Title, a.RequestedAmount)
+	}
+}
+
+func TestApplicationJourney(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	p := e.openProgramme()
+	ent := e.loggedIn(applications.RoleEnterprise)
+	id := ent.createApplication(p.ID, "8000000.00")
+	path := "/applications/" + strconv.FormatInt(id, 10)
+
+	t.Run("SubmitRefusedWhileMaterialsMissing", func(t *testing.T) {
+		ent.get(path)
+		r := ent.post(path+"/submit", nil)
+		if r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "营业执照复印件") {
+			t.Fatalf("status %d", r.StatusCode)
+		}
+	})
+	e.uploadAll(ent, id)
+	t.Run("IDNumberMaskedAndEncrypted", func(t *testing.T) {
+		d := ent.get(path).doc(t)
+		if got := d.Find("#item-legal_rep_id").Text(); !strings.Contains(got, "1101**********002X") || strings.Contains(got, "19491231") {
+			t.Fatalf("legal rep row: %q", got)
+		}
+		var plain int
+		_ = e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM documents WHERE id_cipher::text LIKE '%19491231%' OR id_masked LIKE '%19491231%'`).Scan(&plain)
+		if plain != 0 {
+			t.Fatal("ID number stored in the clear")
+		}
+	})
+	t.Run("SensitiveBlobEncryptedAtRest", func(t *testing.T) {
+		docs, _ := e.db.ListDocuments(ctx, id)
+		for _, d := range docs {
+			raw, err := os.ReadFile(filepath.Join(e.srv.Blobs.(interface{ Dir() string }).Dir(), d.BlobKey))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Item.Sensitive() != d.Encrypted || (d.Encrypted && bytes.Contains(raw, []byte("%PDF"))) {
+				t.Fatalf("%s: encrypted=%v, plaintext visible=%v", d.Item, d.Encrypted, bytes.Contains(raw, []byte("%PDF")))
+			}
+		}
+	})
+	ent.get(path)
+	if r := ent.post(path+"/precheck", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("precheck %d", r.StatusCode)
+	}
+	staffC := e.loggedIn(applications.RoleStaff)
+	staffC.get(path)
+	if r := staffC.post(path+"/comments", url.Values{"item": {"business_license"}, "body": {"请上传加盖公章的版本"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("comment %d", r.StatusCode)
+	}
+	if r := ent.post(path+"/submit", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("submit %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+	}
+	t.Run("EnterpriseCannotUploadAfterSubmit", func(t *testing.T) {
+		r := ent.upload(id, applications.MaterialOther, nil, "x.pdf", bytes.NewReader(pdf))
+		if r.StatusCode != http.StatusConflict {
+			t.Fatalf("status %d", r.StatusCode)
+		}
+	})
+	staffC.get(path)
+	t.Run("CannotFinishWithItemsUnjudged", func(t *testing.T) {
+		if r := staffC.post(path+"/review/accept", nil); r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "未审查") {
+			t.Fatalf("status %d", r.StatusCode)
+		}
+	})
+	for _, m := range applications.DefaultRequiredMaterials {
+		form := url.Values{"decision": {"accept"}}
+		if m == applications.MaterialIntegrityPledge {
+			form = url.Values{"decision": {"return"}, "reason": {"缺少公章，请盖章后重新扫描上传"}}
+		}
+		if r := staffC.post(path+"/materials/"+string(m)+"/review", form); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("review %s: %d", m, r.StatusCode)
+		}
+	}
+	t.Run("ReturnWithoutReasonRefused", func(t *testing.T) {
+		r := staffC.post(path+"/materials/authenticity_declaration/review", url.Values{"decision": {"return"}})
+		if r.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("status %d", r.StatusCode)
+		}
+	})
+	if r := staffC.post(path+"/review/return", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("return %d %s", r.StatusCode, r.body)
+	}
+	t.Run("EnterpriseSeesReasonBesideItem", func(t *testing.T) {
+		d := ent.get(path).doc(t)
+		row := d.Find("#item-integrity_pledge")
+		if st, _ := row.Attr("data-status"); st != "returned" || !strings.Contains(row.Find(".return-reason").Text(), "缺少公章") {
+			t.Fatalf("row status %q text %q", st, row.Text())
+		}
+		if st, _ := d.Find("#app-title .badge").Attr("data-state"); st != "returned" {
+			t.Fatalf("state %q", st)
+		}
+	})
+	if r := ent.upload(id, applications.MaterialIntegrityPledge, nil, "pledge-sealed.pdf", bytes.NewReader(pdf)); r.StatusCode != 200 {
+		t.Fatalf("replace %d %s", r.StatusCode, r.body)
+	}
+	ent.get(path)
+	if r := ent.post(path+"/submit", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("resubmit %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+	}
+	staffC.get(path)
+	if r := staffC.post(path+"/materials/integrity_pledge/review", url.Values{"decision": {"accept"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("accept replaced: %d", r.StatusCode)
+	}
+	if r := staffC.post(path+"/review/accept", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("accept review %d %s", r.StatusCode, r.body)
+	}
+	t.Run("ReachesUnderReviewWithTimeline", func(t *testing.T) {
+		a, _ := e.db.FindApplication(ctx, id)
+		if a.State != applications.StateUnderReview {
+			t.Fatalf("state %s", a.State)
+		}
+		tl, _ := e.db.Timeline(ctx, id)
+		var got []string
+		for _, tr := range tl {
+			got = append(got, string(tr.To))
+		}
+		want := "draft submitted returned submitted under_review"
+		if strings.Join(got, " ") != want {
+			t.Fatalf("timeline %v", got)
+		}
+		if n := staffC.get(path).doc(t).Find("#timeline li").Length(); n != 5 {
+			t.Fatalf("timeline shows %d entries", n)
+		}
+	})
+	t.Run("OldVersionsReadableByStaff", func(t *testing.T) {
+		docs, _ := e.db.ListDocuments(ctx, id)
+		for _, d := range docs {
+			if d.Item == applications.MaterialIntegrityPledge && d.Version == 1 {
+				r := staffC.get("/documents/" + strconv.FormatInt(d.ID, 10))
+				if r.StatusCode != 200 || r.body != string(pdf) {
+					t.Fatalf("old version: %d", r.StatusCode)
+				}
+				return
+			}
+		}
+		t.Fatal("no version 1")
+	})
+	t.Run("TwoStaffActingAtOnceOneWins", func(t *testing.T) {
+		a, _ := e.db.FindApplication(ctx, id)
+		_, err1 := e.db.TransitionApplication(ctx, audit.Actor{Name: "a"}, id, applications.StateReviewed, "", nil)
+		_, err2 := e.db.TransitionApplication(ctx, audit.Actor{Name: "b"}, id, applications.StateReviewed, "", nil)
+		if (err1 == nil) == (err2 == nil) || a.State != applications.StateUnderReview {
+			t.Fatalf("err1=%v err2=%v", err1, err2)
+		}
+	})
+}
+
+func TestApplicationAccess(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	p := e.openProgramme()
+	owner := e.loggedIn(applications.RoleEnterprise)
+	id := owner.createApplication(p.ID, "8000000.00")
+	e.uploadAll(owner, id)
+	docs, _ := e.db.ListDocuments(ctx, id)
+	var idCopy, form int64
+	for _, d := range docs {
+		switch d.Item {
+		case applications.MaterialLegalRepID:
+			idCopy = d.ID
+		case applications.MaterialApplicationForm:
+			form = d.ID
+		}
+	}
+	// a second enterprise with its own user
+	rival, err := e.db.CreateEnterprise(ctx, audit.Actor{Name: "t"}, "竞争对手有限公司", applications.ExampleUSCC(77))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, _ := auth.HashPassword(testPassword, fastParams)
+	if _, err := e.db.CreateUser(ctx, audit.Actor{Name: "t"}, postgres.NewUser{Username: "rival", DisplayName: "对手",
+		Role: applications.RoleEnterprise, PasswordHash: hash, EnterpriseID: rival.ID}); err != nil {
+		t.Fatal(err)
+	}
+	other := e.client()
+	other.login("rival", testPassword)
+	cases := []struct {
+		name   string
+		c      *client
+		path   string
+		status int
+	}{
+		{"OtherEnterpriseApplication404", other, "/applications/" + strconv.FormatInt(id, 10), 404},
+		{"OtherEnterpriseDocument404", other, "/documents/" + strconv.FormatInt(form, 10), 404},
+		{"ExpertIDCopy403", e.loggedIn(applications.RoleExpert), "/documents/" + strconv.FormatInt(idCopy, 10), 403},
+		{"ExpertUnassignedApplication404", e.loggedIn(applications.RoleExpert), "/documents/" + strconv.FormatInt(form, 10), 404},
+		{"OwnerDocument200", owner, "/documents/" + strconv.FormatInt(idCopy, 10), 200},
+		{"AuditorDocument200", e.loggedIn(applications.RoleAuditor), "/documents/" + strconv.FormatInt(idCopy, 10), 200},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.c.get(tc.path)
+			if r.StatusCode != tc.status {
+				t.Fatalf("status %d", r.StatusCode)
+			}
+			if tc.status == 200 {
+				if r.body != string(pdf) || r.Header.Get("X-Content-Type-Options") != "nosniff" ||
+					!strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment") {
+					t.Fatalf("download headers %v", r.Header)
+				}
+			}
+		})
+	}
+	t.Run("StaffPreviewInline", func(t *testing.T) {
+		staffC := e.loggedIn(applications.RoleStaff)
+		href, ok := staffC.get("/applications/" + strconv.FormatInt(id, 10)).doc(t).Find("#item-application_form .preview-link").Attr("href")
+		if !ok {
+			t.Fatal("no preview link for staff")
+		}
+		r := staffC.get(href)
+		if r.StatusCode != 200 || !strings.HasPrefix(r.Header.Get("Content-Disposition"), "inline") || r.Header.Get("Content-Type") != "application/pdf" {
+			t.Fatalf("preview: %d %v", r.StatusCode, r.Header)
+		}
+		if owner.get("/applications/"+strconv.FormatInt(id, 10)).doc(t).Find(".preview-link").Length() != 0 {
+			t.Fatal("preview offered to the enterprise")
+		}
+	})
+	t.Run("Audited", func(t *testing.T) {
+		ev := e.auditEvents()
+		if count(ev, "access_refused") < 2 || count(ev, "document_view_refused") != 1 || count(ev, "document_view") != 2 {
+			t.Fatalf("audit: refused=%d view_refused=%d views=%d", count(ev, "access_refused"), count(ev, "document_view_refused"), count(ev, "document_view"))
+		}
+	})
+}
+
+func TestQueue(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	p := e.openProgramme()
+	ent := e.loggedIn(applications.RoleEnterprise)
+	var ids []int64
+	for i := range 55 {
+		e.clock.Advance(time.Minute)
+		ids = append(ids, ent.createApplication(p.ID, strconv.Itoa(1000000+i)+".00"))
+	}
+	c := e.loggedIn(applications.RoleStaff)
+	r := c.get("/applications")
+	rows := r.doc(t).Find("#queue-table tbody tr")
+	if rows.Length() != 50 {
+		t.Fatalf("first page has %d rows", rows.Length())
+	}
+	if first, _ := rows.First().Attr("data-id"); first != strconv.FormatInt(ids[0], 10) {
+		t.Fatalf("longest waiting not first: %s", first)
+	}
+	next, ok := r.doc(t).Find("#next-page").Attr("href")
+	if !ok {
+		t.Fatal("no next page link")
+	}
+	if n := c.get(next).doc(t).Find("#queue-table tbody tr").Length(); n != 5 {
+		t.Fatalf("second page has %d rows", n)
+	}
+	a, _ := e.db.FindApplication(ctx, ids[0])
+	for _, q := range []string{"uscc", "name"} {
+		term := a.EnterpriseUSCC
+		if q == "name" {
+			term = "测试科技"
+		}
+		if n := c.get("/applications?q=" + url.QueryEscape(term)).doc(t).Find("#queue-table tbody tr").Length(); n != 50 {
+			t.Fatalf("search by %s: %d rows", q, n)
+		}
+	}
+	if n := c.get("/applications?q=" + url.QueryEscape("不存在的公司")).doc(t).Find("#queue-table tbody tr").Length(); n != 0 {
+		t.Fatalf("search for nothing: %d rows", n)
+	}
+	if n := c.get("/applications?state=submitted").doc(t).Find("#queue-table tbody tr").Length(); n != 0 {
+		t.Fatalf("state filter: %d rows", n)
+	}
+	if r := c.get("/applications?after=garbage"); r.StatusCode != 422 {
+		t.Fatalf("bad cursor: %d", r.StatusCode)
+	}
+	t.Run("EnterpriseSeesNextStep", func(t *testing.T) {
+		d := ent.get("/applications").doc(t)
+		if !strings.Contains(d.Find("#my-applications tbody tr").First().Text(), "上传全部必需材料") {
+			t.Fatal("no next step shown")
+		}
+	})
 }

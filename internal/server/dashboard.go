@@ -18,21 +18,16 @@ import (
 	"ite/internal/pagecache"
 	"ite/internal/postgres"
 	"ite/web/format"
-	"ite/web/layout"
 	"ite/web/page"
 	"ite/web/ui"
 )
 
-func init() {
-	layout.AddNav(layout.NavItem{Label: "看板", Href: "/dashboard"}, staff, approver, auditor)
-}
-
-// dashboardRoutes: the staff dashboard and its exports (issue 8). Admins
+// dashboardRoutes: the staff dashboard and its exports. Admins
 // (IT) do not see money figures; enterprises and experts never do.
 func (s *Server) dashboardRoutes() []route {
 	readers := only(staff, approver, auditor)
 	return []route{
-		{"GET", "/dashboard", readers, s.handleDashboard},
+		{"GET", "/dashboard", readers.inMenu(navDashboard, "看板"), s.handleDashboard},
 		{"GET", "/dashboard/export/{section}", readers, s.handleDashboardExport},
 	}
 }

@@ -11,6 +11,21 @@ import (
 	"ite/web/ui"
 )
 
+// disbursementRoutes: a project's disbursement plan, recording a tranche and
+// its approval.
+func (s *Server) disbursementRoutes() []route {
+	readers := only(staff, approver, auditor)
+	return []route{
+		{"GET", "/disbursements", readers.inMenu(navDisbursements, "拨付").menuFor(staff, approver), s.handleDisbursements},
+		{"GET", "/disbursements/{id}", readers, s.handleDisbursementShow},
+		{"POST", "/disbursements/{id}/approve", only(approver), s.handleDisbursementApprove},
+		{"POST", "/disbursements/{id}/reject", only(approver), s.handleDisbursementReject},
+		{"GET", "/applications/{id}/disbursements", readers, s.handleDisbursementPlan},
+		{"POST", "/applications/{id}/disbursements", only(staff), s.handleDisbursementRecord},
+		{"POST", "/applications/{id}/milestones", only(staff), s.handleMilestoneConfirm},
+	}
+}
+
 // DisbursementPart builds the disbursement section of an application's
 // page (page.DisbursementSection) for the current user: staff get the
 // forms when the project is contracted or funded. The application page can
@@ -109,19 +124,17 @@ func (s *Server) handleDisbursementRecord(w http.ResponseWriter, r *http.Request
 	if err == nil {
 		d, err = s.DB.RecordDisbursement(r.Context(), actor(r), in)
 	}
-	if k := applications.ErrorKind(err); k == applications.Invalid || k == applications.Conflict {
+	if e, ok := refused(err); ok {
 		v, verr := s.disbursementPart(r, a, form)
 		if verr != nil {
 			return verr
 		}
 		v.Errors, v.Error = fieldErrors(err)
-		return s.render(w, r, statusOf[k], page.DisbursementPlanPage(v))
+		return s.render(w, r, statusOf[e.Kind], page.DisbursementPlanPage(v))
 	} else if err != nil {
 		return err
 	}
-	s.flash(w, r, "success", "拨付已登记，待审批人审批。")
-	http.Redirect(w, r, "/disbursements/"+strconv.FormatInt(d.ID, 10), http.StatusSeeOther)
-	return nil
+	return s.redirectWithFlash(w, r, "/disbursements/"+strconv.FormatInt(d.ID, 10), "拨付已登记，待审批人审批。")
 }
 
 // handleMilestoneConfirm records that a gated tranche's milestone is met
@@ -135,19 +148,17 @@ func (s *Server) handleMilestoneConfirm(w http.ResponseWriter, r *http.Request) 
 	if err == nil {
 		err = s.DB.ConfirmMilestone(r.Context(), actor(r), a.ID, int(min(tranche, 1000)), r.PostFormValue("note"))
 	}
-	if k := applications.ErrorKind(err); k == applications.Invalid || k == applications.Conflict {
+	if e, ok := refused(err); ok {
 		v, verr := s.disbursementPart(r, a, page.MoneyForm{})
 		if verr != nil {
 			return verr
 		}
-		v.Error = applications.ErrorMessage(err)
-		return s.render(w, r, statusOf[k], page.DisbursementPlanPage(v))
+		v.Error = e.Message
+		return s.render(w, r, statusOf[e.Kind], page.DisbursementPlanPage(v))
 	} else if err != nil {
 		return err
 	}
-	s.flash(w, r, "success", "里程碑已确认，该期可以登记拨付。")
-	http.Redirect(w, r, "/applications/"+strconv.FormatInt(a.ID, 10)+"/disbursements", http.StatusSeeOther)
-	return nil
+	return s.redirectWithFlash(w, r, applicationPath(a.ID, "/disbursements"), "里程碑已确认，该期可以登记拨付。")
 }
 
 // handleDisbursements lists disbursements; approvers land on the pending

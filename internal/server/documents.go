@@ -19,6 +19,14 @@ import (
 	"ite/internal/blob"
 )
 
+// documentRoutes: uploading and reading the materials of an application.
+func (s *Server) documentRoutes() []route {
+	return []route{
+		{"POST", "/applications/{id}/documents", only(enterprise), s.handleDocumentUpload},
+		{"GET", "/documents/{id}", only(enterprise, staff, approver, auditor, expert), s.handleDocument},
+	}
+}
+
 // uploadFields are the structured values an upload may carry, read from
 // the multipart parts that precede the file.
 type uploadFields struct {
@@ -148,11 +156,6 @@ func (s *Server) checkUploadFields(r *http.Request, a applications.Application, 
 	return nil
 }
 
-func chinaToday(now time.Time) time.Time {
-	y, m, d := now.In(time.FixedZone("CST", 8*3600)).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-}
-
 func (s *Server) storeUpload(w http.ResponseWriter, r *http.Request, a applications.Application, item applications.Material, f uploadFields, part *multipart.Part, fail func(error) error) error {
 	d := applications.Document{ApplicationID: a.ID, Item: item, Filename: displayName(part.FileName())}
 	if err := s.checkUploadFields(r, a, item, f, &d); err != nil {
@@ -180,9 +183,7 @@ func (s *Server) storeUpload(w http.ResponseWriter, r *http.Request, a applicati
 		_, err := io.WriteString(w, msg)
 		return err
 	}
-	s.flash(w, r, "success", msg)
-	http.Redirect(w, r, "/applications/"+strconv.FormatInt(a.ID, 10)+"#item-"+string(item), http.StatusSeeOther)
-	return nil
+	return s.redirectWithFlash(w, r, applicationPath(a.ID, "#item-"+string(item)), msg)
 }
 
 // displayName keeps a filename as display text only: the last path

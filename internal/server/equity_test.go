@@ -303,134 +303,46 @@ func TestLapseToGrant(t *testing.T) {
 	}
 }
 
-func TestWatchlist(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	id := e.fundedA(termsA)
-	e.clock.t = time.Date(2028, 9, 1, 2, 0, 0, 0, time.UTC) // window ends 2029-01-10: within 180 days
-	c := e.loggedIn(applications.RoleStaff)
-	d := c.get("/watchlist").doc(t)
-	if !strings.Contains(d.Find("#watchlist").Text(), "转股期限将于 2029-01-10 届满") {
-		t.Fatalf("watchlist: %q", d.Find("#watchlist").Text())
-	}
-	r := c.get("/watchlist?format=csv")
-	if r.StatusCode != 200 || !strings.HasPrefix(r.body, "\ufeff") || !strings.Contains(r.body, "2029-01-10") {
-		t.Fatalf("csv %d %q", r.StatusCode, r.body)
-	}
-	_ = id
-}
-
-func TestRecoveryAndWriteOff(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	ctx := context.Background()
-	id := e.fundedA(strings.Replace(termsA, `"lapse_policy":"grant"`, `"lapse_policy":"repay"`, 1))
-	e.clock.t = time.Date(2029, 1, 11, 2, 0, 0, 0, time.UTC)
-	staffC, appr := e.loggedIn(applications.RoleStaff), e.loggedIn(applications.RoleApprover)
-	path := "/applications/" + strconv.FormatInt(id, 10)
-	staffC.get(path + "/equity")
-	appr.get(path + "/equity")
-	prepareApprove := func(form url.Values) {
-		t.Helper()
-		form.Set("idempotency_key", key())
-		form.Set("value_date", "2029-01-11")
-		var r response
-		if form.Get("kind") == "write_off" {
-			r = staffC.postMultipart(path+"/endings", form, "evidence", "尽职免责说明.pdf", pdf)
-		} else {
-			r = staffC.post(path+"/endings", form)
-		}
-		if r.StatusCode != http.StatusSeeOther {
-			t.Fatalf("prepare %v: %d %s", form, r.StatusCode, r.doc(t).Find("[role=alert]").Text())
-		}
-		ends, _ := e.db.ListEndings(ctx, id)
-		t.Run("MakerCannotApprove", func(t *testing.T) {
-			if r := staffC.post("/endings/"+strconv.FormatInt(ends[0].ID, 10)+"/approve", nil); r.StatusCode != 403 {
-				t.Fatalf("staff approving: %d", r.StatusCode)
-			}
-		})
-		if r := appr.post("/endings/"+strconv.FormatInt(ends[0].ID, 10)+"/approve", nil); r.StatusCode != http.StatusSeeOther {
-			t.Fatalf("approve: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
-		}
-	}
-	prepareApprove(url.Values{"kind": {"repay"}, "reason": {"按协议追回"}})
-	if a, _ := e.db.FindApplication(ctx, id); a.State != applications.StateRecovery || e.netByCode(id)["1131"] != "3000000.00" {
-		t.Fatalf("after repay: %s %v", a.State, e.netByCode(id))
-	}
-	t.Run("ReceiptAboveOwedRefused", func(t *testing.T) {
-		r := staffC.post(path+"/endings", url.Values{"idempotency_key": {key()}, "kind": {"receipt"}, "amount": {"3000000.01"},
-			"reason": {"收款"}, "value_date": {"2029-01-11"}})
-		if r.StatusCode != 422 {
-			t.Fatalf("status %d", r.StatusCode)
-		}
-	})
-	prepareApprove(url.Values{"kind": {"receipt"}, "amount": {"1000000.00"}, "reason": {"第一笔追回款"}})
-	if a, _ := e.db.FindApplication(ctx, id); a.State != applications.StateRecovery {
-		t.Fatalf("partly repaid: %s", a.State)
-	}
-	t.Run("WriteOffWithoutReasonRefused", func(t *testing.T) {
-		r := staffC.postMultipart(path+"/endings", url.Values{"idempotency_key": {key()}, "kind": {"write_off"}, "value_date": {"2029-01-11"}},
-			"evidence", "说明.pdf", pdf)
-		if r.StatusCode != 422 || !strings.Contains(r.body, "理由") {
-			t.Fatalf("status %d", r.StatusCode)
-		}
-		if n := e.blobCount(); n != 0 {
-			t.Fatalf("refused write-off left %d blobs", n)
-		}
-	})
-	t.Run("WriteOffWithoutEvidenceRefused", func(t *testing.T) {
-		r := staffC.post(path+"/endings", url.Values{"idempotency_key": {key()}, "kind": {"write_off"}, "value_date": {"2029-01-11"},
-			"reason": {"尽职免责"}})
-		if r.StatusCode != 422 || !strings.Contains(r.body, "证明材料") {
-			t.Fatalf("status %d", r.StatusCode)
-		}
-	})
-	prepareApprove(url.Values{"kind": {"write_off"}, "reason": {"企业经营失败，经办人员已尽职（尽职免责）"}})
-	a, _ := e.db.FindApplication(ctx, id)
-	net := e.netByCode(id)
-	if a.State != applications.StateWrittenOff || net["1131"] != "0.00" || net["1221"] != "0.00" || net["6711"] != "2000000.00" {
-		t.Fatalf("after write-off: %s %v", a.State, net)
-	}
-	if v, err := e.db.VerifyLedger(ctx); err != nil || !v.OK {
-		t.Fatalf("ledger verify: %+v %v", v, err)
-	}
-}
-
-func TestExitMakerCannotApprove(t *testing.T) {
+// TestProposalsCanBeSentBack: an approver can reject a conversion (the
+// project is not blocked) and an exit cannot be approved once the project
+// was written off.
+func TestProposalsCanBeSentBack(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	id := e.fundedA(termsA)
-	staffA := e.people().Staff
-	ev, err := e.db.ReportEvent(ctx, staffA, applications.TriggerEvent{ApplicationID: id, Kind: applications.EventFinancing,
-		EventDate: time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC), Investors: "基金", NewMoney: decimal.RequireFromString("20000000"),
-		PreMoneyValuation: decimal.RequireFromString("80000000"), PreMoneyUnits: decimal.RequireFromString("1000000"), Unit: "registered_capital"}, nil)
-	if err != nil {
-		t.Fatal(err)
+	who := e.people()
+	cid := e.preparedConversion(id)
+	appr := e.loggedIn(applications.RoleApprover)
+	appr.get("/applications/" + strconv.FormatInt(id, 10) + "/equity")
+	if r := appr.post("/proposals/conversion/"+strconv.FormatInt(cid, 10)+"/reject", url.Values{"reason": {"估值依据不足"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reject %d %s", r.StatusCode, r.body)
 	}
-	if err := e.db.VerifyEvent(ctx, staffA, ev, true, ""); err != nil {
-		t.Fatal(err)
+	if _, err := e.db.PrepareConversion(ctx, who.Staff, id, "", key()); err != nil {
+		t.Fatalf("a rejected conversion still blocks: %v", err)
 	}
-	cid, err := e.db.PrepareConversion(ctx, staffA, id, "", key())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.db.ApproveConversion(ctx, e.people().Approver, cid); err != nil {
+	cs, _ := e.db.ListConversions(ctx, id)
+	if err := e.db.ApproveConversion(ctx, who.Approver, cs[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.t = time.Date(2027, 2, 1, 2, 0, 0, 0, time.UTC)
-	xid, err := e.db.PrepareExit(ctx, staffA, id, postgres.ExitInput{Date: time.Date(2027, 1, 15, 0, 0, 0, 0, time.UTC),
+	xid, err := e.db.PrepareExit(ctx, who.Staff, id, postgres.ExitInput{Date: time.Date(2027, 1, 15, 0, 0, 0, 0, time.UTC),
 		Units: "12500.00", BuyerKind: "founders"}, key())
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := e.loggedIn(applications.RoleStaff)
-	c.get("/applications/" + strconv.FormatInt(id, 10) + "/equity")
-	// staff may not even reach the approve route; the store refuses the maker too
-	if r := c.post("/exits/"+strconv.FormatInt(xid, 10)+"/approve", nil); r.StatusCode != 403 {
-		t.Fatalf("status %d", r.StatusCode)
+	t.Run("WriteOffRefusedWhileExitPending", func(t *testing.T) {
+		_, err := e.db.PrepareEnding(ctx, who.Staff, id, postgres.EndingInput{Kind: postgres.EndingWriteOff, Reason: "失败",
+			ValueDate: time.Date(2027, 1, 20, 0, 0, 0, 0, time.UTC)}, key(), &applications.Document{})
+		if applications.ErrorKind(err) != applications.Conflict || !strings.Contains(applications.ErrorMessage(err), "退出") {
+			t.Fatalf("err %v", err)
+		}
+	})
+	// Even if a write-off got through by another path, the exit must not post.
+	if _, err := e.db.Pool.Exec(ctx, `UPDATE applications SET state = 'written_off' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
 	}
-	if err := e.db.ApproveExit(ctx, staffA, xid); applications.ErrorKind(err) != applications.Forbidden {
-		t.Fatalf("maker approved own exit: %v", err)
+	if err := e.db.ApproveExit(ctx, who.Approver, xid); applications.ErrorKind(err) != applications.Conflict {
+		t.Fatalf("exit approved on a written-off project: %v", err)
 	}
 }

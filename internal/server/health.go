@@ -4,9 +4,15 @@ import (
 	"context"
 	"net/http"
 	"time"
-
-	"ite/internal/postgres"
 )
+
+// healthRoutes: the probes of the load balancer and the orchestrator.
+func (s *Server) healthRoutes() []route {
+	return []route{
+		{"GET", "/healthz", public, s.handleHealthz},
+		{"GET", "/readyz", public, s.handleReadyz},
+	}
+}
 
 // handleHealthz says the process is up (GET /healthz). It touches nothing
 // else so a load balancer never kills a server for a database outage.
@@ -23,7 +29,7 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if err := postgres.CheckSchemaPool(ctx, s.DB.Pool); err != nil {
+	if err := s.DB.SchemaReady(ctx); err != nil {
 		s.Logger.Warn("not ready", "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("数据库不可用或结构版本不符\n"))

@@ -8,6 +8,13 @@ import (
 	"ite/web/page"
 )
 
+// homeRoutes: each role's start page.
+func (s *Server) homeRoutes() []route {
+	return []route{
+		{"GET", "/", anyRole.inMenu(navHome, "首页"), s.handleHome},
+	}
+}
+
 // duties says, per role, what the role does in the programme (DOMAIN §2).
 var duties = map[applications.Role][]string{
 	applications.RoleEnterprise: {

@@ -7,39 +7,25 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"ite/internal/applications"
 	"ite/internal/audit"
-	"ite/internal/conversion"
 	"ite/internal/ledger"
 	"ite/internal/postgres"
 	"ite/web/format"
-	"ite/web/layout"
 	"ite/web/page"
 	"ite/web/ui"
 )
 
-func init() {
-	layout.AddNav(layout.NavItem{Label: "拨付", Href: "/disbursements"}, staff, approver)
-	layout.AddNav(layout.NavItem{Label: "台账", Href: "/ledger"}, staff, approver, auditor)
-	layout.AddNav(layout.NavItem{Label: "台账校验", Href: "/ledger/verify"}, auditor)
-	layout.AddNav(layout.NavItem{Label: "财政拨入", Href: "/ledger/appropriations"}, admin)
-}
-
-// ledgerRoutes: the ledger, appropriations, disbursements and the
-// auditor's workspace (issue 6). Reading is for staff, approvers and
-// auditors; recording money is for staff (and admins, for appropriations);
-// approving is for approvers only. No POST route admits auditors: they
-// read, export and verify, and change nothing.
+// ledgerRoutes: the journal, trial balance, account ledgers, project
+// register, their exports and verification.
 func (s *Server) ledgerRoutes() []route {
 	readers := only(staff, approver, auditor)
 	return []route{
-		{"GET", "/ledger", readers, s.handleLedgerHome},
+		{"GET", "/ledger", readers.inMenu(navLedger, "台账"), s.handleLedgerHome},
 		{"GET", "/ledger/journal", readers, s.handleJournal},
 		{"GET", "/ledger/journal/export", readers, s.handleJournalExport},
-		// admins too: they record appropriations and may ask for their
-		// correction (冲正) from the entry
+		// admins too: they may ask for the correction (冲正) of an
+		// appropriation from its entry
 		{"GET", "/ledger/entries/{id}", only(staff, approver, auditor, admin), s.handleLedgerEntry},
 		{"GET", "/ledger/trial-balance", readers, s.handleTrialBalance},
 		{"GET", "/ledger/trial-balance/export", readers, s.handleTrialBalanceExport},
@@ -48,63 +34,8 @@ func (s *Server) ledgerRoutes() []route {
 		{"GET", "/ledger/register", readers, s.handleProjectRegister},
 		{"GET", "/ledger/register/export", readers, s.handleProjectRegisterExport},
 		{"GET", "/ledger/audit/export", only(auditor, admin), s.handleAuditExport},
-		{"GET", "/ledger/verify", only(auditor, admin), s.handleLedgerVerify},
-
-		{"GET", "/ledger/appropriations", only(staff, approver, auditor, admin), s.handleAppropriations},
-		{"POST", "/ledger/appropriations", only(staff, admin), s.handleAppropriationRecord},
-		{"GET", "/ledger/appropriations/{id}", only(staff, approver, auditor, admin), s.handleAppropriationShow},
-		{"POST", "/ledger/appropriations/{id}/approve", only(approver), s.handleAppropriationApprove},
-		{"POST", "/ledger/appropriations/{id}/reject", only(approver), s.handleAppropriationReject},
-
-		{"GET", "/disbursements", readers, s.handleDisbursements},
-		{"GET", "/disbursements/{id}", readers, s.handleDisbursementShow},
-		{"POST", "/disbursements/{id}/approve", only(approver), s.handleDisbursementApprove},
-		{"POST", "/disbursements/{id}/reject", only(approver), s.handleDisbursementReject},
-		{"GET", "/applications/{id}/disbursements", readers, s.handleDisbursementPlan},
-		{"POST", "/applications/{id}/disbursements", only(staff), s.handleDisbursementRecord},
-		{"POST", "/applications/{id}/milestones", only(staff), s.handleMilestoneConfirm},
-
-		{"GET", "/ledger/reversals", only(staff, approver, auditor, admin), s.handleReversals},
-		{"POST", "/ledger/reversals", only(staff, admin), s.handleReversalRequest},
-		{"GET", "/ledger/reversals/{id}", only(staff, approver, auditor, admin), s.handleReversalShow},
-		{"POST", "/ledger/reversals/{id}/approve", only(approver), s.handleReversalApprove},
-		{"POST", "/ledger/reversals/{id}/reject", only(approver), s.handleReversalReject},
+		{"GET", "/ledger/verify", only(auditor, admin).inMenu(navLedgerVerify, "台账校验").menuFor(auditor), s.handleLedgerVerify},
 	}
-}
-
-// parseDay reads an optional YYYY-MM-DD field.
-func parseDay(field, v string) (time.Time, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return time.Time{}, nil
-	}
-	d, err := time.Parse(time.DateOnly, v)
-	if err != nil {
-		return time.Time{}, applications.FieldError(field, "日期格式应为 YYYY-MM-DD，例如 2026-01-31。")
-	}
-	return d, nil
-}
-
-// parseOptionalID reads an optional positive ID field.
-func parseOptionalID(field, label, v string) (int64, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, nil
-	}
-	id, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, applications.FieldError(field, label+"须为正整数。")
-	}
-	return id, nil
-}
-
-// parseAmount reads a money field typed by a user.
-func parseAmount(v string) (decimal.Decimal, error) {
-	d, err := conversion.ParseMoney(v)
-	if err != nil || !d.IsPositive() {
-		return decimal.Zero, applications.FieldError("amount", "请填写大于零的金额（元），最多两位小数，不含千分位。")
-	}
-	return d, nil
 }
 
 // ledgerFilterOf reads the filters every ledger view shares.

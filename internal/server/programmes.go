@@ -11,13 +11,19 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/conversion"
-	"ite/web/layout"
 	"ite/web/page"
 	"ite/web/ui"
 )
 
-func init() {
-	layout.AddNav(layout.NavItem{Label: "申报批次", Href: "/programmes"}, staff, approver, auditor, admin)
+// programmeRoutes: the calls for applications and their settings.
+func (s *Server) programmeRoutes() []route {
+	return []route{
+		{"GET", "/programmes", only(staff, approver, auditor, admin).inMenu(navProgrammes, "申报批次"), s.handleProgrammes},
+		{"GET", "/programmes/new", only(admin), s.handleProgrammeNew},
+		{"POST", "/programmes", only(admin), s.handleProgrammeCreate},
+		{"GET", "/programmes/{id}", only(admin), s.handleProgrammeEdit},
+		{"POST", "/programmes/{id}", only(admin), s.handleProgrammeUpdate},
+	}
 }
 
 // handleProgrammes lists programmes (GET /programmes).
@@ -43,9 +49,7 @@ func (s *Server) handleProgrammeCreate(w http.ResponseWriter, r *http.Request) e
 	if len(errs) == 0 {
 		created, err := s.DB.CreateProgramme(r.Context(), actor(r), p)
 		if err == nil {
-			s.flash(w, r, "success", "已创建申报批次“"+created.Name+"”。")
-			http.Redirect(w, r, "/programmes", http.StatusSeeOther)
-			return nil
+			return s.redirectWithFlash(w, r, "/programmes", "已创建申报批次“"+created.Name+"”。")
 		}
 		if !addFieldError(errs, err) {
 			return err
@@ -81,9 +85,7 @@ func (s *Server) handleProgrammeUpdate(w http.ResponseWriter, r *http.Request) e
 	if len(errs) == 0 {
 		_, err := s.DB.UpdateProgramme(r.Context(), actor(r), p)
 		if err == nil {
-			s.flash(w, r, "success", "已保存申报批次设置。")
-			http.Redirect(w, r, "/programmes", http.StatusSeeOther)
-			return nil
+			return s.redirectWithFlash(w, r, "/programmes", "已保存申报批次设置。")
 		}
 		switch applications.ErrorKind(err) {
 		case applications.Conflict:
@@ -95,24 +97,6 @@ func (s *Server) handleProgrammeUpdate(w http.ResponseWriter, r *http.Request) e
 		}
 	}
 	return s.render(w, r, status, page.ProgrammeFormPage(page.ProgrammeFormView{ID: id, Form: form, Errors: errs, FormError: formErr}))
-}
-
-// addFieldError puts an Invalid error under its field (terms_template.x
-// collapses to the template box) and reports whether it was one.
-func addFieldError(errs ui.Errors, err error) bool {
-	e, ok := err.(*applications.Error)
-	if !ok || e.Kind != applications.Invalid {
-		return false
-	}
-	field := e.Field
-	if i := strings.IndexByte(field, '.'); i > 0 {
-		field = field[:i]
-	}
-	if field == "" {
-		field = "_form"
-	}
-	errs[field] = e.Message
-	return true
 }
 
 func programmeForm(p applications.Programme) page.ProgrammeForm {
@@ -138,13 +122,6 @@ func programmeForm(p applications.Programme) page.ProgrammeForm {
 		f.Criteria = append(f.Criteria, page.CriterionForm{})
 	}
 	return f
-}
-
-func moneyOrEmpty(d decimal.Decimal) string {
-	if d.IsZero() {
-		return ""
-	}
-	return conversion.FormatMoney(d)
 }
 
 // parseProgrammeForm reads the form. Parse problems become field errors;
@@ -221,11 +198,4 @@ func parseProgrammeForm(r *http.Request) (page.ProgrammeForm, applications.Progr
 		p.Criteria = append(p.Criteria, applications.Criterion{Code: c.Code, Name: c.Name, Weight: w})
 	}
 	return f, p, errs
-}
-
-func at(xs []string, i int) string {
-	if i < len(xs) {
-		return xs[i]
-	}
-	return ""
 }

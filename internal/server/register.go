@@ -9,13 +9,18 @@ import (
 	"ite/internal/auth"
 	"ite/internal/conversion"
 	"ite/internal/postgres"
-	"ite/web/layout"
 	"ite/web/page"
 	"ite/web/ui"
 )
 
-func init() {
-	layout.AddNav(layout.NavItem{Label: "本企业账号", Href: "/enterprise/colleagues"}, enterprise)
+// registerRoutes: an enterprise's registration and its colleagues' accounts.
+func (s *Server) registerRoutes() []route {
+	return []route{
+		{"GET", "/register", public, s.handleRegisterForm},
+		{"POST", "/register", public, s.handleRegister},
+		{"GET", "/enterprise/colleagues", only(enterprise).inMenu(navColleagues, "本企业账号"), s.handleColleagues},
+		{"POST", "/enterprise/colleagues", only(enterprise), s.handleColleagueCreate},
+	}
 }
 
 var registerFields = []string{"name", "uscc", "legal_rep", "registered_capital", "founded_on", "address",
@@ -85,9 +90,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 		}
 		return fail(statusOf[k], applications.ErrorMessage(err))
 	}
-	s.flash(w, r, "success", "注册成功，请用刚才设置的用户名和密码登录。")
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
-	return nil
+	return s.redirectWithFlash(w, r, "/login", "注册成功，请用刚才设置的用户名和密码登录。")
 }
 
 // handleColleagues lists the enterprise's users (GET /enterprise/colleagues).
@@ -136,12 +139,10 @@ func (s *Server) handleColleagueCreate(w http.ResponseWriter, r *http.Request) e
 	}
 	_, err = s.DB.CreateUser(r.Context(), actor(r), postgres.NewUser{Username: form["username"],
 		DisplayName: form["display_name"], Role: applications.RoleEnterprise, PasswordHash: hash, EnterpriseID: u.EnterpriseID})
-	if k := applications.ErrorKind(err); k == applications.Invalid || k == applications.Conflict {
-		return s.renderColleagues(w, r, statusOf[k], form, nil, applications.ErrorMessage(err))
+	if e, ok := refused(err); ok {
+		return s.renderColleagues(w, r, statusOf[e.Kind], form, nil, e.Message)
 	} else if err != nil {
 		return err
 	}
-	s.flash(w, r, "success", "已添加同事 "+form["username"]+"，请把初始密码当面告知。")
-	http.Redirect(w, r, "/enterprise/colleagues", http.StatusSeeOther)
-	return nil
+	return s.redirectWithFlash(w, r, "/enterprise/colleagues", "已添加同事 "+form["username"]+"，请把初始密码当面告知。")
 }

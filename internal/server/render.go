@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/a-h/templ"
 
@@ -77,6 +78,20 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.Logger.Error("render error page", "err", rerr)
 		http.Error(w, v.Title, status)
 	}
+}
+
+// redirectWithFlash ends a successful form post: a success flash for the
+// next page and a 303 to url, so a reload does not post again.
+func (s *Server) redirectWithFlash(w http.ResponseWriter, r *http.Request, url, msg string) error {
+	s.flash(w, r, "success", msg)
+	http.Redirect(w, r, url, http.StatusSeeOther)
+	return nil
+}
+
+// applicationPath is the page of application id, with tail ("", "#notice",
+// "/equity", ...).
+func applicationPath(id int64, tail string) string {
+	return "/applications/" + strconv.FormatInt(id, 10) + tail
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }

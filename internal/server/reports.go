@@ -13,23 +13,17 @@ import (
 	"ite/internal/blob"
 	"ite/internal/conversion"
 	"ite/internal/postgres"
-	"ite/web/layout"
 	"ite/web/page"
 	"ite/web/ui"
 )
 
-func init() {
-	layout.AddNav(layout.NavItem{Label: "进展报告", Href: "/reports"}, enterprise, staff, approver, auditor)
-	layout.AddNav(layout.NavItem{Label: "报告设置", Href: "/reports/settings"}, admin)
-}
-
 // reportRoutes: enterprise progress reports, their review, and the
-// programmes' reporting duty (issue 8).
+// programmes' reporting duty.
 func (s *Server) reportRoutes() []route {
 	readers := only(enterprise, staff, approver, auditor)
 	return []route{
-		{"GET", "/reports", readers, s.handleReports},
-		{"GET", "/reports/settings", only(admin), s.handleReportSettings},
+		{"GET", "/reports", readers.inMenu(navReports, "进展报告"), s.handleReports},
+		{"GET", "/reports/settings", only(admin).inMenu(navReportSettings, "报告设置"), s.handleReportSettings},
 		{"GET", "/reports/{id}", readers, s.handleReportShow},
 		{"POST", "/reports/{id}", only(enterprise), s.handleReportSubmit},
 		{"POST", "/reports/{id}/review", only(staff), s.handleReportReview},
@@ -267,9 +261,7 @@ func (s *Server) handleReportSubmit(w http.ResponseWriter, r *http.Request) erro
 		cleanup()
 		return s.refuseReport(w, r, rep, form, err)
 	}
-	s.flash(w, r, "success", "进展报告已提交，等待经办人员审核。")
-	http.Redirect(w, r, "/reports/"+strconv.FormatInt(rep.ID, 10), http.StatusSeeOther)
-	return nil
+	return s.redirectWithFlash(w, r, "/reports/"+strconv.FormatInt(rep.ID, 10), "进展报告已提交，等待经办人员审核。")
 }
 
 // parseReportForm reads the figures and the narrative. Errors: Invalid,
@@ -313,9 +305,7 @@ func (s *Server) handleReportReview(w http.ResponseWriter, r *http.Request) erro
 	if decision == "return" {
 		msg = "报告已退回，企业会看到您的意见。"
 	}
-	s.flash(w, r, "success", msg)
-	http.Redirect(w, r, "/reports/"+strconv.FormatInt(rep.ID, 10), http.StatusSeeOther)
-	return nil
+	return s.redirectWithFlash(w, r, "/reports/"+strconv.FormatInt(rep.ID, 10), msg)
 }
 
 var cadenceOptions = []ui.Option{
@@ -354,7 +344,5 @@ func (s *Server) handleReportingDuty(w http.ResponseWriter, r *http.Request) err
 		}
 		return err
 	}
-	s.flash(w, r, "success", "报告设置已保存。")
-	http.Redirect(w, r, "/reports/settings", http.StatusSeeOther)
-	return nil
+	return s.redirectWithFlash(w, r, "/reports/settings", "报告设置已保存。")
 }

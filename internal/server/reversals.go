@@ -8,13 +8,19 @@ import (
 	"ite/internal/applications"
 	"ite/internal/ledger"
 	"ite/internal/postgres"
-	"ite/web/layout"
 	"ite/web/page"
 )
 
-func init() {
-	// Admins have no ledger home; this is their way to the corrections.
-	layout.AddNav(layout.NavItem{Label: "冲正", Href: "/ledger/reversals"}, admin)
+// reversalRoutes: corrections (冲正) of posted entries: requested, then
+// approved by an approver.
+func (s *Server) reversalRoutes() []route {
+	return []route{
+		{"GET", "/ledger/reversals", only(staff, approver, auditor, admin).inMenu(navReversals, "冲正").menuFor(admin), s.handleReversals},
+		{"POST", "/ledger/reversals", only(staff, admin), s.handleReversalRequest},
+		{"GET", "/ledger/reversals/{id}", only(staff, approver, auditor, admin), s.handleReversalShow},
+		{"POST", "/ledger/reversals/{id}/approve", only(approver), s.handleReversalApprove},
+		{"POST", "/ledger/reversals/{id}/reject", only(approver), s.handleReversalReject},
+	}
 }
 
 // canRequestReversal: staff, who record disbursements, and admins, who
@@ -92,27 +98,25 @@ func (s *Server) handleReversalRequest(w http.ResponseWriter, r *http.Request) e
 		rv, err = s.DB.RequestReversal(r.Context(), actor(r), postgres.ReversalInput{EntrySeq: seq, Reason: form.Reason,
 			IdempotencyKey: form.Key})
 	}
-	if k := applications.ErrorKind(err); k == applications.Invalid || k == applications.Conflict {
+	if e, ok := refused(err); ok {
 		errs, msg := fieldErrors(err)
 		if form.From == "entry" && seq > 0 {
 			// The entry's form has only the reason field.
 			if errs["reason"] == "" {
-				errs, msg = nil, applications.ErrorMessage(err)
+				errs, msg = nil, e.Message
 			}
-			return s.renderLedgerEntry(w, r, statusOf[k], seq, page.ReversalPanel{Form: form, Errors: errs, Error: msg})
+			return s.renderLedgerEntry(w, r, statusOf[e.Kind], seq, page.ReversalPanel{Form: form, Errors: errs, Error: msg})
 		}
 		v, verr := s.reversalsView(r, form)
 		if verr != nil {
 			return verr
 		}
 		v.Errors, v.Error = errs, msg
-		return s.render(w, r, statusOf[k], page.ReversalList(v))
+		return s.render(w, r, statusOf[e.Kind], page.ReversalList(v))
 	} else if err != nil {
 		return err
 	}
-	s.flash(w, r, "success", "冲正申请已提交，待审批人审批。")
-	http.Redirect(w, r, "/ledger/reversals/"+strconv.FormatInt(rv.ID, 10), http.StatusSeeOther)
-	return nil
+	return s.redirectWithFlash(w, r, "/ledger/reversals/"+strconv.FormatInt(rv.ID, 10), "冲正申请已提交，待审批人审批。")
 }
 
 // handleReversalShow shows one reversal request with its approvals and,

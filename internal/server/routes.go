@@ -12,13 +12,20 @@ import (
 )
 
 // access declares who may use a route. The zero value admits nobody, so a
-// route added without thinking about access is refused, not open.
+// route added without thinking about access is refused, not open. A GET
+// route may also carry its entry in the menu (inMenu): the menu is built
+// from the route table (menu.go), so an entry shows only for roles the
+// route admits.
 type access struct {
 	public bool                // anyone, signed in or not
 	roles  []applications.Role // signed-in users with one of these roles
+	menu   *menuEntry          // the route's link in the menu, if any
 }
 
 func (a access) allows(role applications.Role) bool { return slices.Contains(a.roles, role) }
+
+// admits reports whether a signed-in user with role may use the route.
+func (a access) admits(role applications.Role) bool { return a.public || a.allows(role) }
 
 var (
 	public  = access{public: true}
@@ -46,17 +53,44 @@ type route struct {
 }
 
 // routes is THE route table: every endpoint of the application, with who
-// may call it. Each feature keeps its part in its own file (xxxRoutes) so
-// the table grows without edits colliding; tests walk the whole of it
-// against the router and every role.
+// may call it and, for a page in the menu, its menu entry. Each resource
+// keeps its part in its own file (xxxRoutes, beside its handlers); tests
+// walk the whole of it against the router and every role.
 func (s *Server) routes() []route {
 	var all []route
 	for _, part := range [][]route{
-		s.foundationRoutes(),
+		s.staticRoutes(),
+		s.healthRoutes(),
+		s.sessionRoutes(),
+		s.homeRoutes(),
+		s.userRoutes(),
+		s.enterpriseRoutes(),
+		s.auditRoutes(),
+		s.registerRoutes(),
+		s.programmeRoutes(),
 		s.applicationRoutes(),
+		s.documentRoutes(),
+		s.templateRoutes(),
+		s.expertRoutes(),
+		s.panelRoutes(),
 		s.reviewRoutes(),
+		s.decisionRoutes(),
+		s.noticeRoutes(),
+		s.objectionRoutes(),
+		s.agreementRoutes(),
+		s.termsRoutes(),
+		s.inboxRoutes(),
+		s.calendarRoutes(),
 		s.equityRoutes(),
+		s.eventRoutes(),
+		s.conversionRoutes(),
+		s.exitRoutes(),
+		s.endingRoutes(),
+		s.watchlistRoutes(),
 		s.ledgerRoutes(),
+		s.appropriationRoutes(),
+		s.disbursementRoutes(),
+		s.reversalRoutes(),
 		s.calcRoutes(),
 		s.reportRoutes(),
 		s.dashboardRoutes(),
@@ -66,34 +100,21 @@ func (s *Server) routes() []route {
 	return all
 }
 
-// foundationRoutes: sign-in, home, health, admin of users, the audit log.
-func (s *Server) foundationRoutes() []route {
+// staticRoutes: the embedded assets.
+func (s *Server) staticRoutes() []route {
 	return []route{
 		{"GET", "/static/*", public, s.handleStatic},
-		{"GET", "/healthz", public, s.handleHealthz},
-		{"GET", "/readyz", public, s.handleReadyz},
-		{"GET", "/login", public, s.handleLoginForm},
-		{"POST", "/login", public, s.handleLogin},
-		{"POST", "/logout", anyRole, s.handleLogout},
-		{"GET", "/", anyRole, s.handleHome},
-
-		{"GET", "/admin/users", only(admin), s.handleAdminUsers},
-		{"POST", "/admin/users", only(admin), s.handleAdminUserCreate},
-		{"GET", "/admin/users/{id}", only(admin), s.handleAdminUserShow},
-		{"POST", "/admin/users/{id}", only(admin), s.handleAdminUserUpdate},
-		{"POST", "/admin/users/{id}/password", only(admin), s.handleAdminUserPassword},
-		{"POST", "/admin/users/{id}/status", only(admin), s.handleAdminUserStatus},
-		{"GET", "/admin/enterprises", only(admin), s.handleAdminEnterprises},
-		{"POST", "/admin/enterprises", only(admin), s.handleAdminEnterpriseCreate},
-
-		{"GET", "/audit", only(auditor, admin), s.handleAuditLog},
-		{"GET", "/audit/verify", only(auditor, admin), s.handleAuditVerify},
 	}
 }
 
 func (s *Server) buildRouter() chi.Router {
+	menu, err := buildMenu(s.routes())
+	if err != nil {
+		panic(err) // a menu entry the route table contradicts is a programming error
+	}
+	s.menu = menu
 	r := chi.NewRouter()
-	r.Use(s.requestID, s.recoverer, s.logRequests, securityHeaders, s.loadSession, s.csrf)
+	r.Use(s.withMenu, s.requestID, s.recoverer, s.logRequests, securityHeaders, s.loadSession, s.csrf)
 	r.NotFound(s.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return applications.Errorf(applications.NotFound, "页面不存在，请检查地址或从首页进入。")
 	}))

@@ -16,6 +16,7 @@ import (
 	"ite/internal/blob"
 	"ite/internal/pagecache"
 	"ite/internal/postgres"
+	"ite/web/layout"
 )
 
 // Config is what the server needs from the outside world.
@@ -58,7 +59,9 @@ func (s *Server) maxUpload() int64 {
 type Server struct {
 	Config
 	router chi.Router
-	cop    *http.CrossOriginProtection
+	// menu is each role's navigation, built from the route table (menu.go).
+	menu layout.Menu
+	cop  *http.CrossOriginProtection
 	// gens and pages are the page cache (pagecache.go).
 	gens  pagecache.Generations
 	pages *pagecache.Cache

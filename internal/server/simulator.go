@@ -7,18 +7,14 @@ import (
 	"strconv"
 
 	"ite/internal/conversion"
-	"ite/web/layout"
 	"ite/web/page"
 	"ite/web/ui"
 )
 
-// simulatorAccess is who may use the simulator (see calcRoutes); the menu
-// entry is registered for the same roles.
-var simulatorAccess = only(enterprise, staff, approver, auditor)
-
-func init() {
-	layout.AddNav(layout.NavItem{Label: "转股测算", Href: "/simulator"}, simulatorAccess.roles...)
-}
+// simulatorAccess is who may use the simulator (see calcRoutes), and its
+// entry in the menu: both the page and its result carry it, the page
+// (first in the table) is the link.
+var simulatorAccess = only(enterprise, staff, approver, auditor).inMenu(navSimulator, "转股测算")
 
 // simulatorExample is DOMAIN §15 example A, shown when the page is opened
 // without a scenario: conversion at the round's price and a three-tranche

@@ -8,6 +8,13 @@ import (
 	"ite/web/page"
 )
 
+// templateRoutes: the printable templates of the materials.
+func (s *Server) templateRoutes() []route {
+	return []route{
+		{"GET", "/applications/{id}/templates/{item}", only(enterprise, staff), s.handleTemplate},
+	}
+}
+
 // handleTemplate renders a printable template filled with the enterprise's
 // name and 信用代码 (GET /applications/{id}/templates/{item}).
 func (s *Server) handleTemplate(w http.ResponseWriter, r *http.Request) error {

@@ -49,15 +49,16 @@ type NavItem struct {
 	Href  string
 }
 
-// navByRole lists, per role, the pages that exist for it. A page is added
-// here when it is built, never before: every link works.
-var navByRole = map[applications.Role][]NavItem{
-	applications.RoleEnterprise: {{"首页", "/"}},
-	applications.RoleStaff:      {{"首页", "/"}},
-	applications.RoleApprover:   {{"首页", "/"}},
-	applications.RoleExpert:     {{"首页", "/"}},
-	applications.RoleAuditor:    {{"首页", "/"}, {"审计日志", "/audit"}, {"链校验", "/audit/verify"}},
-	applications.RoleAdmin:      {{"首页", "/"}, {"用户管理", "/admin/users"}, {"企业管理", "/admin/enterprises"}, {"审计日志", "/audit"}},
+// Menu is the navigation of each role. The server builds it once from its
+// route table, where every page in the menu declares its entry next to the
+// roles it admits, and hands it to the layout with WithMenu.
+type Menu map[applications.Role][]NavItem
+
+type menuKey struct{}
+
+// WithMenu stores the menu in ctx for the layout.
+func WithMenu(ctx context.Context, m Menu) context.Context {
+	return context.WithValue(ctx, menuKey{}, m)
 }
 
 // Nav returns the navigation for the current user.
@@ -66,15 +67,8 @@ func Nav(ctx context.Context) []NavItem {
 	if r.User == nil {
 		return nil
 	}
-	return navByRole[r.User.Role]
-}
-
-// AddNav registers a page for roles; packages that add pages call it from
-// init so the menu grows with the features.
-func AddNav(item NavItem, roles ...applications.Role) {
-	for _, role := range roles {
-		navByRole[role] = append(navByRole[role], item)
-	}
+	m, _ := ctx.Value(menuKey{}).(Menu)
+	return m[r.User.Role]
 }
 
 func isActive(ctx context.Context, href string) bool {

@@ -1,0 +1,69 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"ite/internal/applications"
+	"ite/internal/postgres"
+	"ite/web/ui"
+)
+
+// endingRoutes: ending a project without conversion.
+func (s *Server) endingRoutes() []route {
+	return []route{
+		{"POST", "/applications/{id}/endings", only(staff), s.handleEndingPrepare},
+		{"POST", "/endings/{id}/approve", only(approver), s.handleEndingApprove},
+	}
+}
+
+// endingOptions lists what staff may prepare in a state (DOMAIN §4).
+func endingOptions(st applications.State) []ui.Option {
+	var kinds []string
+	switch st {
+	case applications.StateLapsed:
+		kinds = []string{postgres.EndingGrant, postgres.EndingRepay, postgres.EndingExtend}
+	case applications.StateRecovery:
+		kinds = []string{postgres.EndingReceipt, postgres.EndingWriteOff}
+	case applications.StateFunded, applications.StateConverted, applications.StateExiting:
+		kinds = []string{postgres.EndingWriteOff}
+	}
+	if len(kinds) == 0 {
+		return nil
+	}
+	opts := []ui.Option{{Value: "", Label: "请选择"}}
+	for _, k := range kinds {
+		opts = append(opts, ui.Option{Value: k, Label: postgres.EndingLabel(k)})
+	}
+	return opts
+}
+
+// handleEndingPrepare (POST /applications/{id}/endings).
+func (s *Server) handleEndingPrepare(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.loadApplication(r)
+	if err != nil {
+		return err
+	}
+	form, evidence, drop, err := s.formWithEvidence(w, r)
+	if err != nil {
+		return s.equityRefuse(w, r, a.ID, err)
+	}
+	in := postgres.EndingInput{Kind: form.Get("kind"), Reason: strings.TrimSpace(form.Get("reason")), Terms: []byte(form.Get("terms"))}
+	if d, err := time.Parse(time.DateOnly, form.Get("value_date")); err == nil {
+		in.ValueDate = d
+	}
+	if in.Amount, err = optionalMoney("amount", form.Get("amount")); err == nil {
+		_, err = s.DB.PrepareEnding(r.Context(), actor(r), a.ID, in, form.Get("idempotency_key"), evidence)
+	}
+	if err != nil {
+		drop()
+		return s.equityRefuse(w, r, a.ID, err)
+	}
+	return s.redirectWithFlash(w, r, applicationPath(a.ID, "/equity"), "已提交审批人审批。")
+}
+
+// handleEndingApprove (POST /endings/{id}/approve).
+func (s *Server) handleEndingApprove(w http.ResponseWriter, r *http.Request) error {
+	return s.approveProposal(w, r, "endings", s.DB.ApproveEnding, "已批准。")
+}

@@ -1,0 +1,68 @@
+package server
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"ite/internal/applications"
+)
+
+// TestMenuByRole pins what each role has in its menu: the entries of the
+// routes that admit it, in the order of menu.go. Admins have no 财政拨入
+// (DOMAIN §2: they cannot move money).
+func TestMenuByRole(t *testing.T) {
+	t.Parallel()
+	want := map[applications.Role]string{
+		enterprise: "首页 /, 我的申报 /applications, 本企业账号 /enterprise/colleagues, 进展报告 /reports, 立项公示 /notices, 消息 /inbox, 转股测算 /simulator",
+		staff:      "首页 /, 申报受理 /applications, 看板 /dashboard, 关注清单 /watchlist, 股权台账 /equity, 拨付 /disbursements, 台账 /ledger, 申报批次 /programmes, 进展报告 /reports, 专家库 /experts, 立项公示 /notices, 节假日 /calendar, 消息 /inbox, 转股测算 /simulator",
+		approver:   "首页 /, 申报受理 /applications, 看板 /dashboard, 关注清单 /watchlist, 股权台账 /equity, 拨付 /disbursements, 台账 /ledger, 申报批次 /programmes, 进展报告 /reports, 立项公示 /notices, 消息 /inbox, 转股测算 /simulator",
+		expert:     "首页 /, 我的评审 /reviews, 消息 /inbox",
+		auditor:    "首页 /, 审计日志 /audit, 链校验 /audit/verify, 申报受理 /applications, 看板 /dashboard, 关注清单 /watchlist, 股权台账 /equity, 台账 /ledger, 台账校验 /ledger/verify, 申报批次 /programmes, 进展报告 /reports, 立项公示 /notices, 消息 /inbox, 转股测算 /simulator",
+		admin:      "首页 /, 用户管理 /admin/users, 企业管理 /admin/enterprises, 审计日志 /audit, 申报批次 /programmes, 报告设置 /reports/settings, 冲正 /ledger/reversals, 专家库 /experts, 节假日 /calendar, 消息 /inbox",
+	}
+	routes := (&Server{}).routes()
+	got, err := buildMenu(routes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range applications.AllRoles() {
+		var items []string
+		for _, item := range got[role] {
+			items = append(items, item.Label+" "+item.Href)
+		}
+		if s := strings.Join(items, ", "); s != want[role] {
+			t.Errorf("menu of %s:\n got %s\nwant %s", role, s, want[role])
+		}
+		for _, item := range got[role] {
+			i := slices.IndexFunc(routes, func(rt route) bool { return rt.method == http.MethodGet && rt.pattern == item.Href })
+			if i < 0 || !routes[i].access.admits(role) {
+				t.Errorf("menu of %s links to %s, which refuses it", role, item.Href)
+			}
+		}
+	}
+}
+
+// TestMenuRefusesContradictions: a menu entry for a role its route refuses,
+// or on a route that is not a page, stops the server from building.
+func TestMenuRefusesContradictions(t *testing.T) {
+	t.Parallel()
+	h := (&Server{}).handleHome
+	for name, rt := range map[string]route{
+		"RoleTheRouteRefuses":   {"GET", "/x", only(staff).inMenu(navHome, "x").menuFor(admin), h},
+		"LabelForRefusedRole":   {"GET", "/x", only(staff).inMenu(navHome, "x").labelFor(expert, "y"), h},
+		"NotAPage":              {"POST", "/x", only(staff).inMenu(navHome, "x"), h},
+		"TwoEntriesOnePosition": {"GET", "/y", only(staff).inMenu(navHome, "y"), h},
+	} {
+		t.Run(name, func(t *testing.T) {
+			routes := []route{rt}
+			if name == "TwoEntriesOnePosition" {
+				routes = []route{{"GET", "/x", only(staff).inMenu(navHome, "x"), h}, rt}
+			}
+			if _, err := buildMenu(routes); err == nil {
+				t.Fatal("built a menu the routes contradict")
+			}
+		})
+	}
+}

@@ -1,0 +1,94 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/a-h/templ"
+
+	"ite/internal/postgres"
+	"ite/web/page"
+	"ite/web/ui"
+)
+
+// moneyPage is the page of one maker–checker money record (an
+// appropriation, a disbursement, a correction request): the record with
+// its approvals and, for an approver who did not prepare it, the approve
+// and send-back forms. The three kinds differ only in the fields below.
+type moneyPage[T any] struct {
+	path       string // the record's page is path + its ID
+	recordType string // its audit trail's object type
+	find       func(db *postgres.DB, ctx context.Context, id int64) (T, error)
+	facts      func(T) (id, preparedBy int64, status string)
+	view       func(rec T, msg string, check page.CheckView, trail []page.AuditLine) templ.Component
+}
+
+func (p moneyPage[T]) render(s *Server, w http.ResponseWriter, r *http.Request, status int, rec T, msg string, errs ui.Errors) error {
+	u := currentUser(r)
+	id, preparedBy, st := p.facts(rec)
+	pending := st == postgres.MoneyPending
+	check := page.CheckView{Action: p.path + strconv.FormatInt(id, 10), Pending: pending, IsMaker: preparedBy == u.ID,
+		CanCheck: pending && u.Role == approver && preparedBy != u.ID, Key: newFormKey(r.Context()), Errors: errs}
+	trail, err := s.trail(r, p.recordType, id)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, status, p.view(rec, msg, check, trail))
+}
+
+// show serves GET path{id}.
+func (p moneyPage[T]) show(s *Server, w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	rec, err := p.find(s.DB, r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return p.render(s, w, r, http.StatusOK, rec, "", nil)
+}
+
+// check runs an approver's decision (POST path{id}/approve or /reject)
+// and goes back to the record with done as a flash; a refusal other than
+// the maker–checker rule (403) re-renders the record with the reason.
+func (p moneyPage[T]) check(s *Server, w http.ResponseWriter, r *http.Request, decide func(id int64, key string) (T, error), done string) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	_, err = decide(id, r.PostFormValue("idempotency_key"))
+	if e, ok := refused(err); ok {
+		cur, ferr := p.find(s.DB, r.Context(), id)
+		if ferr != nil {
+			return ferr
+		}
+		errs, msg := fieldErrors(err)
+		return p.render(s, w, r, statusOf[e.Kind], cur, msg, errs)
+	} else if err != nil {
+		return err
+	}
+	return s.redirectWithFlash(w, r, p.path+strconv.FormatInt(id, 10), done)
+}
+
+var appropriationPage = moneyPage[postgres.Appropriation]{path: "/ledger/appropriations/", recordType: postgres.RecordAppropriation,
+	find:  (*postgres.DB).FindAppropriation,
+	facts: func(a postgres.Appropriation) (int64, int64, string) { return a.ID, a.PreparedBy, a.Status },
+	view: func(a postgres.Appropriation, msg string, check page.CheckView, trail []page.AuditLine) templ.Component {
+		return page.LedgerAppropriation(page.LedgerAppropriationView{Item: a, Error: msg, Check: check, Trail: trail})
+	}}
+
+var disbursementPage = moneyPage[postgres.Disbursement]{path: "/disbursements/", recordType: postgres.RecordDisbursement,
+	find:  (*postgres.DB).FindDisbursement,
+	facts: func(d postgres.Disbursement) (int64, int64, string) { return d.ID, d.PreparedBy, d.Status },
+	view: func(d postgres.Disbursement, msg string, check page.CheckView, trail []page.AuditLine) templ.Component {
+		return page.DisbursementShow(page.DisbursementShowView{Item: d, Error: msg, Check: check, Trail: trail})
+	}}
+
+var reversalPage = moneyPage[postgres.Reversal]{path: "/ledger/reversals/", recordType: postgres.RecordReversal,
+	find:  (*postgres.DB).FindReversal,
+	facts: func(rv postgres.Reversal) (int64, int64, string) { return rv.ID, rv.PreparedBy, rv.Status },
+	view: func(rv postgres.Reversal, msg string, check page.CheckView, trail []page.AuditLine) templ.Component {
+		return page.ReversalShow(page.ReversalShowView{Item: rv, Error: msg, Check: check, Trail: trail})
+	}}

@@ -1,0 +1,297 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/shopspring/decimal"
+	"github.com/xuri/excelize/v2"
+
+	"ite/internal/applications"
+	"ite/internal/audit"
+	"ite/internal/conversion"
+	"ite/internal/postgres"
+	"ite/web/page"
+	"ite/web/ui"
+)
+
+// reviewRoutes: the experts' scoring and the score sheet.
+func (s *Server) reviewRoutes() []route {
+	return []route{
+		{"GET", "/reviews", only(expert).inMenu(navReviews, "我的评审"), s.handleReviewInbox},
+		{"GET", "/reviews/{id}", only(expert), s.handleReviewShow},
+		{"POST", "/reviews/{id}/declare", only(expert), s.handleDeclare},
+		{"POST", "/reviews/{id}", only(expert), s.handleReviewSubmit},
+		{"GET", "/applications/{id}/scores.xlsx", only(staff, approver, auditor), s.handleScoreSheet},
+	}
+}
+
+// reviewPart builds the review/decision/notice section for the viewer.
+func (s *Server) reviewPart(r *http.Request, a applications.Application, p applications.Programme) (*page.ReviewPart, error) {
+	ctx := r.Context()
+	u := currentUser(r)
+	inReview := a.State != applications.StateDraft && a.State != applications.StateSubmitted && a.State != applications.StateReturned
+	if !inReview && a.State != applications.StateRejected && a.State != applications.StateWithdrawn {
+		return nil, nil
+	}
+	v := &page.ReviewPart{AppID: a.ID, State: a.State, App: a, Criteria: p.Criteria, PassScore: p.PassScore.String(),
+		NoticeDays: p.NoticeWorkingDays, ShowPanel: u.Role != enterprise,
+		CanDraw: u.Role == staff && a.State == applications.StateUnderReview, Errors: ui.Errors{}}
+	var err error
+	if v.ShowPanel {
+		if v.Panel, err = s.DB.ListAssignments(ctx, a.ID); err != nil {
+			return nil, err
+		}
+	}
+	if v.CanDraw {
+		experts, err := s.DB.ListExperts(ctx)
+		if err != nil {
+			return nil, err
+		}
+		v.ExpertOptions = []ui.Option{{Value: "", Label: "选择专家"}}
+		for _, e := range experts {
+			if e.Active {
+				v.ExpertOptions = append(v.ExpertOptions, ui.Option{Value: strconv.FormatInt(e.UserID, 10), Label: e.Name + "（" + e.Employer + "）"})
+			}
+		}
+	}
+	result, reviews, err := s.DB.ReviewResult(ctx, a, p)
+	if err != nil {
+		return nil, err
+	}
+	// Scores show once the panel is complete; enterprises see the
+	// aggregate only, never who gave what.
+	if a.State != applications.StateUnderReview {
+		v.Result = &result
+		if u.Role != enterprise {
+			v.Reviews = reviews
+		}
+	}
+	decisions, err := s.DB.ListDecisions(ctx, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range decisions {
+		if u.Role != enterprise || d.Status == "approved" {
+			v.Decisions = append(v.Decisions, d)
+		}
+		if d.Status == "pending" && u.Role == approver && d.PreparedBy != u.ID {
+			v.CanCheck = true
+		}
+	}
+	hasPending := false
+	for _, d := range decisions {
+		hasPending = hasPending || d.Status == "pending"
+	}
+	v.CanPrepare = u.Role == staff && a.State == applications.StateReviewed && !hasPending
+	v.TermsTemplate, v.RequestedAmount = string(p.TermsTemplate), conversion.FormatMoney(a.RequestedAmount)
+	if !a.NoticeStartsOn.IsZero() {
+		if v.Objections, err = s.DB.ListObjections(ctx, a.ID); err != nil {
+			return nil, err
+		}
+		v.CanObject = u.Role == staff && a.State == applications.StateApproved && a.NoticeClosedAt.IsZero()
+	}
+	v.HasAgreement = !a.ApprovedAmount.Decimal.IsZero()
+	return v, nil
+}
+
+// handleReviewInbox lists the expert's assignments (GET /reviews).
+func (s *Server) handleReviewInbox(w http.ResponseWriter, r *http.Request) error {
+	xs, err := s.DB.ListExpertAssignments(r.Context(), currentUser(r).ID)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, page.ExpertInbox(page.ExpertInboxView{Assignments: xs}))
+}
+
+// assignment loads the caller's assignment to the route's application; an
+// expert not on that panel gets 404.
+func (s *Server) assignment(r *http.Request) (postgres.Assignment, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return postgres.Assignment{}, err
+	}
+	x, err := s.DB.FindAssignment(r.Context(), id, currentUser(r).ID)
+	if applications.ErrorKind(err) == applications.NotFound {
+		s.audit(r, audit.Event{Name: "access_refused", ObjectType: "application", ObjectID: strconv.FormatInt(id, 10),
+			Outcome: audit.Refused, Detail: map[string]any{"reason": "not_assigned"}})
+		return x, applications.Errorf(applications.NotFound, "该项目未分配给您评审。")
+	}
+	return x, err
+}
+
+// handleReviewShow is the expert's page for one application
+// (GET /reviews/{id}): the declaration first, then materials and scoring.
+func (s *Server) handleReviewShow(w http.ResponseWriter, r *http.Request) error {
+	return s.renderReview(w, r, http.StatusOK, map[string]string{}, nil, "")
+}
+
+func (s *Server) renderReview(w http.ResponseWriter, r *http.Request, status int, form map[string]string, errs ui.Errors, msg string) error {
+	x, err := s.assignment(r)
+	if err != nil {
+		return err
+	}
+	v := page.ExpertReviewView{Assignment: x, Form: form, Errors: errs, FormError: msg}
+	if x.Status == "declared" || x.Status == "submitted" {
+		a, err := s.DB.FindApplication(r.Context(), x.ApplicationID)
+		if err != nil {
+			return err
+		}
+		p, err := s.DB.FindProgramme(r.Context(), a.ProgrammeID)
+		if err != nil {
+			return err
+		}
+		items, err := s.DB.Checklist(r.Context(), a, p)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if !it.Material.Sensitive() {
+				v.Items = append(v.Items, it)
+			}
+		}
+		v.App, v.Criteria = a, p.Criteria
+		if x.Status == "submitted" {
+			rs, err := s.DB.ListSubmittedReviews(r.Context(), a.ID)
+			if err != nil {
+				return err
+			}
+			for i := range rs {
+				if rs[i].ExpertID == x.ExpertID {
+					v.Mine = &rs[i]
+				}
+			}
+		}
+	}
+	return s.render(w, r, status, page.ExpertReview(v))
+}
+
+// handleDeclare records the conflict declaration (POST /reviews/{id}/declare).
+func (s *Server) handleDeclare(w http.ResponseWriter, r *http.Request) error {
+	x, err := s.assignment(r)
+	if err != nil {
+		return err
+	}
+	recuse := r.PostFormValue("decision") == "recuse"
+	err = s.DB.Declare(r.Context(), actor(r), x.ApplicationID, x.ExpertID, recuse, strings.TrimSpace(r.PostFormValue("reason")))
+	if e, ok := refused(err); ok {
+		return s.renderReview(w, r, statusOf[e.Kind], map[string]string{}, nil, e.Message)
+	} else if err != nil {
+		return err
+	}
+	msg := "已声明无利益冲突，现在可以查看材料并评分。"
+	if recuse {
+		msg = "已申请回避，工作人员将另行抽取专家。感谢您的配合。"
+	}
+	return s.redirectWithFlash(w, r, "/reviews/"+strconv.FormatInt(x.ApplicationID, 10), msg)
+}
+
+// handleReviewSubmit locks the expert's scores (POST /reviews/{id}).
+func (s *Server) handleReviewSubmit(w http.ResponseWriter, r *http.Request) error {
+	x, err := s.assignment(r)
+	if err != nil {
+		return err
+	}
+	_ = r.ParseForm()
+	form := map[string]string{}
+	for k := range r.PostForm {
+		form[k] = strings.TrimSpace(r.PostFormValue(k))
+	}
+	in := applications.ReviewInput{Scores: map[string]decimal.Decimal{}, Comments: map[string]string{},
+		Overall: form["overall_comment"], Recommendation: form["recommendation"]}
+	errs := ui.Errors{}
+	for k, v := range form {
+		switch {
+		case strings.HasPrefix(k, "score_") && v != "":
+			d, err := conversion.ParseDecimal(v, 1)
+			if err != nil {
+				errs[k] = "分数须为数字，可打半分（如 17.5）。"
+				continue
+			}
+			in.Scores[strings.TrimPrefix(k, "score_")] = d
+		case strings.HasPrefix(k, "comment_"):
+			in.Comments[strings.TrimPrefix(k, "comment_")] = v
+		}
+	}
+	if v := form["suggested_amount"]; v != "" {
+		d, err := conversion.ParseMoney(v)
+		if err != nil {
+			errs["suggested_amount"] = "建议金额须为金额（元），最多两位小数。"
+		}
+		in.SuggestedAmount = decimal.NewNullDecimal(d)
+	}
+	if len(errs) == 0 {
+		err = s.DB.SubmitReview(r.Context(), actor(r), x.ApplicationID, x.ExpertID, in)
+		if err == nil {
+			return s.redirectWithFlash(w, r, "/reviews/"+strconv.FormatInt(x.ApplicationID, 10), "评审意见已提交并锁定。")
+		}
+		switch applications.ErrorKind(err) {
+		case applications.Invalid:
+			addFieldError(errs, err)
+		case applications.Conflict:
+			return s.renderReview(w, r, http.StatusConflict, form, nil, applications.ErrorMessage(err))
+		default:
+			return err
+		}
+	}
+	return s.renderReview(w, r, http.StatusUnprocessableEntity, form, errs, "请按提示修改后重新提交。")
+}
+
+// handleScoreSheet exports the panel's scores (GET /applications/{id}/scores.xlsx).
+func (s *Server) handleScoreSheet(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.loadApplication(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.DB.FindProgramme(r.Context(), a.ProgrammeID)
+	if err != nil {
+		return err
+	}
+	result, reviews, err := s.DB.ReviewResult(r.Context(), a, p)
+	if err != nil {
+		return err
+	}
+	f := excelize.NewFile()
+	defer f.Close()
+	sheet := "评分表"
+	if err := f.SetSheetName("Sheet1", sheet); err != nil {
+		return err
+	}
+	header := []any{"专家"}
+	for _, c := range p.Criteria {
+		header = append(header, c.Name+"（"+c.Weight.String()+"）")
+	}
+	header = append(header, "总分", "推荐意见", "建议金额", "总体意见")
+	_ = f.SetSheetRow(sheet, "A1", &header)
+	for i, rv := range reviews {
+		row := []any{rv.ExpertName}
+		for _, c := range p.Criteria {
+			v, _ := rv.Scores[c.Code].Float64()
+			row = append(row, v)
+		}
+		total, _ := rv.Total.Float64()
+		suggested := ""
+		if rv.SuggestedAmount.Valid {
+			suggested = rv.SuggestedAmount.Decimal.StringFixed(2)
+		}
+		row = append(row, total, applications.RecommendationLabel(rv.Recommendation), suggested, rv.Overall)
+		cell, _ := excelize.CoordinatesToCellName(1, i+2)
+		_ = f.SetSheetRow(sheet, cell, &row)
+	}
+	summary := []any{"平均分"}
+	for _, c := range p.Criteria {
+		v, _ := result.Means[c.Code].Float64()
+		summary = append(summary, v)
+	}
+	agg, _ := result.Aggregate.Float64()
+	summary = append(summary, agg, map[bool]string{true: "通过", false: "未通过"}[result.Passed])
+	cell, _ := excelize.CoordinatesToCellName(1, len(reviews)+3)
+	_ = f.SetSheetRow(sheet, cell, &summary)
+	_ = f.SetPanes(sheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"})
+	s.audit(r, audit.Event{Name: "export", ObjectType: "application", ObjectID: strconv.FormatInt(a.ID, 10),
+		Outcome: audit.Success, Detail: map[string]any{"what": "score_sheet"}})
+	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	w.Header().Set("Content-Disposition", `attachment; filename="scores-`+strconv.FormatInt(a.ID, 10)+`.xlsx"`)
+	return f.Write(w)
+}
