@@ -77,12 +77,12 @@ func parseRates(p Policy, convDay int64) (rates, error) {
 		}
 		r.spread = new(big.Rat)
 		if p.Spread != "" {
-			if r.spread, err = parseNum(p.Spread, "policy.spread", "参考利率的加点 spread", placesRatio); err != nil {
+			if r.spread, err = parseNum(p.Spread, "policy.spread", "参考利率加点（spread）", placesRatio); err != nil {
 				return r, err
 			}
 		}
 	default:
-		return r, fieldErr("policy.return_basis", "收益基准 return_basis 只能是 \"fixed\"（固定年收益率 return_rate）或 \"reference\"（交易日生效的参考利率加点，如一年期 LPR + 0.5%%）。")
+		return r, fieldErr("policy.return_basis", "收益基准 return_basis 只能是 \"fixed\"（固定年收益率 return_rate）或 \"reference\"（退出日生效的参考利率加点，如一年期 LPR + 0.5%%）。")
 	}
 	prev := 0
 	for i, t := range p.Tiers {
