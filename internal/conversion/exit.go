@@ -333,7 +333,8 @@ func (e *exit) compute() (ExitResult, error) {
 		if steps.on {
 			steps.add("  利息 I = Σ 分摊金额 × %s × 天数 ÷ 365 = %s 元（四舍五入到分）；上限金额 K = c + I = %s 元。", ratStr(ar.rate), fixed(interest, 2, halfUp), fixed(k, 2, halfUp))
 		}
-		proceeds, concession := e.price(t, k, &steps)
+		concession := new(big.Rat) // filled by price; kept here so it stays on the stack
+		proceeds := e.price(t, k, concession, &steps)
 		gain := sub(proceeds, cost)
 		if steps.on {
 			steps.add("  收益 = P − c = %s − %s = %s 元。", fixed(proceeds, 2, halfUp), fixed(cost, 2, halfUp), fixed(gain, 2, halfUp))
@@ -405,10 +406,9 @@ func (e *exit) compute() (ExitResult, error) {
 // price sets a tranche's proceeds P and concession from its cap amount k
 // (DOMAIN §10): a third party pays its transaction price; the team pays K,
 // or a lower market value under the market rule, and never less than an
-// appraisal the policy requires. The concession is what the market value
-// exceeds P by.
-func (e *exit) price(t tranche, k *big.Rat, steps *stepList) (proceeds, concession *big.Rat) {
-	concession = new(big.Rat)
+// appraisal the policy requires. It sets concession (zero on entry) to what
+// the market value exceeds P by.
+func (e *exit) price(t tranche, k, concession *big.Rat, steps *stepList) (proceeds *big.Rat) {
 	switch {
 	case t.buyer == BuyerThirdParty:
 		proceeds = t.mv
@@ -422,7 +422,7 @@ func (e *exit) price(t tranche, k *big.Rat, steps *stepList) (proceeds, concessi
 		}
 	case t.mv.Cmp(k) >= 0:
 		proceeds = k
-		concession = sub(t.mv, k)
+		concession.Sub(t.mv, k)
 		if steps.on {
 			steps.add("  市场价值 %s 元 ≥ K：收回 K = %s 元，超出部分 %s 元让利给团队。", fixed(t.mv, 2, halfUp), fixed(k, 2, halfUp), fixed(concession, 2, halfUp))
 		}
@@ -440,9 +440,9 @@ func (e *exit) price(t tranche, k *big.Rat, steps *stepList) (proceeds, concessi
 	switch {
 	case t.appraise && t.buyer == BuyerTeam && t.av.Cmp(proceeds) > 0:
 		proceeds = t.av
-		concession = new(big.Rat)
+		concession.SetInt64(0)
 		if t.mv != nil && t.mv.Cmp(proceeds) > 0 {
-			concession = sub(t.mv, proceeds)
+			concession.Sub(t.mv, proceeds)
 		}
 		if steps.on {
 			steps.add("  晚于转股满 %d 年之日，须评估：评估值 %s 元高于回购价，按评估值收回 %s 元（国有资产不低于评估值向团队转让），让利 %s 元。",
@@ -455,7 +455,7 @@ func (e *exit) price(t tranche, k *big.Rat, steps *stepList) (proceeds, concessi
 	case t.av != nil && steps.on:
 		steps.add("  评估值 %s 元已记录；政策未要求本笔评估，不影响回收金额。", fixed(t.av, 2, halfUp))
 	}
-	return proceeds, concession
+	return proceeds
 }
 
 func accrualName(a string) string {
