@@ -45,8 +45,8 @@ func TestEveryActionHasARole(t *testing.T) {
 // a role added later gets them without an edit; and only those do.
 func TestOpenActionsAreDeclaredAsSuch(t *testing.T) {
 	t.Parallel()
-	public := []Action{UseSite, SignIn, RegisterEnterprise, ReadNotices}
-	anyRole := []Action{SignOut, ViewHome, ReadInbox, Calculate}
+	public := []Action{ActionUseSite, ActionSignIn, ActionRegisterEnterprise, ActionReadNotices}
+	anyRole := []Action{ActionSignOut, ActionViewHome, ActionReadInbox, ActionCalculate}
 	for _, a := range Actions() {
 		if got, want := a.Public(), slices.Contains(public, a); got != want {
 			t.Errorf("%s: Public() = %v, want %v", a, got, want)
@@ -79,14 +79,14 @@ func TestMakerIsNeverCheckerByRole(t *testing.T) {
 			t.Errorf("%s is half of a maker–checker pair but not a money action", a)
 		}
 	}
-	for _, a := range []Action{RecordAppropriation, RecordDisbursement, RequestReversal, PrepareDecision,
-		PrepareConversion, PrepareExit, PrepareEnding, ProposeTerms} {
+	for _, a := range []Action{ActionRecordAppropriation, ActionRecordDisbursement, ActionRequestReversal, ActionPrepareDecision,
+		ActionPrepareConversion, ActionPrepareExit, ActionPrepareEnding, ActionProposeTerms} {
 		if !a.Prepares() || !RoleStaff.Can(a) {
 			t.Errorf("%s: want a maker's action for staff", a)
 		}
 	}
-	for _, a := range []Action{ApproveAppropriation, ApproveDisbursement, ApproveReversal, ApproveDecision,
-		ApproveEquityProposal, ApproveTerms} {
+	for _, a := range []Action{ActionApproveAppropriation, ActionApproveDisbursement, ActionApproveReversal, ActionApproveDecision,
+		ActionApproveEquityProposal, ActionApproveTerms} {
 		if !a.Approves() || !RoleApprover.Can(a) {
 			t.Errorf("%s: want a checker's action for the approver", a)
 		}
@@ -102,14 +102,14 @@ func TestAdminMovesNoMoney(t *testing.T) {
 			t.Errorf("the admin may %s", a)
 		}
 	}
-	if RoleAdmin.Can(RecordAppropriation) {
+	if RoleAdmin.Can(ActionRecordAppropriation) {
 		t.Error("the admin may record an appropriation")
 	}
-	if got := RolesFor(RecordAppropriation); !slices.Equal(got, []Role{RoleStaff}) {
-		t.Errorf("RecordAppropriation: %v, want staff only", got)
+	if got := RolesFor(ActionRecordAppropriation); !slices.Equal(got, []Role{RoleStaff}) {
+		t.Errorf("ActionRecordAppropriation: %v, want staff only", got)
 	}
-	if got := RolesFor(ApproveAppropriation); !slices.Equal(got, []Role{RoleApprover}) {
-		t.Errorf("ApproveAppropriation: %v, want the approver only", got)
+	if got := RolesFor(ActionApproveAppropriation); !slices.Equal(got, []Role{RoleApprover}) {
+		t.Errorf("ActionApproveAppropriation: %v, want the approver only", got)
 	}
 }
 
@@ -126,7 +126,7 @@ func TestAuditorOnlyReads(t *testing.T) {
 			t.Errorf("the auditor may %s, which changes records", a)
 		}
 	}
-	for _, a := range []Action{ReadLedger, ReadAuditLog, VerifyIntegrity, ReadApplications, ReadDashboard} {
+	for _, a := range []Action{ActionReadLedger, ActionReadAuditLog, ActionVerifyIntegrity, ActionReadApplications, ActionReadDashboard} {
 		if !RoleAuditor.Can(a) {
 			t.Errorf("the auditor may not %s", a)
 		}
@@ -138,7 +138,7 @@ func TestCanRefusesTheUnknown(t *testing.T) {
 	if RoleStaff.Can("no_such_action") {
 		t.Error("an unknown action is allowed")
 	}
-	if Role("nobody").Can(ViewHome) || Role("nobody").Can(UseSite) {
+	if Role("nobody").Can(ActionViewHome) || Role("nobody").Can(ActionUseSite) {
 		t.Error("an unknown role is allowed")
 	}
 	if RolesFor("no_such_action") != nil {
@@ -148,13 +148,13 @@ func TestCanRefusesTheUnknown(t *testing.T) {
 
 func TestRolesForIsStable(t *testing.T) {
 	t.Parallel()
-	got := RolesFor(ReadApplications)
+	got := RolesFor(ActionReadApplications)
 	want := []Role{RoleEnterprise, RoleStaff, RoleApprover, RoleAuditor}
 	if !slices.Equal(got, want) {
-		t.Fatalf("RolesFor(ReadApplications) = %v, want %v (AllRoles order)", got, want)
+		t.Fatalf("RolesFor(ActionReadApplications) = %v, want %v (AllRoles order)", got, want)
 	}
 	got[0] = RoleAdmin
-	if RolesFor(ReadApplications)[0] != RoleEnterprise {
+	if RolesFor(ActionReadApplications)[0] != RoleEnterprise {
 		t.Fatal("RolesFor shares its slice")
 	}
 }
