@@ -9,7 +9,31 @@ import "slices"
 // checks are all to be read from it, so they cannot disagree.
 //
 // Every route maps to exactly one action; every CanX flag of a view is one
-// action (plus the record's state, which the domain decides).
+// action (plus the record's state, which the domain decides). The flags of
+// 2026-12, to be computed as role.Can(action) && state rule:
+//
+//	application list  CanCreate → EditApplication
+//	application page  CanEdit → EditApplication, CanAskPrecheck → AskPrecheck, CanSubmit → SubmitApplication,
+//	                  CanWithdraw → WithdrawApplication, CanReview → FormalReview,
+//	                  CanComment → CommentApplication, CanAssign → AssignLiaison
+//	review section    CanDraw → ManagePanel, CanPrepare → PrepareDecision, CanCheck → ApproveDecision,
+//	                  CanObject → HandleObjections
+//	agreement page    CanSign → SignAgreement, CanPropose → ProposeTerms, CanApprove → ApproveTerms
+//	equity page       CanReport → ReportEvent, CanVerify → VerifyEvent, CanPrepareConv → PrepareConversion,
+//	                  CanRegister → RecordRegistration, CanPrepareExit → PrepareExit,
+//	                  EndingKinds (non-empty) → PrepareEnding, CanApprove → ApproveEquityProposal
+//	disbursement plan CanRecord → RecordDisbursement (its milestone form → ConfirmMilestone)
+//	money record page CanCheck → ApproveAppropriation or ApproveDisbursement (by the record)
+//	appropriations    CanRecord → RecordAppropriation
+//	reversals, entry  CanRequest → RequestReversal
+//	ledger home       CanVerify → VerifyIntegrity; CanAppropriate is never set (dead)
+//	programmes        CanEdit → ManageProgrammes
+//	report page       CanSubmit → SubmitReport, CanReview → ReviewReport
+//	calendar page     (no flag: the form is shown to every reader) → ManageCalendar
+//
+// Not actions: ShowVersions, ShowPanel, ReportListView.Enterprise and the
+// expert's document filter decide what a page shows of the data, not what
+// the user may do; the approver's default queue filter is a convenience.
 type Action string
 
 // The actions, grouped as DOMAIN §2 lists the roles' duties. The string is
