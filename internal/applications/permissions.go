@@ -10,7 +10,8 @@ import "slices"
 //
 // Every route maps to exactly one action; every CanX flag of a view is one
 // action (plus the record's state, which the domain decides). The flags of
-// 2026-12, to be computed as role.Can(action) && state rule:
+// 2026-12 (actions without their Action prefix), to be computed as
+// role.Can(action) && the state rule:
 //
 //	application list  CanCreate → EditApplication
 //	application page  CanEdit → EditApplication, CanAskPrecheck → AskPrecheck, CanSubmit → SubmitApplication,
