@@ -45,12 +45,12 @@ type Meta struct {
 // before inserting the row: when Ingest returns nil the blob is durable.
 //
 // On the way it computes SHA-256 of the plaintext, enforces the size
-// limit, decides the type from the content (Sniff; for a ZIP, IsOFD on the
-// central directory once the end of the file has passed) and, if asked,
-// encrypts. Memory stays bounded whatever the file size: a 32 KiB copy
-// buffer (local backend) or one multipart part (S3, 5 MiB by default), two
-// 64 KiB segments when encrypting, and the last 1 MiB of a ZIP (for its
-// central directory). Measured: 200 MiB ingested with under 0.2 MiB
+// limit, decides the type from the content (Sniff; for a ZIP, checkOFD on
+// the central directory and OFD.xml's root once the end of the file has
+// passed) and, if asked, encrypts. Memory stays bounded whatever the file
+// size: a 32 KiB copy buffer (local backend) or one multipart part (S3,
+// 5 MiB by default), two 64 KiB segments when encrypting, and the first
+// and last 1 MiB of a ZIP (for OFD.xml and the central directory). Measured: 200 MiB ingested with under 0.2 MiB
 // allocated in all (BenchmarkIngest200MiB).
 //
 // On any failure nothing is left under key: the type is refused before
@@ -59,7 +59,8 @@ type Meta struct {
 //
 // Errors (applications.Error kinds):
 //   - Invalid: empty file; a type other than PDF, JPEG, PNG or OFD
-//     (including a ZIP without OFD.xml).
+//     (including a ZIP without OFD.xml, or whose OFD.xml is not an
+//     ofd:OFD document).
 //   - TooLarge: more than MaxBytes (also when r is an http.MaxBytesReader
 //     that hit its own limit).
 //   - anything else (storage, read failures, bad key or master key) is not
@@ -93,6 +94,7 @@ func Ingest(ctx context.Context, store Store, key string, r io.Reader, opts Inge
 
 	in := &meter{r: io.MultiReader(bytes.NewReader(head[:n]), r), limit: limit, hash: sha256.New()}
 	if kind == KindOFD {
+		in.head = &headWindow{buf: make([]byte, 0, ofdHeadWindow)}
 		in.tail = newTailWindow(ofdTailWindow)
 	}
 	meta := Meta{Kind: kind, Algorithm: AlgorithmNone}
@@ -133,11 +135,15 @@ func Ingest(ctx context.Context, store Store, key string, r io.Reader, opts Inge
 		return fail(fmt.Errorf("blob: put %s returned before the end of the upload", key))
 	}
 	if kind == KindOFD {
-		ok, err := IsOFD(in.tail, in.n)
-		if err != nil || !ok {
-			// err here can only be a central directory larger than the
-			// window we kept: no real OFD has one, so it is refused too.
+		v, err := checkOFD(windows{in.head, in.tail}, in.n)
+		switch {
+		case err != nil || v == ofdNoEntry:
+			// err here can only be a central directory, or an OFD.xml,
+			// outside the windows we kept: no real OFD has one (its
+			// OFD.xml is small and written first), so it is refused too.
 			return fail(applications.Errorf(applications.Invalid, "%s", msgNotOFD))
+		case v == ofdBadRoot:
+			return fail(applications.Errorf(applications.Invalid, "%s", msgBadOFDRoot))
 		}
 	}
 	meta.Size = in.n
@@ -184,6 +190,11 @@ var errTooLarge = errors.New("blob: upload exceeds the limit")
 // OFD never sits unencrypted in a temporary file.
 const ofdTailWindow = 1 << 20
 
+// ofdHeadWindow is how much of the start of a ZIP upload Ingest keeps to
+// read OFD.xml's root element: packagers write OFD.xml, a few hundred
+// bytes, as the first entry.
+const ofdHeadWindow = 1 << 20
+
 // meter sits between the upload and the store: it counts, hashes,
 // enforces the limit and remembers the tail of a ZIP. It records the first
 // error so Ingest can report it rather than the store's wrapping.
@@ -191,6 +202,7 @@ type meter struct {
 	r     io.Reader
 	limit int64
 	hash  hash.Hash
+	head  *headWindow
 	tail  *tailWindow
 	n     int64
 	eof   bool
@@ -211,6 +223,7 @@ func (m *meter) Read(p []byte) (int, error) {
 	}
 	m.hash.Write(p[:n])
 	if m.tail != nil {
+		m.head.Write(p[:n])
 		m.tail.Write(p[:n])
 	}
 	switch {
@@ -220,6 +233,33 @@ func (m *meter) Read(p []byte) (int, error) {
 		m.err = err
 	}
 	return n, err
+}
+
+// headWindow keeps the first cap(buf) bytes written to it.
+type headWindow struct{ buf []byte }
+
+func (h *headWindow) Write(p []byte) {
+	h.buf = append(h.buf, p[:min(len(p), cap(h.buf)-len(h.buf))]...)
+}
+
+// windows reads the stream through its head and its tail window: a read
+// of bytes kept by neither fails with errOutsideWindow.
+type windows struct {
+	head *headWindow
+	tail *tailWindow
+}
+
+func (w windows) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	if off < int64(len(w.head.buf)) {
+		n = copy(p, w.head.buf[off:])
+		if n == len(p) {
+			return n, nil
+		}
+		off += int64(n)
+	}
+	m, err := w.tail.ReadAt(p[n:], off)
+	return n + m, err
 }
 
 // tailWindow keeps the last len(buf) bytes written to it and serves them

@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -97,6 +98,7 @@ func TestIngest(t *testing.T) {
 					"plain ZIP":        zipOf(t, "readme.txt", "scan.pdf"),
 					"OFD.xml nested":   zipOf(t, "Doc_0/OFD.xml"),
 					"ofd.xml lower":    zipOf(t, "ofd.xml"),
+					"OFD.xml is HTML":  zipWithOFDXML(t, string(htmlDoc), zip.Deflate),
 					"truncated ZIP":    ofdDoc(t)[:40],
 				} {
 					_, err := Ingest(ctx, s, NewKey("docs", testNow), bytes.NewReader(data), IngestOptions{})
