@@ -63,8 +63,11 @@ type Meta struct {
 //     ofd:OFD document).
 //   - TooLarge: more than MaxBytes (also when r is an http.MaxBytesReader
 //     that hit its own limit).
-//   - anything else (storage, read failures, bad key or master key) is not
-//     an *applications.Error, hence Internal.
+//   - BadRequest (MsgInterrupted): reading r failed before its end, e.g. a
+//     multipart body without its closing boundary, a dropped connection
+//     or a cancelled request: the client's doing, nothing is stored.
+//   - anything else (storage failures, bad key or master key) is not an
+//     *applications.Error, hence Internal.
 func Ingest(ctx context.Context, store Store, key string, r io.Reader, opts IngestOptions) (Meta, error) {
 	if err := checkKey(key); err != nil {
 		return Meta{}, err
@@ -80,11 +83,11 @@ func Ingest(ctx context.Context, store Store, key string, r io.Reader, opts Inge
 	// Decide the type from the first bytes before writing anything, so an
 	// executable or an HTML page never reaches the store at all.
 	var head [SniffLen]byte
-	n, err := io.ReadFull(r, head[:])
+	n, err := readHead(r, head[:])
 	switch {
-	case err == io.EOF:
+	case err == io.EOF && n == 0:
 		return Meta{}, applications.Errorf(applications.Invalid, "文件为空（0 字节），请重新选择文件后上传。")
-	case err != nil && err != io.ErrUnexpectedEOF:
+	case err != nil && err != io.EOF:
 		return Meta{}, readFailure(err, limit)
 	}
 	kind, ok := Sniff(head[:n])
@@ -129,6 +132,11 @@ func Ingest(ctx context.Context, store Store, key string, r io.Reader, opts Inge
 		return fail(readFailure(in.err, limit))
 	}
 	if putErr != nil {
+		if errors.Is(putErr, context.Canceled) && ctx.Err() != nil {
+			// The request was cancelled under the store: the client went
+			// away mid-upload, which is no failure of ours.
+			return fail(interrupted(putErr))
+		}
 		return fail(putErr)
 	}
 	if !in.eof {
@@ -151,6 +159,22 @@ func Ingest(ctx context.Context, store Store, key string, r io.Reader, opts Inge
 	return meta, nil
 }
 
+// readHead fills buf from r like io.ReadFull, but tells a short file (the
+// reader's io.EOF, returned as is) from a failed read (any other error,
+// io.ErrUnexpectedEOF included: a multipart part cut off in its first
+// bytes), which io.ReadFull would both report as io.ErrUnexpectedEOF.
+func readHead(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
 // TooLargeError returns the TooLarge error for limit, e.g. "文件超过 20 MiB
 // 上限……". Handlers that refuse a request early (Content-Length) use it
 // so the user sees the same message.
@@ -160,13 +184,25 @@ func TooLargeError(limit int64) error {
 }
 
 // readFailure maps an error from reading the upload to what the user
-// should see.
+// should see: over the limit, or (anything else: the body ended before its
+// closing boundary, the connection broke) an upload cut off by the client.
 func readFailure(err error, limit int64) error {
 	var mbe *http.MaxBytesError
 	if errors.Is(err, errTooLarge) || errors.As(err, &mbe) {
 		return TooLargeError(limit)
 	}
-	return fmt.Errorf("blob: reading the upload: %w", err)
+	return interrupted(err)
+}
+
+// MsgInterrupted is the message for an upload whose body stopped before
+// the end (a client that dropped mid-upload).
+const MsgInterrupted = "上传中断，文件未完整收到，请重新上传。"
+
+// interrupted is the BadRequest error for an upload cut off by the
+// client; err, the read failure, is kept for the log.
+func interrupted(err error) error {
+	return &applications.Error{Kind: applications.BadRequest, Message: MsgInterrupted,
+		Err: fmt.Errorf("blob: reading the upload: %w", err)}
 }
 
 // formatSize writes a limit the way people say it: "20 MiB", "512 KiB",
