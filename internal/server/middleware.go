@@ -166,7 +166,8 @@ func (s *Server) loadSession(next http.Handler) http.Handler {
 // csrf refuses a state-changing request unless it comes from our own
 // origin (Go's CrossOriginProtection, from Sec-Fetch-Site/Origin) AND
 // carries the token bound to the session, or before sign-in, the signed
-// pre-session token matching its cookie. A refusal is audit-logged.
+// pre-session token matching its cookie. A refusal is audit-logged. An
+// ordinary form over maxFormBytes gets 413 and its own message instead.
 func (s *Server) csrf(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
@@ -199,7 +200,8 @@ func (s *Server) csrf(next http.Handler) http.Handler {
 		}
 		s.markFresh(w, r)
 		safeLoginName(r)
-		if body := newUploadBody(r); body != nil && multipart {
+		if body := newUploadBody(r); multipart && body != nil {
+			// Part headers cleaned, a cut-off body logged once (upload_body.go).
 			r.Body = body
 			defer func() {
 				if body.cutOff != nil {

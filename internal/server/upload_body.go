@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 )
 
 // uploadBody is the body of a multipart request as the upload handlers
@@ -49,9 +50,9 @@ const (
 // newUploadBody wraps r's body if r is multipart with a boundary, else
 // returns nil.
 func newUploadBody(r *http.Request) *uploadBody {
-	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	media, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	boundary := params["boundary"]
-	if err != nil || boundary == "" || r.Body == nil || r.Body == http.NoBody {
+	if err != nil || !strings.HasPrefix(media, "multipart/") || boundary == "" || r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
 	b := &uploadBody{src: r.Body, first: []byte("--" + boundary), delim: []byte("\r\n--" + boundary)}
