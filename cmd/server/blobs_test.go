@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,35 +61,12 @@ func TestBlobsSweepCommand(t *testing.T) {
 func TestServeRemovesInterruptedUploadsAtStart(t *testing.T) {
 	url, dir := pgtest.NewURL(t), t.TempDir()
 	old, fresh, orphan := plantUploads(t, dir)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	var out, errb bytes.Buffer
-	go func() {
-		done <- run(ctx, []string{"serve"}, env(map[string]string{"DATABASE_URL": url, "DATA_DIR": dir, "LISTEN_ADDR": addr}), nil, &out, &errb)
-	}()
+	done, _ := serveReady(t, ctx, nil, map[string]string{"DATABASE_URL": url, "DATA_DIR": dir})
 	defer func() {
 		cancel()
 		<-done
 	}()
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not ready: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 	if exists(old) {
 		t.Fatal("the temporary file of an interrupted upload survived start-up")
 	}

@@ -135,13 +135,21 @@ func safeDetail(d map[string]any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var generic any
-	if err := dec.Decode(&generic); err != nil {
+	generic, err := decodeGeneric(raw)
+	if err != nil {
 		return nil, err
 	}
 	return CanonicalJSON(safeValue(generic))
+}
+
+// decodeGeneric decodes JSON into maps, slices, strings and json.Numbers
+// (never float64, so no number changes on the way).
+func decodeGeneric(raw []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var generic any
+	err := dec.Decode(&generic)
+	return generic, err
 }
 
 // safeValue applies SafeText to the strings of the JSON-like value v.
@@ -194,10 +202,8 @@ func CanonicalJSON(v any) ([]byte, error) {
 			return nil, err
 		}
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var generic any
-	if err := dec.Decode(&generic); err != nil {
+	generic, err := decodeGeneric(raw)
+	if err != nil {
 		return nil, err
 	}
 	if generic == nil {

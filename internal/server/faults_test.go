@@ -122,9 +122,27 @@ func TestTruncatedUploadIs400(t *testing.T) {
 			t.Fatalf("truncated evidence upload: %d %q", r.StatusCode, r.doc(t).Find("main").Text())
 		}
 	})
+	t.Run("AgreementSign", func(t *testing.T) {
+		funded := e.fundedA(termsA)
+		var before int
+		_ = e.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM documents`).Scan(&before)
+		staffC := e.loggedIn(applications.RoleStaff)
+		body, ct := cutOffUpload(t, map[string]string{"signed_on": e.clock.Now().Format("2006-01-02")}, "file", "协议.pdf")
+		req, _ := http.NewRequest("POST", e.http.URL+"/applications/"+strconv.FormatInt(funded, 10)+"/agreement/sign?csrf_token="+url.QueryEscape(staffC.csrf), bytes.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		r := staffC.do(req)
+		if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.doc(t).Text(), blob.MsgInterrupted) {
+			t.Fatalf("truncated agreement upload: %d %q", r.StatusCode, r.doc(t).Find("main").Text())
+		}
+		var after int
+		_ = e.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM documents`).Scan(&after)
+		if after != before {
+			t.Fatalf("documents %d → %d", before, after)
+		}
+	})
 	t.Run("NothingStored", func(t *testing.T) {
 		var n int
-		if err := e.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM documents`).Scan(&n); err != nil || n != 0 {
+		if err := e.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM documents WHERE application_id = $1`, id).Scan(&n); err != nil || n != 0 {
 			t.Fatalf("documents rows %d, %v", n, err)
 		}
 		if files := e.blobFiles(); len(files) != 0 {
@@ -133,7 +151,7 @@ func TestTruncatedUploadIs400(t *testing.T) {
 	})
 	t.Run("LoggedAsInfoNotError", func(t *testing.T) {
 		got := logs.String()
-		if strings.Count(got, `level=INFO msg="upload cut off"`) != 3 || strings.Contains(got, "level=ERROR") {
+		if strings.Count(got, `level=INFO msg="upload cut off"`) != 4 || strings.Contains(got, "level=ERROR") {
 			t.Fatalf("log:\n%s", got)
 		}
 	})
@@ -141,7 +159,7 @@ func TestTruncatedUploadIs400(t *testing.T) {
 		if r := ent.upload(id, applications.MaterialApplicationForm, nil, "申报书.pdf", bytes.NewReader(pdf)); r.StatusCode != http.StatusOK {
 			t.Fatalf("upload %d %s", r.StatusCode, r.body)
 		}
-		if strings.Count(logs.String(), "upload cut off") != 3 {
+		if strings.Count(logs.String(), "upload cut off") != 4 {
 			t.Fatalf("a whole upload was logged as cut off:\n%s", logs.String())
 		}
 	})
