@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -93,6 +94,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	removeInterruptedUploads(ctx, blobs, logger)
 	srv := server.New(server.Config{DB: db, Logger: logger, Key: c.AppKey, BaseURL: c.BaseURL,
 		Programme: c.Programme, Version: version, Blobs: blobs, MasterKey: c.MasterKey,
 		MaxUploadBytes: c.MaxUploadBytes, PageCache: c.PageCache})
@@ -132,6 +134,22 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	return nil
+}
+
+// removeInterruptedUploads deletes, at start-up, the temporary files of
+// uploads that a crash or kill cut off (the hourly sweep would take them
+// only after 24 hours). The rule, safe while another app server shares
+// DATA_DIR and is mid-upload: only files untouched for blob.TempIdle (10
+// minutes) go, and a live upload touches its file every minute even when
+// its client is stalled. A failure is logged; the server starts anyway.
+func removeInterruptedUploads(ctx context.Context, store blob.Store, logger *slog.Logger) {
+	n, err := blob.RemoveInterruptedUploads(ctx, store, time.Now().Add(-blob.TempIdle))
+	switch {
+	case err != nil:
+		logger.Error("remove interrupted uploads", "err", err, "removed", n)
+	case n > 0:
+		logger.Info("removed interrupted uploads", "count", n)
+	}
 }
 
 func printLogins(w io.Writer, baseURL string, logins []seed.Login) {

@@ -282,9 +282,9 @@ func cmdLedgerSynthetic(ctx context.Context, args []string, getenv func(string) 
 	return nil
 }
 
-// cmdBlobs runs the blob store subcommands: verify.
+// cmdBlobs runs the blob store subcommands: verify, sweep.
 func cmdBlobs(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) != 1 || args[0] != "verify" {
+	if len(args) != 1 || (args[0] != "verify" && args[0] != "sweep") {
 		fmt.Fprint(stderr, usage)
 		return exitError{2}
 	}
@@ -296,6 +296,9 @@ func cmdBlobs(ctx context.Context, args []string, getenv func(string) string, st
 	store, err := blob.OpenStore(c.BlobStore, c.DataDir, getenv)
 	if err != nil {
 		return err
+	}
+	if args[0] == "sweep" {
+		return cmdBlobsSweep(ctx, db, store, stdout)
 	}
 	start := time.Now()
 	v, err := db.VerifyBlobs(ctx, store, c.MasterKey)
@@ -311,5 +314,35 @@ func cmdBlobs(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	fmt.Fprintf(stdout, "文件校验通过：%d 个文件（%d 字节）与 documents.sha256 一致（用时 %s）。\n", v.Checked, v.Bytes,
 		time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// orphanGrace is how old an unreferenced document blob must be before
+// `blobs sweep` deletes it: the grace period of the hourly sweep in serve,
+// well beyond the longest upload, whose row commits only after its blob
+// is stored.
+const orphanGrace = 24 * time.Hour
+
+// cmdBlobsSweep removes what interrupted uploads left in the store: the
+// temporary files of uploads cut off by a crash or kill (untouched for
+// blob.TempIdle, so safe while servers run on the same store) and document
+// blobs that no row references, older than orphanGrace. It is what serve
+// does at start-up and every hour, on demand.
+func cmdBlobsSweep(ctx context.Context, db *postgres.DB, store blob.Store, stdout io.Writer) error {
+	now := time.Now()
+	temps, err := blob.RemoveInterruptedUploads(ctx, store, now.Add(-blob.TempIdle))
+	if err != nil {
+		return err
+	}
+	orphans, err := blob.Sweep(ctx, store, "docs/", now.Add(-orphanGrace), func(keys []string) (map[string]bool, error) {
+		return db.ReferencedBlobs(ctx, keys)
+	})
+	if err != nil {
+		return fmt.Errorf("清理孤立文件（已删除 %d 个）: %w", orphans, err)
+	}
+	_ = db.RecordAudit(ctx, audit.Event{Actor: cliActor, Name: "blobs_sweep", Outcome: audit.Success,
+		Detail: map[string]any{"temp_files": temps, "orphans": orphans}})
+	fmt.Fprintf(stdout, "文件存储已清理：删除 %d 个中断上传留下的临时文件（%s 未写入）、%d 个无材料记录引用的文件（早于 %s）。\n",
+		temps, blob.TempIdle, orphans, orphanGrace)
 	return nil
 }

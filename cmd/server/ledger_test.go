@@ -132,7 +132,7 @@ func TestLedgerVerifyCommand(t *testing.T) {
 	}
 	out.Reset()
 	code := run(context.Background(), []string{"ledger", "verify"}, getenv, nil, &out, &errb)
-	if code != 1 || !strings.Contains(out.String(), "第一张有问题的凭证：第 2 号") {
+	if code != 1 || !strings.Contains(out.String(), "第一张有问题的凭证：第 2 号") || !strings.Contains(out.String(), "此前 1 张凭证完好") {
 		t.Fatalf("tampering not reported: %d %s", code, out.String())
 	}
 }

@@ -38,6 +38,7 @@ const usage = `用法: server <子命令> [参数]
   ledger synthetic -postings N  追加 N 条合成分录供性能测试（APP_ENV=production 时拒绝）
   ledger rebuild-totals      按分录重建看板使用的台账汇总（ledger verify 报告汇总不符时使用）
   blobs verify               逐个读取（必要时解密）文件存储中的申报材料，核对大小与 SHA-256
+  blobs sweep                清理文件存储：中断上传留下的临时文件（10 分钟未写入）和无材料记录引用的文件（24 小时前）
   healthcheck                请求本机 /healthz（供容器健康检查使用）
   version                    显示版本
 

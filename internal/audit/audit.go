@@ -10,7 +10,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Algorithm names the canonical encoding and hash in force. It is stored on
@@ -71,20 +73,119 @@ type Record struct {
 // NewRecord turns an Event into the next Record of a chain whose head is
 // (prevSeq, prevHash). The time is truncated to microseconds because that
 // is what PostgreSQL keeps; hashing more precision would break verification.
+//
+// Every text is made safe for a PostgreSQL text or jsonb value first
+// (SafeText), here and only here, so a request whose path, username or
+// any other field holds a NUL or invalid UTF-8 is still audited instead
+// of failing the insert (SQLSTATE 22P05, 22021). The record is hashed as
+// stored, so the chain verifies.
 func NewRecord(e Event, at time.Time, prevSeq int64, prevHash string) (Record, error) {
-	detail, err := CanonicalJSON(e.Detail)
+	detail, err := safeDetail(e.Detail)
 	if err != nil {
 		return Record{}, err
 	}
 	r := Record{
 		Seq: prevSeq + 1, At: at.UTC().Truncate(time.Microsecond),
-		ActorID: e.Actor.ID, ActorName: e.Actor.Name, ActorRole: e.Actor.Role,
-		IP: e.Actor.IP, RequestID: e.Actor.RequestID,
-		Event: e.Name, ObjectType: e.ObjectType, ObjectID: e.ObjectID, Outcome: e.Outcome,
-		Detail: detail, PrevHash: prevHash, HashAlg: Algorithm,
+		ActorID: e.Actor.ID, ActorName: SafeText(e.Actor.Name), ActorRole: SafeText(e.Actor.Role),
+		IP: SafeText(e.Actor.IP), RequestID: SafeText(e.Actor.RequestID),
+		Event: SafeText(e.Name), ObjectType: SafeText(e.ObjectType), ObjectID: SafeText(e.ObjectID),
+		Outcome: SafeText(e.Outcome), Detail: detail, PrevHash: prevHash, HashAlg: Algorithm,
 	}
 	r.Hash = r.ComputeHash()
 	return r, nil
+}
+
+// SafeText returns s as PostgreSQL text can hold it: a NUL becomes the four
+// characters \x00 and each byte that is not part of valid UTF-8 becomes
+// \xNN (its hex value), so what a hostile client sent stays visible and
+// distinguishable in the log. Everything else, including a literal
+// backslash, is kept, so SafeText of a safe text is the text itself.
+func SafeText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == 0:
+			b.WriteString(`\x00`)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// safeDetail canonicalises an event's detail with every string in it, keys
+// and values at any depth, made safe by SafeText. Strings are cleaned
+// before encoding, where they are still raw (encoding/json would turn
+// invalid UTF-8 into U+FFFD and keep a NUL as \u0000, which jsonb
+// refuses), and once more after, for strings inside values of other types
+// (a struct's fields), where invalid UTF-8 has become U+FFFD.
+func safeDetail(d map[string]any) ([]byte, error) {
+	if d == nil {
+		return CanonicalJSON(nil)
+	}
+	raw, err := json.Marshal(safeValue(d))
+	if err != nil {
+		return nil, err
+	}
+	generic, err := decodeGeneric(raw)
+	if err != nil {
+		return nil, err
+	}
+	return CanonicalJSON(safeValue(generic))
+}
+
+// decodeGeneric decodes JSON into maps, slices, strings and json.Numbers
+// (never float64, so no number changes on the way).
+func decodeGeneric(raw []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var generic any
+	err := dec.Decode(&generic)
+	return generic, err
+}
+
+// safeValue applies SafeText to the strings of the JSON-like value v.
+func safeValue(v any) any {
+	switch v := v.(type) {
+	case string:
+		return SafeText(v)
+	case []byte:
+		// json.Marshal encodes a []byte as base64: already safe.
+		return v
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[SafeText(k)] = safeValue(x)
+		}
+		return out
+	case map[string]string:
+		out := make(map[string]string, len(v))
+		for k, x := range v {
+			out[SafeText(k)] = SafeText(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = safeValue(x)
+		}
+		return out
+	case []string:
+		out := make([]string, len(v))
+		for i, x := range v {
+			out[i] = SafeText(x)
+		}
+		return out
+	}
+	return v
 }
 
 // CanonicalJSON encodes v (or re-encodes JSON bytes) with sorted keys and no
@@ -101,10 +202,8 @@ func CanonicalJSON(v any) ([]byte, error) {
 			return nil, err
 		}
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var generic any
-	if err := dec.Decode(&generic); err != nil {
+	generic, err := decodeGeneric(raw)
+	if err != nil {
 		return nil, err
 	}
 	if generic == nil {

@@ -1,9 +1,12 @@
 package audit
 
 import (
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func chain(t *testing.T, n int) []Record {
@@ -98,5 +101,76 @@ func TestObjectLabel(t *testing.T) {
 	}
 	if got := ObjectLabel("unknown_thing"); got != "unknown_thing" {
 		t.Errorf("ObjectLabel(unknown_thing) = %q", got)
+	}
+}
+
+func TestSafeText(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                           "",
+		"张三":                         "张三",
+		"/applications/2\x00/submit": `/applications/2\x00/submit`,
+		"admin\x00":                  `admin\x00`,
+		"bad\xff\xfeutf8":            `bad\xff\xfeutf8`,
+		"cut\xe5\xbc":                `cut\xe5\xbc`, // a character cut short
+		`already\x00`:                `already\x00`, // a literal backslash is kept
+		"tab\tand\x01ctrl":           "tab\tand\x01ctrl",
+	} {
+		got := SafeText(in)
+		if got != want {
+			t.Errorf("SafeText(%q) = %q, want %q", in, got, want)
+		}
+		if !utf8.ValidString(got) || strings.IndexByte(got, 0) >= 0 {
+			t.Errorf("SafeText(%q) = %q is not safe for PostgreSQL text", in, got)
+		}
+		if SafeText(got) != got {
+			t.Errorf("SafeText is not idempotent on %q", got)
+		}
+	}
+}
+
+// TestHostileTextRecorded: an event whose fields hold NUL and invalid
+// UTF-8 becomes a record PostgreSQL can store (no NUL, no \u0000 in the
+// jsonb detail, valid UTF-8 everywhere) that still verifies after the
+// jsonb round trip.
+func TestHostileTextRecorded(t *testing.T) {
+	type nested struct{ Name string }
+	e := Event{
+		Actor:      Actor{Name: "mal\x00lory\xff", Role: "staff", IP: "10.0.0.1\x00", RequestID: "r\xc3"},
+		Name:       "access_refused",
+		ObjectType: "application\x00",
+		ObjectID:   "2\x00",
+		Outcome:    Refused,
+		Detail: map[string]any{
+			"path": "/applications/2\x00/submit", "username": "ad\xffmin\x00",
+			"k\x00ey": []any{"a\x00", map[string]any{"b": "\xfe"}}, "list": []string{"x\x00"},
+			"struct": nested{Name: "n\x00"}, "n": 3,
+		},
+	}
+	r, err := NewRecord(e, time.Now(), 0, GenesisHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{r.ActorName, r.ActorRole, r.IP, r.RequestID, r.Event, r.ObjectType, r.ObjectID, r.Outcome, string(r.Detail)} {
+		if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 || strings.Contains(s, `\u0000`) {
+			t.Errorf("field %q is not safe for PostgreSQL", s)
+		}
+	}
+	if r.ObjectID != `2\x00` || r.ActorName != `mal\x00lory\xff` {
+		t.Errorf("object %q, actor %q", r.ObjectID, r.ActorName)
+	}
+	for _, want := range []string{`"path":"/applications/2\\x00/submit"`, `"username":"ad\\xffmin\\x00"`, `"k\\x00ey"`, `"Name":"n\\x00"`, `"n":3`} {
+		if !strings.Contains(string(r.Detail), want) {
+			t.Errorf("detail %s lacks %s", r.Detail, want)
+		}
+	}
+	// What jsonb hands back: same content, its own spacing and key order.
+	var generic any
+	if err := json.Unmarshal(r.Detail, &generic); err != nil {
+		t.Fatal(err)
+	}
+	back, _ := json.MarshalIndent(generic, "", "  ")
+	r.Detail = back
+	if err := verify([]Record{r}); err != nil {
+		t.Fatalf("a record of hostile text does not verify: %v", err)
 	}
 }

@@ -16,6 +16,7 @@ var eventLabels = map[string]string{
 	"appropriation_approved":  "财政拨入审批通过",
 	"appropriation_recorded":  "登记财政拨入",
 	"audit_verify":            "审计日志校验",
+	"blobs_sweep":             "清理文件存储",
 	"calendar_set":            "设置节假日",
 	"conflict_declaration":    "专家利益冲突声明",
 	"conversion_approve":      "转股审批",

@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -97,6 +98,7 @@ func TestIngest(t *testing.T) {
 					"plain ZIP":        zipOf(t, "readme.txt", "scan.pdf"),
 					"OFD.xml nested":   zipOf(t, "Doc_0/OFD.xml"),
 					"ofd.xml lower":    zipOf(t, "ofd.xml"),
+					"OFD.xml is HTML":  zipWithOFDXML(t, string(htmlDoc), zip.Deflate),
 					"truncated ZIP":    ofdDoc(t)[:40],
 				} {
 					_, err := Ingest(ctx, s, NewKey("docs", testNow), bytes.NewReader(data), IngestOptions{})
@@ -144,13 +146,14 @@ func TestIngest(t *testing.T) {
 				wantEmpty(t, s)
 			})
 
-			t.Run("ClientDisconnectLeavesNothing", func(t *testing.T) {
+			t.Run("ClientDisconnectIsBadRequestAndLeavesNothing", func(t *testing.T) {
 				s := b.new(t)
-				for _, data := range [][]byte{pdfOf(200 << 10), ofdDoc(t)} {
-					r := &errReader{data: data[:len(data)-10], err: io.ErrUnexpectedEOF}
+				for _, data := range [][]byte{pdfOf(200 << 10), ofdDoc(t), pdfOf(5)} {
+					r := &errReader{data: data[:len(data)-3], err: io.ErrUnexpectedEOF}
 					_, err := Ingest(ctx, s, NewKey("docs", testNow), r, IngestOptions{Encrypt: true, MasterKey: master})
-					if err == nil || applications.ErrorKind(err) != applications.Internal {
-						t.Fatalf("Ingest of a broken upload = %v, want an internal error", err)
+					wantKind(t, err, applications.BadRequest, MsgInterrupted)
+					if !errors.Is(err, io.ErrUnexpectedEOF) {
+						t.Fatalf("the cause is not kept for the log: %v", err)
 					}
 				}
 				wantEmpty(t, s)
