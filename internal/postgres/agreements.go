@@ -115,3 +115,9 @@ func (db *DB) SignAgreement(ctx context.Context, actor audit.Actor, appID int64,
 			Detail: map[string]any{"signed_on": signedOn.Format(time.DateOnly), "document_id": doc.ID}})
 	})
 }
+
+// AgreementApplication returns the application of agreement version id.
+// NotFound.
+func (db *DB) AgreementApplication(ctx context.Context, id int64) (int64, error) {
+	return db.applicationOf(ctx, "AgreementApplication", `SELECT application_id FROM agreements WHERE id = $1`, id, "协议版本不存在。")
+}

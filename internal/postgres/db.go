@@ -178,3 +178,21 @@ func (db *DB) Notify(ctx context.Context, channel, payload string) (err error) {
 	_, err = db.Pool.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload)
 	return err
 }
+
+// applicationOf runs a one-row application_id lookup for the handlers
+// addressed by a child record's ID (DecisionApplication,
+// ObjectionApplication, AgreementApplication, EventApplication) that go back
+// to the project's page: pgx.ErrNoRows is NotFound with the message given;
+// any other failure (a dropped connection, a cancelled request) is an error
+// naming op and id, so it is reported as a 500, never as "not found".
+func (db *DB) applicationOf(ctx context.Context, op, query string, id int64, notFound string) (int64, error) {
+	var appID int64
+	err := db.Pool.QueryRow(ctx, query, id).Scan(&appID)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, applications.Errorf(applications.NotFound, "%s", notFound)
+	case err != nil:
+		return 0, fmt.Errorf("%s %d: %w", op, id, err)
+	}
+	return appID, nil
+}

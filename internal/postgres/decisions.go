@@ -225,3 +225,8 @@ func (db *DB) SendBackDecision(ctx context.Context, actor audit.Actor, decisionI
 			ObjectID: itoa64(appID), Outcome: audit.Success, Detail: map[string]any{"decision_id": decisionID, "comment": comment}})
 	})
 }
+
+// DecisionApplication returns the application of decision id. NotFound.
+func (db *DB) DecisionApplication(ctx context.Context, id int64) (int64, error) {
+	return db.applicationOf(ctx, "DecisionApplication", `SELECT application_id FROM decisions WHERE id = $1`, id, "立项决定不存在。")
+}

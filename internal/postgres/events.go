@@ -163,3 +163,8 @@ func (db *DB) VerifyEvent(ctx context.Context, actor audit.Actor, eventID int64,
 			Detail: map[string]any{"event_id": eventID, "status": status, "satisfies": satisfies, "reason": reason}})
 	})
 }
+
+// EventApplication returns the application of trigger event id. NotFound.
+func (db *DB) EventApplication(ctx context.Context, id int64) (int64, error) {
+	return db.applicationOf(ctx, "EventApplication", `SELECT application_id FROM trigger_events WHERE id = $1`, id, "事项不存在。")
+}

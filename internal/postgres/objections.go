@@ -106,3 +106,8 @@ func (db *DB) ResolveObjection(ctx context.Context, actor audit.Actor, objection
 			Detail: map[string]any{"objection_id": objectionID, "upheld": uphold, "resolution": resolution}})
 	})
 }
+
+// ObjectionApplication returns the application of objection id. NotFound.
+func (db *DB) ObjectionApplication(ctx context.Context, id int64) (int64, error) {
+	return db.applicationOf(ctx, "ObjectionApplication", `SELECT application_id FROM objections WHERE id = $1`, id, "异议不存在。")
+}
