@@ -17,15 +17,6 @@ import (
 	"ite/internal/ledger"
 )
 
-// Money record statuses: the rules that read them live in
-// internal/applications.
-const (
-	MoneyPending  = applications.MoneyPending  // alias kept while internal/server is reorganised
-	MoneyApproved = applications.MoneyApproved // alias kept while internal/server is reorganised
-	MoneyRejected = applications.MoneyRejected // alias kept while internal/server is reorganised
-	MoneyReversed = applications.MoneyReversed // alias kept while internal/server is reorganised
-)
-
 // MoneyStatusLabel is the Chinese name of a money record status.
 func MoneyStatusLabel(s string) string { return applications.MoneyStatusLabel(s) }
 
@@ -146,7 +137,7 @@ func appropriationAudit(a Appropriation) map[string]any {
 }
 
 // appropriationRecord is the appropriations table for checkMoney.
-var appropriationRecord = moneyRecord[Appropriation]{table: "appropriations", recordType: RecordAppropriation,
+var appropriationRecord = moneyRecord[Appropriation]{table: "appropriations", recordType: applications.RecordAppropriation,
 	what: "财政拨入", find: findAppropriation, checkedBy: func(a Appropriation) int64 { return a.CheckedBy },
 	audit: appropriationAudit}
 
@@ -209,7 +200,7 @@ func (db *DB) RecordAppropriation(ctx context.Context, actor audit.Actor, in App
 		if out, err = findAppropriation(ctx, tx, id); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "appropriation_recorded", ObjectType: RecordAppropriation,
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "appropriation_recorded", ObjectType: applications.RecordAppropriation,
 			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success, Detail: map[string]any{"after": appropriationAudit(out)}})
 	})
 	return out, mapError(err)
@@ -223,7 +214,7 @@ func (db *DB) RecordAppropriation(ctx context.Context, actor audit.Actor, in App
 // decided), Invalid.
 func (db *DB) ApproveAppropriation(ctx context.Context, actor audit.Actor, id int64, checkKey string) (_ Appropriation, err error) {
 	defer wrap(&err, "ApproveAppropriation %d", id)
-	out, err := checkMoney(ctx, db, actor, appropriationRecord, id, checkKey, MoneyApproved, func(tx pgx.Tx, now time.Time, a Appropriation, out *Appropriation) error {
+	out, err := checkMoney(ctx, db, actor, appropriationRecord, id, checkKey, applications.MoneyApproved, func(tx pgx.Tx, now time.Time, a Appropriation, out *Appropriation) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO programme_funds (programme_id, updated_at) VALUES ($1, $2)
 			ON CONFLICT (programme_id) DO NOTHING`, a.ProgrammeID, now); err != nil {
 			return err
@@ -238,9 +229,9 @@ func (db *DB) ApproveAppropriation(ctx context.Context, actor audit.Actor, id in
 		}
 		e.Memo = "财政拨入专项资金：" + a.Programme + "（" + a.Reference + "）"
 		e.ValueDate = a.ValueDate
-		e.Record = ledger.RecordRef{Type: RecordAppropriation, ID: a.ID}
+		e.Record = ledger.RecordRef{Type: applications.RecordAppropriation, ID: a.ID}
 		e.MakerID, e.CheckerID = a.PreparedBy, actor.ID
-		e.IdempotencyKey = RecordAppropriation + "/" + strconv.FormatInt(a.ID, 10)
+		e.IdempotencyKey = applications.RecordAppropriation + "/" + strconv.FormatInt(a.ID, 10)
 		posted, _, err := postEntry(ctx, tx, now, e)
 		if err != nil {
 			return err
@@ -252,9 +243,9 @@ func (db *DB) ApproveAppropriation(ctx context.Context, actor audit.Actor, id in
 		if *out, err = findAppropriation(ctx, tx, id); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "appropriation_approved", ObjectType: RecordAppropriation,
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "appropriation_approved", ObjectType: applications.RecordAppropriation,
 			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
-			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": appropriationAudit(*out),
+			Detail: map[string]any{"before": map[string]any{"status": applications.MoneyPending}, "after": appropriationAudit(*out),
 				"entry_seq": posted.Seq, "entry_hash": posted.Hash}})
 	})
 	return out, mapError(err)

@@ -94,7 +94,7 @@ func checkMoney[T any](ctx context.Context, db *DB, actor audit.Actor, m moneyRe
 		return out, err
 	}
 	action := "approve"
-	if decision == MoneyRejected {
+	if decision == applications.MoneyRejected {
 		action = "reject"
 	}
 	err := db.checkTx(ctx, actor, m.recordType, id, action, func(tx pgx.Tx, now time.Time, chk *checker) error {
@@ -125,7 +125,7 @@ func checkMoney[T any](ctx context.Context, db *DB, actor audit.Actor, m moneyRe
 // pending: a retry of the same decision (same check key, same checker)
 // succeeds with the record as it stands; anything else is a Conflict.
 func alreadyDecided(status string, storedKey *string, checkKey string, checkedBy, actorID int64, want string) (bool, error) {
-	if status == MoneyPending {
+	if status == applications.MoneyPending {
 		return false, nil
 	}
 	if status == want && storedKey != nil && *storedKey == checkKey && checkedBy == actorID {
@@ -162,7 +162,7 @@ func rejectMoney[T any](ctx context.Context, db *DB, actor audit.Actor, m moneyR
 	if comment == "" {
 		return zero, applications.FieldError("comment", "退回时请填写理由。")
 	}
-	out, err := checkMoney(ctx, db, actor, m, id, checkKey, MoneyRejected, func(tx pgx.Tx, now time.Time, _ T, out *T) error {
+	out, err := checkMoney(ctx, db, actor, m, id, checkKey, applications.MoneyRejected, func(tx pgx.Tx, now time.Time, _ T, out *T) error {
 		if _, err := tx.Exec(ctx, `UPDATE `+m.table+` SET status = 'rejected', checked_by = $2, checked_at = $3,
 			check_key = $4, check_comment = $5 WHERE id = $1`, id, actor.ID, now, checkKey, comment); err != nil {
 			return err
@@ -173,7 +173,7 @@ func rejectMoney[T any](ctx context.Context, db *DB, actor audit.Actor, m moneyR
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: m.recordType + "_rejected", ObjectType: m.recordType,
 			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
-			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": m.audit(*out), "comment": comment}})
+			Detail: map[string]any{"before": map[string]any{"status": applications.MoneyPending}, "after": m.audit(*out), "comment": comment}})
 	})
 	return out, mapError(err)
 }

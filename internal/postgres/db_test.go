@@ -34,7 +34,7 @@ func TestStoreErrorsNameTheOperation(t *testing.T) {
 	})
 	t.Run("FieldErrorStaysOnTop", func(t *testing.T) {
 		// internal/server reads a form's field errors with a type assertion.
-		_, err := w.db.RecordDisbursement(w.ctx, w.staff, DisbursementInput{ApplicationID: 7, Tranche: 1,
+		_, err := w.db.RecordDisbursement(w.ctx, w.staff, applications.DisbursementInput{ApplicationID: 7, Tranche: 1,
 			Amount: dec("-1"), IdempotencyKey: w.key()})
 		e, ok := err.(*applications.Error)
 		if !ok || e.Field != "amount" || e.Kind != applications.Invalid {

@@ -20,13 +20,6 @@ import (
 // it, so the chain never forks and the sequence never skips a number.
 const ledgerChainLock = 7_301_002
 
-// Record types a ledger entry links to (ledger.RecordRef.Type).
-const (
-	RecordAppropriation = applications.RecordAppropriation // alias kept while internal/server is reorganised
-	RecordDisbursement  = applications.RecordDisbursement  // alias kept while internal/server is reorganised
-	RecordReversal      = applications.RecordReversal      // alias kept while internal/server is reorganised
-)
-
 // ledgerConstraintMessages are the user-facing messages for the money and
 // ledger constraints of migration 000004. They catch what the Go checks
 // miss: races, and anything that writes to the tables some other way.
@@ -232,11 +225,11 @@ func (db *DB) FindEntry(ctx context.Context, seq int64) (_ EntryDetail, err erro
 func RecordLink(r ledger.RecordRef) string {
 	id := strconv.FormatInt(r.ID, 10)
 	switch r.Type {
-	case RecordAppropriation:
+	case applications.RecordAppropriation:
 		return "/ledger/appropriations/" + id
-	case RecordDisbursement:
+	case applications.RecordDisbursement:
 		return "/disbursements/" + id
-	case RecordReversal:
+	case applications.RecordReversal:
 		return "/ledger/reversals/" + id
 	}
 	return ""

@@ -112,7 +112,7 @@ func TestEnsureDueReports(t *testing.T) {
 	}
 	r := rs[0]
 	if r.ApplicationID != w.appID || r.PeriodLabel() != "2026-01-15 至 2026-06-30" || r.DueOn.Format(time.DateOnly) != "2026-07-30" ||
-		r.Status != ReportDue || r.Figures != nil {
+		r.Status != applications.ReportDue || r.Figures != nil {
 		t.Fatalf("report = %+v", r)
 	}
 	var notices int
@@ -142,10 +142,10 @@ func TestEnsureDueReports(t *testing.T) {
 	})
 
 	t.Run("SubmittedIsNoLongerOverdue", func(t *testing.T) {
-		in := ReportInput{Figures: ReportFigures{Revenue: decimal.RequireFromString("1200000.50"), RDSpend: decimal.RequireFromString("300000"),
+		in := applications.ReportInput{Figures: applications.ReportFigures{Revenue: decimal.RequireFromString("1200000.50"), RDSpend: decimal.RequireFromString("300000"),
 			Headcount: 42, IPCount: 3}, Narrative: "中试线建成。", Version: r.Version}
 		got, err := w.db.SubmitReport(w.ctx, w.user, r.ID, in, nil)
-		if err != nil || got.Status != ReportSubmitted || got.Figures == nil || got.Figures.Headcount != 42 || got.SubmittedBy != "张三" {
+		if err != nil || got.Status != applications.ReportSubmitted || got.Figures == nil || got.Figures.Headcount != 42 || got.SubmittedBy != "张三" {
 			t.Fatalf("submit: %+v %v", got, err)
 		}
 		if _, err := w.db.SubmitReport(w.ctx, w.user, r.ID, in, nil); applications.ErrorKind(err) != applications.Conflict {
@@ -158,7 +158,7 @@ func TestEnsureDueReports(t *testing.T) {
 			t.Fatalf("return without comment: %v", err)
 		}
 		back, err := w.db.ReviewReport(w.ctx, w.staff, r.ID, false, "请补充研发费用明细。", got.Version)
-		if err != nil || back.Status != ReportReturned || back.ReviewedBy != "王经办" {
+		if err != nil || back.Status != applications.ReportReturned || back.ReviewedBy != "王经办" {
 			t.Fatalf("return: %+v %v", back, err)
 		}
 		if od, _ := w.db.ListOverdueReports(w.ctx, chinaDate(w.now)); len(od) != 1 {
@@ -183,7 +183,7 @@ func TestEnsureDueReports(t *testing.T) {
 		if s := w.ensure(); s.Created != 1 {
 			t.Fatalf("quarterly sweep: %+v", s)
 		}
-		rs, _ := w.db.ListReports(w.ctx, ReportFilter{ApplicationID: w.appID, Status: ReportDue})
+		rs, _ := w.db.ListReports(w.ctx, ReportFilter{ApplicationID: w.appID, Status: applications.ReportDue})
 		if len(rs) != 1 || rs[0].PeriodLabel() != "2026-07-01 至 2026-09-30" || rs[0].DueOn.Format(time.DateOnly) != "2026-10-15" {
 			t.Fatalf("quarterly report: %+v", rs)
 		}

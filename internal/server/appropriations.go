@@ -27,7 +27,7 @@ func (s *Server) appropriationRoutes() []route {
 // moneyStatus reads a status filter; anything else is "all".
 func moneyStatus(v string) string {
 	switch v {
-	case postgres.MoneyPending, postgres.MoneyApproved, postgres.MoneyRejected, postgres.MoneyReversed:
+	case applications.MoneyPending, applications.MoneyApproved, applications.MoneyRejected, applications.MoneyReversed:
 		return v
 	}
 	return ""
