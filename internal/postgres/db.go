@@ -139,27 +139,14 @@ func mapError(err error) error {
 
 // wrap names the store operation that failed, and its record, in *errp
 // (pkgsite's derrors.Wrap): every exported method defers it, so a logged
-// failure says which operation and which row. The cause stays reachable
-// (errors.Is, errors.As, applications.ErrorKind) and the user's message
-// is untouched. An *applications.Error stays the outermost error, with
-// the operation put under it, because some callers read its Field with a
-// type assertion.
+// failure reads "ApproveDisbursement 12: ...". It is a plain prefix: the
+// cause stays reachable with errors.Is and errors.As (an *applications.Error's
+// kind, field and user message with applications.ErrorKind, ErrorMessage or
+// errors.As), never with a type assertion.
 func wrap(errp *error, format string, args ...any) {
-	if *errp == nil {
-		return
+	if *errp != nil {
+		*errp = fmt.Errorf(format+": %w", append(args, *errp)...)
 	}
-	op := fmt.Sprintf(format, args...)
-	if e, ok := (*errp).(*applications.Error); ok {
-		wrapped := *e
-		if e.Err == nil {
-			wrapped.Err = errors.New(op)
-		} else {
-			wrapped.Err = fmt.Errorf("%s: %w", op, e.Err)
-		}
-		*errp = &wrapped
-		return
-	}
-	*errp = fmt.Errorf("%s: %w", op, *errp)
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
