@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"ite/internal/conversion"
+	"ite/internal/day"
 	"ite/internal/ledger"
 )
 
@@ -219,7 +220,7 @@ func (p DisbursementPlan) ConfirmMilestone(tranche int) (Tranche, error) {
 	}
 	if t.Confirmation != nil {
 		return Tranche{}, Errorf(Conflict, "第 %d 笔拨付的里程碑已于 %s 由%s确认。", tranche,
-			t.Confirmation.ConfirmedAt.In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly), t.Confirmation.ConfirmedBy)
+			day.Of(t.Confirmation.ConfirmedAt).Format(time.DateOnly), t.Confirmation.ConfirmedBy)
 	}
 	return t, nil
 }
@@ -248,7 +249,7 @@ func (p DisbursementPlan) CheckRecord(in DisbursementInput) error {
 	if t.Gated() {
 		return FieldError("tranche", fmt.Sprintf("第 %d 笔拨付以里程碑“%s”为条件，须先由经办人员确认里程碑达成。", t.No, t.Milestone))
 	}
-	if calendarDay(in.ValueDate).Before(calendarDay(p.SignedOn)) {
+	if day.Date(in.ValueDate).Before(day.Date(p.SignedOn)) {
 		return FieldError("value_date", "拨付日期不能早于协议签署日期（"+p.SignedOn.Format(time.DateOnly)+"）。")
 	}
 	if rem := t.Remaining(); in.Amount.GreaterThan(rem) {
@@ -324,11 +325,4 @@ func (p DisbursementPlan) ErrAboveApproved() error {
 func ErrFundShort(amount, balance decimal.Decimal) error {
 	return Errorf(Conflict, "专项资金余额不足：本笔 %s 元，余额 %s 元。请先办理财政拨入，或退回该笔拨付。",
 		amount.StringFixed(2), balance.StringFixed(2))
-}
-
-// calendarDay is the calendar day of t as midnight UTC, the form the
-// database's date columns take without any time-zone shift.
-func calendarDay(t time.Time) time.Time {
-	y, m, d := t.Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }

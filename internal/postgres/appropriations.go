@@ -14,6 +14,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 	"ite/internal/ledger"
 )
 
@@ -181,7 +182,7 @@ func (db *DB) RecordAppropriation(ctx context.Context, actor audit.Actor, in App
 			INSERT INTO appropriations (programme_id, amount, value_date, reference, note, idempotency_key, prepared_by, prepared_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
-			in.ProgrammeID, in.Amount, ledgerDay(in.ValueDate), in.Reference, in.Note, in.IdempotencyKey, actor.ID, now).Scan(&id)
+			in.ProgrammeID, in.Amount, day.Date(in.ValueDate), in.Reference, in.Note, in.IdempotencyKey, actor.ID, now).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			// A retry: the first attempt's record is the answer.
 			if err := tx.QueryRow(ctx, `SELECT id FROM appropriations WHERE idempotency_key = $1`, in.IdempotencyKey).Scan(&id); err != nil {

@@ -15,6 +15,7 @@ import (
 	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/conversion"
+	"ite/internal/day"
 	"ite/internal/ledger"
 )
 
@@ -311,7 +312,7 @@ func (db *DB) RecordRegistration(ctx context.Context, actor audit.Actor, convID 
 		if status != "approved" {
 			return applications.Errorf(applications.Conflict, "转股审批通过后才能登记工商变更。")
 		}
-		if date.Before(convDate) || date.After(chinaDay(now)) {
+		if date.Before(convDate) || date.After(day.Today(now)) {
 			return applications.FieldError("registration_date", "工商变更日期须在转股日之后，且不晚于今天。")
 		}
 		doc, err := insertEvidence(ctx, tx, now, actor, appID, evidence)

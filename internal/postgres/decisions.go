@@ -9,6 +9,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 )
 
 // Decision is a prepared funding decision and its check.
@@ -170,7 +171,7 @@ func (db *DB) ApproveDecision(ctx context.Context, actor audit.Actor, decisionID
 		if err != nil {
 			return err
 		}
-		start, end := cal.NoticePeriod(chinaDate(now), p.NoticeWorkingDays)
+		start, end := cal.NoticePeriod(day.Today(now), p.NoticeWorkingDays)
 		if _, err := tx.Exec(ctx, `UPDATE applications SET approved_amount = $2, notice_starts_on = $3, notice_ends_on = $4 WHERE id = $1`,
 			a.ID, d.Amount.Decimal, start, end); err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 	"ite/internal/ledger"
 )
 
@@ -287,7 +288,7 @@ func (db *DB) RecordDisbursement(ctx context.Context, actor audit.Actor, in appl
 			INSERT INTO disbursements (application_id, programme_id, agreement_id, tranche, amount, value_date, reference,
 				note, idempotency_key, prepared_by, prepared_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-			a.ID, a.ProgrammeID, p.AgreementID, in.Tranche, in.Amount, ledgerDay(in.ValueDate), in.Reference, in.Note,
+			a.ID, a.ProgrammeID, p.AgreementID, in.Tranche, in.Amount, day.Date(in.ValueDate), in.Reference, in.Note,
 			in.IdempotencyKey, actor.ID, now).Scan(&id); err != nil {
 			return err
 		}

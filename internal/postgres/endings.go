@@ -11,6 +11,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 	"ite/internal/ledger"
 )
 
@@ -41,7 +42,7 @@ func (db *DB) EvaluateLapses(ctx context.Context) (_ int, err error) {
 			SELECT a.id FROM applications a JOIN agreements g ON g.application_id = a.id AND g.status = 'signed'
 			WHERE a.state = 'funded'
 			  AND g.signed_on + make_interval(years => (g.terms->>'window_years')::int) < $1
-			ORDER BY a.id`, chinaDay(now))
+			ORDER BY a.id`, day.Today(now))
 		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 		if err != nil {
 			return err

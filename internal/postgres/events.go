@@ -9,6 +9,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 )
 
 // Trigger events (DOMAIN §8): financing rounds, revenue and milestones
@@ -82,7 +83,7 @@ func (db *DB) ReportEvent(ctx context.Context, actor audit.Actor, e applications
 		if !ok {
 			return applications.Errorf(applications.Conflict, "项目没有生效的协议。")
 		}
-		if err := e.Validate(g.terms, g.signedOn, chinaDay(now)); err != nil {
+		if err := e.Validate(g.terms, g.signedOn, day.Today(now)); err != nil {
 			return err
 		}
 		var unit *string

@@ -14,6 +14,7 @@ import (
 	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/conversion"
+	"ite/internal/day"
 	"ite/internal/ledger"
 )
 
@@ -193,7 +194,7 @@ func (db *DB) PrepareExit(ctx context.Context, actor audit.Actor, appID int64, i
 		if a.State != applications.StateConverted && a.State != applications.StateExiting {
 			return applications.Errorf(applications.Conflict, "只有「持股中」或「退出中」的项目可以退出（当前为「%s」）。", a.State.Label())
 		}
-		if in.Date.After(chinaDay(now)) {
+		if in.Date.After(day.Today(now)) {
 			return applications.FieldError("date", "退出日期不能晚于今天。")
 		}
 		p, err := previewExit(ctx, tx, a, &in)

@@ -9,6 +9,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 )
 
 // Objections (异议) received during a decision's public notice, and their
@@ -51,7 +52,7 @@ func (db *DB) RecordObjection(ctx context.Context, actor audit.Actor, appID int6
 		if a.State != applications.StateApproved || !a.NoticeClosedAt.IsZero() {
 			return applications.Errorf(applications.Conflict, "该项目不在公示期内，不能登记异议。")
 		}
-		if receivedOn.Before(a.NoticeStartsOn) || receivedOn.After(a.NoticeEndsOn) || receivedOn.After(chinaDay(now)) {
+		if receivedOn.Before(a.NoticeStartsOn) || receivedOn.After(a.NoticeEndsOn) || receivedOn.After(day.Today(now)) {
 			return applications.FieldError("received_on", "收到异议的日期须在公示期（"+a.NoticeStartsOn.Format(time.DateOnly)+" 至 "+a.NoticeEndsOn.Format(time.DateOnly)+"）内，且不晚于今天。")
 		}
 		var id int64

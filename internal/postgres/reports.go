@@ -14,6 +14,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 )
 
 // Enterprise reporting duties (DOMAIN §2: enterprises report revenue and
@@ -121,7 +122,7 @@ func (db *DB) ListReports(ctx context.Context, f ReportFilter) (_ []applications
 		where = append(where, "r.status = "+arg(string(f.Status)))
 	}
 	if !f.OverdueOn.IsZero() {
-		where = append(where, "r.status IN ('due','returned') AND r.due_on < "+arg(ledgerDay(f.OverdueOn)),
+		where = append(where, "r.status IN ('due','returned') AND r.due_on < "+arg(day.Date(f.OverdueOn)),
 			"a.state = ANY("+arg(reportingStateCodes())+")")
 	}
 	sql := `SELECT ` + reportColumns + reportFrom
@@ -143,7 +144,7 @@ func (db *DB) ListOverdueReports(ctx context.Context, today time.Time) (_ []appl
 	defer wrap(&err, "ListOverdueReports")
 	rows, _ := db.Pool.Query(ctx, `SELECT `+reportColumns+reportFrom+`
 		WHERE r.status IN ('due','returned') AND r.due_on < $1 AND a.state = ANY($2)
-		ORDER BY r.due_on, r.id`, ledgerDay(today), reportingStateCodes())
+		ORDER BY r.due_on, r.id`, day.Date(today), reportingStateCodes())
 	rs, err := pgx.CollectRows(rows, scanReport)
 	return rs, mapError(err)
 }
@@ -155,7 +156,7 @@ func (db *DB) CountOverdueReports(ctx context.Context, today time.Time) (_ int, 
 	var n int
 	err = db.Pool.QueryRow(ctx, `SELECT count(*) FROM progress_reports r JOIN applications a ON a.id = r.application_id
 		WHERE r.status IN ('due','returned') AND r.due_on < $1 AND a.state = ANY($2)`,
-		ledgerDay(today), reportingStateCodes()).Scan(&n)
+		day.Date(today), reportingStateCodes()).Scan(&n)
 	return n, mapError(err)
 }
 
@@ -195,10 +196,12 @@ func (db *DB) EnsureEnterpriseReports(ctx context.Context, today time.Time, ente
 // projects when enterpriseID is not 0.
 func (db *DB) ensureDueReports(ctx context.Context, today time.Time, enterpriseID int64) (ReportSweep, error) {
 	var sweep ReportSweep
-	today = ledgerDay(today)
+	today = day.Date(today)
 	// Candidates: projects whose next calendar period has ended. The
 	// SQL test is the calendar rule without the short-period merge, so it
 	// may pick a project that has nothing to add yet, never miss one.
+	// AT TIME ZONE 'Asia/Shanghai' is the database's side of day.Of (an
+	// instant's China day; see internal/day).
 	rows, _ := db.Pool.Query(ctx, `
 		SELECT a.id FROM applications a JOIN programmes p ON p.id = a.programme_id
 		CROSS JOIN LATERAL (SELECT COALESCE(
@@ -246,6 +249,7 @@ func (db *DB) ensureProjectReports(ctx context.Context, appID int64, today time.
 		var cadence, grace int
 		var anchor time.Time
 		var lastEnd *time.Time
+		// AT TIME ZONE 'Asia/Shanghai': day.Of on the database's side.
 		err := tx.QueryRow(ctx, `
 			SELECT a.title, a.state, p.report_cadence_months, p.report_grace_days,
 				COALESCE(

@@ -9,10 +9,11 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 	"ite/internal/postgres/pgtest"
 )
 
-func day(s string) time.Time {
+func isoDay(s string) time.Time {
 	d, err := time.Parse(time.DateOnly, s)
 	if err != nil {
 		panic(err)
@@ -88,7 +89,7 @@ func (w *reportWorld) project(state string, funded time.Time) int64 {
 
 func (w *reportWorld) ensure() ReportSweep {
 	w.t.Helper()
-	s, err := w.db.EnsureDueReports(w.ctx, chinaDate(w.now))
+	s, err := w.db.EnsureDueReports(w.ctx, day.Today(w.now))
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -122,15 +123,15 @@ func TestEnsureDueReports(t *testing.T) {
 	}
 
 	t.Run("OverdueAfterTheDueDate", func(t *testing.T) {
-		if od, _ := w.db.ListOverdueReports(w.ctx, day("2026-07-30")); len(od) != 0 {
+		if od, _ := w.db.ListOverdueReports(w.ctx, isoDay("2026-07-30")); len(od) != 0 {
 			t.Fatalf("overdue on the due date itself: %v", od)
 		}
 		w.now = time.Date(2026, 7, 31, 2, 0, 0, 0, time.UTC)
-		od, err := w.db.ListOverdueReports(w.ctx, chinaDate(w.now))
-		if err != nil || len(od) != 1 || od[0].ID != r.ID || !od[0].Overdue(chinaDate(w.now)) {
+		od, err := w.db.ListOverdueReports(w.ctx, day.Today(w.now))
+		if err != nil || len(od) != 1 || od[0].ID != r.ID || !od[0].Overdue(day.Today(w.now)) {
 			t.Fatalf("overdue: %v %v", od, err)
 		}
-		if n, _ := w.db.CountOverdueReports(w.ctx, chinaDate(w.now)); n != 1 {
+		if n, _ := w.db.CountOverdueReports(w.ctx, day.Today(w.now)); n != 1 {
 			t.Fatalf("count = %d", n)
 		}
 		if s := w.ensure(); s.Reminded != 1 {
@@ -151,7 +152,7 @@ func TestEnsureDueReports(t *testing.T) {
 		if _, err := w.db.SubmitReport(w.ctx, w.user, r.ID, in, nil); applications.ErrorKind(err) != applications.Conflict {
 			t.Fatalf("second submit: %v, want Conflict", err)
 		}
-		if od, _ := w.db.ListOverdueReports(w.ctx, chinaDate(w.now)); len(od) != 0 {
+		if od, _ := w.db.ListOverdueReports(w.ctx, day.Today(w.now)); len(od) != 0 {
 			t.Fatalf("still overdue: %v", od)
 		}
 		if _, err := w.db.ReviewReport(w.ctx, w.staff, r.ID, false, "  ", 0); applications.ErrorKind(err) != applications.Invalid {
@@ -161,7 +162,7 @@ func TestEnsureDueReports(t *testing.T) {
 		if err != nil || back.Status != applications.ReportReturned || back.ReviewedBy != "王经办" {
 			t.Fatalf("return: %+v %v", back, err)
 		}
-		if od, _ := w.db.ListOverdueReports(w.ctx, chinaDate(w.now)); len(od) != 1 {
+		if od, _ := w.db.ListOverdueReports(w.ctx, day.Today(w.now)); len(od) != 1 {
 			t.Fatal("a returned report past its due date is owed again")
 		}
 	})

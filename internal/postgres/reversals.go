@@ -11,6 +11,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 	"ite/internal/ledger"
 )
 
@@ -318,7 +319,7 @@ func (db *DB) ApproveReversal(ctx context.Context, actor audit.Actor, id int64, 
 		if err != nil {
 			return err
 		}
-		e, err := t.Entry(orig, r, actor.ID, ledgerToday(now))
+		e, err := t.Entry(orig, r, actor.ID, day.Today(now))
 		if err != nil {
 			return err
 		}

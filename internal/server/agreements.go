@@ -7,6 +7,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/blob"
+	"ite/internal/day"
 	"ite/web/page"
 	"ite/web/ui"
 )
@@ -90,7 +91,7 @@ func (s *Server) handleAgreementSign(w http.ResponseWriter, r *http.Request) err
 		if part.FormName() == "signed_on" {
 			b := make([]byte, 32)
 			n, _ := part.Read(b)
-			if signedOn, err = time.Parse(time.DateOnly, strings.TrimSpace(string(b[:n]))); err != nil {
+			if signedOn, err = day.Parse(strings.TrimSpace(string(b[:n]))); err != nil {
 				return s.renderAgreement(w, r, http.StatusUnprocessableEntity, a, nil, "请填写签署日期（年-月-日）。")
 			}
 			continue

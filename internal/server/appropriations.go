@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"ite/internal/applications"
+	"ite/internal/day"
 	"ite/internal/postgres"
 	"ite/web/page"
 	"ite/web/ui"
@@ -61,7 +62,7 @@ func (s *Server) appropriationsView(r *http.Request, form page.MoneyForm) (page.
 			v.Form.Key = newFormKey(r.Context())
 		}
 		if v.Form.ValueDate == "" {
-			v.Form.ValueDate = chinaToday(s.Now()).Format("2006-01-02")
+			v.Form.ValueDate = day.ISO(day.Today(s.Now()))
 		}
 	}
 	return v, nil

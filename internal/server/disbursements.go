@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"ite/internal/applications"
+	"ite/internal/day"
 	"ite/internal/postgres"
 	"ite/web/page"
 	"ite/web/ui"
@@ -67,7 +68,7 @@ func (s *Server) disbursementPart(r *http.Request, a applications.Application, f
 		v.Form.Key = newFormKey(r.Context())
 	}
 	if v.Form.ValueDate == "" {
-		v.Form.ValueDate = chinaToday(s.Now()).Format("2006-01-02")
+		v.Form.ValueDate = day.ISO(day.Today(s.Now()))
 	}
 	return v, nil
 }

@@ -12,6 +12,7 @@ import (
 	"ite/internal/applications"
 	"ite/internal/blob"
 	"ite/internal/conversion"
+	"ite/internal/day"
 	"ite/internal/postgres"
 	"ite/web/page"
 	"ite/web/ui"
@@ -51,7 +52,7 @@ func (s *Server) ensureReports(r *http.Request) error {
 		if u.EnterpriseID == 0 {
 			return nil
 		}
-		_, err := s.DB.EnsureEnterpriseReports(r.Context(), chinaToday(now), u.EnterpriseID)
+		_, err := s.DB.EnsureEnterpriseReports(r.Context(), day.Today(now), u.EnterpriseID)
 		return err
 	}
 	if last, ok := reportSweeps.Load(s); ok {
@@ -60,7 +61,7 @@ func (s *Server) ensureReports(r *http.Request) error {
 		}
 	}
 	reportSweeps.Store(s, now)
-	_, err := s.DB.EnsureDueReports(r.Context(), chinaToday(now))
+	_, err := s.DB.EnsureDueReports(r.Context(), day.Today(now))
 	return err
 }
 
@@ -79,7 +80,7 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u := currentUser(r)
-	today := chinaToday(s.Now())
+	today := day.Today(s.Now())
 	v := page.ReportListView{Today: today, Enterprise: u.Role == enterprise, Views: reportViews}
 	f := postgres.ReportFilter{}
 	if v.Enterprise {
@@ -150,7 +151,7 @@ func reportForm(rep applications.ProgressReport) map[string]string {
 
 func (s *Server) renderReport(w http.ResponseWriter, r *http.Request, status int, rep applications.ProgressReport, form map[string]string, errs ui.Errors, msg string) error {
 	u := currentUser(r)
-	v := page.ReportView{Report: rep, Today: chinaToday(s.Now()), Form: form, Errors: errs, FormError: msg,
+	v := page.ReportView{Report: rep, Today: day.Today(s.Now()), Form: form, Errors: errs, FormError: msg,
 		CanSubmit: u.Role == enterprise && rep.Open(), CanReview: u.Role == staff && rep.Status == applications.ReportSubmitted,
 		MaxUploadMiB: s.maxUpload() >> 20, MaxFiles: maxReportFiles}
 	return s.render(w, r, status, page.ReportShow(v))
