@@ -15,18 +15,22 @@ import (
 	"ite/internal/ledger"
 )
 
+// MoneyStatus is where a money record (an appropriation, a disbursement, a
+// reversal request) stands.
+type MoneyStatus string
+
 // Money record statuses (appropriations and disbursements): recorded by a
 // maker, then approved or rejected by a checker who is someone else. An
 // approved record is reversed when an approved reversal (冲正) undoes it.
 const (
-	MoneyPending  = "pending"
-	MoneyApproved = "approved"
-	MoneyRejected = "rejected"
-	MoneyReversed = "reversed"
+	MoneyPending  MoneyStatus = "pending"
+	MoneyApproved MoneyStatus = "approved"
+	MoneyRejected MoneyStatus = "rejected"
+	MoneyReversed MoneyStatus = "reversed"
 )
 
 // MoneyStatusLabel is the Chinese name of a money record status.
-func MoneyStatusLabel(s string) string {
+func MoneyStatusLabel(s MoneyStatus) string {
 	switch s {
 	case MoneyPending:
 		return "待审批"
@@ -37,7 +41,7 @@ func MoneyStatusLabel(s string) string {
 	case MoneyReversed:
 		return "已冲正"
 	}
-	return s
+	return string(s)
 }
 
 // Record types a ledger entry links to (ledger.RecordRef.Type).
@@ -74,7 +78,7 @@ type Disbursement struct {
 	ValueDate        time.Time
 	Reference        string // voucher or bank reference
 	Note             string
-	Status           string
+	Status           MoneyStatus
 	PreparedBy       int64
 	PreparerName     string
 	PreparedAt       time.Time

@@ -20,7 +20,7 @@ type Agreement struct {
 	Raw            []byte
 	Terms          applications.Terms
 	Amount         decimal.Decimal
-	Status         string // draft | signed | superseded
+	Status         applications.AgreementStatus
 	SignedOn       time.Time
 	DocumentID     int64
 	Reason         string

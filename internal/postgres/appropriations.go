@@ -19,7 +19,7 @@ import (
 )
 
 // MoneyStatusLabel is the Chinese name of a money record status.
-func MoneyStatusLabel(s string) string { return applications.MoneyStatusLabel(s) }
+func MoneyStatusLabel(s applications.MoneyStatus) string { return applications.MoneyStatusLabel(s) }
 
 // Appropriation is fiscal money paid into a programme's fund (财政拨入):
 // recorded by staff or an admin, approved by an approver, and then posted
@@ -32,7 +32,7 @@ type Appropriation struct {
 	ValueDate    time.Time
 	Reference    string // 文号 or bank reference
 	Note         string
-	Status       string
+	Status       applications.MoneyStatus
 	PreparedBy   int64
 	PreparerName string
 	PreparedAt   time.Time
@@ -114,8 +114,8 @@ func (db *DB) FindAppropriation(ctx context.Context, id int64) (_ Appropriation,
 // AppropriationFilter selects appropriations, newest first.
 type AppropriationFilter struct {
 	ProgrammeID int64
-	Status      string
-	BeforeID    int64 // keyset: rows with id < BeforeID; 0 = newest
+	Status      applications.MoneyStatus // "" for any
+	BeforeID    int64                    // keyset: rows with id < BeforeID; 0 = newest
 	Limit       int
 }
 
@@ -127,7 +127,7 @@ func (db *DB) ListAppropriations(ctx context.Context, f AppropriationFilter) (_ 
 	}
 	rows, _ := db.Pool.Query(ctx, `SELECT `+appropriationColumns+appropriationFrom+`
 		WHERE ($1 = 0 OR x.programme_id = $1) AND ($2 = '' OR x.status = $2) AND ($3 = 0 OR x.id < $3)
-		ORDER BY x.id DESC LIMIT $4`, f.ProgrammeID, f.Status, f.BeforeID, f.Limit)
+		ORDER BY x.id DESC LIMIT $4`, f.ProgrammeID, string(f.Status), f.BeforeID, f.Limit)
 	as, err := pgx.CollectRows(rows, scanAppropriation)
 	return as, mapError(err)
 }

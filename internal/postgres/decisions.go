@@ -22,7 +22,7 @@ type Decision struct {
 	OverrideReason string
 	Terms          []byte
 	Reason         string
-	Status         string // pending | approved | sent_back
+	Status         applications.DecisionStatus
 	PreparedBy     int64
 	PreparedByName string
 	PreparedAt     time.Time
@@ -133,7 +133,7 @@ func (db *DB) ApproveDecision(ctx context.Context, actor audit.Actor, decisionID
 		if d.PreparedBy == actor.ID {
 			return applications.Errorf(applications.Forbidden, "经办与审批须分离：您不能审批自己拟定的立项决定。")
 		}
-		if d.Status != "pending" {
+		if d.Status != applications.DecisionPending {
 			return applications.Errorf(applications.Conflict, "该立项决定已处理，不能重复审批。")
 		}
 		a, err := findApplication(ctx, tx, d.ApplicationID, false)
@@ -204,7 +204,7 @@ func (db *DB) SendBackDecision(ctx context.Context, actor audit.Actor, decisionI
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		var appID, preparedBy int64
-		var status string
+		var status applications.DecisionStatus
 		if err := tx.QueryRow(ctx, `SELECT application_id, prepared_by, status FROM decisions WHERE id = $1 FOR UPDATE`, decisionID).
 			Scan(&appID, &preparedBy, &status); err != nil {
 			return err
@@ -212,7 +212,7 @@ func (db *DB) SendBackDecision(ctx context.Context, actor audit.Actor, decisionI
 		if preparedBy == actor.ID {
 			return applications.Errorf(applications.Forbidden, "经办与审批须分离：您不能处理自己拟定的立项决定。")
 		}
-		if status != "pending" {
+		if status != applications.DecisionPending {
 			return applications.Errorf(applications.Conflict, "该立项决定已处理。")
 		}
 		if _, err := tx.Exec(ctx, `UPDATE decisions SET status = 'sent_back', checked_by = $2, checked_at = $3, check_comment = $4 WHERE id = $1`,

@@ -52,8 +52,8 @@ func (db *DB) FindDisbursement(ctx context.Context, id int64) (_ applications.Di
 // DisbursementFilter selects disbursements, newest first.
 type DisbursementFilter struct {
 	ApplicationID int64
-	Status        string
-	BeforeID      int64 // keyset: rows with id < BeforeID; 0 = newest
+	Status        applications.MoneyStatus // "" for any
+	BeforeID      int64                    // keyset: rows with id < BeforeID; 0 = newest
 	Limit         int
 }
 
@@ -70,7 +70,7 @@ func listDisbursements(ctx context.Context, q ledgerQuerier, f DisbursementFilte
 	}
 	rows, _ := q.Query(ctx, `SELECT `+disbursementColumns+disbursementFrom+`
 		WHERE ($1 = 0 OR d.application_id = $1) AND ($2 = '' OR d.status = $2) AND ($3 = 0 OR d.id < $3)
-		ORDER BY d.id DESC LIMIT $4`, f.ApplicationID, f.Status, f.BeforeID, f.Limit)
+		ORDER BY d.id DESC LIMIT $4`, f.ApplicationID, string(f.Status), f.BeforeID, f.Limit)
 	return pgx.CollectRows(rows, scanDisbursement)
 }
 
@@ -129,7 +129,7 @@ func loadPlan(ctx context.Context, q ledgerQuerier, a applications.Application) 
 	}
 	for rows.Next() {
 		var n int
-		var status string
+		var status applications.MoneyStatus
 		var sum decimal.Decimal
 		if err := rows.Scan(&n, &status, &sum); err != nil {
 			rows.Close()

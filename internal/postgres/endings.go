@@ -78,7 +78,7 @@ type Ending struct {
 	Reason         string
 	ValueDate      time.Time
 	EvidenceDoc    int64
-	Status         string
+	Status         applications.EndingStatus
 	PreparedBy     int64
 	PreparedByName string
 	CheckedByName  string
@@ -219,7 +219,8 @@ func (db *DB) ApproveEnding(ctx context.Context, actor audit.Actor, id int64) (e
 	defer wrap(&err, "ApproveEnding %d", id)
 	err = db.checkTx(ctx, actor, RecordEnding, id, "approve", func(tx pgx.Tx, now time.Time, chk *checker) error {
 		var appID, preparedBy int64
-		var kind, status, reason string
+		var kind, reason string
+		var status applications.EndingStatus
 		var amount decimal.NullDecimal
 		var terms []byte
 		var valueDate time.Time

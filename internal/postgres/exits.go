@@ -44,7 +44,7 @@ type Exit struct {
 	Proceeds       decimal.Decimal
 	Concession     decimal.Decimal
 	Gain           decimal.Decimal
-	Status         string
+	Status         applications.ExitStatus
 	PreparedBy     int64
 	PreparedByName string
 	CheckedByName  string
@@ -244,7 +244,7 @@ func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) (err
 	defer wrap(&err, "ApproveExit %d", id)
 	err = db.checkTx(ctx, actor, RecordExit, id, "approve", func(tx pgx.Tx, now time.Time, chk *checker) error {
 		var appID, preparedBy int64
-		var status string
+		var status applications.ExitStatus
 		if err := tx.QueryRow(ctx, `SELECT application_id, prepared_by, status FROM exits WHERE id = $1 FOR UPDATE`, id).
 			Scan(&appID, &preparedBy, &status); err != nil {
 			return err

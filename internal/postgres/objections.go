@@ -20,7 +20,7 @@ type Objection struct {
 	ID         int64
 	ReceivedOn time.Time
 	Body       string
-	Status     string // open | upheld | dismissed
+	Status     applications.ObjectionStatus
 	Resolution string
 }
 
@@ -76,19 +76,19 @@ func (db *DB) ResolveObjection(ctx context.Context, actor audit.Actor, objection
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		var appID int64
-		var status string
+		var status applications.ObjectionStatus
 		if err := tx.QueryRow(ctx, `SELECT application_id, status FROM objections WHERE id = $1 FOR UPDATE`, objectionID).Scan(&appID, &status); err != nil {
 			return err
 		}
-		if status != "open" {
+		if status != applications.ObjectionOpen {
 			return applications.Errorf(applications.Conflict, "该异议已处理。")
 		}
-		newStatus := "dismissed"
+		newStatus := applications.ObjectionDismissed
 		if uphold {
-			newStatus = "upheld"
+			newStatus = applications.ObjectionUpheld
 		}
 		if _, err := tx.Exec(ctx, `UPDATE objections SET status = $2, resolution = $3, resolved_by = $4, resolved_at = $5 WHERE id = $1`,
-			objectionID, newStatus, resolution, actor.ID, now); err != nil {
+			objectionID, string(newStatus), resolution, actor.ID, now); err != nil {
 			return err
 		}
 		if uphold {

@@ -51,8 +51,8 @@ func (db *DB) FindReversal(ctx context.Context, id int64) (_ applications.Revers
 
 // ReversalFilter selects reversal requests, newest first.
 type ReversalFilter struct {
-	Status   string
-	BeforeID int64 // keyset: rows with id < BeforeID; 0 = newest
+	Status   applications.MoneyStatus // "" for any
+	BeforeID int64                    // keyset: rows with id < BeforeID; 0 = newest
 	Limit    int
 }
 
@@ -64,7 +64,7 @@ func (db *DB) ListReversals(ctx context.Context, f ReversalFilter) (_ []applicat
 	}
 	rows, _ := db.Pool.Query(ctx, `SELECT `+reversalColumns+reversalFrom+`
 		WHERE ($1 = '' OR r.status = $1) AND ($2 = 0 OR r.id < $2)
-		ORDER BY r.id DESC LIMIT $3`, f.Status, f.BeforeID, f.Limit)
+		ORDER BY r.id DESC LIMIT $3`, string(f.Status), f.BeforeID, f.Limit)
 	rs, err := pgx.CollectRows(rows, scanReversal)
 	return rs, mapError(err)
 }

@@ -52,20 +52,20 @@ func (s *Server) renderAgreement(w http.ResponseWriter, r *http.Request, status 
 	v := page.AgreementView{App: a, Versions: versions, Platform: p.HoldingPlatform, Errors: errs, FormError: msg,
 		MaxUploadMiB: s.maxUpload() >> 20}
 	for i := range versions {
-		if versions[i].Status == "signed" {
+		if versions[i].Status == applications.AgreementSigned {
 			v.Current = &versions[i]
 		}
 	}
 	if v.Current == nil {
 		v.Current = &versions[len(versions)-1] // the draft frozen at approval (version 1)
 		for i := range versions {
-			if versions[i].Status == "draft" {
+			if versions[i].Status == applications.AgreementDraft {
 				v.Current = &versions[i]
 			}
 		}
 	}
 	v.CanSign = u.Role == staff && a.State == applications.StateApproved && !a.NoticeClosedAt.IsZero()
-	v.CanPropose = u.Role == staff && v.Current.Status == "signed" && !a.State.Terminal()
+	v.CanPropose = u.Role == staff && v.Current.Status == applications.AgreementSigned && !a.State.Terminal()
 	v.CanApprove = u.Role == approver
 	return s.render(w, r, status, page.Agreement(v))
 }

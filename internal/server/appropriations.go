@@ -26,10 +26,10 @@ func (s *Server) appropriationRoutes() []route {
 }
 
 // moneyStatus reads a status filter; anything else is "all".
-func moneyStatus(v string) string {
-	switch v {
+func moneyStatus(v string) applications.MoneyStatus {
+	switch s := applications.MoneyStatus(v); s {
 	case applications.MoneyPending, applications.MoneyApproved, applications.MoneyRejected, applications.MoneyReversed:
-		return v
+		return s
 	}
 	return ""
 }

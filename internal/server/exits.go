@@ -28,7 +28,7 @@ func (s *Server) exitRoutes() []route {
 func exitPlan(t applications.Terms, convs []postgres.Conversion, base conversion.ExitRequest) []page.ExitPlanRow {
 	var c *postgres.Conversion
 	for i := range convs {
-		if convs[i].Status == "approved" {
+		if convs[i].Status == applications.ConversionApproved {
 			c = &convs[i]
 		}
 	}

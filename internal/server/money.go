@@ -21,7 +21,7 @@ type moneyPage[T any] struct {
 	path       string // the record's page is path + its ID
 	recordType string // its audit trail's object type
 	find       func(db *postgres.DB, ctx context.Context, id int64) (T, error)
-	facts      func(T) (id, preparedBy int64, status string)
+	facts      func(T) (id, preparedBy int64, status applications.MoneyStatus)
 	view       func(rec T, msg string, check page.CheckView, trail []page.AuditLine) templ.Component
 }
 
@@ -74,22 +74,28 @@ func (p moneyPage[T]) check(s *Server, w http.ResponseWriter, r *http.Request, d
 }
 
 var appropriationPage = moneyPage[postgres.Appropriation]{path: "/ledger/appropriations/", recordType: applications.RecordAppropriation,
-	find:  (*postgres.DB).FindAppropriation,
-	facts: func(a postgres.Appropriation) (int64, int64, string) { return a.ID, a.PreparedBy, a.Status },
+	find: (*postgres.DB).FindAppropriation,
+	facts: func(a postgres.Appropriation) (int64, int64, applications.MoneyStatus) {
+		return a.ID, a.PreparedBy, a.Status
+	},
 	view: func(a postgres.Appropriation, msg string, check page.CheckView, trail []page.AuditLine) templ.Component {
 		return page.LedgerAppropriation(page.LedgerAppropriationView{Item: a, Error: msg, Check: check, Trail: trail})
 	}}
 
 var disbursementPage = moneyPage[applications.Disbursement]{path: "/disbursements/", recordType: applications.RecordDisbursement,
-	find:  (*postgres.DB).FindDisbursement,
-	facts: func(d applications.Disbursement) (int64, int64, string) { return d.ID, d.PreparedBy, d.Status },
+	find: (*postgres.DB).FindDisbursement,
+	facts: func(d applications.Disbursement) (int64, int64, applications.MoneyStatus) {
+		return d.ID, d.PreparedBy, d.Status
+	},
 	view: func(d applications.Disbursement, msg string, check page.CheckView, trail []page.AuditLine) templ.Component {
 		return page.DisbursementShow(page.DisbursementShowView{Item: d, Error: msg, Check: check, Trail: trail})
 	}}
 
 var reversalPage = moneyPage[applications.Reversal]{path: "/ledger/reversals/", recordType: applications.RecordReversal,
-	find:  (*postgres.DB).FindReversal,
-	facts: func(rv applications.Reversal) (int64, int64, string) { return rv.ID, rv.PreparedBy, rv.Status },
+	find: (*postgres.DB).FindReversal,
+	facts: func(rv applications.Reversal) (int64, int64, applications.MoneyStatus) {
+		return rv.ID, rv.PreparedBy, rv.Status
+	},
 	view: func(rv applications.Reversal, msg string, check page.CheckView, trail []page.AuditLine) templ.Component {
 		return page.ReversalShow(page.ReversalShowView{Item: rv, Error: msg, Check: check, Trail: trail})
 	}}
