@@ -3,6 +3,7 @@
 package page
 
 import (
+	"errors"
 	"strconv"
 
 	"ite/internal/applications"
@@ -125,7 +126,8 @@ func basisLabel(b string) string {
 
 // calcError shows the engine's Chinese message.
 func calcError(err error) string {
-	if ie, ok := err.(*conversion.InputError); ok {
+	var ie *conversion.InputError
+	if errors.As(err, &ie) {
 		return "测算无法完成：" + ie.Message
 	}
 	return "测算无法完成，请检查协议条款和已核实的事项。"
