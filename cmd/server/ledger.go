@@ -15,9 +15,9 @@ import (
 	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/blob"
+	"ite/internal/day"
 	"ite/internal/ledger"
 	"ite/internal/postgres"
-	"ite/web/format"
 )
 
 var cliActor = audit.Actor{Name: "命令行", Role: "system"}
@@ -113,11 +113,11 @@ func cmdLedgerExport(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return err
 	}
-	day := func(s string) (time.Time, error) {
+	optionalDay := func(s string) (time.Time, error) {
 		if s == "" {
 			return time.Time{}, nil
 		}
-		return time.Parse(time.DateOnly, s)
+		return day.Parse(s)
 	}
 	_, db, stop, err := openConfigured(ctx, getenv, stderr)
 	if err != nil {
@@ -140,14 +140,14 @@ func cmdLedgerExport(ctx context.Context, args []string, getenv func(string) str
 	switch *view {
 	case "journal":
 		jf := postgres.JournalFilter{ProgrammeID: *programme, ApplicationID: *project, Account: *account}
-		if jf.From, err = day(*from); err != nil {
+		if jf.From, err = optionalDay(*from); err != nil {
 			return err
 		}
-		if jf.To, err = day(*to); err != nil {
+		if jf.To, err = optionalDay(*to); err != nil {
 			return err
 		}
 		t := ledger.JournalTable
-		t.Location = format.Shanghai
+		t.Location = day.Zone
 		rw, err := ledger.NewRowWriter(f, bw, t)
 		if err != nil {
 			return err
@@ -167,7 +167,7 @@ func cmdLedgerExport(ctx context.Context, args []string, getenv func(string) str
 		}
 	case "trial-balance":
 		tf := postgres.TrialFilter{ProgrammeID: *programme}
-		if tf.AsOf, err = day(*asOf); err != nil {
+		if tf.AsOf, err = optionalDay(*asOf); err != nil {
 			return err
 		}
 		rw, err := ledger.NewRowWriter(f, bw, ledger.TrialBalanceTable)

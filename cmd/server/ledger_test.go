@@ -68,7 +68,7 @@ func moneyDB(t *testing.T, url, dataDir string) *postgres.DB {
 	if _, err := db.ApproveAppropriation(ctx, approver, a.ID, key(2)); err != nil {
 		t.Fatal(err)
 	}
-	d, err := db.RecordDisbursement(ctx, staff, postgres.DisbursementInput{ApplicationID: app, Tranche: 1,
+	d, err := db.RecordDisbursement(ctx, staff, applications.DisbursementInput{ApplicationID: app, Tranche: 1,
 		Amount: decimal.RequireFromString("1000000"), ValueDate: now.AddDate(0, 0, -1), Reference: "PZ-1", IdempotencyKey: key(3)})
 	if err != nil {
 		t.Fatal(err)

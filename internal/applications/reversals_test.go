@@ -86,15 +86,15 @@ func TestReversalEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	orig.Seq, orig.ValueDate = 4, day("2026-03-10")
+	orig.Seq, orig.ValueDate = 4, isoDay("2026-03-10")
 	target := ReversalTarget{Record: ledger.RecordRef{Type: RecordDisbursement, ID: 2}}
 	r := Reversal{ID: 11, Reason: "金额有误", PreparedBy: 5}
 	t.Run("DatedToday", func(t *testing.T) {
-		e, err := target.Entry(orig, r, 6, day("2026-03-12"))
+		e, err := target.Entry(orig, r, 6, isoDay("2026-03-12"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !e.ValueDate.Equal(day("2026-03-12")) || e.Record != (ledger.RecordRef{Type: RecordReversal, ID: 11}) ||
+		if !e.ValueDate.Equal(isoDay("2026-03-12")) || e.Record != (ledger.RecordRef{Type: RecordReversal, ID: 11}) ||
 			e.MakerID != 5 || e.CheckerID != 6 || e.IdempotencyKey != "reversal/11" {
 			t.Fatalf("entry = %+v", e)
 		}
@@ -103,7 +103,7 @@ func TestReversalEntry(t *testing.T) {
 		}
 	})
 	t.Run("DatedLikeAFutureOriginal", func(t *testing.T) {
-		e, err := target.Entry(orig, r, 6, day("2026-03-01"))
+		e, err := target.Entry(orig, r, 6, isoDay("2026-03-01"))
 		if err != nil || !e.ValueDate.Equal(orig.ValueDate) {
 			t.Fatalf("value date = %s, %v", e.ValueDate, err)
 		}

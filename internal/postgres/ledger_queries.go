@@ -14,6 +14,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 	"ite/internal/ledger"
 )
 
@@ -97,10 +98,10 @@ type JournalFilter struct {
 func (f JournalFilter) where(args *ledgerArgs) (string, error) {
 	var w []string
 	if !f.From.IsZero() {
-		w = append(w, "e.value_date >= "+args.add(ledgerDay(f.From)))
+		w = append(w, "e.value_date >= "+args.add(day.Date(f.From)))
 	}
 	if !f.To.IsZero() {
-		w = append(w, "e.value_date <= "+args.add(ledgerDay(f.To)))
+		w = append(w, "e.value_date <= "+args.add(day.Date(f.To)))
 	}
 	if f.ProgrammeID > 0 {
 		id := args.add(f.ProgrammeID)
@@ -318,7 +319,7 @@ func (db *DB) TrialBalance(ctx context.Context, f TrialFilter) (_ *ledger.TrialB
 	var args ledgerArgs
 	var w []string
 	if !f.AsOf.IsZero() {
-		w = append(w, "e.value_date <= "+args.add(ledgerDay(f.AsOf)))
+		w = append(w, "e.value_date <= "+args.add(day.Date(f.AsOf)))
 	}
 	if f.ProgrammeID > 0 {
 		id := args.add(f.ProgrammeID)
@@ -408,14 +409,14 @@ func (f AccountFilter) where(args *ledgerArgs, beforeFrom bool) string {
 		w = append(w, "p.scope = "+args.add(string(f.Scope)), "p.scope_id = "+args.add(f.ScopeID))
 	}
 	if beforeFrom {
-		w = append(w, "e.value_date < "+args.add(ledgerDay(f.From)))
+		w = append(w, "e.value_date < "+args.add(day.Date(f.From)))
 		return " WHERE " + strings.Join(w, " AND ")
 	}
 	if !f.From.IsZero() {
-		w = append(w, "e.value_date >= "+args.add(ledgerDay(f.From)))
+		w = append(w, "e.value_date >= "+args.add(day.Date(f.From)))
 	}
 	if !f.To.IsZero() {
-		w = append(w, "e.value_date <= "+args.add(ledgerDay(f.To)))
+		w = append(w, "e.value_date <= "+args.add(day.Date(f.To)))
 	}
 	return " WHERE " + strings.Join(w, " AND ")
 }
@@ -482,7 +483,7 @@ func (db *DB) AccountLedger(ctx context.Context, f AccountFilter) (_ AccountPage
 		var args ledgerArgs
 		where := f.where(&args, false)
 		if !f.After.IsZero() {
-			cur := "(" + args.add(ledgerDay(f.After.ValueDate)) + "::date, " + args.add(f.After.Seq) + "::bigint, " +
+			cur := "(" + args.add(day.Date(f.After.ValueDate)) + "::date, " + args.add(f.After.Seq) + "::bigint, " +
 				args.add(f.After.Line) + "::smallint)"
 			var carry decimal.Decimal
 			if err := tx.QueryRow(ctx, `SELECT `+signedSum(a.Normal)+` FROM ledger_postings p JOIN ledger_entries e ON e.seq = p.entry_seq`+
@@ -601,7 +602,7 @@ type RegisterRow struct {
 func (f RegisterFilter) query(args *ledgerArgs, paged bool) string {
 	asOf := ""
 	if !f.AsOf.IsZero() {
-		asOf = " AND e.value_date <= " + args.add(ledgerDay(f.AsOf))
+		asOf = " AND e.value_date <= " + args.add(day.Date(f.AsOf))
 	}
 	sql := `WITH m AS (
 		SELECT p.scope_id AS app_id,
@@ -732,17 +733,16 @@ func (db *DB) ExportAudit(ctx context.Context, f AuditExportFilter, fn func(*aud
 	head := ledger.ChainHead{Seq: 0, Hash: audit.GenesisHash, Algorithm: audit.Algorithm}
 	var args ledgerArgs
 	var w []string
-	cst := time.FixedZone("CST", 8*3600)
 	if f.Event != "" {
 		w = append(w, "event = "+args.add(f.Event))
 	}
 	if !f.From.IsZero() {
 		y, m, d := f.From.Date()
-		w = append(w, "at >= "+args.add(time.Date(y, m, d, 0, 0, 0, 0, cst)))
+		w = append(w, "at >= "+args.add(time.Date(y, m, d, 0, 0, 0, 0, day.Zone)))
 	}
 	if !f.To.IsZero() {
 		y, m, d := f.To.Date()
-		w = append(w, "at < "+args.add(time.Date(y, m, d+1, 0, 0, 0, 0, cst)))
+		w = append(w, "at < "+args.add(time.Date(y, m, d+1, 0, 0, 0, 0, day.Zone)))
 	}
 	where := ""
 	if len(w) > 0 {

@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
+	"ite/internal/day"
 	"ite/internal/ledger"
 )
 
@@ -65,10 +66,10 @@ func (db *DB) SyntheticContract(ctx context.Context, in SyntheticContractInput) 
 		}
 		signed := in.SignedOn
 		if signed.IsZero() {
-			signed = ledgerToday(now)
+			signed = day.Today(now)
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO agreements (application_id, version, terms, amount, status, signed_on, created_by, created_at)
-			VALUES ($1, 1, $2, $3, 'signed', $4, $5, $6)`, id, string(terms), in.Approved, ledgerDay(signed), in.CreatedBy, now)
+			VALUES ($1, 1, $2, $3, 'signed', $4, $5, $6)`, id, string(terms), in.Approved, day.Date(signed), in.CreatedBy, now)
 		return err
 	})
 	return id, err
@@ -99,7 +100,7 @@ func (db *DB) LoadSyntheticLedger(ctx context.Context, in SyntheticLedgerInput) 
 	amount := decimal.RequireFromString("1000.00")
 	entries := in.Postings / 2
 	const batch = 50_000
-	valueDate := ledgerDay(in.ValueDate)
+	valueDate := day.Date(in.ValueDate)
 	created := db.Now().UTC()
 	perProject := map[int64]decimal.Decimal{}
 	funds := decimal.Zero
@@ -137,7 +138,7 @@ func (db *DB) LoadSyntheticLedger(ctx context.Context, in SyntheticLedgerInput) 
 					return err
 				}
 				head = e.Head()
-				erows = append(erows, []any{e.Seq, ledgerDay(e.ValueDate), e.CreatedAt, string(e.Kind), e.Memo, e.Record.Type,
+				erows = append(erows, []any{e.Seq, day.Date(e.ValueDate), e.CreatedAt, string(e.Kind), e.Memo, e.Record.Type,
 					e.Record.ID, e.MakerID, e.CheckerID, e.IdempotencyKey, e.PrevHash, e.Hash, e.HashAlg})
 				for j, p := range e.Postings {
 					prows = append(prows, []any{e.Seq, int16(j + 1), string(p.Account.Code), string(p.Account.Scope),

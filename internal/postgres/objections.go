@@ -9,6 +9,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 )
 
 // Objections (异议) received during a decision's public notice, and their
@@ -19,7 +20,7 @@ type Objection struct {
 	ID         int64
 	ReceivedOn time.Time
 	Body       string
-	Status     string // open | upheld | dismissed
+	Status     applications.ObjectionStatus
 	Resolution string
 }
 
@@ -51,7 +52,7 @@ func (db *DB) RecordObjection(ctx context.Context, actor audit.Actor, appID int6
 		if a.State != applications.StateApproved || !a.NoticeClosedAt.IsZero() {
 			return applications.Errorf(applications.Conflict, "该项目不在公示期内，不能登记异议。")
 		}
-		if receivedOn.Before(a.NoticeStartsOn) || receivedOn.After(a.NoticeEndsOn) || receivedOn.After(chinaDay(now)) {
+		if receivedOn.Before(a.NoticeStartsOn) || receivedOn.After(a.NoticeEndsOn) || receivedOn.After(day.Today(now)) {
 			return applications.FieldError("received_on", "收到异议的日期须在公示期（"+a.NoticeStartsOn.Format(time.DateOnly)+" 至 "+a.NoticeEndsOn.Format(time.DateOnly)+"）内，且不晚于今天。")
 		}
 		var id int64
@@ -75,19 +76,19 @@ func (db *DB) ResolveObjection(ctx context.Context, actor audit.Actor, objection
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		var appID int64
-		var status string
+		var status applications.ObjectionStatus
 		if err := tx.QueryRow(ctx, `SELECT application_id, status FROM objections WHERE id = $1 FOR UPDATE`, objectionID).Scan(&appID, &status); err != nil {
 			return err
 		}
-		if status != "open" {
+		if status != applications.ObjectionOpen {
 			return applications.Errorf(applications.Conflict, "该异议已处理。")
 		}
-		newStatus := "dismissed"
+		newStatus := applications.ObjectionDismissed
 		if uphold {
-			newStatus = "upheld"
+			newStatus = applications.ObjectionUpheld
 		}
 		if _, err := tx.Exec(ctx, `UPDATE objections SET status = $2, resolution = $3, resolved_by = $4, resolved_at = $5 WHERE id = $1`,
-			objectionID, newStatus, resolution, actor.ID, now); err != nil {
+			objectionID, string(newStatus), resolution, actor.ID, now); err != nil {
 			return err
 		}
 		if uphold {
@@ -105,4 +106,9 @@ func (db *DB) ResolveObjection(ctx context.Context, actor audit.Actor, objection
 			ObjectID: itoa64(appID), Outcome: audit.Success,
 			Detail: map[string]any{"objection_id": objectionID, "upheld": uphold, "resolution": resolution}})
 	})
+}
+
+// ObjectionApplication returns the application of objection id. NotFound.
+func (db *DB) ObjectionApplication(ctx context.Context, id int64) (int64, error) {
+	return db.applicationOf(ctx, "ObjectionApplication", `SELECT application_id FROM objections WHERE id = $1`, id, "异议不存在。")
 }

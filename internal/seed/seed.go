@@ -14,6 +14,7 @@ import (
 	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/auth"
+	"ite/internal/day"
 	"ite/internal/postgres"
 )
 
@@ -94,7 +95,7 @@ func DemoProgramme(ctx context.Context, db *postgres.DB, now time.Time) error {
 	p := applications.NewProgramme(now.Year(), now)
 	p.Name = strconv.Itoa(now.Year()) + "年度经开区“先投后股”科技项目（演示）"
 	p.Status = applications.ProgrammeOpen
-	p.OpensOn = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -7)
+	p.OpensOn = day.Date(now).AddDate(0, 0, -7)
 	p.ClosesOn = p.OpensOn.AddDate(0, 3, 0)
 	p.TotalBudget = decimal.RequireFromString("50000000.00")
 	_, err = db.CreateProgramme(ctx, seedActor, p)

@@ -17,6 +17,7 @@ import (
 	"ite/internal/audit"
 	"ite/internal/auth"
 	"ite/internal/blob"
+	"ite/internal/day"
 	"ite/internal/postgres"
 )
 
@@ -687,13 +688,10 @@ func (g *generator) fillDocument(a *postgres.SyntheticApplication, d *applicatio
 		}
 		d.IDMasked, d.IDCipher = applications.MaskIDNumber(id), sealed
 	case applications.FieldIssueOnItem:
-		y, m, day := d.UploadedAt.In(chinaTZ).Date()
-		d.IssueDate = time.Date(y, m, day, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1-r.IntN(60))
+		d.IssueDate = day.Of(d.UploadedAt).AddDate(0, 0, -1-r.IntN(60))
 	}
 	return nil
 }
-
-var chinaTZ = time.FixedZone("CST", 8*3600)
 
 // fileFor generates the file of a document: a PNG for ID copies, a PDF
 // for everything else.

@@ -66,7 +66,7 @@ func (s *Server) checkApplicationAccess(r *http.Request, a applications.Applicat
 	case expert:
 		// Only after declaring no conflict, and only for their panels.
 		x, err := s.DB.FindAssignment(r.Context(), a.ID, u.ID)
-		if err != nil || (x.Status != "declared" && x.Status != "submitted") {
+		if err != nil || (x.Status != applications.AssignmentDeclared && x.Status != applications.AssignmentSubmitted) {
 			return notYours
 		}
 	}

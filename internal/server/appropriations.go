@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"ite/internal/applications"
+	"ite/internal/day"
 	"ite/internal/postgres"
 	"ite/web/page"
 	"ite/web/ui"
@@ -25,10 +26,10 @@ func (s *Server) appropriationRoutes() []route {
 }
 
 // moneyStatus reads a status filter; anything else is "all".
-func moneyStatus(v string) string {
-	switch v {
-	case postgres.MoneyPending, postgres.MoneyApproved, postgres.MoneyRejected, postgres.MoneyReversed:
-		return v
+func moneyStatus(v string) applications.MoneyStatus {
+	switch s := applications.MoneyStatus(v); s {
+	case applications.MoneyPending, applications.MoneyApproved, applications.MoneyRejected, applications.MoneyReversed:
+		return s
 	}
 	return ""
 }
@@ -61,7 +62,7 @@ func (s *Server) appropriationsView(r *http.Request, form page.MoneyForm) (page.
 			v.Form.Key = newFormKey(r.Context())
 		}
 		if v.Form.ValueDate == "" {
-			v.Form.ValueDate = chinaToday(s.Now()).Format("2006-01-02")
+			v.Form.ValueDate = day.ISO(day.Today(s.Now()))
 		}
 	}
 	return v, nil

@@ -3,9 +3,9 @@ package server
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"ite/internal/applications"
+	"ite/internal/day"
 	"ite/web/page"
 )
 
@@ -28,7 +28,7 @@ func (s *Server) handleCalendar(w http.ResponseWriter, r *http.Request) error {
 
 // handleCalendarSet adds, changes or removes a day (POST /calendar).
 func (s *Server) handleCalendarSet(w http.ResponseWriter, r *http.Request) error {
-	day, err := time.Parse(time.DateOnly, r.PostFormValue("day"))
+	on, err := day.Parse(r.PostFormValue("day"))
 	if err != nil {
 		return applications.FieldError("day", "请填写日期（年-月-日）。")
 	}
@@ -36,7 +36,7 @@ func (s *Server) handleCalendarSet(w http.ResponseWriter, r *http.Request) error
 	if kind != "" && kind != "holiday" && kind != "workday" {
 		return applications.FieldError("kind", "类型无效。")
 	}
-	if err := s.DB.SetCalendarDay(r.Context(), actor(r), day, kind, strings.TrimSpace(r.PostFormValue("name"))); err != nil {
+	if err := s.DB.SetCalendarDay(r.Context(), actor(r), on, kind, strings.TrimSpace(r.PostFormValue("name"))); err != nil {
 		return err
 	}
 	return s.redirectWithFlash(w, r, "/calendar", "已保存。")

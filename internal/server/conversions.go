@@ -3,9 +3,9 @@ package server
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"ite/internal/applications"
+	"ite/internal/day"
 	"ite/web/page"
 )
 
@@ -48,7 +48,7 @@ func (s *Server) handleRegistration(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return s.equityRefuse(w, r, appID, err)
 	}
-	d, perr := time.Parse(time.DateOnly, form.Get("registration_date"))
+	d, perr := day.Parse(form.Get("registration_date"))
 	if perr != nil {
 		drop()
 		return s.equityRefuse(w, r, appID, applications.FieldError("registration_date", "请填写工商变更日期。"))

@@ -14,6 +14,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/chart"
+	"ite/internal/day"
 	"ite/internal/ledger"
 	"ite/internal/pagecache"
 	"ite/internal/postgres"
@@ -93,7 +94,7 @@ func (s *Server) dashboardCache() *dashboardCache {
 // miss; hit reports whether the cached view was reused.
 func (c *dashboardCache) get(ctx context.Context, db *postgres.DB, gens *pagecache.Generations, f postgres.DashboardFilter) (d postgres.Dashboard, hit bool, err error) {
 	gen, genOK := gens.Except(figuresIgnore...)
-	day := chinaToday(db.Now())
+	day := day.Today(db.Now())
 	var v postgres.DashboardVersion
 	if !genOK {
 		if v, err = db.DashboardVersion(ctx); err != nil {

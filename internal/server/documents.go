@@ -11,12 +11,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/blob"
+	"ite/internal/day"
 )
 
 // documentRoutes: uploading and reading the materials of an application.
@@ -135,7 +135,7 @@ func (s *Server) checkUploadFields(r *http.Request, a applications.Application, 
 		}
 		d.IDMasked, d.IDCipher = applications.MaskIDNumber(id), sealed
 	case applications.FieldIssueOnItem:
-		issued, err := time.Parse(time.DateOnly, f.issueDate)
+		issued, err := day.Parse(f.issueDate)
 		if err != nil {
 			return applications.FieldError("issue_date", "请填写征信报告的出具日期（年-月-日）。")
 		}
@@ -143,7 +143,7 @@ func (s *Server) checkUploadFields(r *http.Request, a applications.Application, 
 		if err != nil {
 			return err
 		}
-		today := chinaToday(s.Now())
+		today := day.Today(s.Now())
 		age := int(today.Sub(issued).Hours() / 24)
 		switch {
 		case issued.After(today):

@@ -3,9 +3,9 @@ package server
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"ite/internal/applications"
+	"ite/internal/day"
 	"ite/internal/postgres"
 	"ite/web/ui"
 )
@@ -50,7 +50,7 @@ func (s *Server) handleEndingPrepare(w http.ResponseWriter, r *http.Request) err
 		return s.equityRefuse(w, r, a.ID, err)
 	}
 	in := postgres.EndingInput{Kind: form.Get("kind"), Reason: strings.TrimSpace(form.Get("reason")), Terms: []byte(form.Get("terms"))}
-	if d, err := time.Parse(time.DateOnly, form.Get("value_date")); err == nil {
+	if d, err := day.Parse(form.Get("value_date")); err == nil {
 		in.ValueDate = d
 	}
 	if in.Amount, err = optionalMoney("amount", form.Get("amount")); err == nil {

@@ -63,7 +63,7 @@ func (s *Server) renderEquity(w http.ResponseWriter, r *http.Request, status int
 	}
 	pendingConv := false
 	for _, c := range v.Conversions {
-		pendingConv = pendingConv || c.Status == "pending"
+		pendingConv = pendingConv || c.Status == applications.ConversionPending
 	}
 	if a.State == applications.StateConversionDue && !pendingConv && u.Role != enterprise {
 		v.Appraised = r.URL.Query().Get("appraised")
@@ -88,7 +88,7 @@ func (s *Server) renderEquity(w http.ResponseWriter, r *http.Request, status int
 		v.ExitPlan = exitPlan(g.Terms, v.Conversions, realised.Request)
 		pendingExit := false
 		for _, x := range v.Exits {
-			pendingExit = pendingExit || x.Status == "pending"
+			pendingExit = pendingExit || x.Status == applications.ExitPending
 		}
 		v.CanPrepareExit = u.Role == staff && a.State != applications.StateExited && !pendingExit
 	}
@@ -97,7 +97,7 @@ func (s *Server) renderEquity(w http.ResponseWriter, r *http.Request, status int
 	}
 	pendingEnding := false
 	for _, n := range v.Endings {
-		pendingEnding = pendingEnding || n.Status == "pending"
+		pendingEnding = pendingEnding || n.Status == applications.EndingPending
 	}
 	if u.Role == staff && !pendingEnding {
 		v.EndingKinds = endingOptions(a.State)

@@ -102,15 +102,15 @@ func (s *Server) handleLedgerHome(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	pd, err := s.DB.ListDisbursements(ctx, postgres.DisbursementFilter{Status: postgres.MoneyPending, Limit: 200})
+	pd, err := s.DB.ListDisbursements(ctx, postgres.DisbursementFilter{Status: applications.MoneyPending, Limit: 200})
 	if err != nil {
 		return err
 	}
-	pa, err := s.DB.ListAppropriations(ctx, postgres.AppropriationFilter{Status: postgres.MoneyPending, Limit: 200})
+	pa, err := s.DB.ListAppropriations(ctx, postgres.AppropriationFilter{Status: applications.MoneyPending, Limit: 200})
 	if err != nil {
 		return err
 	}
-	pr, err := s.DB.ListReversals(ctx, postgres.ReversalFilter{Status: postgres.MoneyPending, Limit: 200})
+	pr, err := s.DB.ListReversals(ctx, postgres.ReversalFilter{Status: applications.MoneyPending, Limit: 200})
 	if err != nil {
 		return err
 	}

@@ -8,9 +8,9 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 	"ite/internal/ledger"
 	"ite/internal/postgres"
-	"ite/web/format"
 )
 
 // The exports of the auditor's views (DOMAIN §13): CSV (UTF-8 with BOM,
@@ -111,8 +111,8 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, view, title stri
 	if err != nil {
 		return applications.FieldError("format", "不支持的导出格式，请选择 CSV 或 XLSX。")
 	}
-	t.Location = format.Shanghai
-	ew := &exportWriter{w: w, format: f, name: title + "_" + s.Now().In(format.Shanghai).Format("20060102-150405")}
+	t.Location = day.Zone
+	ew := &exportWriter{w: w, format: f, name: title + "_" + s.Now().In(day.Zone).Format("20060102-150405")}
 	rw, err := ledger.NewRowWriter(f, ew, t)
 	if err != nil {
 		return err

@@ -122,7 +122,7 @@ func TestLedgerViewsAndExports(t *testing.T) {
 	t.Parallel()
 	m := newMoneyEnv(t, "3000000.00", "2000000.00")
 	ctx := context.Background()
-	d, err := m.db.RecordDisbursement(ctx, m.actor(staff), postgres.DisbursementInput{ApplicationID: m.app, Tranche: 1,
+	d, err := m.db.RecordDisbursement(ctx, m.actor(staff), applications.DisbursementInput{ApplicationID: m.app, Tranche: 1,
 		Amount: decimal.RequireFromString("1000000.00"), ValueDate: m.clock.Now().AddDate(0, 0, -1), Reference: "PZ-1",
 		IdempotencyKey: newFormKey(context.Background())})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"ite/internal/day"
 	"ite/web/layout"
 )
 
@@ -114,7 +115,7 @@ func (s *Server) pageKey(r *http.Request) (key string, gen uint64, ok bool) {
 	if gen, ok = s.gens.Current(); !ok {
 		return "", 0, false
 	}
-	day := chinaToday(s.Now()).Format("20060102")
+	day := day.Today(s.Now()).Format("20060102")
 	return strconv.FormatInt(u.ID, 10) + " " + day + " " + r.URL.RequestURI(), gen, true
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/conversion"
+	"ite/internal/day"
 	"ite/web/page"
 	"ite/web/ui"
 )
@@ -155,7 +156,7 @@ func parseProgrammeForm(r *http.Request) (page.ProgrammeForm, applications.Progr
 	p.NoticeWorkingDays = atoi("notice_working_days", f.NoticeDays)
 	p.Version, _ = strconv.Atoi(f.Version)
 	date := func(field, s string) time.Time {
-		d, err := time.Parse(time.DateOnly, s)
+		d, err := day.Parse(s)
 		if err != nil {
 			errs[field] = "请填写日期（年-月-日）。"
 		}

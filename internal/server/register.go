@@ -3,11 +3,11 @@ package server
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"ite/internal/applications"
 	"ite/internal/auth"
 	"ite/internal/conversion"
+	"ite/internal/day"
 	"ite/internal/postgres"
 	"ite/web/page"
 	"ite/web/ui"
@@ -50,7 +50,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		errs["registered_capital"] = "请填写注册资本（元），最多两位小数，不带逗号。"
 	}
-	if d, err := time.Parse(time.DateOnly, form["founded_on"]); err == nil {
+	if d, err := day.Parse(form["founded_on"]); err == nil {
 		p.FoundedOn = d
 	} else {
 		errs["founded_on"] = "请填写成立日期（年-月-日）。"

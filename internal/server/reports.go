@@ -12,6 +12,7 @@ import (
 	"ite/internal/applications"
 	"ite/internal/blob"
 	"ite/internal/conversion"
+	"ite/internal/day"
 	"ite/internal/postgres"
 	"ite/web/page"
 	"ite/web/ui"
@@ -51,7 +52,7 @@ func (s *Server) ensureReports(r *http.Request) error {
 		if u.EnterpriseID == 0 {
 			return nil
 		}
-		_, err := s.DB.EnsureEnterpriseReports(r.Context(), chinaToday(now), u.EnterpriseID)
+		_, err := s.DB.EnsureEnterpriseReports(r.Context(), day.Today(now), u.EnterpriseID)
 		return err
 	}
 	if last, ok := reportSweeps.Load(s); ok {
@@ -60,7 +61,7 @@ func (s *Server) ensureReports(r *http.Request) error {
 		}
 	}
 	reportSweeps.Store(s, now)
-	_, err := s.DB.EnsureDueReports(r.Context(), chinaToday(now))
+	_, err := s.DB.EnsureDueReports(r.Context(), day.Today(now))
 	return err
 }
 
@@ -79,7 +80,7 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u := currentUser(r)
-	today := chinaToday(s.Now())
+	today := day.Today(s.Now())
 	v := page.ReportListView{Today: today, Enterprise: u.Role == enterprise, Views: reportViews}
 	f := postgres.ReportFilter{}
 	if v.Enterprise {
@@ -93,10 +94,10 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) error {
 		case "overdue":
 			f.OverdueOn = today
 		case "due":
-			f.Status = postgres.ReportDue
+			f.Status = applications.ReportDue
 		case "all":
 		default:
-			v.View, f.Status = "review", postgres.ReportSubmitted
+			v.View, f.Status = "review", applications.ReportSubmitted
 		}
 	}
 	var err error
@@ -108,10 +109,10 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) error {
 
 // loadReport finds the route's report if the caller may see its project
 // (the application's rule: another enterprise gets 404 and an audit row).
-func (s *Server) loadReport(r *http.Request) (postgres.ProgressReport, error) {
+func (s *Server) loadReport(r *http.Request) (applications.ProgressReport, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
-		return postgres.ProgressReport{}, err
+		return applications.ProgressReport{}, err
 	}
 	rep, err := s.DB.FindReport(r.Context(), id)
 	if err != nil {
@@ -137,7 +138,7 @@ func (s *Server) handleReportShow(w http.ResponseWriter, r *http.Request) error 
 	return s.renderReport(w, r, http.StatusOK, rep, reportForm(rep), nil, "")
 }
 
-func reportForm(rep postgres.ProgressReport) map[string]string {
+func reportForm(rep applications.ProgressReport) map[string]string {
 	f := map[string]string{"narrative": rep.Narrative}
 	if rep.Figures != nil {
 		f["revenue"] = rep.Figures.Revenue.StringFixed(2)
@@ -148,10 +149,10 @@ func reportForm(rep postgres.ProgressReport) map[string]string {
 	return f
 }
 
-func (s *Server) renderReport(w http.ResponseWriter, r *http.Request, status int, rep postgres.ProgressReport, form map[string]string, errs ui.Errors, msg string) error {
+func (s *Server) renderReport(w http.ResponseWriter, r *http.Request, status int, rep applications.ProgressReport, form map[string]string, errs ui.Errors, msg string) error {
 	u := currentUser(r)
-	v := page.ReportView{Report: rep, Today: chinaToday(s.Now()), Form: form, Errors: errs, FormError: msg,
-		CanSubmit: u.Role == enterprise && rep.Open(), CanReview: u.Role == staff && rep.Status == postgres.ReportSubmitted,
+	v := page.ReportView{Report: rep, Today: day.Today(s.Now()), Form: form, Errors: errs, FormError: msg,
+		CanSubmit: u.Role == enterprise && rep.Open(), CanReview: u.Role == staff && rep.Status == applications.ReportSubmitted,
 		MaxUploadMiB: s.maxUpload() >> 20, MaxFiles: maxReportFiles}
 	return s.render(w, r, status, page.ReportShow(v))
 }
@@ -159,7 +160,7 @@ func (s *Server) renderReport(w http.ResponseWriter, r *http.Request, status int
 // refuseReport re-renders the report with a domain refusal (Invalid or
 // Conflict, with the field's message beside it); other errors go to the
 // error page.
-func (s *Server) refuseReport(w http.ResponseWriter, r *http.Request, rep postgres.ProgressReport, form map[string]string, err error) error {
+func (s *Server) refuseReport(w http.ResponseWriter, r *http.Request, rep applications.ProgressReport, form map[string]string, err error) error {
 	k := applications.ErrorKind(err)
 	if k != applications.Invalid && k != applications.Conflict && k != applications.TooLarge {
 		return err
@@ -203,7 +204,7 @@ func (s *Server) handleReportSubmit(w http.ResponseWriter, r *http.Request) erro
 			}
 		}
 	}
-	var in postgres.ReportInput
+	var in applications.ReportInput
 	checked := false
 	for {
 		part, err := mr.NextPart()
@@ -266,8 +267,8 @@ func (s *Server) handleReportSubmit(w http.ResponseWriter, r *http.Request) erro
 
 // parseReportForm reads the figures and the narrative. Errors: Invalid,
 // naming the field.
-func parseReportForm(form map[string]string) (postgres.ReportInput, error) {
-	var in postgres.ReportInput
+func parseReportForm(form map[string]string) (applications.ReportInput, error) {
+	var in applications.ReportInput
 	var err error
 	if in.Figures.Revenue, err = conversion.ParseMoney(form["revenue"]); err != nil {
 		return in, applications.FieldError("revenue", "营业收入须为数字（元），最多两位小数，不带逗号；没有收入请填 0。")

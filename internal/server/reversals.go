@@ -37,7 +37,7 @@ func (s *Server) reversalPanel(r *http.Request, e ledger.Entry, p page.ReversalP
 	role := currentUser(r).Role
 	if role == admin && e.Kind != ledger.KindAppropriation && opt.Allowed {
 		// The store refuses it too (RequestReversal); say so up front.
-		opt.Allowed, opt.Refusal = false, postgres.AdminReversalRefusal
+		opt.Allowed, opt.Refusal = false, applications.AdminReversalRefusal
 	}
 	p.Seq, p.Option = e.Seq, opt
 	p.CanRequest = canRequestReversal(role)
@@ -52,7 +52,7 @@ func (s *Server) reversalsView(r *http.Request, form page.ReversalForm) (page.Re
 	v := page.ReversalListView{Status: moneyStatus(q.Get("status")), Form: form}
 	u := currentUser(r)
 	if _, set := q["status"]; !set && u.Role == approver {
-		v.Status = postgres.MoneyPending // the approver's queue
+		v.Status = applications.MoneyPending // the approver's queue
 	}
 	v.CanRequest = canRequestReversal(u.Role)
 	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
@@ -93,9 +93,9 @@ func (s *Server) handleReversalRequest(w http.ResponseWriter, r *http.Request) e
 	if err == nil && seq == 0 {
 		err = applications.FieldError("entry_seq", "请填写要冲正的凭证号。")
 	}
-	var rv postgres.Reversal
+	var rv applications.Reversal
 	if err == nil {
-		rv, err = s.DB.RequestReversal(r.Context(), actor(r), postgres.ReversalInput{EntrySeq: seq, Reason: form.Reason,
+		rv, err = s.DB.RequestReversal(r.Context(), actor(r), applications.ReversalInput{EntrySeq: seq, Reason: form.Reason,
 			IdempotencyKey: form.Key})
 	}
 	if e, ok := refused(err); ok {
@@ -130,7 +130,7 @@ func (s *Server) handleReversalShow(w http.ResponseWriter, r *http.Request) erro
 // and the business record undone in one transaction (POST
 // /ledger/reversals/{id}/approve). The requester gets 403 and an audit row.
 func (s *Server) handleReversalApprove(w http.ResponseWriter, r *http.Request) error {
-	return reversalPage.check(s, w, r, func(id int64, key string) (postgres.Reversal, error) {
+	return reversalPage.check(s, w, r, func(id int64, key string) (applications.Reversal, error) {
 		return s.DB.ApproveReversal(r.Context(), actor(r), id, key)
 	}, "冲正已审批通过，冲销凭证已记账。")
 }
@@ -138,7 +138,7 @@ func (s *Server) handleReversalApprove(w http.ResponseWriter, r *http.Request) e
 // handleReversalReject sends a reversal request back with a reason (POST
 // /ledger/reversals/{id}/reject).
 func (s *Server) handleReversalReject(w http.ResponseWriter, r *http.Request) error {
-	return reversalPage.check(s, w, r, func(id int64, key string) (postgres.Reversal, error) {
+	return reversalPage.check(s, w, r, func(id int64, key string) (applications.Reversal, error) {
 		return s.DB.RejectReversal(r.Context(), actor(r), id, key, r.PostFormValue("comment"))
 	}, "已退回申请人。")
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/shopspring/decimal"
 
+	"ite/internal/applications"
 	"ite/internal/ledger"
 	"ite/internal/postgres"
 )
@@ -40,10 +41,10 @@ func (e *env) countRows(sql string) int {
 }
 
 // disburseTranche records and approves one disbursement in the store.
-func (m *moneyEnv) disburseTranche(tranche int, amount, ref string) postgres.Disbursement {
+func (m *moneyEnv) disburseTranche(tranche int, amount, ref string) applications.Disbursement {
 	m.t.Helper()
 	ctx := context.Background()
-	d, err := m.db.RecordDisbursement(ctx, m.actor(staff), postgres.DisbursementInput{ApplicationID: m.app, Tranche: tranche,
+	d, err := m.db.RecordDisbursement(ctx, m.actor(staff), applications.DisbursementInput{ApplicationID: m.app, Tranche: tranche,
 		Amount: decimal.RequireFromString(amount), ValueDate: m.clock.Now().AddDate(0, 0, -1), Reference: ref,
 		IdempotencyKey: newFormKey(context.Background())})
 	if err != nil {
@@ -211,7 +212,7 @@ func TestReversalOverHTTP(t *testing.T) {
 		if err != nil || !plan.Disbursed.IsZero() || !plan.FundBalance.Equal(decimal.RequireFromString("3000000")) {
 			t.Fatalf("plan %+v %v", plan, err)
 		}
-		if got, _ := m.db.FindDisbursement(ctx, d.ID); got.Status != postgres.MoneyReversed {
+		if got, _ := m.db.FindDisbursement(ctx, d.ID); got.Status != applications.MoneyReversed {
 			t.Fatalf("disbursement %s", got.Status)
 		}
 		list := staffC.get("/disbursements?status=reversed").doc(t)

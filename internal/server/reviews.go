@@ -73,16 +73,16 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 		return nil, err
 	}
 	for _, d := range decisions {
-		if u.Role != enterprise || d.Status == "approved" {
+		if u.Role != enterprise || d.Status == applications.DecisionApproved {
 			v.Decisions = append(v.Decisions, d)
 		}
-		if d.Status == "pending" && u.Role == approver && d.PreparedBy != u.ID {
+		if d.Status == applications.DecisionPending && u.Role == approver && d.PreparedBy != u.ID {
 			v.CanCheck = true
 		}
 	}
 	hasPending := false
 	for _, d := range decisions {
-		hasPending = hasPending || d.Status == "pending"
+		hasPending = hasPending || d.Status == applications.DecisionPending
 	}
 	v.CanPrepare = u.Role == staff && a.State == applications.StateReviewed && !hasPending
 	v.TermsTemplate, v.RequestedAmount = string(p.TermsTemplate), conversion.FormatMoney(a.RequestedAmount)
@@ -133,7 +133,7 @@ func (s *Server) renderReview(w http.ResponseWriter, r *http.Request, status int
 		return err
 	}
 	v := page.ExpertReviewView{Assignment: x, Form: form, Errors: errs, FormError: msg}
-	if x.Status == "declared" || x.Status == "submitted" {
+	if x.Status == applications.AssignmentDeclared || x.Status == applications.AssignmentSubmitted {
 		a, err := s.DB.FindApplication(r.Context(), x.ApplicationID)
 		if err != nil {
 			return err
@@ -152,7 +152,7 @@ func (s *Server) renderReview(w http.ResponseWriter, r *http.Request, status int
 			}
 		}
 		v.App, v.Criteria = a, p.Criteria
-		if x.Status == "submitted" {
+		if x.Status == applications.AssignmentSubmitted {
 			rs, err := s.DB.ListSubmittedReviews(r.Context(), a.ID)
 			if err != nil {
 				return err

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"ite/internal/day"
 	"net/http"
 	"sync"
 	"time"
@@ -31,7 +32,7 @@ func (s *Server) sweepDue(r *http.Request, memo *dueMemo, sweep func(context.Con
 		// may not have arrived yet, so the memo cannot be trusted.
 		live = false
 	}
-	day := chinaToday(s.Now())
+	day := day.Today(s.Now())
 	memo.mu.Lock()
 	same := live && memo.set && memo.gen == gen && memo.day.Equal(day)
 	memo.mu.Unlock()

@@ -14,7 +14,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"ite/internal/postgres"
+	"ite/internal/applications"
 	"ite/web/format"
 	"ite/web/layout"
 	"ite/web/ui"
@@ -27,7 +27,7 @@ import (
 // (/applications/{id}/disbursements) and can be included in the
 // application page with @DisbursementSection(part).
 type DisbursementPart struct {
-	Plan      postgres.DisbursementPlan
+	Plan      applications.DisbursementPlan
 	CanRecord bool // staff, project contracted or funded, agreement signed
 	Form      MoneyForm
 	Tranches  []ui.Option // tranches that can take a disbursement now
@@ -68,7 +68,7 @@ type Receipt struct {
 }
 
 // NewReceivedFunds keeps of plan what the enterprise may see.
-func NewReceivedFunds(plan postgres.DisbursementPlan) ReceivedFundsView {
+func NewReceivedFunds(plan applications.DisbursementPlan) ReceivedFundsView {
 	v := ReceivedFundsView{Signed: plan.AgreementID != 0, AgreementAmount: plan.AgreementAmount,
 		AgreementVersion: plan.AgreementVersion, SignedOn: plan.SignedOn, Received: plan.Disbursed}
 	for _, t := range plan.Tranches {
@@ -76,14 +76,14 @@ func NewReceivedFunds(plan postgres.DisbursementPlan) ReceivedFundsView {
 			Confirmed: t.Confirmation != nil, Received: t.Disbursed})
 	}
 	for _, d := range plan.Disbursements {
-		if d.Status == postgres.MoneyApproved {
+		if d.Status == applications.MoneyApproved {
 			v.Receipts = append(v.Receipts, Receipt{Tranche: d.Tranche, Amount: d.Amount, ValueDate: d.ValueDate})
 		}
 	}
 	return v
 }
 
-func trancheStatus(t postgres.Tranche) string {
+func trancheStatus(t applications.Tranche) string {
 	switch {
 	case t.Remaining().IsZero() && t.Pending.IsZero():
 		return "已拨付"
@@ -545,7 +545,7 @@ func DisbursementSection(v DisbursementPart) templ.Component {
 	})
 }
 
-func disbursementRows(items []postgres.Disbursement, project bool) templ.Component {
+func disbursementRows(items []applications.Disbursement, project bool) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -910,8 +910,8 @@ func DisbursementPlanPage(v DisbursementPart) templ.Component {
 
 // DisbursementQueueView lists disbursements (the approver's queue).
 type DisbursementQueueView struct {
-	Items  []postgres.Disbursement
-	Status string
+	Items  []applications.Disbursement
+	Status applications.MoneyStatus
 	NextID int64
 }
 
@@ -972,9 +972,9 @@ func DisbursementQueue(v DisbursementQueueView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var49 string
-				templ_7745c5c3_Var49, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL("/disbursements?status=" + v.Status + "&before=" + itoa(v.NextID))).ResolveURL(ctx)
+				templ_7745c5c3_Var49, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL("/disbursements?status=" + string(v.Status) + "&before=" + itoa(v.NextID))).ResolveURL(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/disbursements.templ`, Line: 232, Col: 96}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/disbursements.templ`, Line: 232, Col: 104}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var49)
 				if templ_7745c5c3_Err != nil {
@@ -997,7 +997,7 @@ func DisbursementQueue(v DisbursementQueueView) templ.Component {
 
 // DisbursementShowView is one disbursement with its approvals.
 type DisbursementShowView struct {
-	Item  postgres.Disbursement
+	Item  applications.Disbursement
 	Check CheckView
 	Trail []AuditLine
 	Error string

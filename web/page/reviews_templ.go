@@ -586,7 +586,7 @@ func ExpertReview(v ExpertReviewView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			switch v.Assignment.Status {
-			case "assigned":
+			case applications.AssignmentAssigned:
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 45, "<div class=\"card\" id=\"declaration\"><h2>利益冲突声明</h2><p>查看申报材料前，请声明您与申报单位是否存在利益冲突（同一单位任职、投资、亲属关系、合作关系等）。</p><form method=\"post\" action=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -633,7 +633,7 @@ func ExpertReview(v ExpertReviewView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-			case "recused":
+			case applications.AssignmentRecused:
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 50, "<p class=\"card\">您已申请回避本项目：")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
