@@ -21,10 +21,6 @@ type (
 	ReversalInput = applications.ReversalInput // alias kept while internal/server is reorganised
 )
 
-// AdminReversalRefusal says why an admin may not ask to reverse an entry
-// that is not an appropriation.
-const AdminReversalRefusal = applications.AdminReversalRefusal // alias kept while internal/server is reorganised
-
 const reversalColumns = `r.id, r.original_seq, o.kind, o.memo, o.record_type, o.record_id, o.value_date,
 	COALESCE((SELECT sum(q.amount) FROM ledger_postings q WHERE q.entry_seq = o.seq AND q.side = 'debit'), 0),
 	r.reason, r.status, r.prepared_by, mu.display_name, r.prepared_at, COALESCE(r.checked_by, 0),
@@ -274,7 +270,7 @@ func (db *DB) RequestReversal(ctx context.Context, actor audit.Actor, in Reversa
 		} else if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		if err := applications.CheckReversalRequester(applications.Role(actor.Role), e); err != nil {
+		if err := applications.CheckReversalRequester(applications.Role(actor.Role)); err != nil {
 			return err
 		}
 		if _, err := checkReversible(ctx, tx, e, 0); err != nil {
