@@ -451,7 +451,7 @@ func TestPermissionPages(t *testing.T) {
 				"POST /conversions/{id}/registration", "POST /applications/{id}/review/{outcome}"},
 			enterprise: {"POST /applications/{id}/submit", "POST /applications/{id}/events"},
 			expert:     {"POST /reviews/{id}"},
-			admin:      {"POST /admin/users", "POST /programmes/{id}"},
+			admin:      {"POST /admin/users", "POST /programmes/{id}", "POST /calendar"},
 		}
 		for role, forms := range want {
 			for _, f := range forms {
