@@ -37,7 +37,7 @@ func (a access) allows(role applications.Role) bool { return !a.public() && role
 // public route admits every role).
 func (a access) admits(role applications.Role) bool { return a.public() || a.allows(role) }
 
-// Shorthands for the role sets the routes use.
+// Shorthands for the roles (menu entries, the data a role sees, tests).
 const (
 	enterprise = applications.RoleEnterprise
 	staff      = applications.RoleStaff
@@ -55,8 +55,9 @@ type route struct {
 	handle  handlerFunc
 }
 
-// routes is THE route table: every endpoint of the application, with who
-// may call it and, for a page in the menu, its menu entry. Each resource
+// routes is THE route table: every endpoint of the application, with the
+// action it performs (who may call it is the permission table's) and, for
+// a page in the menu, its menu entry. Each resource
 // keeps its part in its own file (xxxRoutes, beside its handlers); tests
 // walk the whole of it against the router and every role.
 func (s *Server) routes() []route {
