@@ -6,35 +6,38 @@ import "slices"
 // kind of button. It is the single declaration of who may do what
 // (DOMAIN §2, STYLE.md "One permission source"): the route table's access,
 // the menu, the buttons a view offers (CanX flags) and the store's own role
-// checks are all to be read from it, so they cannot disagree.
+// checks are all read from it (Role.Can), so they cannot disagree.
 //
 // Every route maps to exactly one action; every CanX flag of a view is one
-// action (plus the record's state, which the domain decides). The flags of
-// 2026-12 (actions without their Action prefix), to be computed as
-// role.Can(action) && the state rule:
+// action (plus the record's state, which the domain decides). The flags
+// (actions without their Action prefix), computed as role.Can(action) &&
+// the state rule:
 //
 //	application list  CanCreate → EditApplication
-//	application page  CanEdit → EditApplication, CanAskPrecheck → AskPrecheck, CanSubmit → SubmitApplication,
+//	application page  CanEdit → EditApplication, its disbursement section → ReadLedger, CanAskPrecheck → AskPrecheck, CanSubmit → SubmitApplication,
 //	                  CanWithdraw → WithdrawApplication, CanReview → FormalReview,
 //	                  CanComment → CommentApplication, CanAssign → AssignLiaison
 //	review section    CanDraw → ManagePanel, CanPrepare → PrepareDecision, CanCheck → ApproveDecision,
-//	                  CanObject → HandleObjections
+//	                  CanObject → HandleObjections, CanReadPlan (the plan link) → ReadLedger
 //	agreement page    CanSign → SignAgreement, CanPropose → ProposeTerms, CanApprove → ApproveTerms
 //	equity page       CanReport → ReportEvent, CanVerify → VerifyEvent, CanPrepareConv → PrepareConversion,
 //	                  CanRegister → RecordRegistration, CanPrepareExit → PrepareExit,
 //	                  EndingKinds (non-empty) → PrepareEnding, CanApprove → ApproveEquityProposal
-//	disbursement plan CanRecord → RecordDisbursement (its milestone form → ConfirmMilestone)
+//	disbursement plan CanRecord → RecordDisbursement, CanConfirm (milestone form) → ConfirmMilestone
 //	money record page CanCheck → ApproveAppropriation or ApproveDisbursement (by the record)
 //	appropriations    CanRecord → RecordAppropriation
 //	reversals, entry  CanRequest → RequestReversal
 //	ledger home       CanVerify → VerifyIntegrity; CanAppropriate is never set (dead)
 //	programmes        CanEdit → ManageProgrammes
 //	report page       CanSubmit → SubmitReport, CanReview → ReviewReport
-//	calendar page     (no flag: the form is shown to every reader) → ManageCalendar
+//	calendar page     CanSet → ManageCalendar
+//	user page         keeping one's own admin role → ManageUsers
 //
-// Not actions: ShowVersions, ShowPanel, ReportListView.Enterprise and the
-// expert's document filter decide what a page shows of the data, not what
-// the user may do; the approver's default queue filter is a convenience.
+// Not actions: ShowVersions, ShowPanel, ReportListView.Enterprise, the
+// enterprise's 资金到位 section and the expert's document filter decide what
+// a page shows of the data, not what the user may do; the approver's
+// default queue filter is a convenience. The role comparisons left in
+// internal/server say so where they stand.
 type Action string
 
 // The actions, grouped as DOMAIN §2 lists the roles' duties. The string is
@@ -175,10 +178,18 @@ var (
 // permissions is THE table: actions × roles. Changing who may do something
 // is a one-line change here.
 //
-// It reproduces the route table of 2026-12 with two deliberate changes
-// (DOMAIN §2: admins cannot move money): ActionRecordAppropriation and
-// ActionRequestReversal lose the admin. Staff prepare appropriations like every
-// other money record; an approver checks them.
+// Against the route table of 2026-12 it changes, on purpose (issue 12):
+//   - DOMAIN §2, admins cannot move money: ActionRecordAppropriation and
+//     ActionRequestReversal lose the admin. Staff prepare appropriations like
+//     every other money record; an approver checks them. With no money role
+//     left, the admin also loses the ledger pages it had only for those
+//     (ActionReadLedgerEntry, ActionReadAppropriations, ActionReadReversals):
+//     the admin manages users, enterprises and programmes; the auditor reads
+//     the ledger.
+//   - ActionDownloadTemplates is a read for every reader of the application
+//     page (it was the enterprise's and staff's): a template is a blank
+//     form, filled only with what that page already shows (enterprise, 信用代码,
+//     project, amount), and the page lists it under each material.
 var permissions = map[Action]grant{
 	ActionUseSite:            everyone,
 	ActionSignIn:             everyone,
@@ -197,7 +208,7 @@ var permissions = map[Action]grant{
 	ActionWithdrawApplication: write(RoleEnterprise),
 	ActionSubmitReport:        write(RoleEnterprise),
 
-	ActionDownloadTemplates:  read(RoleEnterprise, RoleStaff),
+	ActionDownloadTemplates:  read(withOwners...), // blank forms: every reader of the application page
 	ActionCommentApplication: write(RoleStaff),
 	ActionAssignLiaison:      write(RoleStaff),
 	ActionFormalReview:       write(RoleStaff),
@@ -214,9 +225,9 @@ var permissions = map[Action]grant{
 
 	ActionPrepareDecision:     maker,
 	ActionProposeTerms:        maker,
-	ActionRecordAppropriation: maker, // today also the admin: removed (DOMAIN §2)
+	ActionRecordAppropriation: maker, // until issue 12 also the admin (DOMAIN §2)
 	ActionRecordDisbursement:  maker,
-	ActionRequestReversal:     maker, // today also the admin, for appropriations: removed with them
+	ActionRequestReversal:     maker, // until issue 12 also the admin, for appropriations
 	ActionPrepareConversion:   maker,
 	ActionPrepareExit:         maker,
 	ActionPrepareEnding:       maker,
@@ -239,9 +250,9 @@ var permissions = map[Action]grant{
 	ActionReadEquityRegister: read(bureau...),
 	ActionReadDashboard:      read(bureau...),
 	ActionReadLedger:         read(bureau...),
-	ActionReadLedgerEntry:    read(RoleStaff, RoleApprover, RoleAuditor, RoleAdmin),
-	ActionReadAppropriations: read(RoleStaff, RoleApprover, RoleAuditor, RoleAdmin),
-	ActionReadReversals:      read(RoleStaff, RoleApprover, RoleAuditor, RoleAdmin),
+	ActionReadLedgerEntry:    read(bureau...), // until issue 12 also the admin, for its reversals
+	ActionReadAppropriations: read(bureau...), // likewise
+	ActionReadReversals:      read(bureau...), // likewise
 	ActionReadAuditLog:       read(RoleAuditor, RoleAdmin),
 	ActionVerifyIntegrity:    read(RoleAuditor, RoleAdmin),
 

@@ -113,6 +113,24 @@ func TestAdminMovesNoMoney(t *testing.T) {
 	}
 }
 
+// TestAdminReadsNoLedger: issue 12, with no money role left (no
+// appropriations, no reversals) the admin reads no ledger page; it keeps
+// checking integrity and reading the audit log, which are about the
+// system it runs, not the money (DOMAIN §2).
+func TestAdminReadsNoLedger(t *testing.T) {
+	t.Parallel()
+	for _, a := range []Action{ActionRequestReversal, ActionReadLedger, ActionReadLedgerEntry, ActionReadAppropriations, ActionReadReversals} {
+		if RoleAdmin.Can(a) {
+			t.Errorf("the admin may %s", a)
+		}
+	}
+	for _, a := range []Action{ActionVerifyIntegrity, ActionReadAuditLog, ActionManageUsers, ActionManageEnterprises, ActionManageProgrammes} {
+		if !RoleAdmin.Can(a) {
+			t.Errorf("the admin may not %s", a)
+		}
+	}
+}
+
 // TestAuditorOnlyReads: DOMAIN §2, the auditor "reads everything ...
 // changes nothing". Public actions (signing in, registering a company)
 // are anyone's and not the auditor's duties, so they are left out.

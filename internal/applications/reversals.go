@@ -43,10 +43,6 @@ type ReversalInput struct {
 	IdempotencyKey string
 }
 
-// AdminReversalRefusal says why an admin may not ask to reverse an entry
-// that is not an appropriation.
-const AdminReversalRefusal = "系统管理员只能申请冲正财政拨入（拨款）凭证；拨付凭证的冲正请由经办人员申请。"
-
 // maxReversalReason bounds the reason: it goes into the reversing entry's
 // memo (at most 500 characters) after a short prefix.
 const maxReversalReason = 300
@@ -64,13 +60,12 @@ func CheckReversalReason(reason string) (string, error) {
 	return reason, nil
 }
 
-// CheckReversalRequester refuses an admin asking to reverse anything but
-// an appropriation: admins record fiscal money coming in but do not move
-// project money (DOMAIN §2), so its corrections are staff's. Errors:
-// Forbidden.
-func CheckReversalRequester(role Role, e ledger.Entry) error {
-	if role == RoleAdmin && e.Kind != ledger.KindAppropriation {
-		return Errorf(Forbidden, "%s", AdminReversalRefusal)
+// CheckReversalRequester refuses a requester whose role may not ask for
+// a correction (ActionRequestReversal: staff, the makers of money records;
+// never the admin, who moves no money, DOMAIN §2). Errors: Forbidden.
+func CheckReversalRequester(role Role) error {
+	if !role.Can(ActionRequestReversal) {
+		return Errorf(Forbidden, "您的角色（%s）不能申请冲正：冲正由经办人员申请、审批人审批。", role.Label())
 	}
 	return nil
 }

@@ -235,7 +235,7 @@ func (db *DB) PrepareConversion(ctx context.Context, actor audit.Actor, appID in
 			}
 			return err
 		}
-		if err := notifyRole(ctx, tx, now, "approver", "转股待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)+"/equity"); err != nil {
+		if err := notifyWhoMay(ctx, tx, now, applications.ActionApproveEquityProposal, "转股待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)+"/equity"); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "conversion_prepare", ObjectType: RecordConversion,

@@ -103,7 +103,7 @@ func (db *DB) PrepareDecision(ctx context.Context, actor audit.Actor, appID int6
 			}
 			return err
 		}
-		if err := notifyRole(ctx, tx, now, "approver", "立项决定待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)); err != nil {
+		if err := notifyWhoMay(ctx, tx, now, applications.ActionApproveDecision, "立项决定待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "decision_prepare", ObjectType: "application",

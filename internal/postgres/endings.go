@@ -203,7 +203,7 @@ func (db *DB) PrepareEnding(ctx context.Context, actor audit.Actor, appID int64,
 			}
 			return err
 		}
-		if err := notifyRole(ctx, tx, now, "approver", EndingLabel(in.Kind)+"待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)+"/equity"); err != nil {
+		if err := notifyWhoMay(ctx, tx, now, applications.ActionApproveEquityProposal, EndingLabel(in.Kind)+"待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)+"/equity"); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "ending_prepare", ObjectType: RecordEnding,

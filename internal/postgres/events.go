@@ -155,7 +155,7 @@ func (db *DB) VerifyEvent(ctx context.Context, actor audit.Actor, eventID int64,
 				"核实"+applications.EventKindLabel(e.Kind)+"，满足转股条件", nil); err != nil {
 				return err
 			}
-			if err := notifyRole(ctx, tx, now, "staff", "项目“"+a.Title+"”满足转股条件，请办理转股。", "/applications/"+itoa64(a.ID)+"/equity"); err != nil {
+			if err := notifyWhoMay(ctx, tx, now, applications.ActionPrepareConversion, "项目“"+a.Title+"”满足转股条件，请办理转股。", "/applications/"+itoa64(a.ID)+"/equity"); err != nil {
 				return err
 			}
 		}

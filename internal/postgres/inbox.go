@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"ite/internal/applications"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,6 +29,19 @@ func notify(ctx context.Context, tx pgx.Tx, now time.Time, userID int64, title, 
 func notifyRole(ctx context.Context, tx pgx.Tx, now time.Time, role, title, link string) error {
 	_, err := insertNotifications(ctx, tx, `SELECT id, $2::text, $3::text, $4::timestamptz FROM users WHERE role = $1 AND NOT disabled`,
 		role, title, link, now)
+	return err
+}
+
+// notifyWhoMay notifies every active user whose role may do action a (e.g.
+// all who may approve a decision): who that is, is read from the permission
+// table (applications.RolesFor), not written here.
+func notifyWhoMay(ctx context.Context, tx pgx.Tx, now time.Time, a applications.Action, title, link string) error {
+	roles := []string{}
+	for _, r := range applications.RolesFor(a) {
+		roles = append(roles, string(r))
+	}
+	_, err := insertNotifications(ctx, tx, `SELECT id, $2::text, $3::text, $4::timestamptz FROM users WHERE role = ANY($1) AND NOT disabled`,
+		roles, title, link, now)
 	return err
 }
 

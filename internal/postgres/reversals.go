@@ -264,7 +264,7 @@ func (db *DB) RequestReversal(ctx context.Context, actor audit.Actor, in applica
 		} else if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		if err := applications.CheckReversalRequester(applications.Role(actor.Role), e); err != nil {
+		if err := applications.CheckReversalRequester(applications.Role(actor.Role)); err != nil {
 			return err
 		}
 		if _, err := checkReversible(ctx, tx, e, 0); err != nil {

@@ -15,8 +15,8 @@ import (
 // agreementRoutes: the investment agreement and its signing.
 func (s *Server) agreementRoutes() []route {
 	return []route{
-		{"GET", "/applications/{id}/agreement", only(enterprise, staff, approver, auditor), s.handleAgreement},
-		{"POST", "/applications/{id}/agreement/sign", only(staff), s.handleAgreementSign},
+		{"GET", "/applications/{id}/agreement", can(applications.ActionReadApplications), s.handleAgreement},
+		{"POST", "/applications/{id}/agreement/sign", can(applications.ActionSignAgreement), s.handleAgreementSign},
 	}
 }
 
@@ -64,9 +64,9 @@ func (s *Server) renderAgreement(w http.ResponseWriter, r *http.Request, status 
 			}
 		}
 	}
-	v.CanSign = u.Role == staff && a.State == applications.StateApproved && !a.NoticeClosedAt.IsZero()
-	v.CanPropose = u.Role == staff && v.Current.Status == applications.AgreementSigned && !a.State.Terminal()
-	v.CanApprove = u.Role == approver
+	v.CanSign = u.Role.Can(applications.ActionSignAgreement) && a.State == applications.StateApproved && !a.NoticeClosedAt.IsZero()
+	v.CanPropose = u.Role.Can(applications.ActionProposeTerms) && v.Current.Status == applications.AgreementSigned && !a.State.Terminal()
+	v.CanApprove = u.Role.Can(applications.ActionApproveTerms)
 	return s.render(w, r, status, page.Agreement(v))
 }
 

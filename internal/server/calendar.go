@@ -12,8 +12,8 @@ import (
 // calendarRoutes: the working-day calendar (holidays and make-up days).
 func (s *Server) calendarRoutes() []route {
 	return []route{
-		{"GET", "/calendar", only(admin, staff).inMenu(navCalendar, "节假日"), s.handleCalendar},
-		{"POST", "/calendar", only(admin), s.handleCalendarSet},
+		{"GET", "/calendar", can(applications.ActionReadCalendar).inMenu(navCalendar, "节假日"), s.handleCalendar},
+		{"POST", "/calendar", can(applications.ActionManageCalendar), s.handleCalendarSet},
 	}
 }
 
@@ -23,7 +23,8 @@ func (s *Server) handleCalendar(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, page.Calendar(page.CalendarView{Days: days}))
+	return s.render(w, r, http.StatusOK, page.Calendar(page.CalendarView{Days: days,
+		CanSet: currentUser(r).Role.Can(applications.ActionManageCalendar)}))
 }
 
 // handleCalendarSet adds, changes or removes a day (POST /calendar).

@@ -13,10 +13,10 @@ import (
 // and certificate.
 func (s *Server) conversionRoutes() []route {
 	return []route{
-		{"POST", "/applications/{id}/conversion", only(staff), s.handleConversionPrepare},
-		{"POST", "/conversions/{id}/approve", only(approver), s.handleConversionApprove},
-		{"POST", "/conversions/{id}/registration", only(staff), s.handleRegistration},
-		{"GET", "/conversions/{id}/certificate", only(enterprise, staff, approver, auditor), s.handleCertificate},
+		{"POST", "/applications/{id}/conversion", can(applications.ActionPrepareConversion), s.handleConversionPrepare},
+		{"POST", "/conversions/{id}/approve", can(applications.ActionApproveEquityProposal), s.handleConversionApprove},
+		{"POST", "/conversions/{id}/registration", can(applications.ActionRecordRegistration), s.handleRegistration},
+		{"GET", "/conversions/{id}/certificate", can(applications.ActionReadApplications), s.handleCertificate},
 	}
 }
 

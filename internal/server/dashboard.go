@@ -26,10 +26,9 @@ import (
 // dashboardRoutes: the staff dashboard and its exports. Admins
 // (IT) do not see money figures; enterprises and experts never do.
 func (s *Server) dashboardRoutes() []route {
-	readers := only(staff, approver, auditor)
 	return []route{
-		{"GET", "/dashboard", readers.inMenu(navDashboard, "看板"), s.handleDashboard},
-		{"GET", "/dashboard/export/{section}", readers, s.handleDashboardExport},
+		{"GET", "/dashboard", can(applications.ActionReadDashboard).inMenu(navDashboard, "看板"), s.handleDashboard},
+		{"GET", "/dashboard/export/{section}", can(applications.ActionReadDashboard), s.handleDashboardExport},
 	}
 }
 

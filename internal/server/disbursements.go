@@ -15,15 +15,14 @@ import (
 // disbursementRoutes: a project's disbursement plan, recording a tranche and
 // its approval.
 func (s *Server) disbursementRoutes() []route {
-	readers := only(staff, approver, auditor)
 	return []route{
-		{"GET", "/disbursements", readers.inMenu(navDisbursements, "拨付").menuFor(staff, approver), s.handleDisbursements},
-		{"GET", "/disbursements/{id}", readers, s.handleDisbursementShow},
-		{"POST", "/disbursements/{id}/approve", only(approver), s.handleDisbursementApprove},
-		{"POST", "/disbursements/{id}/reject", only(approver), s.handleDisbursementReject},
-		{"GET", "/applications/{id}/disbursements", readers, s.handleDisbursementPlan},
-		{"POST", "/applications/{id}/disbursements", only(staff), s.handleDisbursementRecord},
-		{"POST", "/applications/{id}/milestones", only(staff), s.handleMilestoneConfirm},
+		{"GET", "/disbursements", can(applications.ActionReadLedger).inMenu(navDisbursements, "拨付").menuFor(staff, approver), s.handleDisbursements},
+		{"GET", "/disbursements/{id}", can(applications.ActionReadLedger), s.handleDisbursementShow},
+		{"POST", "/disbursements/{id}/approve", can(applications.ActionApproveDisbursement), s.handleDisbursementApprove},
+		{"POST", "/disbursements/{id}/reject", can(applications.ActionApproveDisbursement), s.handleDisbursementReject},
+		{"GET", "/applications/{id}/disbursements", can(applications.ActionReadLedger), s.handleDisbursementPlan},
+		{"POST", "/applications/{id}/disbursements", can(applications.ActionRecordDisbursement), s.handleDisbursementRecord},
+		{"POST", "/applications/{id}/milestones", can(applications.ActionConfirmMilestone), s.handleMilestoneConfirm},
 	}
 }
 
@@ -42,7 +41,9 @@ func (s *Server) disbursementPart(r *http.Request, a applications.Application, f
 		return page.DisbursementPart{}, err
 	}
 	v := page.DisbursementPart{Plan: plan, Form: form}
-	v.CanRecord = currentUser(r).Role == staff && plan.Open() && plan.AgreementID != 0
+	u := currentUser(r)
+	v.CanRecord = u.Role.Can(applications.ActionRecordDisbursement) && plan.Open() && plan.AgreementID != 0
+	v.CanConfirm = u.Role.Can(applications.ActionConfirmMilestone) && plan.Open() && plan.AgreementID != 0
 	if !v.CanRecord {
 		return v, nil
 	}
@@ -167,7 +168,7 @@ func (s *Server) handleMilestoneConfirm(w http.ResponseWriter, r *http.Request) 
 func (s *Server) handleDisbursements(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	status := moneyStatus(q.Get("status"))
-	if _, set := q["status"]; !set && currentUser(r).Role == approver {
+	if _, set := q["status"]; !set && currentUser(r).Role == approver { // not a permission: the approver's default queue
 		status = applications.MoneyPending
 	}
 	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)

@@ -22,8 +22,8 @@ import (
 // documentRoutes: uploading and reading the materials of an application.
 func (s *Server) documentRoutes() []route {
 	return []route{
-		{"POST", "/applications/{id}/documents", only(enterprise), s.handleDocumentUpload},
-		{"GET", "/documents/{id}", only(enterprise, staff, approver, auditor, expert), s.handleDocument},
+		{"POST", "/applications/{id}/documents", can(applications.ActionEditApplication), s.handleDocumentUpload},
+		{"GET", "/documents/{id}", can(applications.ActionReadDocuments), s.handleDocument},
 	}
 }
 
@@ -244,6 +244,7 @@ func (s *Server) handleDocument(w http.ResponseWriter, r *http.Request) error {
 	}
 	if u.Role == expert && !slices.Contains(applications.AllMaterials(), d.Item) {
 		// agreements, evidence and progress reports are not review material
+		// (not a permission: which of the records the expert sees)
 		return applications.Errorf(applications.NotFound, "文件不存在或您无权查看。")
 	}
 	rc, err := blob.OpenDecrypted(r.Context(), s.Blobs, d.BlobKey, blob.Meta{Size: d.Size, SHA256: d.SHA256,
@@ -257,6 +258,8 @@ func (s *Server) handleDocument(w http.ResponseWriter, r *http.Request) error {
 		s.audit(r, docAudit)
 	}
 	disposition := "attachment"
+	// Not a permission: the bureau may preview in the browser; the
+	// enterprise downloads its own files.
 	if r.URL.Query().Get("inline") == "1" && u.Role != enterprise && (d.Kind == "pdf" || d.Kind == "png" || d.Kind == "jpeg") {
 		disposition = "inline"
 	}

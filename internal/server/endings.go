@@ -13,8 +13,8 @@ import (
 // endingRoutes: ending a project without conversion.
 func (s *Server) endingRoutes() []route {
 	return []route{
-		{"POST", "/applications/{id}/endings", only(staff), s.handleEndingPrepare},
-		{"POST", "/endings/{id}/approve", only(approver), s.handleEndingApprove},
+		{"POST", "/applications/{id}/endings", can(applications.ActionPrepareEnding), s.handleEndingPrepare},
+		{"POST", "/endings/{id}/approve", can(applications.ActionApproveEquityProposal), s.handleEndingApprove},
 	}
 }
 

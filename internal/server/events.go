@@ -14,8 +14,8 @@ import (
 // by staff.
 func (s *Server) eventRoutes() []route {
 	return []route{
-		{"POST", "/applications/{id}/events", only(enterprise, staff), s.handleEventReport},
-		{"POST", "/events/{id}/verify", only(staff), s.handleEventVerify},
+		{"POST", "/applications/{id}/events", can(applications.ActionReportEvent), s.handleEventReport},
+		{"POST", "/events/{id}/verify", can(applications.ActionVerifyEvent), s.handleEventVerify},
 	}
 }
 

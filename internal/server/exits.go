@@ -18,8 +18,8 @@ import (
 // exitRoutes: exits from a converted holding.
 func (s *Server) exitRoutes() []route {
 	return []route{
-		{"POST", "/applications/{id}/exits", only(staff), s.handleExitPrepare},
-		{"POST", "/exits/{id}/approve", only(approver), s.handleExitApprove},
+		{"POST", "/applications/{id}/exits", can(applications.ActionPrepareExit), s.handleExitPrepare},
+		{"POST", "/exits/{id}/approve", can(applications.ActionApproveEquityProposal), s.handleExitApprove},
 	}
 }
 

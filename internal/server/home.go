@@ -11,7 +11,7 @@ import (
 // homeRoutes: each role's start page.
 func (s *Server) homeRoutes() []route {
 	return []route{
-		{"GET", "/", anyRole.inMenu(navHome, "首页"), s.handleHome},
+		{"GET", "/", can(applications.ActionViewHome).inMenu(navHome, "首页"), s.handleHome},
 	}
 }
 

@@ -3,14 +3,15 @@ package server
 import (
 	"net/http"
 
+	"ite/internal/applications"
 	"ite/web/page"
 )
 
 // inboxRoutes: every user's notifications.
 func (s *Server) inboxRoutes() []route {
 	return []route{
-		{"GET", "/inbox", anyRole.inMenu(navInbox, "消息"), s.handleInbox},
-		{"GET", "/inbox/{id}", anyRole, s.handleInboxOpen},
+		{"GET", "/inbox", can(applications.ActionReadInbox).inMenu(navInbox, "消息"), s.handleInbox},
+		{"GET", "/inbox/{id}", can(applications.ActionReadInbox), s.handleInboxOpen},
 	}
 }
 

@@ -347,7 +347,7 @@ func (s *Server) readFlash(w http.ResponseWriter, r *http.Request) (layout.Flash
 // an audit row.
 func (s *Server) gate(rt route) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if rt.access.public {
+		if rt.access.public() {
 			return rt.handle(w, r)
 		}
 		u := currentUser(r)

@@ -18,8 +18,9 @@ import (
 // its approvals and, for an approver who did not prepare it, the approve
 // and send-back forms. The three kinds differ only in the fields below.
 type moneyPage[T any] struct {
-	path       string // the record's page is path + its ID
-	recordType string // its audit trail's object type
+	path       string              // the record's page is path + its ID
+	recordType string              // its audit trail's object type
+	approve    applications.Action // the checker's action on it
 	find       func(db *postgres.DB, ctx context.Context, id int64) (T, error)
 	facts      func(T) (id, preparedBy int64, status applications.MoneyStatus)
 	view       func(rec T, msg string, check page.CheckView, trail []page.AuditLine) templ.Component
@@ -30,7 +31,7 @@ func (p moneyPage[T]) render(s *Server, w http.ResponseWriter, r *http.Request, 
 	id, preparedBy, st := p.facts(rec)
 	pending := st == applications.MoneyPending
 	check := page.CheckView{Action: p.path + strconv.FormatInt(id, 10), Pending: pending, IsMaker: preparedBy == u.ID,
-		CanCheck: pending && u.Role == approver && preparedBy != u.ID, Key: newFormKey(r.Context()), Errors: errs}
+		CanCheck: pending && u.Role.Can(p.approve) && preparedBy != u.ID, Key: newFormKey(r.Context()), Errors: errs}
 	trail, err := s.trail(r, p.recordType, id)
 	if err != nil {
 		return err
@@ -74,7 +75,8 @@ func (p moneyPage[T]) check(s *Server, w http.ResponseWriter, r *http.Request, d
 }
 
 var appropriationPage = moneyPage[postgres.Appropriation]{path: "/ledger/appropriations/", recordType: applications.RecordAppropriation,
-	find: (*postgres.DB).FindAppropriation,
+	approve: applications.ActionApproveAppropriation,
+	find:    (*postgres.DB).FindAppropriation,
 	facts: func(a postgres.Appropriation) (int64, int64, applications.MoneyStatus) {
 		return a.ID, a.PreparedBy, a.Status
 	},
@@ -83,7 +85,8 @@ var appropriationPage = moneyPage[postgres.Appropriation]{path: "/ledger/appropr
 	}}
 
 var disbursementPage = moneyPage[applications.Disbursement]{path: "/disbursements/", recordType: applications.RecordDisbursement,
-	find: (*postgres.DB).FindDisbursement,
+	approve: applications.ActionApproveDisbursement,
+	find:    (*postgres.DB).FindDisbursement,
 	facts: func(d applications.Disbursement) (int64, int64, applications.MoneyStatus) {
 		return d.ID, d.PreparedBy, d.Status
 	},
@@ -92,7 +95,8 @@ var disbursementPage = moneyPage[applications.Disbursement]{path: "/disbursement
 	}}
 
 var reversalPage = moneyPage[applications.Reversal]{path: "/ledger/reversals/", recordType: applications.RecordReversal,
-	find: (*postgres.DB).FindReversal,
+	approve: applications.ActionApproveReversal,
+	find:    (*postgres.DB).FindReversal,
 	facts: func(rv applications.Reversal) (int64, int64, applications.MoneyStatus) {
 		return rv.ID, rv.PreparedBy, rv.Status
 	},

@@ -3,13 +3,14 @@ package server
 import (
 	"net/http"
 
+	"ite/internal/applications"
 	"ite/web/page"
 )
 
 // noticeRoutes: the public notice board.
 func (s *Server) noticeRoutes() []route {
 	return []route{
-		{"GET", "/notices", public.inMenu(navNotices, "立项公示").menuFor(enterprise, staff, approver, auditor), s.handleNotices},
+		{"GET", "/notices", can(applications.ActionReadNotices).inMenu(navNotices, "立项公示").menuFor(enterprise, staff, approver, auditor), s.handleNotices},
 	}
 }
 

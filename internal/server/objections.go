@@ -10,8 +10,8 @@ import (
 // objectionRoutes: objections raised during the public notice.
 func (s *Server) objectionRoutes() []route {
 	return []route{
-		{"POST", "/applications/{id}/objections", only(staff), s.handleObjection},
-		{"POST", "/objections/{id}/resolve", only(staff), s.handleObjectionResolve},
+		{"POST", "/applications/{id}/objections", can(applications.ActionHandleObjections), s.handleObjection},
+		{"POST", "/objections/{id}/resolve", can(applications.ActionHandleObjections), s.handleObjectionResolve},
 	}
 }
 

@@ -19,11 +19,11 @@ import (
 // programmeRoutes: the calls for applications and their settings.
 func (s *Server) programmeRoutes() []route {
 	return []route{
-		{"GET", "/programmes", only(staff, approver, auditor, admin).inMenu(navProgrammes, "申报批次"), s.handleProgrammes},
-		{"GET", "/programmes/new", only(admin), s.handleProgrammeNew},
-		{"POST", "/programmes", only(admin), s.handleProgrammeCreate},
-		{"GET", "/programmes/{id}", only(admin), s.handleProgrammeEdit},
-		{"POST", "/programmes/{id}", only(admin), s.handleProgrammeUpdate},
+		{"GET", "/programmes", can(applications.ActionReadProgrammes).inMenu(navProgrammes, "申报批次"), s.handleProgrammes},
+		{"GET", "/programmes/new", can(applications.ActionManageProgrammes), s.handleProgrammeNew},
+		{"POST", "/programmes", can(applications.ActionManageProgrammes), s.handleProgrammeCreate},
+		{"GET", "/programmes/{id}", can(applications.ActionManageProgrammes), s.handleProgrammeEdit},
+		{"POST", "/programmes/{id}", can(applications.ActionManageProgrammes), s.handleProgrammeUpdate},
 	}
 }
 
@@ -33,7 +33,7 @@ func (s *Server) handleProgrammes(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, page.Programmes(page.ProgrammesView{Programmes: ps, CanEdit: currentUser(r).Role == admin}))
+	return s.render(w, r, http.StatusOK, page.Programmes(page.ProgrammesView{Programmes: ps, CanEdit: currentUser(r).Role.Can(applications.ActionManageProgrammes)}))
 }
 
 // handleProgrammeNew shows the form with every default (GET /programmes/new).

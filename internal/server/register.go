@@ -16,10 +16,10 @@ import (
 // registerRoutes: an enterprise's registration and its colleagues' accounts.
 func (s *Server) registerRoutes() []route {
 	return []route{
-		{"GET", "/register", public, s.handleRegisterForm},
-		{"POST", "/register", public, s.handleRegister},
-		{"GET", "/enterprise/colleagues", only(enterprise).inMenu(navColleagues, "本企业账号"), s.handleColleagues},
-		{"POST", "/enterprise/colleagues", only(enterprise), s.handleColleagueCreate},
+		{"GET", "/register", can(applications.ActionRegisterEnterprise), s.handleRegisterForm},
+		{"POST", "/register", can(applications.ActionRegisterEnterprise), s.handleRegister},
+		{"GET", "/enterprise/colleagues", can(applications.ActionManageColleagues).inMenu(navColleagues, "本企业账号"), s.handleColleagues},
+		{"POST", "/enterprise/colleagues", can(applications.ActionManageColleagues), s.handleColleagueCreate},
 	}
 }
 

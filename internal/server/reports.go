@@ -21,14 +21,13 @@ import (
 // reportRoutes: enterprise progress reports, their review, and the
 // programmes' reporting duty.
 func (s *Server) reportRoutes() []route {
-	readers := only(enterprise, staff, approver, auditor)
 	return []route{
-		{"GET", "/reports", readers.inMenu(navReports, "进展报告"), s.handleReports},
-		{"GET", "/reports/settings", only(admin).inMenu(navReportSettings, "报告设置"), s.handleReportSettings},
-		{"GET", "/reports/{id}", readers, s.handleReportShow},
-		{"POST", "/reports/{id}", only(enterprise), s.handleReportSubmit},
-		{"POST", "/reports/{id}/review", only(staff), s.handleReportReview},
-		{"POST", "/programmes/{id}/reporting", only(admin), s.handleReportingDuty},
+		{"GET", "/reports", can(applications.ActionReadReports).inMenu(navReports, "进展报告"), s.handleReports},
+		{"GET", "/reports/settings", can(applications.ActionManageReporting).inMenu(navReportSettings, "报告设置"), s.handleReportSettings},
+		{"GET", "/reports/{id}", can(applications.ActionReadReports), s.handleReportShow},
+		{"POST", "/reports/{id}", can(applications.ActionSubmitReport), s.handleReportSubmit},
+		{"POST", "/reports/{id}/review", can(applications.ActionReviewReport), s.handleReportReview},
+		{"POST", "/programmes/{id}/reporting", can(applications.ActionManageReporting), s.handleReportingDuty},
 	}
 }
 
@@ -81,7 +80,7 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) error {
 	}
 	u := currentUser(r)
 	today := day.Today(s.Now())
-	v := page.ReportListView{Today: today, Enterprise: u.Role == enterprise, Views: reportViews}
+	v := page.ReportListView{Today: today, Enterprise: u.Role == enterprise, Views: reportViews} // not a permission: the enterprise's own reports
 	f := postgres.ReportFilter{}
 	if v.Enterprise {
 		if u.EnterpriseID == 0 {
@@ -152,7 +151,8 @@ func reportForm(rep applications.ProgressReport) map[string]string {
 func (s *Server) renderReport(w http.ResponseWriter, r *http.Request, status int, rep applications.ProgressReport, form map[string]string, errs ui.Errors, msg string) error {
 	u := currentUser(r)
 	v := page.ReportView{Report: rep, Today: day.Today(s.Now()), Form: form, Errors: errs, FormError: msg,
-		CanSubmit: u.Role == enterprise && rep.Open(), CanReview: u.Role == staff && rep.Status == applications.ReportSubmitted,
+		CanSubmit:    u.Role.Can(applications.ActionSubmitReport) && rep.Open(),
+		CanReview:    u.Role.Can(applications.ActionReviewReport) && rep.Status == applications.ReportSubmitted,
 		MaxUploadMiB: s.maxUpload() >> 20, MaxFiles: maxReportFiles}
 	return s.render(w, r, status, page.ReportShow(v))
 }

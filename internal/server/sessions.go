@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/auth"
 	"ite/internal/postgres"
@@ -13,9 +14,9 @@ import (
 // sessionRoutes: signing in and out.
 func (s *Server) sessionRoutes() []route {
 	return []route{
-		{"GET", "/login", public, s.handleLoginForm},
-		{"POST", "/login", public, s.handleLogin},
-		{"POST", "/logout", anyRole, s.handleLogout},
+		{"GET", "/login", can(applications.ActionSignIn), s.handleLoginForm},
+		{"POST", "/login", can(applications.ActionSignIn), s.handleLogin},
+		{"POST", "/logout", can(applications.ActionSignOut), s.handleLogout},
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 // templateRoutes: the printable templates of the materials.
 func (s *Server) templateRoutes() []route {
 	return []route{
-		{"GET", "/applications/{id}/templates/{item}", only(enterprise, staff), s.handleTemplate},
+		{"GET", "/applications/{id}/templates/{item}", can(applications.ActionDownloadTemplates), s.handleTemplate},
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"sort"
 
+	"ite/internal/applications"
 	"ite/internal/ledger"
 	"ite/web/format"
 	"ite/web/page"
@@ -12,7 +13,7 @@ import (
 // watchlistRoutes: the projects to watch.
 func (s *Server) watchlistRoutes() []route {
 	return []route{
-		{"GET", "/watchlist", only(staff, approver, auditor).inMenu(navWatchlist, "关注清单"), s.handleWatchlist},
+		{"GET", "/watchlist", can(applications.ActionReadEquityRegister).inMenu(navWatchlist, "关注清单"), s.handleWatchlist},
 	}
 }
 
