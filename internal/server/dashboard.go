@@ -80,13 +80,8 @@ var figuresIgnore = []string{"audit_log", "application_comments", "notifications
 // from the URL); when full, the cache starts again.
 const dashboardCacheMax = 256
 
-// dashboardCaches holds each Server's cache (a field would do, but the
-// Server struct is shared by every feature; this keeps the cache local).
-var dashboardCaches sync.Map // *Server → *dashboardCache
-
-func (s *Server) dashboardCache() *dashboardCache {
-	c, _ := dashboardCaches.LoadOrStore(s, &dashboardCache{entries: map[postgres.DashboardFilter]*dashboardEntry{}})
-	return c.(*dashboardCache)
+func newDashboardCache() *dashboardCache {
+	return &dashboardCache{entries: map[postgres.DashboardFilter]*dashboardEntry{}}
 }
 
 // get returns the view for f at the current version, computing it on a
@@ -150,7 +145,7 @@ func (s *Server) loadDashboard(w http.ResponseWriter, r *http.Request) (postgres
 	if err != nil {
 		return f, postgres.Dashboard{}, err
 	}
-	d, hit, err := s.dashboardCache().get(r.Context(), s.DB, &s.gens, f)
+	d, hit, err := s.figures.get(r.Context(), s.DB, &s.gens, f)
 	if hit {
 		w.Header().Set("X-Dashboard-Cache", "hit")
 	} else {
