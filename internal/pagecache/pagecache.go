@@ -72,7 +72,10 @@
 //     dashboard names the tables its figures never read (figuresIgnore in
 //     internal/server/dashboard.go): a comment and its audit row keep its
 //     figures, a new application renews them
-//     (TestDashboardFiguresIgnoreUnrelatedCommits).
+//     (TestDashboardFiguresIgnoreUnrelatedCommits), and computing them
+//     reads none of those tables except audit_log (its head, for the
+//     version) and users (display names no figure shows)
+//     (TestDashboardFiguresReadNoIgnoredTable).
 //  9. A cached page goes only to the user it was rendered for, behind the
 //     route's role gate: the key holds the user's ID, and the server wraps
 //     a cached route's handler inside its gate. TestCachedPagesNeverWrite

@@ -37,12 +37,15 @@ func (s *Server) dashboardRoutes() []route {
 // The dashboard aggregates the whole portfolio (budget, ledger flows,
 // pipeline, watchlist, exit engine), which is too slow to redo on every
 // request once there are years of data, and changes only when something
-// is written. Every request therefore runs one cheap version query (the
-// heads of the audit log and of the ledger: every write of the store
-// appends to the audit log in the same transaction, and every money
-// movement to the ledger; plus today's date, on which the watchlist
-// depends) and reuses the computed view of its (year, programme) while the
-// version is unchanged.
+// is written. While the page cache's change listener runs, the version is
+// the data generation without the tables the figures never read
+// (pagecache.Generations.Except, figuresIgnore; invariant 8 in package
+// pagecache) plus today's date, and costs no query. Without it, every
+// request runs one cheap version query (the heads of the audit log and of
+// the ledger: every write of the store appends to the audit log in the
+// same transaction, and every money movement to the ledger; plus today's
+// date, on which the watchlist depends). Either way the computed view of
+// a (year, programme) is reused while the version is unchanged.
 //
 // Several app servers may run behind the load balancer: each keeps its own
 // copy, and correctness comes from the version check against the shared
@@ -67,7 +70,9 @@ type dashboardEntry struct {
 	day   time.Time
 }
 
-// figuresIgnore are the tables the dashboard's figures never read. While
+// figuresIgnore are the tables the dashboard's figures never read
+// (TestDashboardFiguresReadNoIgnoredTable checks it against PostgreSQL's
+// table statistics). While
 // the page cache's change listener runs, the figures are kept until a
 // commit to any other table (or a new day), instead of until the next
 // audit row: a comment, a login or an export then costs no recomputation
@@ -80,6 +85,7 @@ var figuresIgnore = []string{"audit_log", "application_comments", "notifications
 // from the URL); when full, the cache starts again.
 const dashboardCacheMax = 256
 
+// newDashboardCache returns an empty cache (one per Server, set in New).
 func newDashboardCache() *dashboardCache {
 	return &dashboardCache{entries: map[postgres.DashboardFilter]*dashboardEntry{}}
 }
