@@ -314,21 +314,30 @@ func TestPageCacheOffWhileHeartbeatsDoNotComeBack(t *testing.T) {
 	e.waitFor("the cache to come back with heartbeats", live)
 }
 
+// endedNotice returns an approved application of p whose notice ended
+// three days ago, not yet closed: due for the notice sweep.
+func (e *env) endedNotice(p applications.Programme) int64 {
+	e.t.Helper()
+	ctx := context.Background()
+	id, err := fixture.ReviewedApplication(ctx, e.db, p, e.people(), "公示期满测试项目", "1000000.00")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	today := e.clock.Now()
+	if _, err := e.db.Pool.Exec(ctx, `UPDATE applications SET state = 'approved', notice_starts_on = $2, notice_ends_on = $3
+		WHERE id = $1`, id, today.AddDate(0, 0, -10), today.AddDate(0, 0, -3)); err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
 // A notice that ended while another transaction holds its application
 // counts as due: that transaction may roll back, and the sweep on access
 // must then not have remembered "nothing due".
 func TestEndedNoticeHeldElsewhereCountsAsDue(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	id, err := fixture.ReviewedApplication(ctx, e.db, e.openProgramme(), e.people(), "公示期满测试项目", "1000000.00")
-	if err != nil {
-		t.Fatal(err)
-	}
-	today := e.clock.Now()
-	if _, err := e.db.Pool.Exec(ctx, `UPDATE applications SET state = 'approved', notice_starts_on = $2, notice_ends_on = $3
-		WHERE id = $1`, id, today.AddDate(0, 0, -10), today.AddDate(0, 0, -3)); err != nil {
-		t.Fatal(err)
-	}
+	id := e.endedNotice(e.openProgramme())
 	holder, err := e.db.Pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -404,15 +413,7 @@ func TestCachedPagesNeverWrite(t *testing.T) {
 	ctx := context.Background()
 	p := e.openProgramme()
 	funded := e.fundedA(termsA)
-	notice, err := fixture.ReviewedApplication(ctx, e.db, p, e.people(), "公示期满测试项目", "1000000.00")
-	if err != nil {
-		t.Fatal(err)
-	}
-	today := e.clock.Now()
-	if _, err := e.db.Pool.Exec(ctx, `UPDATE applications SET state = 'approved', notice_starts_on = $2, notice_ends_on = $3
-		WHERE id = $1`, notice, today.AddDate(0, 0, -10), today.AddDate(0, 0, -3)); err != nil {
-		t.Fatal(err)
-	}
+	notice := e.endedNotice(p)
 	if n, err := e.db.EndedNoticesDue(ctx); err != nil || n != 1 {
 		t.Fatalf("the fixture has %d ended notices due, %v; want 1", n, err)
 	}
