@@ -96,11 +96,12 @@ func (s *Server) sweepFirst(pattern string) *viewSweep {
 func (s *Server) cached(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if sw := s.sweepFirst(chi.RouteContext(r.Context()).RoutePattern()); sw != nil {
-			if due, err := s.sweep(r, sw); err != nil || due {
-				if err != nil {
-					return err
-				}
-				return h(w, r)
+			due, err := s.sweep(r, sw)
+			if err != nil {
+				return err
+			}
+			if due {
+				return h(w, r) // afresh: what the sweep did, before its notification
 			}
 		}
 		key, gen, ok := s.pageKey(r)

@@ -11,7 +11,8 @@ import (
 // data: ended notices closed, lapsed conversion windows moved on, due
 // progress reports created. The lifecycle job runs the same sweeps, but
 // only every minute; a view that shows their outcome sweeps on access so
-// it is never a minute behind. Every view goes through sweepDue, which
+// it is not a minute behind (unless the sweep has an interval, every).
+// Every view goes through sweepDue, which
 // skips the database while the sweep's memory says nothing can have
 // fallen due (the page cache's invariant 7, package pagecache).
 //
