@@ -30,7 +30,7 @@ func (s *Server) handleAgreement(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) renderAgreement(w http.ResponseWriter, r *http.Request, status int, a applications.Application, errs ui.Errors, msg string) error {
-	if _, err := s.DB.CloseEndedNotices(r.Context()); err != nil {
+	if err := s.sweepDue(r, &s.notices); err != nil {
 		return err
 	}
 	a, err := s.DB.FindApplication(r.Context(), a.ID)

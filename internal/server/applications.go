@@ -369,11 +369,9 @@ func (s *Server) handleApplicationUpdate(w http.ResponseWriter, r *http.Request)
 
 // handleApplicationShow is the application page: summary, checklist with
 // uploads or review controls, content, comments and timeline
-// (GET /applications/{id}).
+// (GET /applications/{id}). A cached page: ended notices are closed before
+// it is asked for (sweepFirst, pagecache.go).
 func (s *Server) handleApplicationShow(w http.ResponseWriter, r *http.Request) error {
-	if err := s.sweepDue(r, &s.notices, s.closeEndedNotices); err != nil {
-		return err
-	}
 	a, err := s.loadApplication(r)
 	if err != nil {
 		return err

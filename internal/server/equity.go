@@ -25,7 +25,7 @@ func (s *Server) equityRoutes() []route {
 
 // handleEquity is a project's post-investment page (GET /applications/{id}/equity).
 func (s *Server) handleEquity(w http.ResponseWriter, r *http.Request) error {
-	if err := s.sweepDue(r, &s.lapses, s.DB.EvaluateLapses); err != nil {
+	if err := s.sweepDue(r, &s.lapses); err != nil {
 		return err
 	}
 	a, err := s.loadApplication(r)

@@ -17,7 +17,7 @@ func (s *Server) noticeRoutes() []route {
 // handleNotices is the public notice board (GET /notices). Ended notices
 // are closed on access, so the board is right even between job runs.
 func (s *Server) handleNotices(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.DB.CloseEndedNotices(r.Context()); err != nil {
+	if err := s.sweepDue(r, &s.notices); err != nil {
 		return err
 	}
 	ns, err := s.DB.ListCurrentNotices(r.Context())

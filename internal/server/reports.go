@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"ite/internal/applications"
 	"ite/internal/blob"
@@ -37,31 +35,19 @@ const (
 	maxReportFieldBytes = 64 << 10 // the narrative: 10,000 characters of Chinese fit
 )
 
-// reportSweeps throttles the whole-portfolio sweep that staff pages run
-// on access: at most once a minute (of the server's clock) per server.
-var reportSweeps sync.Map // *Server → time.Time of the last sweep
-
 // ensureReports runs the due-report sweep for what the viewer is about to
-// see: an enterprise's own projects on every visit (cheap), everything
-// for staff at most once a minute. The periodic job covers the rest.
+// see (sweepDue): an enterprise's own projects on every visit (cheap),
+// everything for staff at most once a minute and only when something can
+// have fallen due. The periodic job covers the rest.
 func (s *Server) ensureReports(r *http.Request) error {
 	u := currentUser(r)
-	now := s.Now()
-	if u.Role == enterprise {
-		if u.EnterpriseID == 0 {
-			return nil
-		}
-		_, err := s.DB.EnsureEnterpriseReports(r.Context(), day.Today(now), u.EnterpriseID)
-		return err
+	if u.Role != enterprise {
+		return s.sweepDue(r, &s.reports)
 	}
-	if last, ok := reportSweeps.Load(s); ok {
-		if d := now.Sub(last.(time.Time)); d >= 0 && d < time.Minute {
-			return nil
-		}
+	if u.EnterpriseID == 0 {
+		return nil
 	}
-	reportSweeps.Store(s, now)
-	_, err := s.DB.EnsureDueReports(r.Context(), day.Today(now))
-	return err
+	return s.sweepDue(r, s.enterpriseReports(u.EnterpriseID))
 }
 
 var reportViews = []ui.Option{

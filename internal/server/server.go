@@ -62,12 +62,14 @@ type Server struct {
 	// menu is each role's navigation, built from the route table (menu.go).
 	menu layout.Menu
 	cop  *http.CrossOriginProtection
-	// gens and pages are the page cache (pagecache.go).
-	gens  pagecache.Generations
-	pages *pagecache.Cache
-	// notices and lapses remember when their sweeps last found nothing
-	// due (sweepDue).
-	notices, lapses dueMemo
+	// gens and pages are the page cache (pagecache.go); figures caches the
+	// dashboard's computed views (dashboard.go).
+	gens    pagecache.Generations
+	pages   *pagecache.Cache
+	figures *dashboardCache
+	// notices, lapses and reports are the sweeps views run on access, each
+	// with its memory of when it last found nothing due (sweeps.go).
+	notices, lapses, reports viewSweep
 }
 
 // New builds the server and its router.
@@ -84,8 +86,10 @@ func New(cfg Config) *Server {
 	if cfg.Programme == "" {
 		cfg.Programme = "先投后股"
 	}
-	s := &Server{Config: cfg, cop: http.NewCrossOriginProtection(), pages: pagecache.New(pageTTL, pageCacheBytes)}
+	s := &Server{Config: cfg, cop: http.NewCrossOriginProtection(), pages: pagecache.New(pageTTL, pageCacheBytes),
+		figures: newDashboardCache()}
 	s.pages.Now = cfg.Now
+	s.initSweeps()
 	s.router = s.buildRouter()
 	return s
 }

@@ -20,7 +20,7 @@ func (s *Server) watchlistRoutes() []route {
 // handleWatchlist lists projects that need attention (GET /watchlist);
 // ?format=csv|xlsx exports it.
 func (s *Server) handleWatchlist(w http.ResponseWriter, r *http.Request) error {
-	if err := s.sweepDue(r, &s.lapses, s.DB.EvaluateLapses); err != nil {
+	if err := s.sweepDue(r, &s.lapses); err != nil {
 		return err
 	}
 	items, err := s.DB.Watchlist(r.Context())
