@@ -79,19 +79,18 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer stop()
-	if *demo {
-		logins, err := seed.Demo(ctx, db, c.Production, auth.DefaultParams)
-		if err != nil {
-			return err
-		}
-		if err := seed.DemoProgramme(ctx, db, time.Now()); err != nil {
-			return err
-		}
-		printLogins(stdout, c.BaseURL, logins)
-	}
 	blobs, err := blob.OpenStore(c.BlobStore, c.DataDir, getenv)
 	if err != nil {
 		return err
+	}
+	if *demo {
+		// Only into a database without users: a second start adds nothing.
+		logins, err := seed.DemoWorld(ctx, db, seed.DemoOptions{Production: c.Production, Blobs: blobs, MasterKey: c.MasterKey})
+		if err != nil {
+			return err
+		}
+		printLogins(stdout, c.BaseURL, logins)
+		fmt.Fprintf(stdout, "演示申报覆盖全部 %d 个状态，均属企业账号 qiye（各状态对应的申报见 README 的“演示数据”）。\n\n", len(seed.DemoCases))
 	}
 	srv := server.New(server.Config{DB: db, Logger: logger, Key: c.AppKey, BaseURL: c.BaseURL,
 		Programme: c.Programme, Version: version, Blobs: blobs, MasterKey: c.MasterKey,
