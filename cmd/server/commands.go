@@ -90,7 +90,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 		printLogins(stdout, c.BaseURL, logins)
-		fmt.Fprintf(stdout, "演示申报覆盖全部 %d 个状态，均属企业账号 qiye（各状态对应的申报见 README 的“演示数据”）。\n\n", len(seed.DemoCases))
+		if err := printDemoApplications(ctx, stdout, db); err != nil {
+			return err
+		}
 	}
 	srv := server.New(server.Config{DB: db, Logger: logger, Key: c.AppKey, BaseURL: c.BaseURL,
 		Programme: c.Programme, Version: version, Blobs: blobs, MasterKey: c.MasterKey,
@@ -139,6 +141,27 @@ func printLogins(w io.Writer, baseURL string, logins []seed.Login) {
 		fmt.Fprintf(w, "  %-6s  用户名 %-10s 密码 %s\n", l.Role.Label(), l.Username, l.Password)
 	}
 	fmt.Fprintln(w)
+}
+
+// printDemoApplications lists the demo applications, one per state of
+// DOMAIN §4, with the ID to open them by (README: 演示数据).
+func printDemoApplications(ctx context.Context, w io.Writer, db *postgres.DB) error {
+	apps, err := db.ListApplications(ctx, postgres.QueueFilter{Limit: 500})
+	if err != nil {
+		return err
+	}
+	byTitle := map[string]applications.Application{}
+	for _, a := range apps {
+		byTitle[a.Title] = a
+	}
+	fmt.Fprintln(w, "演示申报（企业账号 qiye，每个状态一个；谁来办理见 README 的“演示数据”）：")
+	for _, dc := range seed.DemoCases {
+		if a, ok := byTitle[dc.Title]; ok {
+			fmt.Fprintf(w, "  %-8s /applications/%-4d %s\n", a.State.Label(), a.ID, a.Title)
+		}
+	}
+	fmt.Fprintln(w)
+	return nil
 }
 
 func cmdMigrate(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {

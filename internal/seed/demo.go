@@ -137,7 +137,8 @@ type world struct {
 	staff, approver, admin audit.Actor
 	experts                []audit.Actor
 
-	steps []step
+	steps          []step
+	noticeApproved time.Time // when the application still on notice was approved
 }
 
 // step is one dated action of the demo history.
@@ -212,6 +213,25 @@ func (w *world) build(ctx context.Context) error {
 		_, err = w.db.UpdateProgramme(ctx, w.admin, p)
 		return err
 	})
+
+	// The notice that must still be running is approved on the last
+	// working day up to now, so that it has started (ListCurrentNotices).
+	days, err := w.db.ListCalendar(ctx)
+	if err != nil {
+		return err
+	}
+	cal := applications.Calendar{Holidays: map[string]bool{}, Workdays: map[string]bool{}}
+	for _, d := range days {
+		if d.Kind == "holiday" {
+			cal.Holidays[d.Day.Format(time.DateOnly)] = true
+		} else {
+			cal.Workdays[d.Day.Format(time.DateOnly)] = true
+		}
+	}
+	w.noticeApproved = now.Add(-2 * time.Hour)
+	for !cal.Working(date(w.noticeApproved)) {
+		w.noticeApproved = workday(date(w.noticeApproved).AddDate(0, 0, -1), 16, 0)
+	}
 
 	for i, c := range DemoCases {
 		w.story(c, i, old, oldOpens, cur, today)
@@ -349,6 +369,9 @@ func (w *world) story(c DemoCase, i int, old *applications.Programme, oldOpens t
 			applications.StateReturned: 10, applications.StateSubmitted: 5, applications.StateWithdrawn: 45,
 			applications.StateDraft: 4}[c.State]
 		start = today.AddDate(0, 0, -back)
+		if c.State == applications.StateApproved {
+			start = date(w.noticeApproved).AddDate(0, 0, -back)
+		}
 		a.amount = decimal.NewFromInt(int64(200+40*i) * 10_000)
 	} else {
 		a.p = old
@@ -420,8 +443,8 @@ func (w *world) story(c DemoCase, i int, old *applications.Programme, oldOpens t
 		return err
 	})
 	if c.State == applications.StateApproved {
-		// Approved two hours ago: the notice runs for the next 5 working days.
-		a.t = w.o.Now.Add(-2 * time.Hour)
+		// Approved today (or on the last working day): the notice runs.
+		a.t = w.noticeApproved
 		a.w.at(a.t, c.Title+": approve decision", a.approveLatest)
 		return
 	}
