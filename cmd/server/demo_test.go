@@ -29,38 +29,16 @@ func TestServeDemo(t *testing.T) {
 	dataDir := t.TempDir()
 	serve := func(t *testing.T, check func(base string, out string)) {
 		t.Helper()
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan int, 1)
-		var out, errb syncBuffer
-		go func() {
-			done <- run(ctx, []string{"serve", "-migrate", "-demo"}, env(map[string]string{
-				"DATABASE_URL": url, "DATA_DIR": dataDir, "LISTEN_ADDR": addr, "BASE_URL": "http://" + addr}), nil, &out, &errb)
-		}()
-		defer func() {
-			cancel()
-			select {
-			case code := <-done:
-				if code != 0 {
-					t.Errorf("exit %d: %s", code, errb.String())
-				}
-			case <-time.After(20 * time.Second):
-				t.Error("no graceful shutdown")
-			}
-		}()
+		srv := startServe(t, []string{"serve", "-migrate", "-demo"}, map[string]string{"DATABASE_URL": url, "DATA_DIR": dataDir})
+		defer srv.stop(t)
 		deadline := time.Now().Add(60 * time.Second)
-		for !strings.Contains(out.String(), "ITE 已启动") {
+		for !strings.Contains(srv.out.String(), "ITE 已启动") {
 			if time.Now().After(deadline) {
-				t.Fatalf("server not ready: %s %s", out.String(), errb.String())
+				t.Fatalf("server not ready: %s %s", srv.out.String(), srv.errb.String())
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		check("http://"+addr, out.String())
+		check("http://"+srv.addr, srv.out.String())
 	}
 	getenv := env(map[string]string{"DATABASE_URL": url, "DATA_DIR": dataDir})
 	verify := func(t *testing.T, args ...string) string {
@@ -133,6 +111,50 @@ func TestServeDemo(t *testing.T) {
 			t.Errorf("audit before %q, after %q", auditBefore, after)
 		}
 	})
+}
+
+// served is a `server serve` running in the background on a free port.
+type served struct {
+	addr      string
+	out, errb *syncBuffer
+	cancel    func()
+	done      chan int
+}
+
+// startServe runs args (a serve command) with the environment vars plus
+// LISTEN_ADDR and BASE_URL on a free local port.
+func startServe(t *testing.T, args []string, vars map[string]string) *served {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &served{addr: ln.Addr().String(), out: &syncBuffer{}, errb: &syncBuffer{}, done: make(chan int, 1)}
+	ln.Close()
+	kv := map[string]string{"LISTEN_ADDR": s.addr, "BASE_URL": "http://" + s.addr}
+	for k, v := range vars {
+		kv[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go func() { s.done <- run(ctx, args, env(kv), nil, s.out, s.errb) }()
+	return s
+}
+
+// stop cancels the context, as SIGINT/SIGTERM do through
+// signal.NotifyContext, and fails the test unless the server exits 0
+// within 20 seconds.
+func (s *served) stop(t *testing.T) {
+	t.Helper()
+	s.cancel()
+	select {
+	case code := <-s.done:
+		if code != 0 {
+			t.Errorf("exit %d: %s", code, s.errb.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Error("no graceful shutdown")
+	}
 }
 
 // login signs in through the form and returns the client with its session.
