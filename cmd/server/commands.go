@@ -83,8 +83,12 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	srv := server.New(server.Config{DB: db, Logger: logger, Key: c.AppKey, BaseURL: c.BaseURL,
+		Programme: c.Programme, Version: version, Blobs: blobs, MasterKey: c.MasterKey,
+		MaxUploadBytes: c.MaxUploadBytes, PageCache: c.PageCache})
 	if *demo {
 		// Only into a database without users: a second start adds nothing.
+		// The documents go to the blob store the server reads.
 		logins, err := seed.DemoWorld(ctx, db, seed.DemoOptions{Production: c.Production, Blobs: blobs, MasterKey: c.MasterKey})
 		if err != nil {
 			return err
@@ -94,9 +98,6 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 	}
-	srv := server.New(server.Config{DB: db, Logger: logger, Key: c.AppKey, BaseURL: c.BaseURL,
-		Programme: c.Programme, Version: version, Blobs: blobs, MasterKey: c.MasterKey,
-		MaxUploadBytes: c.MaxUploadBytes, PageCache: c.PageCache})
 	httpSrv := &http.Server{Addr: c.ListenAddr, Handler: srv, ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout: 120 * time.Second}
 	ln, err := net.Listen("tcp", c.ListenAddr)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -70,10 +71,22 @@ func TestServeRefusesOldSchema(t *testing.T) {
 
 func TestServeMigratesAndShutsDownGracefully(t *testing.T) {
 	url := pgtest.NewEmptyURL(t)
-	srv := startServe(t, []string{"serve", "-migrate", "-demo"}, map[string]string{"DATABASE_URL": url, "DATA_DIR": t.TempDir()})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var out, errb bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"serve", "-migrate", "-demo"}, env(map[string]string{
+			"DATABASE_URL": url, "DATA_DIR": t.TempDir(), "LISTEN_ADDR": addr}), nil, &out, &errb)
+	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get("http://" + srv.addr + "/readyz")
+		resp, err := http.Get("http://" + addr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -81,11 +94,19 @@ func TestServeMigratesAndShutsDownGracefully(t *testing.T) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("server not ready: %v %s", err, srv.errb.String())
+			t.Fatalf("server not ready: %v %s", err, errb.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	srv.stop(t) // what SIGINT/SIGTERM do through signal.NotifyContext
+	cancel() // what SIGINT/SIGTERM do through signal.NotifyContext
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errb.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no graceful shutdown")
+	}
 }
 
 func TestConfigSecretsGeneratedOnce(t *testing.T) {

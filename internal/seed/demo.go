@@ -175,14 +175,17 @@ func (w *world) run(ctx context.Context) error {
 	return nil
 }
 
-// workday returns day's date at hour:minute in China (UTC+8), as UTC.
-func workday(day time.Time, hour, minute int) time.Time {
-	return time.Date(day.Year(), day.Month(), day.Day(), hour-8, minute, 0, 0, time.UTC)
+// workday returns d's date at hour:minute in China (UTC+8), as UTC.
+func workday(d time.Time, hour, minute int) time.Time {
+	return time.Date(d.Year(), d.Month(), d.Day(), hour-8, minute, 0, 0, time.UTC)
 }
 
-// date is a value date (UTC midnight) of a step time.
+// china is the zone of the programme's dates (UTC+8, no daylight saving).
+var china = time.FixedZone("CST", 8*3600)
+
+// date is a value date (UTC midnight) of a step time: its day in China.
 func date(t time.Time) time.Time {
-	y, m, d := t.In(chinaTZ).Date()
+	y, m, d := t.In(china).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
@@ -350,7 +353,7 @@ func (a *demoApp) next(d time.Duration, name string, fn func(ctx context.Context
 	a.w.at(a.t, a.c.Title+": "+name, fn)
 }
 
-const day = 24 * time.Hour
+const oneDay = 24 * time.Hour
 
 // story schedules the history of DemoCases[i].
 func (w *world) story(c DemoCase, i int, old *applications.Programme, oldOpens time.Time, cur *applications.Programme, today time.Time) {
@@ -388,7 +391,7 @@ func (w *world) story(c DemoCase, i int, old *applications.Programme, oldOpens t
 	switch c.State {
 	case applications.StateDraft:
 		a.upload(2*time.Hour, 3, 1)
-		a.next(day, "ask for a pre-check", func(ctx context.Context) error { return w.db.AskPrecheck(ctx, w.enterprise, a.id) })
+		a.next(oneDay, "ask for a pre-check", func(ctx context.Context) error { return w.db.AskPrecheck(ctx, w.enterprise, a.id) })
 		a.next(3*time.Hour, "liaison comments", func(ctx context.Context) error {
 			return w.db.AddComment(ctx, w.staff, a.id, applications.MaterialApplicationForm,
 				"申请书第三部分请补充近三年研发投入明细，并写明知识产权的权属。")
@@ -396,38 +399,38 @@ func (w *world) story(c DemoCase, i int, old *applications.Programme, oldOpens t
 		return
 	case applications.StateWithdrawn:
 		a.upload(2*time.Hour, 4, 1)
-		a.next(6*day, "withdraw", func(ctx context.Context) error {
+		a.next(6*oneDay, "withdraw", func(ctx context.Context) error {
 			_, err := w.db.TransitionApplication(ctx, w.enterprise, a.id, applications.StateWithdrawn, "企业调整研发方向，主动撤回", nil)
 			return err
 		})
 		return
 	}
 	a.upload(2*time.Hour, -1, 1)
-	a.submit(day)
+	a.submit(oneDay)
 	if c.State == applications.StateSubmitted {
 		return
 	}
 	if c.State == applications.StateReturned {
-		a.formalReview(2*day, applications.MaterialEnterpriseCreditReport)
+		a.formalReview(2*oneDay, applications.MaterialEnterpriseCreditReport)
 		return
 	}
-	a.formalReview(2*day, "")
+	a.formalReview(2*oneDay, "")
 	switch c.State {
 	case applications.StateUnderReview:
 		// zhuanjia's declaration and score are still due; two experts
 		// have scored.
-		a.panel(day, append(a.eligible(1)[:4], 0), 2, 70)
+		a.panel(oneDay, append(a.eligible(1)[:4], 0), 2, 70)
 		return
 	case applications.StateRejected:
-		a.panel(day, a.eligible(i)[:5], 5, 52)
-		a.next(2*day, "prepare rejection", func(ctx context.Context) error {
+		a.panel(oneDay, a.eligible(i)[:5], 5, 52)
+		a.next(2*oneDay, "prepare rejection", func(ctx context.Context) error {
 			_, err := w.db.PrepareDecision(ctx, w.staff, a.id, applications.DecisionInput{Reason: "专家评审平均分低于合格线，技术路线与现有产品差异不足。"})
 			return err
 		})
-		a.approveDecision(day)
+		a.approveDecision(oneDay)
 		return
 	}
-	a.panel(day, a.eligible(i)[:5], 5, 80)
+	a.panel(oneDay, a.eligible(i)[:5], 5, 80)
 	if c.State == applications.StateReviewed {
 		return
 	}
@@ -438,7 +441,7 @@ func (w *world) story(c DemoCase, i int, old *applications.Programme, oldOpens t
 	if slices.Contains([]applications.State{applications.StateRecovery, applications.StateRecovered}, c.State) {
 		terms = demoTerms(2, "repay", false)
 	}
-	a.next(2*day, "prepare decision", func(ctx context.Context) error {
+	a.next(2*oneDay, "prepare decision", func(ctx context.Context) error {
 		_, err := w.db.PrepareDecision(ctx, w.staff, a.id, applications.DecisionInput{Approve: true, Amount: a.amount, Terms: terms})
 		return err
 	})
@@ -448,9 +451,9 @@ func (w *world) story(c DemoCase, i int, old *applications.Programme, oldOpens t
 		a.w.at(a.t, c.Title+": approve decision", a.approveLatest)
 		return
 	}
-	a.approveDecision(day)
+	a.approveDecision(oneDay)
 	// 21 days: 5 working days of notice even across a holiday week.
-	a.next(21*day, "notice ends, sign the agreement", func(ctx context.Context) error {
+	a.next(21*oneDay, "notice ends, sign the agreement", func(ctx context.Context) error {
 		if _, err := w.db.CloseEndedNotices(ctx); err != nil {
 			return err
 		}
@@ -464,19 +467,19 @@ func (w *world) story(c DemoCase, i int, old *applications.Programme, oldOpens t
 	if c.State == applications.StateContracted {
 		return
 	}
-	a.disburse(2*day, 1)
+	a.disburse(2*oneDay, 1)
 	if lapses := slices.Contains([]applications.State{applications.StateLapsed, applications.StateClosedGrant,
 		applications.StateRecovery, applications.StateRecovered}, c.State); !lapses && c.State != applications.StateWrittenOff {
-		a.next(365*day, "confirm mid-term milestone", func(ctx context.Context) error {
+		a.next(365*oneDay, "confirm mid-term milestone", func(ctx context.Context) error {
 			return w.db.ConfirmMilestone(ctx, w.staff, a.id, 2, "中期检查通过（专家组现场核查）")
 		})
-		a.disburse(2*day, 2)
+		a.disburse(2*oneDay, 2)
 	}
 	switch c.State {
 	case applications.StateFunded:
 		return
 	case applications.StateWrittenOff:
-		a.next(400*day, "prepare write-off", func(ctx context.Context) error {
+		a.next(400*oneDay, "prepare write-off", func(ctx context.Context) error {
 			doc, err := w.evidence(ctx, "尽职免责认定材料.pdf", "Due-diligence exemption: core team left, line closed")
 			if err != nil {
 				return err
@@ -485,7 +488,7 @@ func (w *world) story(c DemoCase, i int, old *applications.Programme, oldOpens t
 				Reason: "核心技术团队解散，产线关停；经核查已履行勤勉尽责义务，按尽职免责核销。", ValueDate: date(w.db.Now())}, auth.NewToken(), doc)
 			return err
 		})
-		a.approveEnding(day)
+		a.approveEnding(oneDay)
 		return
 	case applications.StateLapsed, applications.StateClosedGrant, applications.StateRecovery, applications.StateRecovered:
 		a.lapse()
@@ -495,9 +498,9 @@ func (w *world) story(c DemoCase, i int, old *applications.Programme, oldOpens t
 	if c.State == applications.StateConversionDue || c.State == applications.StateConverted {
 		return
 	}
-	a.exit(60*day, "0.3333", false)
+	a.exit(60*oneDay, "0.3333", false)
 	if c.State == applications.StateExited {
-		a.exit(30*day, "", true)
+		a.exit(30*oneDay, "", true)
 	}
 }
 
@@ -643,7 +646,7 @@ func (a *demoApp) disburse(after time.Duration, no int) {
 		if no > len(plan.Tranches) {
 			return fmt.Errorf("the plan has no tranche %d", no)
 		}
-		d, err := w.db.RecordDisbursement(ctx, w.staff, postgres.DisbursementInput{ApplicationID: a.id, Tranche: no,
+		d, err := w.db.RecordDisbursement(ctx, w.staff, applications.DisbursementInput{ApplicationID: a.id, Tranche: no,
 			Amount: plan.Tranches[no-1].Remaining(), ValueDate: date(w.db.Now()), Reference: fmt.Sprintf("BOC-%d-%02d", a.id, no),
 			IdempotencyKey: auth.NewToken()})
 		id = d.ID
@@ -661,7 +664,7 @@ func (a *demoApp) lapse() {
 	w := a.w
 	c := a.c.State
 	// The window ends two years after signing; the sweep runs the next day.
-	a.t = a.t.Add(2*365*day + 3*day)
+	a.t = a.t.Add(2*365*oneDay + 3*oneDay)
 	a.next(0, "window ends", func(ctx context.Context) error {
 		_, err := w.db.EvaluateLapses(ctx)
 		return err
@@ -674,11 +677,11 @@ func (a *demoApp) lapse() {
 	if c != applications.StateClosedGrant {
 		kind, reason = postgres.EndingRepay, "协议约定到期未转股须退还，启动追回。"
 	}
-	a.next(10*day, "prepare "+kind, func(ctx context.Context) error {
+	a.next(10*oneDay, "prepare "+kind, func(ctx context.Context) error {
 		_, err := w.db.PrepareEnding(ctx, w.staff, a.id, postgres.EndingInput{Kind: kind, Reason: reason, ValueDate: date(w.db.Now())}, auth.NewToken(), nil)
 		return err
 	})
-	a.approveEnding(day)
+	a.approveEnding(oneDay)
 	if c == applications.StateClosedGrant {
 		return
 	}
@@ -686,12 +689,12 @@ func (a *demoApp) lapse() {
 	if c == applications.StateRecovered {
 		received = a.amount.StringFixed(2)
 	}
-	a.next(20*day, "record receipt", func(ctx context.Context) error {
+	a.next(20*oneDay, "record receipt", func(ctx context.Context) error {
 		_, err := w.db.PrepareEnding(ctx, w.staff, a.id, postgres.EndingInput{Kind: postgres.EndingReceipt,
 			Amount: decimal.RequireFromString(received), Reason: "企业退还先投资金（银行回单）", ValueDate: date(w.db.Now())}, auth.NewToken(), nil)
 		return err
 	})
-	a.approveEnding(day)
+	a.approveEnding(oneDay)
 }
 
 func (a *demoApp) approveEnding(after time.Duration) {
@@ -713,34 +716,34 @@ func (a *demoApp) approveEnding(after time.Duration) {
 func (a *demoApp) convert() {
 	w := a.w
 	var evID int64
-	a.t = a.t.Add(200 * day)
+	a.t = a.t.Add(200 * oneDay)
 	a.next(0, "report financing round", func(ctx context.Context) error {
 		doc, err := w.evidence(ctx, "A轮融资交割证明.pdf", "Series A closing statement")
 		if err != nil {
 			return err
 		}
 		evID, err = w.db.ReportEvent(ctx, w.enterprise, applications.TriggerEvent{ApplicationID: a.id, Kind: applications.EventFinancing,
-			EventDate: date(w.db.Now().Add(-5 * day)), Investors: "蒙元创业投资基金、北方硬科技基金", NewMoney: decimal.RequireFromString("20000000"),
+			EventDate: date(w.db.Now().Add(-5 * oneDay)), Investors: "蒙元创业投资基金、北方硬科技基金", NewMoney: decimal.RequireFromString("20000000"),
 			PreMoneyValuation: decimal.RequireFromString("80000000"), PreMoneyUnits: decimal.RequireFromString("1000000"),
 			Unit: conversion.UnitRegisteredCapital}, doc)
 		return err
 	})
-	a.next(2*day, "verify event", func(ctx context.Context) error { return w.db.VerifyEvent(ctx, w.staff, evID, true, "") })
+	a.next(2*oneDay, "verify event", func(ctx context.Context) error { return w.db.VerifyEvent(ctx, w.staff, evID, true, "") })
 	if a.c.State == applications.StateConversionDue {
 		return
 	}
-	a.next(3*day, "prepare conversion", func(ctx context.Context) error {
+	a.next(3*oneDay, "prepare conversion", func(ctx context.Context) error {
 		var err error
 		a.convID, err = w.db.PrepareConversion(ctx, w.staff, a.id, "", auth.NewToken())
 		return err
 	})
-	a.next(day, "approve conversion", func(ctx context.Context) error { return w.db.ApproveConversion(ctx, w.approver, a.convID) })
-	a.next(20*day, "record registration", func(ctx context.Context) error {
+	a.next(oneDay, "approve conversion", func(ctx context.Context) error { return w.db.ApproveConversion(ctx, w.approver, a.convID) })
+	a.next(20*oneDay, "record registration", func(ctx context.Context) error {
 		doc, err := w.evidence(ctx, "工商变更登记通知书.pdf", "Registration of the change of shareholders")
 		if err != nil {
 			return err
 		}
-		return w.db.RecordRegistration(ctx, w.staff, a.convID, date(w.db.Now().Add(-2*day)), doc)
+		return w.db.RecordRegistration(ctx, w.staff, a.convID, date(w.db.Now().Add(-2*oneDay)), doc)
 	})
 }
 
@@ -754,7 +757,7 @@ func (a *demoApp) exit(after time.Duration, fraction string, rest bool) {
 			BuyerKind: "founders", Buyer: "创始团队（回购）"}, auth.NewToken())
 		return err
 	})
-	a.next(day, "approve exit", func(ctx context.Context) error { return w.db.ApproveExit(ctx, w.approver, id) })
+	a.next(oneDay, "approve exit", func(ctx context.Context) error { return w.db.ApproveExit(ctx, w.approver, id) })
 }
 
 // eligible lists the experts (indexes into DemoExperts) whose sectors

@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -98,7 +97,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if result != postgres.LoginOK {
-		return s.redirectWithFlash(w, r, "/login?username="+url.QueryEscape(nu.Username), "注册成功，请用刚才设置的用户名和密码登录。")
+		return s.redirectWithFlash(w, r, "/login?username="+urlQueryEscape(nu.Username), "注册成功，请用刚才设置的用户名和密码登录。")
 	}
 	if err := s.startSession(w, r, u); err != nil {
 		return err
