@@ -121,7 +121,8 @@ func DemoWorld(ctx context.Context, db *postgres.DB, o DemoOptions) ([]Login, er
 	defer func() { db.Now = realNow }()
 	w := &world{db: db, o: o, rng: rand.New(rand.NewPCG(2026, 13))}
 	if err := w.build(ctx); err != nil {
-		return nil, fmt.Errorf("seed: demo: %w", err)
+		// The accounts exist by now, so a restart would not try again.
+		return nil, fmt.Errorf("seed: demo half-built, start again with an empty database (a new DATA_DIR): %w", err)
 	}
 	return logins, nil
 }
