@@ -240,7 +240,50 @@ func (w *world) build(ctx context.Context) error {
 	for i, c := range DemoCases {
 		w.story(c, i, old, oldOpens, cur, today)
 	}
+	w.reports(oldOpens, today)
 	return w.run(ctx)
+}
+
+// reports runs the progress-report sweep every six months of the funded
+// projects' life up to three months ago; qiye submits each report that
+// fell due and the liaison accepts it a few days later. The periods since
+// are left to the server's own sweep: due or overdue at the real present.
+func (w *world) reports(oldOpens, today time.Time) {
+	for d := oldOpens.AddDate(0, 8, 0); d.Before(today.AddDate(0, -3, 0)); d = d.AddDate(0, 6, 0) {
+		w.at(workday(d, 15, 0), "progress reports due", func(ctx context.Context) error {
+			if _, err := w.db.EnsureDueReports(ctx, date(w.db.Now())); err != nil {
+				return err
+			}
+			due, err := w.db.ListReports(ctx, postgres.ReportFilter{EnterpriseID: w.enterpriseID, Status: applications.ReportDue, Limit: 100})
+			if err != nil {
+				return err
+			}
+			for _, r := range due {
+				w.tick(7 * time.Minute)
+				in := applications.ReportInput{Version: r.Version, Figures: applications.ReportFigures{
+					Revenue: decimal.NewFromInt(int64(300+w.rng.IntN(2000)) * 10_000), RDSpend: decimal.NewFromInt(int64(80+w.rng.IntN(400)) * 10_000),
+					Headcount: 30 + w.rng.IntN(60), IPCount: 3 + w.rng.IntN(12)},
+					Narrative: "本期按计划推进中试与市场开拓，研发投入与人员按预算执行，无重大风险事项。"}
+				if _, err := w.db.SubmitReport(ctx, w.enterprise, r.ID, in, nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		w.at(workday(d.AddDate(0, 0, 4), 10, 0), "progress reports accepted", func(ctx context.Context) error {
+			sent, err := w.db.ListReports(ctx, postgres.ReportFilter{EnterpriseID: w.enterpriseID, Status: applications.ReportSubmitted, Limit: 100})
+			if err != nil {
+				return err
+			}
+			for _, r := range sent {
+				w.tick(5 * time.Minute)
+				if _, err := w.db.ReviewReport(ctx, w.staff, r.ID, true, "", r.Version); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
 }
 
 // accounts creates the enterprise, one account per role and the expert

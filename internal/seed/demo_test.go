@@ -150,6 +150,14 @@ func TestDemoWorld(t *testing.T) {
 		}
 	})
 
+	t.Run("ProgressReportsAccepted", func(t *testing.T) {
+		rs, err := db.ListReports(ctx, postgres.ReportFilter{Status: applications.ReportAccepted, Limit: 200})
+		if err != nil || len(rs) < 5 {
+			t.Fatalf("%d accepted progress reports, %v", len(rs), err)
+		}
+		t.Logf("%d progress reports accepted", len(rs))
+	})
+
 	t.Run("TheAppsJobsChangeNothing", func(t *testing.T) {
 		// What the server's periodic jobs do at the real present.
 		if n, err := db.EvaluateLapses(ctx); err != nil || n != 0 {
