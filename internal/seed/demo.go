@@ -385,9 +385,7 @@ type demoApp struct {
 	amount   decimal.Decimal
 	sector   applications.Sector
 	sectorNo int
-	no       int
 	t        time.Time // the clock of the next step
-	signedOn time.Time
 	convID   int64
 }
 
@@ -402,7 +400,7 @@ const oneDay = 24 * time.Hour
 // story schedules the history of DemoCases[i].
 func (w *world) story(c DemoCase, i int, old *applications.Programme, oldOpens time.Time, cur *applications.Programme, today time.Time) {
 	sectors := applications.AllSectors()
-	a := &demoApp{w: w, c: c, sector: sectors[i%len(sectors)], sectorNo: i % len(sectors), no: i}
+	a := &demoApp{w: w, c: c, sector: sectors[i%len(sectors)], sectorNo: i % len(sectors)}
 	early := map[applications.State]bool{applications.StateDraft: true, applications.StateSubmitted: true,
 		applications.StateReturned: true, applications.StateUnderReview: true, applications.StateReviewed: true,
 		applications.StateApproved: true, applications.StateContracted: true, applications.StateRejected: true,
@@ -505,15 +503,17 @@ func (w *world) story(c DemoCase, i int, old *applications.Programme, oldOpens t
 		if err != nil {
 			return err
 		}
-		a.signedOn = date(w.db.Now())
-		return w.db.SignAgreement(ctx, w.staff, a.id, a.signedOn, *doc)
+		return w.db.SignAgreement(ctx, w.staff, a.id, date(w.db.Now()), *doc)
 	})
 	if c.State == applications.StateContracted {
 		return
 	}
 	a.disburse(2*oneDay, 1)
-	if lapses := slices.Contains([]applications.State{applications.StateLapsed, applications.StateClosedGrant,
-		applications.StateRecovery, applications.StateRecovered}, c.State); !lapses && c.State != applications.StateWrittenOff {
+	// The second tranche waits for the mid-term check: confirmed and paid
+	// a year later on the projects that went on to convert; still open on
+	// the funded one (staff's next step), none on the one-tranche terms.
+	if slices.Contains([]applications.State{applications.StateConversionDue, applications.StateConverted,
+		applications.StateExiting, applications.StateExited}, c.State) {
 		a.next(365*oneDay, "confirm mid-term milestone", func(ctx context.Context) error {
 			return w.db.ConfirmMilestone(ctx, w.staff, a.id, 2, "中期检查通过（专家组现场核查）")
 		})
