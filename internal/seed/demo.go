@@ -163,15 +163,23 @@ func (w *world) tick(d time.Duration) {
 
 func (w *world) run(ctx context.Context) error {
 	slices.SortStableFunc(w.steps, func(a, b step) int { return a.at.Compare(b.at) })
+	last := w.db.Now()
 	for _, s := range w.steps {
-		if !s.at.Before(w.o.Now) {
-			return fmt.Errorf("step %q at %s is not in the past", s.name, s.at)
-		}
+		// A step that ticked the clock on (several uploads) may end after
+		// the next one was due: that one starts a minute later instead,
+		// so the clock never goes back.
 		t := s.at
+		if !t.After(last) {
+			t = last.Add(time.Minute)
+		}
+		if !t.Before(w.o.Now) {
+			return fmt.Errorf("step %q at %s is not in the past", s.name, t)
+		}
 		w.db.Now = func() time.Time { return t }
 		if err := s.do(ctx); err != nil {
 			return fmt.Errorf("%s (%s): %w", s.name, t.Format(time.DateTime), err)
 		}
+		last = w.db.Now()
 	}
 	return nil
 }

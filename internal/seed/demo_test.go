@@ -199,6 +199,31 @@ func TestDemoWorld(t *testing.T) {
 		}
 	})
 
+	t.Run("AuditLogReadsInTimeOrder", func(t *testing.T) {
+		// Newest first, 500 a page: each row is no later than the one
+		// before it in the listing, and none is in the future.
+		prev, before, rows := time.Now(), int64(0), 0
+		for {
+			recs, err := db.ListAudit(ctx, postgres.AuditFilter{BeforeSeq: before, Limit: 500})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range recs {
+				if r.At.After(prev) {
+					t.Fatalf("audit row %d (%s) at %s, after row %d at %s", r.Seq, r.Event, r.At, r.Seq+1, prev)
+				}
+				prev, before = r.At, r.Seq
+				rows++
+			}
+			if len(recs) < 500 {
+				break
+			}
+		}
+		if int64(rows) != auditRows {
+			t.Fatalf("listed %d audit rows, verified %d", rows, auditRows)
+		}
+	})
+
 	t.Run("SecondRunAddsNothing", func(t *testing.T) {
 		again, err := DemoWorld(ctx, db, opts)
 		if err != nil || len(again) != len(logins) {
