@@ -80,16 +80,6 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer stop()
-	if *demo {
-		logins, err := seed.Demo(ctx, db, c.Production, auth.DefaultParams)
-		if err != nil {
-			return err
-		}
-		if err := seed.DemoProgramme(ctx, db, time.Now()); err != nil {
-			return err
-		}
-		printLogins(stdout, c.BaseURL, logins)
-	}
 	blobs, err := blob.OpenStore(c.BlobStore, c.DataDir, getenv)
 	if err != nil {
 		return err
@@ -98,6 +88,18 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	srv := server.New(server.Config{DB: db, Logger: logger, Key: c.AppKey, BaseURL: c.BaseURL,
 		Programme: c.Programme, Version: version, Blobs: blobs, MasterKey: c.MasterKey,
 		MaxUploadBytes: c.MaxUploadBytes, PageCache: c.PageCache})
+	if *demo {
+		// Only into a database without users: a second start adds nothing.
+		// The documents go to the blob store the server reads.
+		logins, err := seed.DemoWorld(ctx, db, seed.DemoOptions{Production: c.Production, Blobs: blobs, MasterKey: c.MasterKey})
+		if err != nil {
+			return err
+		}
+		printLogins(stdout, c.BaseURL, logins)
+		if err := printDemoApplications(ctx, stdout, db); err != nil {
+			return err
+		}
+	}
 	httpSrv := &http.Server{Addr: c.ListenAddr, Handler: srv, ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout: 120 * time.Second}
 	ln, err := net.Listen("tcp", c.ListenAddr)
@@ -158,6 +160,27 @@ func printLogins(w io.Writer, baseURL string, logins []seed.Login) {
 		fmt.Fprintf(w, "  %-6s  用户名 %-10s 密码 %s\n", l.Role.Label(), l.Username, l.Password)
 	}
 	fmt.Fprintln(w)
+}
+
+// printDemoApplications lists the demo applications, one per state of
+// DOMAIN §4, with the ID to open them by (README: 演示数据).
+func printDemoApplications(ctx context.Context, w io.Writer, db *postgres.DB) error {
+	apps, err := db.ListApplications(ctx, postgres.QueueFilter{Limit: 500})
+	if err != nil {
+		return err
+	}
+	byTitle := map[string]applications.Application{}
+	for _, a := range apps {
+		byTitle[a.Title] = a
+	}
+	fmt.Fprintln(w, "演示申报（企业账号 qiye，每个状态一个；谁来办理见 README 的“演示数据”）：")
+	for _, dc := range seed.DemoCases {
+		if a, ok := byTitle[dc.Title]; ok {
+			fmt.Fprintf(w, "  %-8s /applications/%-4d %s\n", a.State.Label(), a.ID, a.Title)
+		}
+	}
+	fmt.Fprintln(w)
+	return nil
 }
 
 func cmdMigrate(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
