@@ -14,6 +14,8 @@ CREATE TABLE crypto_settings (
 );
 CREATE TRIGGER crypto_settings_append_only BEFORE UPDATE OR DELETE ON crypto_settings
   FOR EACH ROW EXECUTE FUNCTION refuse_change();
+CREATE TRIGGER crypto_settings_notify_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON crypto_settings
+  FOR EACH STATEMENT EXECUTE FUNCTION ite_notify_change();
 
 -- Each row names its hash already (hash_alg; existing rows say sha256-v1):
 -- the ledger's constraint now admits SM3 too, and the audit log, which had
