@@ -90,6 +90,7 @@ const (
 	// MasterKeyLen is the required master key length (32 bytes, in either
 	// CRYPTO mode).
 	MasterKeyLen = 32
+	sm4KeyLen    = 16 // SM4 keys are 128 bits
 )
 
 // sealing is one algorithm of the chunked format: its block cipher and key
@@ -106,14 +107,14 @@ type sealing struct {
 var (
 	aesSealing = &sealing{alg: AlgorithmChunkedV1, magic: "itegcm1\x00", keyLen: 32, block: aes.NewCipher,
 		kek: func(master []byte) []byte { return master }}
-	sm4Sealing = &sealing{alg: AlgorithmSM4ChunkedV1, magic: "itesm41\x00", keyLen: sm4.BlockSize, block: sm4.NewCipher,
+	sm4Sealing = &sealing{alg: AlgorithmSM4ChunkedV1, magic: "itesm41\x00", keyLen: sm4KeyLen, block: sm4.NewCipher,
 		kek: sm4MasterKey}
 )
 
 // sm4MasterKey is K of the sm4-gcm-chunked-v1 format: the SM3 KDF of the
 // master key and a label naming its use.
 func sm4MasterKey(master []byte) []byte {
-	return sm3.Kdf(append(slices.Clip(master), "ite-sm4-master-v1"...), sm4.BlockSize)
+	return sm3.Kdf(append(slices.Clip(master), "ite-sm4-master-v1"...), sm4KeyLen)
 }
 
 // sealingOf is how new files are sealed under the installation's choice.
