@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,29 +37,34 @@ func (e *CryptoMismatchError) Error() string {
 // first start decides: on a new database, or on one upgraded from before
 // migration 000011, whose chains then continue under s (an intl
 // installation that starts with CRYPTO=gm switches there: its older rows
-// keep their sha256-v1 and still verify). Two servers starting at once
-// with different choices cannot both win: the second waits for the
-// first's row and is refused.
+// keep their sha256-v1 and still verify). Once a choice is recorded it
+// only reads, so the verify commands still run on a read-only standby. Two
+// servers starting at once with different choices cannot both win: the
+// second waits for the first's row and is refused.
 //
 // Errors: *CryptoMismatchError when s differs from the recorded choice.
 func (db *DB) RecordCrypto(ctx context.Context, s suite.Suite, actor audit.Actor) (err error) {
 	defer wrap(&err, "RecordCrypto %s", s)
 	var recorded string
 	var since time.Time
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
-		now := db.Now()
-		tag, err := tx.Exec(ctx, `INSERT INTO crypto_settings (mode, recorded_at) VALUES ($1, $2)
-			ON CONFLICT (id) DO NOTHING`, s.String(), now)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 1 {
+	const read = `SELECT mode, recorded_at FROM crypto_settings`
+	err = db.Pool.QueryRow(ctx, read).Scan(&recorded, &since)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = db.inTx(ctx, func(tx pgx.Tx) error {
+			now := db.Now()
+			tag, err := tx.Exec(ctx, `INSERT INTO crypto_settings (mode, recorded_at) VALUES ($1, $2)
+				ON CONFLICT (id) DO NOTHING`, s.String(), now)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 { // another server recorded one meanwhile
+				return tx.QueryRow(ctx, read).Scan(&recorded, &since)
+			}
 			recorded = s.String()
 			return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "crypto_recorded", ObjectType: "installation",
 				Outcome: audit.Success, Detail: map[string]any{"crypto": s.String(), "chain_hash": s.ChainHash()}})
-		}
-		return tx.QueryRow(ctx, `SELECT mode, recorded_at FROM crypto_settings`).Scan(&recorded, &since)
-	})
+		})
+	}
 	if err != nil {
 		return err
 	}
