@@ -93,22 +93,6 @@ func NewRecord(e Event, at time.Time, prevSeq int64, prevHash string) (Record, e
 	return r, nil
 }
 
-// NewRecordWith is NewRecord with the row hashed under alg (Algorithm or
-// AlgorithmSM3, as the installation's CRYPTO chooses); an unknown alg is an
-// error.
-func NewRecordWith(alg string, e Event, at time.Time, prevSeq int64, prevHash string) (Record, error) {
-	if _, ok := suite.NewChainHash(alg); !ok {
-		return Record{}, fmt.Errorf("audit: unknown hash algorithm %q", alg)
-	}
-	r, err := NewRecord(e, at, prevSeq, prevHash)
-	if err != nil || alg == r.HashAlg {
-		return r, err
-	}
-	r.HashAlg = alg
-	r.Hash = r.ComputeHash()
-	return r, nil
-}
-
 // CanonicalJSON encodes v (or re-encodes JSON bytes) with sorted keys and no
 // insignificant white space, so a value read back from a jsonb column
 // hashes the same as when it was written.
@@ -175,6 +159,22 @@ func (r Record) ComputeHash() string {
 	h.Write([]byte{'\n'})
 	h.Write(r.canonical())
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// NewRecordWith is NewRecord with the row hashed under alg (Algorithm or
+// AlgorithmSM3, as the installation's CRYPTO chooses); an unknown alg is an
+// error.
+func NewRecordWith(alg string, e Event, at time.Time, prevSeq int64, prevHash string) (Record, error) {
+	if _, ok := suite.NewChainHash(alg); !ok {
+		return Record{}, fmt.Errorf("audit: unknown hash algorithm %q", alg)
+	}
+	r, err := NewRecord(e, at, prevSeq, prevHash)
+	if err != nil || alg == r.HashAlg {
+		return r, err
+	}
+	r.HashAlg = alg
+	r.Hash = r.ComputeHash()
+	return r, nil
 }
 
 // Verifier checks a chain fed to it in sequence order, one record at a
