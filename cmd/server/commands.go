@@ -24,8 +24,6 @@ import (
 	"ite/internal/server"
 )
 
-// openDB resolves the database, optionally migrates, checks the schema and
-// opens the pool. The returned stop closes the pool and any private
 // openConfigured reads the configuration and opens the database for a
 // command that runs once (no migration); stop closes the pool and any
 // private cluster it started.
@@ -38,7 +36,11 @@ func openConfigured(ctx context.Context, getenv func(string) string, stderr io.W
 	return c, db, stop, err
 }
 
-// cluster this process started.
+// openDB resolves the database, optionally migrates, checks the schema,
+// opens the pool and records or checks the installation's CRYPTO (the
+// first command to open a database decides; a later one configured
+// otherwise is refused with a message saying which to set). The returned
+// stop closes the pool and any private cluster this process started.
 func openDB(ctx context.Context, c config, migrate bool, stderr io.Writer) (*postgres.DB, func(), error) {
 	url, stopPG, err := database(ctx, c, stderr)
 	if err != nil {
@@ -56,6 +58,11 @@ func openDB(ctx context.Context, c config, migrate bool, stderr io.Writer) (*pos
 	}
 	db, err := postgres.Open(ctx, url)
 	if err != nil {
+		stopPG()
+		return nil, nil, err
+	}
+	if err := db.RecordCrypto(ctx, c.Crypto, cliActor); err != nil {
+		db.Close()
 		stopPG()
 		return nil, nil, err
 	}
@@ -86,12 +93,12 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	removeInterruptedUploads(ctx, blobs, logger)
 	srv := server.New(server.Config{DB: db, Logger: logger, Key: c.AppKey, BaseURL: c.BaseURL,
-		Programme: c.Programme, Version: version, Blobs: blobs, MasterKey: c.MasterKey,
+		Programme: c.Programme, Version: version, Blobs: blobs, MasterKey: c.MasterKey, Crypto: c.Crypto,
 		MaxUploadBytes: c.MaxUploadBytes, PageCache: c.PageCache})
 	if *demo {
 		// Only into a database without users: a second start adds nothing.
 		// The documents go to the blob store the server reads.
-		logins, err := seed.DemoWorld(ctx, db, seed.DemoOptions{Production: c.Production, Blobs: blobs, MasterKey: c.MasterKey})
+		logins, err := seed.DemoWorld(ctx, db, seed.DemoOptions{Production: c.Production, Blobs: blobs, MasterKey: c.MasterKey, Crypto: c.Crypto})
 		if err != nil {
 			return err
 		}
@@ -121,7 +128,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
-	logger.Info("serving", "addr", ln.Addr().String(), "base_url", c.BaseURL, "version", version)
+	logger.Info("serving", "addr", ln.Addr().String(), "base_url", c.BaseURL, "version", version,
+		"crypto", c.Crypto.String(), "chain_hash", c.Crypto.ChainHash())
 	fmt.Fprintf(stdout, "ITE 已启动：%s（按 Ctrl-C 停止）\n", c.BaseURL)
 	select {
 	case err := <-errc:
@@ -244,7 +252,7 @@ func cmdSeed(ctx context.Context, args []string, getenv func(string) string, std
 		if opts.Blobs, err = blob.OpenStore(c.BlobStore, c.DataDir, getenv); err != nil {
 			return err
 		}
-		opts.MasterKey = c.MasterKey
+		opts.MasterKey, opts.Crypto = c.MasterKey, c.Crypto
 	}
 	rep, err := seed.Synthetic(ctx, db, opts)
 	if err != nil {

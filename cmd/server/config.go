@@ -16,6 +16,7 @@ import (
 
 	"ite/internal/mail"
 	"ite/internal/pglocal"
+	"ite/internal/suite"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -33,7 +34,12 @@ type config struct {
 	Programme   string
 	AppKey      []byte
 	MasterKey   []byte
-	BlobStore   string
+	// Crypto is the installation's algorithms (CRYPTO: intl, the default,
+	// or gm for SM3 chains and SM4-GCM sealing; see package suite). The
+	// database records it at the first start and refuses a different one
+	// later (postgres.RecordCrypto).
+	Crypto    suite.Suite
+	BlobStore string
 	// MaxUploadBytes is the per-file upload limit (MAX_UPLOAD_MIB, default 20).
 	MaxUploadBytes int64
 	// Mail is the SMTP relay for email notifications (SMTP_ADDR,
@@ -54,6 +60,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Production:  getenv("APP_ENV") == "production",
 		Programme:   or(getenv("PROGRAMME_NAME"), "先投后股"),
 		BlobStore:   getenv("BLOB_STORE"),
+	}
+	var err error
+	if c.Crypto, err = suite.Parse(getenv("CRYPTO")); err != nil {
+		return c, err
 	}
 	switch v := getenv("PAGE_CACHE"); v {
 	case "", "on":

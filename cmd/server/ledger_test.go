@@ -84,7 +84,8 @@ func moneyDB(t *testing.T, url, dataDir string) *postgres.DB {
 	pdf := []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
 	for i, encrypt := range []bool{false, true} {
 		k := blob.NewKey("documents", now.Add(time.Duration(i)*time.Second))
-		m, err := blob.Ingest(ctx, store, k, bytes.NewReader(pdf), blob.IngestOptions{Encrypt: encrypt, MasterKey: master})
+		m, err := blob.Ingest(ctx, store, k, bytes.NewReader(pdf), blob.IngestOptions{Encrypt: encrypt, MasterKey: master,
+			Suite: testCrypto(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +119,7 @@ func TestLedgerVerifyCommand(t *testing.T) {
 		t.Fatalf("export: %d %s", code, errb.String())
 	}
 	csv, _ := os.ReadFile(exportPath)
-	if !strings.HasPrefix(string(csv), "\uFEFF凭证序号") || !strings.Contains(string(csv), "# 链头: 2 sha256-v1:") {
+	if !strings.HasPrefix(string(csv), "\uFEFF凭证序号") || !strings.Contains(string(csv), "# 链头: 2 "+testCrypto(t).ChainHash()+":") {
 		t.Fatalf("export:\n%s", csv)
 	}
 	for _, sql := range []string{
@@ -194,7 +195,7 @@ func TestBackupDrill(t *testing.T) {
 	drill := func() (string, error) {
 		cmd := exec.Command("bash", "../../scripts/backup-drill.sh")
 		cmd.Env = append(os.Environ(), "DATABASE_URL="+url, "DATA_DIR="+dir, "MASTER_KEY="+drillMasterKey,
-			"SERVER="+bin, "PG_BINDIR="+bindir, "BLOB_STORE=", "KEEP_DRILL=")
+			"SERVER="+bin, "PG_BINDIR="+bindir, "BLOB_STORE=", "KEEP_DRILL=", "CRYPTO="+pgtest.Crypto())
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}

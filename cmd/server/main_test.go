@@ -18,8 +18,12 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// env builds an injected environment for run.
+// env builds an injected environment for run. CRYPTO is the one the test
+// databases have recorded (pgtest.Crypto, ITE_TEST_CRYPTO) unless given.
 func env(kv map[string]string) func(string) string {
+	if _, ok := kv["CRYPTO"]; !ok {
+		kv["CRYPTO"] = pgtest.Crypto()
+	}
 	return func(k string) string { return kv[k] }
 }
 

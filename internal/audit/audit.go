@@ -5,7 +5,6 @@ package audit
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -13,11 +12,18 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"ite/internal/suite"
 )
 
-// Algorithm names the canonical encoding and hash in force. It is stored on
-// every row so the encoding can evolve without breaking old rows.
-const Algorithm = "sha256-v1"
+// Algorithm names the default canonical encoding and hash: SHA-256 over the
+// v1 encoding. It is stored on every row so the encoding can evolve, or the
+// hash change, without breaking old rows.
+const Algorithm = suite.ChainSHA256
+
+// AlgorithmSM3 is the same encoding hashed with SM3 (GB/T 32905), what an
+// installation with CRYPTO=gm chains its rows with.
+const AlgorithmSM3 = suite.ChainSM3
 
 // GenesisHash is the previous hash of the first row.
 const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
@@ -237,18 +243,43 @@ func (r Record) canonical() []byte {
 	return b.Bytes()
 }
 
-// ComputeHash returns SHA-256 over the previous hash and the canonical
-// encoding.
+// ComputeHash returns the hash named by r.HashAlg (SHA-256 when empty) over
+// the previous hash and the canonical encoding; "" for an unknown name.
 func (r Record) ComputeHash() string {
-	h := sha256.New()
+	alg := r.HashAlg
+	if alg == "" {
+		alg = Algorithm
+	}
+	h, ok := suite.NewChainHash(alg)
+	if !ok {
+		return ""
+	}
 	h.Write([]byte(r.PrevHash))
 	h.Write([]byte{'\n'})
 	h.Write(r.canonical())
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// NewRecordWith is NewRecord with the row hashed under alg (Algorithm or
+// AlgorithmSM3, as the installation's CRYPTO chooses); an unknown alg is an
+// error.
+func NewRecordWith(alg string, e Event, at time.Time, prevSeq int64, prevHash string) (Record, error) {
+	if _, ok := suite.NewChainHash(alg); !ok {
+		return Record{}, fmt.Errorf("audit: unknown hash algorithm %q", alg)
+	}
+	r, err := NewRecord(e, at, prevSeq, prevHash)
+	if err != nil || alg == r.HashAlg {
+		return r, err
+	}
+	r.HashAlg = alg
+	r.Hash = r.ComputeHash()
+	return r, nil
+}
+
 // Verifier checks a chain fed to it in sequence order, one record at a
-// time, so a caller can stream millions of rows from a cursor.
+// time, so a caller can stream millions of rows from a cursor. Each row is
+// hashed under the algorithm it names, so a chain that changed algorithm
+// part-way (an installation switched to CRYPTO=gm) verifies.
 type Verifier struct {
 	prevSeq  int64
 	prevHash string
@@ -279,7 +310,7 @@ func (v *Verifier) Add(r Record) error {
 	switch {
 	case r.Seq != v.prevSeq+1:
 		return &ChainError{Seq: r.Seq, Reason: fmt.Sprintf("序号不连续（上一条为 %d）", v.prevSeq)}
-	case r.HashAlg != Algorithm:
+	case !knownAlgorithm(r.HashAlg):
 		return &ChainError{Seq: r.Seq, Reason: "未知的哈希算法 " + r.HashAlg}
 	case r.PrevHash != v.prevHash:
 		return &ChainError{Seq: r.Seq, Reason: "前一哈希与上一条记录不符（记录被删除、插入或改动）"}
@@ -289,4 +320,9 @@ func (v *Verifier) Add(r Record) error {
 	v.prevSeq, v.prevHash = r.Seq, r.Hash
 	v.Count++
 	return nil
+}
+
+func knownAlgorithm(alg string) bool {
+	_, ok := suite.NewChainHash(alg)
+	return ok
 }

@@ -9,13 +9,20 @@ import (
 	"unicode/utf8"
 )
 
-func chain(t *testing.T, n int) []Record {
+// algs are the chain hashes an installation can choose (CRYPTO=intl,
+// CRYPTO=gm); the chain tests run under each.
+var algs = []string{Algorithm, AlgorithmSM3}
+
+func chain(t *testing.T, n int) []Record { return chainAlg(t, n, Algorithm) }
+
+// chainAlg is chain with the rows hashed under alg.
+func chainAlg(t *testing.T, n int, alg string) []Record {
 	t.Helper()
 	var out []Record
 	seq, prev := int64(0), GenesisHash
 	at := time.Date(2026, 11, 25, 10, 0, 0, 123456789, time.UTC)
 	for i := range n {
-		r, err := NewRecord(Event{
+		r, err := NewRecordWith(alg, Event{
 			Actor: Actor{ID: int64(i), Name: "张三", Role: "staff", IP: "127.0.0.1"},
 			Name:  "login", Outcome: Success, Detail: map[string]any{"b": 1, "a": "x"},
 		}, at.Add(time.Duration(i)*time.Second), seq, prev)
@@ -39,13 +46,19 @@ func verify(rs []Record) error {
 }
 
 func TestChain(t *testing.T) {
+	for _, alg := range algs {
+		t.Run(alg, func(t *testing.T) { testChain(t, alg) })
+	}
+}
+
+func testChain(t *testing.T, alg string) {
 	t.Run("IntactChainVerifies", func(t *testing.T) {
-		if err := verify(chain(t, 5)); err != nil {
+		if err := verify(chainAlg(t, 5, alg)); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("JSONBReorderingStillVerifies", func(t *testing.T) {
-		rs := chain(t, 2)
+		rs := chainAlg(t, 2, alg)
 		rs[1].Detail = []byte(`{"b": 1, "a": "x"}`) // as jsonb prints it
 		if err := verify(rs); err != nil {
 			t.Fatal(err)
@@ -66,7 +79,7 @@ func TestChain(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			rs := chain(t, 5)
+			rs := chainAlg(t, 5, alg)
 			c.tamper(rs)
 			err := verify(rs[:len(rs)-1])
 			var ce *ChainError

@@ -22,6 +22,7 @@ var eventLabels = map[string]string{
 	"conversion_approve":      "转股审批",
 	"conversion_prepare":      "拟定转股方案",
 	"conversion_registration": "工商变更登记",
+	"crypto_recorded":         "选定密码算法",
 	"csrf_refused":            "请求来源校验未通过",
 	"decision_approve":        "资助决定审批",
 	"decision_prepare":        "拟定资助决定",
@@ -99,6 +100,7 @@ var recordLabels = map[string]string{
 	"progress_report": "进展报告",
 	"user":            "用户",
 	"seed":            "演示数据",
+	"installation":    "系统设置",
 	// exports (ObjectType is the view exported)
 	"audit_log":            "审计日志",
 	"equity_register":      "股权台账",

@@ -3,7 +3,6 @@ package blob
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -13,6 +12,7 @@ import (
 	"net/http"
 
 	"ite/internal/applications"
+	"ite/internal/suite"
 )
 
 // DefaultMaxBytes is the per-file upload limit (DOMAIN §5: 20 MiB).
@@ -23,11 +23,13 @@ type IngestOptions struct {
 	// MaxBytes is the largest accepted file; a file of exactly MaxBytes is
 	// accepted. Zero or less means DefaultMaxBytes.
 	MaxBytes int64
-	// Encrypt stores the file encrypted (AlgorithmChunkedV1) under a new
-	// data key wrapped by MasterKey. For sensitive items: ID copies and
+	// Encrypt stores the file encrypted under a new data key wrapped by
+	// MasterKey: AlgorithmChunkedV1 (AES-256-GCM), or AlgorithmSM4ChunkedV1
+	// (SM4-GCM) when Suite is suite.GM. For sensitive items: ID copies and
 	// credit reports.
 	Encrypt   bool
 	MasterKey []byte
+	Suite     suite.Suite
 }
 
 // Meta is what the caller records in the document-version row.
@@ -36,7 +38,7 @@ type Meta struct {
 	SHA256     string // lowercase hex SHA-256 of the plaintext
 	Kind       string // KindPDF, KindJPEG, KindPNG or KindOFD
 	Encrypted  bool
-	Algorithm  string // AlgorithmNone or AlgorithmChunkedV1
+	Algorithm  string // AlgorithmNone, AlgorithmChunkedV1 or AlgorithmSM4ChunkedV1
 	WrappedKey []byte // the data key wrapped by the master key; nil when not encrypted
 }
 
@@ -103,17 +105,18 @@ func Ingest(ctx context.Context, store Store, key string, r io.Reader, opts Inge
 	meta := Meta{Kind: kind, Algorithm: AlgorithmNone}
 	var body io.Reader = in
 	if opts.Encrypt {
-		dataKey := make([]byte, keyLen)
-		if _, err := rand.Read(dataKey); err != nil {
+		sl := sealingOf(opts.Suite)
+		dataKey, err := sl.newDataKey()
+		if err != nil {
 			return Meta{}, err
 		}
-		if meta.WrappedKey, err = wrapKey(opts.MasterKey, dataKey); err != nil {
+		if meta.WrappedKey, err = sl.wrapKey(opts.MasterKey, dataKey); err != nil {
 			return Meta{}, err
 		}
-		if body, err = newEncryptReader(in, dataKey); err != nil {
+		if body, err = newEncryptReader(in, sl, dataKey); err != nil {
 			return Meta{}, err
 		}
-		meta.Encrypted, meta.Algorithm = true, AlgorithmChunkedV1
+		meta.Encrypted, meta.Algorithm = true, sl.alg
 	}
 
 	fail := func(err error) (Meta, error) {
@@ -364,15 +367,16 @@ func (t *tailWindow) ReadAt(p []byte, off int64) (int, error) {
 // format), or a storage error.
 func OpenDecrypted(ctx context.Context, store Store, key string, m Meta, masterKey []byte) (io.ReadCloser, error) {
 	var dataKey []byte
-	switch m.Algorithm {
-	case "", AlgorithmNone:
-	case AlgorithmChunkedV1:
+	var sl *sealing
+	if m.Algorithm != "" && m.Algorithm != AlgorithmNone {
+		var ok bool
+		if sl, ok = sealingFor(m.Algorithm); !ok {
+			return nil, fmt.Errorf("blob: %s: unknown algorithm %q", key, m.Algorithm)
+		}
 		var err error
-		if dataKey, err = unwrapKey(masterKey, m.WrappedKey); err != nil {
+		if dataKey, err = sl.unwrapKey(masterKey, m.WrappedKey); err != nil {
 			return nil, err
 		}
-	default:
-		return nil, fmt.Errorf("blob: %s: unknown algorithm %q", key, m.Algorithm)
 	}
 	rc, err := store.Open(ctx, key)
 	if err != nil {
@@ -380,7 +384,7 @@ func OpenDecrypted(ctx context.Context, store Store, key string, m Meta, masterK
 	}
 	var r io.Reader = rc
 	if dataKey != nil {
-		if r, err = newDecryptReader(rc, dataKey); err != nil {
+		if r, err = newDecryptReader(rc, sl, dataKey); err != nil {
 			rc.Close()
 			return nil, err
 		}

@@ -72,12 +72,14 @@ func (db *DB) LedgerHead(ctx context.Context) (_ ledger.ChainHead, err error) {
 // postEntry appends e to the ledger inside tx: it takes the chain lock,
 // returns the entry already posted under e's idempotency key if there is
 // one (posted = false: a retry posts nothing), and otherwise reads the
-// head, seals e after it (sequence, previous hash, hash) and inserts the
-// entry and its postings. The lock is held until tx ends, so the business
-// change, its entry and its audit row commit together or not at all; the
-// database checks the balance again at commit.
+// head, seals e after it (sequence, previous hash, and hash under the
+// recorded CRYPTO's algorithm) and inserts the entry and its postings. The
+// lock is held until tx ends, so the business change, its entry and its
+// audit row commit together or not at all; the database checks the balance
+// again at commit.
 func postEntry(ctx context.Context, tx pgx.Tx, now time.Time, e ledger.Entry) (out ledger.Entry, posted bool, err error) {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, ledgerChainLock); err != nil {
+	alg, err := lockChain(ctx, tx, ledgerChainLock)
+	if err != nil {
 		return out, false, err
 	}
 	var seq int64
@@ -93,7 +95,7 @@ func postEntry(ctx context.Context, tx pgx.Tx, now time.Time, e ledger.Entry) (o
 	if err != nil {
 		return out, false, err
 	}
-	e.CreatedAt = now
+	e.CreatedAt, e.HashAlg = now, alg
 	sealed, err := ledger.Seal(head, e)
 	if err != nil {
 		return out, false, applications.InvalidLedger(err)

@@ -107,7 +107,8 @@ func (db *DB) LoadSyntheticLedger(ctx context.Context, in SyntheticLedgerInput) 
 	for start := 0; start < entries; start += batch {
 		n := min(batch, entries-start)
 		err := db.inTx(ctx, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, ledgerChainLock); err != nil {
+			alg, err := lockChain(ctx, tx, ledgerChainLock)
+			if err != nil {
 				return err
 			}
 			head, err := ledgerHead(ctx, tx)
@@ -134,6 +135,7 @@ func (db *DB) LoadSyntheticLedger(ctx context.Context, in SyntheticLedgerInput) 
 				e.Record = ledger.RecordRef{Type: "synthetic", ID: int64(k + 1)}
 				e.MakerID, e.CheckerID = in.MakerID, in.CheckerID
 				e.IdempotencyKey = "synthetic/" + strconv.FormatInt(head.Seq+1, 10)
+				e.HashAlg = alg
 				if e, err = ledger.Seal(head, e); err != nil {
 					return err
 				}

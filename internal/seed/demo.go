@@ -18,6 +18,7 @@ import (
 	"ite/internal/blob"
 	"ite/internal/conversion"
 	"ite/internal/postgres"
+	"ite/internal/suite"
 )
 
 // DemoOptions controls DemoWorld.
@@ -29,6 +30,8 @@ type DemoOptions struct {
 	// Blobs and MasterKey store the demo documents as uploads do.
 	Blobs     blob.Store
 	MasterKey []byte
+	// Crypto is the installation's algorithm choice (suite.Intl by default).
+	Crypto suite.Suite
 	// Now is the real present (default time.Now): every step of the demo
 	// history is dated before it.
 	Now time.Time
@@ -857,7 +860,7 @@ func (w *world) uploadItem(ctx context.Context, appID int64, m applications.Mate
 		d.USCC = DemoEnterpriseUSCC
 	case applications.FieldIDOnItem:
 		id := applications.ExampleIDNumber(int(appID)*7+len(m), time.Date(1980, 5, 17, 0, 0, 0, 0, time.UTC))
-		sealed, err := blob.SealValue(w.o.MasterKey, []byte(id))
+		sealed, err := blob.SealValue(w.o.Crypto, w.o.MasterKey, []byte(id))
 		if err != nil {
 			return err
 		}
@@ -892,7 +895,7 @@ func (w *world) evidence(ctx context.Context, filename, text string) (*applicati
 
 func (w *world) ingest(ctx context.Context, body []byte, encrypt bool) (blob.Meta, string, error) {
 	key := blob.NewKey("docs", w.db.Now())
-	meta, err := blob.Ingest(ctx, w.o.Blobs, key, bytes.NewReader(body), blob.IngestOptions{Encrypt: encrypt, MasterKey: w.o.MasterKey})
+	meta, err := blob.Ingest(ctx, w.o.Blobs, key, bytes.NewReader(body), blob.IngestOptions{Encrypt: encrypt, MasterKey: w.o.MasterKey, Suite: w.o.Crypto})
 	return meta, key, err
 }
 

@@ -129,7 +129,7 @@ func (s *Server) checkUploadFields(r *http.Request, a applications.Application, 
 		if err := applications.ValidateIDNumber(id); err != nil {
 			return err
 		}
-		sealed, err := blob.SealValue(s.MasterKey, []byte(id))
+		sealed, err := blob.SealValue(s.Crypto, s.MasterKey, []byte(id))
 		if err != nil {
 			return err
 		}
@@ -163,7 +163,7 @@ func (s *Server) storeUpload(w http.ResponseWriter, r *http.Request, a applicati
 	}
 	key := blob.NewKey("docs", s.Now())
 	meta, err := blob.Ingest(r.Context(), s.Blobs, key, part, blob.IngestOptions{
-		MaxBytes: s.maxUpload(), Encrypt: item.Sensitive(), MasterKey: s.MasterKey})
+		MaxBytes: s.maxUpload(), Encrypt: item.Sensitive(), MasterKey: s.MasterKey, Suite: s.Crypto})
 	if err != nil {
 		return fail(err)
 	}

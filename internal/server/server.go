@@ -16,6 +16,7 @@ import (
 	"ite/internal/blob"
 	"ite/internal/pagecache"
 	"ite/internal/postgres"
+	"ite/internal/suite"
 	"ite/web/layout"
 )
 
@@ -37,9 +38,11 @@ type Config struct {
 	// Version is printed by /healthz.
 	Version string
 	// Blobs stores uploaded documents; MasterKey wraps the per-file keys of
-	// sensitive ones (32 bytes).
+	// sensitive ones (32 bytes), sealed with the algorithms Crypto chooses
+	// (CRYPTO: AES-256-GCM by default, SM4-GCM under gm).
 	Blobs     blob.Store
 	MasterKey []byte
+	Crypto    suite.Suite
 	// MaxUploadBytes is the per-file limit (default 20 MiB).
 	MaxUploadBytes int64
 	// PageCache serves the busiest pages from memory until the data under
