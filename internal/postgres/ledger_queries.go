@@ -334,25 +334,31 @@ func (db *DB) TrialBalance(ctx context.Context, f TrialFilter) (_ *ledger.TrialB
 		if head, err = ledgerHead(ctx, tx); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT p.account_code, p.scope, p.scope_id, p.side, sum(p.amount)
-			FROM ledger_postings p JOIN ledger_entries e ON e.seq = p.entry_seq`+where+`
-			GROUP BY p.account_code, p.scope, p.scope_id, p.side`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var r postingRow
-			if err := rows.Scan(&r.code, &r.scope, &r.id, &r.side, &r.amount); err != nil {
-				return err
-			}
-			if err := tb.Add(r.posting()); err != nil {
-				return fmt.Errorf("trial balance: %w", err)
-			}
-		}
-		return rows.Err()
+		return sumTrial(ctx, tx, tb, where, args)
 	})
 	return tb, head, err
+}
+
+// sumTrial adds to tb the per-account sums of the postings selected by
+// where (over ledger_postings p JOIN ledger_entries e).
+func sumTrial(ctx context.Context, q ledgerQuerier, tb *ledger.TrialBalance, where string, args []any) error {
+	rows, err := q.Query(ctx, `SELECT p.account_code, p.scope, p.scope_id, p.side, sum(p.amount)
+		FROM ledger_postings p JOIN ledger_entries e ON e.seq = p.entry_seq`+where+`
+		GROUP BY p.account_code, p.scope, p.scope_id, p.side`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r postingRow
+		if err := rows.Scan(&r.code, &r.scope, &r.id, &r.side, &r.amount); err != nil {
+			return err
+		}
+		if err := tb.Add(r.posting()); err != nil {
+			return fmt.Errorf("trial balance: %w", err)
+		}
+	}
+	return rows.Err()
 }
 
 // AccountFilter selects the postings of one account (all its sub-accounts

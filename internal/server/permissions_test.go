@@ -131,6 +131,8 @@ var routeAction = map[string]applications.Action{
 	"GET /ledger/accounts/export":          applications.ActionReadLedger,
 	"GET /ledger/register":                 applications.ActionReadLedger,
 	"GET /ledger/register/export":          applications.ActionReadLedger,
+	"GET /ledger/periods":                  applications.ActionReadLedger,
+	"POST /ledger/periods/{month}/close":   applications.ActionClosePeriod,
 	"GET /disbursements":                   applications.ActionReadLedger,
 	"GET /disbursements/{id}":              applications.ActionReadLedger,
 	"GET /applications/{id}/disbursements": applications.ActionReadLedger,

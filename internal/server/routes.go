@@ -88,6 +88,7 @@ func (s *Server) routes() []route {
 		s.endingRoutes(),
 		s.watchlistRoutes(),
 		s.ledgerRoutes(),
+		s.periodRoutes(),
 		s.appropriationRoutes(),
 		s.disbursementRoutes(),
 		s.reversalRoutes(),
