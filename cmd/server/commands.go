@@ -97,7 +97,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	removeInterruptedUploads(ctx, blobs, logger)
 	srv := server.New(server.Config{DB: db, Logger: logger, Key: c.AppKey, BaseURL: c.BaseURL,
 		Programme: c.Programme, Version: version, Blobs: blobs, MasterKey: c.MasterKey,
-		MaxUploadBytes: c.MaxUploadBytes, PageCache: c.PageCache})
+		MaxUploadBytes: c.MaxUploadBytes, PageCache: c.PageCache, AnchorKey: c.AnchorKey, AnchorDir: anchorDir(c)})
 	httpSrv := &http.Server{Addr: c.ListenAddr, Handler: srv, ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout: 120 * time.Second}
 	ln, err := net.Listen("tcp", c.ListenAddr)
@@ -240,8 +240,12 @@ func cmdCalc(stdin io.Reader, stdout io.Writer) int {
 	return conversion.RunCLI(stdin, stdout)
 }
 
-func cmdAuditVerify(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
-	_, db, stop, err := openConfigured(ctx, getenv, stderr)
+func cmdAuditVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	anchorFile, err := verifyFlags("audit verify", args, stderr)
+	if err != nil {
+		return err
+	}
+	c, db, stop, err := openConfigured(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -256,7 +260,7 @@ func cmdAuditVerify(ctx context.Context, getenv func(string) string, stdout, std
 		return err
 	}
 	fmt.Fprintf(stdout, "审计日志校验通过：共 %d 条，哈希链完整。\n", n)
-	return nil
+	return checkAnchorFile(ctx, db, c, "audit", anchorFile, stdout)
 }
 
 // cmdHealthcheck asks the local server's /healthz; the container image has

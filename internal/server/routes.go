@@ -89,6 +89,7 @@ func (s *Server) routes() []route {
 		s.watchlistRoutes(),
 		s.ledgerRoutes(),
 		s.periodRoutes(),
+		s.anchorRoutes(),
 		s.appropriationRoutes(),
 		s.disbursementRoutes(),
 		s.reversalRoutes(),
