@@ -15,9 +15,9 @@ run: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/server ./cmd/server
 
-## test: formatting, vet, templ freshness, then every test (PostgreSQL and Chromium are installed when missing and root)
+## test: formatting, vet, templ freshness, then every test (PostgreSQL, Chromium and LibreOffice are installed when missing and root)
 test: check
-	@scripts/ensure-packages.sh postgres chromium
+	@scripts/ensure-packages.sh postgres chromium libreoffice
 	$(GO) test -count=1 -timeout 30m ./...
 
 ## check: gofmt, go vet, and the generated templ files are current

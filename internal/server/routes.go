@@ -90,6 +90,8 @@ func (s *Server) routes() []route {
 		s.ledgerRoutes(),
 		s.periodRoutes(),
 		s.anchorRoutes(),
+		s.balanceRoutes(),
+		s.certificateRoutes(),
 		s.appropriationRoutes(),
 		s.disbursementRoutes(),
 		s.reversalRoutes(),
