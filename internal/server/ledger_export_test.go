@@ -2,17 +2,20 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
 	"ite/internal/ledger"
+	"ite/internal/postgres"
 )
 
 // An auditor's export, both ways: the CSV as parsed records (header first,
@@ -163,4 +166,39 @@ func fromDisplay(s string) string {
 		}
 	}
 	return s
+}
+
+// TestEveryExportOpens downloads each of the auditor's other exports as
+// CSV and XLSX and checks them against each other (and in LibreOffice when
+// it is installed): the journal's and audit log's times to the second,
+// every figure to the fen.
+func TestEveryExportOpens(t *testing.T) {
+	t.Parallel()
+	m := newMoneyEnv(t, "3000000.00", "2000000.00")
+	ctx := context.Background()
+	d, err := m.db.RecordDisbursement(ctx, m.actor(staff), postgres.DisbursementInput{ApplicationID: m.app, Tranche: 1,
+		Amount: decimal.RequireFromString("987654.32"), ValueDate: m.clock.Now().AddDate(0, 0, -1), Reference: "PZ-1",
+		IdempotencyKey: newFormKey(ctx)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.clock.Advance(53*time.Minute + 7*time.Second) // a time of day off the minute
+	if _, err := m.db.ApproveDisbursement(ctx, m.actor(approver), d.ID, newFormKey(ctx)); err != nil {
+		t.Fatal(err)
+	}
+	c := m.loggedIn(auditor)
+	for path, table := range map[string]ledger.Table{
+		"/ledger/journal/export":                                       ledger.JournalTable,
+		"/ledger/trial-balance/export":                                 ledger.TrialBalanceTable,
+		"/ledger/accounts/export?account=1002/prog/" + itoa(m.prog.ID): AccountLedgerTable,
+		"/ledger/register/export":                                      RegisterTable,
+		"/ledger/audit/export?event=disbursement_approved":             AuditTable, // one event: each download adds an "export" row
+	} {
+		t.Run(table.Name, func(t *testing.T) {
+			p := exportBoth(t, c, path, table)
+			if len(p.csv) < 2 {
+				t.Fatalf("%s: no rows", path)
+			}
+		})
+	}
 }
