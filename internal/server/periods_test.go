@@ -88,6 +88,21 @@ func TestPeriodClose(t *testing.T) {
 			t.Fatalf("head %v", h)
 		}
 	})
+	t.Run("CorrectionGoesIntoTheOpenPeriod", func(t *testing.T) {
+		// Reversing March's entry 1 posts today (November), not in March.
+		rv, err := m.db.RequestReversal(ctx, m.actor(staff), postgres.ReversalInput{EntrySeq: 1, Reason: "文号登记错误",
+			IdempotencyKey: newFormKey(ctx)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rv, err = m.db.ApproveReversal(ctx, m.actor(approver), rv.ID, newFormKey(ctx)); err != nil {
+			t.Fatal(err)
+		}
+		e, _ := m.db.FindEntry(ctx, rv.EntrySeq)
+		if e.Entry.Reverses != 1 || e.Entry.ValueDate.Format(time.DateOnly) != "2026-11-25" {
+			t.Fatalf("reversal %+v", e.Entry)
+		}
+	})
 	if v, err := m.db.VerifyLedger(ctx); err != nil || !v.OK {
 		t.Fatalf("verify %+v %v", v, err)
 	}
