@@ -21,15 +21,7 @@ func TestBalanceSheetTiesToTrialBalance(t *testing.T) {
 	t.Parallel()
 	m := newMoneyEnv(t, "3000000.00", "2000000.00") // funded 2026-10-26
 	ctx := context.Background()
-	d, err := m.db.RecordDisbursement(ctx, m.actor(staff), postgres.DisbursementInput{ApplicationID: m.app, Tranche: 1,
-		Amount: decimal.RequireFromString("1000000.00"), ValueDate: m.clock.Now().AddDate(0, 0, -1), Reference: "PZ-1",
-		IdempotencyKey: newFormKey(ctx)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.db.ApproveDisbursement(ctx, m.actor(approver), d.ID, newFormKey(ctx)); err != nil {
-		t.Fatal(err)
-	}
+	m.disburseApproved("1000000.00", nil)
 	c := m.loggedIn(auditor)
 	const period = "/ledger/balances?from=2026-11-01&to=2026-11-30"
 	doc := c.get(period).doc(t)
@@ -69,4 +61,24 @@ func TestBalanceSheetTiesToTrialBalance(t *testing.T) {
 	if !sub {
 		t.Fatalf("no 1221 subtotal in %v", p.csv)
 	}
+}
+
+// disburseApproved records tranche 1 of amount, dated yesterday, and has it
+// approved (after between, if given, e.g. moving the clock).
+func (m *moneyEnv) disburseApproved(amount string, between func()) postgres.Disbursement {
+	m.t.Helper()
+	ctx := context.Background()
+	d, err := m.db.RecordDisbursement(ctx, m.actor(staff), postgres.DisbursementInput{ApplicationID: m.app, Tranche: 1,
+		Amount: decimal.RequireFromString(amount), ValueDate: m.clock.Now().AddDate(0, 0, -1), Reference: "PZ-1",
+		IdempotencyKey: newFormKey(ctx)})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	if between != nil {
+		between()
+	}
+	if d, err = m.db.ApproveDisbursement(ctx, m.actor(approver), d.ID, newFormKey(ctx)); err != nil {
+		m.t.Fatal(err)
+	}
+	return d
 }

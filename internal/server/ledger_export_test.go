@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"os"
 	"os/exec"
@@ -15,7 +14,6 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"ite/internal/ledger"
-	"ite/internal/postgres"
 )
 
 // An auditor's export, both ways: the CSV as parsed records (header first,
@@ -175,17 +173,8 @@ func fromDisplay(s string) string {
 func TestEveryExportOpens(t *testing.T) {
 	t.Parallel()
 	m := newMoneyEnv(t, "3000000.00", "2000000.00")
-	ctx := context.Background()
-	d, err := m.db.RecordDisbursement(ctx, m.actor(staff), postgres.DisbursementInput{ApplicationID: m.app, Tranche: 1,
-		Amount: decimal.RequireFromString("987654.32"), ValueDate: m.clock.Now().AddDate(0, 0, -1), Reference: "PZ-1",
-		IdempotencyKey: newFormKey(ctx)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.clock.Advance(53*time.Minute + 7*time.Second) // a time of day off the minute
-	if _, err := m.db.ApproveDisbursement(ctx, m.actor(approver), d.ID, newFormKey(ctx)); err != nil {
-		t.Fatal(err)
-	}
+	// approved at a time of day off the minute
+	m.disburseApproved("987654.32", func() { m.clock.Advance(53*time.Minute + 7*time.Second) })
 	c := m.loggedIn(auditor)
 	for path, table := range map[string]ledger.Table{
 		"/ledger/journal/export":                                       ledger.JournalTable,
