@@ -94,7 +94,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	removeInterruptedUploads(ctx, blobs, logger)
 	srv := server.New(server.Config{DB: db, Logger: logger, Key: c.AppKey, BaseURL: c.BaseURL,
 		Programme: c.Programme, Version: version, Blobs: blobs, MasterKey: c.MasterKey, Crypto: c.Crypto,
-		MaxUploadBytes: c.MaxUploadBytes, PageCache: c.PageCache})
+		MaxUploadBytes: c.MaxUploadBytes, PageCache: c.PageCache, AnchorKey: c.AnchorKey, AnchorDir: anchorDir(c)})
 	if *demo {
 		// Only into a database without users: a second start adds nothing.
 		// The documents go to the blob store the server reads.
@@ -271,8 +271,12 @@ func cmdCalc(stdin io.Reader, stdout io.Writer) int {
 	return conversion.RunCLI(stdin, stdout)
 }
 
-func cmdAuditVerify(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
-	_, db, stop, err := openConfigured(ctx, getenv, stderr)
+func cmdAuditVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	anchorFile, err := verifyFlags("audit verify", args, stderr)
+	if err != nil {
+		return err
+	}
+	c, db, stop, err := openConfigured(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -287,7 +291,7 @@ func cmdAuditVerify(ctx context.Context, getenv func(string) string, stdout, std
 		return err
 	}
 	fmt.Fprintf(stdout, "审计日志校验通过：共 %d 条，哈希链完整。\n", n)
-	return nil
+	return checkAnchorFile(ctx, db, c, "audit", anchorFile, stdout)
 }
 
 // cmdHealthcheck asks the local server's /healthz; the container image has

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -49,6 +50,10 @@ type config struct {
 	// PageCache keeps rendered pages in memory until the data changes
 	// (PAGE_CACHE: "on", the default, or "off"; see package pagecache).
 	PageCache bool
+	// AnchorKey signs the chain anchors: an Ed25519 key from the seed in
+	// ANCHOR_KEY (64 hex) or DATA_DIR/secrets/anchor.key, generated on
+	// first run; never in the database.
+	AnchorKey ed25519.PrivateKey
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -89,6 +94,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.MasterKey, err = secret(getenv("MASTER_KEY"), filepath.Join(c.DataDir, "secrets", "master.key")); err != nil {
 		return c, fmt.Errorf("MASTER_KEY: %w", err)
 	}
+	seed, err := secret(getenv("ANCHOR_KEY"), filepath.Join(c.DataDir, "secrets", "anchor.key"))
+	if err != nil {
+		return c, fmt.Errorf("ANCHOR_KEY: %w", err)
+	}
+	c.AnchorKey = ed25519.NewKeyFromSeed(seed)
 	return c, nil
 }
 

@@ -31,7 +31,7 @@ func cmdLedger(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	switch args[0] {
 	case "verify":
-		return cmdLedgerVerify(ctx, getenv, stdout, stderr)
+		return cmdLedgerVerify(ctx, args[1:], getenv, stdout, stderr)
 	case "export":
 		return cmdLedgerExport(ctx, args[1:], getenv, stdout, stderr)
 	case "synthetic":
@@ -61,8 +61,12 @@ func cmdLedgerRebuildTotals(ctx context.Context, getenv func(string) string, std
 
 // cmdLedgerVerify checks the whole ledger and prints the first bad entry;
 // it exits 1 when the ledger does not verify.
-func cmdLedgerVerify(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
-	_, db, stop, err := openConfigured(ctx, getenv, stderr)
+func cmdLedgerVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	anchorFile, err := verifyFlags("ledger verify", args, stderr)
+	if err != nil {
+		return err
+	}
+	c, db, stop, err := openConfigured(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -89,7 +93,7 @@ func cmdLedgerVerify(ctx context.Context, getenv func(string) string, stdout, st
 	fmt.Fprintf(stdout, "台账校验通过：共 %d 张凭证、%d 条分录，借贷平衡（借方 %s = 贷方 %s），哈希链完整，资金余额与分录一致。\n",
 		v.Entries, v.Postings, v.Debit.StringFixed(2), v.Credit.StringFixed(2))
 	fmt.Fprintf(stdout, "链头：%s（用时 %s）\n", v.Head.String(), time.Since(start).Round(time.Millisecond))
-	return nil
+	return checkAnchorFile(ctx, db, c, "ledger", anchorFile, stdout)
 }
 
 // cmdLedgerExport streams the journal or the trial balance to a file or

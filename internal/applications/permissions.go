@@ -80,6 +80,7 @@ const (
 	ActionConfirmMilestone   Action = "confirm_milestone"   // 确认里程碑
 	ActionReviewReport       Action = "review_report"       // 审核进展报告
 	ActionReadCalendar       Action = "read_calendar"       // 查看节假日安排
+	ActionClosePeriod        Action = "close_period"        // 结账（按月，试算平衡后）
 
 	// Maker (经办人员) of a maker–checker pair.
 	ActionPrepareDecision     Action = "prepare_decision"     // 拟定立项决策
@@ -222,6 +223,7 @@ var permissions = map[Action]grant{
 	ActionConfirmMilestone:   write(RoleStaff),
 	ActionReviewReport:       write(RoleStaff),
 	ActionReadCalendar:       read(RoleStaff, RoleAdmin),
+	ActionClosePeriod:        write(RoleStaff),
 
 	ActionPrepareDecision:     maker,
 	ActionProposeTerms:        maker,
@@ -270,7 +272,7 @@ var actionOrder = []Action{
 	ActionManageColleagues, ActionEditApplication, ActionAskPrecheck, ActionSubmitApplication, ActionWithdrawApplication, ActionSubmitReport,
 	ActionDownloadTemplates, ActionCommentApplication, ActionAssignLiaison, ActionFormalReview, ActionManageExperts, ActionManagePanel,
 	ActionHandleObjections, ActionSignAgreement, ActionReportEvent, ActionVerifyEvent, ActionRecordRegistration, ActionConfirmMilestone,
-	ActionReviewReport, ActionReadCalendar,
+	ActionReviewReport, ActionReadCalendar, ActionClosePeriod,
 	ActionPrepareDecision, ActionProposeTerms, ActionRecordAppropriation, ActionRecordDisbursement, ActionRequestReversal,
 	ActionPrepareConversion, ActionPrepareExit, ActionPrepareEnding,
 	ActionApproveDecision, ActionApproveTerms, ActionApproveAppropriation, ActionApproveDisbursement, ActionApproveReversal, ActionApproveEquityProposal,

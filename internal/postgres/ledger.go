@@ -43,6 +43,9 @@ var ledgerConstraintMessages = map[string]string{
 	"disbursements_comment_check":        "退回时须填写理由。",
 	"appropriations_comment_check":       "退回时须填写理由。",
 	"milestone_confirmations_note_check": "请填写里程碑确认说明。",
+	"ledger_entries_period_closed":       "该期间已结账，更正请记入当前未结账期间。",
+	"ledger_periods_pkey":                "该期间已结账。",
+	"ledger_periods_balanced":            "试算不平衡，不能结账。",
 }
 
 // ledgerHead reads the chain head inside tx; the genesis head when the
@@ -89,6 +92,9 @@ func postEntry(ctx context.Context, tx pgx.Tx, now time.Time, e ledger.Entry) (o
 		out, err = findEntry(ctx, tx, seq)
 		return out, false, err
 	case !errors.Is(err, pgx.ErrNoRows):
+		return out, false, err
+	}
+	if err := checkPeriodOpen(ctx, tx, e.ValueDate); err != nil {
 		return out, false, err
 	}
 	head, err := ledgerHead(ctx, tx)

@@ -45,7 +45,10 @@ func (db *DB) VerifyLedger(ctx context.Context) (_ LedgerVerification, err error
 		if err := verifyChain(ctx, tx, &v); err != nil || !v.OK {
 			return err
 		}
-		return verifyBalances(ctx, tx, &v)
+		if err := verifyBalances(ctx, tx, &v); err != nil || !v.OK {
+			return err
+		}
+		return verifyPeriods(ctx, tx, &v)
 	})
 	return v, err
 }

@@ -50,5 +50,8 @@ func (s *Server) handleAuditVerify(w http.ResponseWriter, r *http.Request) error
 	}
 	s.audit(r, audit.Event{Name: "audit_verify", Outcome: audit.Success,
 		Detail: map[string]any{"checked": n, "ok": v.OK}})
+	if v.Anchor, err = s.anchorPanel(r, "audit"); err != nil {
+		return err
+	}
 	return s.render(w, r, http.StatusOK, page.AuditVerify(v))
 }

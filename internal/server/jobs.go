@@ -25,6 +25,9 @@ func (s *Server) runLifecycle(ctx context.Context) {
 	} else if n > 0 {
 		s.Logger.Info("notices ended", "count", n)
 	}
+	if err := s.anchorDaily(ctx); err != nil {
+		s.Logger.Error("daily chain anchor", "err", err)
+	}
 	if n, err := s.DB.EvaluateLapses(ctx); err != nil {
 		s.Logger.Error("evaluate lapses", "err", err)
 	} else if n > 0 {

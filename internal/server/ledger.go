@@ -336,6 +336,10 @@ func (s *Server) handleLedgerVerify(w http.ResponseWriter, r *http.Request) erro
 	}
 	s.audit(r, audit.Event{Name: "ledger_verify", Outcome: outcome, Detail: map[string]any{"entries": res.Entries,
 		"postings": res.Postings, "ok": res.OK, "first_bad": res.FirstBad, "head": res.Head.String()}})
-	return s.render(w, r, http.StatusOK, page.LedgerVerify(page.LedgerVerifyView{Result: res,
+	anchor, err := s.anchorPanel(r, "ledger")
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, page.LedgerVerify(page.LedgerVerifyView{Result: res, Anchor: anchor,
 		CanReadLedger: currentUser(r).Role.Can(applications.ActionReadLedger)}))
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -200,6 +201,10 @@ func newPermFixture(e *env) permFixture {
 	ids("/ledger/reversals/{id}", rv.ID)
 	ids("/ledger/entries/{id}", 1, done.EntrySeq)
 	ids("/conversions/{id}/certificate", conv)
+	e.srv.AnchorKey = ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	_, _, err = e.srv.WriteAnchor(ctx, sys, "manual")
+	must("anchor", err)
+	fx.paths["/ledger/anchors/{file}"] = []string{"/ledger/anchors/latest.json"}
 	return fx
 }
 

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"log/slog"
 	"net/http"
 	"time"
@@ -49,6 +50,11 @@ type Config struct {
 	// them changes (see pagecache.go). It takes effect once RunJobs is
 	// listening for changes.
 	PageCache bool
+	// AnchorKey signs the chain anchors (anchors.go); kept outside the
+	// database. Nil disables anchoring. AnchorDir receives a copy of each
+	// anchor ("" for none).
+	AnchorKey ed25519.PrivateKey
+	AnchorDir string
 }
 
 func (s *Server) maxUpload() int64 {
