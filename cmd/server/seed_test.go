@@ -49,9 +49,9 @@ func TestSeedSyntheticCommand(t *testing.T) {
 		if blobs < 100 {
 			t.Fatalf("%d blobs under DATA_DIR/blobs/docs", blobs)
 		}
-		// Demo wrote 7 rows (the enterprise and six accounts); the
-		// synthetic run adds exactly one.
-		if after := auditRows(); !strings.Contains(before, "共 7 条") || !strings.Contains(after, "共 8 条") {
+		// Demo wrote 8 rows (the enterprise and seven accounts, one per
+		// role); the synthetic run adds exactly one.
+		if after := auditRows(); !strings.Contains(before, "共 8 条") || !strings.Contains(after, "共 9 条") {
 			t.Fatalf("audit before %q after %q", before, after)
 		}
 	})

@@ -36,6 +36,12 @@ const (
 	navCalendar
 	navInbox
 	navSimulator
+
+	// issue 16: the security admin's pages and everyone's own account
+	navSecurity
+	navSecurityAccounts
+	navSecurityEvents
+	navAccount
 )
 
 // menuEntry is a route's link in the menu. It shows for every role the

@@ -150,6 +150,23 @@ var routeAction = map[string]applications.Action{
 	"POST /ledger/reversals":                   applications.ActionRequestReversal,
 	"POST /ledger/reversals/{id}/approve":      applications.ActionApproveReversal,
 	"POST /ledger/reversals/{id}/reject":       applications.ActionApproveReversal,
+
+	// issue 16: the second step of signing in, everyone's own account, the
+	// security admin's pages.
+	"GET /login/code":                                  applications.ActionSignIn,
+	"POST /login/code":                                 applications.ActionSignIn,
+	"GET /account":                                     applications.ActionManageOwnAccount,
+	"GET /account/password":                            applications.ActionManageOwnAccount,
+	"POST /account/password":                           applications.ActionManageOwnAccount,
+	"GET /account/second-factor":                       applications.ActionManageOwnAccount,
+	"POST /account/second-factor":                      applications.ActionManageOwnAccount,
+	"POST /account/sessions/end-others":                applications.ActionManageOwnAccount,
+	"GET /security":                                    applications.ActionManageSecurityPolicy,
+	"POST /security/policy":                            applications.ActionManageSecurityPolicy,
+	"GET /security/accounts":                           applications.ActionUnlockAccount,
+	"POST /security/accounts/{id}/unlock":              applications.ActionUnlockAccount,
+	"POST /security/accounts/{id}/second-factor/reset": applications.ActionResetSecondFactor,
+	"GET /security/events":                             applications.ActionReadSecurityEvents,
 }
 
 // changedFromToday are the routes whose roles the permission table changes
@@ -257,6 +274,8 @@ var knownMismatches = map[string]string{
 var notReached = map[string]string{
 	"auditor GET /inbox/{id}": "nothing in the fixture notifies the auditor",
 	"admin GET /inbox/{id}":   "nothing in the fixture notifies the admin",
+
+	"security_admin GET /inbox/{id}": "nothing in the fixture notifies the security admin",
 }
 
 // permFixture is a lifecycle of applications in one programme, with a

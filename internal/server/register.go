@@ -138,7 +138,8 @@ func (s *Server) handleColleagueCreate(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	_, err = s.DB.CreateUser(r.Context(), actor(r), postgres.NewUser{Username: form["username"],
-		DisplayName: form["display_name"], Role: applications.RoleEnterprise, PasswordHash: hash, EnterpriseID: u.EnterpriseID})
+		DisplayName: form["display_name"], Role: applications.RoleEnterprise, PasswordHash: hash, EnterpriseID: u.EnterpriseID,
+		MustChangePassword: true})
 	if e, ok := refused(err); ok {
 		return s.renderColleagues(w, r, statusOf[e.Kind], form, nil, e.Message)
 	} else if err != nil {

@@ -94,6 +94,9 @@ func (s *Server) routes() []route {
 		s.calcRoutes(),
 		s.reportRoutes(),
 		s.dashboardRoutes(),
+		s.totpRoutes(),
+		s.accountRoutes(),
+		s.securityRoutes(),
 	} {
 		all = append(all, part...)
 	}

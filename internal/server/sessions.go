@@ -52,12 +52,25 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	}
 	switch result {
 	case postgres.LoginLocked:
-		return fail(http.StatusTooManyRequests, "连续登录失败次数过多，账号已锁定 30 分钟。请稍后再试，或联系系统管理员重置密码。")
+		return fail(http.StatusTooManyRequests, msgLocked)
 	case postgres.LoginDisabled:
 		return fail(http.StatusForbidden, "该账号已停用。如有疑问，请联系系统管理员。")
 	case postgres.LoginBadCredentials:
 		return fail(http.StatusUnauthorized, "用户名或密码不正确，请重新输入。连续失败 5 次账号将被锁定 30 分钟。")
 	}
+	if u.TOTPEnrolled {
+		// Two steps (issue 16): the session comes after the code (totp.go).
+		return s.startSecondFactor(w, r, u, next)
+	}
+	return s.startSession(w, r, u, next)
+}
+
+// msgLocked is the lockout message of both steps of signing in.
+const msgLocked = "连续登录失败次数过多，账号已锁定 30 分钟。请稍后再试，或联系安全管理员解锁。"
+
+// startSession signs u in: the browser gets a brand-new session ID and
+// the old one, if any, is deleted.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u auth.User, next string) error {
 	old := ""
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		old = c.Value
@@ -68,6 +81,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.setCookie(w, r, sessionCookie, token, auth.AbsoluteLifetime)
 	s.clearCookie(w, r, preSessionCookie)
+	s.clearCookie(w, r, pendingCookie)
+	s.auditPasswordExpiry(r, u)
 	if next == "" {
 		next = "/"
 	}
