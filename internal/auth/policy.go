@@ -21,6 +21,10 @@ type Policy struct {
 	AbsoluteLifetime   time.Duration
 }
 
+// MaxAbsoluteLifetime is the longest session a policy may allow (and the
+// session cookie's own lifetime: the server ends it sooner by the policy).
+const MaxAbsoluteLifetime = 24 * time.Hour
+
 // DefaultPolicy is the policy of a new installation: 10 characters,
 // 90 days, the last 5 passwords, the second factor for the bureau and IT,
 // sessions idle 30 minutes and 12 hours at most.
@@ -91,7 +95,7 @@ func (p Policy) Validate() error {
 		return applications.FieldError("password_history", "不可重复使用的历史密码个数须在 1 到 24 之间")
 	case p.IdleTimeout < 5*time.Minute || p.IdleTimeout > 4*time.Hour:
 		return applications.FieldError("idle_timeout_minutes", "空闲超时须在 5 到 240 分钟之间")
-	case p.AbsoluteLifetime < 30*time.Minute || p.AbsoluteLifetime > 24*time.Hour:
+	case p.AbsoluteLifetime < 30*time.Minute || p.AbsoluteLifetime > MaxAbsoluteLifetime:
 		return applications.FieldError("absolute_timeout_minutes", "会话最长时间须在 30 到 1440 分钟之间")
 	case p.IdleTimeout > p.AbsoluteLifetime:
 		return applications.FieldError("idle_timeout_minutes", "空闲超时不能长于会话最长时间")

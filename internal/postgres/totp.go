@@ -149,31 +149,16 @@ func (db *DB) VerifySecondFactor(ctx context.Context, actor audit.Actor, token s
 		}
 		ev.Detail["method"] = method
 		if !ok {
-			failed++
 			ev.Name, ev.Outcome = "second_factor_failed", audit.Failure
 			ev.Detail["reason"] = map[SecondFactorResult]string{SecondFactorWrong: "wrong_code",
 				SecondFactorReplayed: "replayed_code", SecondFactorRecoveryUsed: "recovery_code_spent"}[result]
-			ev.Detail["consecutive_failures"] = failed
-			if failed < auth.MaxFailedLogins {
-				if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = $2 WHERE id = $1`, id, failed); err != nil {
-					return err
-				}
-				return appendAudit(ctx, tx, now, ev)
-			}
-			until := now.Add(auth.LockoutDuration)
-			if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = $2 WHERE id = $1`, id, until); err != nil {
-				return err
-			}
-			if err := dropPending(); err != nil {
-				return err
-			}
-			if err := appendAudit(ctx, tx, now, ev); err != nil {
+			ev.Detail["step"] = "second_factor"
+			lockedNow, err := countFailure(ctx, tx, now, id, failed, ev)
+			if err != nil || !lockedNow {
 				return err
 			}
 			result = SecondFactorLocked
-			return appendAudit(ctx, tx, now, audit.Event{Actor: ev.Actor, Name: "account_locked",
-				ObjectType: "user", ObjectID: ev.ObjectID, Outcome: audit.Success,
-				Detail: map[string]any{"locked_until": until.UTC().Format(time.RFC3339), "step": "second_factor"}})
+			return dropPending()
 		}
 		result = SecondFactorOK
 		if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1`, id); err != nil {

@@ -242,32 +242,21 @@ func (db *DB) Login(ctx context.Context, actor audit.Actor, username string, che
 			ev.Name, ev.Outcome = "login_refused_locked", audit.Refused
 			return appendAudit(ctx, tx, now, ev)
 		case !check(hash):
-			failed++
 			ev.Name, ev.Outcome = "login_failed", audit.Failure
-			ev.Detail["consecutive_failures"] = failed
-			if failed >= auth.MaxFailedLogins {
-				until := now.Add(auth.LockoutDuration)
-				if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = $2 WHERE id = $1`, id, until); err != nil {
-					return err
-				}
-				if err := appendAudit(ctx, tx, now, ev); err != nil {
-					return err
-				}
+			lockedNow, err := countFailure(ctx, tx, now, id, failed, ev)
+			if lockedNow {
 				result = LoginLocked
-				return appendAudit(ctx, tx, now, audit.Event{Actor: ev.Actor, Name: "account_locked",
-					ObjectType: "user", ObjectID: ev.ObjectID, Outcome: audit.Success,
-					Detail: map[string]any{"locked_until": until.UTC().Format(time.RFC3339)}})
 			}
-			if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = $2 WHERE id = $1`, id, failed); err != nil {
-				return err
-			}
-			return appendAudit(ctx, tx, now, ev)
+			return err
 		case disabled:
 			result = LoginDisabled
 			ev.Name, ev.Outcome = "login_refused_disabled", audit.Refused
 			return appendAudit(ctx, tx, now, ev)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1`, id); err != nil {
+		// With a second factor the count goes on until the code is right
+		// (VerifySecondFactor), so a known password cannot restart the
+		// code's five tries.
+		if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND NOT $2`, id, enrolled); err != nil {
 			return err
 		}
 		if u, err = findUser(ctx, tx, id); err != nil {
@@ -283,6 +272,34 @@ func (db *DB) Login(ctx context.Context, actor audit.Actor, username string, che
 		return appendAudit(ctx, tx, now, ev)
 	})
 	return u, result, err
+}
+
+// countFailure records one more consecutive failure of a password or a
+// second-factor code (failed: the count before it) with its audit row ev,
+// and at auth.MaxFailedLogins locks the account for auth.LockoutDuration
+// (with an account_locked row). locked reports the lock.
+func countFailure(ctx context.Context, tx pgx.Tx, now time.Time, id int64, failed int, ev audit.Event) (locked bool, err error) {
+	failed++
+	ev.Detail["consecutive_failures"] = failed
+	if failed < auth.MaxFailedLogins {
+		if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = $2 WHERE id = $1`, id, failed); err != nil {
+			return false, err
+		}
+		return false, appendAudit(ctx, tx, now, ev)
+	}
+	until := now.Add(auth.LockoutDuration)
+	if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = $2 WHERE id = $1`, id, until); err != nil {
+		return true, err
+	}
+	if err := appendAudit(ctx, tx, now, ev); err != nil {
+		return true, err
+	}
+	d := map[string]any{"locked_until": until.UTC().Format(time.RFC3339)}
+	if step, ok := ev.Detail["step"]; ok {
+		d["step"] = step
+	}
+	return true, appendAudit(ctx, tx, now, audit.Event{Actor: ev.Actor, Name: "account_locked",
+		ObjectType: "user", ObjectID: ev.ObjectID, Outcome: audit.Success, Detail: d})
 }
 
 // dummyHash is verified when the username is unknown, so that path costs

@@ -79,7 +79,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u auth.Use
 	if err := s.DB.CreateSession(r.Context(), u.ID, token, csrf, old, clientIP(r), r.UserAgent()); err != nil {
 		return err
 	}
-	s.setCookie(w, r, sessionCookie, token, auth.AbsoluteLifetime)
+	s.setCookie(w, r, sessionCookie, token, auth.MaxAbsoluteLifetime) // the policy's limit is the server's
 	s.clearCookie(w, r, preSessionCookie)
 	s.clearCookie(w, r, pendingCookie)
 	s.auditPasswordExpiry(r, u)

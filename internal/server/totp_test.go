@@ -105,6 +105,23 @@ func TestSecondFactorSignIn(t *testing.T) {
 	})
 }
 
+// TestCodeTriesSurviveANewPasswordStep: the password step does not give
+// the code five fresh tries.
+func TestCodeTriesSurviveANewPasswordStep(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.client()
+	c.passwordStep("admin")
+	for range 3 {
+		c.code("123456")
+	}
+	c.passwordStep("admin")
+	c.code("123456")
+	if r := c.code("123456"); r.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("fifth wrong code in a row after a new password step: %d", r.StatusCode)
+	}
+}
+
 func TestSecondFactorLockout(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
