@@ -1,3 +1,10 @@
+DROP INDEX enterprises_verification_idx;
+ALTER TABLE enterprises
+  DROP CONSTRAINT enterprises_refusal_reason_check,
+  DROP COLUMN verified_at,
+  DROP COLUMN verified_by,
+  DROP COLUMN verification_note,
+  DROP COLUMN verification;
 DROP TABLE security_policy;
 DROP TABLE pending_logins;
 DROP TABLE recovery_codes;

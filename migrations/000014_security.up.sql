@@ -80,3 +80,16 @@ CREATE TRIGGER pending_logins_notify_change AFTER INSERT OR UPDATE OR DELETE OR 
   FOR EACH STATEMENT EXECUTE FUNCTION ite_notify_change();
 CREATE TRIGGER security_policy_notify_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON security_policy
   FOR EACH STATEMENT EXECUTE FUNCTION ite_notify_change();
+
+-- Verified enterprises (issue 16.4): a self-registered enterprise may draft
+-- but not submit until staff have checked its licence copy against the
+-- 统一社会信用代码, name and legal representative. Enterprises created by
+-- an admin, and those from before this migration, are verified.
+ALTER TABLE enterprises
+  ADD COLUMN verification text NOT NULL DEFAULT 'verified'
+    CONSTRAINT enterprises_verification_check CHECK (verification IN ('pending','verified','refused')),
+  ADD COLUMN verification_note text NOT NULL DEFAULT '',
+  ADD COLUMN verified_by bigint CONSTRAINT enterprises_verified_by_fkey REFERENCES users (id),
+  ADD COLUMN verified_at timestamptz,
+  ADD CONSTRAINT enterprises_refusal_reason_check CHECK (verification <> 'refused' OR length(btrim(verification_note)) > 0);
+CREATE INDEX enterprises_verification_idx ON enterprises (verification) WHERE verification <> 'verified';

@@ -140,6 +140,10 @@ const (
 	ActionUnlockAccount        Action = "unlock_account"         // 解锁账号
 	ActionResetSecondFactor    Action = "reset_second_factor"    // 重置第二因素
 	ActionReadSecurityEvents   Action = "read_security_events"   // 查看安全事件
+
+	// Verified enterprises (issue 16.4): staff check a self-registered
+	// enterprise before it may submit.
+	ActionVerifyEnterprise Action = "verify_enterprise" // 核验企业注册信息
 )
 
 // actionKind says what an action does, for the separation-of-duties rules.
@@ -264,6 +268,7 @@ var permissions = map[Action]grant{
 	ActionUnlockAccount:        write(RoleSecurityAdmin),
 	ActionResetSecondFactor:    write(RoleSecurityAdmin),
 	ActionReadSecurityEvents:   read(RoleSecurityAdmin),
+	ActionVerifyEnterprise:     write(RoleStaff),
 }
 
 // actionOrder is the declaration order, for stable listings.
@@ -283,6 +288,7 @@ var actionOrder = []Action{
 	ActionReadAuditLog, ActionVerifyIntegrity,
 	ActionManageUsers, ActionManageEnterprises, ActionManageProgrammes, ActionManageReporting, ActionManageCalendar,
 	ActionManageOwnAccount, ActionManageSecurityPolicy, ActionUnlockAccount, ActionResetSecondFactor, ActionReadSecurityEvents,
+	ActionVerifyEnterprise,
 }
 
 // Actions returns every action in declaration order. The slice is a fresh copy.

@@ -41,6 +41,7 @@ const (
 	navSecurity
 	navSecurityAccounts
 	navSecurityEvents
+	navVerification
 	navAccount
 )
 

@@ -167,6 +167,8 @@ var routeAction = map[string]applications.Action{
 	"POST /security/accounts/{id}/unlock":              applications.ActionUnlockAccount,
 	"POST /security/accounts/{id}/second-factor/reset": applications.ActionResetSecondFactor,
 	"GET /security/events":                             applications.ActionReadSecurityEvents,
+	"GET /enterprises/verification":                    applications.ActionVerifyEnterprise,
+	"POST /enterprises/{id}/verification":              applications.ActionVerifyEnterprise,
 }
 
 // changedFromToday are the routes whose roles the permission table changes

@@ -97,6 +97,7 @@ func (s *Server) routes() []route {
 		s.totpRoutes(),
 		s.accountRoutes(),
 		s.securityRoutes(),
+		s.verificationRoutes(),
 	} {
 		all = append(all, part...)
 	}
