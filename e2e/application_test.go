@@ -24,7 +24,7 @@ import (
 // creates the application through the form and uploads the eight required
 // items through the page (the XHR upload: its <progress> must show and
 // reach 100 before the page reloads with the item uploaded), asks for a
-// pre-check and submits. Staff open it from the queue, return one item
+// pre-check; staff verify the new enterprise, and it submits. Staff open it from the queue, return one item
 // with a reason, accept the rest and click 退回补正; the enterprise sees the
 // reason beside the item, replaces the file and resubmits; staff accept
 // it and click 通过形式审查, and both see the state under_review
@@ -127,10 +127,10 @@ func TestJourneyApplication(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#precheck-pending`)),
 	)
 	ent.screenshot("04_precheck_asked")
-	ent.do(chromedp.Click(chromedp.CSS(`#submit-button`)), ent.waitAppState(applications.StateSubmitted))
-	ent.screenshot("05_submitted")
 
-	// 5. Staff open it from the queue, return one item and accept the rest.
+	// A self-registered enterprise submits once staff have verified it
+	// (issue 16.4): its licence copy against the 信用代码, name and legal
+	// representative.
 	var staffLogin seed.Login
 	for _, l := range seed.DemoLogins {
 		if l.Role == applications.RoleStaff {
@@ -140,6 +140,18 @@ func TestJourneyApplication(t *testing.T) {
 	staff := newBrowser(t, "staff")
 	staff.acceptDialogs()
 	staff.login(a.URL, staffLogin.Username, seed.DemoPassword)
+	staff.do(
+		chromedp.Navigate(a.URL+"/enterprises/verification"),
+		chromedp.WaitVisible(chromedp.CSS(`.verify-form`)),
+		chromedp.Click(chromedp.CSS(`.verify-form button[value="verify"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#verification-empty`)),
+	)
+	staff.screenshot("04b_enterprise_verified")
+	ent.do(chromedp.Navigate(appURL), chromedp.WaitVisible(chromedp.CSS(`#submit-button`)))
+	ent.do(chromedp.Click(chromedp.CSS(`#submit-button`)), ent.waitAppState(applications.StateSubmitted))
+	ent.screenshot("05_submitted")
+
+	// 5. Staff open it from the queue, return one item and accept the rest.
 	appPath := strings.TrimPrefix(appURL, a.URL)
 	staff.do(
 		chromedp.Navigate(a.URL+"/applications"),

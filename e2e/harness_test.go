@@ -63,6 +63,11 @@ func startApp(t *testing.T) *app {
 	if _, err := seed.Demo(context.Background(), db, false, params); err != nil {
 		t.Fatal(err)
 	}
+	// The journeys move the clock years ahead (exits in 2029): a 90-day
+	// password expiry would stop every later sign-in at the change page.
+	if _, err := db.Pool.Exec(context.Background(), `UPDATE security_policy SET password_max_age_days = 0`); err != nil {
+		t.Fatal(err)
+	}
 	blobs, err := blob.NewLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +82,46 @@ func startApp(t *testing.T) *app {
 	go srv.WatchChanges(watch)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return &app{URL: hs.URL, DB: db, Clock: clk}
+	a := &app{URL: hs.URL, DB: db, Clock: clk}
+	apps.Store(hs.URL, a)
+	t.Cleanup(func() { apps.Delete(hs.URL) })
+	return a
+}
+
+// apps finds a running app by its URL, for the sign-in's second step.
+var apps sync.Map
+
+// totpCode returns a code of a demo user's published secret that the app
+// takes now (its clock): the first step of the window after the last one
+// used, waiting for the next step when the window is spent.
+func (a *app) totpCode(t *testing.T, username string) string {
+	t.Helper()
+	secret := ""
+	for _, l := range seed.DemoLogins {
+		if l.Username == username {
+			secret = l.TOTPSecret
+		}
+	}
+	if secret == "" {
+		t.Fatalf("no published TOTP secret for %s", username)
+	}
+	for {
+		var last int64
+		if err := a.DB.Pool.QueryRow(context.Background(), `SELECT totp_last_step FROM users WHERE username = $1`, username).Scan(&last); err != nil {
+			t.Fatal(err)
+		}
+		cur := auth.TOTPStep(a.Clock.Now())
+		for step := cur - 1; step <= cur+1; step++ {
+			if step > last {
+				code, err := auth.TOTPCode(secret, time.Unix(step*int64(auth.TOTPPeriod/time.Second), 0))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return code
+			}
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 // chromiumPath finds the system browser. Without one the browser tests
@@ -174,7 +218,9 @@ func (b *browser) screenshot(label string) string {
 	return p
 }
 
-// login signs in through the real form.
+// login signs in through the real form, and when the account has a
+// second factor, through the code page with the code the test computes
+// from the published secret.
 func (b *browser) login(baseURL, username, password string) {
 	b.t.Helper()
 	b.do(
@@ -183,6 +229,22 @@ func (b *browser) login(baseURL, username, password string) {
 		chromedp.SendKeys(chromedp.CSS(`#f-username`), username),
 		chromedp.SendKeys(chromedp.CSS(`#f-password`), password),
 		chromedp.Submit(chromedp.CSS(`#login-form`)),
+		chromedp.WaitVisible(chromedp.CSS(`#home-title, #totp-form`)),
+	)
+	onCodePage, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.querySelector("#totp-form") !== null`))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if !onCodePage {
+		return
+	}
+	v, ok := apps.Load(baseURL)
+	if !ok {
+		b.t.Fatalf("no app at %s", baseURL)
+	}
+	b.do(
+		chromedp.SendKeys(chromedp.CSS(`#f-code`), v.(*app).totpCode(b.t, username)),
+		chromedp.Submit(chromedp.CSS(`#totp-form`)),
 		chromedp.WaitVisible(chromedp.CSS(`#home-title`)),
 	)
 }

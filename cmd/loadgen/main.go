@@ -2,8 +2,10 @@
 // clients and reports throughput and latency per page as a Markdown table
 // (`make bench`, docs/PERFORMANCE.md "Load: 32 concurrent clients").
 //
-// Each client signs in through the real login form with its own cookie
-// jar, so every client holds its own session. Every scenario runs for a
+// One client signs in through the real login form, with the TOTP code of
+// the second step (issue 16: a code is accepted once, so 32 sign-ins would
+// take minutes), and every client gets its session cookie in its own
+// cookie jar. Every scenario runs for a
 // fixed duration (or request count, whichever ends first) with all
 // clients requesting back to back. The ceiling is a bare chi handler that
 // writes "ok", started in this process on another loopback port and
@@ -37,11 +39,16 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/pquerna/otp/totp"
 )
 
 // demoPassword is seed.DemoPassword, repeated here so that loadgen does not
 // link the database packages (whose init work would skew the client).
 const demoPassword = "Demo@2026ite"
+
+// demoTOTPSecret is the demo staff account's published second-factor
+// secret (seed.DemoLogins), repeated for the same reason.
+const demoTOTPSecret = "PUOL2S3YGPWYC4ZR7MA2J3IZ5WK4PN5C"
 
 // maxDuration bounds a scenario: the harness never runs unbounded.
 const maxDuration = 5 * time.Minute
@@ -64,6 +71,8 @@ type options struct {
 	warmup    time.Duration
 	username  string
 	password  string
+	totp      string         // the user's TOTP secret
+	session   []*http.Cookie // the signed-in session every client shares
 	ids       []int64
 	scenarios []string
 	// writes is how many commits per second a separate signed-in client
@@ -82,6 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	warmup := fs.Duration("warmup", 2*time.Second, "unmeasured load before each scenario")
 	username := fs.String("user", "jingban", "staff username (the demo staff account by default)")
 	password := fs.String("password", demoPassword, "its password")
+	totpSecret := fs.String("totp", demoTOTPSecret, "its TOTP secret (base32), for the code of the second sign-in step")
 	idList := fs.String("ids", "", "comma-separated application IDs for the application page (default: discovered from the queue)")
 	scenarioList := fs.String("scenarios", "bare,queue,application,dashboard,journal", "scenarios to run, in order")
 	writes := fs.Float64("writes", 0, "commits per second during each scenario (staff comments, from one more client); 0: read-only")
@@ -89,7 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	o := options{clients: *clients, duration: *duration, requests: *requests, warmup: *warmup,
-		username: *username, password: *password, scenarios: strings.Split(*scenarioList, ","), writes: *writes}
+		username: *username, password: *password, totp: *totpSecret, scenarios: strings.Split(*scenarioList, ","), writes: *writes}
 	var err error
 	if o.target, err = loopback(*target); err != nil {
 		return err
@@ -169,8 +179,9 @@ func newClient(tr http.RoundTripper) *client {
 var csrfInput = regexp.MustCompile(`name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"`)
 
 // login signs in through the login form: GET /login for the pre-session
-// cookie and token, then POST /login, which answers 303 on success.
-func (c *client) login(ctx context.Context, base *url.URL, username, password string) error {
+// cookie and token, then POST /login, which answers 303 on success; when
+// it leads to the code page, the code of totpSecret is posted there.
+func (c *client) login(ctx context.Context, base *url.URL, username, password, totpSecret string) error {
 	body, status, err := c.get(ctx, base.String()+"/login")
 	if err != nil {
 		return err
@@ -197,6 +208,35 @@ func (c *client) login(ctx context.Context, base *url.URL, username, password st
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther {
 		return fmt.Errorf("POST /login as %s: status %d (want 303; is the user seeded?)", username, resp.StatusCode)
+	}
+	if resp.Header.Get("Location") != "/login/code" {
+		return nil
+	}
+	body, status, err = c.get(ctx, base.String()+"/login/code")
+	if err != nil {
+		return err
+	}
+	m = csrfInput.FindSubmatch(body)
+	if status != http.StatusOK || m == nil {
+		return fmt.Errorf("GET /login/code: status %d", status)
+	}
+	code, err := totp.GenerateCode(totpSecret, time.Now())
+	if err != nil {
+		return fmt.Errorf("-totp: %w", err)
+	}
+	form = url.Values{"code": {code}, "csrf_token": {html.UnescapeString(string(m[1]) + string(m[2]))}}
+	req, err = http.NewRequestWithContext(ctx, http.MethodPost, base.String()+"/login/code", strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if resp, err = c.hc.Do(req); err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		return fmt.Errorf("POST /login/code as %s: status %d (wrong -totp secret, or its code used in the last 30 s)", username, resp.StatusCode)
 	}
 	return nil
 }
@@ -379,28 +419,17 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	tr := newTransport(o.clients)
 	defer tr.CloseIdleConnections()
 
-	// Sign in, a few at a time: each login is an argon2id hash on the server.
-	clients := make([]*client, o.clients)
-	sem := make(chan struct{}, 4)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var loginErr error
+	// Sign in once (password, then the TOTP code) and share the session.
 	t0 := time.Now()
+	first := newClient(tr)
+	if err := first.login(ctx, o.target, o.username, o.password, o.totp); err != nil {
+		return err
+	}
+	o.session = first.hc.Jar.Cookies(o.target)
+	clients := make([]*client, o.clients)
 	for i := range clients {
 		clients[i] = newClient(tr)
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if err := clients[i].login(ctx, o.target, o.username, o.password); err != nil {
-				mu.Lock()
-				loginErr = cmpOr(loginErr, err)
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if loginErr != nil {
-		return loginErr
+		clients[i].hc.Jar.SetCookies(o.target, o.session)
 	}
 	fmt.Fprintf(stderr, "loadgen: %d clients signed in as %s in %s\n", o.clients, o.username, time.Since(t0).Round(time.Millisecond))
 

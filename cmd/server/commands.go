@@ -165,8 +165,13 @@ func removeInterruptedUploads(ctx context.Context, store blob.Store, logger *slo
 func printLogins(w io.Writer, baseURL string, logins []seed.Login) {
 	fmt.Fprintf(w, "\n演示账号（仅用于开发环境），登录地址 %s/login：\n", baseURL)
 	for _, l := range logins {
-		fmt.Fprintf(w, "  %-6s  用户名 %-10s 密码 %s\n", l.Role.Label(), l.Username, l.Password)
+		fmt.Fprintf(w, "  %-6s  用户名 %-10s 密码 %s", l.Role.Label(), l.Username, l.Password)
+		if l.TOTPSecret != "" {
+			fmt.Fprintf(w, "  动态验证码密钥 %s", l.TOTPSecret)
+		}
+		fmt.Fprintln(w)
 	}
+	fmt.Fprintln(w, "动态验证码：把密钥添加到手机身份验证器，或运行 `server totp 密钥` 打印当前验证码。")
 	fmt.Fprintln(w)
 }
 
@@ -347,10 +352,14 @@ func cmdAddUser(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	u, err := db.CreateUser(ctx, audit.Actor{Name: "命令行", Role: "system"}, postgres.NewUser{
-		Username: args[0], DisplayName: args[2], Role: role, PasswordHash: hash})
+		Username: args[0], DisplayName: args[2], Role: role, PasswordHash: hash, MustChangePassword: true})
 	if err != nil {
 		return errors.New(applications.ErrorMessage(err))
 	}
-	fmt.Fprintf(stdout, "已创建%s账号 %s。\n", u.Role.Label(), u.Username)
+	fmt.Fprintf(stdout, "已创建%s账号 %s。首次登录须先修改密码", u.Role.Label(), u.Username)
+	if auth.DefaultPolicy.RequiresSecondFactor(u.Role) {
+		fmt.Fprint(stdout, "，并用手机身份验证器启用双因素认证")
+	}
+	fmt.Fprintln(stdout, "。")
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -30,7 +31,8 @@ const usage = `用法: server <子命令> [参数]
   serve [-migrate] [-demo]   启动 Web 服务（默认）。-migrate 先执行数据库迁移；-demo 首次运行时创建演示账号
   migrate                    执行数据库迁移到最新版本
   seed [-synthetic N]        创建演示账号；-synthetic N 创建 N 个合成申报供性能测试（APP_ENV=production 时均拒绝）
-  adduser 用户名 角色 姓名     创建账号（密码从标准输入读取一行），如首个系统管理员：adduser admin admin 管理员
+  adduser 用户名 角色 姓名     创建账号（密码从标准输入读取一行），如首个系统管理员：adduser admin admin 管理员；安全管理员：adduser anquan security_admin 安全员
+  totp 密钥                  打印 TOTP 密钥当前的动态验证码（供演示账号登录；APP_ENV=production 时拒绝）
   calc                       转股/退出测算：从标准输入读 JSON 请求，向标准输出写 JSON 结果
   audit verify [--anchor 文件]  校验审计日志哈希链；--anchor 另核对数据库是否仍延续该签名锚定的链
   ledger verify [--anchor 文件] 校验台账：凭证借贷平衡、哈希链完整、资金余额与分录一致，报告第一张有问题的凭证；--anchor 同上
@@ -63,6 +65,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = cmdSeed(ctx, args, getenv, stdout, stderr)
 	case "adduser":
 		err = cmdAddUser(ctx, args, getenv, stdin, stdout, stderr)
+	case "totp":
+		err = cmdTOTP(args, getenv, time.Now(), stdout, stderr)
 	case "calc":
 		return cmdCalc(stdin, stdout)
 	case "audit":

@@ -131,12 +131,23 @@ const (
 	// terms (ActionReadApplications, ActionReadEquityRegister limited to those projects),
 	// and be a maker for exits: ActionPrepareExit and a new ActionRecordExitReceipt
 	// (登记退出回款), checked by the approver like staff's money actions.
-	//
-	// TODO(DOMAIN §2, security admin 安全管理员): a RoleSecurityAdmin will get
-	// new actions ActionManageSecurityPolicy (设置安全策略：密码规则、双因素、会话限制),
-	// ActionUnlockAccount (解锁账号), ActionResetSecondFactor (重置第二因素) and
-	// ActionReadSecurityEvents (查看安全事件); none of them for the admin or the
-	// auditor (三员分立), and no business or money action for the new role.
+)
+
+// Security (issue 16, 三员分立). Every signed-in user manages their own
+// password, second factor and sessions; the security admin alone sets the
+// policy, unlocks accounts, resets second factors and reads the security
+// events; none of these is the admin's or the auditor's, and the security
+// admin holds no business or money action.
+const (
+	ActionManageOwnAccount     Action = "manage_own_account"     // 修改本人密码、第二因素与登录会话
+	ActionManageSecurityPolicy Action = "manage_security_policy" // 设置安全策略：密码规则、双因素、会话限制
+	ActionUnlockAccount        Action = "unlock_account"         // 解锁账号
+	ActionResetSecondFactor    Action = "reset_second_factor"    // 重置第二因素
+	ActionReadSecurityEvents   Action = "read_security_events"   // 查看安全事件
+
+	// Verified enterprises (issue 16.4): staff check a self-registered
+	// enterprise before it may submit.
+	ActionVerifyEnterprise Action = "verify_enterprise" // 核验企业注册信息
 )
 
 // actionKind says what an action does, for the separation-of-duties rules.
@@ -263,6 +274,14 @@ var permissions = map[Action]grant{
 	ActionManageProgrammes:  write(RoleAdmin),
 	ActionManageReporting:   write(RoleAdmin),
 	ActionManageCalendar:    write(RoleAdmin),
+
+	// Security (issue 16): a separate block, kept last.
+	ActionManageOwnAccount:     signedIn,
+	ActionManageSecurityPolicy: write(RoleSecurityAdmin),
+	ActionUnlockAccount:        write(RoleSecurityAdmin),
+	ActionResetSecondFactor:    write(RoleSecurityAdmin),
+	ActionReadSecurityEvents:   read(RoleSecurityAdmin),
+	ActionVerifyEnterprise:     write(RoleStaff),
 }
 
 // actionOrder is the declaration order, for stable listings.
@@ -281,6 +300,8 @@ var actionOrder = []Action{
 	ActionReadEquityRegister, ActionReadDashboard, ActionReadLedger, ActionReadLedgerEntry, ActionReadAppropriations, ActionReadReversals,
 	ActionReadAuditLog, ActionVerifyIntegrity,
 	ActionManageUsers, ActionManageEnterprises, ActionManageProgrammes, ActionManageReporting, ActionManageCalendar,
+	ActionManageOwnAccount, ActionManageSecurityPolicy, ActionUnlockAccount, ActionResetSecondFactor, ActionReadSecurityEvents,
+	ActionVerifyEnterprise,
 }
 
 // Actions returns every action in declaration order. The slice is a fresh copy.

@@ -46,7 +46,7 @@ func TestEveryActionHasARole(t *testing.T) {
 func TestOpenActionsAreDeclaredAsSuch(t *testing.T) {
 	t.Parallel()
 	public := []Action{ActionUseSite, ActionSignIn, ActionRegisterEnterprise, ActionReadNotices}
-	anyRole := []Action{ActionSignOut, ActionViewHome, ActionReadInbox, ActionCalculate}
+	anyRole := []Action{ActionSignOut, ActionViewHome, ActionReadInbox, ActionCalculate, ActionManageOwnAccount}
 	for _, a := range Actions() {
 		if got, want := a.Public(), slices.Contains(public, a); got != want {
 			t.Errorf("%s: Public() = %v, want %v", a, got, want)
@@ -174,5 +174,26 @@ func TestRolesForIsStable(t *testing.T) {
 	got[0] = RoleAdmin
 	if RolesFor(ActionReadApplications)[0] != RoleEnterprise {
 		t.Fatal("RolesFor shares its slice")
+	}
+}
+
+// TestThreeSeparatedAdministrators: 三员分立 (DOMAIN §2, issue 16). The
+// security admin alone holds the security actions and nothing of the
+// business; the admin and the auditor hold none of the security actions.
+func TestThreeSeparatedAdministrators(t *testing.T) {
+	t.Parallel()
+	security := []Action{ActionManageSecurityPolicy, ActionUnlockAccount, ActionResetSecondFactor, ActionReadSecurityEvents}
+	for _, a := range security {
+		if got := RolesFor(a); !slices.Equal(got, []Role{RoleSecurityAdmin}) {
+			t.Errorf("%s: %v, want the security admin only", a, got)
+		}
+	}
+	for _, a := range Actions() {
+		if a.Public() || a.AnyRole() || slices.Contains(security, a) {
+			continue
+		}
+		if RoleSecurityAdmin.Can(a) {
+			t.Errorf("the security admin may %s, a business or administration action", a)
+		}
 	}
 }

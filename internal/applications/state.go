@@ -214,7 +214,7 @@ func (s Sector) Label() string {
 // Role is what a user may do (DOMAIN §2). The string value is the stored code.
 type Role string
 
-// The six roles.
+// The roles.
 const (
 	RoleEnterprise Role = "enterprise" // 企业用户
 	RoleStaff      Role = "staff"      // 经办人员
@@ -222,9 +222,13 @@ const (
 	RoleExpert     Role = "expert"     // 评审专家
 	RoleAuditor    Role = "auditor"    // 审计人员
 	RoleAdmin      Role = "admin"      // 系统管理员
+
+	// RoleSecurityAdmin sets the security policy, unlocks accounts and
+	// resets second factors (三员分立, issue 16).
+	RoleSecurityAdmin Role = "security_admin" // 安全管理员
 )
 
-var allRoles = []Role{RoleEnterprise, RoleStaff, RoleApprover, RoleExpert, RoleAuditor, RoleAdmin}
+var allRoles = []Role{RoleEnterprise, RoleStaff, RoleApprover, RoleExpert, RoleAuditor, RoleAdmin, RoleSecurityAdmin}
 
 var roleLabels = map[Role]string{
 	RoleEnterprise: "企业用户",
@@ -233,6 +237,8 @@ var roleLabels = map[Role]string{
 	RoleExpert:     "评审专家",
 	RoleAuditor:    "审计人员",
 	RoleAdmin:      "系统管理员",
+
+	RoleSecurityAdmin: "安全管理员",
 }
 
 // AllRoles returns the roles in DOMAIN §2's order. The slice is a fresh copy.
@@ -245,12 +251,12 @@ func AllRoles() []Role { return slices.Clone(allRoles) }
 func ParseRole(s string) (Role, error) {
 	r := Role(strings.ToLower(strings.TrimSpace(s)))
 	if !r.Valid() {
-		return "", FieldError("role", fmt.Sprintf("未知的角色「%s」，可选：企业用户、经办人员、审批人、评审专家、审计人员、系统管理员", strings.TrimSpace(s)))
+		return "", FieldError("role", fmt.Sprintf("未知的角色「%s」，可选：企业用户、经办人员、审批人、评审专家、审计人员、系统管理员、安全管理员", strings.TrimSpace(s)))
 	}
 	return r, nil
 }
 
-// Valid reports whether r is one of the six roles.
+// Valid reports whether r is one of the roles.
 func (r Role) Valid() bool {
 	_, ok := roleLabels[r]
 	return ok

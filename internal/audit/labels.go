@@ -79,7 +79,21 @@ var eventLabels = map[string]string{
 	"user_role_change":        "变更用户角色",
 	"user_update":             "修改用户",
 	"ledger_synthetic":        "生成合成分录",
-	"ledger_totals_rebuilt":   "重建台账汇总",
+
+	// issue 16: password life, the second factor, the security admin
+	"login_password_accepted":   "登录密码验证通过（待输入动态验证码）",
+	"second_factor_failed":      "动态验证码错误",
+	"second_factor_enrol":       "启用双因素认证",
+	"second_factor_reset":       "重置双因素认证",
+	"password_change":           "修改密码",
+	"password_change_refused":   "修改密码被拒绝",
+	"password_expired":          "密码已过期",
+	"sessions_end_others":       "结束其他登录会话",
+	"account_unlock":            "解锁账号",
+	"security_policy_set":       "设置安全策略",
+	"enterprise_verify":         "企业注册信息核验通过",
+	"enterprise_verify_refused": "企业注册信息核验不予通过",
+	"ledger_totals_rebuilt":     "重建台账汇总",
 }
 
 // recordLabels names the objects events are about, and the records of the

@@ -153,8 +153,12 @@ func checklistTx(ctx context.Context, tx pgx.Tx, a applications.Application) ([]
 	return applications.BuildChecklist(p, docs, revs), nil
 }
 
-// SubmitCheck refuses submission until the checklist is complete.
+// SubmitCheck refuses submission until the checklist is complete and the
+// enterprise is verified (verifiedCheck).
 func SubmitCheck(ctx context.Context, tx pgx.Tx, a applications.Application) error {
+	if err := verifiedCheck(ctx, tx, a); err != nil {
+		return err
+	}
 	items, err := checklistTx(ctx, tx, a)
 	if err != nil {
 		return err

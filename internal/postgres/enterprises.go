@@ -74,8 +74,8 @@ func (db *DB) RegisterEnterprise(ctx context.Context, actor audit.Actor, p appli
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		err := tx.QueryRow(ctx, `
-			INSERT INTO enterprises (name, uscc, legal_rep, registered_capital, founded_on, address, contact_name, contact_mobile)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING id, name, uscc`,
+			INSERT INTO enterprises (name, uscc, legal_rep, registered_capital, founded_on, address, contact_name, contact_mobile, verification)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'pending') RETURNING id, name, uscc`,
 			p.Name, p.USCC, p.LegalRep, p.RegisteredCapital, p.FoundedOn, p.Address, p.ContactName, p.ContactMobile).
 			Scan(&e.ID, &e.Name, &e.USCC)
 		if err != nil {
@@ -98,9 +98,12 @@ func (db *DB) RegisterEnterprise(ctx context.Context, actor audit.Actor, p appli
 				"registered_capital": p.RegisteredCapital.StringFixed(2), "contact_mobile": p.ContactMobile}}}); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "user_create", ObjectType: "user",
+		if err := appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "user_create", ObjectType: "user",
 			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
-			Detail: map[string]any{"after": map[string]any{"username": user.Username, "role": user.Role, "enterprise_id": e.ID}}})
+			Detail: map[string]any{"after": map[string]any{"username": user.Username, "role": user.Role, "enterprise_id": e.ID}}}); err != nil {
+			return err
+		}
+		return notifyVerification(ctx, tx, now, e) // staff's to-do (verification.go)
 	})
 	return e, user, err
 }

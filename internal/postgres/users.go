@@ -15,7 +15,8 @@ import (
 )
 
 const userColumns = `u.id, u.username, u.display_name, u.role, COALESCE(u.enterprise_id, 0),
-	COALESCE(e.name, ''), COALESCE(u.email, ''), u.disabled, COALESCE(u.locked_until, 'epoch'::timestamptz), u.created_at`
+	COALESCE(e.name, ''), COALESCE(u.email, ''), u.disabled, COALESCE(u.locked_until, 'epoch'::timestamptz), u.created_at,
+	u.must_change_password, u.password_changed_at, u.totp_secret IS NOT NULL`
 
 const userFrom = ` FROM users u LEFT JOIN enterprises e ON e.id = u.enterprise_id `
 
@@ -23,7 +24,7 @@ func scanUser(row pgx.CollectableRow) (auth.User, error) {
 	var u auth.User
 	var role string
 	err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &role, &u.EnterpriseID, &u.Enterprise, &u.Email,
-		&u.Disabled, &u.LockedUntil, &u.CreatedAt)
+		&u.Disabled, &u.LockedUntil, &u.CreatedAt, &u.MustChangePassword, &u.PasswordChangedAt, &u.TOTPEnrolled)
 	u.Role = applications.Role(role)
 	if u.LockedUntil.Unix() == 0 {
 		u.LockedUntil = time.Time{}
@@ -40,6 +41,12 @@ type NewUser struct {
 	PasswordHash string
 	EnterpriseID int64
 	Email        string // optional
+	// MustChangePassword: someone else chose the password (an admin, staff
+	// creating an expert, adduser); the user changes it at first sign-in.
+	MustChangePassword bool
+	// TOTPSecret enrols the second factor at creation (the demo accounts'
+	// published secrets); "" leaves the user to enrol.
+	TOTPSecret string
 }
 
 // CreateUser inserts a user and its audit row. Errors: Conflict (username
@@ -54,10 +61,16 @@ func (db *DB) CreateUser(ctx context.Context, actor audit.Actor, n NewUser) (_ a
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		var id int64
 		err := tx.QueryRow(ctx, `
-			INSERT INTO users (username, display_name, role, password_hash, enterprise_id, email)
-			VALUES ($1, $2, $3, $4, NULLIF($5, 0), NULLIF($6, '')) RETURNING id`,
-			strings.ToLower(n.Username), n.DisplayName, string(n.Role), n.PasswordHash, n.EnterpriseID, email).Scan(&id)
+			INSERT INTO users (username, display_name, role, password_hash, enterprise_id, email,
+			                   must_change_password, totp_secret, totp_enrolled_at, password_changed_at)
+			VALUES ($1, $2, $3, $4, NULLIF($5, 0), NULLIF($6, ''), $7, NULLIF($8, ''), CASE WHEN $8::text = '' THEN NULL ELSE $9::timestamptz END, $9)
+			RETURNING id`,
+			strings.ToLower(n.Username), n.DisplayName, string(n.Role), n.PasswordHash, n.EnterpriseID, email,
+			n.MustChangePassword, n.TOTPSecret, db.Now()).Scan(&id)
 		if err != nil {
+			return err
+		}
+		if err := rememberPassword(ctx, tx, id, n.PasswordHash, db.Now()); err != nil {
 			return err
 		}
 		if u, err = findUser(ctx, tx, id); err != nil {
@@ -137,11 +150,17 @@ func (db *DB) UpdateUser(ctx context.Context, actor audit.Actor, id int64, c Use
 			UPDATE users SET role = $2, disabled = $3, enterprise_id = NULLIF($4, 0),
 			       password_hash = COALESCE($5, password_hash),
 			       password_changed_at = CASE WHEN $5::text IS NULL THEN password_changed_at ELSE $6 END,
-			       failed_logins = CASE WHEN $5::text IS NULL THEN failed_logins ELSE 0 END,
-			       locked_until = CASE WHEN $5::text IS NULL THEN locked_until ELSE NULL END,
+			       must_change_password = must_change_password OR $5::text IS NOT NULL,
 			       updated_at = $6
 			WHERE id = $1`, id, string(role), disabled, ent, c.PasswordHash, db.Now()); err != nil {
 			return err
+		}
+		// A reset no longer unlocks a locked account: unlocking is the
+		// security admin's (三员分立, issue 16; UnlockAccount).
+		if c.PasswordHash != nil {
+			if err := rememberPassword(ctx, tx, id, *c.PasswordHash, db.Now()); err != nil {
+				return err
+			}
 		}
 		if after, err = findUser(ctx, tx, id); err != nil {
 			return err
@@ -200,10 +219,11 @@ func (db *DB) Login(ctx context.Context, actor audit.Actor, username string, che
 		var failed int
 		var disabled bool
 		var locked *time.Time
+		var enrolled bool
 		err := tx.QueryRow(ctx, `
-			SELECT id, password_hash, failed_logins, disabled, locked_until
+			SELECT id, password_hash, failed_logins, disabled, locked_until, totp_secret IS NOT NULL
 			FROM users WHERE username = $1 FOR UPDATE`, strings.ToLower(username)).
-			Scan(&id, &hash, &failed, &disabled, &locked)
+			Scan(&id, &hash, &failed, &disabled, &locked, &enrolled)
 		ev := audit.Event{Actor: actor, ObjectType: "user", Detail: map[string]any{"username": username}}
 		if errors.Is(err, pgx.ErrNoRows) {
 			check(dummyHash) // same work as a real attempt: no user enumeration by timing
@@ -222,32 +242,21 @@ func (db *DB) Login(ctx context.Context, actor audit.Actor, username string, che
 			ev.Name, ev.Outcome = "login_refused_locked", audit.Refused
 			return appendAudit(ctx, tx, now, ev)
 		case !check(hash):
-			failed++
 			ev.Name, ev.Outcome = "login_failed", audit.Failure
-			ev.Detail["consecutive_failures"] = failed
-			if failed >= auth.MaxFailedLogins {
-				until := now.Add(auth.LockoutDuration)
-				if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = $2 WHERE id = $1`, id, until); err != nil {
-					return err
-				}
-				if err := appendAudit(ctx, tx, now, ev); err != nil {
-					return err
-				}
+			lockedNow, err := countFailure(ctx, tx, now, id, failed, ev)
+			if lockedNow {
 				result = LoginLocked
-				return appendAudit(ctx, tx, now, audit.Event{Actor: ev.Actor, Name: "account_locked",
-					ObjectType: "user", ObjectID: ev.ObjectID, Outcome: audit.Success,
-					Detail: map[string]any{"locked_until": until.UTC().Format(time.RFC3339)}})
 			}
-			if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = $2 WHERE id = $1`, id, failed); err != nil {
-				return err
-			}
-			return appendAudit(ctx, tx, now, ev)
+			return err
 		case disabled:
 			result = LoginDisabled
 			ev.Name, ev.Outcome = "login_refused_disabled", audit.Refused
 			return appendAudit(ctx, tx, now, ev)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1`, id); err != nil {
+		// With a second factor the count goes on until the code is right
+		// (VerifySecondFactor), so a known password cannot restart the
+		// code's five tries.
+		if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND NOT $2`, id, enrolled); err != nil {
 			return err
 		}
 		if u, err = findUser(ctx, tx, id); err != nil {
@@ -256,9 +265,41 @@ func (db *DB) Login(ctx context.Context, actor audit.Actor, username string, che
 		result = LoginOK
 		ev.Actor.Name, ev.Actor.Role = u.DisplayName, string(u.Role)
 		ev.Name, ev.Outcome = "login", audit.Success
+		if enrolled {
+			// The session comes after the code (VerifySecondFactor).
+			ev.Name = "login_password_accepted"
+		}
 		return appendAudit(ctx, tx, now, ev)
 	})
 	return u, result, err
+}
+
+// countFailure records one more consecutive failure of a password or a
+// second-factor code (failed: the count before it) with its audit row ev,
+// and at auth.MaxFailedLogins locks the account for auth.LockoutDuration
+// (with an account_locked row). locked reports the lock.
+func countFailure(ctx context.Context, tx pgx.Tx, now time.Time, id int64, failed int, ev audit.Event) (locked bool, err error) {
+	failed++
+	ev.Detail["consecutive_failures"] = failed
+	if failed < auth.MaxFailedLogins {
+		if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = $2 WHERE id = $1`, id, failed); err != nil {
+			return false, err
+		}
+		return false, appendAudit(ctx, tx, now, ev)
+	}
+	until := now.Add(auth.LockoutDuration)
+	if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = $2 WHERE id = $1`, id, until); err != nil {
+		return true, err
+	}
+	if err := appendAudit(ctx, tx, now, ev); err != nil {
+		return true, err
+	}
+	d := map[string]any{"locked_until": until.UTC().Format(time.RFC3339)}
+	if step, ok := ev.Detail["step"]; ok {
+		d["step"] = step
+	}
+	return true, appendAudit(ctx, tx, now, audit.Event{Actor: ev.Actor, Name: "account_locked",
+		ObjectType: "user", ObjectID: ev.ObjectID, Outcome: audit.Success, Detail: d})
 }
 
 // dummyHash is verified when the username is unknown, so that path costs

@@ -41,13 +41,13 @@ type DemoOptions struct {
 // cover every sector at least six times, so a panel of five can be drawn
 // and a recusal replaced in any sector. zhuanjia is DemoLogins' expert.
 var DemoExperts = []Login{
-	{applications.RoleExpert, "zhuanjia", DemoPassword, "赵专家"},
-	{applications.RoleExpert, "zhuanjia2", DemoPassword, "周海峰"},
-	{applications.RoleExpert, "zhuanjia3", DemoPassword, "吴晓梅"},
-	{applications.RoleExpert, "zhuanjia4", DemoPassword, "郑立新"},
-	{applications.RoleExpert, "zhuanjia5", DemoPassword, "巴特尔"},
-	{applications.RoleExpert, "zhuanjia6", DemoPassword, "陈思远"},
-	{applications.RoleExpert, "zhuanjia7", DemoPassword, "林雅琴"},
+	{applications.RoleExpert, "zhuanjia", DemoPassword, "赵专家", ""},
+	{applications.RoleExpert, "zhuanjia2", DemoPassword, "周海峰", ""},
+	{applications.RoleExpert, "zhuanjia3", DemoPassword, "吴晓梅", ""},
+	{applications.RoleExpert, "zhuanjia4", DemoPassword, "郑立新", ""},
+	{applications.RoleExpert, "zhuanjia5", DemoPassword, "巴特尔", ""},
+	{applications.RoleExpert, "zhuanjia6", DemoPassword, "陈思远", ""},
+	{applications.RoleExpert, "zhuanjia7", DemoPassword, "林雅琴", ""},
 }
 
 var expertEmployers = []string{"内蒙古大学", "内蒙古工业大学", "内蒙古农业大学", "中国科学院包头稀土研发中心",
@@ -312,7 +312,8 @@ func (w *world) accounts(ctx context.Context) error {
 	sectors := applications.AllSectors()
 	expertNo := 0
 	for _, l := range append(slices.Clone(DemoLogins), DemoExperts[1:]...) {
-		n := postgres.NewUser{Username: l.Username, DisplayName: l.Name, Role: l.Role, PasswordHash: hash}
+		n := postgres.NewUser{Username: l.Username, DisplayName: l.Name, Role: l.Role, PasswordHash: hash,
+			TOTPSecret: l.TOTPSecret}
 		if l.Role == applications.RoleEnterprise {
 			n.EnterpriseID = ent.ID
 		}

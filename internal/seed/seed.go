@@ -19,6 +19,10 @@ type Login struct {
 	Username string
 	Password string
 	Name     string
+	// TOTPSecret is the published second-factor secret of a demo account
+	// whose role requires one ("" otherwise); `server totp SECRET` prints
+	// its current code.
+	TOTPSecret string
 }
 
 // DemoPassword is shared by every demo account; it meets the password
@@ -33,12 +37,13 @@ const (
 
 // DemoLogins are the accounts Demo creates, one per role.
 var DemoLogins = []Login{
-	{applications.RoleEnterprise, "qiye", DemoPassword, "王企业"},
-	{applications.RoleStaff, "jingban", DemoPassword, "李经办"},
-	{applications.RoleApprover, "shenpi", DemoPassword, "张审批"},
-	{applications.RoleExpert, "zhuanjia", DemoPassword, "赵专家"},
-	{applications.RoleAuditor, "shenji", DemoPassword, "钱审计"},
-	{applications.RoleAdmin, "admin", DemoPassword, "孙管理"},
+	{applications.RoleEnterprise, "qiye", DemoPassword, "王企业", ""},
+	{applications.RoleStaff, "jingban", DemoPassword, "李经办", "PUOL2S3YGPWYC4ZR7MA2J3IZ5WK4PN5C"},
+	{applications.RoleApprover, "shenpi", DemoPassword, "张审批", "7IEN3ACG4SGXUXA7KIXBPBTRWUB65KG3"},
+	{applications.RoleExpert, "zhuanjia", DemoPassword, "赵专家", ""},
+	{applications.RoleAuditor, "shenji", DemoPassword, "钱审计", "ZYCFRJ6LM6WHMMIWKY2BZ4ZIBOJG6WWW"},
+	{applications.RoleAdmin, "admin", DemoPassword, "孙管理", "NPMEU4QO4ZLHPUAIAXIZYKJL74IVZVVN"},
+	{applications.RoleSecurityAdmin, "anquan", DemoPassword, "周安全", "ERKSCKAT7UPIFCRO3XQO5CPEHUFGKLHT"},
 }
 
 // ErrProduction is returned when demo data is asked for in production.
@@ -69,7 +74,8 @@ func Demo(ctx context.Context, db *postgres.DB, production bool, params auth.Par
 		if err != nil {
 			return nil, err
 		}
-		n := postgres.NewUser{Username: l.Username, DisplayName: l.Name, Role: l.Role, PasswordHash: hash}
+		n := postgres.NewUser{Username: l.Username, DisplayName: l.Name, Role: l.Role, PasswordHash: hash,
+			TOTPSecret: l.TOTPSecret}
 		if l.Role == applications.RoleEnterprise {
 			n.EnterpriseID = ent.ID
 		}

@@ -92,7 +92,7 @@ func (s *Server) handleExpertCreate(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	u, err := s.DB.CreateUser(r.Context(), actor(r), postgres.NewUser{Username: form["username"], DisplayName: form["display_name"],
-		Role: applications.RoleExpert, PasswordHash: hash})
+		Role: applications.RoleExpert, PasswordHash: hash, MustChangePassword: true})
 	if err == nil {
 		err = s.DB.SaveExpertProfile(r.Context(), actor(r), u.ID, p)
 		if err != nil {

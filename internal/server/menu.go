@@ -35,6 +35,13 @@ const (
 	navCalendar
 	navInbox
 	navSimulator
+
+	// issue 16: the security admin's pages and everyone's own account
+	navSecurity
+	navSecurityAccounts
+	navSecurityEvents
+	navVerification
+	navAccount
 )
 
 // menuEntry is a route's link in the menu. It shows for every role the

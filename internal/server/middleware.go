@@ -358,6 +358,9 @@ func (s *Server) gate(rt route) handlerFunc {
 			}
 			return applications.Errorf(applications.Unauthenticated, "请先登录。")
 		}
+		if done, err := s.accountHold(w, r); done {
+			return err // a forced password change or enrolment comes first (account.go)
+		}
 		if !rt.access.allows(u.Role) {
 			s.audit(r, audit.Event{Name: "access_refused", Outcome: audit.Refused,
 				Detail: map[string]any{"method": r.Method, "path": r.URL.Path}})

@@ -54,6 +54,8 @@ var knownMismatches = map[string]string{}
 var notReached = map[string]string{
 	"auditor GET /inbox/{id}": "nothing in the fixture notifies the auditor",
 	"admin GET /inbox/{id}":   "nothing in the fixture notifies the admin",
+
+	"security_admin GET /inbox/{id}": "nothing in the fixture notifies the security admin",
 }
 
 // permFixture is a lifecycle of applications in one programme, with a

@@ -99,10 +99,8 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	if result != postgres.LoginOK {
 		return s.redirectWithFlash(w, r, "/login?username="+urlQueryEscape(nu.Username), "注册成功，请用刚才设置的用户名和密码登录。")
 	}
-	if err := s.startSession(w, r, u); err != nil {
-		return err
-	}
-	return s.redirectWithFlash(w, r, "/", "注册成功，已为您登录。现在可以填写本企业的第一份申报。")
+	s.flash(w, r, "success", "注册成功，已为您登录。现在可以填写本企业的第一份申报。")
+	return s.startSession(w, r, u, "/")
 }
 
 // handleColleagues lists the enterprise's users (GET /enterprise/colleagues).
@@ -150,7 +148,8 @@ func (s *Server) handleColleagueCreate(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	_, err = s.DB.CreateUser(r.Context(), actor(r), postgres.NewUser{Username: form["username"],
-		DisplayName: form["display_name"], Role: applications.RoleEnterprise, PasswordHash: hash, EnterpriseID: u.EnterpriseID})
+		DisplayName: form["display_name"], Role: applications.RoleEnterprise, PasswordHash: hash, EnterpriseID: u.EnterpriseID,
+		MustChangePassword: true})
 	if e, ok := refused(err); ok {
 		return s.renderColleagues(w, r, statusOf[e.Kind], form, nil, e.Message)
 	} else if err != nil {

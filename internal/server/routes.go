@@ -102,6 +102,10 @@ func (s *Server) routes() []route {
 		s.calcRoutes(),
 		s.reportRoutes(),
 		s.dashboardRoutes(),
+		s.totpRoutes(),
+		s.accountRoutes(),
+		s.securityRoutes(),
+		s.verificationRoutes(),
 	} {
 		all = append(all, part...)
 	}

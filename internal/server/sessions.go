@@ -53,21 +53,21 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	}
 	switch result {
 	case postgres.LoginLocked:
-		return fail(http.StatusTooManyRequests, "连续登录失败次数过多，账号已锁定 30 分钟。请稍后再试，或联系系统管理员重置密码。")
+		return fail(http.StatusTooManyRequests, msgLocked)
 	case postgres.LoginDisabled:
 		return fail(http.StatusForbidden, "该账号已停用。如有疑问，请联系系统管理员。")
 	case postgres.LoginBadCredentials:
 		return fail(http.StatusUnauthorized, "用户名或密码不正确，请重新输入。连续失败 5 次账号将被锁定 30 分钟。")
 	}
-	if err := s.startSession(w, r, u); err != nil {
-		return err
+	if u.TOTPEnrolled {
+		// Two steps (issue 16): the session comes after the code (totp.go).
+		return s.startSecondFactor(w, r, u, next)
 	}
-	if next == "" {
-		next = "/"
-	}
-	http.Redirect(w, r, next, http.StatusSeeOther)
-	return nil
+	return s.startSession(w, r, u, next)
 }
+
+// msgLocked is the lockout message of both steps of signing in.
+const msgLocked = "连续登录失败次数过多，账号已锁定 30 分钟。请稍后再试，或联系安全管理员解锁。"
 
 // checkLogin checks a username and password through the store's Login
 // (failure count, lock-out, and the login audit row in one transaction).
@@ -80,10 +80,11 @@ func (s *Server) checkLogin(r *http.Request, username, password string) (auth.Us
 	})
 }
 
-// startSession gives the browser a brand-new session for u (the old one,
-// if any, is deleted) and drops the pre-session CSRF cookie: the end of
-// every sign-in, by the login form or right after registering.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u auth.User) error {
+// startSession signs u in and sends the browser to next ("/" when empty):
+// a brand-new session ID (the old one, if any, is deleted), the
+// pre-session and pending-login cookies dropped. It ends every sign-in: by
+// the login form, after the second factor, or right after registering.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u auth.User, next string) error {
 	old := ""
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		old = c.Value
@@ -92,8 +93,14 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u auth.Use
 	if err := s.DB.CreateSession(r.Context(), u.ID, token, csrf, old, clientIP(r), r.UserAgent()); err != nil {
 		return err
 	}
-	s.setCookie(w, r, sessionCookie, token, auth.AbsoluteLifetime)
+	s.setCookie(w, r, sessionCookie, token, auth.MaxAbsoluteLifetime) // the policy's limit is the server's
 	s.clearCookie(w, r, preSessionCookie)
+	s.clearCookie(w, r, pendingCookie)
+	s.auditPasswordExpiry(r, u)
+	if next == "" {
+		next = "/"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
 }
 

@@ -50,7 +50,7 @@ func TestLogin(t *testing.T) {
 	t.Run("NextRedirectStaysOnSite", func(t *testing.T) {
 		c := e.client()
 		c.get("/login")
-		r := c.post("/login", url.Values{"username": {"admin"}, "password": {testPassword}, "next": {"//evil.example/x"}})
+		r := c.finishLogin(c.post("/login", url.Values{"username": {"admin"}, "password": {testPassword}, "next": {"//evil.example/x"}}), "admin")
 		if r.Header.Get("Location") != "/" {
 			t.Fatalf("redirected to %q", r.Header.Get("Location"))
 		}
@@ -137,7 +137,7 @@ func TestSession(t *testing.T) {
 		e := newEnv(t)
 		c := e.client()
 		c.get("/login")
-		r := c.post("/login", url.Values{"username": {"staff"}, "password": {testPassword}})
+		r := c.finishLogin(c.post("/login", url.Values{"username": {"staff"}, "password": {testPassword}}), "staff")
 		var found bool
 		for _, ck := range r.Cookies() {
 			if ck.Name == sessionCookie && ck.Value != "" {

@@ -27,6 +27,9 @@ func (s *Server) userRoutes() []route {
 func roleOptions() []ui.Option {
 	var opts []ui.Option
 	for _, r := range applications.AllRoles() {
+		if r == applications.RoleSecurityAdmin {
+			continue // not the admin's to grant (三员分立, adminMayManage)
+		}
 		opts = append(opts, ui.Option{Value: string(r), Label: r.Label()})
 	}
 	return opts
@@ -94,6 +97,9 @@ func (s *Server) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) e
 	if entID != 0 && role != applications.RoleEnterprise {
 		errs["enterprise_id"] = "只有企业用户可以绑定企业；其他角色请选择“不绑定”。"
 	}
+	if role == applications.RoleSecurityAdmin {
+		errs["role"] = msgNotAdminsRole
+	}
 	if len(errs) > 0 {
 		return s.renderAdminUsers(w, r, http.StatusUnprocessableEntity, form, errs, "请按提示修改后重新提交。")
 	}
@@ -103,7 +109,7 @@ func (s *Server) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) e
 	}
 	u, err := s.DB.CreateUser(r.Context(), actor(r), postgres.NewUser{
 		Username: form.Username, DisplayName: form.DisplayName, Role: role, PasswordHash: hash, EnterpriseID: entID,
-		Email: form.Email,
+		Email: form.Email, MustChangePassword: true,
 	})
 	if e, ok := refused(err); ok {
 		errs := ui.Errors{}
@@ -160,6 +166,12 @@ func (s *Server) handleAdminUserUpdate(w http.ResponseWriter, r *http.Request) e
 		// checked first so a bad address never leaves the role half-saved
 		return s.renderAdminUser(w, r, http.StatusUnprocessableEntity, ui.Errors{"email": applications.ErrorMessage(err)}, "")
 	}
+	if err := s.adminMayManage(r, id); err != nil {
+		return err
+	}
+	if role == applications.RoleSecurityAdmin {
+		return s.renderAdminUser(w, r, http.StatusUnprocessableEntity, ui.Errors{"role": msgNotAdminsRole}, "")
+	}
 	if id == currentUser(r).ID && !role.Can(applications.ActionManageUsers) {
 		return s.renderAdminUser(w, r, http.StatusUnprocessableEntity, nil, "不能取消自己的系统管理员角色，以免无人可管理账号。")
 	}
@@ -180,6 +192,9 @@ func (s *Server) handleAdminUserPassword(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
+	if err := s.adminMayManage(r, id); err != nil {
+		return err
+	}
 	password := r.PostFormValue("password")
 	if err := applications.ValidatePassword(password); err != nil {
 		return s.renderAdminUser(w, r, http.StatusUnprocessableEntity, ui.Errors{"password": applications.ErrorMessage(err)}, "")
@@ -191,7 +206,7 @@ func (s *Server) handleAdminUserPassword(w http.ResponseWriter, r *http.Request)
 	if _, err := s.DB.UpdateUser(r.Context(), actor(r), id, postgres.UserChange{PasswordHash: &hash}); err != nil {
 		return err
 	}
-	return s.redirectWithFlash(w, r, "/admin/users/"+strconv.FormatInt(id, 10), "密码已重置，该用户须用新密码重新登录。")
+	return s.redirectWithFlash(w, r, "/admin/users/"+strconv.FormatInt(id, 10), "密码已重置，该用户须用新密码重新登录，并在登录后先修改密码。账号如被锁定，须由安全管理员解锁。")
 }
 
 // handleAdminUserStatus disables or enables a user
@@ -199,6 +214,9 @@ func (s *Server) handleAdminUserPassword(w http.ResponseWriter, r *http.Request)
 func (s *Server) handleAdminUserStatus(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
+		return err
+	}
+	if err := s.adminMayManage(r, id); err != nil {
 		return err
 	}
 	disabled := r.PostFormValue("disabled") == "true"
@@ -213,4 +231,23 @@ func (s *Server) handleAdminUserStatus(w http.ResponseWriter, r *http.Request) e
 		msg = "已停用该用户，其登录会话已全部失效。"
 	}
 	return s.redirectWithFlash(w, r, "/admin/users/"+strconv.FormatInt(id, 10), msg)
+}
+
+// msgNotAdminsRole: the admin manages users but does not appoint the
+// security admin (三员分立, issue 16): that account is made from the
+// command line (`server adduser USER security_admin NAME`).
+const msgNotAdminsRole = "安全管理员账号不能由系统管理员设置，须在服务器上用命令行创建（server adduser 用户名 security_admin 姓名）。"
+
+// adminMayManage refuses the admin's changes to a security admin's
+// account (role, password, status): otherwise the admin could take over
+// the security admin's duties by resetting their password.
+func (s *Server) adminMayManage(r *http.Request, id int64) error {
+	u, err := s.DB.FindUser(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if u.Role == applications.RoleSecurityAdmin {
+		return applications.Errorf(applications.Forbidden, "系统管理员不能修改安全管理员的账号（三员分立）。")
+	}
+	return nil
 }
