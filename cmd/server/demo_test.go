@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"ite/internal/auth"
 	"ite/internal/postgres/pgtest"
 	"ite/internal/seed"
 )
@@ -175,7 +176,57 @@ func login(t *testing.T, base, username string) *http.Client {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("login %s: %d", username, resp.StatusCode)
 	}
+	if resp.Header.Get("Location") == "/login/code" { // an enrolled demo account: the second step
+		_, page := get(t, c, base+"/login/code")
+		m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(page)
+		if m == nil {
+			t.Fatal("no CSRF token on the code page")
+		}
+		resp, err = c.PostForm(base+"/login/code", url.Values{"csrf_token": {m[1]}, "code": {demoCode(t, username)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("login %s, second step: %d", username, resp.StatusCode)
+		}
+	}
 	return c
+}
+
+// demoSteps are the TOTP steps each demo account has signed in with: a
+// code is accepted once, so a second sign-in takes the next step the
+// server's window allows (waiting for it when none is left).
+var demoSteps = struct {
+	sync.Mutex
+	last map[string]int64
+}{last: map[string]int64{}}
+
+// demoCode is a current, unused code of a demo account's published secret.
+func demoCode(t *testing.T, username string) string {
+	t.Helper()
+	secret := ""
+	for _, l := range seed.DemoLogins {
+		if l.Username == username {
+			secret = l.TOTPSecret
+		}
+	}
+	demoSteps.Lock()
+	defer demoSteps.Unlock()
+	for {
+		cur := auth.TOTPStep(time.Now())
+		for s := cur - 1; s <= cur+1; s++ {
+			if s > demoSteps.last[username] {
+				demoSteps.last[username] = s
+				code, err := auth.TOTPCode(secret, time.Unix(s*int64(auth.TOTPPeriod/time.Second), 0))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return code
+			}
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 func get(t *testing.T, c *http.Client, u string) (int, string) {

@@ -21,6 +21,9 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // env builds an injected environment for run. CRYPTO is the one the test
 // databases have recorded (pgtest.Crypto, ITE_TEST_CRYPTO) unless given.
 func env(kv map[string]string) func(string) string {
+	if kv == nil {
+		kv = map[string]string{}
+	}
 	if _, ok := kv["CRYPTO"]; !ok {
 		kv["CRYPTO"] = pgtest.Crypto()
 	}
