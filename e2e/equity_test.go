@@ -83,9 +83,9 @@ func TestJourneyEquity(t *testing.T) {
 	staff2.login(a.URL, "jingban", seed.DemoPassword)
 	approver2.login(a.URL, "shenpi", seed.DemoPassword)
 	tranches := []map[string]string{
-		{"date": "2027-01-15", "units": "12500.00", "market_value": "2900000.00", "buyer_kind": "new_investor"},
-		{"date": "2028-01-15", "units": "12500.00", "buyer_kind": "founders"},
-		{"date": "2029-01-15", "rest": "1", "market_value": "900000.00", "buyer_kind": "founders"},
+		{"date": "2027-01-15", "units": "12500.00", "market_value": "2900000.00", "buyer_kind": "team"},
+		{"date": "2028-01-15", "units": "12500.00", "buyer_kind": "team"},
+		{"date": "2029-01-15", "rest": "1", "market_value": "900000.00", "buyer_kind": "team"},
 	}
 	for i, tr := range tranches {
 		staff2.do(chromedp.Navigate(equityURL), chromedp.WaitVisible(chromedp.CSS(`#exit-form`)),

@@ -80,6 +80,7 @@ const (
 	ActionConfirmMilestone   Action = "confirm_milestone"   // 确认里程碑
 	ActionReviewReport       Action = "review_report"       // 审核进展报告
 	ActionReadCalendar       Action = "read_calendar"       // 查看节假日安排
+	ActionReadRates          Action = "read_rates"          // 查看参考利率表
 
 	// Maker (经办人员) of a maker–checker pair.
 	ActionPrepareDecision     Action = "prepare_decision"     // 拟定立项决策
@@ -124,6 +125,7 @@ const (
 	ActionManageProgrammes  Action = "manage_programmes"  // 新建、修改申报批次
 	ActionManageReporting   Action = "manage_reporting"   // 设置进展报告要求
 	ActionManageCalendar    Action = "manage_calendar"    // 设置节假日
+	ActionManageRates       Action = "manage_rates"       // 登记、更正参考利率
 
 	// TODO(DOMAIN §2, trustee 受托管理机构经办): a RoleTrustee will see
 	// converted, exiting and ended projects, the equity register and their
@@ -222,6 +224,7 @@ var permissions = map[Action]grant{
 	ActionConfirmMilestone:   write(RoleStaff),
 	ActionReviewReport:       write(RoleStaff),
 	ActionReadCalendar:       read(RoleStaff, RoleAdmin),
+	ActionReadRates:          read(RoleStaff, RoleApprover, RoleAuditor, RoleAdmin),
 
 	ActionPrepareDecision:     maker,
 	ActionProposeTerms:        maker,
@@ -261,6 +264,7 @@ var permissions = map[Action]grant{
 	ActionManageProgrammes:  write(RoleAdmin),
 	ActionManageReporting:   write(RoleAdmin),
 	ActionManageCalendar:    write(RoleAdmin),
+	ActionManageRates:       write(RoleAdmin),
 }
 
 // actionOrder is the declaration order, for stable listings.
@@ -270,7 +274,7 @@ var actionOrder = []Action{
 	ActionManageColleagues, ActionEditApplication, ActionAskPrecheck, ActionSubmitApplication, ActionWithdrawApplication, ActionSubmitReport,
 	ActionDownloadTemplates, ActionCommentApplication, ActionAssignLiaison, ActionFormalReview, ActionManageExperts, ActionManagePanel,
 	ActionHandleObjections, ActionSignAgreement, ActionReportEvent, ActionVerifyEvent, ActionRecordRegistration, ActionConfirmMilestone,
-	ActionReviewReport, ActionReadCalendar,
+	ActionReviewReport, ActionReadCalendar, ActionReadRates,
 	ActionPrepareDecision, ActionProposeTerms, ActionRecordAppropriation, ActionRecordDisbursement, ActionRequestReversal,
 	ActionPrepareConversion, ActionPrepareExit, ActionPrepareEnding,
 	ActionApproveDecision, ActionApproveTerms, ActionApproveAppropriation, ActionApproveDisbursement, ActionApproveReversal, ActionApproveEquityProposal,
@@ -278,7 +282,7 @@ var actionOrder = []Action{
 	ActionReadProgrammes, ActionReadApplications, ActionReadDocuments, ActionReadReports, ActionUseSimulator, ActionExportScores,
 	ActionReadEquityRegister, ActionReadDashboard, ActionReadLedger, ActionReadLedgerEntry, ActionReadAppropriations, ActionReadReversals,
 	ActionReadAuditLog, ActionVerifyIntegrity,
-	ActionManageUsers, ActionManageEnterprises, ActionManageProgrammes, ActionManageReporting, ActionManageCalendar,
+	ActionManageUsers, ActionManageEnterprises, ActionManageProgrammes, ActionManageReporting, ActionManageCalendar, ActionManageRates,
 }
 
 // Actions returns every action in declaration order. The slice is a fresh copy.
