@@ -19,13 +19,19 @@ import (
 // (fixture.FundedExampleA) with the demo users: maker jingban, checker shenpi.
 func fundedExampleA(t *testing.T, a *app) int64 {
 	t.Helper()
+	return fundedExample(t, a, fixture.TermsA)
+}
+
+// fundedExample is example A's funded project under terms.
+func fundedExample(t *testing.T, a *app, terms string) int64 {
+	t.Helper()
 	ctx := context.Background()
 	entID := demoUser(t, a, "qiye")
 	ent, _ := a.DB.FindUser(ctx, entID)
 	id, err := fixture.FundedExampleA(ctx, a.DB, openProgramme(t, a), fixture.People{EnterpriseID: ent.EnterpriseID,
 		Enterprise: audit.Actor{ID: entID, Name: ent.DisplayName},
 		Staff:      audit.Actor{ID: demoUser(t, a, "jingban"), Name: "李经办"},
-		Approver:   audit.Actor{ID: demoUser(t, a, "shenpi"), Name: "张审批"}}, fixture.TermsA)
+		Approver:   audit.Actor{ID: demoUser(t, a, "shenpi"), Name: "张审批"}}, terms)
 	if err != nil {
 		t.Fatal(err)
 	}

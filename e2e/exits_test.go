@@ -26,15 +26,9 @@ import (
 func convertedExampleE(t *testing.T, a *app) int64 {
 	t.Helper()
 	ctx := context.Background()
-	entID := demoUser(t, a, "qiye")
-	ent, _ := a.DB.FindUser(ctx, entID)
+	id := fundedExample(t, a, fixture.TermsE)
 	staff := audit.Actor{ID: demoUser(t, a, "jingban"), Name: "李经办"}
 	approver := audit.Actor{ID: demoUser(t, a, "shenpi"), Name: "张审批"}
-	id, err := fixture.FundedExampleA(ctx, a.DB, openProgramme(t, a), fixture.People{EnterpriseID: ent.EnterpriseID,
-		Enterprise: audit.Actor{ID: entID, Name: ent.DisplayName}, Staff: staff, Approver: approver}, fixture.TermsE)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ev, err := a.DB.ReportEvent(ctx, staff, applications.TriggerEvent{ApplicationID: id, Kind: applications.EventFinancing,
 		EventDate: time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC), Investors: "某创投基金", NewMoney: decimal.RequireFromString("20000000"),
 		PreMoneyValuation: decimal.RequireFromString("80000000"), PreMoneyUnits: decimal.RequireFromString("1000000"), Unit: "registered_capital"}, nil)

@@ -31,6 +31,7 @@ import "slices"
 //	programmes        CanEdit → ManageProgrammes
 //	report page       CanSubmit → SubmitReport, CanReview → ReviewReport
 //	calendar page     CanSet → ManageCalendar
+//	rates page        CanManage (entry and correction forms) → ManageRates
 //	user page         keeping one's own admin role → ManageUsers
 //
 // Not actions: ShowVersions, ShowPanel, ReportListView.Enterprise, the

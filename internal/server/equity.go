@@ -125,6 +125,12 @@ func (s *Server) renderEquityForm(w http.ResponseWriter, r *http.Request, status
 }
 
 func (s *Server) equityRefuse(w http.ResponseWriter, r *http.Request, appID int64, err error) error {
+	return s.equityRefuseForm(w, r, appID, err, nil)
+}
+
+// equityRefuseForm shows a refusal on the equity page with the exit form
+// as typed (nil: an empty form).
+func (s *Server) equityRefuseForm(w http.ResponseWriter, r *http.Request, appID int64, err error, exitForm url.Values) error {
 	k := applications.ErrorKind(err)
 	if k != applications.Conflict && k != applications.Invalid && k != applications.Forbidden {
 		return err
@@ -135,7 +141,7 @@ func (s *Server) equityRefuse(w http.ResponseWriter, r *http.Request, appID int6
 	if ferr != nil {
 		return err
 	}
-	return s.renderEquity(w, r, statusOf[k], a, errs, applications.ErrorMessage(err))
+	return s.renderEquityForm(w, r, statusOf[k], a, errs, applications.ErrorMessage(err), exitForm)
 }
 
 // parentApp reads the route's conversion, exit or ending ID (table names

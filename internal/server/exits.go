@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -16,7 +15,6 @@ import (
 	"ite/internal/postgres"
 	"ite/web/format"
 	"ite/web/page"
-	"ite/web/ui"
 )
 
 // exitRoutes: exits from a converted holding.
@@ -78,7 +76,7 @@ func (s *Server) handleExitPrepare(w http.ResponseWriter, r *http.Request) error
 	}
 	refuse := func(err error) error {
 		drop()
-		return s.exitRefuse(w, r, a.ID, err, form)
+		return s.equityRefuseForm(w, r, a.ID, err, form)
 	}
 	v := func(name string) string { return strings.TrimSpace(form.Get(name)) }
 	in := postgres.ExitInput{Units: v("units"), Rest: form.Get("rest") == "1", BuyerKind: form.Get("buyer_kind"),
@@ -121,21 +119,6 @@ func (s *Server) handleExitPrepare(w http.ResponseWriter, r *http.Request) error
 		return refuse(err)
 	}
 	return s.redirectWithFlash(w, r, applicationPath(a.ID, "/equity"), "退出已测算并提交审批。")
-}
-
-// exitRefuse shows a refused exit on the equity page with the form as typed.
-func (s *Server) exitRefuse(w http.ResponseWriter, r *http.Request, appID int64, err error, form url.Values) error {
-	k := applications.ErrorKind(err)
-	if k != applications.Conflict && k != applications.Invalid && k != applications.Forbidden {
-		return err
-	}
-	errs := ui.Errors{}
-	addFieldError(errs, err)
-	a, ferr := s.DB.FindApplication(r.Context(), appID)
-	if ferr != nil {
-		return err
-	}
-	return s.renderEquityForm(w, r, statusOf[k], a, errs, applications.ErrorMessage(err), form)
 }
 
 // handleExitShow is an exit tranche's record (GET /exits/{id}): the 退出确认单

@@ -42,10 +42,8 @@ func (e *env) prepareExitForm(c *client, appID int64, form url.Values) response 
 	e.t.Helper()
 	path := "/applications/" + strconv.FormatInt(appID, 10)
 	c.get(path + "/equity")
-	f := url.Values{"idempotency_key": {key()}}
-	for k, v := range form {
-		f[k] = v
-	}
+	f := copyForm(form)
+	f.Set("idempotency_key", key())
 	name := ""
 	if f.Get("appraised_value") != "" {
 		name = "评估报告.pdf"
@@ -76,6 +74,15 @@ func (e *env) exitE(appID int64, i int) int64 {
 	return id
 }
 
+// copyForm is a copy of form to change.
+func copyForm(form url.Values) url.Values {
+	f := url.Values{}
+	for k, v := range form {
+		f[k] = v
+	}
+	return f
+}
+
 // at sets the clock.
 func (e *env) at(t time.Time) {
 	e.clock.mu.Lock()
@@ -104,10 +111,7 @@ func TestExitExampleEThroughForm(t *testing.T) {
 	t.Run("ThirdPartyNeedsListing", func(t *testing.T) {
 		e.at(time.Date(2029, 1, 17, 2, 0, 0, 0, time.UTC))
 		staff := e.loggedIn(applications.RoleStaff)
-		f := url.Values{}
-		for k, v := range exampleETranches[1] {
-			f[k] = v
-		}
+		f := copyForm(exampleETranches[1])
 		f.Del("listing_no")
 		r := e.prepareExitForm(staff, id, f)
 		d := r.doc(t)
@@ -125,11 +129,9 @@ func TestExitExampleEThroughForm(t *testing.T) {
 	t.Run("AppraisalRequiredAfterFourYears", func(t *testing.T) {
 		e.at(time.Date(2030, 4, 2, 2, 0, 0, 0, time.UTC))
 		staff := e.loggedIn(applications.RoleStaff)
-		f := url.Values{}
-		for k, v := range exampleETranches[2] {
-			if !strings.HasPrefix(k, "app") && k != "report_no" && k != "report_date" && k != "filing_no" {
-				f[k] = v
-			}
+		f := copyForm(exampleETranches[2])
+		for _, k := range []string{"appraiser", "appraised_value", "report_no", "report_date", "filing_no"} {
+			f.Del(k)
 		}
 		r := e.prepareExitForm(staff, id, f)
 		d := r.doc(t)
@@ -139,10 +141,7 @@ func TestExitExampleEThroughForm(t *testing.T) {
 		if v, _ := d.Find("#exit-form input[name=date]").Attr("value"); v != "2030-03-31" {
 			t.Errorf("date not kept: %q", v)
 		}
-		f = url.Values{}
-		for k, v := range exampleETranches[2] {
-			f[k] = v
-		}
+		f = copyForm(exampleETranches[2])
 		f.Del("filing_no")
 		if r := e.prepareExitForm(staff, id, f); r.StatusCode != 422 || r.doc(t).Find(".has-error:has(input[name=filing_no])").Length() != 1 {
 			t.Fatalf("no filing number: status %d", r.StatusCode)
@@ -186,6 +185,26 @@ func TestExitExampleEThroughForm(t *testing.T) {
 			!strings.Contains(d.Find("#x-explain").Text(), "评估值高于回购价，按评估值") {
 			t.Errorf("explain %q", d.Find("#x-explain").Text())
 		}
+	})
+	t.Run("CertificateShowsEachRate", func(t *testing.T) {
+		cs, err := e.db.ListConversions(context.Background(), id)
+		if err != nil || len(cs) != 1 {
+			t.Fatalf("conversions %d %v", len(cs), err)
+		}
+		d := staff.get("/conversions/" + strconv.FormatInt(cs[0].ID, 10) + "/certificate").doc(t)
+		rows := d.Find("#certificate-exits tbody tr")
+		want := [][3]string{{"0.000000", "阶梯", "阶梯利率（持股满 2 年内）0.00%"},
+			{"0.035000", "参考利率", "一年期LPR 2025年5月20日 3.00% + 0.50%"}, {"0.035000", "参考利率", "一年期LPR 2025年5月20日 3.00% + 0.50%"}}
+		if rows.Length() != 3 {
+			t.Fatalf("%d exit rows on the certificate", rows.Length())
+		}
+		rows.Each(func(i int, s *goquery.Selection) {
+			got := [3]string{strings.TrimSpace(s.Find(".cert-exit-rate").Text()), strings.TrimSpace(s.Find(".cert-exit-basis").Text()),
+				strings.TrimSpace(s.Find(".cert-exit-source").Text())}
+			if got != want[i] {
+				t.Errorf("tranche %d: %q, want %q", i+1, got, want[i])
+			}
+		})
 	})
 	t.Run("EquityPageExplainsEachTranche", func(t *testing.T) {
 		for _, c := range []*client{staff, e.loggedIn(applications.RoleEnterprise)} {
@@ -274,10 +293,7 @@ func TestAdminRates(t *testing.T) {
 	}
 	for _, c := range bad {
 		t.Run(c.name, func(t *testing.T) {
-			f := url.Values{}
-			for k, v := range good {
-				f[k] = v
-			}
+			f := copyForm(good)
 			f.Set(c.field, c.value)
 			r := admin.post("/admin/rates/LPR1Y/entries", f)
 			d := r.doc(t)
