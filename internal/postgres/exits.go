@@ -224,7 +224,8 @@ func exitRates(ctx context.Context, tx pgx.Tx, code string, done []Exit, upTo ti
 	if check && len(done) > 0 && len(table) > 0 && (len(out) == 0 || out[len(out)-1] != table[len(table)-1]) {
 		t := table[len(table)-1]
 		return nil, applications.Errorf(applications.Conflict, "参考利率表在本项目已批准的退出日（%s）之前有新增或更正（%s 起 %s），"+
-			"已批准的退出仍按当时的利率记录；本期按哪一利率计息须先核实，请联系管理员。", after, t.From, t.Rate)
+			"已批准的退出仍按当时的利率记录；本期按哪一利率计息须先核实，请联系管理员。", after, t.From,
+			applications.Percent(decimal.RequireFromString(t.Rate)))
 	}
 	return out, nil
 }

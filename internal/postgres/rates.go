@@ -137,13 +137,20 @@ func (db *DB) AddRateEntry(ctx context.Context, actor audit.Actor, in applicatio
 				name = "rate_entry_withdraw"
 			}
 		} else {
-			var n int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM rate_entries e WHERE e.series_code = $1 AND e.effective_date = $2`,
-				e.Series, e.EffectiveDate).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
+			// The date's chain, if any: an entry in force is corrected, not
+			// entered twice; a withdrawn one is entered again as its correction.
+			var leaf int64
+			var leafRate decimal.NullDecimal
+			err := tx.QueryRow(ctx, `SELECT e.id, e.rate FROM rate_entries e WHERE e.series_code = $1 AND e.effective_date = $2 AND `+
+				rateInForce, e.Series, e.EffectiveDate).Scan(&leaf, &leafRate)
+			switch {
+			case err == nil && leafRate.Valid:
 				return applications.FieldError("effective_date", "该生效日期已有条目；如需改正，请在下表中对该条目点“更正”。")
+			case err == nil:
+				e.Corrects, e.Reason = leaf, "重新登记此前撤销的条目"
+				name, detail["corrects"], detail["before"] = "rate_entry_correct", leaf, nil
+			case !errors.Is(err, pgx.ErrNoRows):
+				return err
 			}
 		}
 		var corrects *int64

@@ -356,6 +356,27 @@ func TestAdminRates(t *testing.T) {
 			t.Errorf("correcting a corrected entry: %d", r.StatusCode)
 		}
 	})
+	t.Run("WithdrawnEntryEnteredAgain", func(t *testing.T) {
+		s, _ := e.db.FindRateSeries(ctx, "LPR1Y")
+		cur := s.Entries[len(s.Entries)-1]
+		if r := admin.post("/admin/rates/LPR1Y/entries", url.Values{"corrects": {strconv.FormatInt(cur.ID, 10)},
+			"effective_date": {"2025-06-20"}, "withdraw": {"1"}, "source": {"撤销"}, "reason": {"并无此次报价"}}); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("withdraw %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+		}
+		if s, _ := e.db.FindRateSeries(ctx, "LPR1Y"); len(s.Entries) != 13 {
+			t.Fatalf("after withdrawal %d entries in force", len(s.Entries))
+		}
+		if r := admin.post("/admin/rates/LPR1Y/entries", url.Values{"effective_date": {"2025-06-20"}, "rate": {"2.95"},
+			"source": {"重新登记"}}); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("enter again %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+		}
+		if s, _ := e.db.FindRateSeries(ctx, "LPR1Y"); len(s.Entries) != 14 || s.Entries[13].Corrects == 0 {
+			t.Fatalf("entered again: %d entries", len(s.Entries))
+		}
+		if n := count(e.auditEvents(), "rate_entry_withdraw"); n != 1 {
+			t.Errorf("%d withdrawals audited", n)
+		}
+	})
 	t.Run("EntriesAreAppendOnly", func(t *testing.T) {
 		if _, err := e.db.Pool.Exec(ctx, `UPDATE rate_entries SET rate = 0.01 WHERE id = $1`, last.ID); err == nil {
 			t.Fatal("an entry was updated")
