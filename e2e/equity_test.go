@@ -19,13 +19,19 @@ import (
 // (fixture.FundedExampleA) with the demo users: maker jingban, checker shenpi.
 func fundedExampleA(t *testing.T, a *app) int64 {
 	t.Helper()
+	return fundedExample(t, a, fixture.TermsA)
+}
+
+// fundedExample is example A's funded project under terms.
+func fundedExample(t *testing.T, a *app, terms string) int64 {
+	t.Helper()
 	ctx := context.Background()
 	entID := demoUser(t, a, "qiye")
 	ent, _ := a.DB.FindUser(ctx, entID)
 	id, err := fixture.FundedExampleA(ctx, a.DB, openProgramme(t, a), fixture.People{EnterpriseID: ent.EnterpriseID,
 		Enterprise: audit.Actor{ID: entID, Name: ent.DisplayName},
 		Staff:      audit.Actor{ID: demoUser(t, a, "jingban"), Name: "李经办"},
-		Approver:   audit.Actor{ID: demoUser(t, a, "shenpi"), Name: "张审批"}}, fixture.TermsA)
+		Approver:   audit.Actor{ID: demoUser(t, a, "shenpi"), Name: "张审批"}}, terms)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,9 +89,9 @@ func TestJourneyEquity(t *testing.T) {
 	staff2.login(a.URL, "jingban", seed.DemoPassword)
 	approver2.login(a.URL, "shenpi", seed.DemoPassword)
 	tranches := []map[string]string{
-		{"date": "2027-01-15", "units": "12500.00", "market_value": "2900000.00", "buyer_kind": "new_investor"},
-		{"date": "2028-01-15", "units": "12500.00", "buyer_kind": "founders"},
-		{"date": "2029-01-15", "rest": "1", "market_value": "900000.00", "buyer_kind": "founders"},
+		{"date": "2027-01-15", "units": "12500.00", "market_value": "2900000.00", "buyer_kind": "team"},
+		{"date": "2028-01-15", "units": "12500.00", "buyer_kind": "team"},
+		{"date": "2029-01-15", "rest": "1", "market_value": "900000.00", "buyer_kind": "team"},
 	}
 	for i, tr := range tranches {
 		staff2.do(chromedp.Navigate(equityURL), chromedp.WaitVisible(chromedp.CSS(`#exit-form`)),

@@ -143,14 +143,29 @@ func ConversionRequest(t Terms, e TriggerEvent, paid []Paid, preMoneyUnits decim
 }
 
 // ExitRequest builds the calculator request for the holding with the
-// tranches so far (all approved ones plus the one being prepared).
-func ExitRequest(t Terms, units decimal.Decimal, unitScale int, conversionDate time.Time, paid []Paid, tranches []conversion.Tranche) conversion.ExitRequest {
+// tranches so far (all approved ones plus the one being prepared). rates
+// are the entries of the policy's reference series (nil when it names
+// none), as the rate table holds them up to the last tranche's date.
+func ExitRequest(t Terms, units decimal.Decimal, unitScale int, conversionDate time.Time, paid []Paid, tranches []conversion.Tranche, rates []conversion.ReferenceRate) conversion.ExitRequest {
+	policy := t.ExitPolicy.Policy
+	if t.ExitPolicy.ReferenceSeries != "" {
+		policy.ReferenceRates = rates
+	}
 	return conversion.ExitRequest{Kind: "exit", UnitScale: &unitScale, Units: units.StringFixed(int32(unitScale)),
 		ConversionDate: conversionDate.Format(time.DateOnly), Disbursements: disbursementsJSON(paid),
-		Policy: t.ExitPolicy, Tranches: tranches, Explain: true}
+		Policy: policy, Tranches: tranches, Explain: true}
 }
+
+// Buyer kinds of an exit tranche. team and third_party are the
+// calculator's buyers (DOMAIN §10); founders, new_investor and other are
+// the kinds recorded before issue 17, priced as a team buy-back.
+const (
+	BuyerTeam       = conversion.BuyerTeam
+	BuyerThirdParty = conversion.BuyerThirdParty
+)
 
 // BuyerLabel is the Chinese name of a buyer kind.
 func BuyerLabel(k string) string {
-	return map[string]string{"founders": "创始人/团队回购", "new_investor": "新投资方", "other": "其他"}[k]
+	return map[string]string{BuyerTeam: "团队回购", BuyerThirdParty: "第三方（产权交易所挂牌）",
+		"founders": "创始人/团队回购", "new_investor": "新投资方", "other": "其他"}[k]
 }

@@ -31,6 +31,7 @@ import "slices"
 //	programmes        CanEdit → ManageProgrammes
 //	report page       CanSubmit → SubmitReport, CanReview → ReviewReport
 //	calendar page     CanSet → ManageCalendar
+//	rates page        CanManage (entry and correction forms) → ManageRates
 //	user page         keeping one's own admin role → ManageUsers
 //
 // Not actions: ShowVersions, ShowPanel, ReportListView.Enterprise, the
@@ -81,6 +82,7 @@ const (
 	ActionReviewReport       Action = "review_report"       // 审核进展报告
 	ActionReadCalendar       Action = "read_calendar"       // 查看节假日安排
 	ActionClosePeriod        Action = "close_period"        // 结账（按月，试算平衡后）
+	ActionReadRates          Action = "read_rates"          // 查看参考利率表
 
 	// Maker (经办人员) of a maker–checker pair.
 	ActionPrepareDecision     Action = "prepare_decision"     // 拟定立项决策
@@ -125,6 +127,7 @@ const (
 	ActionManageProgrammes  Action = "manage_programmes"  // 新建、修改申报批次
 	ActionManageReporting   Action = "manage_reporting"   // 设置进展报告要求
 	ActionManageCalendar    Action = "manage_calendar"    // 设置节假日
+	ActionManageRates       Action = "manage_rates"       // 登记、更正参考利率
 
 	// TODO(DOMAIN §2, trustee 受托管理机构经办): a RoleTrustee will see
 	// converted, exiting and ended projects, the equity register and their
@@ -235,6 +238,7 @@ var permissions = map[Action]grant{
 	ActionReviewReport:       write(RoleStaff),
 	ActionReadCalendar:       read(RoleStaff, RoleAdmin),
 	ActionClosePeriod:        write(RoleStaff),
+	ActionReadRates:          read(RoleStaff, RoleApprover, RoleAuditor, RoleAdmin),
 
 	ActionPrepareDecision:     maker,
 	ActionProposeTerms:        maker,
@@ -274,6 +278,7 @@ var permissions = map[Action]grant{
 	ActionManageProgrammes:  write(RoleAdmin),
 	ActionManageReporting:   write(RoleAdmin),
 	ActionManageCalendar:    write(RoleAdmin),
+	ActionManageRates:       write(RoleAdmin),
 
 	// Security (issue 16): a separate block, kept last.
 	ActionManageOwnAccount:     signedIn,
@@ -291,7 +296,7 @@ var actionOrder = []Action{
 	ActionManageColleagues, ActionEditApplication, ActionAskPrecheck, ActionSubmitApplication, ActionWithdrawApplication, ActionSubmitReport,
 	ActionDownloadTemplates, ActionCommentApplication, ActionAssignLiaison, ActionFormalReview, ActionManageExperts, ActionManagePanel,
 	ActionHandleObjections, ActionSignAgreement, ActionReportEvent, ActionVerifyEvent, ActionRecordRegistration, ActionConfirmMilestone,
-	ActionReviewReport, ActionReadCalendar, ActionClosePeriod,
+	ActionReviewReport, ActionReadCalendar, ActionClosePeriod, ActionReadRates,
 	ActionPrepareDecision, ActionProposeTerms, ActionRecordAppropriation, ActionRecordDisbursement, ActionRequestReversal,
 	ActionPrepareConversion, ActionPrepareExit, ActionPrepareEnding,
 	ActionApproveDecision, ActionApproveTerms, ActionApproveAppropriation, ActionApproveDisbursement, ActionApproveReversal, ActionApproveEquityProposal,
@@ -299,7 +304,7 @@ var actionOrder = []Action{
 	ActionReadProgrammes, ActionReadApplications, ActionReadDocuments, ActionReadReports, ActionUseSimulator, ActionExportScores,
 	ActionReadEquityRegister, ActionReadDashboard, ActionReadLedger, ActionReadLedgerEntry, ActionReadAppropriations, ActionReadReversals,
 	ActionReadAuditLog, ActionVerifyIntegrity,
-	ActionManageUsers, ActionManageEnterprises, ActionManageProgrammes, ActionManageReporting, ActionManageCalendar,
+	ActionManageUsers, ActionManageEnterprises, ActionManageProgrammes, ActionManageReporting, ActionManageCalendar, ActionManageRates,
 	ActionManageOwnAccount, ActionManageSecurityPolicy, ActionUnlockAccount, ActionResetSecondFactor, ActionReadSecurityEvents,
 	ActionVerifyEnterprise,
 }

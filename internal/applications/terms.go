@@ -24,7 +24,7 @@ type Terms struct {
 	Pricing      conversion.Pricing   `json:"pricing"`
 	MaxStake     string               `json:"max_stake,omitempty"`
 	Interest     *conversion.Interest `json:"interest,omitempty"`
-	ExitPolicy   conversion.Policy    `json:"exit_policy"`
+	ExitPolicy   ExitPolicy           `json:"exit_policy"`
 	ExitSchedule []ExitStep           `json:"exit_schedule"`
 	LapsePolicy  string               `json:"lapse_policy"` // grant | repay | extend
 }
@@ -66,7 +66,7 @@ func DefaultTermsTemplate() json.RawMessage {
 		Unit:        conversion.UnitRegisteredCapital,
 		Pricing:     conversion.Pricing{Method: "round_price", Discount: "0.20"},
 		MaxStake:    "0.30",
-		ExitPolicy:  conversion.Policy{ReturnRate: "0.03", AccrualFrom: "disbursement", Allocation: "fifo", BelowCap: "market"},
+		ExitPolicy:  ExitPolicy{Policy: conversion.Policy{ReturnRate: "0.03", AccrualFrom: "disbursement", Allocation: "fifo", BelowCap: "market"}},
 		ExitSchedule: []ExitStep{
 			{YearsAfterConversion: 1, Fraction: "0.3333"},
 			{YearsAfterConversion: 2, Fraction: "0.3333"},
@@ -163,8 +163,12 @@ func (t Terms) Validate() error {
 	if err != nil {
 		return calcError(err)
 	}
+	policy, err := t.ExitPolicy.sample()
+	if err != nil {
+		return err
+	}
 	ex := conversion.ExitRequest{Units: res.Units, ConversionDate: conv.ConversionDate,
-		Disbursements: conv.Disbursements, Policy: t.ExitPolicy}
+		Disbursements: conv.Disbursements, Policy: policy}
 	scale := 2
 	if t.Unit == conversion.UnitShares {
 		scale = 0
@@ -185,6 +189,27 @@ func (t Terms) Validate() error {
 		return calcError(err)
 	}
 	return nil
+}
+
+// sample is the policy the validation runs: a named reference series gets
+// a stand-in entry (its real entries are filled from the rate table at
+// exit time). Errors: Invalid on exit_policy.reference_series.
+func (p ExitPolicy) sample() (conversion.Policy, error) {
+	field := "terms_template.exit_policy.reference_series"
+	if p.ReferenceSeries == "" {
+		if p.ReturnBasis == conversion.ReturnBasisReference && len(p.ReferenceRates) == 0 {
+			return p.Policy, FieldError(field, "协议条款：按参考利率计息须指定参考利率序列（reference_series，如 LPR1Y）。")
+		}
+		return p.Policy, nil
+	}
+	if p.ReturnBasis != conversion.ReturnBasisReference {
+		return p.Policy, FieldError(field, "协议条款：参考利率序列只在按参考利率计息（return_basis 为 reference）时使用。")
+	}
+	if len(p.ReferenceRates) > 0 {
+		return p.Policy, FieldError(field, "协议条款：指定了参考利率序列时不要再列出利率条目，条目取自参考利率表。")
+	}
+	p.ReferenceRates = []conversion.ReferenceRate{{From: "1900-01-01", Rate: "0.03"}}
+	return p.Policy, nil
 }
 
 func calcError(err error) error {

@@ -25,9 +25,20 @@ type ExitInput struct {
 	Units       string
 	Fraction    string
 	Rest        bool
-	BuyerKind   string // founders | new_investor | other
+	BuyerKind   string // team | third_party (founders | new_investor | other: before issue 17, priced as team)
 	Buyer       string
-	MarketValue string // "" when unknown
+	MarketValue string // "" when unknown; for a third party the listing's transaction price (成交价)
+
+	Exchange  string // third party: the property-rights exchange (产权交易所)
+	ListingNo string // third party: 挂牌编号
+
+	// The appraisal (资产评估), where one was made or the policy requires it.
+	Appraiser      string
+	ReportNo       string
+	ReportDate     time.Time
+	AppraisedValue string
+	FilingNo       string                 // 国资备案号
+	Report         *applications.Document // the report file, stored like other evidence
 }
 
 // Exit is a recorded exit tranche.
@@ -50,18 +61,35 @@ type Exit struct {
 	CheckedByName  string
 	EntrySeq       int64
 	ResultText     string
+	RequestText    string
+
+	Exchange            string
+	ListingNo           string
+	Appraiser           string
+	AppraisalReportNo   string
+	AppraisalReportDate *time.Time
+	AppraisedValue      decimal.NullDecimal
+	AppraisalFilingNo   string
+	AppraisalDoc        int64  // 0 when none
+	RateSeries          string // the policy's reference series code, "" when none
+	RateSeriesName      string
 }
 
 const exitColumns = `x.id, x.tranche_no, x.exit_date, x.units, x.buyer_kind, x.buyer, x.market_value, x.cost, x.interest,
 	x.proceeds, x.concession, x.gain, x.status, x.prepared_by, pu.display_name, COALESCE(cu.display_name, ''),
-	COALESCE(x.entry_seq, 0), x.result_text`
+	COALESCE(x.entry_seq, 0), x.result_text, x.request_text, x.exchange, x.listing_no, x.appraiser, x.appraisal_report_no,
+	x.appraisal_report_date, x.appraised_value, x.appraisal_filing_no, COALESCE(x.appraisal_doc, 0), x.rate_series,
+	COALESCE(rs.name, '')`
 
-const exitFrom = ` FROM exits x JOIN users pu ON pu.id = x.prepared_by LEFT JOIN users cu ON cu.id = x.checked_by `
+const exitFrom = ` FROM exits x JOIN users pu ON pu.id = x.prepared_by LEFT JOIN users cu ON cu.id = x.checked_by
+	LEFT JOIN rate_series rs ON rs.code = x.rate_series `
 
 func scanExit(row pgx.CollectableRow) (Exit, error) {
 	var x Exit
 	err := row.Scan(&x.ID, &x.TrancheNo, &x.Date, &x.Units, &x.BuyerKind, &x.Buyer, &x.MarketValue, &x.Cost, &x.Interest,
-		&x.Proceeds, &x.Concession, &x.Gain, &x.Status, &x.PreparedBy, &x.PreparedByName, &x.CheckedByName, &x.EntrySeq, &x.ResultText)
+		&x.Proceeds, &x.Concession, &x.Gain, &x.Status, &x.PreparedBy, &x.PreparedByName, &x.CheckedByName, &x.EntrySeq, &x.ResultText,
+		&x.RequestText, &x.Exchange, &x.ListingNo, &x.Appraiser, &x.AppraisalReportNo, &x.AppraisalReportDate, &x.AppraisedValue,
+		&x.AppraisalFilingNo, &x.AppraisalDoc, &x.RateSeries, &x.RateSeriesName)
 	return x, err
 }
 
@@ -120,13 +148,31 @@ func previewExit(ctx context.Context, tx pgx.Tx, a applications.Application, in 
 		if x.MarketValue.Valid {
 			t.MarketValue = x.MarketValue.Decimal.StringFixed(2)
 		}
+		if x.BuyerKind == applications.BuyerThirdParty {
+			t.Buyer = conversion.BuyerThirdParty
+		}
+		if x.AppraisedValue.Valid {
+			t.AppraisedValue = x.AppraisedValue.Decimal.StringFixed(2)
+		}
 		tranches = append(tranches, t)
 	}
+	upTo := time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC) // the plan projects into the future
 	if in != nil {
-		tranches = append(tranches, conversion.Tranche{Date: in.Date.Format(time.DateOnly), Units: in.Units,
-			Fraction: in.Fraction, Rest: in.Rest, MarketValue: in.MarketValue})
+		t := conversion.Tranche{Date: in.Date.Format(time.DateOnly), Units: in.Units,
+			Fraction: in.Fraction, Rest: in.Rest, MarketValue: in.MarketValue, AppraisedValue: in.AppraisedValue}
+		if in.BuyerKind == applications.BuyerThirdParty {
+			t.Buyer = conversion.BuyerThirdParty
+		}
+		tranches = append(tranches, t)
+		upTo = in.Date
 	}
-	p.Request = applications.ExitRequest(g.terms, c.Units, scale, c.ConversionDate, paid, tranches)
+	var rates []conversion.ReferenceRate
+	if code := g.terms.ExitPolicy.ReferenceSeries; code != "" {
+		if rates, err = exitRates(ctx, tx, code, done, upTo, in != nil); err != nil {
+			return p, err
+		}
+	}
+	p.Request = applications.ExitRequest(g.terms, c.Units, scale, c.ConversionDate, paid, tranches, rates)
 	if len(tranches) == 0 {
 		return p, nil
 	}
@@ -136,6 +182,52 @@ func previewExit(ctx context.Context, tx pgx.Tx, a applications.Application, in 
 		p.Remaining = decimal.RequireFromString(p.Result.Totals.UnitsRemaining)
 	}
 	return p, nil
+}
+
+// exitRates are the reference-rate entries an exit request carries (DOMAIN
+// §17): up to the last approved tranche's date, the entries its stored
+// request carried, so approved tranches recompute exactly as approved
+// whatever the table says today; after it, the table's entries in force up
+// to upTo. An entry added or corrected in the table on or before the last
+// approved tranche cannot reach the new tranche that way: when the rate in
+// force on upTo would differ from the table's, pricing is refused (check)
+// rather than done on a stale rate. Errors: Conflict when the series is
+// missing or changed behind an approved tranche.
+func exitRates(ctx context.Context, tx pgx.Tx, code string, done []Exit, upTo time.Time, check bool) ([]conversion.ReferenceRate, error) {
+	s, err := findRateSeries(ctx, tx, code)
+	if applications.ErrorKind(err) == applications.NotFound {
+		return nil, applications.Errorf(applications.Conflict, "协议约定的参考利率序列 %s 不存在，请管理员先在参考利率表中登记。", code)
+	} else if err != nil {
+		return nil, err
+	}
+	var out []conversion.ReferenceRate
+	after := ""
+	if len(done) > 0 {
+		last := done[len(done)-1]
+		after = last.Date.Format(time.DateOnly)
+		var req conversion.ExitRequest
+		if err := json.Unmarshal([]byte(last.RequestText), &req); err != nil {
+			return nil, err
+		}
+		for _, r := range req.Policy.ReferenceRates {
+			if r.From <= after {
+				out = append(out, r)
+			}
+		}
+	}
+	table := s.ReferenceRates(upTo)
+	for _, r := range table {
+		if r.From > after {
+			out = append(out, r)
+		}
+	}
+	if check && len(done) > 0 && len(table) > 0 && (len(out) == 0 || out[len(out)-1] != table[len(table)-1]) {
+		t := table[len(table)-1]
+		return nil, applications.Errorf(applications.Conflict, "参考利率表在本项目已批准的退出日（%s）之前有新增或更正（%s 起 %s），"+
+			"已批准的退出仍按当时的利率记录；本期按哪一利率计息须先核实，请联系管理员。", after, t.From,
+			applications.Percent(decimal.RequireFromString(t.Rate)))
+	}
+	return out, nil
 }
 
 // PreviewExit prices a tranche under the policy without storing it (nil
@@ -176,10 +268,8 @@ func (db *DB) PrepareExit(ctx context.Context, actor audit.Actor, appID int64, i
 	if err := checkIdempotencyKey(key); err != nil {
 		return 0, err
 	}
-	switch in.BuyerKind {
-	case "founders", "new_investor", "other":
-	default:
-		return 0, applications.FieldError("buyer_kind", "请选择受让方类型。")
+	if err := checkExitInput(&in); err != nil {
+		return 0, err
 	}
 	var id int64
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
@@ -201,8 +291,31 @@ func (db *DB) PrepareExit(ctx context.Context, actor audit.Actor, appID int64, i
 		if err != nil {
 			return err
 		}
+		c, err := approvedConversion(ctx, tx, appID)
+		if err != nil {
+			return err
+		}
+		g, _, err := findSignedAgreement(ctx, tx, appID)
+		if err != nil {
+			return err
+		}
 		if p.Err != nil {
 			return exitInputError(p.Err)
+		}
+		if err := checkAppraisal(in, g.terms, c.ConversionDate); err != nil {
+			return err
+		}
+		docID, err := insertEvidence(ctx, tx, now, actor, appID, in.Report)
+		if err != nil {
+			return err
+		}
+		var reportDate *time.Time
+		if !in.ReportDate.IsZero() {
+			reportDate = &in.ReportDate
+		}
+		var av decimal.NullDecimal
+		if t := p.Tranche; t.AppraisedValue != nil {
+			av = decimal.NewNullDecimal(decimal.RequireFromString(*t.AppraisedValue))
 		}
 		var n int
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM exits WHERE application_id = $1 AND status = 'approved'`, appID).Scan(&n); err != nil {
@@ -216,10 +329,14 @@ func (db *DB) PrepareExit(ctx context.Context, actor audit.Actor, appID int64, i
 			mv = decimal.NewNullDecimal(decimal.RequireFromString(*t.MarketValue))
 		}
 		err = tx.QueryRow(ctx, `INSERT INTO exits (application_id, tranche_no, exit_date, units, buyer_kind, buyer, market_value,
-			cost, interest, proceeds, concession, gain, request_text, result_text, prepared_by, prepared_at, idempotency_key)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) RETURNING id`,
+			cost, interest, proceeds, concession, gain, request_text, result_text, prepared_by, prepared_at, idempotency_key,
+			exchange, listing_no, appraiser, appraisal_report_no, appraisal_report_date, appraised_value, appraisal_filing_no,
+			appraisal_doc, rate_series)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26) RETURNING id`,
 			appID, n+1, in.Date, t.Units, in.BuyerKind, in.Buyer, mv, t.Cost, t.Interest, t.Proceeds, t.Concession, t.Gain,
-			string(reqText), string(resText), actor.ID, now, key).Scan(&id)
+			string(reqText), string(resText), actor.ID, now, key,
+			in.Exchange, in.ListingNo, in.Appraiser, in.ReportNo, reportDate, av, in.FilingNo, docID,
+			g.terms.ExitPolicy.ReferenceSeries).Scan(&id)
 		if err != nil {
 			if applications.ErrorKind(mapError(err)) == applications.Conflict {
 				return applications.Errorf(applications.Conflict, "已有待审批的退出，请先审批或退回。")
@@ -231,9 +348,66 @@ func (db *DB) PrepareExit(ctx context.Context, actor audit.Actor, appID int64, i
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "exit_prepare", ObjectType: RecordExit,
 			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"application_id": appID, "units": t.Units,
-				"proceeds": t.Proceeds, "cost": t.Cost, "gain": t.Gain, "buyer_kind": in.BuyerKind}})
+				"proceeds": t.Proceeds, "cost": t.Cost, "gain": t.Gain, "buyer_kind": in.BuyerKind,
+				"rate": t.Rate, "rate_basis": t.RateBasis, "appraised_value": t.AppraisedValue, "listing_no": in.ListingNo}})
 	})
 	return id, err
+}
+
+// checkExitInput checks what the form gives before the calculator runs:
+// the buyer, and for a public listing the exchange, listing number and
+// transaction price. Errors: Invalid with the field.
+func checkExitInput(in *ExitInput) error {
+	in.Exchange, in.ListingNo = strings.TrimSpace(in.Exchange), strings.TrimSpace(in.ListingNo)
+	switch in.BuyerKind {
+	case applications.BuyerTeam, "founders", "new_investor", "other":
+		if in.Exchange != "" || in.ListingNo != "" {
+			return applications.FieldError("buyer_kind", "填写了交易所或挂牌编号：挂牌转让请选择“第三方（产权交易所挂牌）”。")
+		}
+	case applications.BuyerThirdParty:
+		switch {
+		case in.Exchange == "":
+			return applications.FieldError("exchange", "第三方挂牌受让须填写产权交易所名称。")
+		case in.ListingNo == "":
+			return applications.FieldError("listing_no", "第三方挂牌受让须填写挂牌编号。")
+		case in.MarketValue == "":
+			return applications.FieldError("transaction_price", "第三方挂牌受让须填写成交价（元）。")
+		}
+	default:
+		return applications.FieldError("buyer_kind", "请选择受让方：团队回购或第三方（产权交易所挂牌）。")
+	}
+	return nil
+}
+
+// checkAppraisal: an appraisal recorded carries its appraiser, report
+// number and date and the report file; one the policy requires (the
+// calculator has already insisted on its value) also its state-asset
+// filing number. Errors: Invalid with the field.
+func checkAppraisal(in ExitInput, t applications.Terms, converted time.Time) error {
+	given := in.Appraiser != "" || in.ReportNo != "" || !in.ReportDate.IsZero() || in.FilingNo != "" || in.Report != nil
+	if in.AppraisedValue == "" {
+		if given {
+			return applications.FieldError("appraised_value", "填写了评估信息，请同时填写评估值（元）。")
+		}
+		return nil
+	}
+	n := t.ExitPolicy.AppraisalAfterYears
+	required := n != nil && in.Date.After(day.AddYears(converted, *n))
+	switch {
+	case in.Appraiser == "":
+		return applications.FieldError("appraiser", "请填写评估机构。")
+	case in.ReportNo == "":
+		return applications.FieldError("report_no", "请填写评估报告编号。")
+	case in.ReportDate.IsZero():
+		return applications.FieldError("report_date", "请填写评估报告日期。")
+	case in.ReportDate.After(in.Date):
+		return applications.FieldError("report_date", "评估报告日期不能晚于退出日期。")
+	case required && in.FilingNo == "":
+		return applications.FieldError("filing_no", "政策要求评估：请填写国资备案号。")
+	case in.Report == nil:
+		return applications.FieldError("evidence", "请上传评估报告文件。")
+	}
+	return nil
 }
 
 // ApproveExit posts Dr 1002 proceeds / Cr 1511 cost / Cr 6111 gain (or Dr

@@ -82,5 +82,22 @@ func (s *Server) handleCertificate(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, page.Certificate(page.CertificateView{App: a, Conversion: c, Platform: p.HoldingPlatform}))
+	v := page.CertificateView{App: a, Conversion: c, Platform: p.HoldingPlatform}
+	// The exits from this holding, each with the rate its stored request used.
+	xs, err := s.DB.ListExits(r.Context(), a.ID)
+	if err != nil {
+		return err
+	}
+	for _, x := range xs {
+		if x.Status == applications.ExitRejected {
+			continue
+		}
+		rec, err := exitRecord(a, x)
+		if err != nil {
+			return err
+		}
+		v.Exits = append(v.Exits, page.CertificateExit{Exit: x, Note: page.ExitNote{Rate: rec.Tranche.Rate,
+			Basis: applications.RateBasisLabel(rec.Tranche.RateBasis), Source: rec.RateSource, Explain: rec.Explain}})
+	}
+	return s.render(w, r, http.StatusOK, page.Certificate(v))
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"ite/internal/applications"
@@ -36,6 +37,12 @@ func (s *Server) handleEquity(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) renderEquity(w http.ResponseWriter, r *http.Request, status int, a applications.Application, errs ui.Errors, msg string) error {
+	return s.renderEquityForm(w, r, status, a, errs, msg, nil)
+}
+
+// renderEquityForm renders the equity page with a refused exit form's values
+// (nil: an empty form).
+func (s *Server) renderEquityForm(w http.ResponseWriter, r *http.Request, status int, a applications.Application, errs ui.Errors, msg string, exitForm url.Values) error {
 	ctx := r.Context()
 	u := currentUser(r)
 	a, err := s.DB.FindApplication(ctx, a.ID)
@@ -49,7 +56,7 @@ func (s *Server) renderEquity(w http.ResponseWriter, r *http.Request, status int
 		return err
 	}
 	v := page.EquityView{App: a, Terms: g.Terms, SignedOn: format.Date(g.SignedOn), WindowEnd: format.Date(g.Terms.WindowEnd(g.SignedOn)),
-		Errors: errs, FormError: msg, IdemKey: newFormKey(r.Context()), Unit: g.Terms.Unit,
+		Errors: errs, FormError: msg, IdemKey: newFormKey(r.Context()), Unit: g.Terms.Unit, ExitForm: exitForm,
 		CanReport: u.Role.Can(applications.ActionReportEvent) && a.State == applications.StateFunded,
 		CanVerify: u.Role.Can(applications.ActionVerifyEvent), CanApprove: u.Role.Can(applications.ActionApproveEquityProposal),
 		CanRegister: u.Role.Can(applications.ActionRecordRegistration)}
@@ -78,6 +85,15 @@ func (s *Server) renderEquity(w http.ResponseWriter, r *http.Request, status int
 	}
 	if v.Exits, err = s.DB.ListExits(ctx, a.ID); err != nil {
 		return err
+	}
+	v.ExitNotes = map[int64]page.ExitNote{}
+	for _, x := range v.Exits {
+		rec, err := exitRecord(a, x)
+		if err != nil {
+			return err
+		}
+		v.ExitNotes[x.ID] = page.ExitNote{Rate: rec.Tranche.Rate, Basis: applications.RateBasisLabel(rec.Tranche.RateBasis),
+			Source: rec.RateSource, Explain: rec.Explain}
 	}
 	converted := a.State == applications.StateConverted || a.State == applications.StateExiting || a.State == applications.StateExited
 	if converted {
@@ -109,6 +125,12 @@ func (s *Server) renderEquity(w http.ResponseWriter, r *http.Request, status int
 }
 
 func (s *Server) equityRefuse(w http.ResponseWriter, r *http.Request, appID int64, err error) error {
+	return s.equityRefuseForm(w, r, appID, err, nil)
+}
+
+// equityRefuseForm shows a refusal on the equity page with the exit form
+// as typed (nil: an empty form).
+func (s *Server) equityRefuseForm(w http.ResponseWriter, r *http.Request, appID int64, err error, exitForm url.Values) error {
 	k := applications.ErrorKind(err)
 	if k != applications.Conflict && k != applications.Invalid && k != applications.Forbidden {
 		return err
@@ -119,7 +141,7 @@ func (s *Server) equityRefuse(w http.ResponseWriter, r *http.Request, appID int6
 	if ferr != nil {
 		return err
 	}
-	return s.renderEquity(w, r, statusOf[k], a, errs, applications.ErrorMessage(err))
+	return s.renderEquityForm(w, r, statusOf[k], a, errs, applications.ErrorMessage(err), exitForm)
 }
 
 // parentApp reads the route's conversion, exit or ending ID (table names

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -20,6 +22,7 @@ func (s *Server) exitRoutes() []route {
 	return []route{
 		{"POST", "/applications/{id}/exits", can(applications.ActionPrepareExit), s.handleExitPrepare},
 		{"POST", "/exits/{id}/approve", can(applications.ActionApproveEquityProposal), s.handleExitApprove},
+		{"GET", "/exits/{id}", can(applications.ActionReadApplications), s.handleExitShow},
 	}
 }
 
@@ -57,30 +60,115 @@ func exitPlan(t applications.Terms, convs []postgres.Conversion, base conversion
 	return rows
 }
 
-// handleExitPrepare records an exit tranche (POST /applications/{id}/exits).
+// handleExitPrepare records an exit tranche (POST /applications/{id}/exits):
+// the buyer, for a public listing the exchange, listing number and
+// transaction price, and the appraisal with its report file. A refusal
+// re-renders the equity page with the message beside its input and the
+// values typed.
 func (s *Server) handleExitPrepare(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.loadApplication(r)
 	if err != nil {
 		return err
 	}
-	in := postgres.ExitInput{Units: strings.TrimSpace(r.PostFormValue("units")), Rest: r.PostFormValue("rest") == "1",
-		BuyerKind: r.PostFormValue("buyer_kind"), Buyer: strings.TrimSpace(r.PostFormValue("buyer")),
-		MarketValue: strings.TrimSpace(r.PostFormValue("market_value"))}
-	d, perr := day.Parse(r.PostFormValue("date"))
+	form, report, drop, err := s.formWithEvidence(w, r)
+	if err != nil {
+		return s.equityRefuse(w, r, a.ID, err)
+	}
+	refuse := func(err error) error {
+		drop()
+		return s.equityRefuseForm(w, r, a.ID, err, form)
+	}
+	v := func(name string) string { return strings.TrimSpace(form.Get(name)) }
+	in := postgres.ExitInput{Units: v("units"), Rest: form.Get("rest") == "1", BuyerKind: form.Get("buyer_kind"),
+		Buyer: v("buyer"), MarketValue: v("market_value"), Exchange: v("exchange"), ListingNo: v("listing_no"),
+		Appraiser: v("appraiser"), ReportNo: v("report_no"), AppraisedValue: v("appraised_value"), FilingNo: v("filing_no"),
+		Report: report}
+	d, perr := day.Parse(form.Get("date"))
 	if perr != nil {
-		return s.equityRefuse(w, r, a.ID, applications.FieldError("date", "请填写退出日期。"))
+		return refuse(applications.FieldError("date", "请填写退出日期。"))
 	}
 	in.Date = d
+	if v("report_date") != "" {
+		rd, err := day.Parse(v("report_date"))
+		if err != nil {
+			return refuse(applications.FieldError("report_date", "评估报告日期格式应为 年-月-日。"))
+		}
+		in.ReportDate = rd
+	}
+	if in.BuyerKind == applications.BuyerThirdParty {
+		// The listing's transaction price is the market value (DOMAIN §10).
+		tp := v("transaction_price")
+		if in.MarketValue != "" && tp != "" && in.MarketValue != tp {
+			return refuse(applications.FieldError("market_value", "第三方挂牌受让时市场价值即成交价：请只填写成交价。"))
+		}
+		if tp != "" {
+			in.MarketValue = tp
+		}
+	}
 	if in.Rest {
 		in.Units = ""
 	}
 	if in.Units == "" && !in.Rest {
-		return s.equityRefuse(w, r, a.ID, applications.FieldError("units", "请填写退出单位数，或勾选“退出剩余全部”。"))
+		return refuse(applications.FieldError("units", "请填写退出单位数，或勾选“退出剩余全部”。"))
 	}
-	if _, err := s.DB.PrepareExit(r.Context(), actor(r), a.ID, in, r.PostFormValue("idempotency_key")); err != nil {
-		return s.equityRefuse(w, r, a.ID, err)
+	if _, err := s.DB.PrepareExit(r.Context(), actor(r), a.ID, in, form.Get("idempotency_key")); err != nil {
+		var e *applications.Error
+		if in.BuyerKind == applications.BuyerThirdParty && errors.As(err, &e) && e.Field == "market_value" {
+			err = applications.FieldError("transaction_price", e.Message)
+		}
+		return refuse(err)
 	}
 	return s.redirectWithFlash(w, r, applicationPath(a.ID, "/equity"), "退出已测算并提交审批。")
+}
+
+// handleExitShow is an exit tranche's record (GET /exits/{id}): the 退出确认单
+// with every figure, the rate used, its basis and the series entry, the
+// listing and the appraisal, all read from the stored request and result.
+func (s *Server) handleExitShow(w http.ResponseWriter, r *http.Request) error {
+	id, appID, err := s.parentApp(r, "exits")
+	if err != nil {
+		return err
+	}
+	a, err := s.DB.FindApplication(r.Context(), appID)
+	if err != nil {
+		return err
+	}
+	if err := s.checkApplicationAccess(r, a); err != nil {
+		return err
+	}
+	xs, err := s.DB.ListExits(r.Context(), appID)
+	if err != nil {
+		return err
+	}
+	for _, x := range xs {
+		if x.ID == id {
+			v, err := exitRecord(a, x)
+			if err != nil {
+				return err
+			}
+			return s.render(w, r, http.StatusOK, page.ExitRecord(v))
+		}
+	}
+	return applications.Errorf(applications.NotFound, "退出记录不存在。")
+}
+
+// exitRecord recomputes the exit from its stored request (never from
+// today's rate table) and explains the tranche's price.
+func exitRecord(a applications.Application, x postgres.Exit) (page.ExitRecordView, error) {
+	v := page.ExitRecordView{App: a, Exit: x}
+	var req conversion.ExitRequest
+	if err := json.Unmarshal([]byte(x.RequestText), &req); err != nil {
+		return v, err
+	}
+	res, err := conversion.Exit(req)
+	if err != nil {
+		return v, err
+	}
+	v.Request, v.Result = req, res
+	v.Tranche = res.Tranches[len(res.Tranches)-1]
+	v.RateSource = applications.RateSource(req, v.Tranche, x.RateSeriesName)
+	v.Explain = applications.ExplainTranche(req, v.Tranche, x.RateSeriesName)
+	return v, nil
 }
 
 // handleExitApprove (POST /exits/{id}/approve).

@@ -33,6 +33,7 @@ const (
 	navReviews
 	navNotices
 	navCalendar
+	navRates
 	navInbox
 	navSimulator
 

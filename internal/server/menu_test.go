@@ -16,11 +16,11 @@ func TestMenuByRole(t *testing.T) {
 	t.Parallel()
 	want := map[applications.Role]string{
 		enterprise: "首页 /, 我的申报 /applications, 本企业账号 /enterprise/colleagues, 进展报告 /reports, 立项公示 /notices, 消息 /inbox, 转股测算 /simulator, 我的账号 /account",
-		staff:      "首页 /, 申报受理 /applications, 看板 /dashboard, 关注清单 /watchlist, 股权台账 /equity, 拨付 /disbursements, 台账 /ledger, 申报批次 /programmes, 进展报告 /reports, 专家库 /experts, 立项公示 /notices, 节假日 /calendar, 消息 /inbox, 转股测算 /simulator, 企业核验 /enterprises/verification, 我的账号 /account",
-		approver:   "首页 /, 申报受理 /applications, 看板 /dashboard, 关注清单 /watchlist, 股权台账 /equity, 拨付 /disbursements, 台账 /ledger, 申报批次 /programmes, 进展报告 /reports, 立项公示 /notices, 消息 /inbox, 转股测算 /simulator, 我的账号 /account",
+		staff:      "首页 /, 申报受理 /applications, 看板 /dashboard, 关注清单 /watchlist, 股权台账 /equity, 拨付 /disbursements, 台账 /ledger, 申报批次 /programmes, 进展报告 /reports, 专家库 /experts, 立项公示 /notices, 节假日 /calendar, 参考利率 /admin/rates, 消息 /inbox, 转股测算 /simulator, 企业核验 /enterprises/verification, 我的账号 /account",
+		approver:   "首页 /, 申报受理 /applications, 看板 /dashboard, 关注清单 /watchlist, 股权台账 /equity, 拨付 /disbursements, 台账 /ledger, 申报批次 /programmes, 进展报告 /reports, 立项公示 /notices, 参考利率 /admin/rates, 消息 /inbox, 转股测算 /simulator, 我的账号 /account",
 		expert:     "首页 /, 我的评审 /reviews, 消息 /inbox, 我的账号 /account",
-		auditor:    "首页 /, 审计日志 /audit, 链校验 /audit/verify, 申报受理 /applications, 看板 /dashboard, 关注清单 /watchlist, 股权台账 /equity, 台账 /ledger, 台账校验 /ledger/verify, 申报批次 /programmes, 进展报告 /reports, 立项公示 /notices, 消息 /inbox, 转股测算 /simulator, 我的账号 /account",
-		admin:      "首页 /, 用户管理 /admin/users, 企业管理 /admin/enterprises, 审计日志 /audit, 申报批次 /programmes, 报告设置 /reports/settings, 专家库 /experts, 节假日 /calendar, 消息 /inbox, 我的账号 /account",
+		auditor:    "首页 /, 审计日志 /audit, 链校验 /audit/verify, 申报受理 /applications, 看板 /dashboard, 关注清单 /watchlist, 股权台账 /equity, 台账 /ledger, 台账校验 /ledger/verify, 申报批次 /programmes, 进展报告 /reports, 立项公示 /notices, 参考利率 /admin/rates, 消息 /inbox, 转股测算 /simulator, 我的账号 /account",
+		admin:      "首页 /, 用户管理 /admin/users, 企业管理 /admin/enterprises, 审计日志 /audit, 申报批次 /programmes, 报告设置 /reports/settings, 专家库 /experts, 节假日 /calendar, 参考利率 /admin/rates, 消息 /inbox, 我的账号 /account",
 		// issue 16: the security admin has their pages and no business page.
 		applications.RoleSecurityAdmin: "首页 /, 消息 /inbox, 安全策略 /security, 账号安全 /security/accounts, 安全事件 /security/events, 我的账号 /account",
 	}

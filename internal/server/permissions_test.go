@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/go-chi/chi/v5"
@@ -185,6 +186,10 @@ func newPermFixture(e *env) permFixture {
 	conv := e.preparedConversion(converted)
 	must("approve conversion", e.db.ApproveConversion(ctx, apprA, conv))
 	fx.apps["converted"] = converted
+	// An exit tranche awaiting the approver: its record page and buttons.
+	exit, err := e.db.PrepareExit(ctx, staffA, converted, postgres.ExitInput{Date: time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC),
+		Units: "12500.00", BuyerKind: applications.BuyerTeam}, key())
+	must("prepare exit", err)
 
 	ids := func(pattern string, vs ...int64) {
 		for _, v := range vs {
@@ -198,6 +203,7 @@ func newPermFixture(e *env) permFixture {
 	fx.paths["/ledger/accounts/export"] = []string{"/ledger/accounts/export" + fund + "&format=csv"}
 	ids("/experts/{id}", e.users[expert].ID)
 	ids("/reviews/{id}", rev)
+	ids("/exits/{id}", exit)
 	ids("/disbursements/{id}", pendingDisb.ID, done.ID)
 	ids("/ledger/appropriations/{id}", pendingAppr.ID, appr.ID)
 	ids("/ledger/reversals/{id}", rv.ID)

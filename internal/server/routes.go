@@ -85,6 +85,7 @@ func (s *Server) routes() []route {
 		s.termsRoutes(),
 		s.inboxRoutes(),
 		s.calendarRoutes(),
+		s.rateRoutes(),
 		s.equityRoutes(),
 		s.eventRoutes(),
 		s.conversionRoutes(),

@@ -5,9 +5,12 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
+	"time"
 
 	"ite/internal/applications"
 	"ite/internal/conversion"
+	"ite/internal/day"
 	"ite/web/page"
 	"ite/web/ui"
 )
@@ -49,7 +52,10 @@ var simulatorExample = page.SimulatorForm{
 // computed here in full, so it works without JavaScript. A scenario the
 // calculator refuses is answered 422 with the message next to its input.
 func (s *Server) handleSimulator(w http.ResponseWriter, r *http.Request) error {
-	v := simulate(r)
+	v, err := s.simulate(r)
+	if err != nil {
+		return err
+	}
 	status := http.StatusOK
 	if v.Failed() {
 		status = http.StatusUnprocessableEntity
@@ -69,21 +75,41 @@ func (s *Server) handleSimulator(w http.ResponseWriter, r *http.Request) error {
 // application, where a 4xx carries a full error page that must not be
 // swapped into a fragment's target. The full page keeps the honest 422.
 func (s *Server) handleSimulatorResult(w http.ResponseWriter, r *http.Request) error {
-	v := simulate(r)
+	v, err := s.simulate(r)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("HX-Push-Url", "/simulator?"+v.Form.Query())
 	return s.render(w, r, http.StatusOK, page.SimulatorFragment(v))
 }
 
-// simulate reads the scenario (example A when the query is empty), runs the
-// conversion and, when tranches are given, the exit on the units it yields.
-func simulate(r *http.Request) page.SimulatorView {
+// simulate reads the scenario (example A when the query is empty) and
+// computes it; a reference series chosen from the rate table is filled in
+// from it.
+func (s *Server) simulate(r *http.Request) (page.SimulatorView, error) {
+	ss, err := s.DB.ListRateSeries(r.Context())
+	if err != nil {
+		return page.SimulatorView{}, err
+	}
 	q := r.URL.Query()
 	f := simulatorExample
 	if len(q) > 0 {
 		f = page.SimulatorFormFrom(q)
 	}
+	return simulate(f, ss), nil
+}
+
+// simulate runs the conversion and, when tranches are given, the exit on
+// the units it yields.
+func simulate(f page.SimulatorForm, series []applications.RateSeries) page.SimulatorView {
 	v := page.SimulatorView{Form: f, Errors: ui.Errors{}}
+	for _, x := range series {
+		v.Series = append(v.Series, page.SimSeries{Code: x.Code, Name: x.Name})
+	}
 	p := newSimPlan(f)
+	if p.formErr == nil && f.Series != "" {
+		p.fillSeries(f.Series, series, &v)
+	}
 	if p.formErr != nil {
 		v.Errors[p.formErr.Field] = p.formErr.Message
 		return v
@@ -104,8 +130,28 @@ func simulate(r *http.Request) page.SimulatorView {
 		p.refuse(&v, err)
 		return v
 	}
-	v.Exit = &ex
+	v.Exit, v.ExitReq = &ex, p.exit
 	return v
+}
+
+// fillSeries puts the rate table's entries of the chosen series (up to the
+// last tranche's date) into the exit request.
+func (p *simPlan) fillSeries(code string, series []applications.RateSeries, v *page.SimulatorView) {
+	for _, x := range series {
+		if x.Code != code {
+			continue
+		}
+		upTo := time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+		if n := len(p.exit.Tranches); n > 0 {
+			if d, err := day.Parse(p.exit.Tranches[n-1].Date); err == nil {
+				upTo = d
+			}
+		}
+		p.exit.Policy.ReferenceRates = x.ReferenceRates(upTo)
+		v.SeriesName = x.Name
+		return
+	}
+	p.formErr = &conversion.InputError{Field: "series", Message: "参考利率表中没有这个序列，请重新选择。"}
 }
 
 // simPlan is a form turned into calculator requests, remembering which form
@@ -148,14 +194,53 @@ func newSimPlan(f page.SimulatorForm) *simPlan {
 	}
 	e := conversion.ExitRequest{
 		Kind: conversion.KindExit, UnitScale: &scale, ConversionDate: f.ConvDate, Disbursements: ds, Explain: true,
-		Policy: conversion.Policy{ReturnRate: f.ReturnRate, AccrualFrom: f.Accrual, Allocation: f.Allocation, BelowCap: f.BelowCap},
+		Policy: conversion.Policy{ReturnRate: f.ReturnRate, AccrualFrom: f.Accrual, Allocation: f.Allocation, BelowCap: f.BelowCap,
+			ReturnBasis: f.Basis, Spread: f.Spread},
+	}
+	if f.Basis == conversion.ReturnBasisFixed {
+		e.Policy.ReturnBasis = "" // the default: an old-style request prints as before
+	}
+	if f.Series == "" && f.Rates != "" {
+		for _, item := range simItems(f.Rates) {
+			d, r, ok := strings.Cut(strings.NewReplacer("：", " ", ":", " ", "=", " ").Replace(item), " ")
+			if !ok {
+				p.formErr = &conversion.InputError{Field: "rates", Message: "参考利率请按“生效日期 年利率”逐条填写，如 2025-05-20 0.0300，条目之间用逗号分隔。"}
+				return p
+			}
+			e.Policy.ReferenceRates = append(e.Policy.ReferenceRates, conversion.ReferenceRate{From: strings.TrimSpace(d), Rate: strings.TrimSpace(r)})
+		}
+	}
+	if f.Tiers != "" {
+		for _, item := range simItems(f.Tiers) {
+			y, r, ok := strings.Cut(strings.NewReplacer("：", ":").Replace(item), ":")
+			n, err := strconv.Atoi(strings.TrimSpace(y))
+			if !ok || err != nil {
+				p.formErr = &conversion.InputError{Field: "tiers", Message: "阶梯利率请按“持股年限:年利率”填写，如 2:0 表示转股后 2 年内按本金，多档用逗号分隔。"}
+				return p
+			}
+			e.Policy.Tiers = append(e.Policy.Tiers, conversion.Tier{WithinYears: n, ReturnRate: strings.TrimSpace(r)})
+		}
+	}
+	if f.AppraisalYrs != "" {
+		n, err := strconv.Atoi(f.AppraisalYrs)
+		if err != nil {
+			p.formErr = &conversion.InputError{Field: "appraisal_years", Message: "“满几年后须评估”请填写整数年数，如 4。"}
+			return p
+		}
+		e.Policy.AppraisalAfterYears = &n
 	}
 	for i, t := range f.Tranches {
 		if t.Blank() {
 			continue
 		}
 		row := i + 1
-		tr := conversion.Tranche{Date: t.Date, MarketValue: t.MarketValue}
+		tr := conversion.Tranche{Date: t.Date, MarketValue: t.MarketValue, AppraisedValue: t.Appraised}
+		if t.Buyer == conversion.BuyerThirdParty {
+			tr.Buyer = t.Buyer
+		} else if t.Buyer != "" && t.Buyer != conversion.BuyerTeam {
+			p.formErr = &conversion.InputError{Field: page.SimTrancheField(row, "buyer"), Message: "请选择受让方：团队回购或第三方（产权交易所挂牌）。"}
+			return p
+		}
 		switch t.Mode {
 		case page.SimModeUnits, page.SimModeFraction:
 			if t.Qty == "" {
@@ -198,27 +283,32 @@ func (p *simPlan) refuse(v *page.SimulatorView, err error) {
 
 // simInputs maps the calculator's field paths to the form's inputs.
 var simInputs = map[string]string{
-	"unit":                      "unit",
-	"pre_money_units":           "pre_units",
-	"conversion_date":           "conv_date",
-	"disbursements":             "disbursements",
-	"round":                     "valuation",
-	"round.pre_money_valuation": "valuation",
-	"round.new_money":           "new_money",
-	"pricing.method":            "method",
-	"pricing.discount":          "discount",
-	"pricing.valuation_cap":     "cap",
-	"pricing.floor_price":       "floor",
-	"pricing.price":             "price",
-	"pricing.stake":             "stake",
-	"pricing.appraised_value":   "appraised",
-	"max_stake":                 "max_stake",
-	"interest.rate":             "interest",
-	"policy.return_rate":        "return_rate",
-	"policy.accrual_from":       "accrual",
-	"policy.allocation":         "allocation",
-	"policy.below_cap":          "below_cap",
-	"tranches":                  "tranches",
+	"unit":                         "unit",
+	"pre_money_units":              "pre_units",
+	"conversion_date":              "conv_date",
+	"disbursements":                "disbursements",
+	"round":                        "valuation",
+	"round.pre_money_valuation":    "valuation",
+	"round.new_money":              "new_money",
+	"pricing.method":               "method",
+	"pricing.discount":             "discount",
+	"pricing.valuation_cap":        "cap",
+	"pricing.floor_price":          "floor",
+	"pricing.price":                "price",
+	"pricing.stake":                "stake",
+	"pricing.appraised_value":      "appraised",
+	"max_stake":                    "max_stake",
+	"interest.rate":                "interest",
+	"policy.return_rate":           "return_rate",
+	"policy.accrual_from":          "accrual",
+	"policy.allocation":            "allocation",
+	"policy.below_cap":             "below_cap",
+	"policy.return_basis":          "basis",
+	"policy.reference_rates":       "rates",
+	"policy.spread":                "spread",
+	"policy.tiers":                 "tiers",
+	"policy.appraisal_after_years": "appraisal_years",
+	"tranches":                     "tranches",
 }
 
 var simListField = regexp.MustCompile(`^(disbursements|tranches)\[(\d+)\](?:\.(\w+))?$`)
@@ -228,6 +318,11 @@ var simListField = regexp.MustCompile(`^(disbursements|tranches)\[(\d+)\](?:\.(\
 func (p *simPlan) inputFor(field string) string {
 	if name, ok := simInputs[field]; ok {
 		return name
+	}
+	for _, list := range []string{"policy.reference_rates", "policy.tiers"} {
+		if strings.HasPrefix(field, list+"[") {
+			return simInputs[list]
+		}
 	}
 	m := simListField.FindStringSubmatch(field)
 	if m == nil {
@@ -256,6 +351,21 @@ func (p *simPlan) inputFor(field string) string {
 		return page.SimTrancheField(p.tRows[i], "mv")
 	case "rest":
 		return page.SimTrancheField(p.tRows[i], "mode")
+	case "buyer":
+		return page.SimTrancheField(p.tRows[i], "buyer")
+	case "appraised_value":
+		return page.SimTrancheField(p.tRows[i], "av")
 	}
 	return page.SimTrancheField(p.tRows[i], "qty") // units, fraction, or the tranche as a whole
+}
+
+// simItems splits a typed list on commas, semicolons or new lines.
+func simItems(s string) []string {
+	var out []string
+	for _, item := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '，' || r == ';' || r == '；' || r == '\n' }) {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

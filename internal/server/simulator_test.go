@@ -242,3 +242,86 @@ func TestSimulatorPage(t *testing.T) {
 		}
 	})
 }
+
+// simExampleE is DOMAIN §15 example E in the simulator: LPR1Y from the rate
+// table plus 0.5%, 0% within 2 years, appraisal after 4 years, a listing.
+var simExampleE = simWith("basis", "reference", "series", "LPR1Y", "spread", "0.005", "tiers", "2:0", "appraisal_years", "4",
+	"return_rate", "", "t1_date", "2027-06-30", "t1_mv", "2000000.00",
+	"t2_date", "2029-01-15", "t2_buyer", "third_party", "t2_mv", "1600000.00",
+	"t3_date", "2030-03-31", "t3_mv", "", "t3_av", "1300000.00")
+
+// TestSimulatorExampleE: the new policy inputs, as a plain form and with
+// htmx, the rate table's series or typed rates, each price in words.
+func TestSimulatorExampleE(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.loggedIn(applications.RoleStaff)
+	check := func(t *testing.T, d *goquery.Document, series string) {
+		t.Helper()
+		for css, w := range map[string]string{
+			"#sim-proceeds": "3,900,000.00 元（390.00 万元）", "#sim-exit-interest": "339,931.51 元（33.99 万元）",
+			"#sim-concession": "1,000,000.00 元（100.00 万元）", "#sim-gain": "900,000.00 元（90.00 万元）",
+			"#sim-moic": "1.300000", "#sim-xirr": "6.025647%（0.06025647）",
+			"#sim-t2-interest": "157,643.84", "#sim-t3-interest": "182,287.67", "#sim-t3-proceeds": "1,300,000.00",
+			"#sim-t1-rate": "0.000000", "#sim-t2-rate": "0.035000", "#sim-t2-rate_basis": "参考利率", "#sim-t1-rate_basis": "阶梯",
+		} {
+			if got := text(d, css); !strings.HasPrefix(got, w) {
+				t.Errorf("%s = %q, want %q", css, got, w)
+			}
+		}
+		for css, w := range map[string][]string{
+			"#sim-t1-explain": {"持股满 2 年内按本金回购"},
+			"#sim-t2-explain": {"按 2025年5月20日 " + series + " 3.00% 加 0.50% 计息", "第三方通过产权交易所挂牌受让，按成交价"},
+			"#sim-t3-explain": {"按 2025年5月20日 " + series + " 3.00% 加 0.50% 计息", "评估值高于回购价，按评估值"},
+		} {
+			for _, s := range w {
+				if !strings.Contains(text(d, css), s) {
+					t.Errorf("%s = %q, lacks %q", css, text(d, css), s)
+				}
+			}
+		}
+	}
+	t.Run("PlainForm", func(t *testing.T) {
+		r := c.get("/simulator?" + simExampleE)
+		if r.StatusCode != 200 {
+			t.Fatalf("status %d: %s", r.StatusCode, text(r.doc(t), "#sim-error"))
+		}
+		d := r.doc(t)
+		check(t, d, "一年期 LPR")
+		if v, _ := d.Find("#f-series option[selected]").Attr("value"); v != "LPR1Y" {
+			t.Errorf("series not kept: %q", v)
+		}
+		if v, _ := d.Find("#f-t2_buyer option[selected]").Attr("value"); v != "third_party" {
+			t.Errorf("buyer not kept: %q", v)
+		}
+	})
+	t.Run("Htmx", func(t *testing.T) {
+		r := c.getHX("/simulator/result?" + simExampleE)
+		if r.StatusCode != 200 || !strings.Contains(r.Header.Get("HX-Push-Url"), "t2_buyer=third_party") {
+			t.Fatalf("status %d push %q", r.StatusCode, r.Header.Get("HX-Push-Url"))
+		}
+		check(t, r.doc(t), "一年期 LPR")
+	})
+	t.Run("TypedRates", func(t *testing.T) {
+		q, _ := url.ParseQuery(simExampleE)
+		q.Del("series")
+		q.Set("rates", "2024-07-22 0.0335, 2024-10-21 0.0310, 2025-05-20 0.0300")
+		check(t, c.get("/simulator?"+q.Encode()).doc(t), "参考利率")
+	})
+	t.Run("AppraisalMissingShownBesideIt", func(t *testing.T) {
+		q, _ := url.ParseQuery(simExampleE)
+		q.Del("t3_av")
+		r := c.get("/simulator?" + q.Encode())
+		if r.StatusCode != 422 || text(r.doc(t), "#err-t3_av") == "" {
+			t.Fatalf("status %d, err %q", r.StatusCode, text(r.doc(t), "#sim-error"))
+		}
+	})
+	t.Run("BadTiersShownBesideThem", func(t *testing.T) {
+		q, _ := url.ParseQuery(simExampleE)
+		q.Set("tiers", "两年")
+		r := c.get("/simulator?" + q.Encode())
+		if r.StatusCode != 422 || !strings.Contains(text(r.doc(t), "#err-tiers"), "阶梯利率") {
+			t.Fatalf("status %d, err %q", r.StatusCode, text(r.doc(t), "#err-tiers"))
+		}
+	})
+}
