@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"ite/internal/applications"
-	"ite/internal/conversion"
 )
 
 // decisionRoutes: the funding decision: prepared by staff, approved by an
@@ -29,9 +28,9 @@ func (s *Server) handleDecisionPrepare(w http.ResponseWriter, r *http.Request) e
 		CapOverride: r.PostFormValue("cap_override") == "1", OverrideReason: strings.TrimSpace(r.PostFormValue("override_reason")),
 		Terms: []byte(r.PostFormValue("terms")), Reason: strings.TrimSpace(r.PostFormValue("reason"))}
 	if in.Approve {
-		d, err := conversion.ParseMoney(r.PostFormValue("amount"))
+		d, err := applications.AmountField("amount", r.PostFormValue("amount"))
 		if err != nil {
-			return s.refuse(w, r, a.ID, applications.FieldError("amount", "立项金额须为金额（元），最多两位小数，不带逗号。"))
+			return s.refuse(w, r, a.ID, err)
 		}
 		in.Amount = d
 	}

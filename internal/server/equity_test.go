@@ -123,7 +123,7 @@ func TestEquityExampleA(t *testing.T) {
 	d := staffC.get(path + "/equity").doc(t)
 	t.Run("PreviewMatchesExampleA", func(t *testing.T) {
 		want := map[string]string{"#conv-reference": "80.000000", "#conv-price": "80.000000", "#conv-units": "37500.00",
-			"#conv-reserve": "2,962,500.00", "#conv-post": "1287500.00", "#conv-stake": "0.02912621"}
+			"#conv-reserve": "2,962,500.00", "#conv-post": "1287500.00", "#conv-stake": "2.912621%"}
 		for sel, v := range want {
 			if !strings.Contains(d.Find(sel).Text(), v) {
 				t.Errorf("%s = %q, want %s", sel, d.Find(sel).Text(), v)

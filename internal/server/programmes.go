@@ -10,7 +10,6 @@ import (
 	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
-	"ite/internal/conversion"
 	"ite/internal/day"
 	"ite/web/page"
 	"ite/web/ui"
@@ -164,9 +163,9 @@ func parseProgrammeForm(r *http.Request) (page.ProgrammeForm, applications.Progr
 	}
 	p.OpensOn, p.ClosesOn = date("opens_on", f.OpensOn), date("closes_on", f.ClosesOn)
 	money := func(field, s string) decimal.Decimal {
-		d, err := conversion.ParseMoney(s)
+		d, err := applications.ParseAmount(s)
 		if err != nil {
-			errs[field] = "请填写金额（元），最多两位小数，不带逗号。"
+			errs[field] = applications.AmountMessage
 		}
 		return d
 	}

@@ -46,7 +46,7 @@ func TestProgrammeSettings(t *testing.T) {
 		v, _ := s.Attr("value")
 		form.Add(name, v)
 	})
-	if form.Get("project_cap") != "10000000.00" || form.Get("panel_size") != "5" || form.Get("pass_score") != "70" ||
+	if form.Get("project_cap") != "10,000,000.00" || form.Get("panel_size") != "5" || form.Get("pass_score") != "70" ||
 		form.Get("notice_working_days") != "5" || form.Get("credit_report_max_age_days") != "90" || len(form["materials"]) != 8 {
 		t.Fatalf("defaults not offered: %v", form)
 	}

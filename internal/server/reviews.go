@@ -216,9 +216,9 @@ func (s *Server) handleReviewSubmit(w http.ResponseWriter, r *http.Request) erro
 		}
 	}
 	if v := form["suggested_amount"]; v != "" {
-		d, err := conversion.ParseMoney(v)
+		d, err := applications.ParseAmount(v)
 		if err != nil {
-			errs["suggested_amount"] = "建议金额须为金额（元），最多两位小数。"
+			errs["suggested_amount"] = "建议金额：" + applications.AmountMessage
 		}
 		in.SuggestedAmount = decimal.NewNullDecimal(d)
 	}

@@ -281,7 +281,7 @@ func decisionSection(v ReviewPart, csrf, base string) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ui.Field(ui.Input{Label: "立项金额（元）", Name: "amount", Value: v.RequestedAmount, Hint: "不超过申请金额、单个项目上限和本批次尚未安排的预算"}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ui.Field(ui.Input{Label: "立项金额（元）", Name: "amount", Value: amountValue(v.RequestedAmount), Hint: "不超过申请金额、单个项目上限和本批次尚未安排的预算"}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -341,11 +341,11 @@ func ProgrammeFormPage(v ProgrammeFormView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ui.Field(ui.Input{Label: "专项资金总额（元）", Name: "total_budget", Value: v.Form.TotalBudget, Required: true, Hint: "最多两位小数，如 50000000.00"}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ui.Field(ui.Input{Label: "专项资金总额（元）", Name: "total_budget", Value: amountValue(v.Form.TotalBudget), Required: true, Hint: "例如 50,000,000.00 或 5000万"}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ui.Field(ui.Input{Label: "单个项目支持上限（元）", Name: "project_cap", Value: v.Form.ProjectCap, Required: true, Hint: "原则上不超过 1000 万元"}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ui.Field(ui.Input{Label: "单个项目支持上限（元）", Name: "project_cap", Value: amountValue(v.Form.ProjectCap), Required: true, Hint: "原则上不超过 1000 万元"}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -1065,7 +1065,7 @@ func ExpertReview(v ExpertReviewView) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = ui.Field(ui.Input{Label: "建议支持金额（元，可不填）", Name: "suggested_amount", Value: v.Form["suggested_amount"]}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
+					templ_7745c5c3_Err = ui.Field(ui.Input{Label: "建议支持金额（元，可不填）", Name: "suggested_amount", Value: amountValue(v.Form["suggested_amount"])}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
