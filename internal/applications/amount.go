@@ -67,8 +67,9 @@ func AmountField(field, s string) (decimal.Decimal, error) {
 	return d, nil
 }
 
-// FormatAmount shows an amount the way ParseAmount reads it back, grouped
-// with two decimals: 3000000 → "3,000,000.00".
+// FormatAmount shows an amount the way ParseAmount reads it back, rounded
+// half-up to the fen and grouped: 3000000 → "3,000,000.00", −1234.5 →
+// "-1,234.50". web/format's Yuan and WanYuan print through it.
 func FormatAmount(d decimal.Decimal) string {
 	s := d.Round(2).StringFixed(2)
 	sign := ""

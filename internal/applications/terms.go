@@ -17,16 +17,19 @@ import (
 // per-project overrides. Pricing, ceiling, interest and exit policy use the
 // calculator's own types so what is agreed is exactly what is computed.
 type Terms struct {
-	Tranches     []TrancheTerm        `json:"tranches"`
-	Triggers     Triggers             `json:"triggers"`
-	WindowYears  int                  `json:"window_years"`
-	Unit         string               `json:"unit"` // registered_capital | shares
-	Pricing      conversion.Pricing   `json:"pricing"`
-	MaxStake     string               `json:"max_stake,omitempty"`
-	Interest     *conversion.Interest `json:"interest,omitempty"`
-	ExitPolicy   conversion.Policy    `json:"exit_policy"`
-	ExitSchedule []ExitStep           `json:"exit_schedule"`
-	LapsePolicy  string               `json:"lapse_policy"` // grant | repay | extend
+	Tranches    []TrancheTerm        `json:"tranches"`
+	Triggers    Triggers             `json:"triggers"`
+	WindowYears int                  `json:"window_years"`
+	Unit        string               `json:"unit"` // registered_capital | shares
+	Pricing     conversion.Pricing   `json:"pricing"`
+	MaxStake    string               `json:"max_stake,omitempty"`
+	Interest    *conversion.Interest `json:"interest,omitempty"`
+	ExitPolicy  conversion.Policy    `json:"exit_policy"`
+	// ReferenceSeries names the published rate series (e.g. LPR1Y) an exit
+	// with return basis "reference" reads its rates from.
+	ReferenceSeries string     `json:"reference_series,omitempty"`
+	ExitSchedule    []ExitStep `json:"exit_schedule"`
+	LapsePolicy     string     `json:"lapse_policy"` // grant | repay | extend
 }
 
 // TrancheTerm is one planned disbursement: a share of the approved amount,
@@ -170,6 +173,10 @@ func (t Terms) Validate() error {
 		scale = 0
 	}
 	ex.UnitScale = &scale
+	if ex.Policy.ReturnBasis == conversion.ReturnBasisReference && len(ex.Policy.ReferenceRates) == 0 {
+		// the series' rates are read at exit time; check with a sample
+		ex.Policy.ReferenceRates = []conversion.ReferenceRate{{From: "2020-01-01", Rate: "0.03"}}
+	}
 	for i, s := range t.ExitSchedule {
 		if s.YearsAfterConversion < 0 || s.YearsAfterConversion > 30 {
 			return bad(fmt.Sprintf("exit_schedule[%d].years_after_conversion", i), "退出时间须为转股后 0–30 年。")

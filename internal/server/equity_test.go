@@ -261,8 +261,7 @@ func TestLapseToGrant(t *testing.T) {
 		t.Fatalf("state %s", a.State)
 	}
 	t.Run("ExtensionNeedsApproval", func(t *testing.T) {
-		longer := strings.Replace(termsA, `"window_years":5`, `"window_years":7`, 1)
-		if r := staffC.post(path+"/endings", url.Values{"idempotency_key": {key()}, "kind": {"extend"}, "terms": {longer},
+		if r := staffC.post(path+"/endings", url.Values{"idempotency_key": {key()}, "kind": {"extend"}, "window_years": {"7"},
 			"reason": {"企业融资谈判中"}, "value_date": {"2029-01-11"}}); r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("prepare %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 		}

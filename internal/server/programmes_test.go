@@ -36,7 +36,7 @@ func TestProgrammeSettings(t *testing.T) {
 		}
 		if s.Is("select") {
 			v, _ := s.Find("option[selected]").Attr("value")
-			form.Set(name, v)
+			form.Add(name, v)
 			return
 		}
 		if s.Is("textarea") {
@@ -56,9 +56,9 @@ func TestProgrammeSettings(t *testing.T) {
 		for k, v := range form {
 			bad[k] = v
 		}
-		bad.Set("terms_template", strings.Replace(form.Get("terms_template"), `"0.20"`, `"1.5"`, 1))
+		bad.Set("discount", "150") // a discount of 150%
 		r := c.post("/programmes", bad)
-		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.doc(t).Find(".field.has-error").Text(), "协议条款") {
+		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.doc(t).Find(".field.has-error").Text(), "折扣") {
 			t.Fatalf("status %d %s", r.StatusCode, r.doc(t).Find(".field.has-error").Text())
 		}
 	})
