@@ -70,7 +70,7 @@ func (s *Server) renderEquity(w http.ResponseWriter, r *http.Request, status int
 	// enterprise the approved figures only.
 	if a.State == applications.StateConversionDue && !pendingConv && u.Role != enterprise {
 		v.Appraised = r.URL.Query().Get("appraised")
-		p, err := s.DB.PreviewConversion(ctx, a.ID, v.Appraised)
+		p, err := s.DB.PreviewConversion(ctx, a.ID, appraisedValue(v.Appraised))
 		if err != nil {
 			return err
 		}

@@ -372,7 +372,7 @@ func TermsFields(f applications.TermsForm, errs ui.Errors) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "<table class=\"grid\" id=\"tranche-table\"><thead><tr><th>比例（%）</th><th>或金额（元）</th><th>签约后月数</th><th>或日期</th><th>里程碑（可不填）</th><th></th></tr></thead> <tbody>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "<table class=\"data compact\" id=\"tranche-table\"><thead><tr><th>比例（%）</th><th>或金额（元）</th><th>签约后月数</th><th>或日期</th><th>里程碑（可不填）</th><th></th></tr></thead> <tbody>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -523,7 +523,7 @@ func TermsFields(f applications.TermsForm, errs ui.Errors) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "</div><table class=\"grid\" id=\"tier-table\"><thead><tr><th>分档：转股后几年内</th><th>年化收益率（%）</th><th></th></tr></thead> <tbody>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "</div><table class=\"data compact\" id=\"tier-table\"><thead><tr><th>分档：转股后几年内</th><th>年化收益率（%）</th><th></th></tr></thead> <tbody>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -586,7 +586,7 @@ func TermsFields(f applications.TermsForm, errs ui.Errors) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 45, "<table class=\"grid\" id=\"exit-table\"><thead><tr><th>转股后第几年</th><th>退出比例（%）</th><th>剩余全部</th><th></th></tr></thead> <tbody>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 45, "<table class=\"data compact\" id=\"exit-table\"><thead><tr><th>转股后第几年</th><th>退出比例（%）</th><th>剩余全部</th><th></th></tr></thead> <tbody>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
