@@ -133,6 +133,9 @@ func TestTermsForms(t *testing.T) {
 		if v := inputValues(d, "stake"); v[0] != "5" {
 			t.Fatalf("stake not kept: %v", v)
 		}
+		if v := inputValues(d, "tranche_milestone"); strings.Join(v, "|") != strings.Join(form["tranche_milestone"], "|") {
+			t.Fatalf("tranche rows not kept: %v", v)
+		}
 	})
 
 	t.Run("TermsChangeKeepsWhatWasTyped", func(t *testing.T) {
@@ -160,6 +163,9 @@ func TestTermsForms(t *testing.T) {
 		}
 		if v := inputValues(d, "reason"); v[0] != "改按参考利率" {
 			t.Fatalf("reason not kept: %v", v)
+		}
+		if v := inputValues(d, "tranche_share"); strings.Join(v, "|") != strings.Join(form["tranche_share"], "|") {
+			t.Fatalf("tranche rows not kept: %v, sent %v", v, form["tranche_share"])
 		}
 		form.Set("reference_series", "LPR1Y")
 		if r := staffC.post(path+"/terms", form); r.StatusCode != http.StatusSeeOther {
