@@ -63,7 +63,7 @@ func TestJourneyEquity(t *testing.T) {
 	staff.login(a.URL, "jingban", seed.DemoPassword)
 	staff.do(chromedp.Navigate(equityURL), chromedp.Click(chromedp.CSS(`.verify-event`)), chromedp.WaitVisible(chromedp.CSS(`#conv-price`)))
 	for sel, want := range map[string]string{"#conv-price": "80.000000", "#conv-units": "37500.00", "#conv-reserve": "2,962,500.00",
-		"#conv-post": "1287500.00", "#conv-stake": "0.02912621"} {
+		"#conv-post": "1287500.00", "#conv-stake": "2.912621%"} {
 		if got := staff.text(sel); !strings.Contains(got, want) {
 			t.Fatalf("preview %s = %q, want %s", sel, got, want)
 		}

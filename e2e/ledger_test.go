@@ -89,7 +89,7 @@ func TestJourneyLedger(t *testing.T) {
 		chromedp.Navigate(a.URL+"/applications/"+app+"/disbursements"),
 		chromedp.WaitVisible(chromedp.CSS(`#disbursement-form`)),
 	)
-	if amount, err := chromedp.Run(sb.ctx, chromedp.Value(chromedp.CSS(`#f-amount`))); err != nil || amount != "1000000.00" {
+	if amount, err := chromedp.Run(sb.ctx, chromedp.Value(chromedp.CSS(`#f-amount`))); err != nil || amount != "1,000,000.00" {
 		t.Fatalf("tranche 1 default amount %q %v", amount, err)
 	}
 	sb.screenshot("plan")

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -146,8 +147,33 @@ func TestJourneyReview(t *testing.T) {
 	if st := staff.state(); st != "reviewed" {
 		t.Fatalf("after five reviews: %s", st)
 	}
-	staff.do(chromedp.SetValue(chromedp.CSS(`#f-amount`), "8000000.00"), chromedp.Click(chromedp.CSS(`#prepare-decision`)),
-		chromedp.WaitVisible(chromedp.CSS(`#decisions .decision`)))
+	// The decision's terms are the structured form: a typo is refused beside
+	// its field and everything typed stays (the amount too).
+	staff.do(chromedp.SetValue(chromedp.CSS(`#f-amount`), "8,000,000"), chromedp.SetValue(chromedp.CSS(`#f-discount`), "2O"),
+		chromedp.Click(chromedp.CSS(`#prepare-decision`)), chromedp.WaitVisible(chromedp.CSS(`.field.has-error #f-discount`)))
+	if msg := staff.text(`#f-discount ~ .error`); !strings.Contains(msg, "折扣") {
+		t.Fatalf("discount error %q", msg)
+	}
+	if amount, err := chromedp.Run(staff.ctx, chromedp.Value(chromedp.CSS(`#f-amount`))); err != nil || amount != "8,000,000.00" {
+		t.Fatalf("amount after the refusal %q %v", amount, err)
+	}
+	staff.screenshot("decision_refused")
+	// A third tranche ("add a row" posts the form back), the plan in amounts.
+	staff.do(chromedp.Click(chromedp.CSS(`#add-tranche`)), chromedp.WaitVisible(chromedp.CSS(`#tranche-table tbody tr:nth-child(3)`)))
+	row := func(n int, field string) chromedp.CSS {
+		return chromedp.CSS(fmt.Sprintf(`#tranche-table tbody tr:nth-child(%d) input[name="%s"]`, n, field))
+	}
+	staff.do(chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('#tranche-table input[name="tranche_share"]').forEach(function (e) { e.value = ""; })`),
+		chromedp.SetValue(row(1, "tranche_amount"), "200万"), chromedp.SetValue(row(2, "tranche_amount"), "3,000,000"),
+		chromedp.SetValue(row(3, "tranche_amount"), "３００万"), chromedp.SetValue(row(3, "tranche_months"), "24"),
+		chromedp.SetValue(row(3, "tranche_milestone"), "实现量产"), chromedp.SetValue(chromedp.CSS(`#f-discount`), "15"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#f-discount').dispatchEvent(new Event('change', {bubbles: true}))`),
+		chromedp.WaitVisible(chromedp.CSS(`#pv-units`)))
+	if pv := staff.text(`#terms-preview`); !strings.Contains(pv, "元") || !strings.Contains(pv, "%") {
+		t.Fatalf("preview %q", pv)
+	}
+	staff.screenshot("decision_preview")
+	staff.do(chromedp.Click(chromedp.CSS(`#prepare-decision`)), chromedp.WaitVisible(chromedp.CSS(`#decisions .decision`)))
 	staff.screenshot("decision_prepared")
 
 	approver := newBrowser(t, "approver")
@@ -171,6 +197,10 @@ func TestJourneyReview(t *testing.T) {
 	staff2.do(chromedp.Navigate(appURL+"/agreement"), chromedp.WaitVisible(chromedp.CSS(`#sign-form`)))
 	if amount := staff2.text(`#agreement-amount`); !strings.Contains(amount, "捌佰万元整") {
 		t.Fatalf("agreement amount %q", amount)
+	}
+	if plan := staff2.text(`#tranche-plan`); !strings.Contains(plan, "3,000,000.00") || !strings.Contains(plan, "实现量产") ||
+		!strings.Contains(staff2.text(`#agreement`), "15%") {
+		t.Fatalf("agreement terms: %q", plan)
 	}
 	staff2.screenshot("agreement")
 	staff2.do(chromedp.SetValue(chromedp.CSS(`#f-signed_on`), a.Clock.Now().Format(time.DateOnly)),

@@ -174,6 +174,10 @@ func (t Terms) Validate() error {
 		scale = 0
 	}
 	ex.UnitScale = &scale
+	if ex.Policy.ReturnBasis == conversion.ReturnBasisReference && len(ex.Policy.ReferenceRates) == 0 {
+		// the series' rates are read at exit time; check with a sample
+		ex.Policy.ReferenceRates = []conversion.ReferenceRate{{From: "2020-01-01", Rate: "0.03"}}
+	}
 	for i, s := range t.ExitSchedule {
 		if s.YearsAfterConversion < 0 || s.YearsAfterConversion > 30 {
 			return bad(fmt.Sprintf("exit_schedule[%d].years_after_conversion", i), "退出时间须为转股后 0–30 年。")

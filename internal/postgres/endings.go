@@ -187,7 +187,7 @@ func (db *DB) PrepareEnding(ctx context.Context, actor audit.Actor, appID int64,
 				return err
 			}
 			if t.WindowYears <= g.terms.WindowYears {
-				return applications.FieldError("terms", fmt.Sprintf("延期须把转股期限（window_years）延长到 %d 年以上。", g.terms.WindowYears))
+				return applications.FieldError("window_years", fmt.Sprintf("延期须把转股期限延长到 %d 年以上。", g.terms.WindowYears))
 			}
 			terms = in.Terms
 		}

@@ -30,23 +30,33 @@ func (s *Server) handleAgreement(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) renderAgreement(w http.ResponseWriter, r *http.Request, status int, a applications.Application, errs ui.Errors, msg string) error {
-	if err := s.sweepDue(r, &s.notices); err != nil {
+	v, err := s.agreementView(r, a, errs, msg)
+	if err != nil {
 		return err
+	}
+	return s.render(w, r, status, page.Agreement(v))
+}
+
+// agreementView is the agreement page's view; its terms form shows the
+// terms in force (a refused proposal replaces it with what was typed).
+func (s *Server) agreementView(r *http.Request, a applications.Application, errs ui.Errors, msg string) (page.AgreementView, error) {
+	if err := s.sweepDue(r, &s.notices); err != nil {
+		return page.AgreementView{}, err
 	}
 	a, err := s.DB.FindApplication(r.Context(), a.ID)
 	if err != nil {
-		return err
+		return page.AgreementView{}, err
 	}
 	versions, err := s.DB.ListAgreements(r.Context(), a.ID)
 	if err != nil {
-		return err
+		return page.AgreementView{}, err
 	}
 	if len(versions) == 0 {
-		return applications.Errorf(applications.NotFound, "该项目尚无协议条款（立项决定批准后生成）。")
+		return page.AgreementView{}, applications.Errorf(applications.NotFound, "该项目尚无协议条款（立项决定批准后生成）。")
 	}
 	p, err := s.DB.FindProgramme(r.Context(), a.ProgrammeID)
 	if err != nil {
-		return err
+		return page.AgreementView{}, err
 	}
 	u := currentUser(r)
 	v := page.AgreementView{App: a, Versions: versions, Platform: p.HoldingPlatform, Errors: errs, FormError: msg,
@@ -67,7 +77,8 @@ func (s *Server) renderAgreement(w http.ResponseWriter, r *http.Request, status 
 	v.CanSign = u.Role.Can(applications.ActionSignAgreement) && a.State == applications.StateApproved && !a.NoticeClosedAt.IsZero()
 	v.CanPropose = u.Role.Can(applications.ActionProposeTerms) && v.Current.Status == applications.AgreementSigned && !a.State.Terminal()
 	v.CanApprove = u.Role.Can(applications.ActionApproveTerms)
-	return s.render(w, r, status, page.Agreement(v))
+	v.TermsForm = applications.TermsFormOf(v.Current.Terms)
+	return v, nil
 }
 
 // handleAgreementSign uploads the signed agreement and contracts the

@@ -260,19 +260,19 @@ func parseApplicationForm(r *http.Request) (page.ApplicationForm, applications.A
 		Content:    applications.Content{Summary: f.Summary, Technology: f.Technology, Team: f.Team, Market: f.Market}}
 	a.ProgrammeID, _ = strconv.ParseInt(f.ProgrammeID, 10, 64)
 	a.Version, _ = strconv.Atoi(f.Version)
-	if d, err := conversion.ParseMoney(f.RequestedAmount); err == nil {
+	if d, err := applications.ParseAmount(f.RequestedAmount); err == nil {
 		a.RequestedAmount = d
 	} else {
-		errs["requested_amount"] = "申请金额须为数字（元），最多两位小数（精确到分），不带逗号。"
+		errs["requested_amount"] = "申请金额（元）：" + applications.ErrorMessage(err)
 	}
 	for i := range f.BudgetItems {
 		item, amount := strings.TrimSpace(f.BudgetItems[i]), strings.TrimSpace(at(f.BudgetAmounts, i))
 		if item == "" && amount == "" {
 			continue
 		}
-		d, err := conversion.ParseMoney(amount)
+		d, err := applications.ParseAmount(amount)
 		if err != nil {
-			errs["budget"] = "预算明细“" + item + "”的金额须为数字（元），最多两位小数。"
+			errs["budget"] = "预算明细“" + item + "”的金额：" + applications.AmountMessage
 			continue
 		}
 		a.Content.Budget = append(a.Content.Budget, applications.BudgetLine{Item: item, Amount: d})

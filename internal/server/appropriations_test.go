@@ -37,7 +37,7 @@ func TestAppropriationOverHTTP(t *testing.T) {
 	if len(funds) != 1 || !funds[0].Balance.Equal(decimal.RequireFromString("5000000")) {
 		t.Fatalf("funds %+v", funds)
 	}
-	bad := url.Values{"programme_id": {itoa(m.prog.ID)}, "amount": {"1,000"}, "value_date": {"2026-11-20"},
+	bad := url.Values{"programme_id": {itoa(m.prog.ID)}, "amount": {"1,00,0"}, "value_date": {"2026-11-20"},
 		"reference": {"x"}, "idempotency_key": {newFormKey(context.Background())}}
 	if r := staffC.post("/ledger/appropriations", bad); r.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("bad amount: %d", r.StatusCode)

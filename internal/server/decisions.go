@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
 	"ite/internal/applications"
-	"ite/internal/conversion"
+	"ite/web/page"
+	"ite/web/ui"
 )
 
 // decisionRoutes: the funding decision: prepared by staff, approved by an
@@ -19,27 +21,61 @@ func (s *Server) decisionRoutes() []route {
 }
 
 // handleDecisionPrepare records staff's proposed decision
-// (POST /applications/{id}/decision).
+// (POST /applications/{id}/decision). The agreement terms come from the
+// structured terms form; a refusal shows the application page again with
+// everything typed and each error beside its field.
 func (s *Server) handleDecisionPrepare(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.loadApplication(r)
 	if err != nil {
 		return err
 	}
+	if err := r.ParseForm(); err != nil {
+		return applications.Errorf(applications.BadRequest, "表单无法读取，请重新提交。")
+	}
 	in := applications.DecisionInput{Approve: r.PostFormValue("kind") != "reject",
 		CapOverride: r.PostFormValue("cap_override") == "1", OverrideReason: strings.TrimSpace(r.PostFormValue("override_reason")),
-		Terms: []byte(r.PostFormValue("terms")), Reason: strings.TrimSpace(r.PostFormValue("reason"))}
+		Reason: strings.TrimSpace(r.PostFormValue("reason"))}
+	typed := page.DecisionTyped{Amount: strings.TrimSpace(r.PostFormValue("amount")), Reject: !in.Approve, CapOverride: in.CapOverride,
+		OverrideReason: in.OverrideReason, Reason: in.Reason, Errors: ui.Errors{}}
+	again := func(status int, msg string) error {
+		return s.renderApplication(w, r.WithContext(context.WithValue(r.Context(), ctxDecisionTyped{}, &typed)), status, a, msg)
+	}
+	amountErr := error(nil)
 	if in.Approve {
-		d, err := conversion.ParseMoney(r.PostFormValue("amount"))
-		if err != nil {
-			return s.refuse(w, r, a.ID, applications.FieldError("amount", "立项金额须为金额（元），最多两位小数，不带逗号。"))
+		in.Amount, amountErr = applications.AmountField("amount", typed.Amount)
+		if amountErr != nil {
+			typed.Errors["amount"] = applications.ErrorMessage(amountErr)
 		}
-		in.Amount = d
+	}
+	raw, f, errs, edit := parseTerms(r, applications.TermsContext{Amount: in.Amount})
+	typed.Terms = &f
+	if edit {
+		return again(http.StatusOK, "")
+	}
+	if in.Approve {
+		for k, m := range errs {
+			typed.Errors[k] = m
+		}
+		in.Terms = raw
+	}
+	if len(typed.Errors) > 0 {
+		return again(http.StatusUnprocessableEntity, "立项决定有误，请按提示修改。")
 	}
 	if _, err := s.DB.PrepareDecision(r.Context(), actor(r), a.ID, in); err != nil {
+		if e, ok := refused(err); ok {
+			if e.Field != "" {
+				typed.Errors[e.Field] = e.Message
+			}
+			return again(statusOf[e.Kind], e.Message)
+		}
 		return s.refuse(w, r, a.ID, err)
 	}
 	return s.redirectWithFlash(w, r, applicationPath(a.ID, "#decisions"), "立项决定已提交审批人审批。")
 }
+
+// ctxDecisionTyped carries a refused decision form to the application
+// page that shows it again.
+type ctxDecisionTyped struct{}
 
 func (s *Server) decisionApp(r *http.Request) (int64, int64, error) {
 	id, err := pathID(r, "id")

@@ -26,7 +26,10 @@ func TestDecision(t *testing.T) {
 	staffC := e.loggedIn(applications.RoleStaff)
 	staffC.get(path)
 	form := func(amount string) url.Values {
-		return url.Values{"kind": {"approve"}, "amount": {amount}, "terms": {string(p.TermsTemplate)}}
+		v := termsValues(t, p.TermsTemplate)
+		v.Set("kind", "approve")
+		v.Set("amount", amount)
+		return v
 	}
 	t.Run("AboveRequestedRefused", func(t *testing.T) {
 		if r := staffC.post(path+"/decision", form("9000000.01")); r.StatusCode != 422 {
@@ -109,8 +112,10 @@ func TestDecision(t *testing.T) {
 	})
 	t.Run("TermsChangeNeedsApproval", func(t *testing.T) {
 		staffC.get(path + "/agreement")
-		changed := strings.Replace(string(p.TermsTemplate), `"window_years": 5`, `"window_years": 6`, 1)
-		if r := staffC.post(path+"/agreement/terms", url.Values{"terms": {changed}, "reason": {"延长转股期"}}); r.StatusCode != http.StatusSeeOther {
+		changed := termsValues(t, p.TermsTemplate)
+		changed.Set("window_years", "6")
+		changed.Set("reason", "延长转股期")
+		if r := staffC.post(path+"/agreement/terms", changed); r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("propose %d %s", r.StatusCode, r.body)
 		}
 		g, _ := e.db.SignedAgreement(ctx, id)

@@ -78,7 +78,7 @@ func TestDisbursementOverHTTP(t *testing.T) {
 	})
 
 	form := m.disbursementForm(staffC)
-	if form.Get("amount") != "1000000.00" || form.Get("tranche") != "1" {
+	if form.Get("amount") != "1,000,000.00" || form.Get("tranche") != "1" {
 		t.Fatalf("form defaults: %v", form)
 	}
 	form.Set("reference", "PZ-2026-0001")

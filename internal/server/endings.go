@@ -1,7 +1,9 @@
 package server
 
 import (
+	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"ite/internal/applications"
@@ -49,7 +51,13 @@ func (s *Server) handleEndingPrepare(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return s.equityRefuse(w, r, a.ID, err)
 	}
-	in := postgres.EndingInput{Kind: form.Get("kind"), Reason: strings.TrimSpace(form.Get("reason")), Terms: []byte(form.Get("terms"))}
+	in := postgres.EndingInput{Kind: form.Get("kind"), Reason: strings.TrimSpace(form.Get("reason"))}
+	if in.Kind == postgres.EndingExtend {
+		if in.Terms, err = s.extendedTerms(r, a.ID, form.Get("window_years")); err != nil {
+			drop()
+			return s.equityRefuse(w, r, a.ID, err)
+		}
+	}
 	if d, err := day.Parse(form.Get("value_date")); err == nil {
 		in.ValueDate = d
 	}
@@ -61,6 +69,24 @@ func (s *Server) handleEndingPrepare(w http.ResponseWriter, r *http.Request) err
 		return s.equityRefuse(w, r, a.ID, err)
 	}
 	return s.redirectWithFlash(w, r, applicationPath(a.ID, "/equity"), "已提交审批人审批。")
+}
+
+// extendedTerms are the signed agreement's terms with the conversion
+// window extended to the years typed: an extension changes the window
+// only, so the form asks for that, never for the terms as JSON. Errors:
+// Invalid (window_years), and the store's.
+func (s *Server) extendedTerms(r *http.Request, appID int64, years string) ([]byte, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(years))
+	if err != nil || n < 1 {
+		return nil, applications.FieldError("window_years", "请填写延长后的转股期限（年，自签约起），如 7。")
+	}
+	g, err := s.DB.SignedAgreement(r.Context(), appID)
+	if err != nil {
+		return nil, err
+	}
+	t := g.Terms
+	t.WindowYears = n
+	return json.Marshal(t)
 }
 
 // handleEndingApprove (POST /endings/{id}/approve).

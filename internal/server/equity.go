@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/shopspring/decimal"
+
 	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/ledger"
@@ -77,7 +79,7 @@ func (s *Server) renderEquityForm(w http.ResponseWriter, r *http.Request, status
 	// enterprise the approved figures only.
 	if a.State == applications.StateConversionDue && !pendingConv && u.Role != enterprise {
 		v.Appraised = r.URL.Query().Get("appraised")
-		p, err := s.DB.PreviewConversion(ctx, a.ID, v.Appraised)
+		p, err := s.DB.PreviewConversion(ctx, a.ID, appraisedValue(v.Appraised))
 		if err != nil {
 			return err
 		}
@@ -170,6 +172,16 @@ func (s *Server) approveProposal(w http.ResponseWriter, r *http.Request, table s
 	return s.redirectWithFlash(w, r, applicationPath(appID, "/equity"), done)
 }
 
+// stakePercent shows a stake fraction ("0.02912621") as people read it
+// ("2.912621%"), as the register page does.
+func stakePercent(s string) string {
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return s
+	}
+	return format.Stake(d)
+}
+
 // handleEquityRegister lists the platform's positions (GET /equity);
 // ?format=csv|xlsx exports it.
 func (s *Server) handleEquityRegister(w http.ResponseWriter, r *http.Request) error {
@@ -185,7 +197,7 @@ func (s *Server) handleEquityRegister(w http.ResponseWriter, r *http.Request) er
 		return s.export(w, r, "equity_register", "股权台账", table, func(rw ledger.RowWriter, n *int64) (ledger.ChainHead, error) {
 			for _, q := range ps {
 				if err := rw.WriteRow(ledger.Text(q.Programme), ledger.Text(q.Title), ledger.Text(q.Enterprise), ledger.Date(q.ConversionDate),
-					ledger.Text(q.Units.String()), ledger.Text(q.Held.String()), ledger.Text(q.Stake), ledger.Money(q.CostBasis),
+					ledger.Text(q.Units.String()), ledger.Text(q.Held.String()), ledger.Text(stakePercent(q.Stake)), ledger.Money(q.CostBasis),
 					ledger.Money(q.Proceeds), ledger.Text(q.State.Label())); err != nil {
 					return ledger.ChainHead{}, err
 				}

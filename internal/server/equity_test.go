@@ -123,7 +123,7 @@ func TestEquityExampleA(t *testing.T) {
 	d := staffC.get(path + "/equity").doc(t)
 	t.Run("PreviewMatchesExampleA", func(t *testing.T) {
 		want := map[string]string{"#conv-reference": "80.000000", "#conv-price": "80.000000", "#conv-units": "37500.00",
-			"#conv-reserve": "2,962,500.00", "#conv-post": "1287500.00", "#conv-stake": "0.02912621"}
+			"#conv-reserve": "2,962,500.00", "#conv-post": "1287500.00", "#conv-stake": "2.912621%"}
 		for sel, v := range want {
 			if !strings.Contains(d.Find(sel).Text(), v) {
 				t.Errorf("%s = %q, want %s", sel, d.Find(sel).Text(), v)
@@ -262,8 +262,7 @@ func TestLapseToGrant(t *testing.T) {
 		t.Fatalf("state %s", a.State)
 	}
 	t.Run("ExtensionNeedsApproval", func(t *testing.T) {
-		longer := strings.Replace(termsA, `"window_years":5`, `"window_years":7`, 1)
-		if r := staffC.post(path+"/endings", url.Values{"idempotency_key": {key()}, "kind": {"extend"}, "terms": {longer},
+		if r := staffC.post(path+"/endings", url.Values{"idempotency_key": {key()}, "kind": {"extend"}, "window_years": {"7"},
 			"reason": {"企业融资谈判中"}, "value_date": {"2029-01-11"}}); r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("prepare %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 		}

@@ -14,7 +14,6 @@ import (
 	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
-	"ite/internal/conversion"
 	"ite/internal/day"
 	"ite/web/ui"
 )
@@ -52,11 +51,7 @@ func optionalMoney(field, v string) (decimal.Decimal, error) {
 	if v == "" {
 		return decimal.Zero, nil
 	}
-	d, err := conversion.ParseMoney(v)
-	if err != nil {
-		return d, applications.FieldError(field, "请填写金额（元），最多两位小数，不带逗号。")
-	}
-	return d, nil
+	return applications.AmountField(field, v)
 }
 
 // parseDay reads an optional date field (day.Parse: 2026-01-31, 2026/1/31, 2026年1月31日).
@@ -85,13 +80,14 @@ func parseOptionalID(field, label, v string) (int64, error) {
 	return id, nil
 }
 
-// parseAmount reads a money field typed by a user.
+// parseAmount reads a positive money field typed by a user
+// (applications.ParseAmount: 3,000,000.00, 300万 ...).
 func parseAmount(v string) (decimal.Decimal, error) {
-	d, err := conversion.ParseMoney(v)
-	if err != nil || !d.IsPositive() {
-		return decimal.Zero, applications.FieldError("amount", "请填写大于零的金额（元），最多两位小数，不含千分位。")
+	d, err := applications.AmountField("amount", v)
+	if err == nil && !d.IsPositive() {
+		err = applications.FieldError("amount", "金额须大于零。"+applications.AmountMessage)
 	}
-	return d, nil
+	return d, err
 }
 
 // addFieldError puts an Invalid error under its field (terms_template.x
@@ -116,7 +112,7 @@ func moneyOrEmpty(d decimal.Decimal) string {
 	if d.IsZero() {
 		return ""
 	}
-	return conversion.FormatMoney(d)
+	return applications.FormatAmount(d)
 }
 
 func at(xs []string, i int) string {

@@ -10,7 +10,6 @@ import (
 	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
-	"ite/internal/conversion"
 	"ite/internal/day"
 	"ite/web/page"
 	"ite/web/ui"
@@ -47,6 +46,9 @@ func (s *Server) handleProgrammeNew(w http.ResponseWriter, r *http.Request) erro
 // handleProgrammeCreate saves a new programme (POST /programmes).
 func (s *Server) handleProgrammeCreate(w http.ResponseWriter, r *http.Request) error {
 	form, p, errs := parseProgrammeForm(r)
+	if form.TermsEdit {
+		return s.render(w, r, http.StatusOK, page.ProgrammeFormPage(page.ProgrammeFormView{Form: form}))
+	}
 	if len(errs) == 0 {
 		created, err := s.DB.CreateProgramme(r.Context(), actor(r), p)
 		if err == nil {
@@ -81,6 +83,9 @@ func (s *Server) handleProgrammeUpdate(w http.ResponseWriter, r *http.Request) e
 	}
 	form, p, errs := parseProgrammeForm(r)
 	p.ID = id
+	if form.TermsEdit {
+		return s.render(w, r, http.StatusOK, page.ProgrammeFormPage(page.ProgrammeFormView{ID: id, Form: form}))
+	}
 	status := http.StatusUnprocessableEntity
 	formErr := "请按提示修改后重新保存。"
 	if len(errs) == 0 {
@@ -108,7 +113,10 @@ func programmeForm(p applications.Programme) page.ProgrammeForm {
 		CapOverride: p.CapOverrideAllowed, Sectors: map[string]bool{}, Materials: map[string]bool{},
 		CreditMaxAge: strconv.Itoa(p.CreditReportMaxAgeDays), PanelSize: strconv.Itoa(p.PanelSize),
 		PassScore: p.PassScore.String(), Aggregation: p.Aggregation, NoticeDays: strconv.Itoa(p.NoticeWorkingDays),
-		Terms: string(p.TermsTemplate), HoldingPlatform: p.HoldingPlatform, Version: strconv.Itoa(p.Version),
+		HoldingPlatform: p.HoldingPlatform, Version: strconv.Itoa(p.Version),
+	}
+	if t, err := applications.ParseTerms(p.TermsTemplate); err == nil {
+		f.Terms = applications.TermsFormOf(t)
 	}
 	for _, s := range p.Sectors {
 		f.Sectors[string(s)] = true
@@ -138,11 +146,16 @@ func parseProgrammeForm(r *http.Request) (page.ProgrammeForm, applications.Progr
 		Sectors: map[string]bool{}, Materials: map[string]bool{},
 		CreditMaxAge: v.Get("credit_report_max_age_days"), PanelSize: v.Get("panel_size"),
 		PassScore: v.Get("pass_score"), Aggregation: v.Get("aggregation"), NoticeDays: v.Get("notice_working_days"),
-		Terms: v.Get("terms_template"), HoldingPlatform: strings.TrimSpace(v.Get("holding_platform")), Version: v.Get("version"),
+		HoldingPlatform: strings.TrimSpace(v.Get("holding_platform")), Version: v.Get("version"),
+	}
+	raw, terms, terrs, edit := parseTerms(r, applications.TermsContext{})
+	f.Terms, f.TermsEdit = terms, edit
+	for k, m := range terrs {
+		errs[k] = m
 	}
 	p := applications.Programme{Name: f.Name, Status: applications.ProgrammeStatus(f.Status),
 		CapOverrideAllowed: f.CapOverride, Aggregation: f.Aggregation, HoldingPlatform: f.HoldingPlatform,
-		TermsTemplate: json.RawMessage(f.Terms)}
+		TermsTemplate: json.RawMessage(raw)}
 	atoi := func(field, s string) int {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
@@ -164,9 +177,9 @@ func parseProgrammeForm(r *http.Request) (page.ProgrammeForm, applications.Progr
 	}
 	p.OpensOn, p.ClosesOn = date("opens_on", f.OpensOn), date("closes_on", f.ClosesOn)
 	money := func(field, s string) decimal.Decimal {
-		d, err := conversion.ParseMoney(s)
+		d, err := applications.ParseAmount(s)
 		if err != nil {
-			errs[field] = "请填写金额（元），最多两位小数，不带逗号。"
+			errs[field] = applications.AmountMessage
 		}
 		return d
 	}

@@ -36,7 +36,7 @@ func TestProgrammeSettings(t *testing.T) {
 		}
 		if s.Is("select") {
 			v, _ := s.Find("option[selected]").Attr("value")
-			form.Set(name, v)
+			form.Add(name, v)
 			return
 		}
 		if s.Is("textarea") {
@@ -46,7 +46,7 @@ func TestProgrammeSettings(t *testing.T) {
 		v, _ := s.Attr("value")
 		form.Add(name, v)
 	})
-	if form.Get("project_cap") != "10000000.00" || form.Get("panel_size") != "5" || form.Get("pass_score") != "70" ||
+	if form.Get("project_cap") != "10,000,000.00" || form.Get("panel_size") != "5" || form.Get("pass_score") != "70" ||
 		form.Get("notice_working_days") != "5" || form.Get("credit_report_max_age_days") != "90" || len(form["materials"]) != 8 {
 		t.Fatalf("defaults not offered: %v", form)
 	}
@@ -56,9 +56,9 @@ func TestProgrammeSettings(t *testing.T) {
 		for k, v := range form {
 			bad[k] = v
 		}
-		bad.Set("terms_template", strings.Replace(form.Get("terms_template"), `"0.20"`, `"1.5"`, 1))
+		bad.Set("discount", "150") // a discount of 150%
 		r := c.post("/programmes", bad)
-		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.doc(t).Find(".field.has-error").Text(), "协议条款") {
+		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.doc(t).Find(".field.has-error").Text(), "折扣") {
 			t.Fatalf("status %d %s", r.StatusCode, r.doc(t).Find(".field.has-error").Text())
 		}
 	})

@@ -6,7 +6,6 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/auth"
-	"ite/internal/conversion"
 	"ite/internal/day"
 	"ite/internal/postgres"
 	"ite/web/page"
@@ -45,10 +44,10 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	errs := ui.Errors{}
 	p := applications.EnterpriseProfile{Name: form["name"], USCC: form["uscc"], LegalRep: form["legal_rep"],
 		Address: form["address"], ContactName: form["contact_name"], ContactMobile: form["contact_mobile"]}
-	if d, err := conversion.ParseMoney(form["registered_capital"]); err == nil {
+	if d, err := applications.ParseAmount(form["registered_capital"]); err == nil {
 		p.RegisteredCapital = d
 	} else {
-		errs["registered_capital"] = "请填写注册资本（元），最多两位小数，不带逗号。"
+		errs["registered_capital"] = "注册资本（元）：" + applications.AmountMessage
 	}
 	if d, err := day.Parse(form["founded_on"]); err == nil {
 		p.FoundedOn = d

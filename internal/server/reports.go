@@ -9,7 +9,6 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/blob"
-	"ite/internal/conversion"
 	"ite/internal/day"
 	"ite/internal/postgres"
 	"ite/web/page"
@@ -256,11 +255,11 @@ func (s *Server) handleReportSubmit(w http.ResponseWriter, r *http.Request) erro
 func parseReportForm(form map[string]string) (applications.ReportInput, error) {
 	var in applications.ReportInput
 	var err error
-	if in.Figures.Revenue, err = conversion.ParseMoney(form["revenue"]); err != nil {
-		return in, applications.FieldError("revenue", "营业收入须为数字（元），最多两位小数，不带逗号；没有收入请填 0。")
+	if in.Figures.Revenue, err = applications.ParseAmount(form["revenue"]); err != nil {
+		return in, applications.FieldError("revenue", "营业收入："+applications.AmountMessage+"；没有收入请填 0。")
 	}
-	if in.Figures.RDSpend, err = conversion.ParseMoney(form["rd_spend"]); err != nil {
-		return in, applications.FieldError("rd_spend", "研发投入须为数字（元），最多两位小数，不带逗号；没有请填 0。")
+	if in.Figures.RDSpend, err = applications.ParseAmount(form["rd_spend"]); err != nil {
+		return in, applications.FieldError("rd_spend", "研发投入："+applications.AmountMessage+"；没有请填 0。")
 	}
 	if in.Figures.Headcount, err = strconv.Atoi(strings.TrimSpace(form["headcount"])); err != nil || in.Figures.Headcount < 0 {
 		return in, applications.FieldError("headcount", "从业人数须为 0 或正整数。")

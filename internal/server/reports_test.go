@@ -187,7 +187,7 @@ func TestProgressReports(t *testing.T) {
 	t.Run("SubmitRefusesBadFiguresBeforeStoringFiles", func(t *testing.T) {
 		ent.get("/reports/" + idText)
 		bad := validReport()
-		bad["revenue"] = "1,250,000"
+		bad["revenue"] = "1,25,0000" // not an amount (3,000,000 and 300万 are)
 		blobs := e.blobCount()
 		r := ent.submitReport(id, bad, reportFile{"报表.pdf", pdf})
 		if r.StatusCode != http.StatusUnprocessableEntity {
@@ -268,7 +268,7 @@ func TestProgressReports(t *testing.T) {
 		if !strings.Contains(d.Find("#review-comment").Text(), "请补充研发投入明细表。") {
 			t.Fatal("the enterprise does not see the comment")
 		}
-		if v, _ := d.Find("#f-revenue").Attr("value"); v != "1250000.50" {
+		if v, _ := d.Find("#f-revenue").Attr("value"); v != "1,250,000.50" {
 			t.Fatalf("resubmission form not prefilled: revenue %q", v)
 		}
 		if rows := reportRows(staffC, "/reports?view=overdue"); rows[idText] != "returned+overdue" {

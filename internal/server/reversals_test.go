@@ -244,7 +244,7 @@ func TestReversalOverHTTP(t *testing.T) {
 	})
 	t.Run("TrancheCanBeDisbursedAgain", func(t *testing.T) {
 		form := m.disbursementForm(staffC)
-		if form.Get("amount") != "1000000.00" || form.Get("tranche") != "1" {
+		if form.Get("amount") != "1,000,000.00" || form.Get("tranche") != "1" {
 			t.Fatalf("form defaults after the reversal: %v", form)
 		}
 		form.Set("reference", "PZ-2026-0001")

@@ -85,7 +85,14 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 		hasPending = hasPending || d.Status == applications.DecisionPending
 	}
 	v.CanPrepare = u.Role.Can(applications.ActionPrepareDecision) && a.State == applications.StateReviewed && !hasPending
-	v.TermsTemplate, v.RequestedAmount = string(p.TermsTemplate), conversion.FormatMoney(a.RequestedAmount)
+	v.Decision = page.DecisionTyped{Amount: applications.FormatAmount(a.RequestedAmount)}
+	if t, err := applications.ParseTerms(p.TermsTemplate); err == nil {
+		f := applications.TermsFormOf(t)
+		v.Decision.Terms = &f
+	}
+	if typed, ok := ctx.Value(ctxDecisionTyped{}).(*page.DecisionTyped); ok {
+		v.Decision = *typed
+	}
 	if !a.NoticeStartsOn.IsZero() {
 		if v.Objections, err = s.DB.ListObjections(ctx, a.ID); err != nil {
 			return nil, err
@@ -216,9 +223,9 @@ func (s *Server) handleReviewSubmit(w http.ResponseWriter, r *http.Request) erro
 		}
 	}
 	if v := form["suggested_amount"]; v != "" {
-		d, err := conversion.ParseMoney(v)
+		d, err := applications.ParseAmount(v)
 		if err != nil {
-			errs["suggested_amount"] = "建议金额须为金额（元），最多两位小数。"
+			errs["suggested_amount"] = "建议金额：" + applications.AmountMessage
 		}
 		in.SuggestedAmount = decimal.NewNullDecimal(d)
 	}

@@ -9,6 +9,7 @@
 package format
 
 import (
+	"ite/internal/applications"
 	"ite/internal/day"
 	"strings"
 	"time"
@@ -19,7 +20,7 @@ import (
 // Yuan formats an amount in yuan, rounded half-up to 0.01, with thousands
 // separators: 8000000 → "8,000,000.00 元", −1234.5 → "-1,234.50 元".
 func Yuan(d decimal.Decimal) string {
-	return grouped(d, 2) + " 元"
+	return applications.FormatAmount(d) + " 元"
 }
 
 // WanYuan formats an amount in 万元 (units of 10,000 yuan), as the bureau's
@@ -29,31 +30,7 @@ func Yuan(d decimal.Decimal) string {
 // to 2 decimals: 12345 → "1.23 万元", 12350 → "1.24 万元" (1.235 rounds up).
 // Because of that rounding, use Yuan wherever the exact amount matters.
 func WanYuan(d decimal.Decimal) string {
-	return grouped(d.Shift(-4), 2) + " 万元"
-}
-
-// grouped rounds d half-up to places decimals and inserts a comma every three
-// integer digits.
-func grouped(d decimal.Decimal, places int32) string {
-	s := d.Round(places).StringFixed(places)
-	sign := ""
-	if strings.HasPrefix(s, "-") {
-		sign, s = "-", s[1:]
-	}
-	intPart, frac, _ := strings.Cut(s, ".")
-	var b strings.Builder
-	b.WriteString(sign)
-	for i, c := range intPart {
-		if i > 0 && (len(intPart)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if places > 0 {
-		b.WriteByte('.')
-		b.WriteString(frac)
-	}
-	return b.String()
+	return applications.FormatAmount(d.Shift(-4)) + " 万元"
 }
 
 // upperDigits are the uppercase numerals, indexed by digit value.

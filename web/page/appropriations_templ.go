@@ -98,7 +98,7 @@ func LedgerAppropriations(v LedgerAppropriationsView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = ui.Field(ui.Input{Label: "金额（元）", Name: "amount", Value: v.Form.Amount, Required: true, Hint: "最多两位小数，不含千分位"}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = ui.Field(ui.Input{Label: "金额（元）", Name: "amount", Value: amountValue(v.Form.Amount), Required: true, Hint: "例如 3,000,000.00 或 300万"}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -506,7 +506,7 @@ func DisbursementSection(v DisbursementPart) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = ui.Field(ui.Input{Label: "金额（元）", Name: "amount", Value: v.Form.Amount, Required: true, Hint: "默认为该期剩余计划金额"}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = ui.Field(ui.Input{Label: "金额（元）", Name: "amount", Value: amountValue(v.Form.Amount), Required: true, Hint: "默认为该期剩余计划金额"}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -144,3 +144,7 @@ func postContract(s applications.State) bool {
 	}
 	return false
 }
+
+// amountValue is a typed amount shown back normalised in its input
+// ("300万" → "3,000,000.00"); what is not an amount stays as typed.
+func amountValue(s string) string { return applications.NormalAmount(s) }

@@ -84,7 +84,7 @@ func Register(v RegisterView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ui.Field(ui.Input{Label: "注册资本（元）", Name: "registered_capital", Value: v.Form["registered_capital"], Required: true, Hint: "如 1000000.00"}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ui.Field(ui.Input{Label: "注册资本（元）", Name: "registered_capital", Value: amountValue(v.Form["registered_capital"]), Required: true, Hint: "例如 1,000,000.00 或 100万"}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

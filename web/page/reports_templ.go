@@ -1021,11 +1021,11 @@ func ReportShow(v ReportView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = ui.Field(ui.Input{Label: "营业收入（元，报告期内）", Name: "revenue", Value: v.Form["revenue"], Required: true, Hint: "数字，最多两位小数，不带逗号"}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = ui.Field(ui.Input{Label: "营业收入（元，报告期内）", Name: "revenue", Value: amountValue(v.Form["revenue"]), Required: true, Hint: "例如 3,000,000.00 或 300万"}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = ui.Field(ui.Input{Label: "研发投入（元，报告期内）", Name: "rd_spend", Value: v.Form["rd_spend"], Required: true}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = ui.Field(ui.Input{Label: "研发投入（元，报告期内）", Name: "rd_spend", Value: amountValue(v.Form["rd_spend"]), Required: true}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -95,3 +95,13 @@ func lapseText(policy string) string {
 		"extend": "转股期限届满仍未满足转股条件的，经批准可延长转股期限。",
 	}[policy]
 }
+
+// stakeText shows a stake fraction string ("0.02912621") as a percentage
+// ("2.912621%"); what is not a number is shown as it is.
+func stakeText(s string) string {
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return s
+	}
+	return format.Stake(d)
+}

@@ -59,3 +59,26 @@
     xhr.send(new FormData(form));
   });
 })();
+
+// The terms form shows only the fields of the chosen pricing method and
+// return basis. Without JavaScript every field shows; the server reads only
+// the chosen method's.
+(function () {
+  "use strict";
+  function sync(root) {
+    root.querySelectorAll(".terms-fields").forEach(function (fs) {
+      var m = fs.querySelector('select[name="pricing_method"]');
+      var b = fs.querySelector('select[name="return_basis"]');
+      fs.querySelectorAll("[data-methods]").forEach(function (el) {
+        el.hidden = !!m && el.getAttribute("data-methods").split(" ").indexOf(m.value) < 0;
+      });
+      fs.querySelectorAll("[data-bases]").forEach(function (el) {
+        el.hidden = !!b && el.getAttribute("data-bases").split(" ").indexOf(b.value) < 0;
+      });
+    });
+  }
+  document.addEventListener("change", function (e) {
+    if (e.target.name === "pricing_method" || e.target.name === "return_basis") sync(document);
+  });
+  document.addEventListener("DOMContentLoaded", function () { sync(document); });
+})();
