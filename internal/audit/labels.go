@@ -37,6 +37,7 @@ var eventLabels = map[string]string{
 	"exit_approve":            "退出审批",
 	"exit_prepare":            "拟定退出方案",
 	"expert_profile":          "专家信息维护",
+	"email_settings":          "修改邮件通知设置",
 	"export":                  "导出数据",
 	"ledger_verify":           "台账校验",
 	"login":                   "登录",

@@ -102,7 +102,7 @@ func (db *DB) PrepareDecision(ctx context.Context, actor audit.Actor, appID int6
 			}
 			return err
 		}
-		if err := notifyRole(ctx, tx, now, "approver", "立项决定待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)); err != nil {
+		if err := notifyApprovers(ctx, tx, now, "立项决定待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)+"#decision"); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "decision_prepare", ObjectType: "application",
@@ -151,7 +151,7 @@ func (db *DB) ApproveDecision(ctx context.Context, actor audit.Actor, decisionID
 			if _, err := transitionTx(ctx, tx, now, actor, a.ID, applications.StateRejected, d.Reason, nil); err != nil {
 				return err
 			}
-			if err := notifyEnterprise(ctx, tx, now, a.ID, "项目“"+a.Title+"”不予立项："+d.Reason); err != nil {
+			if err := notifyEnterprise(ctx, tx, now, NotifyOutcome, a.ID, "项目“"+a.Title+"”不予立项："+d.Reason, ""); err != nil {
 				return err
 			}
 			return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "decision_approve", ObjectType: "application",
@@ -183,7 +183,7 @@ func (db *DB) ApproveDecision(ctx context.Context, actor audit.Actor, decisionID
 			"批准立项 "+d.Amount.Decimal.StringFixed(2)+" 元，公示 "+start.Format(time.DateOnly)+" 至 "+end.Format(time.DateOnly), nil); err != nil {
 			return err
 		}
-		if err := notifyEnterprise(ctx, tx, now, a.ID, "项目“"+a.Title+"”已批准立项，公示期 "+start.Format(time.DateOnly)+" 至 "+end.Format(time.DateOnly)+"。"); err != nil {
+		if err := notifyEnterprise(ctx, tx, now, NotifyOutcome, a.ID, "项目“"+a.Title+"”已批准立项，公示期 "+start.Format(time.DateOnly)+" 至 "+end.Format(time.DateOnly)+"。", ""); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "decision_approve", ObjectType: "application",
@@ -218,7 +218,7 @@ func (db *DB) SendBackDecision(ctx context.Context, actor audit.Actor, decisionI
 			decisionID, actor.ID, now, comment); err != nil {
 			return err
 		}
-		if err := notify(ctx, tx, now, preparedBy, "立项决定被退回："+comment, "/applications/"+itoa64(appID)); err != nil {
+		if err := notify(ctx, tx, now, NotifySentBack, preparedBy, "立项决定被退回："+comment, "/applications/"+itoa64(appID)+"#decision"); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "decision_send_back", ObjectType: "application",

@@ -304,6 +304,9 @@ func (db *DB) RecordDisbursement(ctx context.Context, actor audit.Actor, in Disb
 		if out, err = findDisbursement(ctx, tx, id); err != nil {
 			return err
 		}
+		if err := notifyApprovers(ctx, tx, now, "拨付待审批：“"+a.Title+"”第 "+strconv.Itoa(in.Tranche)+" 期 "+in.Amount.StringFixed(2)+" 元", "/disbursements/"+itoa64(id)); err != nil {
+			return err
+		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "disbursement_recorded", ObjectType: RecordDisbursement,
 			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success, Detail: map[string]any{"after": disbursementAudit(out)}})
 	})
@@ -312,7 +315,7 @@ func (db *DB) RecordDisbursement(ctx context.Context, actor audit.Actor, in Disb
 
 // disbursementRecord is the disbursements table for checkMoney.
 var disbursementRecord = moneyRecord[Disbursement]{table: "disbursements", recordType: RecordDisbursement,
-	what: "拨付", find: findDisbursement, checkedBy: func(d Disbursement) int64 { return d.CheckedBy },
+	what: "拨付", path: "/disbursements/", find: findDisbursement, checkedBy: func(d Disbursement) int64 { return d.CheckedBy },
 	audit: disbursementAudit}
 
 // ApproveDisbursement approves a pending disbursement. In one transaction,

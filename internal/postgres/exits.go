@@ -225,7 +225,7 @@ func (db *DB) PrepareExit(ctx context.Context, actor audit.Actor, appID int64, i
 			}
 			return err
 		}
-		if err := notifyRole(ctx, tx, now, "approver", "退出待审批：“"+a.Title+"”第 "+fmt.Sprint(n+1)+" 期", "/applications/"+itoa64(appID)+"/equity"); err != nil {
+		if err := notifyApprovers(ctx, tx, now, "退出待审批：“"+a.Title+"”第 "+fmt.Sprint(n+1)+" 期", "/applications/"+itoa64(appID)+"/equity"); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "exit_prepare", ObjectType: RecordExit,

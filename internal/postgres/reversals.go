@@ -287,6 +287,9 @@ func (db *DB) RequestReversal(ctx context.Context, actor audit.Actor, in Reversa
 		if out, err = findReversal(ctx, tx, id); err != nil {
 			return err
 		}
+		if err := notifyApprovers(ctx, tx, now, fmt.Sprintf("冲正申请待审批：第 %d 号凭证", e.Seq), "/ledger/reversals/"+itoa64(id)); err != nil {
+			return err
+		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "reversal_requested", ObjectType: RecordReversal,
 			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"after": reversalAudit(out)}})
 	})
@@ -295,7 +298,7 @@ func (db *DB) RequestReversal(ctx context.Context, actor audit.Actor, in Reversa
 
 // reversalRecord is the reversals table for checkMoney.
 var reversalRecord = moneyRecord[Reversal]{table: "reversals", recordType: RecordReversal,
-	what: "冲正申请", find: findReversal, checkedBy: func(r Reversal) int64 { return r.CheckedBy },
+	what: "冲正申请", path: "/ledger/reversals/", find: findReversal, checkedBy: func(r Reversal) int64 { return r.CheckedBy },
 	audit: reversalAudit}
 
 // ApproveReversal approves a pending reversal request. In one transaction,

@@ -91,6 +91,7 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 			return nil, err
 		}
 		v.CanObject = u.Role == staff && a.State == applications.StateApproved && a.NoticeClosedAt.IsZero()
+		v.CanCheckObjection = u.Role == approver && a.State == applications.StateApproved
 	}
 	v.HasAgreement = !a.ApprovedAmount.Decimal.IsZero()
 	return v, nil

@@ -80,6 +80,7 @@ func (s *Server) routes() []route {
 		s.agreementRoutes(),
 		s.termsRoutes(),
 		s.inboxRoutes(),
+		s.settingsRoutes(),
 		s.calendarRoutes(),
 		s.equityRoutes(),
 		s.eventRoutes(),

@@ -79,7 +79,7 @@ func decisionStatusLabel(s string) string {
 }
 
 func objectionLabel(s string) string {
-	return map[string]string{"open": "待处理", "upheld": "成立", "dismissed": "不成立"}[s]
+	return map[string]string{"open": "待处理", "proposed": "拟认定成立，待审批", "upheld": "成立", "dismissed": "不成立"}[s]
 }
 
 func agreementStatusLabel(s string) string {
