@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"net/http"
+	"sync"
 
 	"ite/internal/applications"
 	"ite/web/layout"
@@ -44,17 +46,46 @@ var duties = map[applications.Role][]string{
 	},
 }
 
-// handleHome is each role's start page (GET /).
+// handleHome is each role's start page: its to-do lists (GET /).
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) error {
 	u := currentUser(r)
 	nav := layout.Nav(r.Context())
 	if len(nav) > 0 {
 		nav = nav[1:] // the home link itself
 	}
+	todo, err := s.DB.ListToDo(r.Context(), *u)
+	if err != nil {
+		return err
+	}
 	return s.render(w, r, http.StatusOK, page.Home(page.HomeView{
 		Greeting: u.DisplayName + "，您好",
 		RoleName: u.Role.Label(),
+		ToDo:     todo,
+		Now:      s.Now().Unix(),
 		Duties:   duties[u.Role],
 		Links:    nav,
 	}))
+}
+
+// todoCounts is the layout's source of menu counts: the user's to-do total
+// beside the home link. It counts once per request, and only when a page
+// is rendered (a page served from the cache does not ask).
+func (s *Server) todoCounts() layout.Counts {
+	var once sync.Once
+	var counts map[string]int
+	return func(ctx context.Context) map[string]int {
+		once.Do(func() {
+			sess := sessionFrom(ctx)
+			if sess == nil {
+				return
+			}
+			todo, err := s.DB.CountToDo(ctx, sess.User)
+			if err != nil {
+				s.Logger.Error("count to-do", "err", err, "user_id", sess.User.ID)
+				return
+			}
+			counts = map[string]int{"/": todo.Total()}
+		})
+		return counts
+	}
 }

@@ -96,7 +96,7 @@ func TestObjectionUpheld(t *testing.T) {
 		}
 		ap := e.loggedIn(applications.RoleApprover)
 		page := ap.get(path).doc(t)
-		if page.Find(`form[action="` + oid + `/approve"]`).Length() != 1 {
+		if page.Find(`form[action="`+oid+`/approve"]`).Length() != 1 {
 			t.Fatal("the approver is not offered the approval")
 		}
 		if r := ap.post(oid+"/approve", nil); r.StatusCode != http.StatusSeeOther {
