@@ -127,7 +127,8 @@ var todoByRole = map[applications.Role][]todoQuery{
 			where: `a.state = 'under_review' AND ` + mine + ` AND (SELECT count(*) FROM panel_assignments x WHERE x.application_id = a.id AND x.status <> 'recused') < p.panel_size`,
 			cols:  `a.id, a.title, '专家 ' || (SELECT count(*) FROM panel_assignments x WHERE x.application_id = a.id AND x.status <> 'recused') || '/' || p.panel_size, a.state_changed_at, NULL, ` + appLink + ` || '#panel', NULL, ''`}),
 		todo("reviewed", "评审完成，待拟定立项决定", todoQuery{from: `applications a`, joins: entName,
-			where: `a.state = 'reviewed' AND ` + mine + ` AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.application_id = a.id AND d.status = 'pending')`,
+			// a decision sent back is its maker's (sent_back below)
+			where: `a.state = 'reviewed' AND ` + mine + ` AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.application_id = a.id AND d.status IN ('pending','sent_back'))`,
 			cols:  `a.id, a.title, e.name, a.state_changed_at, NULL, ` + appLink + ` || '#decision', a.requested_amount, ''`}),
 		todo("sent_back", "被审批人退回的事项",
 			todoQuery{from: `decisions x JOIN applications a ON a.id = x.application_id`,
