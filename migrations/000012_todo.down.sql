@@ -1,3 +1,8 @@
+DROP INDEX users_locked_idx;
+DROP INDEX panel_assignments_recused_idx;
+DROP INDEX applications_precheck_idx;
+DROP INDEX applications_unassigned_idx;
+DROP INDEX applications_todo_idx;
 DROP INDEX objections_pending_idx;
 ALTER TABLE objections
   DROP CONSTRAINT objections_upheld_checked,

@@ -36,3 +36,19 @@ ALTER TABLE objections
 -- The approvers' to-do list and the notice sweep look for open and
 -- proposed objections.
 CREATE INDEX objections_pending_idx ON objections (application_id) WHERE status IN ('open','proposed');
+
+-- 3. The to-do counts run for the navigation of every page a signed-in
+--    user renders (internal/postgres/home.go). On 100,000 synthetic
+--    applications (docs/PERFORMANCE.md, "To-do lists") these turned the
+--    sequential scans EXPLAIN showed into index ranges:
+--    staff's lists by state for the liaison (read oldest first, counted from
+--    the index alone), and for applications with no liaison;
+CREATE INDEX applications_todo_idx ON applications (state, liaison_id, state_changed_at, id);
+CREATE INDEX applications_unassigned_idx ON applications (state, state_changed_at, id) WHERE liaison_id IS NULL;
+--    pre-checks asked (a seq scan of applications, 9 ms);
+CREATE INDEX applications_precheck_idx ON applications (precheck_asked_at, id) INCLUDE (state, liaison_id)
+  WHERE precheck_asked_at IS NOT NULL;
+--    recusals not yet replaced;
+CREATE INDEX panel_assignments_recused_idx ON panel_assignments (application_id, id) WHERE status = 'recused';
+--    the admin's locked accounts (a seq scan of 33,337 users, 15 ms).
+CREATE INDEX users_locked_idx ON users (locked_until) WHERE locked_until IS NOT NULL;

@@ -102,7 +102,7 @@ func (db *DB) PrepareDecision(ctx context.Context, actor audit.Actor, appID int6
 			}
 			return err
 		}
-		if err := notifyApprovers(ctx, tx, now, "立项决定待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)+"#decision"); err != nil {
+		if err := notifyApprovers(ctx, tx, now, "立项决定待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)+"#decisions"); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "decision_prepare", ObjectType: "application",
@@ -218,7 +218,7 @@ func (db *DB) SendBackDecision(ctx context.Context, actor audit.Actor, decisionI
 			decisionID, actor.ID, now, comment); err != nil {
 			return err
 		}
-		if err := notify(ctx, tx, now, NotifySentBack, preparedBy, "立项决定被退回："+comment, "/applications/"+itoa64(appID)+"#decision"); err != nil {
+		if err := notify(ctx, tx, now, NotifySentBack, preparedBy, "立项决定被退回："+comment, "/applications/"+itoa64(appID)+"#decisions"); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "decision_send_back", ObjectType: "application",

@@ -37,15 +37,21 @@ type ToDoItem struct {
 // ToDoList is one list with its length; Items holds at most ToDoListMax of
 // them, the oldest.
 type ToDoList struct {
-	Kind  ToDoKind
-	Label string
-	Count int
-	Items []ToDoItem
+	Kind   ToDoKind
+	Label  string
+	Count  int
+	Capped bool // the list is longer than Count: a part reached ToDoCountCap
+	Items  []ToDoItem
 }
 
 // ToDoListMax bounds the rows a list shows on the home page; Count is the
 // whole list's length.
 const ToDoListMax = 50
+
+// ToDoCountCap bounds what one list part counts, so the navigation's count
+// costs the same with a backlog of 20,000 submissions as with 20: nobody
+// works through more than a thousand items from a badge.
+const ToDoCountCap = 1000
 
 // ToDo is all of a user's lists, in the order the home page shows them.
 type ToDo struct {
@@ -77,8 +83,14 @@ type todoQuery struct {
 }
 
 // mine: an application staff must act on is the liaison's, or every staff
-// member's while it has none (as its notifications).
-const mine = `(a.liaison_id = $1 OR a.liaison_id IS NULL)`
+// member's while it has none (as its notifications). todo splits a part
+// that says mine into one for each side of the OR, so that each is an
+// index range of applications_todo_idx (state, liaison_id,
+// state_changed_at, id): counted from the index alone and read oldest
+// first, stopping at the limit.
+const mine = `{{mine}}`
+
+var mineSides = []string{`a.liaison_id = $1`, `a.liaison_id IS NULL`}
 
 const appLink = `'/applications/' || a.id`
 
@@ -86,10 +98,20 @@ var todoLabels = map[ToDoKind]string{}
 
 func todo(kind ToDoKind, label string, qs ...todoQuery) []todoQuery {
 	todoLabels[kind] = label
-	for i := range qs {
-		qs[i].kind = kind
+	var out []todoQuery
+	for _, q := range qs {
+		q.kind = kind
+		if !strings.Contains(q.where, mine) {
+			out = append(out, q)
+			continue
+		}
+		for _, side := range mineSides {
+			q := q
+			q.where = strings.ReplaceAll(q.where, mine, side)
+			out = append(out, q)
+		}
 	}
-	return qs
+	return out
 }
 
 func cat(parts ...[]todoQuery) []todoQuery {
@@ -121,19 +143,31 @@ var todoByRole = map[applications.Role][]todoQuery{
 			cols:  `a.id, a.title, e.name, a.precheck_asked_at, NULL, ` + appLink + ` || '#comments', a.requested_amount, ''`}),
 		todo("submitted", "待形式审查（含补正后重新提交）", todoQuery{from: `applications a`, joins: entName,
 			where: `a.state = 'submitted' AND ` + mine,
-			cols: `a.id, a.title, e.name || CASE WHEN EXISTS (SELECT 1 FROM application_transitions t WHERE t.application_id = a.id AND t.from_state = 'returned') THEN '（补正后重新提交）' ELSE '' END,
+			cols: `a.id, a.title, e.name || COALESCE((SELECT '（补正后重新提交）' FROM application_transitions t WHERE t.application_id = a.id AND t.from_state = 'returned' LIMIT 1), ''),
 				a.state_changed_at, NULL, ` + appLink + ` || '#checklist', a.requested_amount, ''`}),
-		todo("panel", "待抽取或补抽评审专家", todoQuery{from: `applications a JOIN programmes p ON p.id = a.programme_id`,
-			where: `a.state = 'under_review' AND ` + mine + ` AND (SELECT count(*) FROM panel_assignments x WHERE x.application_id = a.id AND x.status <> 'recused') < p.panel_size`,
-			cols:  `a.id, a.title, '专家 ' || (SELECT count(*) FROM panel_assignments x WHERE x.application_id = a.id AND x.status <> 'recused') || '/' || p.panel_size, a.state_changed_at, NULL, ` + appLink + ` || '#panel', NULL, ''`}),
+		// Two parts, each cheap with an index: applications with no panel
+		// yet, and recusals not yet replaced (few: a partial index).
+		todo("panel", "待抽取或补抽评审专家",
+			todoQuery{from: `applications a`, joins: entName,
+				// NOT IN, not NOT EXISTS: one hashed pass over the
+				// assignments instead of a probe per application under review
+				// (1.1 s cold over 23,000 of them, docs/PERFORMANCE.md).
+				where: `a.state = 'under_review' AND ` + mine + ` AND a.id NOT IN (SELECT x.application_id FROM panel_assignments x)`,
+				cols:  `a.id, a.title, e.name || '：尚未抽取专家', a.state_changed_at, NULL, ` + appLink + ` || '#panel', NULL, ''`},
+			todoQuery{from: `panel_assignments r JOIN applications a ON a.id = r.application_id JOIN programmes p ON p.id = a.programme_id`,
+				where: `r.status = 'recused' AND a.state = 'under_review' AND ` + mine + `
+					AND r.id = (SELECT max(y.id) FROM panel_assignments y WHERE y.application_id = a.id AND y.status = 'recused')
+					AND (SELECT count(*) FROM panel_assignments x WHERE x.application_id = a.id AND x.status <> 'recused') < p.panel_size`,
+				cols: `a.id, a.title, '专家回避，需补抽（现有 ' || (SELECT count(*) FROM panel_assignments x WHERE x.application_id = a.id AND x.status <> 'recused') || '/' || p.panel_size || '）',
+					r.declared_at, NULL, ` + appLink + ` || '#panel', NULL, ''`}),
 		todo("reviewed", "评审完成，待拟定立项决定", todoQuery{from: `applications a`, joins: entName,
 			// a decision sent back is its maker's (sent_back below)
 			where: `a.state = 'reviewed' AND ` + mine + ` AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.application_id = a.id AND d.status IN ('pending','sent_back'))`,
-			cols:  `a.id, a.title, e.name, a.state_changed_at, NULL, ` + appLink + ` || '#decision', a.requested_amount, ''`}),
+			cols:  `a.id, a.title, e.name, a.state_changed_at, NULL, ` + appLink + ` || '#decisions', a.requested_amount, ''`}),
 		todo("sent_back", "被审批人退回的事项",
 			todoQuery{from: `decisions x JOIN applications a ON a.id = x.application_id`,
 				where: `x.status = 'sent_back' AND x.prepared_by = $1 AND a.state = 'reviewed' AND ` + noneSince("decisions", "application_id"),
-				cols:  `x.id, a.title, '立项决定被退回：' || x.check_comment, x.checked_at, NULL, ` + appLink + ` || '#decision', x.amount, ''`},
+				cols:  `x.id, a.title, '立项决定被退回：' || x.check_comment, x.checked_at, NULL, ` + appLink + ` || '#decisions', x.amount, ''`},
 			todoQuery{from: `disbursements x JOIN applications a ON a.id = x.application_id`,
 				where: `x.status = 'rejected' AND x.prepared_by = $1 AND NOT EXISTS (SELECT 1 FROM disbursements y WHERE y.application_id = x.application_id AND y.tranche = x.tranche AND y.id > x.id)`,
 				cols:  `x.id, a.title, '拨付被退回：' || x.check_comment, x.checked_at, NULL, '/disbursements/' || x.id, x.amount, ''`},
@@ -187,7 +221,7 @@ var todoByRole = map[applications.Role][]todoQuery{
 		todo("approve_decision", "立项决定与超限额例外", todoQuery{from: `decisions x JOIN applications a ON a.id = x.application_id`,
 			joins: ` JOIN users u ON u.id = x.prepared_by`, where: `x.status = 'pending' AND x.prepared_by <> $1`,
 			cols: `x.id, a.title, CASE WHEN x.kind = 'reject' THEN '不予立项' WHEN x.cap_override THEN '立项（超限额例外）' ELSE '立项' END,
-				x.prepared_at, NULL, ` + appLink + ` || '#decision', x.amount, u.display_name`}),
+				x.prepared_at, NULL, ` + appLink + ` || '#decisions', x.amount, u.display_name`}),
 		todo("approve_appropriation", "财政拨入", todoQuery{from: `appropriations x`,
 			joins: ` JOIN programmes p ON p.id = x.programme_id JOIN users u ON u.id = x.prepared_by`, where: `x.status = 'pending' AND x.prepared_by <> $1`,
 			cols: `x.id, p.name, x.reference, x.prepared_at, NULL, '/ledger/appropriations/' || x.id, x.amount, u.display_name`}),
@@ -284,27 +318,56 @@ func (db *DB) CountToDo(ctx context.Context, u auth.User) (_ ToDo, err error) {
 	if len(qs) == 0 {
 		return out, nil
 	}
-	parts := make([]string, len(qs))
-	for i, q := range qs {
-		parts[i] = `(SELECT count(*) FROM ` + q.from + ` WHERE ` + q.where + `)`
-	}
 	counts := make([]int, len(qs))
 	dest := make([]any, len(qs))
 	for i := range counts {
 		dest[i] = &counts[i]
 	}
-	if err := db.Pool.QueryRow(ctx, `SELECT `+strings.Join(parts, ", ")+` WHERE $1::bigint IS NOT NULL AND $2::bigint IS NOT NULL
-		AND $3::date IS NOT NULL AND $4::timestamptz IS NOT NULL`, todoArgs(u, db.Now())...).Scan(dest...); err != nil {
+	if err := db.Pool.QueryRow(ctx, todoCountSQL(u.Role), todoArgs(u, db.Now())...).Scan(dest...); err != nil {
 		return ToDo{}, err
 	}
 	for i, q := range qs {
 		for j := range out.Lists {
 			if out.Lists[j].Kind == q.kind {
 				out.Lists[j].Count += counts[i]
+				out.Lists[j].Capped = out.Lists[j].Capped || counts[i] == ToDoCountCap
 			}
 		}
 	}
 	return out, nil
+}
+
+// todoCountSQL is CountToDo's statement for role: one capped count per
+// list part.
+func todoCountSQL(role applications.Role) string {
+	qs := todoByRole[role]
+	parts := make([]string, len(qs))
+	for i, q := range qs {
+		parts[i] = `(SELECT count(*) FROM (SELECT 1 FROM ` + q.from + ` WHERE ` + q.where + ` LIMIT ` + itoa64(ToDoCountCap) + `) s)`
+	}
+	return `SELECT ` + strings.Join(parts, ", ") + ` WHERE $1::bigint IS NOT NULL AND $2::bigint IS NOT NULL
+		AND $3::date IS NOT NULL AND $4::timestamptz IS NOT NULL`
+}
+
+// todoListSQL is ListToDo's statement for role: each part's oldest rows.
+func todoListSQL(role applications.Role) string {
+	var parts []string
+	for _, q := range todoByRole[role] {
+		// Each part takes its own oldest rows (ORDER BY since, id): with
+		// an index in that order it stops after ToDoListMax. The outer
+		// casts type the parts' NULLs alike.
+		parts = append(parts, `SELECT kind, id::bigint, title::text, detail::text, since::timestamptz, due::date, link::text, amount::numeric, maker::text
+			FROM (SELECT '`+string(q.kind)+`'::text, `+q.cols+` FROM `+q.from+q.joins+` WHERE `+q.where+
+			` ORDER BY 5, 2 LIMIT `+itoa64(ToDoListMax)+`) AS p (kind, id, title, detail, since, due, link, amount, maker)`)
+	}
+	return `
+		SELECT kind, id, title, detail, since, due, link, amount, maker FROM (
+			SELECT u.*, row_number() OVER (PARTITION BY kind ORDER BY since, id) AS rn FROM (
+				` + strings.Join(parts, "\n\t\t\t\tUNION ALL ") + `
+			) AS u (kind, id, title, detail, since, due, link, amount, maker)
+		) ranked WHERE rn <= ` + itoa64(ToDoListMax) + ` AND $1::bigint IS NOT NULL AND $2::bigint IS NOT NULL
+			AND $3::date IS NOT NULL AND $4::timestamptz IS NOT NULL
+		ORDER BY kind, since, id`
 }
 
 // ListToDo returns the user's lists with their counts and their oldest
@@ -316,19 +379,7 @@ func (db *DB) ListToDo(ctx context.Context, u auth.User) (_ ToDo, err error) {
 	if err != nil || len(todoByRole[u.Role]) == 0 {
 		return out, err
 	}
-	var parts []string
-	for _, q := range todoByRole[u.Role] {
-		parts = append(parts, `SELECT '`+string(q.kind)+`'::text AS kind, `+q.cols+` FROM `+q.from+q.joins+` WHERE `+q.where)
-	}
-	rows, _ := db.Pool.Query(ctx, `
-		SELECT kind, id, title, detail, since, due, link, amount, maker FROM (
-			SELECT u.*, row_number() OVER (PARTITION BY kind ORDER BY since, id) AS rn FROM (
-				SELECT NULL::text, NULL::bigint, NULL::text, NULL::text, NULL::timestamptz, NULL::date, NULL::text, NULL::numeric, NULL::text WHERE false
-				UNION ALL `+strings.Join(parts, "\n\t\t\t\tUNION ALL ")+`
-			) AS u (kind, id, title, detail, since, due, link, amount, maker)
-		) ranked WHERE rn <= `+itoa64(ToDoListMax)+` AND $1::bigint IS NOT NULL AND $2::bigint IS NOT NULL
-			AND $3::date IS NOT NULL AND $4::timestamptz IS NOT NULL
-		ORDER BY kind, since, id`, todoArgs(u, db.Now())...)
+	rows, _ := db.Pool.Query(ctx, todoListSQL(u.Role), todoArgs(u, db.Now())...)
 	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ToDoItem, error) {
 		var it ToDoItem
 		var kind string

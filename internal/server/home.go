@@ -68,9 +68,16 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) error {
 }
 
 // todoCounts is the layout's source of menu counts: the user's to-do total
-// beside the home link. It counts once per request, and only when a page
-// is rendered (a page served from the cache does not ask).
-func (s *Server) todoCounts() layout.Counts {
+// beside the home link. It counts at most once per request, only when a
+// page is rendered (a page served from the page cache does not ask), and
+// reuses a count made at the same data generation and China day (any
+// commit anywhere moves the generation, see pagecache.go), unless the
+// browser has just written (freshCookie): then it counts afresh.
+func (s *Server) todoCounts(r *http.Request) layout.Counts {
+	fresh := false
+	if c, err := r.Cookie(freshCookie); err == nil && c.Value != "" {
+		fresh = true
+	}
 	var once sync.Once
 	var counts map[string]int
 	return func(ctx context.Context) map[string]int {
@@ -79,13 +86,31 @@ func (s *Server) todoCounts() layout.Counts {
 			if sess == nil {
 				return
 			}
+			day := chinaToday(s.Now()).Format("20060102")
+			gen, known := s.gens.Current()
+			if c, ok := s.todoCache.Load(sess.User.ID); ok && known && !fresh && c.(todoCount) == (todoCount{gen: gen, day: day, total: c.(todoCount).total}) {
+				counts = map[string]int{"/": c.(todoCount).total}
+				return
+			}
 			todo, err := s.DB.CountToDo(ctx, sess.User)
 			if err != nil {
 				s.Logger.Error("count to-do", "err", err, "user_id", sess.User.ID)
 				return
 			}
 			counts = map[string]int{"/": todo.Total()}
+			if known {
+				s.todoCache.Store(sess.User.ID, todoCount{gen: gen, day: day, total: todo.Total()})
+			}
 		})
 		return counts
 	}
+}
+
+// todoCount is a value of Server.todoCache (by user ID): the user's to-do
+// total on a China day at a data generation. One entry per user: a later
+// count replaces it.
+type todoCount struct {
+	gen   uint64
+	day   string
+	total int
 }

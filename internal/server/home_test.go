@@ -107,10 +107,18 @@ func TestHomeToDoLists(t *testing.T) {
 		t.Fatal(err)
 	}
 	hour()
-	ur := e.underReview(p, "2000000.00")
-	_, experts := e.experts(1, applications.SectorNewEnergyMaterials, "todoex")
-	if err := e.db.AssignExpert(ctx, st, ur, experts[0]); err != nil {
-		t.Fatal(err)
+	nopanel := e.underReview(p, "2000000.00") // a panel to draw
+	hour()
+	ur := e.underReview(p, "2000000.00") // a panel being drawn by hand
+	_, experts := e.experts(2, applications.SectorNewEnergyMaterials, "todoex")
+	for _, ex := range experts {
+		if err := e.db.AssignExpert(ctx, st, ur, ex); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hour()
+	if err := e.db.Declare(ctx, audit.Actor{ID: experts[1]}, ur, experts[1], true, "曾在该企业任职"); err != nil {
+		t.Fatal(err) // a recusal to refill
 	}
 	hour()
 	if err := e.db.RecordAudit(ctx, audit.Event{Actor: audit.Actor{ID: e.users[auditor].ID}, Name: "ledger_verify", Outcome: audit.Failure}); err != nil {
@@ -124,11 +132,11 @@ func TestHomeToDoLists(t *testing.T) {
 		staff: {
 			"submitted": {app(sub1, "#checklist"), app(sub2, "#checklist")},
 			"precheck":  {app(draft, "#comments")},
-			"panel":     {app(ur, "#panel")},
-			"reviewed":  {app(rev, "#decision")},
-			"sent_back": {app(back, "#decision")},
+			"panel":     {app(nopanel, "#panel"), app(ur, "#panel")},
+			"reviewed":  {app(rev, "#decisions")},
+			"sent_back": {app(back, "#decisions")},
 		},
-		approver:   {"approve_decision": {app(pend, "#decision")}},
+		approver:   {"approve_decision": {app(pend, "#decisions")}},
 		enterprise: {"returned": {app(ret, "#checklist")}},
 		auditor:    {"verify_failed": {"/ledger/verify"}},
 		admin:      {"locked": {"/admin/users/" + strconv.FormatInt(experts[0], 10)}},
@@ -181,8 +189,8 @@ func TestHomeToDoLists(t *testing.T) {
 	})
 	t.Run("NavCountOnOtherPages", func(t *testing.T) {
 		_, _, nav := todoRows(t, e.loggedIn(staff).get("/inbox").doc(t))
-		if nav != 6 {
-			t.Fatalf("navigation count on the inbox page %d, want 6", nav)
+		if nav != 7 {
+			t.Fatalf("navigation count on the inbox page %d, want 7", nav)
 		}
 	})
 }

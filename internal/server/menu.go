@@ -135,7 +135,7 @@ func buildMenu(routes []route) (layout.Menu, error) {
 // withMenu hands the layout the menu built from the route table.
 func (s *Server) withMenu(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := layout.WithCounts(layout.WithMenu(r.Context(), s.menu), s.todoCounts())
+		ctx := layout.WithCounts(layout.WithMenu(r.Context(), s.menu), s.todoCounts(r))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

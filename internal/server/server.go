@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -65,6 +66,9 @@ type Server struct {
 	// gens and pages are the page cache (pagecache.go).
 	gens  pagecache.Generations
 	pages *pagecache.Cache
+	// todoCache keeps each user's to-do total for the menu, by
+	// generation (home.go).
+	todoCache sync.Map
 	// notices and lapses remember when their sweeps last found nothing
 	// due (sweepDue).
 	notices, lapses dueMemo
