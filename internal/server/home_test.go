@@ -194,3 +194,33 @@ func TestHomeToDoLists(t *testing.T) {
 		}
 	})
 }
+
+// TestNavCountFollowsCommits: with the page cache on, the menu's to-do
+// count is kept per data generation, and any commit brings the new count.
+func TestNavCountFollowsCommits(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.withPageCache()
+	p := e.openProgramme()
+	c := e.loggedIn(staff)
+	navOn := func(path string) int {
+		_, _, n := todoRows(t, c.get(path).doc(t))
+		return n
+	}
+	if n := navOn("/inbox"); n != 0 {
+		t.Fatalf("count %d before any work", n)
+	}
+	id := e.submitted(p) // another browser's commit
+	e.waitFor("the new count", func() bool { return navOn("/inbox") == 1 })
+	if n := navOn("/applications"); n != 1 { // a cached page, rendered at the new generation
+		t.Fatalf("count on the queue %d", n)
+	}
+	if _, err := e.db.TransitionApplication(context.Background(), sys, id, applications.StateUnderReview, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	// Under review with no panel: still one thing to do, of another kind.
+	e.waitFor("the count after the move", func() bool {
+		links, _, n := todoRows(t, c.get("/").doc(t))
+		return n == 1 && len(links["panel"]) == 1
+	})
+}
