@@ -184,12 +184,8 @@ func (db *DB) ReviewMaterial(ctx context.Context, actor audit.Actor, appID int64
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
-		a, err := findApplication(ctx, tx, appID, true)
-		if err != nil {
+		if _, err := lockInFormalReview(ctx, tx, appID); err != nil {
 			return err
-		}
-		if a.State != applications.StateSubmitted {
-			return applications.Errorf(applications.Conflict, "只有「待形式审查」的申报可以逐项审查材料（当前为「%s」）。", a.State.Label())
 		}
 		var docID int64
 		err = tx.QueryRow(ctx, `SELECT id FROM documents WHERE application_id = $1 AND item = $2 ORDER BY version DESC LIMIT 1`,
@@ -213,6 +209,19 @@ func (db *DB) ReviewMaterial(ctx context.Context, actor audit.Actor, appID int64
 	})
 }
 
+// lockInFormalReview locks an application whose materials staff judge.
+// Errors: NotFound, Conflict (not submitted).
+func lockInFormalReview(ctx context.Context, tx pgx.Tx, appID int64) (applications.Application, error) {
+	a, err := findApplication(ctx, tx, appID, true)
+	if err != nil {
+		return a, err
+	}
+	if a.State != applications.StateSubmitted {
+		return a, applications.Errorf(applications.Conflict, "只有「待形式审查」的申报可以逐项审查材料（当前为「%s」）。", a.State.Label())
+	}
+	return a, nil
+}
+
 // putVerdict records (or replaces) staff's verdict on an item's version.
 func putVerdict(ctx context.Context, tx pgx.Tx, now time.Time, actor audit.Actor, appID int64, item applications.Material, docID int64, status, reason string) error {
 	_, err := tx.Exec(ctx, `
@@ -233,12 +242,9 @@ func (db *DB) AcceptRemainingMaterials(ctx context.Context, actor audit.Actor, a
 	var accepted []applications.Material
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
-		a, err := findApplication(ctx, tx, appID, true)
+		a, err := lockInFormalReview(ctx, tx, appID)
 		if err != nil {
 			return err
-		}
-		if a.State != applications.StateSubmitted {
-			return applications.Errorf(applications.Conflict, "只有「待形式审查」的申报可以逐项审查材料（当前为「%s」）。", a.State.Label())
 		}
 		items, err := checklistTx(ctx, tx, a)
 		if err != nil {

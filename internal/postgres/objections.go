@@ -120,6 +120,20 @@ func lockObjection(ctx context.Context, tx pgx.Tx, id int64) (appID int64, statu
 	return appID, status, proposedBy, err
 }
 
+// lockProposedObjection locks an objection an approver acts on and returns
+// its application and proposer, refusing one with nothing proposed
+// (Conflict) and the proposer (Forbidden, through chk).
+func lockProposedObjection(ctx context.Context, tx pgx.Tx, chk *checker, id int64) (appID, proposedBy int64, err error) {
+	appID, status, proposedBy, err := lockObjection(ctx, tx, id)
+	if err != nil {
+		return 0, 0, err
+	}
+	if status != "proposed" {
+		return 0, 0, applications.Errorf(applications.Conflict, "该异议没有待审批的处理意见。请刷新页面查看最新状态。")
+	}
+	return appID, proposedBy, chk.notMaker(proposedBy, "异议处理意见")
+}
+
 // ApproveObjection is an approver's approval of staff's proposal to uphold
 // an objection: the objection is upheld and the application rejected, in
 // one transaction, and the enterprise is told. The proposer can never
@@ -128,14 +142,8 @@ func lockObjection(ctx context.Context, tx pgx.Tx, id int64) (appID int64, statu
 func (db *DB) ApproveObjection(ctx context.Context, actor audit.Actor, objectionID int64) (err error) {
 	defer wrap(&err, "ApproveObjection %d", objectionID)
 	err = db.checkTx(ctx, actor, "objection", objectionID, "approve", func(tx pgx.Tx, now time.Time, chk *checker) error {
-		appID, status, proposedBy, err := lockObjection(ctx, tx, objectionID)
+		appID, proposedBy, err := lockProposedObjection(ctx, tx, chk, objectionID)
 		if err != nil {
-			return err
-		}
-		if status != "proposed" {
-			return applications.Errorf(applications.Conflict, "该异议没有待审批的处理意见。请刷新页面查看最新状态。")
-		}
-		if err := chk.notMaker(proposedBy, "异议处理意见"); err != nil {
 			return err
 		}
 		var resolution string
@@ -169,14 +177,8 @@ func (db *DB) SendBackObjection(ctx context.Context, actor audit.Actor, objectio
 		return applications.FieldError("comment", "退回须写明原因。")
 	}
 	err = db.checkTx(ctx, actor, "objection", objectionID, "send_back", func(tx pgx.Tx, now time.Time, chk *checker) error {
-		appID, status, proposedBy, err := lockObjection(ctx, tx, objectionID)
+		appID, proposedBy, err := lockProposedObjection(ctx, tx, chk, objectionID)
 		if err != nil {
-			return err
-		}
-		if status != "proposed" {
-			return applications.Errorf(applications.Conflict, "该异议没有待审批的处理意见。请刷新页面查看最新状态。")
-		}
-		if err := chk.notMaker(proposedBy, "异议处理意见"); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE objections SET status = 'open', checked_by = $2, checked_at = $3, check_comment = $4

@@ -388,11 +388,7 @@ func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, statu
 	ctx := r.Context()
 	u := currentUser(r)
 	// One programme read serves the checklist and the review section.
-	p, err := s.DB.FindProgramme(ctx, a.ProgrammeID)
-	if err != nil {
-		return err
-	}
-	items, err := s.DB.Checklist(ctx, a, p)
+	p, items, err := s.checklist(r, a)
 	if err != nil {
 		return err
 	}
@@ -546,6 +542,16 @@ func (s *Server) handleMaterialReview(w http.ResponseWriter, r *http.Request) er
 	return s.redirectWithFlash(w, r, applicationPath(a.ID, "#item-"+string(item)), msg)
 }
 
+// checklist loads a's programme and its checklist under that programme.
+func (s *Server) checklist(r *http.Request, a applications.Application) (applications.Programme, []applications.ChecklistItem, error) {
+	p, err := s.DB.FindProgramme(r.Context(), a.ProgrammeID)
+	if err != nil {
+		return p, nil, err
+	}
+	items, err := s.DB.Checklist(r.Context(), a, p)
+	return p, items, err
+}
+
 // renderChecklistRow answers an htmx review with the item's row as it now
 // stands (status 200, so htmx swaps it in, with msg shown when the review
 // was refused).
@@ -555,11 +561,7 @@ func (s *Server) renderChecklistRow(w http.ResponseWriter, r *http.Request, appI
 	if err != nil {
 		return err
 	}
-	p, err := s.DB.FindProgramme(ctx, a.ProgrammeID)
-	if err != nil {
-		return err
-	}
-	items, err := s.DB.Checklist(ctx, a, p)
+	_, items, err := s.checklist(r, a)
 	if err != nil {
 		return err
 	}

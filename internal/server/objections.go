@@ -36,23 +36,14 @@ func (s *Server) handleObjection(w http.ResponseWriter, r *http.Request) error {
 // handleObjectionResolve dismisses an objection, or proposes to uphold
 // it for an approver (POST /objections/{id}/resolve).
 func (s *Server) handleObjectionResolve(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	appID, err := s.DB.ObjectionApplication(r.Context(), id)
-	if err != nil {
-		return err
-	}
 	uphold := r.PostFormValue("uphold") == "1"
-	if err := s.DB.ResolveObjection(r.Context(), actor(r), id, uphold, r.PostFormValue("resolution")); err != nil {
-		return s.refuse(w, r, appID, err)
-	}
 	msg := "异议已认定不成立。"
 	if uphold {
 		msg = "已提交审批人：审批通过后异议成立，项目不予立项。"
 	}
-	return s.redirectWithFlash(w, r, applicationPath(appID, "#notice"), msg)
+	return s.checkObjection(w, r, func(id int64) error {
+		return s.DB.ResolveObjection(r.Context(), actor(r), id, uphold, r.PostFormValue("resolution"))
+	}, msg)
 }
 
 // handleObjectionApprove approves staff's proposal to uphold an objection,
@@ -71,8 +62,8 @@ func (s *Server) handleObjectionSendBack(w http.ResponseWriter, r *http.Request)
 		"已退回经办人。")
 }
 
-// checkObjection runs an approver's action on the route's objection and
-// answers with the application page.
+// checkObjection runs an action on the route's objection and answers with
+// the application page: its notice with the flash done, or the refusal.
 func (s *Server) checkObjection(w http.ResponseWriter, r *http.Request, act func(id int64) error, done string) error {
 	id, err := pathID(r, "id")
 	if err != nil {

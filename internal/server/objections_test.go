@@ -14,21 +14,30 @@ import (
 	"ite/internal/audit"
 )
 
+// approvedInNotice makes an application approved by an approver, its
+// public notice running.
+func (e *env) approvedInNotice() int64 {
+	e.t.Helper()
+	ctx := context.Background()
+	p := e.openProgramme()
+	id := e.reviewed(p, "5000000.00")
+	did, err := e.db.PrepareDecision(ctx, audit.Actor{ID: e.users[applications.RoleStaff].ID}, id, applications.DecisionInput{Approve: true,
+		Amount: decimal.RequireFromString("5000000"), Terms: p.TermsTemplate})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.db.ApproveDecision(ctx, audit.Actor{ID: e.users[applications.RoleApprover].ID}, did); err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
 func TestObjectionUpheld(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	p := e.openProgramme()
-	id := e.reviewed(p, "5000000.00")
+	id := e.approvedInNotice()
 	staffU, apprU := e.users[applications.RoleStaff], e.users[applications.RoleApprover]
-	did, err := e.db.PrepareDecision(ctx, audit.Actor{ID: staffU.ID}, id, applications.DecisionInput{Approve: true,
-		Amount: decimal.RequireFromString("5000000"), Terms: p.TermsTemplate})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.db.ApproveDecision(ctx, audit.Actor{ID: apprU.ID}, did); err != nil {
-		t.Fatal(err)
-	}
 	a, _ := e.db.FindApplication(ctx, id)
 	c := e.loggedIn(applications.RoleStaff)
 	path := "/applications/" + strconv.FormatInt(id, 10)
@@ -118,19 +127,9 @@ func TestObjectionDismissedByStaff(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	p := e.openProgramme()
-	id := e.reviewed(p, "5000000.00")
-	staffU, apprU := e.users[applications.RoleStaff], e.users[applications.RoleApprover]
-	did, err := e.db.PrepareDecision(ctx, audit.Actor{ID: staffU.ID}, id, applications.DecisionInput{Approve: true,
-		Amount: decimal.RequireFromString("5000000"), Terms: p.TermsTemplate})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.db.ApproveDecision(ctx, audit.Actor{ID: apprU.ID}, did); err != nil {
-		t.Fatal(err)
-	}
+	id := e.approvedInNotice()
 	a, _ := e.db.FindApplication(ctx, id)
-	if err := e.db.RecordObjection(ctx, audit.Actor{ID: staffU.ID}, id, a.NoticeStartsOn, "无依据"); err != nil {
+	if err := e.db.RecordObjection(ctx, audit.Actor{ID: e.users[applications.RoleStaff].ID}, id, a.NoticeStartsOn, "无依据"); err != nil {
 		t.Fatal(err)
 	}
 	obs, _ := e.db.ListObjections(ctx, id)
