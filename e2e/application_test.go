@@ -20,7 +20,7 @@ import (
 )
 
 // TestJourneyApplication follows one application through formal review in
-// two browsers. The enterprise registers through /register, signs in,
+// two browsers. The enterprise registers through /register (which signs it in),
 // creates the application through the form and uploads the eight required
 // items through the page (the XHR upload: its <progress> must show and
 // reach 100 before the page reloads with the item uploaded), asks for a
@@ -58,14 +58,17 @@ func TestJourneyApplication(t *testing.T) {
 		ent.do(chromedp.SetValue(chromedp.CSS(`#f-`+field), value))
 	}
 	ent.screenshot("01_register")
+	// Registering signs the new user in: the enterprise's home follows.
 	ent.do(
 		chromedp.Click(chromedp.CSS(`#register-form button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#login-form`)),
+		chromedp.WaitVisible(chromedp.CSS(`#home-title`)),
 	)
 	if msg := ent.text(`.flash`); !strings.Contains(msg, "注册成功") {
 		t.Fatalf("after registering: flash %q", msg)
 	}
-	ent.login(a.URL, username, password)
+	if title := ent.text(`#home-title`); !strings.Contains(title, "吴联系") {
+		t.Fatalf("after registering: home %q", title)
+	}
 
 	// 2. The application, through the form.
 	ent.do(

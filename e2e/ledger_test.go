@@ -213,7 +213,7 @@ func TestJourneyCorrection(t *testing.T) {
 	approverA, approverL := demoActor(t, a, applications.RoleApprover)
 	_, auditorL := demoActor(t, a, applications.RoleAuditor)
 	appID := contractedProject(t, a, adminA, staffA, approverA)
-	d, err := a.DB.RecordDisbursement(ctx, staffA, postgres.DisbursementInput{ApplicationID: appID, Tranche: 1,
+	d, err := a.DB.RecordDisbursement(ctx, staffA, applications.DisbursementInput{ApplicationID: appID, Tranche: 1,
 		Amount: decimal.RequireFromString("1000000"), ValueDate: time.Now().AddDate(0, 0, -1), Reference: "PZ-2026-0901",
 		IdempotencyKey: "e2e-disbursement-0001"})
 	if err != nil {

@@ -11,6 +11,8 @@
 #   BLOB_STORE     as the server reads it; only local stores are copied here
 #                  (for S3 see docs/OPERATIONS.md)
 #   MASTER_KEY     the document master key, if it is not in DATA_DIR/secrets
+#   CRYPTO         the installation's CRYPTO (intl or gm): the restored copy
+#                  keeps the recorded choice, and the checks refuse another
 #   SERVER         the server binary (default: `server` on PATH, else built
 #                  with `go build` from this checkout)
 #   PG_BINDIR      directory of pg_dump, pg_restore and psql matching the

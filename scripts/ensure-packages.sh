@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ensure-packages.sh postgres|chromium ...
+# ensure-packages.sh postgres|chromium|libreoffice ...
 # Installs the system packages the app and its tests need when they are
 # missing: with apt-get when running as root, otherwise it says exactly
 # what to install. It never fails the build by itself; the tests decide
@@ -13,12 +13,18 @@ have_postgres() {
 have_chromium() {
   command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1
 }
+# LibreOffice headless opens every XLSX export in the export tests
+# (libreoffice --headless --convert-to csv); without it they skip that part.
+have_libreoffice() {
+  command -v libreoffice >/dev/null 2>&1 || command -v soffice >/dev/null 2>&1
+}
 
 missing=()
 for want in "$@"; do
   case "$want" in
     postgres) have_postgres || missing+=(postgresql) ;;
     chromium) have_chromium || missing+=(chromium fonts-noto-cjk) ;;
+    libreoffice) have_libreoffice || missing+=(libreoffice-calc-nogui) ;;
   esac
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -23,8 +24,6 @@ import (
 	"ite/internal/server"
 )
 
-// openDB resolves the database, optionally migrates, checks the schema and
-// opens the pool. The returned stop closes the pool and any private
 // openConfigured reads the configuration and opens the database for a
 // command that runs once (no migration); stop closes the pool and any
 // private cluster it started.
@@ -37,7 +36,11 @@ func openConfigured(ctx context.Context, getenv func(string) string, stderr io.W
 	return c, db, stop, err
 }
 
-// cluster this process started.
+// openDB resolves the database, optionally migrates, checks the schema,
+// opens the pool and records or checks the installation's CRYPTO (the
+// first command to open a database decides; a later one configured
+// otherwise is refused with a message saying which to set). The returned
+// stop closes the pool and any private cluster this process started.
 func openDB(ctx context.Context, c config, migrate bool, stderr io.Writer) (*postgres.DB, func(), error) {
 	url, stopPG, err := database(ctx, c, stderr)
 	if err != nil {
@@ -55,6 +58,11 @@ func openDB(ctx context.Context, c config, migrate bool, stderr io.Writer) (*pos
 	}
 	db, err := postgres.Open(ctx, url)
 	if err != nil {
+		stopPG()
+		return nil, nil, err
+	}
+	if err := db.RecordCrypto(ctx, c.Crypto, cliActor); err != nil {
+		db.Close()
 		stopPG()
 		return nil, nil, err
 	}
@@ -79,23 +87,26 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer stop()
-	if *demo {
-		logins, err := seed.Demo(ctx, db, c.Production, auth.DefaultParams)
-		if err != nil {
-			return err
-		}
-		if err := seed.DemoProgramme(ctx, db, time.Now()); err != nil {
-			return err
-		}
-		printLogins(stdout, c.BaseURL, logins)
-	}
 	blobs, err := blob.OpenStore(c.BlobStore, c.DataDir, getenv)
 	if err != nil {
 		return err
 	}
+	removeInterruptedUploads(ctx, blobs, logger)
 	srv := server.New(server.Config{DB: db, Logger: logger, Key: c.AppKey, BaseURL: c.BaseURL,
-		Programme: c.Programme, Version: version, Blobs: blobs, MasterKey: c.MasterKey,
-		MaxUploadBytes: c.MaxUploadBytes, PageCache: c.PageCache})
+		Programme: c.Programme, Version: version, Blobs: blobs, MasterKey: c.MasterKey, Crypto: c.Crypto,
+		MaxUploadBytes: c.MaxUploadBytes, PageCache: c.PageCache, AnchorKey: c.AnchorKey, AnchorDir: anchorDir(c)})
+	if *demo {
+		// Only into a database without users: a second start adds nothing.
+		// The documents go to the blob store the server reads.
+		logins, err := seed.DemoWorld(ctx, db, seed.DemoOptions{Production: c.Production, Blobs: blobs, MasterKey: c.MasterKey, Crypto: c.Crypto})
+		if err != nil {
+			return err
+		}
+		printLogins(stdout, c.BaseURL, logins)
+		if err := printDemoApplications(ctx, stdout, db); err != nil {
+			return err
+		}
+	}
 	httpSrv := &http.Server{Addr: c.ListenAddr, Handler: srv, ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout: 120 * time.Second}
 	ln, err := net.Listen("tcp", c.ListenAddr)
@@ -117,7 +128,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
-	logger.Info("serving", "addr", ln.Addr().String(), "base_url", c.BaseURL, "version", version)
+	logger.Info("serving", "addr", ln.Addr().String(), "base_url", c.BaseURL, "version", version,
+		"crypto", c.Crypto.String(), "chain_hash", c.Crypto.ChainHash())
 	fmt.Fprintf(stdout, "ITE 已启动：%s（按 Ctrl-C 停止）\n", c.BaseURL)
 	select {
 	case err := <-errc:
@@ -134,12 +146,49 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	return nil
 }
 
+// removeInterruptedUploads deletes, at start-up, the temporary files of
+// uploads that a crash or kill cut off (the hourly sweep would take them
+// only after 24 hours). The rule, safe while another app server shares
+// DATA_DIR and is mid-upload: only files untouched for blob.TempIdle (10
+// minutes) go, and a live upload touches its file every minute even when
+// its client is stalled. A failure is logged; the server starts anyway.
+func removeInterruptedUploads(ctx context.Context, store blob.Store, logger *slog.Logger) {
+	n, err := blob.RemoveInterruptedUploads(ctx, store, time.Now().Add(-blob.TempIdle))
+	switch {
+	case err != nil:
+		logger.Error("remove interrupted uploads", "err", err, "removed", n)
+	case n > 0:
+		logger.Info("removed interrupted uploads", "count", n)
+	}
+}
+
 func printLogins(w io.Writer, baseURL string, logins []seed.Login) {
 	fmt.Fprintf(w, "\n演示账号（仅用于开发环境），登录地址 %s/login：\n", baseURL)
 	for _, l := range logins {
 		fmt.Fprintf(w, "  %-6s  用户名 %-10s 密码 %s\n", l.Role.Label(), l.Username, l.Password)
 	}
 	fmt.Fprintln(w)
+}
+
+// printDemoApplications lists the demo applications, one per state of
+// DOMAIN §4, with the ID to open them by (README: 演示数据).
+func printDemoApplications(ctx context.Context, w io.Writer, db *postgres.DB) error {
+	apps, err := db.ListApplications(ctx, postgres.QueueFilter{Limit: 500})
+	if err != nil {
+		return err
+	}
+	byTitle := map[string]applications.Application{}
+	for _, a := range apps {
+		byTitle[a.Title] = a
+	}
+	fmt.Fprintln(w, "演示申报（企业账号 qiye，每个状态一个；谁来办理见 README 的“演示数据”）：")
+	for _, dc := range seed.DemoCases {
+		if a, ok := byTitle[dc.Title]; ok {
+			fmt.Fprintf(w, "  %-8s /applications/%-4d %s\n", a.State.Label(), a.ID, a.Title)
+		}
+	}
+	fmt.Fprintln(w)
+	return nil
 }
 
 func cmdMigrate(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -203,7 +252,7 @@ func cmdSeed(ctx context.Context, args []string, getenv func(string) string, std
 		if opts.Blobs, err = blob.OpenStore(c.BlobStore, c.DataDir, getenv); err != nil {
 			return err
 		}
-		opts.MasterKey = c.MasterKey
+		opts.MasterKey, opts.Crypto = c.MasterKey, c.Crypto
 	}
 	rep, err := seed.Synthetic(ctx, db, opts)
 	if err != nil {
@@ -222,8 +271,12 @@ func cmdCalc(stdin io.Reader, stdout io.Writer) int {
 	return conversion.RunCLI(stdin, stdout)
 }
 
-func cmdAuditVerify(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
-	_, db, stop, err := openConfigured(ctx, getenv, stderr)
+func cmdAuditVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	anchorFile, err := verifyFlags("audit verify", args, stderr)
+	if err != nil {
+		return err
+	}
+	c, db, stop, err := openConfigured(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -238,7 +291,7 @@ func cmdAuditVerify(ctx context.Context, getenv func(string) string, stdout, std
 		return err
 	}
 	fmt.Fprintf(stdout, "审计日志校验通过：共 %d 条，哈希链完整。\n", n)
-	return nil
+	return checkAnchorFile(ctx, db, c, "audit", anchorFile, stdout)
 }
 
 // cmdHealthcheck asks the local server's /healthz; the container image has

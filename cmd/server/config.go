@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,6 +17,7 @@ import (
 
 	"ite/internal/mail"
 	"ite/internal/pglocal"
+	"ite/internal/suite"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -33,7 +35,12 @@ type config struct {
 	Programme   string
 	AppKey      []byte
 	MasterKey   []byte
-	BlobStore   string
+	// Crypto is the installation's algorithms (CRYPTO: intl, the default,
+	// or gm for SM3 chains and SM4-GCM sealing; see package suite). The
+	// database records it at the first start and refuses a different one
+	// later (postgres.RecordCrypto).
+	Crypto    suite.Suite
+	BlobStore string
 	// MaxUploadBytes is the per-file upload limit (MAX_UPLOAD_MIB, default 20).
 	MaxUploadBytes int64
 	// Mail is the SMTP relay for email notifications (SMTP_ADDR,
@@ -43,6 +50,10 @@ type config struct {
 	// PageCache keeps rendered pages in memory until the data changes
 	// (PAGE_CACHE: "on", the default, or "off"; see package pagecache).
 	PageCache bool
+	// AnchorKey signs the chain anchors: an Ed25519 key from the seed in
+	// ANCHOR_KEY (64 hex) or DATA_DIR/secrets/anchor.key, generated on
+	// first run; never in the database.
+	AnchorKey ed25519.PrivateKey
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -54,6 +65,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Production:  getenv("APP_ENV") == "production",
 		Programme:   or(getenv("PROGRAMME_NAME"), "先投后股"),
 		BlobStore:   getenv("BLOB_STORE"),
+	}
+	var err error
+	if c.Crypto, err = suite.Parse(getenv("CRYPTO")); err != nil {
+		return c, err
 	}
 	switch v := getenv("PAGE_CACHE"); v {
 	case "", "on":
@@ -79,6 +94,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.MasterKey, err = secret(getenv("MASTER_KEY"), filepath.Join(c.DataDir, "secrets", "master.key")); err != nil {
 		return c, fmt.Errorf("MASTER_KEY: %w", err)
 	}
+	seed, err := secret(getenv("ANCHOR_KEY"), filepath.Join(c.DataDir, "secrets", "anchor.key"))
+	if err != nil {
+		return c, fmt.Errorf("ANCHOR_KEY: %w", err)
+	}
+	c.AnchorKey = ed25519.NewKeyFromSeed(seed)
 	return c, nil
 }
 

@@ -15,9 +15,9 @@ import (
 	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/blob"
+	"ite/internal/day"
 	"ite/internal/ledger"
 	"ite/internal/postgres"
-	"ite/web/format"
 )
 
 var cliActor = audit.Actor{Name: "命令行", Role: "system"}
@@ -31,7 +31,7 @@ func cmdLedger(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	switch args[0] {
 	case "verify":
-		return cmdLedgerVerify(ctx, getenv, stdout, stderr)
+		return cmdLedgerVerify(ctx, args[1:], getenv, stdout, stderr)
 	case "export":
 		return cmdLedgerExport(ctx, args[1:], getenv, stdout, stderr)
 	case "synthetic":
@@ -61,8 +61,12 @@ func cmdLedgerRebuildTotals(ctx context.Context, getenv func(string) string, std
 
 // cmdLedgerVerify checks the whole ledger and prints the first bad entry;
 // it exits 1 when the ledger does not verify.
-func cmdLedgerVerify(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
-	_, db, stop, err := openConfigured(ctx, getenv, stderr)
+func cmdLedgerVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	anchorFile, err := verifyFlags("ledger verify", args, stderr)
+	if err != nil {
+		return err
+	}
+	c, db, stop, err := openConfigured(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -89,7 +93,7 @@ func cmdLedgerVerify(ctx context.Context, getenv func(string) string, stdout, st
 	fmt.Fprintf(stdout, "台账校验通过：共 %d 张凭证、%d 条分录，借贷平衡（借方 %s = 贷方 %s），哈希链完整，资金余额与分录一致。\n",
 		v.Entries, v.Postings, v.Debit.StringFixed(2), v.Credit.StringFixed(2))
 	fmt.Fprintf(stdout, "链头：%s（用时 %s）\n", v.Head.String(), time.Since(start).Round(time.Millisecond))
-	return nil
+	return checkAnchorFile(ctx, db, c, "ledger", anchorFile, stdout)
 }
 
 // cmdLedgerExport streams the journal or the trial balance to a file or
@@ -113,11 +117,11 @@ func cmdLedgerExport(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return err
 	}
-	day := func(s string) (time.Time, error) {
+	optionalDay := func(s string) (time.Time, error) {
 		if s == "" {
 			return time.Time{}, nil
 		}
-		return time.Parse(time.DateOnly, s)
+		return day.Parse(s)
 	}
 	_, db, stop, err := openConfigured(ctx, getenv, stderr)
 	if err != nil {
@@ -140,14 +144,14 @@ func cmdLedgerExport(ctx context.Context, args []string, getenv func(string) str
 	switch *view {
 	case "journal":
 		jf := postgres.JournalFilter{ProgrammeID: *programme, ApplicationID: *project, Account: *account}
-		if jf.From, err = day(*from); err != nil {
+		if jf.From, err = optionalDay(*from); err != nil {
 			return err
 		}
-		if jf.To, err = day(*to); err != nil {
+		if jf.To, err = optionalDay(*to); err != nil {
 			return err
 		}
 		t := ledger.JournalTable
-		t.Location = format.Shanghai
+		t.Location = day.Zone
 		rw, err := ledger.NewRowWriter(f, bw, t)
 		if err != nil {
 			return err
@@ -167,7 +171,7 @@ func cmdLedgerExport(ctx context.Context, args []string, getenv func(string) str
 		}
 	case "trial-balance":
 		tf := postgres.TrialFilter{ProgrammeID: *programme}
-		if tf.AsOf, err = day(*asOf); err != nil {
+		if tf.AsOf, err = optionalDay(*asOf); err != nil {
 			return err
 		}
 		rw, err := ledger.NewRowWriter(f, bw, ledger.TrialBalanceTable)
@@ -282,9 +286,9 @@ func cmdLedgerSynthetic(ctx context.Context, args []string, getenv func(string) 
 	return nil
 }
 
-// cmdBlobs runs the blob store subcommands: verify.
+// cmdBlobs runs the blob store subcommands: verify, sweep.
 func cmdBlobs(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) != 1 || args[0] != "verify" {
+	if len(args) != 1 || (args[0] != "verify" && args[0] != "sweep") {
 		fmt.Fprint(stderr, usage)
 		return exitError{2}
 	}
@@ -296,6 +300,9 @@ func cmdBlobs(ctx context.Context, args []string, getenv func(string) string, st
 	store, err := blob.OpenStore(c.BlobStore, c.DataDir, getenv)
 	if err != nil {
 		return err
+	}
+	if args[0] == "sweep" {
+		return cmdBlobsSweep(ctx, db, store, stdout)
 	}
 	start := time.Now()
 	v, err := db.VerifyBlobs(ctx, store, c.MasterKey)
@@ -311,5 +318,35 @@ func cmdBlobs(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	fmt.Fprintf(stdout, "文件校验通过：%d 个文件（%d 字节）与 documents.sha256 一致（用时 %s）。\n", v.Checked, v.Bytes,
 		time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// orphanGrace is how old an unreferenced document blob must be before
+// `blobs sweep` deletes it: the grace period of the hourly sweep in serve,
+// well beyond the longest upload, whose row commits only after its blob
+// is stored.
+const orphanGrace = 24 * time.Hour
+
+// cmdBlobsSweep removes what interrupted uploads left in the store: the
+// temporary files of uploads cut off by a crash or kill (untouched for
+// blob.TempIdle, so safe while servers run on the same store) and document
+// blobs that no row references, older than orphanGrace. It is what serve
+// does at start-up and every hour, on demand.
+func cmdBlobsSweep(ctx context.Context, db *postgres.DB, store blob.Store, stdout io.Writer) error {
+	now := time.Now()
+	temps, err := blob.RemoveInterruptedUploads(ctx, store, now.Add(-blob.TempIdle))
+	if err != nil {
+		return err
+	}
+	orphans, err := blob.Sweep(ctx, store, "docs/", now.Add(-orphanGrace), func(keys []string) (map[string]bool, error) {
+		return db.ReferencedBlobs(ctx, keys)
+	})
+	if err != nil {
+		return fmt.Errorf("清理孤立文件（已删除 %d 个）: %w", orphans, err)
+	}
+	_ = db.RecordAudit(ctx, audit.Event{Actor: cliActor, Name: "blobs_sweep", Outcome: audit.Success,
+		Detail: map[string]any{"temp_files": temps, "orphans": orphans}})
+	fmt.Fprintf(stdout, "文件存储已清理：删除 %d 个中断上传留下的临时文件（%s 未写入）、%d 个无材料记录引用的文件（早于 %s）。\n",
+		temps, blob.TempIdle, orphans, orphanGrace)
 	return nil
 }

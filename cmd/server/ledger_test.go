@@ -68,7 +68,7 @@ func moneyDB(t *testing.T, url, dataDir string) *postgres.DB {
 	if _, err := db.ApproveAppropriation(ctx, approver, a.ID, key(2)); err != nil {
 		t.Fatal(err)
 	}
-	d, err := db.RecordDisbursement(ctx, staff, postgres.DisbursementInput{ApplicationID: app, Tranche: 1,
+	d, err := db.RecordDisbursement(ctx, staff, applications.DisbursementInput{ApplicationID: app, Tranche: 1,
 		Amount: decimal.RequireFromString("1000000"), ValueDate: now.AddDate(0, 0, -1), Reference: "PZ-1", IdempotencyKey: key(3)})
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +84,8 @@ func moneyDB(t *testing.T, url, dataDir string) *postgres.DB {
 	pdf := []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
 	for i, encrypt := range []bool{false, true} {
 		k := blob.NewKey("documents", now.Add(time.Duration(i)*time.Second))
-		m, err := blob.Ingest(ctx, store, k, bytes.NewReader(pdf), blob.IngestOptions{Encrypt: encrypt, MasterKey: master})
+		m, err := blob.Ingest(ctx, store, k, bytes.NewReader(pdf), blob.IngestOptions{Encrypt: encrypt, MasterKey: master,
+			Suite: testCrypto(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +119,7 @@ func TestLedgerVerifyCommand(t *testing.T) {
 		t.Fatalf("export: %d %s", code, errb.String())
 	}
 	csv, _ := os.ReadFile(exportPath)
-	if !strings.HasPrefix(string(csv), "\uFEFF凭证序号") || !strings.Contains(string(csv), "# 链头: 2 sha256-v1:") {
+	if !strings.HasPrefix(string(csv), "\uFEFF凭证序号") || !strings.Contains(string(csv), "# 链头: 2 "+testCrypto(t).ChainHash()+":") {
 		t.Fatalf("export:\n%s", csv)
 	}
 	for _, sql := range []string{
@@ -132,7 +133,7 @@ func TestLedgerVerifyCommand(t *testing.T) {
 	}
 	out.Reset()
 	code := run(context.Background(), []string{"ledger", "verify"}, getenv, nil, &out, &errb)
-	if code != 1 || !strings.Contains(out.String(), "第一张有问题的凭证：第 2 号") {
+	if code != 1 || !strings.Contains(out.String(), "第一张有问题的凭证：第 2 号") || !strings.Contains(out.String(), "此前 1 张凭证完好") {
 		t.Fatalf("tampering not reported: %d %s", code, out.String())
 	}
 }
@@ -194,7 +195,7 @@ func TestBackupDrill(t *testing.T) {
 	drill := func() (string, error) {
 		cmd := exec.Command("bash", "../../scripts/backup-drill.sh")
 		cmd.Env = append(os.Environ(), "DATABASE_URL="+url, "DATA_DIR="+dir, "MASTER_KEY="+drillMasterKey,
-			"SERVER="+bin, "PG_BINDIR="+bindir, "BLOB_STORE=", "KEEP_DRILL=")
+			"SERVER="+bin, "PG_BINDIR="+bindir, "BLOB_STORE=", "KEEP_DRILL=", "CRYPTO="+pgtest.Crypto())
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}

@@ -18,8 +18,12 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// env builds an injected environment for run.
+// env builds an injected environment for run. CRYPTO is the one the test
+// databases have recorded (pgtest.Crypto, ITE_TEST_CRYPTO) unless given.
 func env(kv map[string]string) func(string) string {
+	if _, ok := kv["CRYPTO"]; !ok {
+		kv["CRYPTO"] = pgtest.Crypto()
+	}
 	return func(k string) string { return kv[k] }
 }
 
@@ -69,28 +73,28 @@ func TestServeRefusesOldSchema(t *testing.T) {
 	}
 }
 
-func TestServeMigratesAndShutsDownGracefully(t *testing.T) {
-	url := pgtest.NewEmptyURL(t)
+// serveReady runs `server serve args...` in-process with the environment
+// kv (and a free LISTEN_ADDR) until /readyz answers 200, and returns the
+// channel its exit code arrives on and its stderr.
+func serveReady(t *testing.T, ctx context.Context, args []string, kv map[string]string) (<-chan int, *bytes.Buffer) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
+	kv["LISTEN_ADDR"] = addr
 	done := make(chan int, 1)
 	var out, errb bytes.Buffer
-	go func() {
-		done <- run(ctx, []string{"serve", "-migrate", "-demo"}, env(map[string]string{
-			"DATABASE_URL": url, "DATA_DIR": t.TempDir(), "LISTEN_ADDR": addr}), nil, &out, &errb)
-	}()
+	go func() { done <- run(ctx, append([]string{"serve"}, args...), env(kv), nil, &out, &errb) }()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				break
+				return done, &errb
 			}
 		}
 		if time.Now().After(deadline) {
@@ -98,6 +102,12 @@ func TestServeMigratesAndShutsDownGracefully(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+func TestServeMigratesAndShutsDownGracefully(t *testing.T) {
+	url := pgtest.NewEmptyURL(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done, errb := serveReady(t, ctx, []string{"-migrate", "-demo"}, map[string]string{"DATABASE_URL": url, "DATA_DIR": t.TempDir()})
 	cancel() // what SIGINT/SIGTERM do through signal.NotifyContext
 	select {
 	case code := <-done:

@@ -11,21 +11,26 @@ import (
 	"github.com/shopspring/decimal"
 
 	"ite/internal/conversion"
+	"ite/internal/day"
 	"ite/internal/ledger"
 )
+
+// MoneyStatus is where a money record (an appropriation, a disbursement, a
+// reversal request) stands.
+type MoneyStatus string
 
 // Money record statuses (appropriations and disbursements): recorded by a
 // maker, then approved or rejected by a checker who is someone else. An
 // approved record is reversed when an approved reversal (冲正) undoes it.
 const (
-	MoneyPending  = "pending"
-	MoneyApproved = "approved"
-	MoneyRejected = "rejected"
-	MoneyReversed = "reversed"
+	MoneyPending  MoneyStatus = "pending"
+	MoneyApproved MoneyStatus = "approved"
+	MoneyRejected MoneyStatus = "rejected"
+	MoneyReversed MoneyStatus = "reversed"
 )
 
 // MoneyStatusLabel is the Chinese name of a money record status.
-func MoneyStatusLabel(s string) string {
+func MoneyStatusLabel(s MoneyStatus) string {
 	switch s {
 	case MoneyPending:
 		return "待审批"
@@ -36,7 +41,7 @@ func MoneyStatusLabel(s string) string {
 	case MoneyReversed:
 		return "已冲正"
 	}
-	return s
+	return string(s)
 }
 
 // Record types a ledger entry links to (ledger.RecordRef.Type).
@@ -73,7 +78,7 @@ type Disbursement struct {
 	ValueDate        time.Time
 	Reference        string // voucher or bank reference
 	Note             string
-	Status           string
+	Status           MoneyStatus
 	PreparedBy       int64
 	PreparerName     string
 	PreparedAt       time.Time
@@ -219,7 +224,7 @@ func (p DisbursementPlan) ConfirmMilestone(tranche int) (Tranche, error) {
 	}
 	if t.Confirmation != nil {
 		return Tranche{}, Errorf(Conflict, "第 %d 笔拨付的里程碑已于 %s 由%s确认。", tranche,
-			t.Confirmation.ConfirmedAt.In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly), t.Confirmation.ConfirmedBy)
+			day.Of(t.Confirmation.ConfirmedAt).Format(time.DateOnly), t.Confirmation.ConfirmedBy)
 	}
 	return t, nil
 }
@@ -248,7 +253,7 @@ func (p DisbursementPlan) CheckRecord(in DisbursementInput) error {
 	if t.Gated() {
 		return FieldError("tranche", fmt.Sprintf("第 %d 笔拨付以里程碑“%s”为条件，须先由经办人员确认里程碑达成。", t.No, t.Milestone))
 	}
-	if calendarDay(in.ValueDate).Before(calendarDay(p.SignedOn)) {
+	if day.Date(in.ValueDate).Before(day.Date(p.SignedOn)) {
 		return FieldError("value_date", "拨付日期不能早于协议签署日期（"+p.SignedOn.Format(time.DateOnly)+"）。")
 	}
 	if rem := t.Remaining(); in.Amount.GreaterThan(rem) {
@@ -324,11 +329,4 @@ func (p DisbursementPlan) ErrAboveApproved() error {
 func ErrFundShort(amount, balance decimal.Decimal) error {
 	return Errorf(Conflict, "专项资金余额不足：本笔 %s 元，余额 %s 元。请先办理财政拨入，或退回该笔拨付。",
 		amount.StringFixed(2), balance.StringFixed(2))
-}
-
-// calendarDay is the calendar day of t as midnight UTC, the form the
-// database's date columns take without any time-zone shift.
-func calendarDay(t time.Time) time.Time {
-	y, m, d := t.Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }

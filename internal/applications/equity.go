@@ -37,8 +37,8 @@ type TriggerEvent struct {
 	Unit              string          // registered_capital | shares
 	Amount            decimal.Decimal // revenue
 	Description       string
-	EvidenceDoc       int64  // 0 when none
-	Status            string // reported | verified | rejected
+	EvidenceDoc       int64 // 0 when none
+	Status            EventStatus
 	Satisfies         bool
 	Reason            string
 	ReportedBy        string

@@ -17,6 +17,7 @@ const (
 	Forbidden       Kind = "forbidden"       // 403: signed in, but not allowed
 	Unauthenticated Kind = "unauthenticated" // 401: not signed in
 	TooLarge        Kind = "too_large"       // 413: an upload or body over its limit
+	BadRequest      Kind = "bad_request"     // 400: the request arrived broken (an upload cut off mid-way)
 	Internal        Kind = "internal"        // 500: our fault; the message is generic
 )
 

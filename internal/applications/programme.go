@@ -3,6 +3,7 @@ package applications
 import (
 	"encoding/json"
 	"fmt"
+	"ite/internal/day"
 	"slices"
 	"strings"
 	"time"
@@ -76,7 +77,7 @@ type Programme struct {
 func NewProgramme(year int, today time.Time) Programme {
 	return Programme{
 		Year: year, Status: ProgrammeDraft,
-		OpensOn: dateOf(today), ClosesOn: dateOf(today).AddDate(0, 2, 0),
+		OpensOn: day.Date(today), ClosesOn: day.Date(today).AddDate(0, 2, 0),
 		ProjectCap: DefaultProjectCap, CapOverrideAllowed: true,
 		Sectors: AllSectors(), RequiredMaterials: slices.Clone(DefaultRequiredMaterials),
 		CreditReportMaxAgeDays: 90, PanelSize: 5, Criteria: DefaultCriteria(),
@@ -84,11 +85,6 @@ func NewProgramme(year int, today time.Time) Programme {
 		TermsTemplate:   DefaultTermsTemplate(),
 		HoldingPlatform: "呼和浩特经济技术开发区国有资本投资运营有限公司",
 	}
-}
-
-func dateOf(t time.Time) time.Time {
-	y, m, d := t.Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 // Validate checks every setting and returns the first problem as a field
@@ -158,7 +154,7 @@ func (p Programme) Validate() error {
 // AcceptsApplications says whether an enterprise may create or submit an
 // application in this programme on the given day (China time date).
 func (p Programme) AcceptsApplications(today time.Time) error {
-	d := dateOf(today)
+	d := day.Date(today)
 	switch {
 	case p.Status != ProgrammeOpen:
 		return Errorf(Conflict, "申报批次「%s」当前%s，暂不接受申报。", p.Name, p.Status.Label())

@@ -2,6 +2,7 @@ package applications
 
 import (
 	"fmt"
+	"ite/internal/day"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -78,11 +79,11 @@ func ReportPeriods(anchor, lastEnd time.Time, cadenceMonths int, today time.Time
 	if !ValidReportCadence(cadenceMonths) || anchor.IsZero() {
 		return nil
 	}
-	start := calendarDay(anchor)
+	start := day.Date(anchor)
 	if !lastEnd.IsZero() {
-		start = calendarDay(lastEnd).AddDate(0, 0, 1)
+		start = day.Date(lastEnd).AddDate(0, 0, 1)
 	}
-	today = calendarDay(today)
+	today = day.Date(today)
 	var out []ReportPeriod
 	for len(out) < 600 { // 50 years of monthly reports: a guard, never reached
 		calStart, calEnd := calendarPeriod(start, cadenceMonths)
@@ -184,7 +185,7 @@ func (r ProgressReport) Open() bool { return r.Status == ReportDue || r.Status =
 // Overdue reports whether the report is still owed after its due date
 // (today is China's calendar date).
 func (r ProgressReport) Overdue(today time.Time) bool {
-	return r.Open() && r.DueOn.Before(calendarDay(today))
+	return r.Open() && r.DueOn.Before(day.Date(today))
 }
 
 // PeriodLabel names the period, e.g. 2026-01-01 至 2026-06-30.

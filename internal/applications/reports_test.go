@@ -8,7 +8,7 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-func day(s string) time.Time {
+func isoDay(s string) time.Time {
 	d, err := time.Parse(time.DateOnly, s)
 	if err != nil {
 		panic(err)
@@ -41,14 +41,14 @@ func TestReportPeriods(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var last time.Time
 			if c.last != "" {
-				last = day(c.last)
+				last = isoDay(c.last)
 			}
-			got := ReportPeriods(day(c.anchor), last, c.cadence, day(c.today))
+			got := ReportPeriods(isoDay(c.anchor), last, c.cadence, isoDay(c.today))
 			if len(got) != len(c.want) {
 				t.Fatalf("got %v, want %v", got, c.want)
 			}
 			for i, w := range c.want {
-				if !got[i].Start.Equal(day(w[0])) || !got[i].End.Equal(day(w[1])) {
+				if !got[i].Start.Equal(isoDay(w[0])) || !got[i].End.Equal(isoDay(w[1])) {
 					t.Errorf("period %d = %s..%s, want %s..%s", i, got[i].Start.Format(time.DateOnly),
 						got[i].End.Format(time.DateOnly), w[0], w[1])
 				}
@@ -127,13 +127,13 @@ func TestReportRules(t *testing.T) {
 		wantKind(t, CheckReportingDuty(6, 181), Invalid, "grace")
 	})
 	t.Run("DueAfterGrace", func(t *testing.T) {
-		if got := (ReportPeriod{End: day("2026-06-30")}).DueOn(30); !got.Equal(day("2026-07-30")) {
+		if got := (ReportPeriod{End: isoDay("2026-06-30")}).DueOn(30); !got.Equal(isoDay("2026-07-30")) {
 			t.Fatalf("due = %s", got)
 		}
 	})
 	t.Run("OverdueTheDayAfterDue", func(t *testing.T) {
-		r := ProgressReport{Status: ReportDue, DueOn: day("2026-07-30")}
-		if r.Overdue(day("2026-07-30")) || !r.Overdue(day("2026-07-31")) {
+		r := ProgressReport{Status: ReportDue, DueOn: isoDay("2026-07-30")}
+		if r.Overdue(isoDay("2026-07-30")) || !r.Overdue(isoDay("2026-07-31")) {
 			t.Fatal("overdue from the wrong day")
 		}
 	})

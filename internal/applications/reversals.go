@@ -25,7 +25,7 @@ type Reversal struct {
 	OriginalDate time.Time        // the original entry's value date
 	Amount       decimal.Decimal  // Σ debits of the original entry
 	Reason       string
-	Status       string // MoneyPending, MoneyApproved or MoneyRejected
+	Status       MoneyStatus // MoneyPending, MoneyApproved or MoneyRejected
 	PreparedBy   int64
 	PreparerName string
 	PreparedAt   time.Time
@@ -42,10 +42,6 @@ type ReversalInput struct {
 	Reason         string
 	IdempotencyKey string
 }
-
-// AdminReversalRefusal says why an admin may not ask to reverse an entry
-// that is not an appropriation.
-const AdminReversalRefusal = "系统管理员只能申请冲正财政拨入（拨款）凭证；拨付凭证的冲正请由经办人员申请。"
 
 // maxReversalReason bounds the reason: it goes into the reversing entry's
 // memo (at most 500 characters) after a short prefix.
@@ -64,13 +60,12 @@ func CheckReversalReason(reason string) (string, error) {
 	return reason, nil
 }
 
-// CheckReversalRequester refuses an admin asking to reverse anything but
-// an appropriation: admins record fiscal money coming in but do not move
-// project money (DOMAIN §2), so its corrections are staff's. Errors:
-// Forbidden.
-func CheckReversalRequester(role Role, e ledger.Entry) error {
-	if role == RoleAdmin && e.Kind != ledger.KindAppropriation {
-		return Errorf(Forbidden, "%s", AdminReversalRefusal)
+// CheckReversalRequester refuses a requester whose role may not ask for
+// a correction (ActionRequestReversal: staff, the makers of money records;
+// never the admin, who moves no money, DOMAIN §2). Errors: Forbidden.
+func CheckReversalRequester(role Role) error {
+	if !role.Can(ActionRequestReversal) {
+		return Errorf(Forbidden, "您的角色（%s）不能申请冲正：冲正由经办人员申请、审批人审批。", role.Label())
 	}
 	return nil
 }
@@ -79,9 +74,9 @@ func CheckReversalRequester(role Role, e ledger.Entry) error {
 // ledger and the reversal requests say about it so far.
 type ReversalCandidate struct {
 	Entry      ledger.Entry
-	ReversedBy int64  // the entry that reversed it; 0 when none
-	OpenID     int64  // another pending or approved request for it; 0 when none
-	OpenStatus string // that request's status
+	ReversedBy int64       // the entry that reversed it; 0 when none
+	OpenID     int64       // another pending or approved request for it; 0 when none
+	OpenStatus MoneyStatus // that request's status
 }
 
 // Check decides whether the entry itself may be reversed and returns the
@@ -122,7 +117,7 @@ func (c ReversalCandidate) Check() (string, error) {
 type ReversalTarget struct {
 	Record      ledger.RecordRef
 	Found       bool // the record exists
-	Status      string
+	Status      MoneyStatus
 	EntrySeq    int64 // the record's entry; 0 when none
 	ProgrammeID int64
 	Amount      decimal.Decimal
@@ -181,7 +176,7 @@ func (t ReversalTarget) Check(seq int64) error {
 // ErrMismatch is the refusal when the record no longer says what entry
 // seq says (status is what it says instead): only a fault elsewhere leads
 // here.
-func (t ReversalTarget) ErrMismatch(status string, seq int64) error {
+func (t ReversalTarget) ErrMismatch(status MoneyStatus, seq int64) error {
 	return Errorf(Conflict, "%s #%d 当前为「%s」，与第 %d 号凭证不符，不能冲正。请审计人员先运行台账校验。",
 		t.What(), t.Record.ID, MoneyStatusLabel(status), seq)
 }

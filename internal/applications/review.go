@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"ite/internal/conversion"
+	"ite/internal/day"
 )
 
 // Recommendations an expert may give.
@@ -188,7 +189,7 @@ func (c Calendar) Working(day time.Time) bool {
 // days published on the approval date: it starts that day when it is a
 // working day (else the next one) and ends on its n-th working day.
 func (c Calendar) NoticePeriod(approved time.Time, n int) (start, end time.Time) {
-	d := time.Date(approved.Year(), approved.Month(), approved.Day(), 0, 0, 0, 0, time.UTC)
+	d := day.Date(approved)
 	for !c.Working(d) {
 		d = d.AddDate(0, 0, 1)
 	}

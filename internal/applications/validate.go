@@ -2,6 +2,7 @@ package applications
 
 import (
 	"fmt"
+	"ite/internal/day"
 	"strings"
 	"time"
 	"unicode"
@@ -99,11 +100,6 @@ var idWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 // idCheckChars maps Σ mod 11 to the check character.
 const idCheckChars = "10X98765432"
 
-// china is the zone in which "today" is judged for birth dates. China has had
-// no daylight saving time since 1991, so a fixed offset is exact and needs no
-// tzdata.
-var china = time.FixedZone("CST", 8*60*60)
-
 // NormalizeIDNumber returns the form of a 居民身份证号 to store and compare:
 // white space removed, full-width characters folded and a lower-case check
 // character x written as X. It does not validate; ValidateIDNumber does.
@@ -142,8 +138,7 @@ func validateIDNumber(id string, now time.Time) error {
 	if y < 1900 {
 		return FieldError(FieldIDNumber, "居民身份证号码中的出生日期早于1900年，请核对身份证上的号码")
 	}
-	ty, tm, td := now.In(china).Date()
-	if t.After(time.Date(ty, tm, td, 0, 0, 0, 0, time.UTC)) {
+	if t.After(day.Today(now)) {
 		return FieldError(FieldIDNumber, "居民身份证号码中的出生日期晚于今天，请核对身份证上的号码")
 	}
 	if idCheck(c[:17]) != c[17] {

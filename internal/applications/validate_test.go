@@ -2,6 +2,7 @@ package applications
 
 import (
 	"errors"
+	"ite/internal/day"
 	"strings"
 	"testing"
 	"time"
@@ -252,7 +253,7 @@ func TestValidateIDNumber(t *testing.T) {
 		if err := ValidateIDNumber("11010519491231002X"); err != nil {
 			t.Errorf("ValidateIDNumber = %v", err)
 		}
-		tomorrow := time.Now().In(china).AddDate(0, 0, 2)
+		tomorrow := time.Now().In(day.Zone).AddDate(0, 0, 2)
 		wantInvalid(t, ValidateIDNumber(ExampleIDNumber(1, tomorrow)), FieldIDNumber, "晚于今天")
 	})
 }

@@ -5,17 +5,25 @@ package audit
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
+
+	"ite/internal/suite"
 )
 
-// Algorithm names the canonical encoding and hash in force. It is stored on
-// every row so the encoding can evolve without breaking old rows.
-const Algorithm = "sha256-v1"
+// Algorithm names the default canonical encoding and hash: SHA-256 over the
+// v1 encoding. It is stored on every row so the encoding can evolve, or the
+// hash change, without breaking old rows.
+const Algorithm = suite.ChainSHA256
+
+// AlgorithmSM3 is the same encoding hashed with SM3 (GB/T 32905), what an
+// installation with CRYPTO=gm chains its rows with.
+const AlgorithmSM3 = suite.ChainSM3
 
 // GenesisHash is the previous hash of the first row.
 const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
@@ -71,20 +79,119 @@ type Record struct {
 // NewRecord turns an Event into the next Record of a chain whose head is
 // (prevSeq, prevHash). The time is truncated to microseconds because that
 // is what PostgreSQL keeps; hashing more precision would break verification.
+//
+// Every text is made safe for a PostgreSQL text or jsonb value first
+// (SafeText), here and only here, so a request whose path, username or
+// any other field holds a NUL or invalid UTF-8 is still audited instead
+// of failing the insert (SQLSTATE 22P05, 22021). The record is hashed as
+// stored, so the chain verifies.
 func NewRecord(e Event, at time.Time, prevSeq int64, prevHash string) (Record, error) {
-	detail, err := CanonicalJSON(e.Detail)
+	detail, err := safeDetail(e.Detail)
 	if err != nil {
 		return Record{}, err
 	}
 	r := Record{
 		Seq: prevSeq + 1, At: at.UTC().Truncate(time.Microsecond),
-		ActorID: e.Actor.ID, ActorName: e.Actor.Name, ActorRole: e.Actor.Role,
-		IP: e.Actor.IP, RequestID: e.Actor.RequestID,
-		Event: e.Name, ObjectType: e.ObjectType, ObjectID: e.ObjectID, Outcome: e.Outcome,
-		Detail: detail, PrevHash: prevHash, HashAlg: Algorithm,
+		ActorID: e.Actor.ID, ActorName: SafeText(e.Actor.Name), ActorRole: SafeText(e.Actor.Role),
+		IP: SafeText(e.Actor.IP), RequestID: SafeText(e.Actor.RequestID),
+		Event: SafeText(e.Name), ObjectType: SafeText(e.ObjectType), ObjectID: SafeText(e.ObjectID),
+		Outcome: SafeText(e.Outcome), Detail: detail, PrevHash: prevHash, HashAlg: Algorithm,
 	}
 	r.Hash = r.ComputeHash()
 	return r, nil
+}
+
+// SafeText returns s as PostgreSQL text can hold it: a NUL becomes the four
+// characters \x00 and each byte that is not part of valid UTF-8 becomes
+// \xNN (its hex value), so what a hostile client sent stays visible and
+// distinguishable in the log. Everything else, including a literal
+// backslash, is kept, so SafeText of a safe text is the text itself.
+func SafeText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == 0:
+			b.WriteString(`\x00`)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// safeDetail canonicalises an event's detail with every string in it, keys
+// and values at any depth, made safe by SafeText. Strings are cleaned
+// before encoding, where they are still raw (encoding/json would turn
+// invalid UTF-8 into U+FFFD and keep a NUL as \u0000, which jsonb
+// refuses), and once more after, for strings inside values of other types
+// (a struct's fields), where invalid UTF-8 has become U+FFFD.
+func safeDetail(d map[string]any) ([]byte, error) {
+	if d == nil {
+		return CanonicalJSON(nil)
+	}
+	raw, err := json.Marshal(safeValue(d))
+	if err != nil {
+		return nil, err
+	}
+	generic, err := decodeGeneric(raw)
+	if err != nil {
+		return nil, err
+	}
+	return CanonicalJSON(safeValue(generic))
+}
+
+// decodeGeneric decodes JSON into maps, slices, strings and json.Numbers
+// (never float64, so no number changes on the way).
+func decodeGeneric(raw []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var generic any
+	err := dec.Decode(&generic)
+	return generic, err
+}
+
+// safeValue applies SafeText to the strings of the JSON-like value v.
+func safeValue(v any) any {
+	switch v := v.(type) {
+	case string:
+		return SafeText(v)
+	case []byte:
+		// json.Marshal encodes a []byte as base64: already safe.
+		return v
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[SafeText(k)] = safeValue(x)
+		}
+		return out
+	case map[string]string:
+		out := make(map[string]string, len(v))
+		for k, x := range v {
+			out[SafeText(k)] = SafeText(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = safeValue(x)
+		}
+		return out
+	case []string:
+		out := make([]string, len(v))
+		for i, x := range v {
+			out[i] = SafeText(x)
+		}
+		return out
+	}
+	return v
 }
 
 // CanonicalJSON encodes v (or re-encodes JSON bytes) with sorted keys and no
@@ -101,10 +208,8 @@ func CanonicalJSON(v any) ([]byte, error) {
 			return nil, err
 		}
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var generic any
-	if err := dec.Decode(&generic); err != nil {
+	generic, err := decodeGeneric(raw)
+	if err != nil {
 		return nil, err
 	}
 	if generic == nil {
@@ -138,18 +243,43 @@ func (r Record) canonical() []byte {
 	return b.Bytes()
 }
 
-// ComputeHash returns SHA-256 over the previous hash and the canonical
-// encoding.
+// ComputeHash returns the hash named by r.HashAlg (SHA-256 when empty) over
+// the previous hash and the canonical encoding; "" for an unknown name.
 func (r Record) ComputeHash() string {
-	h := sha256.New()
+	alg := r.HashAlg
+	if alg == "" {
+		alg = Algorithm
+	}
+	h, ok := suite.NewChainHash(alg)
+	if !ok {
+		return ""
+	}
 	h.Write([]byte(r.PrevHash))
 	h.Write([]byte{'\n'})
 	h.Write(r.canonical())
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// NewRecordWith is NewRecord with the row hashed under alg (Algorithm or
+// AlgorithmSM3, as the installation's CRYPTO chooses); an unknown alg is an
+// error.
+func NewRecordWith(alg string, e Event, at time.Time, prevSeq int64, prevHash string) (Record, error) {
+	if _, ok := suite.NewChainHash(alg); !ok {
+		return Record{}, fmt.Errorf("audit: unknown hash algorithm %q", alg)
+	}
+	r, err := NewRecord(e, at, prevSeq, prevHash)
+	if err != nil || alg == r.HashAlg {
+		return r, err
+	}
+	r.HashAlg = alg
+	r.Hash = r.ComputeHash()
+	return r, nil
+}
+
 // Verifier checks a chain fed to it in sequence order, one record at a
-// time, so a caller can stream millions of rows from a cursor.
+// time, so a caller can stream millions of rows from a cursor. Each row is
+// hashed under the algorithm it names, so a chain that changed algorithm
+// part-way (an installation switched to CRYPTO=gm) verifies.
 type Verifier struct {
 	prevSeq  int64
 	prevHash string
@@ -180,7 +310,7 @@ func (v *Verifier) Add(r Record) error {
 	switch {
 	case r.Seq != v.prevSeq+1:
 		return &ChainError{Seq: r.Seq, Reason: fmt.Sprintf("序号不连续（上一条为 %d）", v.prevSeq)}
-	case r.HashAlg != Algorithm:
+	case !knownAlgorithm(r.HashAlg):
 		return &ChainError{Seq: r.Seq, Reason: "未知的哈希算法 " + r.HashAlg}
 	case r.PrevHash != v.prevHash:
 		return &ChainError{Seq: r.Seq, Reason: "前一哈希与上一条记录不符（记录被删除、插入或改动）"}
@@ -190,4 +320,9 @@ func (v *Verifier) Add(r Record) error {
 	v.prevSeq, v.prevHash = r.Seq, r.Hash
 	v.Count++
 	return nil
+}
+
+func knownAlgorithm(alg string) bool {
+	_, ok := suite.NewChainHash(alg)
+	return ok
 }

@@ -8,6 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/emmansun/gmsm/sm4"
+
+	"ite/internal/suite"
 )
 
 // Encryption at rest for sensitive documents (ID copies, credit reports).
@@ -46,9 +52,25 @@ import (
 // key were ever reused by mistake. A reader that stops early (a download
 // cancelled half-way) has seen only authentic bytes but not yet verified
 // the end; only reaching io.EOF means the whole file was verified.
+//
+// Algorithm "sm4-gcm-chunked-v1" (AlgorithmSM4ChunkedV1, CRYPTO=gm) is the
+// same format with SM4 (GB/T 32907) in place of AES, everything else as
+// above except:
+//
+//	data key   = 16 random bytes (SM4 keys are 128 bits)
+//	WrappedKey = nonce ‖ SM4-GCM(K, nonce, data key, "sm4-gcm-chunked-v1")   44 bytes,
+//	             K = SM3-KDF(master key ‖ "ite-sm4-master-v1", 16 bytes)
+//	header     = "itesm41\x00" ‖ P
+//
+// K comes from the same 32-byte master key through the key derivation
+// function of GB/T 32918.4 (built on SM3), so an installation keeps one
+// master key whichever CRYPTO it runs, and the two algorithms never share
+// a key. Every document row records its algorithm (enc_alg); OpenDecrypted
+// follows the row, not the installation's setting.
 const (
-	AlgorithmNone      = "none"
-	AlgorithmChunkedV1 = "aes-256-gcm-chunked-v1"
+	AlgorithmNone         = "none"
+	AlgorithmChunkedV1    = "aes-256-gcm-chunked-v1"
+	AlgorithmSM4ChunkedV1 = "sm4-gcm-chunked-v1"
 
 	// SegmentSize is the plaintext size of each full segment.
 	SegmentSize = 64 << 10
@@ -60,51 +82,110 @@ const (
 var ErrCorrupt = errors.New("blob: stored content failed its integrity check")
 
 const (
-	encMagic     = "itegcm1\x00"
+	magicLen     = 8
 	prefixLen    = 8
-	encHeaderLen = len(encMagic) + prefixLen
+	encHeaderLen = magicLen + prefixLen
 	tagLen       = 16
 	nonceLen     = 12
-	keyLen       = 32
-	// MasterKeyLen is the required master key length (AES-256).
-	MasterKeyLen = keyLen
+	// MasterKeyLen is the required master key length (32 bytes, in either
+	// CRYPTO mode).
+	MasterKeyLen = 32
+	sm4KeyLen    = 16 // SM4 keys are 128 bits
 )
 
-func newGCM(key []byte) (cipher.AEAD, error) {
-	if len(key) != keyLen {
-		return nil, fmt.Errorf("blob: key must be %d bytes, got %d", keyLen, len(key))
+// sealing is one algorithm of the chunked format: its block cipher and key
+// size, the magic of its stored objects, and the key that wraps its data
+// keys (and seals values), derived from the master key.
+type sealing struct {
+	alg    string
+	magic  string // magicLen bytes
+	keyLen int
+	block  func(key []byte) (cipher.Block, error)
+	kek    func(master []byte) []byte
+}
+
+var (
+	aesSealing = &sealing{alg: AlgorithmChunkedV1, magic: "itegcm1\x00", keyLen: 32, block: aes.NewCipher,
+		kek: func(master []byte) []byte { return master }}
+	sm4Sealing = &sealing{alg: AlgorithmSM4ChunkedV1, magic: "itesm41\x00", keyLen: sm4KeyLen, block: sm4.NewCipher,
+		kek: sm4MasterKey}
+)
+
+// sm4MasterKey is K of the sm4-gcm-chunked-v1 format: the SM3 KDF of the
+// master key and a label naming its use.
+func sm4MasterKey(master []byte) []byte {
+	return sm3.Kdf(append(slices.Clip(master), "ite-sm4-master-v1"...), sm4KeyLen)
+}
+
+// sealingOf is how new files are sealed under the installation's choice.
+func sealingOf(s suite.Suite) *sealing {
+	if s.IsGM() {
+		return sm4Sealing
 	}
-	b, err := aes.NewCipher(key)
+	return aesSealing
+}
+
+// sealingFor is the sealing a recorded enc_alg names.
+func sealingFor(alg string) (*sealing, bool) {
+	for _, s := range []*sealing{aesSealing, sm4Sealing} {
+		if s.alg == alg {
+			return s, true
+		}
+	}
+	return nil, false
+}
+
+// gcm is the AEAD of this algorithm under key.
+func (s *sealing) gcm(key []byte) (cipher.AEAD, error) {
+	if len(key) != s.keyLen {
+		return nil, fmt.Errorf("blob: %s key must be %d bytes, got %d", s.alg, s.keyLen, len(key))
+	}
+	b, err := s.block(key)
 	if err != nil {
 		return nil, err
 	}
 	return cipher.NewGCM(b)
 }
 
-// wrapKey seals dataKey under master (see the format above).
-func wrapKey(master, dataKey []byte) ([]byte, error) {
-	g, err := newGCM(master)
-	if err != nil {
-		return nil, fmt.Errorf("blob: master key: %w", err)
+// masterGCM is the AEAD that wraps data keys and seals values.
+func (s *sealing) masterGCM(master []byte) (cipher.AEAD, error) {
+	if len(master) != MasterKeyLen {
+		return nil, fmt.Errorf("blob: master key must be %d bytes, got %d", MasterKeyLen, len(master))
 	}
-	out := make([]byte, nonceLen, nonceLen+keyLen+tagLen)
+	return s.gcm(s.kek(master))
+}
+
+// newDataKey is a fresh random data key for one file.
+func (s *sealing) newDataKey() ([]byte, error) {
+	k := make([]byte, s.keyLen)
+	_, err := rand.Read(k)
+	return k, err
+}
+
+// wrapKey seals dataKey under master (see the format above).
+func (s *sealing) wrapKey(master, dataKey []byte) ([]byte, error) {
+	g, err := s.masterGCM(master)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, nonceLen, nonceLen+s.keyLen+tagLen)
 	if _, err := rand.Read(out); err != nil {
 		return nil, err
 	}
-	return g.Seal(out, out[:nonceLen], dataKey, []byte(AlgorithmChunkedV1)), nil
+	return g.Seal(out, out[:nonceLen], dataKey, []byte(s.alg)), nil
 }
 
 // unwrapKey opens a wrapped data key; a wrong master key or a damaged
 // wrapped key is ErrCorrupt.
-func unwrapKey(master, wrapped []byte) ([]byte, error) {
-	g, err := newGCM(master)
+func (s *sealing) unwrapKey(master, wrapped []byte) ([]byte, error) {
+	g, err := s.masterGCM(master)
 	if err != nil {
-		return nil, fmt.Errorf("blob: master key: %w", err)
+		return nil, err
 	}
-	if len(wrapped) != nonceLen+keyLen+tagLen {
+	if len(wrapped) != nonceLen+s.keyLen+tagLen {
 		return nil, fmt.Errorf("%w: wrapped key has %d bytes", ErrCorrupt, len(wrapped))
 	}
-	k, err := g.Open(nil, wrapped[:nonceLen], wrapped[nonceLen:], []byte(AlgorithmChunkedV1))
+	k, err := g.Open(nil, wrapped[:nonceLen], wrapped[nonceLen:], []byte(s.alg))
 	if err != nil {
 		return nil, fmt.Errorf("%w: data key does not unwrap with this master key", ErrCorrupt)
 	}
@@ -138,8 +219,8 @@ type encryptReader struct {
 	err   error
 }
 
-func newEncryptReader(src io.Reader, dataKey []byte) (*encryptReader, error) {
-	g, err := newGCM(dataKey)
+func newEncryptReader(src io.Reader, s *sealing, dataKey []byte) (*encryptReader, error) {
+	g, err := s.gcm(dataKey)
 	if err != nil {
 		return nil, err
 	}
@@ -149,12 +230,12 @@ func newEncryptReader(src io.Reader, dataKey []byte) (*encryptReader, error) {
 		plain: make([]byte, SegmentSize+1),
 		out:   make([]byte, 0, SegmentSize+tagLen),
 	}
-	e.out = append(e.out, encMagic...)
+	e.out = append(e.out, s.magic...)
 	e.out = e.out[:encHeaderLen]
-	if _, err := rand.Read(e.out[len(encMagic):]); err != nil {
+	if _, err := rand.Read(e.out[magicLen:]); err != nil {
 		return nil, err
 	}
-	copy(e.nonce[:prefixLen], e.out[len(encMagic):])
+	copy(e.nonce[:prefixLen], e.out[magicLen:])
 	return e, nil
 }
 
@@ -224,8 +305,8 @@ type decryptReader struct {
 
 // newDecryptReader reads and checks the header now, so a blob that is not
 // in this format (say, a plaintext one) fails at open, not mid-download.
-func newDecryptReader(src io.Reader, dataKey []byte) (*decryptReader, error) {
-	g, err := newGCM(dataKey)
+func newDecryptReader(src io.Reader, s *sealing, dataKey []byte) (*decryptReader, error) {
+	g, err := s.gcm(dataKey)
 	if err != nil {
 		return nil, err
 	}
@@ -236,8 +317,8 @@ func newDecryptReader(src io.Reader, dataKey []byte) (*decryptReader, error) {
 		}
 		return nil, err
 	}
-	if string(hdr[:len(encMagic)]) != encMagic {
-		return nil, fmt.Errorf("%w: not an %s blob", ErrCorrupt, AlgorithmChunkedV1)
+	if string(hdr[:magicLen]) != s.magic {
+		return nil, fmt.Errorf("%w: not an %s blob", ErrCorrupt, s.alg)
 	}
 	d := &decryptReader{
 		src:   src,
@@ -245,7 +326,7 @@ func newDecryptReader(src io.Reader, dataKey []byte) (*decryptReader, error) {
 		ct:    make([]byte, SegmentSize+tagLen+1),
 		plain: make([]byte, 0, SegmentSize),
 	}
-	copy(d.nonce[:prefixLen], hdr[len(encMagic):])
+	copy(d.nonce[:prefixLen], hdr[magicLen:])
 	return d, nil
 }
 

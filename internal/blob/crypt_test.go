@@ -11,9 +11,23 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"ite/internal/suite"
 )
 
 var testNow = time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
+
+// testSuites are the CRYPTO choices; the storage tests run under each.
+var testSuites = []suite.Suite{suite.Intl, suite.GM}
+
+// forEachSealing runs fn as a subtest per encryption algorithm, with a
+// random data key of its size.
+func forEachSealing(t *testing.T, fn func(t *testing.T, sl *sealing, key []byte)) {
+	for _, su := range testSuites {
+		sl := sealingOf(su)
+		t.Run(sl.alg, func(t *testing.T) { fn(t, sl, testMasterKey(t)[:sl.keyLen]) })
+	}
+}
 
 // storedLen is the size of the stored form of n plaintext bytes (see the
 // format in crypt.go).
@@ -22,9 +36,9 @@ func storedLen(n int) int {
 	return encHeaderLen + n + segs*tagLen
 }
 
-func encrypt(t testing.TB, plain []byte, key []byte, src func(io.Reader) io.Reader) []byte {
+func encrypt(t testing.TB, sl *sealing, plain []byte, key []byte, src func(io.Reader) io.Reader) []byte {
 	t.Helper()
-	e, err := newEncryptReader(src(bytes.NewReader(plain)), key)
+	e, err := newEncryptReader(src(bytes.NewReader(plain)), sl, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,8 +49,8 @@ func encrypt(t testing.TB, plain []byte, key []byte, src func(io.Reader) io.Read
 	return out
 }
 
-func decrypt(stored, key []byte, src func(io.Reader) io.Reader) ([]byte, error) {
-	d, err := newDecryptReader(src(bytes.NewReader(stored)), key)
+func decrypt(sl *sealing, stored, key []byte, src func(io.Reader) io.Reader) ([]byte, error) {
+	d, err := newDecryptReader(src(bytes.NewReader(stored)), sl, key)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +59,10 @@ func decrypt(stored, key []byte, src func(io.Reader) io.Reader) ([]byte, error) 
 
 func TestChunkedRoundTrip(t *testing.T) {
 	t.Parallel()
-	key := testMasterKey(t) // any 32 bytes serve as a data key
+	forEachSealing(t, testChunkedRoundTrip)
+}
+
+func testChunkedRoundTrip(t *testing.T, sl *sealing, key []byte) {
 	readers := map[string]func(io.Reader) io.Reader{
 		"WholeReads":   func(r io.Reader) io.Reader { return r },
 		"OneByteReads": iotest.OneByteReader,
@@ -60,11 +77,11 @@ func TestChunkedRoundTrip(t *testing.T) {
 			if name == "OneByteReads" && n > 2*SegmentSize {
 				continue // slow and adds nothing the smaller sizes do not cover
 			}
-			stored := encrypt(t, plain, key, src)
+			stored := encrypt(t, sl, plain, key, src)
 			if len(stored) != storedLen(n) {
 				t.Errorf("size %d, %s: stored %d bytes, want %d", n, name, len(stored), storedLen(n))
 			}
-			got, err := decrypt(stored, key, src)
+			got, err := decrypt(sl, stored, key, src)
 			if err != nil || !bytes.Equal(got, plain) {
 				t.Fatalf("size %d, %s: round trip gave %d bytes, %v", n, name, len(got), err)
 			}
@@ -75,26 +92,39 @@ func TestChunkedRoundTrip(t *testing.T) {
 func TestChunkedSameInputDiffersEachTime(t *testing.T) {
 	// The random nonce prefix: even under one data key (which Ingest never
 	// reuses) two encryptions share no keystream.
-	key := testMasterKey(t)
-	plain := pdfOf(1000)
-	id := func(r io.Reader) io.Reader { return r }
-	a, b := encrypt(t, plain, key, id), encrypt(t, plain, key, id)
-	if bytes.Equal(a[encHeaderLen:], b[encHeaderLen:]) {
-		t.Fatal("two encryptions of the same plaintext produced the same bytes")
-	}
+	forEachSealing(t, func(t *testing.T, sl *sealing, key []byte) {
+		plain := pdfOf(1000)
+		id := func(r io.Reader) io.Reader { return r }
+		a, b := encrypt(t, sl, plain, key, id), encrypt(t, sl, plain, key, id)
+		if bytes.Equal(a[encHeaderLen:], b[encHeaderLen:]) {
+			t.Fatal("two encryptions of the same plaintext produced the same bytes")
+		}
+	})
 }
 
 func TestChunkedHeaderWithoutSegmentsIsCorrupt(t *testing.T) {
 	// Every stored blob has at least one (last) segment; a header alone is
 	// a truncation, not an empty file.
-	key := testMasterKey(t)
+	forEachSealing(t, func(t *testing.T, sl *sealing, key []byte) {
+		id := func(r io.Reader) io.Reader { return r }
+		stored := encrypt(t, sl, nil, key, id)
+		if _, err := decrypt(sl, stored[:encHeaderLen], key, id); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("header without segments = %v, want ErrCorrupt", err)
+		}
+		if _, err := decrypt(sl, stored[:encHeaderLen-1], key, id); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("short header = %v, want ErrCorrupt", err)
+		}
+	})
+}
+
+// TestChunkedOtherAlgorithmIsCorrupt: a blob read under the other
+// algorithm (a row whose enc_alg was changed) fails at its magic.
+func TestChunkedOtherAlgorithmIsCorrupt(t *testing.T) {
 	id := func(r io.Reader) io.Reader { return r }
-	stored := encrypt(t, nil, key, id)
-	if _, err := decrypt(stored[:encHeaderLen], key, id); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("header without segments = %v, want ErrCorrupt", err)
-	}
-	if _, err := decrypt(stored[:encHeaderLen-1], key, id); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("short header = %v, want ErrCorrupt", err)
+	key := testMasterKey(t)[:16]
+	stored := encrypt(t, sm4Sealing, pdfOf(100), key, id)
+	if _, err := decrypt(aesSealing, stored, testMasterKey(t), id); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("SM4 blob read as AES = %v, want ErrCorrupt", err)
 	}
 }
 
@@ -193,14 +223,17 @@ func TestIngestMemoryBounded200MiB(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes 400 MiB to disk")
 	}
-	for _, enc := range []bool{false, true} {
+	for _, c := range []struct {
+		enc bool
+		su  suite.Suite
+	}{{false, suite.Intl}, {true, suite.Intl}, {true, suite.GM}} {
 		s := newLocal(t)
-		opts := IngestOptions{MaxBytes: ingestBenchSize, Encrypt: enc, MasterKey: testMasterKey(t)}
+		opts := IngestOptions{MaxBytes: ingestBenchSize, Encrypt: c.enc, MasterKey: testMasterKey(t), Suite: c.su}
 		_, use := ingestMeasured(t, s, opts)
-		t.Logf("encrypt=%v: allocated %.2f MiB during the ingest, peak heap growth %.2f MiB",
-			enc, float64(use.allocated)/(1<<20), float64(use.heapGrowth)/(1<<20))
+		t.Logf("encrypt=%v %s: allocated %.2f MiB during the ingest, peak heap growth %.2f MiB",
+			c.enc, c.su, float64(use.allocated)/(1<<20), float64(use.heapGrowth)/(1<<20))
 		if use.allocated > 8<<20 {
-			t.Errorf("encrypt=%v: ingesting 200 MiB allocated %d bytes, want far under 32 MiB", enc, use.allocated)
+			t.Errorf("encrypt=%v %s: ingesting 200 MiB allocated %d bytes, want far under 32 MiB", c.enc, c.su, use.allocated)
 		}
 	}
 }

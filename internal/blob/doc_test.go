@@ -25,7 +25,13 @@ var (
 	htmlDoc = []byte("<!DOCTYPE html><html><script>alert(1)</script></html>")
 )
 
-// zipOf builds a ZIP holding the named entries (a little content each).
+// ofdRootXML is a minimal OFD entry file (GB/T 33190 §7.4).
+const ofdRootXML = `<?xml version="1.0" encoding="UTF-8"?>
+<ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016" Version="1.0" DocType="OFD">
+  <ofd:DocBody><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody>
+</ofd:OFD>`
+
+// zipOf builds a ZIP holding the named entries (a valid OFD root each).
 func zipOf(t testing.TB, names ...string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
@@ -35,7 +41,7 @@ func zipOf(t testing.TB, names ...string) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.Write([]byte("<ofd:OFD xmlns:ofd=\"http://www.ofdspec.org/2016\"/>"))
+		f.Write([]byte(ofdRootXML))
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -45,4 +51,23 @@ func zipOf(t testing.TB, names ...string) []byte {
 
 func ofdDoc(t testing.TB) []byte {
 	return zipOf(t, "OFD.xml", "Doc_0/Document.xml", "Doc_0/Pages/Page_0/Content.xml")
+}
+
+// zipWithOFDXML builds a ZIP whose OFD.xml holds content, deflated or
+// stored.
+func zipWithOFDXML(t testing.TB, content string, method uint16) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := zip.NewWriter(&buf)
+	f, err := w.CreateHeader(&zip.FileHeader{Name: "OFD.xml", Method: method})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte(content))
+	g, _ := w.Create("Doc_0/Document.xml")
+	g.Write([]byte("<ofd:Document/>"))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

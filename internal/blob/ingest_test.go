@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"ite/internal/applications"
+	"ite/internal/suite"
 )
 
 func testMasterKey(t testing.TB) []byte {
@@ -54,12 +56,31 @@ func wantKind(t testing.TB, err error, kind applications.Kind, msgPart string) {
 	}
 }
 
-func TestIngest(t *testing.T) {
+// suiteBackend is a backend under one CRYPTO choice.
+type suiteBackend struct {
+	backend
+	su suite.Suite
+}
+
+// backendsBySuite is every backend under every CRYPTO choice, named like
+// "Local/gm".
+func backendsBySuite() []suiteBackend {
+	var out []suiteBackend
 	for _, b := range backends {
+		for _, su := range testSuites {
+			out = append(out, suiteBackend{backend{b.name + "/" + su.String(), b.new}, su})
+		}
+	}
+	return out
+}
+
+func TestIngest(t *testing.T) {
+	for _, b := range backendsBySuite() {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			master := testMasterKey(t)
+			su, sl := b.su, sealingOf(b.su)
 
 			t.Run("AcceptsEachKindByContent", func(t *testing.T) {
 				s := b.new(t)
@@ -71,7 +92,7 @@ func TestIngest(t *testing.T) {
 				} {
 					for _, enc := range []bool{false, true} {
 						key := NewKey("docs", testNow)
-						m, err := Ingest(ctx, s, key, bytes.NewReader(c.data), IngestOptions{Encrypt: enc, MasterKey: master})
+						m, err := Ingest(ctx, s, key, bytes.NewReader(c.data), IngestOptions{Encrypt: enc, MasterKey: master, Suite: su})
 						if err != nil {
 							t.Fatalf("%s (encrypt %v): %v", c.kind, enc, err)
 						}
@@ -97,6 +118,7 @@ func TestIngest(t *testing.T) {
 					"plain ZIP":        zipOf(t, "readme.txt", "scan.pdf"),
 					"OFD.xml nested":   zipOf(t, "Doc_0/OFD.xml"),
 					"ofd.xml lower":    zipOf(t, "ofd.xml"),
+					"OFD.xml is HTML":  zipWithOFDXML(t, string(htmlDoc), zip.Deflate),
 					"truncated ZIP":    ofdDoc(t)[:40],
 				} {
 					_, err := Ingest(ctx, s, NewKey("docs", testNow), bytes.NewReader(data), IngestOptions{})
@@ -130,7 +152,7 @@ func TestIngest(t *testing.T) {
 				s := b.new(t)
 				for _, enc := range []bool{false, true} {
 					data := pdfOf(100<<10 + 1)
-					_, err := Ingest(ctx, s, NewKey("docs", testNow), bytes.NewReader(data), IngestOptions{MaxBytes: 100 << 10, Encrypt: enc, MasterKey: master})
+					_, err := Ingest(ctx, s, NewKey("docs", testNow), bytes.NewReader(data), IngestOptions{MaxBytes: 100 << 10, Encrypt: enc, MasterKey: master, Suite: su})
 					wantKind(t, err, applications.TooLarge, "文件超过 100 KiB 上限")
 				}
 				wantEmpty(t, s)
@@ -144,13 +166,14 @@ func TestIngest(t *testing.T) {
 				wantEmpty(t, s)
 			})
 
-			t.Run("ClientDisconnectLeavesNothing", func(t *testing.T) {
+			t.Run("ClientDisconnectIsBadRequestAndLeavesNothing", func(t *testing.T) {
 				s := b.new(t)
-				for _, data := range [][]byte{pdfOf(200 << 10), ofdDoc(t)} {
-					r := &errReader{data: data[:len(data)-10], err: io.ErrUnexpectedEOF}
+				for _, data := range [][]byte{pdfOf(200 << 10), ofdDoc(t), pdfOf(5)} {
+					r := &errReader{data: data[:len(data)-3], err: io.ErrUnexpectedEOF}
 					_, err := Ingest(ctx, s, NewKey("docs", testNow), r, IngestOptions{Encrypt: true, MasterKey: master})
-					if err == nil || applications.ErrorKind(err) != applications.Internal {
-						t.Fatalf("Ingest of a broken upload = %v, want an internal error", err)
+					wantKind(t, err, applications.BadRequest, MsgInterrupted)
+					if !errors.Is(err, io.ErrUnexpectedEOF) {
+						t.Fatalf("the cause is not kept for the log: %v", err)
 					}
 				}
 				wantEmpty(t, s)
@@ -171,12 +194,15 @@ func TestIngest(t *testing.T) {
 				secret := []byte("居民身份证 110105194912310021 ")
 				data := append(pdfOf(9), bytes.Repeat(secret, 10000)...) // ~390 KiB, several segments
 				key := NewKey("docs", testNow)
-				m, err := Ingest(ctx, s, key, bytes.NewReader(data), IngestOptions{Encrypt: true, MasterKey: master})
+				m, err := Ingest(ctx, s, key, bytes.NewReader(data), IngestOptions{Encrypt: true, MasterKey: master, Suite: su})
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !m.Encrypted || m.Algorithm != AlgorithmChunkedV1 || len(m.WrappedKey) != 60 {
-					t.Fatalf("meta %+v, want encrypted with a 60-byte wrapped key", m)
+				if wantLen := nonceLen + sl.keyLen + tagLen; !m.Encrypted || m.Algorithm != sl.alg || len(m.WrappedKey) != wantLen {
+					t.Fatalf("meta %+v, want %s with a %d-byte wrapped key", m, sl.alg, wantLen)
+				}
+				if su == suite.Intl && (m.Algorithm != AlgorithmChunkedV1 || len(m.WrappedKey) != 60) {
+					t.Fatalf("intl meta %+v, want today's aes-256-gcm-chunked-v1 with a 60-byte wrapped key", m)
 				}
 				stored := read(t, s, key)
 				if want := storedLen(len(data)); len(stored) != want {
@@ -197,7 +223,7 @@ func TestIngest(t *testing.T) {
 				s := b.new(t)
 				data := pdfOf(3*SegmentSize + 1000) // four segments, the last partial
 				key := NewKey("docs", testNow)
-				m, err := Ingest(ctx, s, key, bytes.NewReader(data), IngestOptions{Encrypt: true, MasterKey: master})
+				m, err := Ingest(ctx, s, key, bytes.NewReader(data), IngestOptions{Encrypt: true, MasterKey: master, Suite: su})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -208,7 +234,7 @@ func TestIngest(t *testing.T) {
 				}
 				for name, tamper := range map[string]func([]byte) []byte{
 					"FlippedByte":        func(b []byte) []byte { b[len(b)/2] ^= 1; return b },
-					"FlippedPrefix":      func(b []byte) []byte { b[len(encMagic)] ^= 0x80; return b },
+					"FlippedPrefix":      func(b []byte) []byte { b[magicLen] ^= 0x80; return b },
 					"FlippedMagic":       func(b []byte) []byte { b[0] ^= 1; return b },
 					"TruncatedLastSeg":   func(b []byte) []byte { return b[:len(b)-100] },
 					"LastSegmentDropped": func(b []byte) []byte { _, e := seg(2); return b[:e] },
@@ -250,7 +276,7 @@ func TestIngest(t *testing.T) {
 					}
 				})
 				t.Run("WrappedKeyFromAnotherBlob", func(t *testing.T) {
-					other, err := Ingest(ctx, s, NewKey("docs", testNow), bytes.NewReader(data), IngestOptions{Encrypt: true, MasterKey: master})
+					other, err := Ingest(ctx, s, NewKey("docs", testNow), bytes.NewReader(data), IngestOptions{Encrypt: true, MasterKey: master, Suite: su})
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -28,6 +29,8 @@ import (
 // root cannot make the store read or write outside it.
 type Local struct {
 	dir string
+	// heartbeat overrides tempHeartbeat (tests); zero means the default.
+	heartbeat time.Duration
 }
 
 // tempPrefix marks temporary files. ValidKey refuses segments starting
@@ -89,7 +92,10 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader) (err error) {
 			root.Remove(tmp)
 		}
 	}()
-	if _, err = io.Copy(f, ctxReader{ctx, r}); err != nil {
+	stop := heartbeat(root, tmp, cmp.Or(l.heartbeat, tempHeartbeat))
+	_, err = io.Copy(f, ctxReader{ctx, r})
+	stop()
+	if err != nil {
 		return fmt.Errorf("blob: put %s: %w", key, err)
 	}
 	if err = f.Sync(); err != nil {
@@ -258,6 +264,39 @@ func (l *Local) removeStaleTemp(ctx context.Context, prefix string, olderThan ti
 		return nil
 	})
 	return n, err
+}
+
+// TempIdle is how long a temporary file of Put must have gone untouched
+// before RemoveInterruptedUploads takes it for the leftover of a dead
+// upload. A live Put touches its file at least every tempHeartbeat, even
+// while its client sends nothing, so a file idle for ten heartbeats has no
+// writer in this or any other server sharing the directory (a server
+// killed mid-upload stops touching it).
+const TempIdle = 10 * time.Minute
+
+// tempHeartbeat is how often a running Put refreshes its temporary file's
+// modification time.
+const tempHeartbeat = time.Minute
+
+// heartbeat touches the temporary file name every interval until the
+// returned stop is called, marking it as live for RemoveInterruptedUploads.
+func heartbeat(root *os.Root, name string, interval time.Duration) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				_ = root.Chtimes(name, now, now)
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // mkdirAllSynced creates dir and its missing parents (0700), fsyncing

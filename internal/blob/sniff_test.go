@@ -4,8 +4,10 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"strings"
 	"testing"
 
@@ -56,7 +58,8 @@ func TestIsOFD(t *testing.T) {
 	t.Run("ArchiveCommentAccepted", func(t *testing.T) {
 		var buf bytes.Buffer
 		w := zip.NewWriter(&buf)
-		w.Create("OFD.xml")
+		f, _ := w.Create("OFD.xml")
+		f.Write([]byte(ofdRootXML))
 		w.SetComment(strings.Repeat("注", 1000))
 		w.Close()
 		check(t, buf.Bytes(), true)
@@ -76,6 +79,25 @@ func TestIsOFD(t *testing.T) {
 		binary.LittleEndian.PutUint16(d[len(d)-12:], 0xFFFE) // total entries
 		check(t, d, false)
 	})
+	t.Run("StoredOFDXMLAccepted", func(t *testing.T) { check(t, zipWithOFDXML(t, ofdRootXML, zip.Store), true) })
+	t.Run("OFDRootWithCommentAccepted", func(t *testing.T) {
+		check(t, zipWithOFDXML(t, "\ufeff<!-- 由某软件生成 -->\n<OFD xmlns=\"http://www.ofdspec.org/2016\" Version=\"1.1\"/>", zip.Deflate), true)
+	})
+	for name, content := range map[string]string{
+		"HTMLRefused":           "<!DOCTYPE html><html><script>alert(1)</script></html>",
+		"HTMLWithoutDoctype":    "<html><body>OFD</body></html>",
+		"OtherRootRefused":      `<ofd:Document xmlns:ofd="http://www.ofdspec.org/2016"/>`,
+		"OtherNamespaceRefused": `<ofd:OFD xmlns:ofd="http://www.ofdspec.org/2017"/>`,
+		"NoNamespaceRefused":    `<OFD Version="1.0"/>`,
+		"TextRefused":           "OFD",
+		"EmptyRefused":          "",
+		"NotXMLRefused":         "\x00\x01\x02<",
+	} {
+		t.Run(name, func(t *testing.T) {
+			check(t, zipWithOFDXML(t, content, zip.Deflate), false)
+			check(t, zipWithOFDXML(t, content, zip.Store), false)
+		})
+	}
 	t.Run("DirectoryOffsetOutOfRangeRefused", func(t *testing.T) {
 		d := ofdDoc(t)
 		binary.LittleEndian.PutUint32(d[len(d)-6:], uint32(len(d))) // offset of the directory
@@ -89,19 +111,28 @@ func zip64Of(names ...string) []byte {
 	var b bytes.Buffer
 	le := func(v any) { binary.Write(&b, binary.LittleEndian, v) }
 	offsets := make([]uint32, len(names))
+	content := func(n string) []byte {
+		if n == "OFD.xml" {
+			return []byte(ofdRootXML)
+		}
+		return nil
+	}
 	for i, n := range names {
 		offsets[i] = uint32(b.Len())
+		c := content(n)
 		le(uint32(0x04034b50))
-		le([5]uint16{20, 0, 0, 0, 0}) // version, flags, method, time, date
-		le([3]uint32{0, 0, 0})        // crc, sizes
+		le([5]uint16{20, 0, 0, 0, 0})                                        // version, flags, method, time, date
+		le([3]uint32{crc32.ChecksumIEEE(c), uint32(len(c)), uint32(len(c))}) // crc, sizes
 		le([2]uint16{uint16(len(n)), 0})
 		b.WriteString(n)
+		b.Write(c)
 	}
 	cdOff := b.Len()
 	for i, n := range names {
+		c := content(n)
 		le(uint32(sigCentralFile))
 		le([6]uint16{20, 20, 0, 0, 0, 0})
-		le([3]uint32{0, 0, 0})
+		le([3]uint32{crc32.ChecksumIEEE(c), uint32(len(c)), uint32(len(c))})
 		le([5]uint16{uint16(len(n)), 0, 0, 0, 0})
 		le([2]uint32{0, offsets[i]})
 		b.WriteString(n)
@@ -180,4 +211,51 @@ func TestTailWindow(t *testing.T) {
 			t.Fatalf("chunk %d: ReadAt before the window succeeded", chunk)
 		}
 	}
+}
+
+func TestIngestOFDRoot(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	t.Run("HTMLAsOFDXMLRefusedWithReason", func(t *testing.T) {
+		s := newLocal(t)
+		data := zipWithOFDXML(t, string(htmlDoc), zip.Deflate)
+		_, err := Ingest(ctx, s, NewKey("docs", testNow), bytes.NewReader(data), IngestOptions{})
+		wantKind(t, err, applications.Invalid, "OFD.xml 不是 OFD 入口文件")
+		wantEmpty(t, s)
+	})
+	t.Run("LargeOFDAccepted", func(t *testing.T) {
+		// OFD.xml first, then 3 MiB of pages: its root lies in the head
+		// window, the directory in the tail window, the middle in neither.
+		var buf bytes.Buffer
+		w := zip.NewWriter(&buf)
+		f, _ := w.Create("OFD.xml")
+		f.Write([]byte(ofdRootXML))
+		g, _ := w.CreateHeader(&zip.FileHeader{Name: "Doc_0/Res/scan.png", Method: zip.Store})
+		noise := make([]byte, 3<<20)
+		rand.Read(noise)
+		g.Write(noise)
+		w.Close()
+		s := newLocal(t)
+		m, err := Ingest(ctx, s, NewKey("docs", testNow), bytes.NewReader(buf.Bytes()), IngestOptions{})
+		if err != nil || m.Kind != KindOFD {
+			t.Fatalf("Ingest = %+v, %v; want an OFD", m, err)
+		}
+	})
+	t.Run("OFDXMLOutsideWindowsRefused", func(t *testing.T) {
+		var buf bytes.Buffer
+		w := zip.NewWriter(&buf)
+		g, _ := w.CreateHeader(&zip.FileHeader{Name: "Doc_0/Res/scan.png", Method: zip.Store})
+		noise := make([]byte, 3<<20)
+		rand.Read(noise)
+		g.Write(noise)
+		f, _ := w.CreateHeader(&zip.FileHeader{Name: "OFD.xml", Method: zip.Store})
+		f.Write([]byte(ofdRootXML))
+		g, _ = w.CreateHeader(&zip.FileHeader{Name: "Doc_0/Res/scan2.png", Method: zip.Store})
+		g.Write(noise[:ofdTailWindow])
+		w.Close()
+		s := newLocal(t)
+		_, err := Ingest(ctx, s, NewKey("docs", testNow), bytes.NewReader(buf.Bytes()), IngestOptions{})
+		wantKind(t, err, applications.Invalid, "OFD")
+		wantEmpty(t, s)
+	})
 }

@@ -78,3 +78,25 @@ func Sweep(ctx context.Context, store Store, prefix string, olderThan time.Time,
 	}
 	return deleted, nil
 }
+
+// RemoveInterruptedUploads deletes the temporary files that uploads cut off
+// by a crash or a kill left in store (the local backend writes each upload
+// to a ".put-*" file before renaming it into place), and returns how many
+// it deleted. Only files untouched since olderThan go: pass now minus
+// TempIdle, which is safe while other servers share the store, because a
+// live upload touches its file every minute (see TempIdle). Stores without
+// temporary files (S3: an unfinished multipart upload is aborted by the
+// client or expires by the bucket's lifecycle rule) have nothing to remove.
+func RemoveInterruptedUploads(ctx context.Context, store Store, olderThan time.Time) (int, error) {
+	t, ok := store.(interface {
+		removeStaleTemp(ctx context.Context, prefix string, olderThan time.Time) (int, error)
+	})
+	if !ok {
+		return 0, nil
+	}
+	n, err := t.removeStaleTemp(ctx, "", olderThan)
+	if err != nil {
+		return n, fmt.Errorf("blob: remove interrupted uploads: %w", err)
+	}
+	return n, nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -139,4 +140,85 @@ func TestSweep(t *testing.T) {
 			t.Fatalf("left %q", got)
 		}
 	})
+}
+
+// TestRemoveInterruptedUploads: temporary files of uploads that died (a
+// server killed mid-upload) go once untouched for TempIdle; a fresh one,
+// which may be a live upload of another server sharing the directory,
+// stays, and so do blobs.
+func TestRemoveInterruptedUploads(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l := newLocal(t)
+	put(t, l, "docs/2026/11/blob", []byte("a blob"))
+	age(t, l, "docs/2026/11/blob", 48*time.Hour)
+	planted := map[string]time.Duration{
+		"docs/2026/11/.put-killed":  TempIdle + time.Minute,
+		"docs/2026/10/.put-old":     72 * time.Hour,
+		".put-at-root":              time.Hour,
+		"docs/2026/11/.put-live":    30 * time.Second,
+		"docs/2026/11/.put-stalled": TempIdle - time.Minute,
+	}
+	for name, d := range planted {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(l.Dir(), filepath.FromSlash(name))), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(l.Dir(), filepath.FromSlash(name)), []byte("partial body"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		age(t, l, name, d)
+	}
+	n, err := RemoveInterruptedUploads(ctx, l, time.Now().Add(-TempIdle))
+	if err != nil || n != 3 {
+		t.Fatalf("RemoveInterruptedUploads = %d, %v; want 3", n, err)
+	}
+	for name, d := range planted {
+		_, err := os.Stat(filepath.Join(l.Dir(), filepath.FromSlash(name)))
+		if gone := os.IsNotExist(err); gone != (d > TempIdle) {
+			t.Errorf("%s (untouched for %s): removed %v", name, d, gone)
+		}
+	}
+	if got := keys(t, l, ""); !slices.Equal(got, []string{"docs/2026/11/blob"}) {
+		t.Errorf("blobs left %q", got)
+	}
+	if n, err := RemoveInterruptedUploads(ctx, &S3{}, time.Now()); n != 0 || err != nil {
+		t.Errorf("on S3: %d, %v", n, err)
+	}
+}
+
+// TestPutKeepsItsTempFileFresh: a Put whose client has stalled still
+// touches its temporary file, so RemoveInterruptedUploads run by another
+// server (or at start-up of a second one) leaves it alone and the upload
+// completes.
+func TestPutKeepsItsTempFileFresh(t *testing.T) {
+	t.Parallel()
+	l := newLocal(t)
+	l.heartbeat = 10 * time.Millisecond
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- l.Put(context.Background(), "docs/2026/11/slow", pr) }()
+	pw.Write([]byte("first part"))
+	var tmp string
+	for deadline := time.Now().Add(5 * time.Second); tmp == ""; {
+		matches, _ := filepath.Glob(filepath.Join(l.Dir(), "docs/2026/11/.put-*"))
+		if len(matches) == 1 {
+			tmp = matches[0]
+		} else if time.Now().After(deadline) {
+			t.Fatal("no temporary file")
+		}
+	}
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(tmp, old, old) // as if the client had sent nothing for an hour
+	time.Sleep(100 * time.Millisecond)
+	if n, err := RemoveInterruptedUploads(context.Background(), l, time.Now().Add(-TempIdle)); n != 0 || err != nil {
+		t.Fatalf("a live upload's temporary file was removed: %d, %v", n, err)
+	}
+	pw.Write([]byte(" and the rest"))
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, l, "docs/2026/11/slow"); string(got) != "first part and the rest" {
+		t.Fatalf("stored %q", got)
+	}
 }

@@ -67,6 +67,12 @@ func BenchmarkExit10Tranches(b *testing.B) {
 	if res, err := Exit(req); err != nil || res.Totals.XIRR == nil {
 		b.Fatalf("benchmark request is not a full exit: %v", err)
 	}
+	benchExit(b, req)
+}
+
+// benchExit times an exit through the typed entry point and through the
+// JSON contract.
+func benchExit(b *testing.B, req ExitRequest) {
 	b.Run("engine", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -87,4 +93,41 @@ func BenchmarkExit10Tranches(b *testing.B) {
 			}
 		}
 	})
+}
+
+// exit10TranchesReference is exit10Tranches under the pricing of DOMAIN §10
+// at its fullest: the 1-year LPR history of §17 (13 entries) plus 0.5%, a 0%
+// tier within 1 year, an appraisal after 3 years (the last three sales carry
+// one) and the fifth sale to a third party through a listing.
+func exit10TranchesReference() ExitRequest {
+	req := exit10Tranches()
+	three := 3
+	req.Policy = Policy{
+		ReturnBasis: ReturnBasisReference, Spread: "0.005",
+		Tiers:               []Tier{{WithinYears: 1, ReturnRate: "0"}},
+		AppraisalAfterYears: &three,
+		AccrualFrom:         AccrualDisbursement, Allocation: AllocationFIFO, BelowCap: BelowCapMarket,
+	}
+	for _, e := range []struct{ from, rate string }{
+		{"2019-08-20", "0.0425"}, {"2019-09-20", "0.0420"}, {"2019-11-20", "0.0415"}, {"2020-02-20", "0.0405"},
+		{"2020-04-20", "0.0385"}, {"2021-12-20", "0.0380"}, {"2022-01-20", "0.0370"}, {"2022-08-22", "0.0365"},
+		{"2023-06-20", "0.0355"}, {"2023-08-21", "0.0345"}, {"2024-07-22", "0.0335"}, {"2024-10-21", "0.0310"},
+		{"2025-05-20", "0.0300"},
+	} {
+		req.Policy.ReferenceRates = append(req.Policy.ReferenceRates, ReferenceRate{From: e.from, Rate: e.rate})
+	}
+	req.Tranches[4].Buyer = BuyerThirdParty
+	for i := 7; i < 10; i++ {
+		req.Tranches[i].Buyer = BuyerTeam
+		req.Tranches[i].AppraisedValue = fmt.Sprintf("%d.00", 400000+i*10000)
+	}
+	return req
+}
+
+func BenchmarkExit10TranchesReference(b *testing.B) {
+	req := exit10TranchesReference()
+	if res, err := Exit(req); err != nil || res.Totals.XIRR == nil || res.Tranches[9].RateBasis != RateBasisReference {
+		b.Fatalf("benchmark request is not a full reference-rate exit: %v", err)
+	}
+	benchExit(b, req)
 }

@@ -100,8 +100,9 @@
 // # Exit (DOMAIN §10)
 //
 // Inputs: H units held, the disbursements (cost basis B = their sum), the
-// conversion date, the policy (rate r, accrual start, allocation, below-cap
-// rule) and tranches in date order. Per tranche:
+// conversion date, the policy (return basis and rate, optional tiers and
+// appraisal rule, accrual start, allocation, below-cap rule) and tranches in
+// date order, each with its buyer. Per tranche:
 //
 //   - Units u: given; or fraction × H rounded down; or "rest" (all still held).
 //     Zero units, or more than still held, is refused.
@@ -111,13 +112,18 @@
 //     capped at what is left; real holdings never come near this.)
 //   - c is split into slices: fifo consumes disbursements oldest first;
 //     pro_rata takes c × dⱼ / B from each.
+//   - The rate r of a tranche dated d (see "Rates, tiers, appraisal, buyers"
+//     below): the first tier reaching d, else the fixed return_rate, else the
+//     reference rate in force on d plus the spread.
 //   - Interest I = round½↑(Σ slice × r × days / 365, 0.01), once per tranche;
 //     days run from each slice's disbursement date (accrual "disbursement") or
 //     from the conversion date ("conversion") to the tranche date.
-//   - Cap amount K = c + I. With market value MV unknown or MV ≥ K: proceeds
-//     P = K and concession (让利) = MV − K (0 when MV is unknown). With MV < K:
-//     P = MV under rule "market" (loss tolerated), P = K under rule "cap"
-//     (an agreed buy-back); concession 0 either way. Gain = P − c.
+//   - Cap amount K = c + I. Team buyer (the default): with market value MV
+//     unknown or MV ≥ K, proceeds P = K; with MV < K, P = MV under rule
+//     "market" (loss tolerated), P = K under rule "cap" (an agreed buy-back);
+//     then P = max(P, AV) when the policy requires an appraisal. Third-party
+//     buyer: P = MV, the listing's transaction price. Concession (让利) =
+//     MV − P when MV is known and above P, else 0. Gain = P − c.
 //
 // Totals add the tranches. Once the holding is empty, MOIC = ΣP / B (6
 // decimals) and XIRR solves Σ CFᵢ / (1 + x)^(daysᵢ / 365) = 0 over
@@ -142,6 +148,56 @@
 // (1826 days): I = 10,000,000 × 0.03 × 1826 / 365 = 1500821.92,
 // P = 11500821.92, concession 15037536.00 − P = 3536714.08, MOIC 1.150082,
 // XIRR 0.02184362.
+//
+// # Rates, tiers, appraisal, buyers (DOMAIN §10, §14)
+//
+// anniversary(N) is the conversion date plus N calendar years, 29 February
+// becoming 28 February in a year without it (a conversion on 2024-02-29 has
+// its first anniversary on 2025-02-28). The rate of a tranche dated d:
+//
+//  1. tiers [{within_years, return_rate}] (whole years ≥ 1, strictly
+//     increasing; rates ≥ 0): the first tier with d ≤ anniversary(within_years)
+//     gives r, basis "tier". A tier on the anniversary itself still applies.
+//  2. else return_basis "fixed" (the default): r = return_rate, basis "fixed".
+//  3. else return_basis "reference": r = the rate of the last reference_rates
+//     entry whose from ≤ d (entries strictly increasing in from, rates ≥ 0),
+//     plus spread (default 0, may be negative), basis "reference". No entry in
+//     force, or r < 0, is refused; return_rate is ignored.
+//
+// Both lookups are binary searches (the tiers' anniversaries and the series'
+// dates are strictly increasing). With appraisal_after_years N (whole ≥ 1), a
+// tranche dated d > anniversary(N) must carry appraised_value AV, whoever
+// buys; for the team P = max(P, AV) (state assets are not sold to insiders
+// below their appraisal). An AV given when the policy does not require one is
+// printed and changes nothing; a third party pays its transaction price MV
+// (required) whatever the appraisal.
+//
+// Each tranche result then carries rate (the exact r printed half-up to 6
+// decimals), rate_basis, buyer and appraised_value (null when none). A request
+// that uses none of return_basis, reference_rates, spread, tiers,
+// appraisal_after_years, buyer or appraised_value is an old-style request: its
+// tranches print without those four fields, byte for byte as before they
+// existed (TrancheResult.MarshalJSON keys this on an empty rate_basis, so a
+// stored result decoded and encoded again is unchanged too).
+//
+// Example E: example A's 37,500.00 units (1,500,000 paid 2024-01-15 and
+// 2025-01-15, converted 2026-01-15); 1-year LPR {2024-07-22 3.35%, 2024-10-21
+// 3.10%, 2025-05-20 3.00%} + 0.5%; 0% within 2 years (to 2028-01-15);
+// appraisal after 4 years (after 2030-01-15); from each disbursement, FIFO,
+// market. Each tranche of 12500.00 costs 1,000,000.00.
+//
+//	2027-06-30 team, MV 2000000.00: within 2 years, r = 0 (tier), I = 0,
+//	           K = 1000000.00 ≤ MV → P = 1000000.00, concession 1000000.00
+//	2029-01-15 third party, listed at 1600000.00: LPR of 2025-05-20 3.00% +
+//	           0.50% = 0.035000 (reference); 500,000 × 1827 days + 500,000 ×
+//	           1461 days: I = 157643.84, K = 1157643.84; P = MV = 1600000.00,
+//	           gain 600000.00
+//	2030-03-31 team, the rest, AV 1300000.00: after 2030-01-15, so the
+//	           appraisal binds; r = 0.035000, 1,000,000 × 1901 days:
+//	           I = 182287.67, K = 1182287.67 (no MV) → P = max(K, AV) =
+//	           1300000.00, gain 300000.00
+//	totals:    proceeds 3900000.00, interest 339931.51, concession
+//	           1000000.00, gain 900000.00, MOIC 1.300000, XIRR 0.06025647
 //
 // # Limits
 //

@@ -31,7 +31,7 @@ func elem(m map[string]any, key string, i int) map[string]any {
 }
 
 func TestInputErrors(t *testing.T) {
-	conv, exit := exampleAConversion, exampleAExit
+	conv, exit, ex := exampleAConversion, exampleAExit, exampleEExit
 	manyDisb := edit(t, conv, func(m map[string]any) {
 		ds := make([]any, MaxDisbursements+1)
 		for i := range ds {
@@ -154,6 +154,41 @@ func TestInputErrors(t *testing.T) {
 		{"TrancheMalformedMarketValue", edit(t, exit, func(m map[string]any) { elem(m, "tranches", 0)["market_value"] = "2.9M" }), "tranches[0].market_value"},
 		{"ExitUnitScaleOutOfRange", edit(t, exit, func(m map[string]any) { m["unit_scale"] = -1 }), "unit_scale"},
 		{"ConversionFieldInExit", edit(t, exit, func(m map[string]any) { m["unit"] = "shares" }), "unit"},
+
+		// Exit policy of DOMAIN §10 (example E, with one thing wrong).
+		{"UnknownReturnBasis", edit(t, ex, func(m map[string]any) { obj(m, "policy")["return_basis"] = "lpr" }), "policy.return_basis"},
+		{"FixedBasisWithoutReturnRate", edit(t, ex, func(m map[string]any) { obj(m, "policy")["return_basis"] = "fixed" }), "policy.return_rate"},
+		{"ReferenceWithoutRates", edit(t, ex, func(m map[string]any) { delete(obj(m, "policy"), "reference_rates") }), "policy.reference_rates"},
+		{"ReferenceRatesEmpty", edit(t, ex, func(m map[string]any) { obj(m, "policy")["reference_rates"] = []any{} }), "policy.reference_rates"},
+		{"ReferenceRatesOutOfOrder", edit(t, ex, func(m map[string]any) { elem(obj(m, "policy"), "reference_rates", 2)["from"] = "2024-09-01" }), "policy.reference_rates[2].from"},
+		{"ReferenceRatesSameDate", edit(t, ex, func(m map[string]any) { elem(obj(m, "policy"), "reference_rates", 1)["from"] = "2024-07-22" }), "policy.reference_rates[1].from"},
+		{"ReferenceRateMalformedDate", edit(t, ex, func(m map[string]any) { elem(obj(m, "policy"), "reference_rates", 0)["from"] = "2024-7-22" }), "policy.reference_rates[0].from"},
+		{"ReferenceRateNegative", edit(t, ex, func(m map[string]any) { elem(obj(m, "policy"), "reference_rates", 1)["rate"] = "-0.0310" }), "policy.reference_rates[1].rate"},
+		{"ReferenceRateMissing", edit(t, ex, func(m map[string]any) { delete(elem(obj(m, "policy"), "reference_rates", 0), "rate") }), "policy.reference_rates[0].rate"},
+		{"ReferenceRatePercentSign", edit(t, ex, func(m map[string]any) { elem(obj(m, "policy"), "reference_rates", 2)["rate"] = "3.00%" }), "policy.reference_rates[2].rate"},
+		{"NoReferenceRateInForce", edit(t, ex, func(m map[string]any) {
+			obj(m, "policy")["reference_rates"] = []any{map[string]any{"from": "2029-06-01", "rate": "0.03"}}
+		}), "policy.reference_rates"},
+		{"NegativeRateAfterSpread", edit(t, ex, func(m map[string]any) { obj(m, "policy")["spread"] = "-0.031" }), "policy.spread"},
+		{"SpreadMalformed", edit(t, ex, func(m map[string]any) { obj(m, "policy")["spread"] = "0.5%" }), "policy.spread"},
+		{"TierZeroYears", edit(t, ex, func(m map[string]any) { elem(obj(m, "policy"), "tiers", 0)["within_years"] = 0 }), "policy.tiers[0].within_years"},
+		{"TierNegativeYears", edit(t, ex, func(m map[string]any) { elem(obj(m, "policy"), "tiers", 0)["within_years"] = -2 }), "policy.tiers[0].within_years"},
+		{"TierFractionalYears", edit(t, ex, func(m map[string]any) { elem(obj(m, "policy"), "tiers", 0)["within_years"] = 1.5 }), "policy.tiers[0].within_years"},
+		{"TierYearsAsString", edit(t, ex, func(m map[string]any) { elem(obj(m, "policy"), "tiers", 0)["within_years"] = "2" }), "policy.tiers[0].within_years"},
+		{"TiersNotIncreasing", edit(t, ex, func(m map[string]any) {
+			obj(m, "policy")["tiers"] = []any{map[string]any{"within_years": 2, "return_rate": "0"}, map[string]any{"within_years": 2, "return_rate": "0.01"}}
+		}), "policy.tiers[1].within_years"},
+		{"TierNegativeRate", edit(t, ex, func(m map[string]any) { elem(obj(m, "policy"), "tiers", 0)["return_rate"] = "-0.01" }), "policy.tiers[0].return_rate"},
+		{"TierMissingRate", edit(t, ex, func(m map[string]any) { delete(elem(obj(m, "policy"), "tiers", 0), "return_rate") }), "policy.tiers[0].return_rate"},
+		{"AppraisalAfterZeroYears", edit(t, ex, func(m map[string]any) { obj(m, "policy")["appraisal_after_years"] = 0 }), "policy.appraisal_after_years"},
+		{"AppraisalAfterFractionalYears", edit(t, ex, func(m map[string]any) { obj(m, "policy")["appraisal_after_years"] = 2.5 }), "policy.appraisal_after_years"},
+		{"UnknownBuyer", edit(t, ex, func(m map[string]any) { elem(m, "tranches", 0)["buyer"] = "bank" }), "tranches[0].buyer"},
+		{"ThirdPartyWithoutMarketValue", edit(t, ex, func(m map[string]any) { delete(elem(m, "tranches", 1), "market_value") }), "tranches[1].market_value"},
+		{"RequiredAppraisalMissing", edit(t, ex, func(m map[string]any) { delete(elem(m, "tranches", 2), "appraised_value") }), "tranches[2].appraised_value"},
+		{"RequiredAppraisalMissingForThirdParty", edit(t, ex, func(m map[string]any) { obj(m, "policy")["appraisal_after_years"] = 2 }), "tranches[1].appraised_value"},
+		{"AppraisedValueZero", edit(t, ex, func(m map[string]any) { elem(m, "tranches", 2)["appraised_value"] = "0.00" }), "tranches[2].appraised_value"},
+		{"AppraisedValueNegative", edit(t, ex, func(m map[string]any) { elem(m, "tranches", 0)["appraised_value"] = "-1.00" }), "tranches[0].appraised_value"},
+		{"AppraisedValueBeyondFen", edit(t, ex, func(m map[string]any) { elem(m, "tranches", 2)["appraised_value"] = "1300000.001" }), "tranches[2].appraised_value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,16 +14,20 @@ type tranche struct {
 	fraction *big.Rat
 	rest     bool
 	mv       *big.Rat // nil when unknown
+	buyer    string   // BuyerTeam or BuyerThirdParty
+	av       *big.Rat // the appraised value, nil when none was given
+	appraise bool     // the policy requires the appraisal: it is a floor for the team's price
 }
 
-// exit is a validated ExitRequest.
+// exit is a validated ExitRequest. Its rates decide each tranche's rate and
+// the appraisal rule (policy.go).
 type exit struct {
-	scale      int
-	units      *big.Rat // H, the holding at conversion
-	convDate   string
-	convDay    int64
-	disb       []disbursement
-	rate       *big.Rat
+	scale    int
+	units    *big.Rat // H, the holding at conversion
+	convDate string
+	convDay  int64
+	disb     []disbursement
+	rates
 	accrual    string
 	allocation string
 	belowCap   string
@@ -61,9 +65,10 @@ func parseExit(req ExitRequest) (*exit, error) {
 		return nil, err
 	}
 	p := req.Policy
-	if e.rate, err = parseUnitRange(p.ReturnRate, "policy.return_rate", "年收益率（适当收益）", true, true, "，例如 \"0.03\" 表示年化 3%"); err != nil {
+	if e.rates, err = parseRates(p, e.convDay); err != nil {
 		return nil, err
 	}
+	e.extended = usesPolicyFields(req)
 	switch p.AccrualFrom {
 	case AccrualDisbursement, AccrualConversion:
 		e.accrual = p.AccrualFrom
@@ -104,7 +109,7 @@ func parseExit(req ExitRequest) (*exit, error) {
 			return nil, fieldErr(f+".date", "第 %d 笔退出的日期 %s 早于上一笔退出：请按日期先后顺序填写退出。", n, t.Date)
 		}
 		prev = day
-		tr := tranche{date: t.Date, day: day, rest: t.Rest}
+		tr := tranche{date: t.Date, day: day, rest: t.Rest, buyer: BuyerTeam}
 		set := 0
 		for _, b := range []bool{t.Units != "", t.Fraction != "", t.Rest} {
 			if b {
@@ -132,9 +137,39 @@ func parseExit(req ExitRequest) (*exit, error) {
 				return nil, err
 			}
 		}
+		if err := e.parseBuyer(&tr, t, f, n); err != nil {
+			return nil, err
+		}
 		e.tranches[i] = tr
 	}
 	return e, nil
+}
+
+// parseBuyer validates the tranche's buyer and appraisal: a third party
+// buys at its transaction price, which must be given; after
+// anniversary(appraisal_after_years) either buyer needs an appraisal.
+func (e *exit) parseBuyer(tr *tranche, t Tranche, f string, n int) error {
+	switch t.Buyer {
+	case "", BuyerTeam:
+	case BuyerThirdParty:
+		tr.buyer = BuyerThirdParty
+		if tr.mv == nil {
+			return fieldErr(f+".market_value", "第 %d 笔退出由第三方受让（公开挂牌）：请填写成交价 market_value，回收金额即成交价。", n)
+		}
+	default:
+		return fieldErr(f+".buyer", "第 %d 笔退出的受让方 buyer 只能是 \"team\"（团队或原股东回购）或 \"third_party\"（第三方通过产权交易所公开挂牌受让）。", n)
+	}
+	if t.AppraisedValue != "" {
+		var err error
+		if tr.av, err = parsePositive(t.AppraisedValue, f+".appraised_value", fmt.Sprintf("第 %d 笔退出的评估值", n), placesMoney); err != nil {
+			return err
+		}
+	}
+	tr.appraise = e.appraisalYears > 0 && tr.day > e.appraisalAfter
+	if tr.appraise && tr.av == nil {
+		return fieldErr(f+".appraised_value", "第 %d 笔退出的日期 %s 晚于转股满 %d 年之日 %s：政策要求评估，请填写评估值 appraised_value。", n, t.Date, e.appraisalYears, dayString(e.appraisalAfter))
+	}
+	return nil
 }
 
 // slice is the part of a tranche's cost drawn from one disbursement.
@@ -158,8 +193,9 @@ func (e *exit) compute() (ExitResult, error) {
 		dayWeighted.Add(dayWeighted, mul(d.amount, ratInt(d.day)))
 	}
 	if steps.on {
-		steps.add("成本基数 = 拨付合计 %s 元；转股后持有 %s 单位；年收益率 %s（%s），单利，ACT/365，自%s计息；成本分摊方式：%s；市场价值低于上限金额时按 %s 规则。",
-			fixed(basis, 2, halfUp), fixed(e.units, sc, down), ratStr(e.rate), percent(e.rate), accrualName(e.accrual), allocationName(e.allocation), e.belowCap)
+		steps.add("成本基数 = 拨付合计 %s 元；转股后持有 %s 单位；%s，单利，ACT/365，自%s计息；成本分摊方式：%s；市场价值低于上限金额时按 %s 规则。",
+			fixed(basis, 2, halfUp), fixed(e.units, sc, down), e.rates.basisName(), accrualName(e.accrual), allocationName(e.allocation), e.belowCap)
+		e.rates.explain(&steps)
 	}
 
 	held := new(big.Rat).Set(e.units)
@@ -231,7 +267,15 @@ func (e *exit) compute() (ExitResult, error) {
 			}
 		}
 
-		// Slices and interest, exact until one rounding per tranche.
+		// The rate, then slices and interest, exact until one rounding per
+		// tranche.
+		ar, err := e.rateFor(t.day, n)
+		if err != nil {
+			return ExitResult{}, err
+		}
+		if steps.on && e.extended {
+			steps.add("  适用年利率：%s。", ar.describe(&e.rates))
+		}
 		acc := new(big.Rat) // Σ slice × days
 		switch e.allocation {
 		case AllocationFIFO:
@@ -284,38 +328,13 @@ func (e *exit) compute() (ExitResult, error) {
 				steps.add("  成本按 %d 笔拨付金额比例分摊（明细从略）。", len(e.disb))
 			}
 		}
-		interest := roundRat(quo(mul(acc, e.rate), rat365), placesMoney, halfUp)
+		interest := roundRat(quo(mul(acc, ar.rate), rat365), placesMoney, halfUp)
 		k := add(cost, interest)
 		if steps.on {
-			steps.add("  利息 I = Σ 分摊金额 × %s × 天数 ÷ 365 = %s 元（四舍五入到分）；上限金额 K = c + I = %s 元。", ratStr(e.rate), fixed(interest, 2, halfUp), fixed(k, 2, halfUp))
+			steps.add("  利息 I = Σ 分摊金额 × %s × 天数 ÷ 365 = %s 元（四舍五入到分）；上限金额 K = c + I = %s 元。", ratStr(ar.rate), fixed(interest, 2, halfUp), fixed(k, 2, halfUp))
 		}
-
-		// Proceeds under the below-cap rule.
-		var proceeds *big.Rat
-		concession := new(big.Rat)
-		switch {
-		case t.mv == nil:
-			proceeds = k
-			if steps.on {
-				steps.add("  未提供市场价值：收回 K = %s 元。", fixed(k, 2, halfUp))
-			}
-		case t.mv.Cmp(k) >= 0:
-			proceeds = k
-			concession = sub(t.mv, k)
-			if steps.on {
-				steps.add("  市场价值 %s 元 ≥ K：收回 K = %s 元，超出部分 %s 元让利给团队。", fixed(t.mv, 2, halfUp), fixed(k, 2, halfUp), fixed(concession, 2, halfUp))
-			}
-		case e.belowCap == BelowCapMarket:
-			proceeds = t.mv
-			if steps.on {
-				steps.add("  市场价值 %s 元 < K：按 market 规则收回市场价值 %s 元（容亏）。", fixed(t.mv, 2, halfUp), fixed(t.mv, 2, halfUp))
-			}
-		default:
-			proceeds = k
-			if steps.on {
-				steps.add("  市场价值 %s 元 < K：按 cap 规则仍收回 K = %s 元（如创始人按约定回购）。", fixed(t.mv, 2, halfUp), fixed(k, 2, halfUp))
-			}
-		}
+		concession := new(big.Rat) // filled by price; kept here so it stays on the stack
+		proceeds := e.price(t, k, concession, &steps)
 		gain := sub(proceeds, cost)
 		if steps.on {
 			steps.add("  收益 = P − c = %s − %s = %s 元。", fixed(proceeds, 2, halfUp), fixed(cost, 2, halfUp), fixed(gain, 2, halfUp))
@@ -339,6 +358,14 @@ func (e *exit) compute() (ExitResult, error) {
 		}
 		if t.mv != nil {
 			tr.MarketValue = fixedPtr(t.mv, placesMoney, halfUp)
+		}
+		if e.extended {
+			tr.Rate = fixed(ar.rate, placesPrice, halfUp)
+			tr.RateBasis = ar.basis
+			tr.Buyer = t.buyer
+			if t.av != nil {
+				tr.AppraisedValue = fixedPtr(t.av, placesMoney, halfUp)
+			}
 		}
 		res.Tranches = append(res.Tranches, tr)
 	}
@@ -374,6 +401,61 @@ func (e *exit) compute() (ExitResult, error) {
 	}
 	res.Steps = steps.list
 	return res, nil
+}
+
+// price sets a tranche's proceeds P and concession from its cap amount k
+// (DOMAIN §10): a third party pays its transaction price; the team pays K,
+// or a lower market value under the market rule, and never less than an
+// appraisal the policy requires. It sets concession (zero on entry) to what
+// the market value exceeds P by.
+func (e *exit) price(t tranche, k, concession *big.Rat, steps *stepList) (proceeds *big.Rat) {
+	switch {
+	case t.buyer == BuyerThirdParty:
+		proceeds = t.mv
+		if steps.on {
+			steps.add("  第三方通过公开挂牌受让：回收金额为成交价 %s 元（上限金额 K = %s 元不适用）。", fixed(t.mv, 2, halfUp), fixed(k, 2, halfUp))
+		}
+	case t.mv == nil:
+		proceeds = k
+		if steps.on {
+			steps.add("  未提供市场价值：收回 K = %s 元。", fixed(k, 2, halfUp))
+		}
+	case t.mv.Cmp(k) >= 0:
+		proceeds = k
+		concession.Sub(t.mv, k)
+		if steps.on {
+			steps.add("  市场价值 %s 元 ≥ K：收回 K = %s 元，超出部分 %s 元让利给团队。", fixed(t.mv, 2, halfUp), fixed(k, 2, halfUp), fixed(concession, 2, halfUp))
+		}
+	case e.belowCap == BelowCapMarket:
+		proceeds = t.mv
+		if steps.on {
+			steps.add("  市场价值 %s 元 < K：按 market 规则收回市场价值 %s 元（容亏）。", fixed(t.mv, 2, halfUp), fixed(t.mv, 2, halfUp))
+		}
+	default:
+		proceeds = k
+		if steps.on {
+			steps.add("  市场价值 %s 元 < K：按 cap 规则仍收回 K = %s 元（如创始人按约定回购）。", fixed(t.mv, 2, halfUp), fixed(k, 2, halfUp))
+		}
+	}
+	switch {
+	case t.appraise && t.buyer == BuyerTeam && t.av.Cmp(proceeds) > 0:
+		proceeds = t.av
+		concession.SetInt64(0)
+		if t.mv != nil && t.mv.Cmp(proceeds) > 0 {
+			concession.Sub(t.mv, proceeds)
+		}
+		if steps.on {
+			steps.add("  晚于转股满 %d 年之日，须评估：评估值 %s 元高于回购价，按评估值收回 %s 元（国有资产不低于评估值向团队转让），让利 %s 元。",
+				e.appraisalYears, fixed(t.av, 2, halfUp), fixed(proceeds, 2, halfUp), fixed(concession, 2, halfUp))
+		}
+	case t.appraise && t.buyer == BuyerThirdParty && steps.on:
+		steps.add("  晚于转股满 %d 年之日，须评估：评估值 %s 元已记录；第三方按成交价受让，回收金额不变。", e.appraisalYears, fixed(t.av, 2, halfUp))
+	case t.appraise && steps.on:
+		steps.add("  晚于转股满 %d 年之日，须评估：评估值 %s 元不高于回收金额，回收金额不变。", e.appraisalYears, fixed(t.av, 2, halfUp))
+	case t.av != nil && steps.on:
+		steps.add("  评估值 %s 元已记录；政策未要求本笔评估，不影响回收金额。", fixed(t.av, 2, halfUp))
+	}
+	return proceeds
 }
 
 func accrualName(a string) string {

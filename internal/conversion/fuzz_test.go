@@ -5,13 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"math/big"
+	"regexp"
+	"slices"
 	"testing"
 )
 
 // The fuzz targets feed arbitrary bytes to the calculator contract. Seeds
 // are the worked examples (below) plus the committed corpus under
 // testdata/fuzz/<FuzzName>/, which covers every pricing method and exit
-// policy, so mutations land on numbers, dates and field names rather than on
+// policy (return bases, tiers, appraisals and buyers included), so mutations land on numbers, dates and field names rather than on
 // JSON punctuation alone. Run with
 //
 //	go test ./internal/conversion -run '^$' -fuzz FuzzCalcConversion -fuzztime 30s
@@ -40,7 +42,7 @@ func FuzzCalcConversion(f *testing.F) {
 }
 
 func FuzzCalcExit(f *testing.F) {
-	for _, s := range []string{exampleAExit, exampleBExit, exampleSpreadsheetXIRR} {
+	for _, s := range []string{exampleAExit, exampleBExit, exampleEExit, exampleSpreadsheetXIRR} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -53,10 +55,9 @@ func FuzzCalcExit(f *testing.F) {
 			return
 		}
 		sum := new(big.Rat)
-		for _, tr := range res.Tranches {
-			if rat(tr.Proceeds).Cmp(rat(tr.CapAmount)) > 0 {
-				t.Fatalf("proceeds %s above cap amount %s", tr.Proceeds, tr.CapAmount)
-			}
+		extended := res.Tranches[0].RateBasis != ""
+		for k, tr := range res.Tranches {
+			checkExitTranche(t, k, tr, extended)
 			sum.Add(sum, rat(tr.Cost))
 		}
 		if sum.Cmp(rat(res.Totals.CostReleased)) != 0 {
@@ -64,6 +65,56 @@ func FuzzCalcExit(f *testing.F) {
 		}
 	})
 }
+
+// checkExitTranche checks what DOMAIN §10 guarantees of any tranche: the
+// new fields are all present (request with policy fields) or all absent,
+// with known values; a third party pays its market value; the team pays at
+// most the cap amount, or a required appraisal above it; the concession is
+// what the market value exceeds the proceeds by.
+func checkExitTranche(t *testing.T, k int, tr TrancheResult, extended bool) {
+	t.Helper()
+	p, kk := rat(tr.Proceeds), rat(tr.CapAmount)
+	if !extended {
+		if tr.RateBasis != "" || tr.Rate != "" || tr.Buyer != "" || tr.AppraisedValue != nil {
+			t.Fatalf("tranche %d: new fields %+v in an old-style result", k, tr)
+		}
+		if p.Cmp(kk) > 0 {
+			t.Fatalf("tranche %d: proceeds %s above cap amount %s", k, tr.Proceeds, tr.CapAmount)
+		}
+	} else {
+		if !slices.Contains([]string{RateBasisTier, RateBasisFixed, RateBasisReference}, tr.RateBasis) || !rateRe.MatchString(tr.Rate) {
+			t.Fatalf("tranche %d: rate %q basis %q", k, tr.Rate, tr.RateBasis)
+		}
+		if tr.AppraisedValue != nil && rat(*tr.AppraisedValue).Sign() <= 0 {
+			t.Fatalf("tranche %d: appraised value %s not positive", k, *tr.AppraisedValue)
+		}
+		switch tr.Buyer {
+		case BuyerThirdParty:
+			if tr.MarketValue == nil || tr.Proceeds != *tr.MarketValue {
+				t.Fatalf("tranche %d: third party pays %s, market value %v", k, tr.Proceeds, tr.MarketValue)
+			}
+		case BuyerTeam:
+			ceiling := kk
+			if tr.AppraisedValue != nil && rat(*tr.AppraisedValue).Cmp(kk) > 0 {
+				ceiling = rat(*tr.AppraisedValue)
+			}
+			if p.Cmp(ceiling) > 0 {
+				t.Fatalf("tranche %d: team pays %s above both K %s and the appraisal %v", k, tr.Proceeds, tr.CapAmount, tr.AppraisedValue)
+			}
+		default:
+			t.Fatalf("tranche %d: buyer %q", k, tr.Buyer)
+		}
+	}
+	want := new(big.Rat)
+	if tr.MarketValue != nil && rat(*tr.MarketValue).Cmp(p) > 0 {
+		want = sub(rat(*tr.MarketValue), p)
+	}
+	if rat(tr.Concession).Cmp(want) != 0 {
+		t.Fatalf("tranche %d: concession %s, want %s", k, tr.Concession, want.FloatString(2))
+	}
+}
+
+var rateRe = regexp.MustCompile(`^\d+\.\d{6}$`)
 
 // checkCalc runs one request and checks what must hold for any input: a
 // refusal is a clean *InputError with a message, an answer is valid JSON and

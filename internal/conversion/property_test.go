@@ -1,9 +1,11 @@
 package conversion
 
 import (
+	"encoding/json"
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -474,4 +476,113 @@ func npvSlope(flows []cashFlow, r float64) float64 {
 	a, _ := npvAtDate(flows, r-h, ref)
 	b, _ := npvAtDate(flows, r+h, ref)
 	return math.Abs(b-a) / (2 * h)
+}
+
+// TestExitPolicyProperties checks the rate and buyer rules of DOMAIN §10
+// against the fixed-rate engine on the random exits above: each rewritten
+// request must give the fixed-rate result, field for field, except the rate
+// basis it names.
+func TestExitPolicyProperties(t *testing.T) {
+	g := newGen()
+	bases := make([]ExitRequest, propExits)
+	for i := range bases {
+		bases[i] = g.exit()
+		bases[i].Policy.ReturnBasis = ReturnBasisFixed // so both sides print the new fields
+	}
+	span := func(req ExitRequest) (conv, last time.Time) {
+		conv, _ = time.Parse(time.DateOnly, req.ConversionDate)
+		last, _ = time.Parse(time.DateOnly, req.Tranches[len(req.Tranches)-1].Date)
+		return conv, last
+	}
+
+	t.Run("TierEverywhereIsFixed", func(t *testing.T) {
+		for i, base := range bases {
+			// A tier reaching past the last tranche, over a policy whose own
+			// basis would give another rate.
+			conv, last := span(base)
+			req := withPolicy(base, func(p *Policy) {
+				p.Tiers = []Tier{{WithinYears: last.Year() - conv.Year() + 1 + g.rng.IntN(3), ReturnRate: p.ReturnRate}}
+				if g.rng.IntN(2) == 0 {
+					p.ReturnRate = g.ratio(0, 0.12)
+				} else {
+					p.ReturnBasis, p.ReturnRate = ReturnBasisReference, ""
+					p.ReferenceRates = []ReferenceRate{{From: "2000-01-01", Rate: g.ratio(0, 0.12)}}
+				}
+			})
+			sameExceptBasis(t, i, base, req, RateBasisFixed, RateBasisTier)
+		}
+	})
+
+	t.Run("OneReferenceEntryIsFixedAtRatePlusSpread", func(t *testing.T) {
+		for i, base := range bases {
+			conv, _ := span(base)
+			rate := rat(g.ratio(0, 0.12))
+			spread := sub(rat(g.ratio(0, 0.03)), rat(g.ratio(0, 0.03)))
+			if add(rate, spread).Sign() < 0 {
+				spread.Neg(spread)
+			}
+			from := conv.AddDate(0, 0, -g.rng.IntN(2000)).Format(time.DateOnly)
+			fixedReq := withPolicy(base, func(p *Policy) { p.ReturnRate = ratStr(add(rate, spread)) })
+			refReq := withPolicy(base, func(p *Policy) {
+				p.ReturnBasis, p.ReturnRate = ReturnBasisReference, ""
+				p.ReferenceRates = []ReferenceRate{{From: from, Rate: ratStr(rate)}}
+				p.Spread = ratStr(spread)
+			})
+			sameExceptBasis(t, i, fixedReq, refReq, RateBasisFixed, RateBasisReference)
+		}
+	})
+
+	t.Run("ThirdPartyProceedsAreTheMarketValue", func(t *testing.T) {
+		for i, base := range bases {
+			req := withPolicy(base, func(*Policy) {})
+			for k := range req.Tranches {
+				req.Tranches[k].Buyer = BuyerThirdParty
+				if req.Tranches[k].MarketValue == "" {
+					req.Tranches[k].MarketValue = g.decimalStr(0.01, 1e8, 2)
+				}
+			}
+			res, err := Exit(req)
+			if err != nil {
+				t.Fatalf("case %d: %v", i, err)
+			}
+			for k, tr := range res.Tranches {
+				if tr.MarketValue == nil || tr.Proceeds != *tr.MarketValue || tr.Concession != "0.00" || tr.Buyer != BuyerThirdParty {
+					t.Fatalf("case %d tranche %d: %+v, want proceeds = market value and no concession", i, k, tr)
+				}
+				if sub(rat(tr.Proceeds), rat(tr.Cost)).Cmp(rat(tr.Gain)) != 0 {
+					t.Fatalf("case %d tranche %d: gain ≠ P − c", i, k)
+				}
+			}
+		}
+	})
+}
+
+// withPolicy copies a request (its policy and tranches too) and lets f
+// change the copy's policy.
+func withPolicy(req ExitRequest, f func(p *Policy)) ExitRequest {
+	req.Tranches = slices.Clone(req.Tranches)
+	f(&req.Policy)
+	return req
+}
+
+// sameExceptBasis runs two requests and requires the same result, except
+// that every tranche of the first names basis a and of the second basis b.
+func sameExceptBasis(t *testing.T, i int, reqA, reqB ExitRequest, a, b string) {
+	t.Helper()
+	resA, errA := Exit(reqA)
+	resB, errB := Exit(reqB)
+	if errA != nil || errB != nil {
+		t.Fatalf("case %d: %v / %v\n%+v\n%+v", i, errA, errB, reqA, reqB)
+	}
+	for k := range resA.Tranches {
+		if resA.Tranches[k].RateBasis != a || resB.Tranches[k].RateBasis != b {
+			t.Fatalf("case %d tranche %d: bases %s and %s, want %s and %s", i, k, resA.Tranches[k].RateBasis, resB.Tranches[k].RateBasis, a, b)
+		}
+		resB.Tranches[k].RateBasis = a
+	}
+	ja, _ := json.Marshal(resA)
+	jb, _ := json.Marshal(resB)
+	if string(ja) != string(jb) {
+		t.Fatalf("case %d: results differ\n%s\n%s\nrequests %+v\n%+v", i, ja, jb, reqA, reqB)
+	}
 }

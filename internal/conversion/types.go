@@ -1,5 +1,7 @@
 package conversion
 
+import "encoding/json"
+
 // The request and result types mirror the JSON contract of DOMAIN §14 field
 // for field, so that a stored certificate, the CLI, the HTTP API and a Go
 // caller all speak the same language. Every number is a decimal string
@@ -56,6 +58,20 @@ const (
 
 	BelowCapMarket = "market" // market value below the cap amount: proceeds are the market value (loss tolerated)
 	BelowCapCap    = "cap"    // market value below the cap amount: proceeds are still the cap amount (agreed buy-back)
+
+	ReturnBasisFixed     = "fixed"     // the policy's return_rate (the default)
+	ReturnBasisReference = "reference" // the reference rate in force on the tranche's date plus the spread
+
+	BuyerTeam       = "team"        // founders or existing shareholders buying back (the default)
+	BuyerThirdParty = "third_party" // an outsider buying through a public listing, at the transaction price
+)
+
+// Rate bases: the rule that set a tranche's rate, reported in
+// TrancheResult.RateBasis.
+const (
+	RateBasisTier      = "tier"
+	RateBasisFixed     = "fixed"
+	RateBasisReference = "reference"
 )
 
 // Limits that keep a hostile request from exhausting CPU or memory. They are
@@ -142,13 +158,37 @@ type ConvertResult struct {
 	Steps                 []string `json:"steps,omitempty"` // only when the request asked to explain
 }
 
-// Policy is the exit policy under 适当收益 (DOMAIN §10). All fields are
-// required: they come from the signed agreement and have no safe default.
+// Policy is the exit policy under 适当收益 (DOMAIN §10). AccrualFrom,
+// Allocation and BelowCap are always required: they come from the signed
+// agreement and have no safe default. ReturnRate is required with the fixed
+// basis (the default) and ignored with the reference basis, which needs
+// ReferenceRates instead. Tiers and AppraisalAfterYears are optional. The
+// fields added for issue 17 are omitted when empty, so a stored policy that
+// does not use them marshals exactly as before.
 type Policy struct {
-	ReturnRate  string `json:"return_rate"`  // r per year, simple, ACT/365, in [0, 1]
-	AccrualFrom string `json:"accrual_from"` // AccrualDisbursement or AccrualConversion
-	Allocation  string `json:"allocation"`   // AllocationFIFO or AllocationProRata
-	BelowCap    string `json:"below_cap"`    // BelowCapMarket or BelowCapCap
+	ReturnBasis         string          `json:"return_basis,omitempty"`          // ReturnBasisFixed (default) or ReturnBasisReference
+	ReturnRate          string          `json:"return_rate"`                     // r per year, simple, ACT/365, in [0, 1]
+	ReferenceRates      []ReferenceRate `json:"reference_rates,omitempty"`       // the published series, strictly increasing From
+	Spread              string          `json:"spread,omitempty"`                // added to the reference rate; default 0, may be negative
+	Tiers               []Tier          `json:"tiers,omitempty"`                 // rates by holding time, strictly increasing WithinYears
+	AppraisalAfterYears *int            `json:"appraisal_after_years,omitempty"` // N ≥ 1: a tranche after anniversary(N) needs an appraisal
+	AccrualFrom         string          `json:"accrual_from"`                    // AccrualDisbursement or AccrualConversion
+	Allocation          string          `json:"allocation"`                      // AllocationFIFO or AllocationProRata
+	BelowCap            string          `json:"below_cap"`                       // BelowCapMarket or BelowCapCap
+}
+
+// ReferenceRate is one entry of a published rate series (e.g. the 1-year
+// LPR): the annual rate in force from a date until the next entry.
+type ReferenceRate struct {
+	From string `json:"from"` // YYYY-MM-DD, the effective date
+	Rate string `json:"rate"` // per year, ≥ 0, e.g. "0.0300"
+}
+
+// Tier sets the rate of every tranche dated on or before the conversion
+// date's WithinYears-th anniversary (and after the previous tier's).
+type Tier struct {
+	WithinYears int    `json:"within_years"` // whole years, ≥ 1
+	ReturnRate  string `json:"return_rate"`  // per year, ≥ 0; "0" means principal only
 }
 
 // Tranche is one sale. Exactly one of Units, Fraction and Rest says how many
@@ -158,7 +198,10 @@ type Tranche struct {
 	Units       string `json:"units,omitempty"`        // units sold, > 0, at most unit_scale decimals
 	Fraction    string `json:"fraction,omitempty"`     // of the original holding, in (0, 1], rounded down to the unit scale
 	Rest        bool   `json:"rest,omitempty"`         // everything still held
-	MarketValue string `json:"market_value,omitempty"` // of the units sold, yuan, ≥ 0; empty when unknown
+	MarketValue string `json:"market_value,omitempty"` // of the units sold, yuan, ≥ 0; empty when unknown; the transaction price for a third party
+
+	Buyer          string `json:"buyer,omitempty"`           // BuyerTeam (default) or BuyerThirdParty
+	AppraisedValue string `json:"appraised_value,omitempty"` // of the units sold, yuan, > 0; required after anniversary(appraisal_after_years)
 }
 
 // ExitRequest is a staged exit calculation ("kind":"exit").
@@ -173,17 +216,57 @@ type ExitRequest struct {
 	Explain        bool           `json:"explain,omitempty"`
 }
 
-// TrancheResult is the outcome of one sale.
+// TrancheResult is the outcome of one sale. Rate, RateBasis, Buyer and
+// AppraisedValue are set only when the request used the exit pricing of
+// DOMAIN §10 beyond a fixed rate (any of return_basis, reference_rates,
+// spread, tiers, appraisal_after_years, buyer or appraised_value); see
+// MarshalJSON.
 type TrancheResult struct {
+	Date           string  `json:"date"`
+	Units          string  `json:"units"`
+	Cost           string  `json:"cost"`            // c, the cost released
+	Interest       string  `json:"interest"`        // I
+	Rate           string  `json:"rate"`            // r, the annual rate applied, 6 decimals
+	RateBasis      string  `json:"rate_basis"`      // RateBasisTier, RateBasisFixed or RateBasisReference
+	Buyer          string  `json:"buyer"`           // BuyerTeam or BuyerThirdParty
+	AppraisedValue *string `json:"appraised_value"` // null when none was given
+	CapAmount      string  `json:"cap_amount"`      // K = c + I
+	MarketValue    *string `json:"market_value"`    // null when unknown
+	Proceeds       string  `json:"proceeds"`        // P
+	Concession     string  `json:"concession"`      // 让利, MV − P when MV > P, else 0
+	Gain           string  `json:"gain"`            // P − c, negative for a loss
+}
+
+// legacyTrancheResult is the tranche result of a request that uses none of
+// the issue-17 policy fields: the contract as it was before them, field for
+// field and in the same order.
+type legacyTrancheResult struct {
 	Date        string  `json:"date"`
 	Units       string  `json:"units"`
-	Cost        string  `json:"cost"`         // c, the cost released
-	Interest    string  `json:"interest"`     // I
-	CapAmount   string  `json:"cap_amount"`   // K = c + I
-	MarketValue *string `json:"market_value"` // null when unknown
-	Proceeds    string  `json:"proceeds"`     // P
-	Concession  string  `json:"concession"`   // 让利, MV − K when MV ≥ K, else 0
-	Gain        string  `json:"gain"`         // P − c, negative for a loss
+	Cost        string  `json:"cost"`
+	Interest    string  `json:"interest"`
+	CapAmount   string  `json:"cap_amount"`
+	MarketValue *string `json:"market_value"`
+	Proceeds    string  `json:"proceeds"`
+	Concession  string  `json:"concession"`
+	Gain        string  `json:"gain"`
+}
+
+// MarshalJSON prints the DOMAIN §14 tranche. A result without a RateBasis
+// comes from a request that used only a fixed return_rate, written before
+// rate, rate_basis, buyer and appraised_value existed: it prints without
+// them, so that every such request (and every stored result decoded and
+// encoded again) gives byte-identical JSON. Any other result prints all
+// four, appraised_value as null when none was given.
+func (t TrancheResult) MarshalJSON() ([]byte, error) {
+	if t.RateBasis == "" {
+		return json.Marshal(legacyTrancheResult{
+			Date: t.Date, Units: t.Units, Cost: t.Cost, Interest: t.Interest, CapAmount: t.CapAmount,
+			MarketValue: t.MarketValue, Proceeds: t.Proceeds, Concession: t.Concession, Gain: t.Gain,
+		})
+	}
+	type plain TrancheResult // the same fields without this method
+	return json.Marshal(plain(t))
 }
 
 // Totals sum the tranches. MOIC and XIRR are null until the holding is

@@ -40,6 +40,12 @@ func Of(t time.Time) time.Time {
 // Today is the China calendar day at now (the injected clock's time).
 func Today(now time.Time) time.Time { return Of(now) }
 
+// Date is the calendar day written in t, read in t's own location, as a
+// date: for a date that may arrive in some other location (a caller's
+// time.Date(..., time.Local), a CST midnight), where Of would move it to
+// China first. Date(New(y, m, d)) is New(y, m, d).
+func Date(t time.Time) time.Time { return New(t.Date()) }
+
 // New is the date y-m-d.
 func New(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 

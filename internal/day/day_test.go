@@ -64,3 +64,19 @@ func TestAddYearsAnniversary(t *testing.T) {
 		}
 	}
 }
+
+func TestDateKeepsTheDayWritten(t *testing.T) {
+	tokyo := time.FixedZone("JST", 9*3600)
+	// Midnight in Tokyo is still the previous day in China; Date keeps the
+	// day as written, Of reads the instant.
+	in := time.Date(2026, 3, 31, 0, 0, 0, 0, tokyo)
+	if got := Date(in); !got.Equal(New(2026, 3, 31)) || got.Location() != time.UTC {
+		t.Fatalf("Date(%v) = %v, want 2026-03-31 UTC", in, got)
+	}
+	if got := Of(in); !got.Equal(New(2026, 3, 30)) {
+		t.Fatalf("Of(%v) = %v, want 2026-03-30", in, got)
+	}
+	if d := New(2024, 2, 29); !Date(d).Equal(d) {
+		t.Fatalf("Date(New) changed the day: %v", Date(d))
+	}
+}

@@ -1,19 +1,26 @@
 package ledger
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"iter"
 	"strconv"
 	"time"
+
+	"ite/internal/suite"
 )
 
-// HashAlgorithm names the chain hash defined by AppendCanonical and Hash. It
-// is stored with every entry so that a later algorithm ("sha256-v2", ...) can
-// be introduced for new entries while old ones still verify under theirs.
-const HashAlgorithm = "sha256-v1"
+// HashAlgorithm names the default chain hash defined by AppendCanonical and
+// Hash: SHA-256 over the v1 encoding. It is stored with every entry so that
+// another algorithm can be used for new entries while old ones still verify
+// under theirs.
+const HashAlgorithm = suite.ChainSHA256
+
+// HashSM3 is the same v1 encoding hashed with SM3 (GB/T 32905), what an
+// installation with CRYPTO=gm seals its entries with.
+const HashSM3 = suite.ChainSM3
 
 // GenesisHash is the previous hash of entry 1: 64 zeros, the same length as
 // every other hash so that columns and exports need no special case.
@@ -62,14 +69,15 @@ func (h ChainHead) normal() ChainHead {
 	return h
 }
 
-// AppendCanonical appends the sha256-v1 canonical encoding of e, chained to
-// prev (the previous entry's hash, lowercase hex), to dst and returns it.
+// AppendCanonical appends the v1 canonical encoding of e, chained to prev
+// (the previous entry's hash, lowercase hex), to dst and returns it.
 //
 // The encoding is a sequence of fields, each written as a 4-byte big-endian
 // length followed by that many bytes of UTF-8. Length prefixes make it
 // unambiguous whatever a memo contains. The fields, in order:
 //
-//	algorithm        "sha256-v1", binding the algorithm into the hash
+//	algorithm        e.HashAlg ("sha256-v1" when empty, or "sm3-v1"),
+//	                 binding the algorithm into the hash
 //	prev             the previous hash, hex as given
 //	Seq              decimal
 //	ValueDate        "YYYY-MM-DD" (its own year, month and day)
@@ -105,7 +113,7 @@ func AppendCanonical(dst []byte, prev string, e *Entry) []byte {
 	}
 	intField := func(n int64) { fieldBytes(strconv.AppendInt(num[:0], n, 10)) }
 
-	field(HashAlgorithm)
+	field(hashAlg(e))
 	field(prev)
 	intField(e.Seq)
 	fieldBytes(appendDate(num[:0], e.ValueDate))
@@ -134,21 +142,36 @@ func AppendCanonical(dst []byte, prev string, e *Entry) []byte {
 	return dst
 }
 
-// Hash is the sha256-v1 hash of e chained to prev, as lowercase hex: SHA-256
-// over AppendCanonical(nil, prev, e).
+// Hash is the hash of e chained to prev, as lowercase hex: the hash named
+// by e.HashAlg (SHA-256 when empty) over AppendCanonical(nil, prev, e). It
+// is "" when e.HashAlg names no known algorithm.
 func Hash(prev string, e Entry) string {
-	sum := sha256.Sum256(AppendCanonical(nil, prev, &e))
-	return hex.EncodeToString(sum[:])
+	h, ok := suite.NewChainHash(hashAlg(&e))
+	if !ok {
+		return ""
+	}
+	h.Write(AppendCanonical(nil, prev, &e))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// hashAlg is the algorithm e is hashed with: its own, or HashAlgorithm
+// when it names none.
+func hashAlg(e *Entry) string {
+	if e.HashAlg == "" {
+		return HashAlgorithm
+	}
+	return e.HashAlg
 }
 
 // Seal makes e the entry after prev: it assigns Seq = prev.Seq+1, links
-// PrevHash to prev.Hash, stamps HashAlg, truncates CreatedAt to microseconds
+// PrevHash to prev.Hash, stamps HashAlg (the one the caller set, HashSM3
+// under CRYPTO=gm, or HashAlgorithm when none), truncates CreatedAt to microseconds
 // in UTC (so the stored value hashes the same when read back), validates e
 // and computes Hash. The caller must hold whatever lock serialises appends,
 // from reading prev until the insert commits, or the chain forks.
 //
-// It returns an *Error (Chinese message) when e is invalid or has no
-// CreatedAt.
+// It returns an *Error (Chinese message) when e is invalid, has no
+// CreatedAt or names an unknown hash algorithm.
 func Seal(prev ChainHead, e Entry) (Entry, error) {
 	prev = prev.normal()
 	if prev.Seq < 0 || !isHash(prev.Hash) {
@@ -160,7 +183,10 @@ func Seal(prev ChainHead, e Entry) (Entry, error) {
 	e.Seq = prev.Seq + 1
 	e.CreatedAt = e.CreatedAt.UTC().Truncate(time.Microsecond)
 	e.PrevHash = prev.Hash
-	e.HashAlg = HashAlgorithm
+	e.HashAlg = hashAlg(&e)
+	if _, ok := suite.NewChainHash(e.HashAlg); !ok {
+		return Entry{}, errorf("hash_alg", "不支持的哈希算法 %q", e.HashAlg)
+	}
 	if err := e.Validate(); err != nil {
 		return Entry{}, err
 	}
@@ -196,7 +222,9 @@ func (e *ChainError) Error() string {
 // Verifier checks a ledger entry by entry, in sequence order, holding only
 // the previous head: feed it rows from a database cursor and memory stays
 // flat however long the ledger is. For each entry it checks that the
-// sequence continues without a gap, the algorithm is known, PrevHash links
+// sequence continues without a gap, the algorithm is known (each entry is
+// hashed with the one it names, so a chain begun under SHA-256 and
+// continued under SM3 verifies), PrevHash links
 // to the previous entry's hash, the entry is valid (balanced, accounts in
 // the chart, ...) and its hash recomputes. After the first failure every
 // further Add returns that same error, so the first bad entry is the one
@@ -206,6 +234,10 @@ type Verifier struct {
 	count int64
 	err   *ChainError
 	buf   []byte
+	// h hashes entries of algorithm hAlg; sum is its output buffer.
+	h    hash.Hash
+	hAlg string
+	sum  []byte
 }
 
 // NewVerifier starts at the genesis head: the first entry must be Seq 1.
@@ -227,8 +259,12 @@ func (v *Verifier) Add(e Entry) error {
 	if want := v.head.Seq + 1; e.Seq != want {
 		return fail("序号不连续：应为第 %d 号，实际读到第 %d 号（凭证缺失、重复或顺序被调换）", want, e.Seq)
 	}
-	if e.HashAlg != HashAlgorithm {
-		return fail("不支持的哈希算法 %q", e.HashAlg)
+	if e.HashAlg != v.hAlg {
+		h, ok := suite.NewChainHash(e.HashAlg)
+		if !ok {
+			return fail("不支持的哈希算法 %q", e.HashAlg)
+		}
+		v.h, v.hAlg = h, e.HashAlg
 	}
 	if e.PrevHash != v.head.Hash {
 		return fail("记录的前一哈希与第 %d 号凭证的哈希不一致，哈希链断裂", v.head.Seq)
@@ -237,9 +273,11 @@ func (v *Verifier) Add(e Entry) error {
 		return fail("凭证不合规：%s", err.Error())
 	}
 	v.buf = AppendCanonical(v.buf[:0], v.head.Hash, &e)
-	sum := sha256.Sum256(v.buf)
+	v.h.Reset()
+	v.h.Write(v.buf)
+	v.sum = v.h.Sum(v.sum[:0])
 	var got [64]byte
-	hex.Encode(got[:], sum[:])
+	hex.Encode(got[:], v.sum)
 	if string(got[:]) != e.Hash {
 		return fail("哈希不符：凭证内容在记账后被改动")
 	}

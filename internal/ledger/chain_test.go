@@ -9,9 +9,16 @@ import (
 	"time"
 )
 
+// chainAlgs are the chain hashes an installation can choose (CRYPTO=intl,
+// CRYPTO=gm); the chain tests run under each.
+var chainAlgs = []string{HashAlgorithm, HashSM3}
+
 // sampleChain seals n entries: an appropriation, then disbursements, every
 // fifth one reversed.
-func sampleChain(t testing.TB, n int) []Entry {
+func sampleChain(t testing.TB, n int) []Entry { return sampleChainAlg(t, n, HashAlgorithm) }
+
+// sampleChainAlg is sampleChain with the entries hashed under alg.
+func sampleChainAlg(t testing.TB, n int, alg string) []Entry {
 	t.Helper()
 	head := Genesis()
 	at := time.Date(2025, 1, 2, 3, 4, 5, 123456789, time.FixedZone("CST", 8*3600))
@@ -33,6 +40,7 @@ func sampleChain(t testing.TB, n int) []Entry {
 		e = complete(e)
 		e.IdempotencyKey = "key-" + strconv.Itoa(i)
 		e.CreatedAt = at.Add(time.Duration(i) * time.Second)
+		e.HashAlg = alg
 		if e, err = Seal(head, e); err != nil {
 			t.Fatalf("Seal %d: %v", i+1, err)
 		}
@@ -60,7 +68,13 @@ func wantChainError(t *testing.T, entries []Entry, seq int64, fragment string) {
 }
 
 func TestChain(t *testing.T) {
-	entries := sampleChain(t, 12)
+	for _, alg := range chainAlgs {
+		t.Run(alg, func(t *testing.T) { testChain(t, alg) })
+	}
+}
+
+func testChain(t *testing.T, alg string) {
+	entries := sampleChainAlg(t, 12, alg)
 
 	t.Run("IntactChainVerifies", func(t *testing.T) {
 		if bad, err := verify(entries); err != nil || bad != 0 {
@@ -71,6 +85,9 @@ func TestChain(t *testing.T) {
 		}
 		if entries[1].PrevHash != entries[0].Hash {
 			t.Fatal("entry 2 does not link to entry 1")
+		}
+		if entries[11].HashAlg != alg || entries[11].Head().Algorithm != alg {
+			t.Fatalf("entry 12 sealed under %q, want %q", entries[11].HashAlg, alg)
 		}
 	})
 
@@ -145,6 +162,17 @@ func TestChain(t *testing.T) {
 		wantChainError(t, c, 1, "不支持的哈希算法")
 	})
 
+	t.Run("DetectsRelabelledAlgorithm", func(t *testing.T) {
+		// The other algorithm's name on an entry does not verify: the
+		// name is hashed, and the hash is the other function's.
+		c := clone(entries)
+		c[2].HashAlg = chainAlgs[0]
+		if alg == chainAlgs[0] {
+			c[2].HashAlg = chainAlgs[1]
+		}
+		wantChainError(t, c, 3, "哈希不符")
+	})
+
 	t.Run("ReportsOnlyTheFirstBad", func(t *testing.T) {
 		c := clone(entries)
 		c[10].Memo = "x"
@@ -175,6 +203,47 @@ func TestChain(t *testing.T) {
 			t.Fatalf("head %v", v.Head())
 		}
 	})
+}
+
+// TestMixedChain: an installation that ran under CRYPTO=intl and then
+// switched to gm has a chain whose first entries are SHA-256 and the rest
+// SM3, linked across the switch; it verifies, and a change on either side
+// of the switch is still found.
+func TestMixedChain(t *testing.T) {
+	intl := sampleChainAlg(t, 12, HashAlgorithm)[:6]
+	head := intl[5].Head()
+	mixed := slices.Clone(intl)
+	for _, e := range sampleChainAlg(t, 12, HashSM3)[6:] {
+		e, err := Seal(head, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		head = e.Head()
+		mixed = append(mixed, e)
+	}
+	if bad, err := verify(mixed); err != nil {
+		t.Fatalf("mixed chain: first bad %d: %v", bad, err)
+	}
+	if mixed[5].HashAlg != HashAlgorithm || mixed[6].HashAlg != HashSM3 || mixed[6].PrevHash != mixed[5].Hash {
+		t.Fatalf("switch not where expected: %+v", mixed[6].Head())
+	}
+	t.Run("TamperedBeforeSwitchFails", func(t *testing.T) {
+		c := clone(mixed)
+		c[4].Memo = "改过"
+		wantChainError(t, c, 5, "哈希不符")
+	})
+	t.Run("TamperedAfterSwitchFails", func(t *testing.T) {
+		c := clone(mixed)
+		c[8].Postings[0].Amount, c[8].Postings[1].Amount = dec("1.00"), dec("1.00")
+		wantChainError(t, c, 9, "哈希不符")
+	})
+}
+
+func TestSealRefusesUnknownAlgorithm(t *testing.T) {
+	e := complete(must(t)(Disbursement(7, 123, dec("5"))))
+	e.CreatedAt, e.HashAlg = time.Now(), "md5-v1"
+	_, err := Seal(Genesis(), e)
+	wantError(t, err, "不支持的哈希算法")
 }
 
 func TestSealRefusesInvalid(t *testing.T) {
@@ -223,6 +292,17 @@ func TestHashIsPinned(t *testing.T) {
 	const pinned = "2d3c79d89c58dec8dfaca7602f9639ca71e9e24b90d0e66510260f70bc52147a"
 	if got := Hash(GenesisHash, e); got != pinned {
 		t.Errorf("sha256-v1 hash changed: %s", got)
+	}
+
+	// sm3-v1 is the same encoding with its own name in the first field,
+	// hashed with SM3 (Python: hashlib.new("sm3", ...), OpenSSL's).
+	e.HashAlg = HashSM3
+	if enc := string(AppendCanonical(nil, GenesisHash, &e)); !strings.HasPrefix(enc, "\x00\x00\x00\x06sm3-v1") {
+		t.Errorf("sm3-v1 encoding starts %q", enc[:10])
+	}
+	const pinnedSM3 = "f3ebd213adceab6788864a0b12cc31680ecec5c16116ac7f99b22ff10a4f9813"
+	if got := Hash(GenesisHash, e); got != pinnedSM3 {
+		t.Errorf("sm3-v1 hash changed: %s", got)
 	}
 }
 

@@ -102,6 +102,8 @@ func (c *CSVWriter) WriteRow(row ...Value) error {
 			c.row = appendMoney(c.row, cv.d)
 		case ColInt:
 			c.row = strconv.AppendInt(c.row, cv.n, 10)
+		case ColNumber:
+			c.row = append(c.row, cv.d.String()...)
 		case ColDate:
 			c.row = appendDate(c.row, cv.t)
 		case ColDateTime:

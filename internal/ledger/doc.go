@@ -31,8 +31,10 @@
 // Seal appends an entry after the current ChainHead: the next sequence
 // number, the previous entry's hash, and Hash = SHA-256 over the canonical
 // encoding documented at AppendCanonical (algorithm "sha256-v1", stored per
-// entry). Verifier re-checks a ledger of any length one row at a time, and
-// reports the first bad entry with a Chinese reason (ChainError).
+// entry), or SM3 over the same encoding ("sm3-v1") in an installation that
+// chose CRYPTO=gm. Verifier re-checks a ledger of any length one row at a
+// time, each entry under the algorithm it names, and reports the first bad
+// entry with a Chinese reason (ChainError).
 //
 // # Exports
 //

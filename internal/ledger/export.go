@@ -13,13 +13,25 @@ import (
 type ColumnType int
 
 // The column types; the Value constructor of the same name makes a cell of
-// each (Text, Money, Date, DateTime, Int).
+// each (Text, Money, Date, DateTime, Int, Number).
 const (
 	ColText ColumnType = iota + 1
 	ColMoney
 	ColDate
 	ColDateTime
 	ColInt
+	// ColNumber is an exact decimal that is not money: share units, a stake,
+	// a MOIC, an XIRR. XLSX stores it as a number cell with the column's
+	// NumFmt; CSV prints the decimal as it is.
+	ColNumber
+)
+
+// Number formats for ColNumber columns (Excel format codes).
+const (
+	NumFmtUnits   = "#,##0.####"   // share units or registered capital
+	NumFmtPercent = "0.00%"        // a stake or an XIRR, stored as a fraction (0.125 shows 12.50%)
+	NumFmtRatio   = `0.00"x"`      // a multiple such as MOIC (1.5 shows 1.50x)
+	NumFmtGeneral = "#,##0.00####" // the default
 )
 
 // Column describes one export column.
@@ -27,6 +39,9 @@ type Column struct {
 	Title string // Chinese header
 	Type  ColumnType
 	Width float64 // XLSX width in characters; 0 picks one by type
+	// NumFmt is the XLSX number format of a ColNumber column, e.g.
+	// NumFmtPercent; "" means NumFmtGeneral. Other types ignore it.
+	NumFmt string
 }
 
 // Table describes an export: its columns and, for XLSX, the sheet name. One
@@ -49,7 +64,7 @@ func (t Table) check() error {
 		if c.Title == "" {
 			return errorf("table", "导出表第 %d 列没有标题", i+1)
 		}
-		if c.Type < ColText || c.Type > ColInt {
+		if c.Type < ColText || c.Type > ColNumber {
 			return errorf("table", "导出表第 %d 列（%s）类型无效", i+1, c.Title)
 		}
 	}
@@ -186,6 +201,18 @@ func DateTime(t time.Time) Value {
 // Int is a ColInt cell.
 func Int(n int64) Value { return Value{typ: ColInt, n: n} }
 
+// Number is a ColNumber cell: units, a stake or XIRR as a fraction, a MOIC.
+func Number(d decimal.Decimal) Value { return Value{typ: ColNumber, d: d} }
+
+// NullNumber is a ColNumber cell, empty when d is not Valid (an XIRR that
+// cannot be computed, say).
+func NullNumber(d decimal.NullDecimal) Value {
+	if !d.Valid {
+		return Value{}
+	}
+	return Number(d.Decimal)
+}
+
 // IsEmpty reports whether v is an empty cell.
 func (v Value) IsEmpty() bool { return v.typ == 0 }
 
@@ -216,6 +243,8 @@ func (c ColumnType) label() string {
 		return "时间"
 	case ColInt:
 		return "整数"
+	case ColNumber:
+		return "数值"
 	}
 	return "空"
 }

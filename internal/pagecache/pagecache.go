@@ -10,6 +10,77 @@
 // connection was lost, or its heartbeats stopped coming back) the
 // generation is unknown and nothing is served from the cache: a missed
 // notification can never leave a page stale for more than a few seconds.
+// The server's side (which pages, their keys, the placeholders, the
+// sweeps) is internal/server/pagecache.go and sweeps.go; docs/PERFORMANCE.md
+// says why the cache exists.
+//
+// # Invariants
+//
+// Each names the test that fails when it is broken.
+//
+//  1. Every table reports its commits, and only its commits: each table
+//     but sessions (and golang-migrate's schema_migrations) has the change
+//     trigger, tables added by later migrations included
+//     (internal/postgres TestEveryTableNotifiesChanges); a rolled-back
+//     change sends nothing (TestCommitNotifiesRollbackDoesNot).
+//  2. A page is served only at the generation it was stored at, and
+//     nothing is served while the generation is unknown. A newer
+//     generation empties the cache and a page of an older one is never
+//     stored (TestCacheServesOnlyItsGeneration); a renewal never serves an
+//     old page at a new generation (TestLookupServesExpiredPageWhileOneRenews);
+//     any commit makes the server's pages unreachable
+//     (internal/server TestPageCacheServesPerSessionAndForgetsOnCommit);
+//     nothing is cached without a listener (TestPageCacheOffWithoutListener)
+//     or while our own heartbeats do not come back, and another app
+//     server's heartbeat is not a change (TestPageCacheOffWhileHeartbeatsDoNotComeBack).
+//  3. What differs between two responses of one user is a placeholder in
+//     the cached page, filled per response: the session's CSRF token and
+//     the request ID (TestPageCacheServesPerSessionAndForgetsOnCommit: two
+//     sessions of one user, each gets its own token and ID, and can post
+//     with it) and each money form's idempotency key, or two tabs of one
+//     cached page would submit as one (TestPageCacheGivesEachResponseItsOwnFormKey).
+//  4. A cached page's handler writes nothing: a hit skips it, and a write
+//     would also be a commit that empties the cache on every render. The
+//     one write on the way to a cached page is its view's sweep (ended
+//     notices closed), which the server runs before it asks the cache, so
+//     a hit does not skip it; its commit is a new generation like any
+//     other. A refusal may write (the audit row of a refused look) because
+//     a refusal is never kept (internal/server TestCachedPagesNeverWrite:
+//     every cached route as every role and as an enterprise that does not
+//     own the application, on a fixture with a notice due; a commit heard
+//     between the sweep's end and the response fails it, and so does a
+//     refusal kept).
+//  5. The writer sees their own change on the next page, before its
+//     notification arrives: a browser that has just posted bypasses the
+//     cache for a few seconds (TestPageCacheWriterSeesOwnChangeAtOnce).
+//  6. The cache is bounded: an entry lives at most TTL (TestCacheExpires),
+//     the pages held at most MaxBytes (TestCacheStaysWithinItsBytes), and
+//     a page is rendered once per generation however many ask at once
+//     (TestLookupRendersOncePerGeneration).
+//  7. A sweep on view is skipped only while nothing can have fallen due:
+//     same generation, same China day, not right after this browser's own
+//     write, and the last run found nothing due
+//     (internal/server TestSweepDueSkipsOnlyWhileNothingCanHaveChanged),
+//     where an item another transaction holds counts as due
+//     (TestEndedNoticeHeldElsewhereCountsAsDue). A sweep with an interval
+//     (the staff's whole-portfolio report sweep) also runs at most that
+//     often, the lifecycle job covering the rest
+//     (TestSweepDueRunsAWholePortfolioSweepAtMostEveryMinute).
+//  8. A figures cache keyed by Except's version keeps its figures across
+//     commits to the tables it names and renews them after a commit to any
+//     other or a reconnection (TestExceptMovesOnlyWithOtherTables). The
+//     dashboard names the tables its figures never read (figuresIgnore in
+//     internal/server/dashboard.go): a comment and its audit row keep its
+//     figures, a new application renews them
+//     (TestDashboardFiguresIgnoreUnrelatedCommits), and computing them
+//     reads none of those tables except audit_log (its head, for the
+//     version) and users (display names no figure shows)
+//     (TestDashboardFiguresReadNoIgnoredTable).
+//  9. A cached page goes only to the user it was rendered for, behind the
+//     route's role gate: the key holds the user's ID, and the server wraps
+//     a cached route's handler inside its gate. TestCachedPagesNeverWrite
+//     asks each page twice as each user: the same status both times, and
+//     every page shown carries the asking user's own name.
 package pagecache
 
 import (
@@ -272,24 +343,6 @@ func (c *Cache) Lookup(key string, gen uint64) (page []byte, hit bool, fill func
 	}
 }
 
-// Get returns the page stored under key at generation gen, if fresh.
-func (c *Cache) Get(key string, gen uint64) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.get(key, gen)
-}
-
-func (c *Cache) get(key string, gen uint64) ([]byte, bool) {
-	if c.gen != gen {
-		return nil, false
-	}
-	e, ok := c.entries[key]
-	if !ok || !c.Now().Before(e.expires) {
-		return nil, false
-	}
-	return e.body, true
-}
-
 // Put stores body under key at generation gen. A page of an older
 // generation than the cache's is dropped; a newer generation empties the
 // cache first. When full, arbitrary entries make room: the cache only
@@ -321,7 +374,7 @@ func (c *Cache) Put(key string, gen uint64, body []byte) {
 	c.bytes += len(body)
 }
 
-// Len reports the number of pages held (for tests and metrics).
+// Len reports the number of pages held (tests observe the cache by it).
 func (c *Cache) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 )
 
 // Agreement is one version of an application's agreement terms.
@@ -19,7 +20,7 @@ type Agreement struct {
 	Raw            []byte
 	Terms          applications.Terms
 	Amount         decimal.Decimal
-	Status         string // draft | signed | superseded
+	Status         applications.AgreementStatus
 	SignedOn       time.Time
 	DocumentID     int64
 	Reason         string
@@ -88,7 +89,7 @@ func (db *DB) SignAgreement(ctx context.Context, actor audit.Actor, appID int64,
 			return applications.Errorf(applications.Conflict, "公示期尚未结束或仍有未处理的异议（公示期 %s 至 %s），暂不能签约。",
 				a.NoticeStartsOn.Format(time.DateOnly), a.NoticeEndsOn.Format(time.DateOnly))
 		}
-		if signedOn.Before(a.NoticeEndsOn) || signedOn.After(chinaDay(now)) {
+		if signedOn.Before(a.NoticeEndsOn) || signedOn.After(day.Today(now)) {
 			return applications.FieldError("signed_on", "签约日期须在公示期结束之后，且不晚于今天。")
 		}
 		d.ApplicationID, d.Item = appID, applications.MaterialSignedAgreement
@@ -114,4 +115,10 @@ func (db *DB) SignAgreement(ctx context.Context, actor audit.Actor, appID int64,
 			ObjectID: itoa64(appID), Outcome: audit.Success,
 			Detail: map[string]any{"signed_on": signedOn.Format(time.DateOnly), "document_id": doc.ID}})
 	})
+}
+
+// AgreementApplication returns the application of agreement version id.
+// NotFound.
+func (db *DB) AgreementApplication(ctx context.Context, id int64) (int64, error) {
+	return db.applicationOf(ctx, "AgreementApplication", `SELECT application_id FROM agreements WHERE id = $1`, id, "协议版本不存在。")
 }

@@ -11,6 +11,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 )
 
 const appColumns = `a.id, a.programme_id, p.name, a.enterprise_id, e.name, e.uscc, a.title, a.sector,
@@ -86,7 +87,7 @@ func (db *DB) CreateApplication(ctx context.Context, actor audit.Actor, a applic
 		if err != nil {
 			return err
 		}
-		if err := p.AcceptsApplications(chinaDate(now)); err != nil {
+		if err := p.AcceptsApplications(day.Today(now)); err != nil {
 			return err
 		}
 		if err := a.ValidateDraft(p); err != nil {
@@ -428,10 +429,4 @@ func (db *DB) ListComments(ctx context.Context, appID int64) (_ []applications.C
 		return c, err
 	})
 	return cs, mapError(err)
-}
-
-// chinaDate is the calendar date in China for a moment: a programme that
-// closes on the 30th is open until midnight Beijing time.
-func chinaDate(t time.Time) time.Time {
-	return t.In(time.FixedZone("CST", 8*3600))
 }

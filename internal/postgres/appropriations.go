@@ -14,20 +14,12 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 	"ite/internal/ledger"
 )
 
-// Money record statuses: the rules that read them live in
-// internal/applications.
-const (
-	MoneyPending  = applications.MoneyPending  // alias kept while internal/server is reorganised
-	MoneyApproved = applications.MoneyApproved // alias kept while internal/server is reorganised
-	MoneyRejected = applications.MoneyRejected // alias kept while internal/server is reorganised
-	MoneyReversed = applications.MoneyReversed // alias kept while internal/server is reorganised
-)
-
 // MoneyStatusLabel is the Chinese name of a money record status.
-func MoneyStatusLabel(s string) string { return applications.MoneyStatusLabel(s) }
+func MoneyStatusLabel(s applications.MoneyStatus) string { return applications.MoneyStatusLabel(s) }
 
 // Appropriation is fiscal money paid into a programme's fund (财政拨入):
 // recorded by staff or an admin, approved by an approver, and then posted
@@ -40,7 +32,7 @@ type Appropriation struct {
 	ValueDate    time.Time
 	Reference    string // 文号 or bank reference
 	Note         string
-	Status       string
+	Status       applications.MoneyStatus
 	PreparedBy   int64
 	PreparerName string
 	PreparedAt   time.Time
@@ -122,8 +114,8 @@ func (db *DB) FindAppropriation(ctx context.Context, id int64) (_ Appropriation,
 // AppropriationFilter selects appropriations, newest first.
 type AppropriationFilter struct {
 	ProgrammeID int64
-	Status      string
-	BeforeID    int64 // keyset: rows with id < BeforeID; 0 = newest
+	Status      applications.MoneyStatus // "" for any
+	BeforeID    int64                    // keyset: rows with id < BeforeID; 0 = newest
 	Limit       int
 }
 
@@ -135,7 +127,7 @@ func (db *DB) ListAppropriations(ctx context.Context, f AppropriationFilter) (_ 
 	}
 	rows, _ := db.Pool.Query(ctx, `SELECT `+appropriationColumns+appropriationFrom+`
 		WHERE ($1 = 0 OR x.programme_id = $1) AND ($2 = '' OR x.status = $2) AND ($3 = 0 OR x.id < $3)
-		ORDER BY x.id DESC LIMIT $4`, f.ProgrammeID, f.Status, f.BeforeID, f.Limit)
+		ORDER BY x.id DESC LIMIT $4`, f.ProgrammeID, string(f.Status), f.BeforeID, f.Limit)
 	as, err := pgx.CollectRows(rows, scanAppropriation)
 	return as, mapError(err)
 }
@@ -146,7 +138,7 @@ func appropriationAudit(a Appropriation) map[string]any {
 }
 
 // appropriationRecord is the appropriations table for checkMoney.
-var appropriationRecord = moneyRecord[Appropriation]{table: "appropriations", recordType: RecordAppropriation,
+var appropriationRecord = moneyRecord[Appropriation]{table: "appropriations", recordType: applications.RecordAppropriation,
 	what: "财政拨入", path: "/ledger/appropriations/", find: findAppropriation, checkedBy: func(a Appropriation) int64 { return a.CheckedBy },
 	audit: appropriationAudit}
 
@@ -190,7 +182,7 @@ func (db *DB) RecordAppropriation(ctx context.Context, actor audit.Actor, in App
 			INSERT INTO appropriations (programme_id, amount, value_date, reference, note, idempotency_key, prepared_by, prepared_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
-			in.ProgrammeID, in.Amount, ledgerDay(in.ValueDate), in.Reference, in.Note, in.IdempotencyKey, actor.ID, now).Scan(&id)
+			in.ProgrammeID, in.Amount, day.Date(in.ValueDate), in.Reference, in.Note, in.IdempotencyKey, actor.ID, now).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			// A retry: the first attempt's record is the answer.
 			if err := tx.QueryRow(ctx, `SELECT id FROM appropriations WHERE idempotency_key = $1`, in.IdempotencyKey).Scan(&id); err != nil {
@@ -209,10 +201,10 @@ func (db *DB) RecordAppropriation(ctx context.Context, actor audit.Actor, in App
 		if out, err = findAppropriation(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := notifyApprovers(ctx, tx, now, "财政拨入待审批："+out.Amount.StringFixed(2)+" 元", "/ledger/appropriations/"+itoa64(id)); err != nil {
+		if err := notifyWhoMay(ctx, tx, now, NotifyApproval, applications.ActionApproveAppropriation, "财政拨入待审批："+out.Amount.StringFixed(2)+" 元", "/ledger/appropriations/"+itoa64(id)); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "appropriation_recorded", ObjectType: RecordAppropriation,
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "appropriation_recorded", ObjectType: applications.RecordAppropriation,
 			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success, Detail: map[string]any{"after": appropriationAudit(out)}})
 	})
 	return out, mapError(err)
@@ -226,7 +218,7 @@ func (db *DB) RecordAppropriation(ctx context.Context, actor audit.Actor, in App
 // decided), Invalid.
 func (db *DB) ApproveAppropriation(ctx context.Context, actor audit.Actor, id int64, checkKey string) (_ Appropriation, err error) {
 	defer wrap(&err, "ApproveAppropriation %d", id)
-	out, err := checkMoney(ctx, db, actor, appropriationRecord, id, checkKey, MoneyApproved, func(tx pgx.Tx, now time.Time, a Appropriation, out *Appropriation) error {
+	out, err := checkMoney(ctx, db, actor, appropriationRecord, id, checkKey, applications.MoneyApproved, func(tx pgx.Tx, now time.Time, a Appropriation, out *Appropriation) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO programme_funds (programme_id, updated_at) VALUES ($1, $2)
 			ON CONFLICT (programme_id) DO NOTHING`, a.ProgrammeID, now); err != nil {
 			return err
@@ -241,9 +233,9 @@ func (db *DB) ApproveAppropriation(ctx context.Context, actor audit.Actor, id in
 		}
 		e.Memo = "财政拨入专项资金：" + a.Programme + "（" + a.Reference + "）"
 		e.ValueDate = a.ValueDate
-		e.Record = ledger.RecordRef{Type: RecordAppropriation, ID: a.ID}
+		e.Record = ledger.RecordRef{Type: applications.RecordAppropriation, ID: a.ID}
 		e.MakerID, e.CheckerID = a.PreparedBy, actor.ID
-		e.IdempotencyKey = RecordAppropriation + "/" + strconv.FormatInt(a.ID, 10)
+		e.IdempotencyKey = applications.RecordAppropriation + "/" + strconv.FormatInt(a.ID, 10)
 		posted, _, err := postEntry(ctx, tx, now, e)
 		if err != nil {
 			return err
@@ -255,9 +247,9 @@ func (db *DB) ApproveAppropriation(ctx context.Context, actor audit.Actor, id in
 		if *out, err = findAppropriation(ctx, tx, id); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "appropriation_approved", ObjectType: RecordAppropriation,
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "appropriation_approved", ObjectType: applications.RecordAppropriation,
 			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
-			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": appropriationAudit(*out),
+			Detail: map[string]any{"before": map[string]any{"status": applications.MoneyPending}, "after": appropriationAudit(*out),
 				"entry_seq": posted.Seq, "entry_hash": posted.Hash}})
 	})
 	return out, mapError(err)

@@ -16,19 +16,20 @@ import (
 const auditChainLock = 7_301_001
 
 // appendAudit writes one audit row inside tx. It takes a transaction-scoped
-// advisory lock, reads the head and chains onto it; the lock is released at
-// commit, so the business change and its audit row land together or not at
-// all.
+// advisory lock, reads the head and chains onto it, hashed as the recorded
+// CRYPTO says; the lock is released at commit, so the business change and
+// its audit row land together or not at all.
 func appendAudit(ctx context.Context, tx pgx.Tx, now time.Time, e audit.Event) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, auditChainLock); err != nil {
+	alg, err := lockChain(ctx, tx, auditChainLock)
+	if err != nil {
 		return err
 	}
 	prevSeq, prevHash := int64(0), audit.GenesisHash
-	err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&prevSeq, &prevHash)
+	err = tx.QueryRow(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&prevSeq, &prevHash)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
-	r, err := audit.NewRecord(e, now, prevSeq, prevHash)
+	r, err := audit.NewRecordWith(alg, e, now, prevSeq, prevHash)
 	if err != nil {
 		return err
 	}

@@ -88,18 +88,18 @@ type moneyRecord[T any] struct {
 // as decided in *out. Errors (for the caller to pass through mapError):
 // Invalid (a malformed check key), NotFound, Forbidden,
 // Conflict, and decide's.
-func checkMoney[T any](ctx context.Context, db *DB, actor audit.Actor, m moneyRecord[T], id int64, checkKey, decision string,
+func checkMoney[T any](ctx context.Context, db *DB, actor audit.Actor, m moneyRecord[T], id int64, checkKey string, decision applications.MoneyStatus,
 	decide func(tx pgx.Tx, now time.Time, rec T, out *T) error) (T, error) {
 	var out T
 	if err := checkIdempotencyKey(checkKey); err != nil {
 		return out, err
 	}
 	action := "approve"
-	if decision == MoneyRejected {
+	if decision == applications.MoneyRejected {
 		action = "reject"
 	}
 	err := db.checkTx(ctx, actor, m.recordType, id, action, func(tx pgx.Tx, now time.Time, chk *checker) error {
-		var status string
+		var status applications.MoneyStatus
 		var preparedBy int64
 		var key *string
 		if err := tx.QueryRow(ctx, `SELECT status, prepared_by, check_key FROM `+m.table+` WHERE id = $1 FOR UPDATE`, id).
@@ -125,8 +125,8 @@ func checkMoney[T any](ctx context.Context, db *DB, actor audit.Actor, m moneyRe
 // alreadyDecided tells a checker's action on a record that is no longer
 // pending: a retry of the same decision (same check key, same checker)
 // succeeds with the record as it stands; anything else is a Conflict.
-func alreadyDecided(status string, storedKey *string, checkKey string, checkedBy, actorID int64, want string) (bool, error) {
-	if status == MoneyPending {
+func alreadyDecided(status applications.MoneyStatus, storedKey *string, checkKey string, checkedBy, actorID int64, want applications.MoneyStatus) (bool, error) {
+	if status == applications.MoneyPending {
 		return false, nil
 	}
 	if status == want && storedKey != nil && *storedKey == checkKey && checkedBy == actorID {
@@ -138,11 +138,11 @@ func alreadyDecided(status string, storedKey *string, checkKey string, checkedBy
 // alreadyApproved tells the approval of a conversion, exit or ending that
 // is no longer pending: approving an approved one again is done, with
 // nothing to do; anything else is a Conflict naming what in Chinese.
-func alreadyApproved(status, what string) (bool, error) {
-	switch status {
-	case "pending":
+func alreadyApproved[S applications.ConversionStatus | applications.ExitStatus | applications.EndingStatus](status S, what string) (bool, error) {
+	switch applications.ConversionStatus(status) { // the three share their strings
+	case applications.ConversionPending:
 		return false, nil
-	case "approved":
+	case applications.ConversionApproved:
 		return true, nil
 	}
 	return true, applications.Errorf(applications.Conflict, "该%s已处理，不能重复审批。请刷新页面查看最新状态。", what)
@@ -163,7 +163,7 @@ func rejectMoney[T any](ctx context.Context, db *DB, actor audit.Actor, m moneyR
 	if comment == "" {
 		return zero, applications.FieldError("comment", "退回时请填写理由。")
 	}
-	out, err := checkMoney(ctx, db, actor, m, id, checkKey, MoneyRejected, func(tx pgx.Tx, now time.Time, _ T, out *T) error {
+	out, err := checkMoney(ctx, db, actor, m, id, checkKey, applications.MoneyRejected, func(tx pgx.Tx, now time.Time, _ T, out *T) error {
 		if _, err := tx.Exec(ctx, `UPDATE `+m.table+` SET status = 'rejected', checked_by = $2, checked_at = $3,
 			check_key = $4, check_comment = $5 WHERE id = $1`, id, actor.ID, now, checkKey, comment); err != nil {
 			return err
@@ -181,7 +181,7 @@ func rejectMoney[T any](ctx context.Context, db *DB, actor audit.Actor, m moneyR
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: m.recordType + "_rejected", ObjectType: m.recordType,
 			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
-			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": m.audit(*out), "comment": comment}})
+			Detail: map[string]any{"before": map[string]any{"status": applications.MoneyPending}, "after": m.audit(*out), "comment": comment}})
 	})
 	return out, mapError(err)
 }

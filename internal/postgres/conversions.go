@@ -15,6 +15,7 @@ import (
 	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/conversion"
+	"ite/internal/day"
 	"ite/internal/ledger"
 )
 
@@ -120,7 +121,7 @@ type Conversion struct {
 	Digest           string
 	Principal        decimal.Decimal
 	Units            decimal.Decimal
-	Status           string
+	Status           applications.ConversionStatus
 	PreparedBy       int64
 	PreparedByName   string
 	CheckedByName    string
@@ -234,7 +235,7 @@ func (db *DB) PrepareConversion(ctx context.Context, actor audit.Actor, appID in
 			}
 			return err
 		}
-		if err := notifyApprovers(ctx, tx, now, "转股待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)+"/equity"); err != nil {
+		if err := notifyWhoMay(ctx, tx, now, NotifyApproval, applications.ActionApproveEquityProposal, "转股待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)+"/equity"); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "conversion_prepare", ObjectType: RecordConversion,
@@ -301,17 +302,17 @@ func (db *DB) RecordRegistration(ctx context.Context, actor audit.Actor, convID 
 	defer wrap(&err, "RecordRegistration %d", convID)
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
-		var status string
+		var status applications.ConversionStatus
 		var convDate time.Time
 		var appID int64
 		if err := tx.QueryRow(ctx, `SELECT status, conversion_date, application_id FROM conversions WHERE id = $1 FOR UPDATE`, convID).
 			Scan(&status, &convDate, &appID); err != nil {
 			return err
 		}
-		if status != "approved" {
+		if status != applications.ConversionApproved {
 			return applications.Errorf(applications.Conflict, "转股审批通过后才能登记工商变更。")
 		}
-		if date.Before(convDate) || date.After(chinaDay(now)) {
+		if date.Before(convDate) || date.After(day.Today(now)) {
 			return applications.FieldError("registration_date", "工商变更日期须在转股日之后，且不晚于今天。")
 		}
 		doc, err := insertEvidence(ctx, tx, now, actor, appID, evidence)

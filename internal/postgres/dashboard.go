@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
+	"ite/internal/day"
 )
 
 // DashboardFilter scopes the staff dashboard (DOMAIN §2, §8, §13): the
@@ -39,7 +40,7 @@ const dashboardVersionSQL = `SELECT COALESCE((SELECT max(seq) FROM audit_log), 0
 // DashboardVersion reads the version cheaply (two primary-key lookups).
 func (db *DB) DashboardVersion(ctx context.Context) (_ DashboardVersion, err error) {
 	defer wrap(&err, "DashboardVersion")
-	v := DashboardVersion{Day: chinaDay(db.Now())}
+	v := DashboardVersion{Day: day.Today(db.Now())}
 	err = db.Pool.QueryRow(ctx, dashboardVersionSQL).Scan(&v.AuditSeq, &v.LedgerSeq)
 	return v, mapError(err)
 }
@@ -132,7 +133,7 @@ const dashboardScope = `SELECT id FROM programmes WHERE ($1::int = 0 OR year = $
 func (db *DB) Dashboard(ctx context.Context, f DashboardFilter) (_ Dashboard, err error) {
 	defer wrap(&err, "Dashboard")
 	var d Dashboard
-	d.Version.Day = chinaDay(db.Now())
+	d.Version.Day = day.Today(db.Now())
 	args := []any{f.Year, f.ProgrammeID}
 	var exited []RealisedReturn
 	err = db.snapshot(ctx, func(tx pgx.Tx) error {

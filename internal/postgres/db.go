@@ -139,27 +139,14 @@ func mapError(err error) error {
 
 // wrap names the store operation that failed, and its record, in *errp
 // (pkgsite's derrors.Wrap): every exported method defers it, so a logged
-// failure says which operation and which row. The cause stays reachable
-// (errors.Is, errors.As, applications.ErrorKind) and the user's message
-// is untouched. An *applications.Error stays the outermost error, with
-// the operation put under it, because some callers read its Field with a
-// type assertion.
+// failure reads "ApproveDisbursement 12: ...". It is a plain prefix: the
+// cause stays reachable with errors.Is and errors.As (an *applications.Error's
+// kind, field and user message with applications.ErrorKind, ErrorMessage or
+// errors.As), never with a type assertion.
 func wrap(errp *error, format string, args ...any) {
-	if *errp == nil {
-		return
+	if *errp != nil {
+		*errp = fmt.Errorf(format+": %w", append(args, *errp)...)
 	}
-	op := fmt.Sprintf(format, args...)
-	if e, ok := (*errp).(*applications.Error); ok {
-		wrapped := *e
-		if e.Err == nil {
-			wrapped.Err = errors.New(op)
-		} else {
-			wrapped.Err = fmt.Errorf("%s: %w", op, e.Err)
-		}
-		*errp = &wrapped
-		return
-	}
-	*errp = fmt.Errorf("%s: %w", op, *errp)
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
@@ -177,4 +164,22 @@ func (db *DB) Notify(ctx context.Context, channel, payload string) (err error) {
 	defer wrap(&err, "Notify")
 	_, err = db.Pool.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload)
 	return err
+}
+
+// applicationOf runs a one-row application_id lookup for the handlers
+// addressed by a child record's ID (DecisionApplication,
+// ObjectionApplication, AgreementApplication, EventApplication) that go back
+// to the project's page: pgx.ErrNoRows is NotFound with the message given;
+// any other failure (a dropped connection, a cancelled request) is an error
+// naming op and id, so it is reported as a 500, never as "not found".
+func (db *DB) applicationOf(ctx context.Context, op, query string, id int64, notFound string) (int64, error) {
+	var appID int64
+	err := db.Pool.QueryRow(ctx, query, id).Scan(&appID)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, applications.Errorf(applications.NotFound, "%s", notFound)
+	case err != nil:
+		return 0, fmt.Errorf("%s %d: %w", op, id, err)
+	}
+	return appID, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 )
 
 // Decision is a prepared funding decision and its check.
@@ -21,7 +22,7 @@ type Decision struct {
 	OverrideReason string
 	Terms          []byte
 	Reason         string
-	Status         string // pending | approved | sent_back
+	Status         applications.DecisionStatus
 	PreparedBy     int64
 	PreparedByName string
 	PreparedAt     time.Time
@@ -102,7 +103,7 @@ func (db *DB) PrepareDecision(ctx context.Context, actor audit.Actor, appID int6
 			}
 			return err
 		}
-		if err := notifyApprovers(ctx, tx, now, "立项决定待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)+"#decisions"); err != nil {
+		if err := notifyWhoMay(ctx, tx, now, NotifyApproval, applications.ActionApproveDecision, "立项决定待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)+"#decisions"); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "decision_prepare", ObjectType: "application",
@@ -132,7 +133,7 @@ func (db *DB) ApproveDecision(ctx context.Context, actor audit.Actor, decisionID
 		if d.PreparedBy == actor.ID {
 			return applications.Errorf(applications.Forbidden, "经办与审批须分离：您不能审批自己拟定的立项决定。")
 		}
-		if d.Status != "pending" {
+		if d.Status != applications.DecisionPending {
 			return applications.Errorf(applications.Conflict, "该立项决定已处理，不能重复审批。")
 		}
 		a, err := findApplication(ctx, tx, d.ApplicationID, false)
@@ -170,7 +171,7 @@ func (db *DB) ApproveDecision(ctx context.Context, actor audit.Actor, decisionID
 		if err != nil {
 			return err
 		}
-		start, end := cal.NoticePeriod(chinaDate(now), p.NoticeWorkingDays)
+		start, end := cal.NoticePeriod(day.Today(now), p.NoticeWorkingDays)
 		if _, err := tx.Exec(ctx, `UPDATE applications SET approved_amount = $2, notice_starts_on = $3, notice_ends_on = $4 WHERE id = $1`,
 			a.ID, d.Amount.Decimal, start, end); err != nil {
 			return err
@@ -203,7 +204,7 @@ func (db *DB) SendBackDecision(ctx context.Context, actor audit.Actor, decisionI
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		var appID, preparedBy int64
-		var status string
+		var status applications.DecisionStatus
 		if err := tx.QueryRow(ctx, `SELECT application_id, prepared_by, status FROM decisions WHERE id = $1 FOR UPDATE`, decisionID).
 			Scan(&appID, &preparedBy, &status); err != nil {
 			return err
@@ -211,7 +212,7 @@ func (db *DB) SendBackDecision(ctx context.Context, actor audit.Actor, decisionI
 		if preparedBy == actor.ID {
 			return applications.Errorf(applications.Forbidden, "经办与审批须分离：您不能处理自己拟定的立项决定。")
 		}
-		if status != "pending" {
+		if status != applications.DecisionPending {
 			return applications.Errorf(applications.Conflict, "该立项决定已处理。")
 		}
 		if _, err := tx.Exec(ctx, `UPDATE decisions SET status = 'sent_back', checked_by = $2, checked_at = $3, check_comment = $4 WHERE id = $1`,
@@ -224,4 +225,9 @@ func (db *DB) SendBackDecision(ctx context.Context, actor audit.Actor, decisionI
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "decision_send_back", ObjectType: "application",
 			ObjectID: itoa64(appID), Outcome: audit.Success, Detail: map[string]any{"decision_id": decisionID, "comment": comment}})
 	})
+}
+
+// DecisionApplication returns the application of decision id. NotFound.
+func (db *DB) DecisionApplication(ctx context.Context, id int64) (int64, error) {
+	return db.applicationOf(ctx, "DecisionApplication", `SELECT application_id FROM decisions WHERE id = $1`, id, "立项决定不存在。")
 }

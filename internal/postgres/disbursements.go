@@ -12,17 +12,8 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 	"ite/internal/ledger"
-)
-
-// The disbursement rules and their types live in internal/applications;
-// these aliases keep the store's old names.
-type (
-	Disbursement          = applications.Disbursement          // alias kept while internal/server is reorganised
-	DisbursementInput     = applications.DisbursementInput     // alias kept while internal/server is reorganised
-	Tranche               = applications.Tranche               // alias kept while internal/server is reorganised
-	MilestoneConfirmation = applications.MilestoneConfirmation // alias kept while internal/server is reorganised
-	DisbursementPlan      = applications.DisbursementPlan      // alias kept while internal/server is reorganised
 )
 
 const disbursementColumns = `d.id, d.application_id, a.title, en.name, d.programme_id, p.name, d.agreement_id, g.version,
@@ -34,8 +25,8 @@ const disbursementFrom = ` FROM disbursements d JOIN applications a ON a.id = d.
 	JOIN agreements g ON g.id = d.agreement_id JOIN users mu ON mu.id = d.prepared_by
 	LEFT JOIN users cu ON cu.id = d.checked_by `
 
-func scanDisbursement(row pgx.CollectableRow) (Disbursement, error) {
-	var d Disbursement
+func scanDisbursement(row pgx.CollectableRow) (applications.Disbursement, error) {
+	var d applications.Disbursement
 	var checkedAt *time.Time
 	err := row.Scan(&d.ID, &d.ApplicationID, &d.Title, &d.Enterprise, &d.ProgrammeID, &d.Programme, &d.AgreementID,
 		&d.AgreementVersion, &d.Tranche, &d.Amount, &d.ValueDate, &d.Reference, &d.Note, &d.Status, &d.PreparedBy,
@@ -46,13 +37,13 @@ func scanDisbursement(row pgx.CollectableRow) (Disbursement, error) {
 	return d, err
 }
 
-func findDisbursement(ctx context.Context, q ledgerQuerier, id int64) (Disbursement, error) {
+func findDisbursement(ctx context.Context, q ledgerQuerier, id int64) (applications.Disbursement, error) {
 	rows, _ := q.Query(ctx, `SELECT `+disbursementColumns+disbursementFrom+`WHERE d.id = $1`, id)
 	return pgx.CollectExactlyOneRow(rows, scanDisbursement)
 }
 
 // FindDisbursement returns one disbursement. Errors: NotFound.
-func (db *DB) FindDisbursement(ctx context.Context, id int64) (_ Disbursement, err error) {
+func (db *DB) FindDisbursement(ctx context.Context, id int64) (_ applications.Disbursement, err error) {
 	defer wrap(&err, "FindDisbursement %d", id)
 	d, err := findDisbursement(ctx, db.Pool, id)
 	return d, mapError(err)
@@ -61,25 +52,25 @@ func (db *DB) FindDisbursement(ctx context.Context, id int64) (_ Disbursement, e
 // DisbursementFilter selects disbursements, newest first.
 type DisbursementFilter struct {
 	ApplicationID int64
-	Status        string
-	BeforeID      int64 // keyset: rows with id < BeforeID; 0 = newest
+	Status        applications.MoneyStatus // "" for any
+	BeforeID      int64                    // keyset: rows with id < BeforeID; 0 = newest
 	Limit         int
 }
 
 // ListDisbursements returns one page of disbursements, newest first.
-func (db *DB) ListDisbursements(ctx context.Context, f DisbursementFilter) (_ []Disbursement, err error) {
+func (db *DB) ListDisbursements(ctx context.Context, f DisbursementFilter) (_ []applications.Disbursement, err error) {
 	defer wrap(&err, "ListDisbursements application %d", f.ApplicationID)
 	ds, err := listDisbursements(ctx, db.Pool, f)
 	return ds, mapError(err)
 }
 
-func listDisbursements(ctx context.Context, q ledgerQuerier, f DisbursementFilter) ([]Disbursement, error) {
+func listDisbursements(ctx context.Context, q ledgerQuerier, f DisbursementFilter) ([]applications.Disbursement, error) {
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
 	rows, _ := q.Query(ctx, `SELECT `+disbursementColumns+disbursementFrom+`
 		WHERE ($1 = 0 OR d.application_id = $1) AND ($2 = '' OR d.status = $2) AND ($3 = 0 OR d.id < $3)
-		ORDER BY d.id DESC LIMIT $4`, f.ApplicationID, f.Status, f.BeforeID, f.Limit)
+		ORDER BY d.id DESC LIMIT $4`, f.ApplicationID, string(f.Status), f.BeforeID, f.Limit)
 	return pgx.CollectRows(rows, scanDisbursement)
 }
 
@@ -115,8 +106,8 @@ func findSignedAgreement(ctx context.Context, q ledgerQuerier, appID int64) (sig
 
 // loadPlan reads a project's plan inside q (a transaction that may hold
 // the application's row lock).
-func loadPlan(ctx context.Context, q ledgerQuerier, a applications.Application) (DisbursementPlan, error) {
-	p := DisbursementPlan{App: a, Approved: a.ApprovedAmount, Disbursed: decimal.Zero, Pending: decimal.Zero, FundBalance: decimal.Zero}
+func loadPlan(ctx context.Context, q ledgerQuerier, a applications.Application) (applications.DisbursementPlan, error) {
+	p := applications.DisbursementPlan{App: a, Approved: a.ApprovedAmount, Disbursed: decimal.Zero, Pending: decimal.Zero, FundBalance: decimal.Zero}
 	if err := q.QueryRow(ctx, `SELECT COALESCE((SELECT balance FROM programme_funds WHERE programme_id = $1), 0)`,
 		a.ProgrammeID).Scan(&p.FundBalance); err != nil {
 		return p, err
@@ -138,20 +129,20 @@ func loadPlan(ctx context.Context, q ledgerQuerier, a applications.Application) 
 	}
 	for rows.Next() {
 		var n int
-		var status string
+		var status applications.MoneyStatus
 		var sum decimal.Decimal
 		if err := rows.Scan(&n, &status, &sum); err != nil {
 			rows.Close()
 			return p, err
 		}
-		if status == MoneyApproved {
+		if status == applications.MoneyApproved {
 			p.Disbursed = p.Disbursed.Add(sum)
 		} else {
 			p.Pending = p.Pending.Add(sum)
 		}
 		if n >= 1 && n <= len(p.Tranches) {
 			t := &p.Tranches[n-1]
-			if status == MoneyApproved {
+			if status == applications.MoneyApproved {
 				t.Disbursed = t.Disbursed.Add(sum)
 			} else {
 				t.Pending = t.Pending.Add(sum)
@@ -169,7 +160,7 @@ func loadPlan(ctx context.Context, q ledgerQuerier, a applications.Application) 
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var m MilestoneConfirmation
+		var m applications.MilestoneConfirmation
 		if err := rows.Scan(&m.Tranche, &m.Milestone, &m.Note, &m.ConfirmedBy, &m.ConfirmedAt); err != nil {
 			return p, err
 		}
@@ -183,9 +174,9 @@ func loadPlan(ctx context.Context, q ledgerQuerier, a applications.Application) 
 // DisbursementPlan returns a project's agreement, tranche plan and
 // disbursements. A project without a signed agreement has AgreementID 0.
 // Errors: NotFound.
-func (db *DB) DisbursementPlan(ctx context.Context, appID int64) (_ DisbursementPlan, err error) {
+func (db *DB) DisbursementPlan(ctx context.Context, appID int64) (_ applications.DisbursementPlan, err error) {
 	defer wrap(&err, "DisbursementPlan %d", appID)
-	var p DisbursementPlan
+	var p applications.DisbursementPlan
 	err = pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		a, err := findApplication(ctx, tx, appID, false)
 		if err != nil {
@@ -235,7 +226,7 @@ func (db *DB) ConfirmMilestone(ctx context.Context, actor audit.Actor, appID int
 	return mapError(err)
 }
 
-func disbursementAudit(d Disbursement) map[string]any {
+func disbursementAudit(d applications.Disbursement) map[string]any {
 	return map[string]any{"application_id": d.ApplicationID, "agreement_id": d.AgreementID, "tranche": d.Tranche,
 		"amount": d.Amount.StringFixed(2), "value_date": d.ValueDate.Format(time.DateOnly),
 		"reference": d.Reference, "status": d.Status}
@@ -246,26 +237,26 @@ func disbursementAudit(d Disbursement) map[string]any {
 // DisbursementPlan.CheckRecord whether the project, the tranche, the value
 // date and the amount allow it. A retry with the same idempotency key returns the first
 // attempt's record. Errors: Invalid, NotFound, Conflict.
-func (db *DB) RecordDisbursement(ctx context.Context, actor audit.Actor, in DisbursementInput) (_ Disbursement, err error) {
+func (db *DB) RecordDisbursement(ctx context.Context, actor audit.Actor, in applications.DisbursementInput) (_ applications.Disbursement, err error) {
 	defer wrap(&err, "RecordDisbursement application %d tranche %d", in.ApplicationID, in.Tranche)
 	if err := checkIdempotencyKey(in.IdempotencyKey); err != nil {
-		return Disbursement{}, err
+		return applications.Disbursement{}, err
 	}
 	if _, err := ledger.Disbursement(1, max(in.ApplicationID, 1), in.Amount); err != nil {
-		return Disbursement{}, applications.FieldError("amount", "请填写大于零、最多两位小数的金额。")
+		return applications.Disbursement{}, applications.FieldError("amount", "请填写大于零、最多两位小数的金额。")
 	}
 	now := db.Now()
 	if err := checkValueDate("value_date", in.ValueDate, now); err != nil {
-		return Disbursement{}, err
+		return applications.Disbursement{}, err
 	}
 	in.Reference, in.Note = strings.TrimSpace(in.Reference), strings.TrimSpace(in.Note)
 	if err := checkMoneyReference(in.Reference); err != nil {
-		return Disbursement{}, err
+		return applications.Disbursement{}, err
 	}
 	if err := checkMoneyNote(in.Note); err != nil {
-		return Disbursement{}, err
+		return applications.Disbursement{}, err
 	}
-	var out Disbursement
+	var out applications.Disbursement
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		a, err := findApplication(ctx, tx, in.ApplicationID, true)
 		if err != nil {
@@ -297,25 +288,25 @@ func (db *DB) RecordDisbursement(ctx context.Context, actor audit.Actor, in Disb
 			INSERT INTO disbursements (application_id, programme_id, agreement_id, tranche, amount, value_date, reference,
 				note, idempotency_key, prepared_by, prepared_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-			a.ID, a.ProgrammeID, p.AgreementID, in.Tranche, in.Amount, ledgerDay(in.ValueDate), in.Reference, in.Note,
+			a.ID, a.ProgrammeID, p.AgreementID, in.Tranche, in.Amount, day.Date(in.ValueDate), in.Reference, in.Note,
 			in.IdempotencyKey, actor.ID, now).Scan(&id); err != nil {
 			return err
 		}
 		if out, err = findDisbursement(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := notifyApprovers(ctx, tx, now, "拨付待审批：“"+a.Title+"”第 "+strconv.Itoa(in.Tranche)+" 期 "+in.Amount.StringFixed(2)+" 元", "/disbursements/"+itoa64(id)); err != nil {
+		if err := notifyWhoMay(ctx, tx, now, NotifyApproval, applications.ActionApproveDisbursement, "拨付待审批：“"+a.Title+"”第 "+strconv.Itoa(in.Tranche)+" 期 "+in.Amount.StringFixed(2)+" 元", "/disbursements/"+itoa64(id)); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "disbursement_recorded", ObjectType: RecordDisbursement,
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "disbursement_recorded", ObjectType: applications.RecordDisbursement,
 			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success, Detail: map[string]any{"after": disbursementAudit(out)}})
 	})
 	return out, mapError(err)
 }
 
 // disbursementRecord is the disbursements table for checkMoney.
-var disbursementRecord = moneyRecord[Disbursement]{table: "disbursements", recordType: RecordDisbursement,
-	what: "拨付", path: "/disbursements/", find: findDisbursement, checkedBy: func(d Disbursement) int64 { return d.CheckedBy },
+var disbursementRecord = moneyRecord[applications.Disbursement]{table: "disbursements", recordType: applications.RecordDisbursement,
+	what: "拨付", path: "/disbursements/", find: findDisbursement, checkedBy: func(d applications.Disbursement) int64 { return d.CheckedBy },
 	audit: disbursementAudit}
 
 // ApproveDisbursement approves a pending disbursement. In one transaction,
@@ -329,9 +320,9 @@ var disbursementRecord = moneyRecord[Disbursement]{table: "disbursements", recor
 // the approved record and posts nothing. Errors: NotFound, Forbidden (the
 // maker may not check), Conflict (already decided, or the money is no
 // longer there), Invalid.
-func (db *DB) ApproveDisbursement(ctx context.Context, actor audit.Actor, id int64, checkKey string) (_ Disbursement, err error) {
+func (db *DB) ApproveDisbursement(ctx context.Context, actor audit.Actor, id int64, checkKey string) (_ applications.Disbursement, err error) {
 	defer wrap(&err, "ApproveDisbursement %d", id)
-	out, err := checkMoney(ctx, db, actor, disbursementRecord, id, checkKey, MoneyApproved, func(tx pgx.Tx, now time.Time, d Disbursement, out *Disbursement) error {
+	out, err := checkMoney(ctx, db, actor, disbursementRecord, id, checkKey, applications.MoneyApproved, func(tx pgx.Tx, now time.Time, d applications.Disbursement, out *applications.Disbursement) error {
 		appID := d.ApplicationID // read under the disbursement's lock
 		a, err := findApplication(ctx, tx, appID, true)
 		if err != nil {
@@ -387,9 +378,9 @@ func (db *DB) ApproveDisbursement(ctx context.Context, actor audit.Actor, id int
 		if *out, err = findDisbursement(ctx, tx, id); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "disbursement_approved", ObjectType: RecordDisbursement,
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "disbursement_approved", ObjectType: applications.RecordDisbursement,
 			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
-			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": disbursementAudit(*out),
+			Detail: map[string]any{"before": map[string]any{"status": applications.MoneyPending}, "after": disbursementAudit(*out),
 				"entry_seq": posted.Seq, "entry_hash": posted.Hash, "application_disbursed": total.StringFixed(2),
 				"fund_balance": balance.StringFixed(2)}})
 	})
@@ -398,7 +389,7 @@ func (db *DB) ApproveDisbursement(ctx context.Context, actor audit.Actor, id int
 
 // RejectDisbursement sends a pending disbursement back with a reason;
 // nothing is posted. Errors: NotFound, Forbidden, Conflict, Invalid.
-func (db *DB) RejectDisbursement(ctx context.Context, actor audit.Actor, id int64, checkKey, comment string) (_ Disbursement, err error) {
+func (db *DB) RejectDisbursement(ctx context.Context, actor audit.Actor, id int64, checkKey, comment string) (_ applications.Disbursement, err error) {
 	defer wrap(&err, "RejectDisbursement %d", id)
 	return rejectMoney(ctx, db, actor, disbursementRecord, id, checkKey, comment)
 }

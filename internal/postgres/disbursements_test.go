@@ -20,7 +20,7 @@ func TestDisbursementLifecycle(t *testing.T) {
 	app := w.contract("2000000.00")
 
 	key := w.key()
-	in := DisbursementInput{ApplicationID: app, Tranche: 1, Amount: dec("1000000.00"), ValueDate: testNow.AddDate(0, 0, -1),
+	in := applications.DisbursementInput{ApplicationID: app, Tranche: 1, Amount: dec("1000000.00"), ValueDate: testNow.AddDate(0, 0, -1),
 		Reference: "PZ-2026-001", IdempotencyKey: key}
 	d, err := w.db.RecordDisbursement(w.ctx, w.staff, in)
 	if err != nil {
@@ -51,7 +51,7 @@ func TestDisbursementLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok.Status != MoneyApproved || ok.EntrySeq != 2 || ok.CheckerName != "approver" {
+	if ok.Status != applications.MoneyApproved || ok.EntrySeq != 2 || ok.CheckerName != "approver" {
 		t.Fatalf("approved = %+v", ok)
 	}
 	a, _ := w.db.FindApplication(w.ctx, app)
@@ -76,13 +76,13 @@ func TestDisbursementLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.Entry.Record != (ledger.RecordRef{Type: RecordDisbursement, ID: d.ID}) || e.RecordLink != "/disbursements/"+itoa64(d.ID) ||
+		if e.Entry.Record != (ledger.RecordRef{Type: applications.RecordDisbursement, ID: d.ID}) || e.RecordLink != "/disbursements/"+itoa64(d.ID) ||
 			e.Entry.MakerID != w.staff.ID || e.Entry.CheckerID != w.approver.ID ||
 			e.Entry.Postings[0].Account != ledger.ProjectAccount(ledger.CodeInvested, app) ||
 			e.Entry.Postings[1].Account != ledger.ProgrammeAccount(ledger.CodeFundBank, w.prog.ID) {
 			t.Fatalf("entry = %+v", e)
 		}
-		trail, _ := w.db.RecordAuditTrail(w.ctx, RecordDisbursement, d.ID)
+		trail, _ := w.db.RecordAuditTrail(w.ctx, applications.RecordDisbursement, d.ID)
 		var events []string
 		for _, r := range trail {
 			events = append(events, r.Event+"/"+r.Outcome)
@@ -165,7 +165,7 @@ func TestDisbursementBadInput(t *testing.T) {
 		_, err = w.db.ApproveDisbursement(w.ctx, w.approver, d2.ID, w.key())
 		wantKind(t, err, applications.Conflict, "专项资金余额不足")
 		got, _ := w.db.FindDisbursement(w.ctx, d2.ID)
-		if got.Status != MoneyPending {
+		if got.Status != applications.MoneyPending {
 			t.Fatalf("refused approval changed the record: %+v", got)
 		}
 		if _, err := w.db.RejectDisbursement(w.ctx, w.approver, d2.ID, w.key(), "资金不足，待下批拨入后重新登记"); err != nil {
@@ -184,7 +184,7 @@ func TestDisbursementBadInput(t *testing.T) {
 		wantKind(t, err, applications.Conflict, "不能拨付")
 	})
 	t.Run("Fields", func(t *testing.T) {
-		for name, in := range map[string]DisbursementInput{
+		for name, in := range map[string]applications.DisbursementInput{
 			"NoKey":       {ApplicationID: app, Tranche: 1, Amount: dec("1"), ValueDate: testNow, Reference: "x"},
 			"Negative":    {ApplicationID: app, Tranche: 1, Amount: dec("-1"), ValueDate: testNow, Reference: "x", IdempotencyKey: w.key()},
 			"ThreeDp":     {ApplicationID: app, Tranche: 1, Amount: dec("1.005"), ValueDate: testNow, Reference: "x", IdempotencyKey: w.key()},
@@ -235,9 +235,9 @@ func TestConcurrentDisbursements(t *testing.T) {
 			if i%2 == 1 {
 				approver = w.approver2
 			}
-			in := DisbursementInput{ApplicationID: app, Tranche: 1, Amount: amount, ValueDate: testNow,
+			in := applications.DisbursementInput{ApplicationID: app, Tranche: 1, Amount: amount, ValueDate: testNow,
 				Reference: fmt.Sprintf("CONC-%04d", i), IdempotencyKey: key}
-			var d Disbursement
+			var d applications.Disbursement
 			var err error
 			for range 2 { // a retried request
 				d, err = w.db.RecordDisbursement(w.ctx, w.staff, in)
@@ -250,7 +250,7 @@ func TestConcurrentDisbursements(t *testing.T) {
 				}
 				return
 			}
-			var got []Disbursement
+			var got []applications.Disbursement
 			for range 2 {
 				a, err := w.db.ApproveDisbursement(w.ctx, approver, d.ID, check)
 				if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 	"ite/internal/ledger"
 )
 
@@ -41,7 +42,7 @@ func (db *DB) EvaluateLapses(ctx context.Context) (_ int, err error) {
 			SELECT a.id FROM applications a JOIN agreements g ON g.application_id = a.id AND g.status = 'signed'
 			WHERE a.state = 'funded'
 			  AND g.signed_on + make_interval(years => (g.terms->>'window_years')::int) < $1
-			ORDER BY a.id`, chinaDay(now))
+			ORDER BY a.id`, day.Today(now))
 		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 		if err != nil {
 			return err
@@ -77,7 +78,7 @@ type Ending struct {
 	Reason         string
 	ValueDate      time.Time
 	EvidenceDoc    int64
-	Status         string
+	Status         applications.EndingStatus
 	PreparedBy     int64
 	PreparedByName string
 	CheckedByName  string
@@ -202,7 +203,7 @@ func (db *DB) PrepareEnding(ctx context.Context, actor audit.Actor, appID int64,
 			}
 			return err
 		}
-		if err := notifyApprovers(ctx, tx, now, EndingLabel(in.Kind)+"待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)+"/equity"); err != nil {
+		if err := notifyWhoMay(ctx, tx, now, NotifyApproval, applications.ActionApproveEquityProposal, EndingLabel(in.Kind)+"待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)+"/equity"); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "ending_prepare", ObjectType: RecordEnding,
@@ -218,7 +219,8 @@ func (db *DB) ApproveEnding(ctx context.Context, actor audit.Actor, id int64) (e
 	defer wrap(&err, "ApproveEnding %d", id)
 	err = db.checkTx(ctx, actor, RecordEnding, id, "approve", func(tx pgx.Tx, now time.Time, chk *checker) error {
 		var appID, preparedBy int64
-		var kind, status, reason string
+		var kind, reason string
+		var status applications.EndingStatus
 		var amount decimal.NullDecimal
 		var terms []byte
 		var valueDate time.Time

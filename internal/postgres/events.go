@@ -9,6 +9,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 )
 
 // Trigger events (DOMAIN §8): financing rounds, revenue and milestones
@@ -82,7 +83,7 @@ func (db *DB) ReportEvent(ctx context.Context, actor audit.Actor, e applications
 		if !ok {
 			return applications.Errorf(applications.Conflict, "项目没有生效的协议。")
 		}
-		if err := e.Validate(g.terms, g.signedOn, chinaDay(now)); err != nil {
+		if err := e.Validate(g.terms, g.signedOn, day.Today(now)); err != nil {
 			return err
 		}
 		var unit *string
@@ -128,12 +129,12 @@ func (db *DB) VerifyEvent(ctx context.Context, actor audit.Actor, eventID int64,
 		if err != nil {
 			return err
 		}
-		if e.Status != "reported" {
+		if e.Status != applications.EventReported {
 			return applications.Errorf(applications.Conflict, "该事项已核实过。")
 		}
-		status, satisfies := "rejected", false
+		status, satisfies := applications.EventRejected, false
 		if verify {
-			status = "verified"
+			status = applications.EventVerified
 			g, _, err := findSignedAgreement(ctx, tx, a.ID)
 			if err != nil {
 				return err
@@ -146,7 +147,7 @@ func (db *DB) VerifyEvent(ctx context.Context, actor audit.Actor, eventID int64,
 			satisfies = a.State == applications.StateFunded && g.terms.Satisfies(e, prior)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE trigger_events SET status = $2, satisfies = $3, reason = $4, verified_by = $5, verified_at = $6
-			WHERE id = $1`, eventID, status, satisfies, reason, actor.ID, now); err != nil {
+			WHERE id = $1`, eventID, string(status), satisfies, reason, actor.ID, now); err != nil {
 			return err
 		}
 		if satisfies {
@@ -160,6 +161,11 @@ func (db *DB) VerifyEvent(ctx context.Context, actor audit.Actor, eventID int64,
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "trigger_verify", ObjectType: "application",
 			ObjectID: itoa64(a.ID), Outcome: audit.Success,
-			Detail: map[string]any{"event_id": eventID, "status": status, "satisfies": satisfies, "reason": reason}})
+			Detail: map[string]any{"event_id": eventID, "status": string(status), "satisfies": satisfies, "reason": reason}})
 	})
+}
+
+// EventApplication returns the application of trigger event id. NotFound.
+func (db *DB) EventApplication(ctx context.Context, id int64) (int64, error) {
+	return db.applicationOf(ctx, "EventApplication", `SELECT application_id FROM trigger_events WHERE id = $1`, id, "事项不存在。")
 }

@@ -14,6 +14,7 @@ import (
 	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/conversion"
+	"ite/internal/day"
 	"ite/internal/ledger"
 )
 
@@ -43,7 +44,7 @@ type Exit struct {
 	Proceeds       decimal.Decimal
 	Concession     decimal.Decimal
 	Gain           decimal.Decimal
-	Status         string
+	Status         applications.ExitStatus
 	PreparedBy     int64
 	PreparedByName string
 	CheckedByName  string
@@ -193,7 +194,7 @@ func (db *DB) PrepareExit(ctx context.Context, actor audit.Actor, appID int64, i
 		if a.State != applications.StateConverted && a.State != applications.StateExiting {
 			return applications.Errorf(applications.Conflict, "只有「持股中」或「退出中」的项目可以退出（当前为「%s」）。", a.State.Label())
 		}
-		if in.Date.After(chinaDay(now)) {
+		if in.Date.After(day.Today(now)) {
 			return applications.FieldError("date", "退出日期不能晚于今天。")
 		}
 		p, err := previewExit(ctx, tx, a, &in)
@@ -225,7 +226,7 @@ func (db *DB) PrepareExit(ctx context.Context, actor audit.Actor, appID int64, i
 			}
 			return err
 		}
-		if err := notifyApprovers(ctx, tx, now, "退出待审批：“"+a.Title+"”第 "+fmt.Sprint(n+1)+" 期", "/applications/"+itoa64(appID)+"/equity"); err != nil {
+		if err := notifyWhoMay(ctx, tx, now, NotifyApproval, applications.ActionApproveEquityProposal, "退出待审批：“"+a.Title+"”第 "+fmt.Sprint(n+1)+" 期", "/applications/"+itoa64(appID)+"/equity"); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "exit_prepare", ObjectType: RecordExit,
@@ -243,7 +244,7 @@ func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) (err
 	defer wrap(&err, "ApproveExit %d", id)
 	err = db.checkTx(ctx, actor, RecordExit, id, "approve", func(tx pgx.Tx, now time.Time, chk *checker) error {
 		var appID, preparedBy int64
-		var status string
+		var status applications.ExitStatus
 		if err := tx.QueryRow(ctx, `SELECT application_id, prepared_by, status FROM exits WHERE id = $1 FOR UPDATE`, id).
 			Scan(&appID, &preparedBy, &status); err != nil {
 			return err

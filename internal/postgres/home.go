@@ -10,6 +10,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/auth"
+	"ite/internal/day"
 )
 
 // The to-do lists of each role's home page: what waits for this user, oldest
@@ -303,7 +304,7 @@ func todoOrder(role applications.Role) []ToDoKind {
 func ToDoLabel(k ToDoKind) string { return todoLabels[k] }
 
 func todoArgs(u auth.User, now time.Time) []any {
-	return []any{u.ID, u.EnterpriseID, chinaDay(now), now}
+	return []any{u.ID, u.EnterpriseID, day.Today(now), now}
 }
 
 // CountToDo counts each of the user's lists, in one statement: one scalar

@@ -120,9 +120,18 @@ func notifyRole(ctx context.Context, tx pgx.Tx, now time.Time, kind NotifyKind, 
 	return err
 }
 
-// notifyApprovers tells every approver that a record waits for approval.
-func notifyApprovers(ctx context.Context, tx pgx.Tx, now time.Time, title, link string) error {
-	return notifyRole(ctx, tx, now, NotifyApproval, applications.RoleApprover, title, link)
+// notifyWhoMay notifies, with kind, every active user whose role may do
+// action a (e.g. all who may approve a decision): who that is, is read from
+// the permission table (applications.RolesFor), not written here; the kind
+// is what the recipient may turn the email of off.
+func notifyWhoMay(ctx context.Context, tx pgx.Tx, now time.Time, kind NotifyKind, a applications.Action, title, link string) error {
+	roles := []string{}
+	for _, r := range applications.RolesFor(a) {
+		roles = append(roles, string(r))
+	}
+	_, err := insertNotifications(ctx, tx, `SELECT id, $2::text, $3::text, $4::timestamptz, $5::text FROM users WHERE role = ANY($1) AND NOT disabled`,
+		roles, title, link, now, string(kind))
+	return err
 }
 
 // notifyLiaison notifies an application's liaison, or all staff when none

@@ -12,6 +12,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 	"ite/internal/ledger"
 )
 
@@ -19,13 +20,6 @@ import (
 // from reading the chain head until commit only one transaction may hold
 // it, so the chain never forks and the sequence never skips a number.
 const ledgerChainLock = 7_301_002
-
-// Record types a ledger entry links to (ledger.RecordRef.Type).
-const (
-	RecordAppropriation = applications.RecordAppropriation // alias kept while internal/server is reorganised
-	RecordDisbursement  = applications.RecordDisbursement  // alias kept while internal/server is reorganised
-	RecordReversal      = applications.RecordReversal      // alias kept while internal/server is reorganised
-)
 
 // ledgerConstraintMessages are the user-facing messages for the money and
 // ledger constraints of migration 000004. They catch what the Go checks
@@ -49,6 +43,9 @@ var ledgerConstraintMessages = map[string]string{
 	"disbursements_comment_check":        "退回时须填写理由。",
 	"appropriations_comment_check":       "退回时须填写理由。",
 	"milestone_confirmations_note_check": "请填写里程碑确认说明。",
+	"ledger_entries_period_closed":       "该期间已结账，更正请记入当前未结账期间。",
+	"ledger_periods_pkey":                "该期间已结账。",
+	"ledger_periods_balanced":            "试算不平衡，不能结账。",
 }
 
 // ledgerHead reads the chain head inside tx; the genesis head when the
@@ -78,12 +75,14 @@ func (db *DB) LedgerHead(ctx context.Context) (_ ledger.ChainHead, err error) {
 // postEntry appends e to the ledger inside tx: it takes the chain lock,
 // returns the entry already posted under e's idempotency key if there is
 // one (posted = false: a retry posts nothing), and otherwise reads the
-// head, seals e after it (sequence, previous hash, hash) and inserts the
-// entry and its postings. The lock is held until tx ends, so the business
-// change, its entry and its audit row commit together or not at all; the
-// database checks the balance again at commit.
+// head, seals e after it (sequence, previous hash, and hash under the
+// recorded CRYPTO's algorithm) and inserts the entry and its postings. The
+// lock is held until tx ends, so the business change, its entry and its
+// audit row commit together or not at all; the database checks the balance
+// again at commit.
 func postEntry(ctx context.Context, tx pgx.Tx, now time.Time, e ledger.Entry) (out ledger.Entry, posted bool, err error) {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, ledgerChainLock); err != nil {
+	alg, err := lockChain(ctx, tx, ledgerChainLock)
+	if err != nil {
 		return out, false, err
 	}
 	var seq int64
@@ -95,11 +94,14 @@ func postEntry(ctx context.Context, tx pgx.Tx, now time.Time, e ledger.Entry) (o
 	case !errors.Is(err, pgx.ErrNoRows):
 		return out, false, err
 	}
+	if err := checkPeriodOpen(ctx, tx, e.ValueDate); err != nil {
+		return out, false, err
+	}
 	head, err := ledgerHead(ctx, tx)
 	if err != nil {
 		return out, false, err
 	}
-	e.CreatedAt = now
+	e.CreatedAt, e.HashAlg = now, alg
 	sealed, err := ledger.Seal(head, e)
 	if err != nil {
 		return out, false, applications.InvalidLedger(err)
@@ -112,7 +114,7 @@ func postEntry(ctx context.Context, tx pgx.Tx, now time.Time, e ledger.Entry) (o
 		INSERT INTO ledger_entries (seq, value_date, created_at, kind, memo, record_type, record_id, maker_id,
 			checker_id, reverses, idempotency_key, prev_hash, hash, hash_alg)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-		sealed.Seq, ledgerDay(sealed.ValueDate), sealed.CreatedAt, string(sealed.Kind), sealed.Memo,
+		sealed.Seq, day.Date(sealed.ValueDate), sealed.CreatedAt, string(sealed.Kind), sealed.Memo,
 		sealed.Record.Type, sealed.Record.ID, sealed.MakerID, sealed.CheckerID, reverses,
 		sealed.IdempotencyKey, sealed.PrevHash, sealed.Hash, sealed.HashAlg); err != nil {
 		return out, false, err
@@ -133,13 +135,6 @@ func postEntry(ctx context.Context, tx pgx.Tx, now time.Time, e ledger.Entry) (o
 		return out, false, err
 	}
 	return sealed, true, nil
-}
-
-// ledgerDay is the calendar day of t as midnight UTC, the form a `date`
-// parameter and column take without any time-zone shift.
-func ledgerDay(t time.Time) time.Time {
-	y, m, d := t.Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 const entryColumns = `e.seq, e.value_date, e.created_at, e.kind, e.memo, e.record_type, e.record_id, e.maker_id,
@@ -232,11 +227,11 @@ func (db *DB) FindEntry(ctx context.Context, seq int64) (_ EntryDetail, err erro
 func RecordLink(r ledger.RecordRef) string {
 	id := strconv.FormatInt(r.ID, 10)
 	switch r.Type {
-	case RecordAppropriation:
+	case applications.RecordAppropriation:
 		return "/ledger/appropriations/" + id
-	case RecordDisbursement:
+	case applications.RecordDisbursement:
 		return "/disbursements/" + id
-	case RecordReversal:
+	case applications.RecordReversal:
 		return "/ledger/reversals/" + id
 	}
 	return ""
@@ -245,10 +240,6 @@ func RecordLink(r ledger.RecordRef) string {
 // RecordLabel is the Chinese name of a record type.
 func RecordLabel(t string) string { return audit.ObjectLabel(t) }
 
-// ledgerToday is today's date in China as midnight UTC: value dates are
-// Beijing calendar days.
-func ledgerToday(now time.Time) time.Time { return ledgerDay(chinaDate(now)) }
-
 // checkValueDate refuses a missing, far-past or future value date.
 func checkValueDate(field string, d, now time.Time) error {
 	switch {
@@ -256,8 +247,8 @@ func checkValueDate(field string, d, now time.Time) error {
 		return applications.FieldError(field, "请填写记账日期（资金实际到账或付出的日期）。")
 	case d.Year() < 2000:
 		return applications.FieldError(field, "记账日期不能早于 2000 年。")
-	case ledgerDay(d).After(ledgerToday(now)):
-		return applications.FieldError(field, fmt.Sprintf("记账日期不能晚于今天（%s）。", ledgerToday(now).Format(time.DateOnly)))
+	case day.Date(d).After(day.Today(now)):
+		return applications.FieldError(field, fmt.Sprintf("记账日期不能晚于今天（%s）。", day.Today(now).Format(time.DateOnly)))
 	}
 	return nil
 }

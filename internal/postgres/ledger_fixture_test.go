@@ -113,8 +113,8 @@ func (w *moneyWorld) fund(amount string) Appropriation {
 	return a
 }
 
-func (w *moneyWorld) record(app int64, tranche int, amount, ref string) (Disbursement, error) {
-	return w.db.RecordDisbursement(w.ctx, w.staff, DisbursementInput{ApplicationID: app, Tranche: tranche,
+func (w *moneyWorld) record(app int64, tranche int, amount, ref string) (applications.Disbursement, error) {
+	return w.db.RecordDisbursement(w.ctx, w.staff, applications.DisbursementInput{ApplicationID: app, Tranche: tranche,
 		Amount: dec(amount), ValueDate: testNow.AddDate(0, 0, -1), Reference: ref, IdempotencyKey: w.key()})
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 	"ite/internal/ledger"
 )
 
@@ -97,10 +98,10 @@ type JournalFilter struct {
 func (f JournalFilter) where(args *ledgerArgs) (string, error) {
 	var w []string
 	if !f.From.IsZero() {
-		w = append(w, "e.value_date >= "+args.add(ledgerDay(f.From)))
+		w = append(w, "e.value_date >= "+args.add(day.Date(f.From)))
 	}
 	if !f.To.IsZero() {
-		w = append(w, "e.value_date <= "+args.add(ledgerDay(f.To)))
+		w = append(w, "e.value_date <= "+args.add(day.Date(f.To)))
 	}
 	if f.ProgrammeID > 0 {
 		id := args.add(f.ProgrammeID)
@@ -318,7 +319,7 @@ func (db *DB) TrialBalance(ctx context.Context, f TrialFilter) (_ *ledger.TrialB
 	var args ledgerArgs
 	var w []string
 	if !f.AsOf.IsZero() {
-		w = append(w, "e.value_date <= "+args.add(ledgerDay(f.AsOf)))
+		w = append(w, "e.value_date <= "+args.add(day.Date(f.AsOf)))
 	}
 	if f.ProgrammeID > 0 {
 		id := args.add(f.ProgrammeID)
@@ -334,25 +335,31 @@ func (db *DB) TrialBalance(ctx context.Context, f TrialFilter) (_ *ledger.TrialB
 		if head, err = ledgerHead(ctx, tx); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT p.account_code, p.scope, p.scope_id, p.side, sum(p.amount)
-			FROM ledger_postings p JOIN ledger_entries e ON e.seq = p.entry_seq`+where+`
-			GROUP BY p.account_code, p.scope, p.scope_id, p.side`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var r postingRow
-			if err := rows.Scan(&r.code, &r.scope, &r.id, &r.side, &r.amount); err != nil {
-				return err
-			}
-			if err := tb.Add(r.posting()); err != nil {
-				return fmt.Errorf("trial balance: %w", err)
-			}
-		}
-		return rows.Err()
+		return sumTrial(ctx, tx, tb, where, args)
 	})
 	return tb, head, err
+}
+
+// sumTrial adds to tb the per-account sums of the postings selected by
+// where (over ledger_postings p JOIN ledger_entries e).
+func sumTrial(ctx context.Context, q ledgerQuerier, tb *ledger.TrialBalance, where string, args []any) error {
+	rows, err := q.Query(ctx, `SELECT p.account_code, p.scope, p.scope_id, p.side, sum(p.amount)
+		FROM ledger_postings p JOIN ledger_entries e ON e.seq = p.entry_seq`+where+`
+		GROUP BY p.account_code, p.scope, p.scope_id, p.side`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r postingRow
+		if err := rows.Scan(&r.code, &r.scope, &r.id, &r.side, &r.amount); err != nil {
+			return err
+		}
+		if err := tb.Add(r.posting()); err != nil {
+			return fmt.Errorf("trial balance: %w", err)
+		}
+	}
+	return rows.Err()
 }
 
 // AccountFilter selects the postings of one account (all its sub-accounts
@@ -408,14 +415,14 @@ func (f AccountFilter) where(args *ledgerArgs, beforeFrom bool) string {
 		w = append(w, "p.scope = "+args.add(string(f.Scope)), "p.scope_id = "+args.add(f.ScopeID))
 	}
 	if beforeFrom {
-		w = append(w, "e.value_date < "+args.add(ledgerDay(f.From)))
+		w = append(w, "e.value_date < "+args.add(day.Date(f.From)))
 		return " WHERE " + strings.Join(w, " AND ")
 	}
 	if !f.From.IsZero() {
-		w = append(w, "e.value_date >= "+args.add(ledgerDay(f.From)))
+		w = append(w, "e.value_date >= "+args.add(day.Date(f.From)))
 	}
 	if !f.To.IsZero() {
-		w = append(w, "e.value_date <= "+args.add(ledgerDay(f.To)))
+		w = append(w, "e.value_date <= "+args.add(day.Date(f.To)))
 	}
 	return " WHERE " + strings.Join(w, " AND ")
 }
@@ -482,7 +489,7 @@ func (db *DB) AccountLedger(ctx context.Context, f AccountFilter) (_ AccountPage
 		var args ledgerArgs
 		where := f.where(&args, false)
 		if !f.After.IsZero() {
-			cur := "(" + args.add(ledgerDay(f.After.ValueDate)) + "::date, " + args.add(f.After.Seq) + "::bigint, " +
+			cur := "(" + args.add(day.Date(f.After.ValueDate)) + "::date, " + args.add(f.After.Seq) + "::bigint, " +
 				args.add(f.After.Line) + "::smallint)"
 			var carry decimal.Decimal
 			if err := tx.QueryRow(ctx, `SELECT `+signedSum(a.Normal)+` FROM ledger_postings p JOIN ledger_entries e ON e.seq = p.entry_seq`+
@@ -581,27 +588,47 @@ type RegisterFilter struct {
 // RegisterRow is one project of the register (DOMAIN §13). The amounts
 // come from the postings: disbursed is what entered 1221 by disbursement,
 // converted what moved to 1511 by conversion, exited the cost of equity
-// sold, written off what left the project's accounts by write-off, each
-// net of reversals; outstanding is what the fund still holds in the
-// project (1221 + 1511 + 1131).
+// sold, proceeds what the exits paid into 1002, gain their gain (6111)
+// less their loss (6711), written off what left the project's accounts by
+// write-off, each net of reversals; outstanding is what the fund still
+// holds in the project (1221 + 1511 + 1131). The key dates: the approved
+// funding decision, the first signing, and from the ledger the first
+// disbursement, the conversion and the last exit.
 type RegisterRow struct {
-	ApplicationID int64
-	Title         string
-	Enterprise    string
-	Programme     string
-	State         applications.State
-	Approved      decimal.NullDecimal
-	Disbursed     decimal.Decimal
-	Converted     decimal.Decimal
-	Exited        decimal.Decimal
-	WrittenOff    decimal.Decimal
-	Outstanding   decimal.Decimal
+	ApplicationID    int64
+	Title            string
+	Enterprise       string
+	Programme        string
+	State            applications.State
+	Approved         decimal.NullDecimal
+	Disbursed        decimal.Decimal
+	Converted        decimal.Decimal
+	Exited           decimal.Decimal
+	Proceeds         decimal.Decimal
+	Gain             decimal.Decimal // negative: a loss
+	WrittenOff       decimal.Decimal
+	Outstanding      decimal.Decimal
+	DecidedOn        time.Time // zero when none
+	SignedOn         time.Time
+	FirstDisbursedOn time.Time
+	ConvertedOn      time.Time
+	ExitedOn         time.Time
+}
+
+// Add adds r's amounts to t (a totals row).
+func (t *RegisterRow) Add(r RegisterRow) {
+	if r.Approved.Valid {
+		t.Approved = decimal.NewNullDecimal(t.Approved.Decimal.Add(r.Approved.Decimal))
+	}
+	t.Disbursed, t.Converted, t.Exited = t.Disbursed.Add(r.Disbursed), t.Converted.Add(r.Converted), t.Exited.Add(r.Exited)
+	t.Proceeds, t.Gain = t.Proceeds.Add(r.Proceeds), t.Gain.Add(r.Gain)
+	t.WrittenOff, t.Outstanding = t.WrittenOff.Add(r.WrittenOff), t.Outstanding.Add(r.Outstanding)
 }
 
 func (f RegisterFilter) query(args *ledgerArgs, paged bool) string {
 	asOf := ""
 	if !f.AsOf.IsZero() {
-		asOf = " AND e.value_date <= " + args.add(ledgerDay(f.AsOf))
+		asOf = " AND e.value_date <= " + args.add(day.Date(f.AsOf))
 	}
 	sql := `WITH m AS (
 		SELECT p.scope_id AS app_id,
@@ -613,15 +640,35 @@ func (f RegisterFilter) query(args *ledgerArgs, paged bool) string {
 				FILTER (WHERE COALESCE(o.kind, e.kind) = 'exit' AND p.account_code = '1511') AS exited,
 			sum(CASE WHEN e.kind = 'reversal' THEN -p.amount ELSE p.amount END)
 				FILTER (WHERE COALESCE(o.kind, e.kind) = 'write_off') AS written_off,
-			sum(CASE WHEN p.side = 'debit' THEN p.amount ELSE -p.amount END) AS outstanding
+			sum(CASE WHEN p.side = 'debit' THEN p.amount ELSE -p.amount END) AS outstanding,
+			min(e.value_date) FILTER (WHERE e.kind = 'disbursement' AND p.account_code = '1221') AS first_disbursed_on,
+			min(e.value_date) FILTER (WHERE e.kind = 'conversion') AS converted_on,
+			max(e.value_date) FILTER (WHERE e.kind = 'exit') AS exited_on
 		FROM ledger_postings p JOIN ledger_entries e ON e.seq = p.entry_seq
 			LEFT JOIN ledger_entries o ON o.seq = e.reverses
 		WHERE p.scope = 'app'` + asOf + `
-		GROUP BY p.scope_id)
-	SELECT a.id, a.title, en.name, pr.name, a.state, a.approved_amount, COALESCE(m.disbursed, 0), COALESCE(m.converted, 0),
-		COALESCE(m.exited, 0), COALESCE(m.written_off, 0), COALESCE(m.outstanding, 0)
+		GROUP BY p.scope_id),
+	x AS (
+		-- an exit's proceeds (1002) and gain (6111) or loss (6711) are kept
+		-- per programme: the entry's 1511 posting names the project
+		SELECT s.scope_id AS app_id,
+			sum(CASE WHEN e.kind = 'reversal' THEN -q.amount ELSE q.amount END) FILTER (WHERE q.account_code = '1002') AS proceeds,
+			sum(CASE WHEN e.kind = 'reversal' THEN -1 ELSE 1 END * CASE q.account_code WHEN '6111' THEN q.amount ELSE -q.amount END)
+				FILTER (WHERE q.account_code IN ('6111', '6711')) AS gain
+		FROM ledger_entries e LEFT JOIN ledger_entries o ON o.seq = e.reverses
+			JOIN LATERAL (SELECT scope_id FROM ledger_postings WHERE entry_seq = e.seq AND account_code = '1511' LIMIT 1) s ON true
+			JOIN ledger_postings q ON q.entry_seq = e.seq
+		WHERE COALESCE(o.kind, e.kind) = 'exit'` + asOf + `
+		GROUP BY s.scope_id)
+	SELECT a.id, a.title, en.name, pr.name, a.state, a.approved_amount AS approved, COALESCE(m.disbursed, 0) AS disbursed,
+		COALESCE(m.converted, 0) AS converted, COALESCE(m.exited, 0) AS exited, COALESCE(x.proceeds, 0) AS proceeds,
+		COALESCE(x.gain, 0) AS gain, COALESCE(m.written_off, 0) AS written_off, COALESCE(m.outstanding, 0) AS outstanding,
+		(SELECT (min(d.checked_at) AT TIME ZONE 'Asia/Shanghai')::date FROM decisions d
+			WHERE d.application_id = a.id AND d.kind = 'approve' AND d.status = 'approved'),
+		(SELECT min(g.signed_on) FROM agreements g WHERE g.application_id = a.id),
+		m.first_disbursed_on, m.converted_on, m.exited_on
 	FROM applications a JOIN enterprises en ON en.id = a.enterprise_id JOIN programmes pr ON pr.id = a.programme_id
-		LEFT JOIN m ON m.app_id = a.id
+		LEFT JOIN m ON m.app_id = a.id LEFT JOIN x ON x.app_id = a.id
 	WHERE (a.approved_amount IS NOT NULL OR m.app_id IS NOT NULL)`
 	if f.ProgrammeID > 0 {
 		sql += " AND a.programme_id = " + args.add(f.ProgrammeID)
@@ -638,19 +685,40 @@ func (f RegisterFilter) query(args *ledgerArgs, paged bool) string {
 
 func scanRegisterRow(rows pgx.Rows, r *RegisterRow) error {
 	var state string
+	var dates [5]*time.Time
 	err := rows.Scan(&r.ApplicationID, &r.Title, &r.Enterprise, &r.Programme, &state, &r.Approved, &r.Disbursed,
-		&r.Converted, &r.Exited, &r.WrittenOff, &r.Outstanding)
+		&r.Converted, &r.Exited, &r.Proceeds, &r.Gain, &r.WrittenOff, &r.Outstanding,
+		&dates[0], &dates[1], &dates[2], &dates[3], &dates[4])
 	r.State = applications.State(state)
+	for i, dst := range []*time.Time{&r.DecidedOn, &r.SignedOn, &r.FirstDisbursedOn, &r.ConvertedOn, &r.ExitedOn} {
+		*dst = time.Time{}
+		if dates[i] != nil {
+			*dst = *dates[i]
+		}
+	}
 	return err
+}
+
+// registerTotals sums the whole register selected by f (not one page).
+func registerTotals(ctx context.Context, tx pgx.Tx, f RegisterFilter) (RegisterRow, int64, error) {
+	var t RegisterRow
+	var n int64
+	var args ledgerArgs
+	err := tx.QueryRow(ctx, `SELECT count(*), sum(approved), COALESCE(sum(disbursed), 0), COALESCE(sum(converted), 0),
+		COALESCE(sum(exited), 0), COALESCE(sum(proceeds), 0), COALESCE(sum(gain), 0), COALESCE(sum(written_off), 0),
+		COALESCE(sum(outstanding), 0) FROM (`+f.query(&args, false)+`) r`, args...).Scan(&n, &t.Approved, &t.Disbursed,
+		&t.Converted, &t.Exited, &t.Proceeds, &t.Gain, &t.WrittenOff, &t.Outstanding)
+	return t, n, err
 }
 
 // RegisterPage is one page of the project register.
 type RegisterPage struct {
-	Rows    []RegisterRow
-	Head    ledger.ChainHead
-	NextID  int64 // keyset cursor of the next page; 0 when this is the last
-	AsOf    time.Time
-	Summary RegisterRow // totals of this page
+	Rows     []RegisterRow
+	Head     ledger.ChainHead
+	NextID   int64 // keyset cursor of the next page; 0 when this is the last
+	AsOf     time.Time
+	Summary  RegisterRow // totals of the whole register the filter selects, not only this page
+	Projects int64       // how many projects it holds
 }
 
 // Register returns one page of the project register, by application ID.
@@ -664,6 +732,9 @@ func (db *DB) Register(ctx context.Context, f RegisterFilter) (_ RegisterPage, e
 	err = db.snapshot(ctx, func(tx pgx.Tx) error {
 		var err error
 		if page.Head, err = ledgerHead(ctx, tx); err != nil {
+			return err
+		}
+		if page.Summary, page.Projects, err = registerTotals(ctx, tx, f); err != nil {
 			return err
 		}
 		var args ledgerArgs
@@ -732,17 +803,16 @@ func (db *DB) ExportAudit(ctx context.Context, f AuditExportFilter, fn func(*aud
 	head := ledger.ChainHead{Seq: 0, Hash: audit.GenesisHash, Algorithm: audit.Algorithm}
 	var args ledgerArgs
 	var w []string
-	cst := time.FixedZone("CST", 8*3600)
 	if f.Event != "" {
 		w = append(w, "event = "+args.add(f.Event))
 	}
 	if !f.From.IsZero() {
 		y, m, d := f.From.Date()
-		w = append(w, "at >= "+args.add(time.Date(y, m, d, 0, 0, 0, 0, cst)))
+		w = append(w, "at >= "+args.add(time.Date(y, m, d, 0, 0, 0, 0, day.Zone)))
 	}
 	if !f.To.IsZero() {
 		y, m, d := f.To.Date()
-		w = append(w, "at < "+args.add(time.Date(y, m, d+1, 0, 0, 0, 0, cst)))
+		w = append(w, "at < "+args.add(time.Date(y, m, d+1, 0, 0, 0, 0, day.Zone)))
 	}
 	where := ""
 	if len(w) > 0 {

@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
+	"ite/internal/day"
 	"ite/internal/ledger"
 )
 
@@ -65,10 +66,10 @@ func (db *DB) SyntheticContract(ctx context.Context, in SyntheticContractInput) 
 		}
 		signed := in.SignedOn
 		if signed.IsZero() {
-			signed = ledgerToday(now)
+			signed = day.Today(now)
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO agreements (application_id, version, terms, amount, status, signed_on, created_by, created_at)
-			VALUES ($1, 1, $2, $3, 'signed', $4, $5, $6)`, id, string(terms), in.Approved, ledgerDay(signed), in.CreatedBy, now)
+			VALUES ($1, 1, $2, $3, 'signed', $4, $5, $6)`, id, string(terms), in.Approved, day.Date(signed), in.CreatedBy, now)
 		return err
 	})
 	return id, err
@@ -99,14 +100,15 @@ func (db *DB) LoadSyntheticLedger(ctx context.Context, in SyntheticLedgerInput) 
 	amount := decimal.RequireFromString("1000.00")
 	entries := in.Postings / 2
 	const batch = 50_000
-	valueDate := ledgerDay(in.ValueDate)
+	valueDate := day.Date(in.ValueDate)
 	created := db.Now().UTC()
 	perProject := map[int64]decimal.Decimal{}
 	funds := decimal.Zero
 	for start := 0; start < entries; start += batch {
 		n := min(batch, entries-start)
 		err := db.inTx(ctx, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, ledgerChainLock); err != nil {
+			alg, err := lockChain(ctx, tx, ledgerChainLock)
+			if err != nil {
 				return err
 			}
 			head, err := ledgerHead(ctx, tx)
@@ -133,11 +135,12 @@ func (db *DB) LoadSyntheticLedger(ctx context.Context, in SyntheticLedgerInput) 
 				e.Record = ledger.RecordRef{Type: "synthetic", ID: int64(k + 1)}
 				e.MakerID, e.CheckerID = in.MakerID, in.CheckerID
 				e.IdempotencyKey = "synthetic/" + strconv.FormatInt(head.Seq+1, 10)
+				e.HashAlg = alg
 				if e, err = ledger.Seal(head, e); err != nil {
 					return err
 				}
 				head = e.Head()
-				erows = append(erows, []any{e.Seq, ledgerDay(e.ValueDate), e.CreatedAt, string(e.Kind), e.Memo, e.Record.Type,
+				erows = append(erows, []any{e.Seq, day.Date(e.ValueDate), e.CreatedAt, string(e.Kind), e.Memo, e.Record.Type,
 					e.Record.ID, e.MakerID, e.CheckerID, e.IdempotencyKey, e.PrevHash, e.Hash, e.HashAlg})
 				for j, p := range e.Postings {
 					prows = append(prows, []any{e.Seq, int16(j + 1), string(p.Account.Code), string(p.Account.Scope),

@@ -23,7 +23,7 @@ func TestAppropriationPostsAndChains(t *testing.T) {
 	w := newMoneyWorld(t)
 	a1 := w.fund("3000000.00")
 	a2 := w.fund("2000000.00")
-	if a1.Status != MoneyApproved || a1.EntrySeq != 1 || a2.EntrySeq != 2 {
+	if a1.Status != applications.MoneyApproved || a1.EntrySeq != 1 || a2.EntrySeq != 2 {
 		t.Fatalf("appropriations: %+v %+v", a1, a2)
 	}
 	e2, err := w.db.FindEntry(w.ctx, 2)
@@ -59,7 +59,7 @@ func TestAppropriationPostsAndChains(t *testing.T) {
 	t.Run("RetryReturnsTheSameEntry", func(t *testing.T) {
 		err := w.db.inTx(w.ctx, func(tx pgx.Tx) error {
 			e, _ := ledger.Appropriation(w.prog.ID, dec("1.00"))
-			e.ValueDate, e.Record = testNow, ledger.RecordRef{Type: RecordAppropriation, ID: a1.ID}
+			e.ValueDate, e.Record = testNow, ledger.RecordRef{Type: applications.RecordAppropriation, ID: a1.ID}
 			e.MakerID, e.CheckerID, e.IdempotencyKey = w.staff.ID, w.approver.ID, "appropriation/"+itoa64(a1.ID)
 			got, posted, err := postEntry(w.ctx, tx, testNow, e)
 			if err != nil {

@@ -45,7 +45,10 @@ func (db *DB) VerifyLedger(ctx context.Context) (_ LedgerVerification, err error
 		if err := verifyChain(ctx, tx, &v); err != nil || !v.OK {
 			return err
 		}
-		return verifyBalances(ctx, tx, &v)
+		if err := verifyBalances(ctx, tx, &v); err != nil || !v.OK {
+			return err
+		}
+		return verifyPeriods(ctx, tx, &v)
 	})
 	return v, err
 }
@@ -63,6 +66,13 @@ func verifyChain(ctx context.Context, tx pgx.Tx, v *LedgerVerification) error {
 	have := false
 	fail := func(seq int64, reason string) {
 		v.OK, v.FirstBad, v.Problem = false, seq, reason
+		// Entries and Head say how far the ledger is intact: the entries
+		// that verified before the first bad one (not 0, as when only a
+		// clean run set them).
+		v.Entries, v.Head = ver.Count(), ver.Head()
+		if seq > 0 && v.Entries >= seq {
+			v.Entries = seq - 1 // seq chained but broke a later check
+		}
 	}
 	flush := func() bool {
 		if !have {
@@ -235,6 +245,7 @@ func verifyBalances(ctx context.Context, tx pgx.Tx, v *LedgerVerification) error
 				id, code, ledger.Kind(kind).Label(), total, posted)
 		} else if c.name == "凭证与业务单据" {
 			v.FirstBad = id
+			v.Entries = min(v.Entries, id-1)
 			v.Problem = fmt.Sprintf("第 %d 号凭证：关联的业务单据 %s#%s 不存在、未审批或状态与凭证不符", id, kept, posted)
 		} else {
 			v.Problem = fmt.Sprintf("%s与分录不符（编号 %d）：业务表记为 %s，分录合计为 %s", c.name, id, kept, posted)

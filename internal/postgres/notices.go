@@ -2,12 +2,12 @@ package postgres
 
 import (
 	"context"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 )
 
 // CloseEndedNotices marks every notice whose last day has passed, with no
@@ -23,7 +23,7 @@ const noticeEnded = `a.state = 'approved' AND a.notice_closed_at IS NULL AND a.n
 func (db *DB) EndedNoticesDue(ctx context.Context) (_ int, err error) {
 	defer wrap(&err, "EndedNoticesDue")
 	var n int
-	err = db.Pool.QueryRow(ctx, `SELECT count(*) FROM applications a WHERE `+noticeEnded, chinaDay(db.Now())).Scan(&n)
+	err = db.Pool.QueryRow(ctx, `SELECT count(*) FROM applications a WHERE `+noticeEnded, day.Today(db.Now())).Scan(&n)
 	return n, err
 }
 
@@ -34,7 +34,7 @@ func (db *DB) CloseEndedNotices(ctx context.Context) (_ int, err error) {
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		rows, _ := tx.Query(ctx, `SELECT a.id, a.title FROM applications a WHERE `+noticeEnded+`
-			FOR UPDATE OF a SKIP LOCKED`, chinaDay(now))
+			FOR UPDATE OF a SKIP LOCKED`, day.Today(now))
 		type due struct {
 			id    int64
 			title string
@@ -68,19 +68,13 @@ func (db *DB) CloseEndedNotices(ctx context.Context) (_ int, err error) {
 	return n, err
 }
 
-// chinaDay is today's date in China as a UTC-midnight date value.
-func chinaDay(now time.Time) time.Time {
-	y, m, d := chinaDate(now).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-}
-
 // ListCurrentNotices returns the applications whose notice runs today,
 // for the public notice page.
 func (db *DB) ListCurrentNotices(ctx context.Context) (_ []applications.Application, err error) {
 	defer wrap(&err, "ListCurrentNotices")
 	rows, _ := db.Pool.Query(ctx, `SELECT `+appColumns+appFrom+`
 		WHERE a.state = 'approved' AND a.notice_starts_on <= $1 AND a.notice_ends_on >= $1
-		ORDER BY a.notice_ends_on, a.id`, chinaDay(db.Now()))
+		ORDER BY a.notice_ends_on, a.id`, day.Today(db.Now()))
 	as, err := pgx.CollectRows(rows, scanApplication)
 	return as, mapError(err)
 }

@@ -9,6 +9,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 )
 
 // Objections (异议) received during a decision's public notice, and their
@@ -19,7 +20,7 @@ type Objection struct {
 	ID           int64
 	ReceivedOn   time.Time
 	Body         string
-	Status       string // open | proposed (uphold awaiting an approver) | upheld | dismissed
+	Status       applications.ObjectionStatus // open | proposed (uphold awaiting an approver) | upheld | dismissed
 	Resolution   string
 	ProposedBy   int64  // the staff member who proposed upholding it, 0 if none
 	CheckComment string // an approver's reason for sending a proposal back
@@ -53,7 +54,7 @@ func (db *DB) RecordObjection(ctx context.Context, actor audit.Actor, appID int6
 		if a.State != applications.StateApproved || !a.NoticeClosedAt.IsZero() {
 			return applications.Errorf(applications.Conflict, "该项目不在公示期内，不能登记异议。")
 		}
-		if receivedOn.Before(a.NoticeStartsOn) || receivedOn.After(a.NoticeEndsOn) || receivedOn.After(chinaDay(now)) {
+		if receivedOn.Before(a.NoticeStartsOn) || receivedOn.After(a.NoticeEndsOn) || receivedOn.After(day.Today(now)) {
 			return applications.FieldError("received_on", "收到异议的日期须在公示期（"+a.NoticeStartsOn.Format(time.DateOnly)+" 至 "+a.NoticeEndsOn.Format(time.DateOnly)+"）内，且不晚于今天。")
 		}
 		var id int64
@@ -83,7 +84,7 @@ func (db *DB) ResolveObjection(ctx context.Context, actor audit.Actor, objection
 		if err != nil {
 			return err
 		}
-		if status != "open" {
+		if status != applications.ObjectionOpen {
 			return applications.Errorf(applications.Conflict, "该异议已处理或已报审批。")
 		}
 		if uphold {
@@ -91,19 +92,19 @@ func (db *DB) ResolveObjection(ctx context.Context, actor audit.Actor, objection
 			if err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `UPDATE objections SET status = 'proposed', resolution = $2, proposed_by = $3, proposed_at = $4,
-				checked_by = NULL, checked_at = NULL WHERE id = $1`, objectionID, resolution, actor.ID, now); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE objections SET status = $5, resolution = $2, proposed_by = $3, proposed_at = $4,
+				checked_by = NULL, checked_at = NULL WHERE id = $1`, objectionID, resolution, actor.ID, now, string(applications.ObjectionProposed)); err != nil {
 				return err
 			}
-			if err := notifyApprovers(ctx, tx, now, "公示异议拟认定成立（不予立项）待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)+"#notice"); err != nil {
+			if err := notifyWhoMay(ctx, tx, now, NotifyApproval, applications.ActionApproveObjection, "公示异议拟认定成立（不予立项）待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)+"#notice"); err != nil {
 				return err
 			}
 			return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "objection_propose", ObjectType: "application",
 				ObjectID: itoa64(appID), Outcome: audit.Success,
 				Detail: map[string]any{"objection_id": objectionID, "upheld": true, "resolution": resolution}})
 		}
-		if _, err := tx.Exec(ctx, `UPDATE objections SET status = 'dismissed', resolution = $2, resolved_by = $3, resolved_at = $4 WHERE id = $1`,
-			objectionID, resolution, actor.ID, now); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE objections SET status = $5, resolution = $2, resolved_by = $3, resolved_at = $4 WHERE id = $1`,
+			objectionID, resolution, actor.ID, now, string(applications.ObjectionDismissed)); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "objection_resolve", ObjectType: "application",
@@ -114,7 +115,7 @@ func (db *DB) ResolveObjection(ctx context.Context, actor audit.Actor, objection
 
 // lockObjection locks an objection's row and returns its application,
 // status and proposer (0 when none).
-func lockObjection(ctx context.Context, tx pgx.Tx, id int64) (appID int64, status string, proposedBy int64, err error) {
+func lockObjection(ctx context.Context, tx pgx.Tx, id int64) (appID int64, status applications.ObjectionStatus, proposedBy int64, err error) {
 	err = tx.QueryRow(ctx, `SELECT application_id, status, COALESCE(proposed_by, 0) FROM objections WHERE id = $1 FOR UPDATE`, id).
 		Scan(&appID, &status, &proposedBy)
 	return appID, status, proposedBy, err
@@ -128,7 +129,7 @@ func lockProposedObjection(ctx context.Context, tx pgx.Tx, chk *checker, id int6
 	if err != nil {
 		return 0, 0, err
 	}
-	if status != "proposed" {
+	if status != applications.ObjectionProposed {
 		return 0, 0, applications.Errorf(applications.Conflict, "该异议没有待审批的处理意见。请刷新页面查看最新状态。")
 	}
 	return appID, proposedBy, chk.notMaker(proposedBy, "异议处理意见")
@@ -147,8 +148,8 @@ func (db *DB) ApproveObjection(ctx context.Context, actor audit.Actor, objection
 			return err
 		}
 		var resolution string
-		if err := tx.QueryRow(ctx, `UPDATE objections SET status = 'upheld', checked_by = $2, checked_at = $3, resolved_by = $2, resolved_at = $3
-			WHERE id = $1 RETURNING resolution`, objectionID, actor.ID, now).Scan(&resolution); err != nil {
+		if err := tx.QueryRow(ctx, `UPDATE objections SET status = $4, checked_by = $2, checked_at = $3, resolved_by = $2, resolved_at = $3
+			WHERE id = $1 RETURNING resolution`, objectionID, actor.ID, now, string(applications.ObjectionUpheld)).Scan(&resolution); err != nil {
 			return err
 		}
 		if _, err := transitionTx(ctx, tx, now, actor, appID, applications.StateRejected, "公示异议成立："+resolution, nil); err != nil {
@@ -181,8 +182,8 @@ func (db *DB) SendBackObjection(ctx context.Context, actor audit.Actor, objectio
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE objections SET status = 'open', checked_by = $2, checked_at = $3, check_comment = $4
-			WHERE id = $1`, objectionID, actor.ID, now, comment); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE objections SET status = $5, checked_by = $2, checked_at = $3, check_comment = $4
+			WHERE id = $1`, objectionID, actor.ID, now, comment, string(applications.ObjectionOpen)); err != nil {
 			return err
 		}
 		if err := notify(ctx, tx, now, NotifySentBack, proposedBy, "异议处理意见被审批人退回："+comment, "/applications/"+itoa64(appID)+"#notice"); err != nil {
@@ -192,4 +193,9 @@ func (db *DB) SendBackObjection(ctx context.Context, actor audit.Actor, objectio
 			ObjectID: itoa64(appID), Outcome: audit.Success, Detail: map[string]any{"objection_id": objectionID, "comment": comment}})
 	})
 	return mapError(err)
+}
+
+// ObjectionApplication returns the application of objection id. NotFound.
+func (db *DB) ObjectionApplication(ctx context.Context, id int64) (int64, error) {
+	return db.applicationOf(ctx, "ObjectionApplication", `SELECT application_id FROM objections WHERE id = $1`, id, "异议不存在。")
 }

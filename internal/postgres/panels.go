@@ -23,7 +23,7 @@ type Assignment struct {
 	ExpertName    string
 	Method        string // random | manual | replacement
 	Seed          int64
-	Status        string // assigned | declared | recused | submitted
+	Status        applications.AssignmentStatus
 	RecusalReason string
 	AssignedAt    time.Time
 	Title         string // the application's, for the expert's list

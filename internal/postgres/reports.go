@@ -14,30 +14,13 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 )
 
 // Enterprise reporting duties (DOMAIN §2: enterprises report revenue and
 // progress). A funded project owes a progress report for every reporting
 // period of its programme; the periods, their generation, submission,
 // review and the overdue list live here.
-
-// The report periods, the report and its rules live in
-// internal/applications; these aliases keep the store's old names.
-type (
-	ReportStatus   = applications.ReportStatus   // alias kept while internal/server is reorganised
-	ReportPeriod   = applications.ReportPeriod   // alias kept while internal/server is reorganised
-	ReportFigures  = applications.ReportFigures  // alias kept while internal/server is reorganised
-	ReportInput    = applications.ReportInput    // alias kept while internal/server is reorganised
-	ProgressReport = applications.ProgressReport // alias kept while internal/server is reorganised
-)
-
-// Report statuses (applications.ReportDue, ...).
-const (
-	ReportDue       = applications.ReportDue       // alias kept while internal/server is reorganised
-	ReportSubmitted = applications.ReportSubmitted // alias kept while internal/server is reorganised
-	ReportAccepted  = applications.ReportAccepted  // alias kept while internal/server is reorganised
-	ReportReturned  = applications.ReportReturned  // alias kept while internal/server is reorganised
-)
 
 func reportingStateCodes() []string {
 	out := make([]string, len(applications.ReportingStates))
@@ -56,8 +39,8 @@ const reportFrom = ` FROM progress_reports r JOIN applications a ON a.id = r.app
 	JOIN programmes p ON p.id = a.programme_id JOIN enterprises e ON e.id = a.enterprise_id
 	LEFT JOIN users su ON su.id = r.submitted_by LEFT JOIN users ru ON ru.id = r.reviewed_by `
 
-func scanReport(row pgx.CollectableRow) (ProgressReport, error) {
-	var r ProgressReport
+func scanReport(row pgx.CollectableRow) (applications.ProgressReport, error) {
+	var r applications.ProgressReport
 	var state, status string
 	var revenue, rd decimal.NullDecimal
 	var headcount, ips *int
@@ -66,9 +49,9 @@ func scanReport(row pgx.CollectableRow) (ProgressReport, error) {
 		&r.Enterprise, &r.LiaisonID, &r.PeriodStart, &r.PeriodEnd, &r.DueOn, &status, &revenue, &rd,
 		&headcount, &ips, &r.Narrative, &r.SubmittedBy, &submitted, &r.ReviewedBy, &reviewed, &r.ReviewComment,
 		&r.Version, &r.CreatedAt)
-	r.AppState, r.Status = applications.State(state), ReportStatus(status)
+	r.AppState, r.Status = applications.State(state), applications.ReportStatus(status)
 	if revenue.Valid && rd.Valid && headcount != nil && ips != nil {
-		r.Figures = &ReportFigures{Revenue: revenue.Decimal, RDSpend: rd.Decimal, Headcount: *headcount, IPCount: *ips}
+		r.Figures = &applications.ReportFigures{Revenue: revenue.Decimal, RDSpend: rd.Decimal, Headcount: *headcount, IPCount: *ips}
 	}
 	if submitted != nil {
 		r.SubmittedAt = *submitted
@@ -84,7 +67,7 @@ type reportQuerier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-func findReport(ctx context.Context, q reportQuerier, id int64, lock bool) (ProgressReport, error) {
+func findReport(ctx context.Context, q reportQuerier, id int64, lock bool) (applications.ProgressReport, error) {
 	sql := `SELECT ` + reportColumns + reportFrom + `WHERE r.id = $1`
 	if lock {
 		sql += ` FOR UPDATE OF r`
@@ -95,7 +78,7 @@ func findReport(ctx context.Context, q reportQuerier, id int64, lock bool) (Prog
 
 // FindReport returns one report with its attachments. Callers check who
 // may see it (the application's rule). Errors: NotFound.
-func (db *DB) FindReport(ctx context.Context, id int64) (_ ProgressReport, err error) {
+func (db *DB) FindReport(ctx context.Context, id int64) (_ applications.ProgressReport, err error) {
 	defer wrap(&err, "FindReport %d", id)
 	r, err := findReport(ctx, db.Pool, id, false)
 	if err != nil {
@@ -109,16 +92,16 @@ func (db *DB) FindReport(ctx context.Context, id int64) (_ ProgressReport, err e
 
 // ReportFilter selects reports for a list.
 type ReportFilter struct {
-	EnterpriseID  int64        // enterprise users: only their own
-	ApplicationID int64        // one project
-	Status        ReportStatus // "" for any
-	OverdueOn     time.Time    // non-zero: only reports overdue on that date
+	EnterpriseID  int64                     // enterprise users: only their own
+	ApplicationID int64                     // one project
+	Status        applications.ReportStatus // "" for any
+	OverdueOn     time.Time                 // non-zero: only reports overdue on that date
 	Limit         int
 }
 
 // ListReports returns reports, the most pressing first: open ones by due
 // date, then the rest newest period first.
-func (db *DB) ListReports(ctx context.Context, f ReportFilter) (_ []ProgressReport, err error) {
+func (db *DB) ListReports(ctx context.Context, f ReportFilter) (_ []applications.ProgressReport, err error) {
 	defer wrap(&err, "ListReports")
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 200
@@ -139,7 +122,7 @@ func (db *DB) ListReports(ctx context.Context, f ReportFilter) (_ []ProgressRepo
 		where = append(where, "r.status = "+arg(string(f.Status)))
 	}
 	if !f.OverdueOn.IsZero() {
-		where = append(where, "r.status IN ('due','returned') AND r.due_on < "+arg(ledgerDay(f.OverdueOn)),
+		where = append(where, "r.status IN ('due','returned') AND r.due_on < "+arg(day.Date(f.OverdueOn)),
 			"a.state = ANY("+arg(reportingStateCodes())+")")
 	}
 	sql := `SELECT ` + reportColumns + reportFrom
@@ -157,11 +140,11 @@ func (db *DB) ListReports(ctx context.Context, f ReportFilter) (_ []ProgressRepo
 // on today (China's calendar date): status due or returned, of projects
 // that still owe reports (applications.ReportingStates), longest overdue first. This is
 // the conversion watchlist's "overdue reports" line.
-func (db *DB) ListOverdueReports(ctx context.Context, today time.Time) (_ []ProgressReport, err error) {
+func (db *DB) ListOverdueReports(ctx context.Context, today time.Time) (_ []applications.ProgressReport, err error) {
 	defer wrap(&err, "ListOverdueReports")
 	rows, _ := db.Pool.Query(ctx, `SELECT `+reportColumns+reportFrom+`
 		WHERE r.status IN ('due','returned') AND r.due_on < $1 AND a.state = ANY($2)
-		ORDER BY r.due_on, r.id`, ledgerDay(today), reportingStateCodes())
+		ORDER BY r.due_on, r.id`, day.Date(today), reportingStateCodes())
 	rs, err := pgx.CollectRows(rows, scanReport)
 	return rs, mapError(err)
 }
@@ -173,7 +156,7 @@ func (db *DB) CountOverdueReports(ctx context.Context, today time.Time) (_ int, 
 	var n int
 	err = db.Pool.QueryRow(ctx, `SELECT count(*) FROM progress_reports r JOIN applications a ON a.id = r.application_id
 		WHERE r.status IN ('due','returned') AND r.due_on < $1 AND a.state = ANY($2)`,
-		ledgerDay(today), reportingStateCodes()).Scan(&n)
+		day.Date(today), reportingStateCodes()).Scan(&n)
 	return n, mapError(err)
 }
 
@@ -213,10 +196,12 @@ func (db *DB) EnsureEnterpriseReports(ctx context.Context, today time.Time, ente
 // projects when enterpriseID is not 0.
 func (db *DB) ensureDueReports(ctx context.Context, today time.Time, enterpriseID int64) (ReportSweep, error) {
 	var sweep ReportSweep
-	today = ledgerDay(today)
+	today = day.Date(today)
 	// Candidates: projects whose next calendar period has ended. The
 	// SQL test is the calendar rule without the short-period merge, so it
 	// may pick a project that has nothing to add yet, never miss one.
+	// AT TIME ZONE 'Asia/Shanghai' is the database's side of day.Of (an
+	// instant's China day; see internal/day).
 	rows, _ := db.Pool.Query(ctx, `
 		SELECT a.id FROM applications a JOIN programmes p ON p.id = a.programme_id
 		CROSS JOIN LATERAL (SELECT COALESCE(
@@ -264,6 +249,7 @@ func (db *DB) ensureProjectReports(ctx context.Context, appID int64, today time.
 		var cadence, grace int
 		var anchor time.Time
 		var lastEnd *time.Time
+		// AT TIME ZONE 'Asia/Shanghai': day.Of on the database's side.
 		err := tx.QueryRow(ctx, `
 			SELECT a.title, a.state, p.report_cadence_months, p.report_grace_days,
 				COALESCE(
@@ -362,7 +348,7 @@ func (db *DB) remindOverdue(ctx context.Context, today time.Time, enterpriseID i
 	return n, err
 }
 
-func reportAudit(r ProgressReport) map[string]any {
+func reportAudit(r applications.ProgressReport) map[string]any {
 	m := map[string]any{"status": r.Status, "version": r.Version}
 	if r.Figures != nil {
 		m["revenue"] = r.Figures.Revenue.StringFixed(2)
@@ -383,13 +369,13 @@ func reportAudit(r ProgressReport) map[string]any {
 // form was loaded, and notifies the liaison. Whether the actor belongs to
 // the project's enterprise is the caller's check. Errors: Invalid,
 // NotFound, Conflict (already submitted, or changed meanwhile).
-func (db *DB) SubmitReport(ctx context.Context, actor audit.Actor, id int64, in ReportInput, attachments []applications.Document) (_ ProgressReport, err error) {
+func (db *DB) SubmitReport(ctx context.Context, actor audit.Actor, id int64, in applications.ReportInput, attachments []applications.Document) (_ applications.ProgressReport, err error) {
 	defer wrap(&err, "SubmitReport %d", id)
 	in.Narrative = strings.TrimSpace(in.Narrative)
 	if err := in.Validate(); err != nil {
-		return ProgressReport{}, err
+		return applications.ProgressReport{}, err
 	}
-	var out ProgressReport
+	var out applications.ProgressReport
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		before, err := findReport(ctx, tx, id, true)
@@ -437,13 +423,13 @@ func (db *DB) SubmitReport(ctx context.Context, actor audit.Actor, id int64, in 
 // returned with a comment the enterprise sees (it then submits again).
 // The enterprise is notified. Errors: Invalid (a return without a
 // comment), NotFound, Conflict (not awaiting review, or changed meanwhile).
-func (db *DB) ReviewReport(ctx context.Context, actor audit.Actor, id int64, accept bool, comment string, version int) (_ ProgressReport, err error) {
+func (db *DB) ReviewReport(ctx context.Context, actor audit.Actor, id int64, accept bool, comment string, version int) (_ applications.ProgressReport, err error) {
 	defer wrap(&err, "ReviewReport %d", id)
 	comment, err = applications.CheckReviewComment(accept, comment)
 	if err != nil {
-		return ProgressReport{}, err
+		return applications.ProgressReport{}, err
 	}
-	var out ProgressReport
+	var out applications.ProgressReport
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		before, err := findReport(ctx, tx, id, true)

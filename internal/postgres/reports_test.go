@@ -9,10 +9,11 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 	"ite/internal/postgres/pgtest"
 )
 
-func day(s string) time.Time {
+func isoDay(s string) time.Time {
 	d, err := time.Parse(time.DateOnly, s)
 	if err != nil {
 		panic(err)
@@ -88,7 +89,7 @@ func (w *reportWorld) project(state string, funded time.Time) int64 {
 
 func (w *reportWorld) ensure() ReportSweep {
 	w.t.Helper()
-	s, err := w.db.EnsureDueReports(w.ctx, chinaDate(w.now))
+	s, err := w.db.EnsureDueReports(w.ctx, day.Today(w.now))
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -112,7 +113,7 @@ func TestEnsureDueReports(t *testing.T) {
 	}
 	r := rs[0]
 	if r.ApplicationID != w.appID || r.PeriodLabel() != "2026-01-15 至 2026-06-30" || r.DueOn.Format(time.DateOnly) != "2026-07-30" ||
-		r.Status != ReportDue || r.Figures != nil {
+		r.Status != applications.ReportDue || r.Figures != nil {
 		t.Fatalf("report = %+v", r)
 	}
 	var notices int
@@ -122,15 +123,15 @@ func TestEnsureDueReports(t *testing.T) {
 	}
 
 	t.Run("OverdueAfterTheDueDate", func(t *testing.T) {
-		if od, _ := w.db.ListOverdueReports(w.ctx, day("2026-07-30")); len(od) != 0 {
+		if od, _ := w.db.ListOverdueReports(w.ctx, isoDay("2026-07-30")); len(od) != 0 {
 			t.Fatalf("overdue on the due date itself: %v", od)
 		}
 		w.now = time.Date(2026, 7, 31, 2, 0, 0, 0, time.UTC)
-		od, err := w.db.ListOverdueReports(w.ctx, chinaDate(w.now))
-		if err != nil || len(od) != 1 || od[0].ID != r.ID || !od[0].Overdue(chinaDate(w.now)) {
+		od, err := w.db.ListOverdueReports(w.ctx, day.Today(w.now))
+		if err != nil || len(od) != 1 || od[0].ID != r.ID || !od[0].Overdue(day.Today(w.now)) {
 			t.Fatalf("overdue: %v %v", od, err)
 		}
-		if n, _ := w.db.CountOverdueReports(w.ctx, chinaDate(w.now)); n != 1 {
+		if n, _ := w.db.CountOverdueReports(w.ctx, day.Today(w.now)); n != 1 {
 			t.Fatalf("count = %d", n)
 		}
 		if s := w.ensure(); s.Reminded != 1 {
@@ -142,26 +143,26 @@ func TestEnsureDueReports(t *testing.T) {
 	})
 
 	t.Run("SubmittedIsNoLongerOverdue", func(t *testing.T) {
-		in := ReportInput{Figures: ReportFigures{Revenue: decimal.RequireFromString("1200000.50"), RDSpend: decimal.RequireFromString("300000"),
+		in := applications.ReportInput{Figures: applications.ReportFigures{Revenue: decimal.RequireFromString("1200000.50"), RDSpend: decimal.RequireFromString("300000"),
 			Headcount: 42, IPCount: 3}, Narrative: "中试线建成。", Version: r.Version}
 		got, err := w.db.SubmitReport(w.ctx, w.user, r.ID, in, nil)
-		if err != nil || got.Status != ReportSubmitted || got.Figures == nil || got.Figures.Headcount != 42 || got.SubmittedBy != "张三" {
+		if err != nil || got.Status != applications.ReportSubmitted || got.Figures == nil || got.Figures.Headcount != 42 || got.SubmittedBy != "张三" {
 			t.Fatalf("submit: %+v %v", got, err)
 		}
 		if _, err := w.db.SubmitReport(w.ctx, w.user, r.ID, in, nil); applications.ErrorKind(err) != applications.Conflict {
 			t.Fatalf("second submit: %v, want Conflict", err)
 		}
-		if od, _ := w.db.ListOverdueReports(w.ctx, chinaDate(w.now)); len(od) != 0 {
+		if od, _ := w.db.ListOverdueReports(w.ctx, day.Today(w.now)); len(od) != 0 {
 			t.Fatalf("still overdue: %v", od)
 		}
 		if _, err := w.db.ReviewReport(w.ctx, w.staff, r.ID, false, "  ", 0); applications.ErrorKind(err) != applications.Invalid {
 			t.Fatalf("return without comment: %v", err)
 		}
 		back, err := w.db.ReviewReport(w.ctx, w.staff, r.ID, false, "请补充研发费用明细。", got.Version)
-		if err != nil || back.Status != ReportReturned || back.ReviewedBy != "王经办" {
+		if err != nil || back.Status != applications.ReportReturned || back.ReviewedBy != "王经办" {
 			t.Fatalf("return: %+v %v", back, err)
 		}
-		if od, _ := w.db.ListOverdueReports(w.ctx, chinaDate(w.now)); len(od) != 1 {
+		if od, _ := w.db.ListOverdueReports(w.ctx, day.Today(w.now)); len(od) != 1 {
 			t.Fatal("a returned report past its due date is owed again")
 		}
 	})
@@ -183,7 +184,7 @@ func TestEnsureDueReports(t *testing.T) {
 		if s := w.ensure(); s.Created != 1 {
 			t.Fatalf("quarterly sweep: %+v", s)
 		}
-		rs, _ := w.db.ListReports(w.ctx, ReportFilter{ApplicationID: w.appID, Status: ReportDue})
+		rs, _ := w.db.ListReports(w.ctx, ReportFilter{ApplicationID: w.appID, Status: applications.ReportDue})
 		if len(rs) != 1 || rs[0].PeriodLabel() != "2026-07-01 至 2026-09-30" || rs[0].DueOn.Format(time.DateOnly) != "2026-10-15" {
 			t.Fatalf("quarterly report: %+v", rs)
 		}

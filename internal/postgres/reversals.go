@@ -11,19 +11,9 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 	"ite/internal/ledger"
 )
-
-// The reversal rules and their types live in internal/applications; these
-// aliases keep the store's old names.
-type (
-	Reversal      = applications.Reversal      // alias kept while internal/server is reorganised
-	ReversalInput = applications.ReversalInput // alias kept while internal/server is reorganised
-)
-
-// AdminReversalRefusal says why an admin may not ask to reverse an entry
-// that is not an appropriation.
-const AdminReversalRefusal = applications.AdminReversalRefusal // alias kept while internal/server is reorganised
 
 const reversalColumns = `r.id, r.original_seq, o.kind, o.memo, o.record_type, o.record_id, o.value_date,
 	COALESCE((SELECT sum(q.amount) FROM ledger_postings q WHERE q.entry_seq = o.seq AND q.side = 'debit'), 0),
@@ -33,8 +23,8 @@ const reversalColumns = `r.id, r.original_seq, o.kind, o.memo, o.record_type, o.
 const reversalFrom = ` FROM reversals r JOIN ledger_entries o ON o.seq = r.original_seq
 	JOIN users mu ON mu.id = r.prepared_by LEFT JOIN users cu ON cu.id = r.checked_by `
 
-func scanReversal(row pgx.CollectableRow) (Reversal, error) {
-	var r Reversal
+func scanReversal(row pgx.CollectableRow) (applications.Reversal, error) {
+	var r applications.Reversal
 	var kind string
 	var checkedAt *time.Time
 	err := row.Scan(&r.ID, &r.OriginalSeq, &kind, &r.Memo, &r.Record.Type, &r.Record.ID, &r.OriginalDate, &r.Amount,
@@ -47,13 +37,13 @@ func scanReversal(row pgx.CollectableRow) (Reversal, error) {
 	return r, err
 }
 
-func findReversal(ctx context.Context, q ledgerQuerier, id int64) (Reversal, error) {
+func findReversal(ctx context.Context, q ledgerQuerier, id int64) (applications.Reversal, error) {
 	rows, _ := q.Query(ctx, `SELECT `+reversalColumns+reversalFrom+`WHERE r.id = $1`, id)
 	return pgx.CollectExactlyOneRow(rows, scanReversal)
 }
 
 // FindReversal returns one reversal request. Errors: NotFound.
-func (db *DB) FindReversal(ctx context.Context, id int64) (_ Reversal, err error) {
+func (db *DB) FindReversal(ctx context.Context, id int64) (_ applications.Reversal, err error) {
 	defer wrap(&err, "FindReversal %d", id)
 	r, err := findReversal(ctx, db.Pool, id)
 	return r, mapError(err)
@@ -61,20 +51,20 @@ func (db *DB) FindReversal(ctx context.Context, id int64) (_ Reversal, err error
 
 // ReversalFilter selects reversal requests, newest first.
 type ReversalFilter struct {
-	Status   string
-	BeforeID int64 // keyset: rows with id < BeforeID; 0 = newest
+	Status   applications.MoneyStatus // "" for any
+	BeforeID int64                    // keyset: rows with id < BeforeID; 0 = newest
 	Limit    int
 }
 
 // ListReversals returns one page of reversal requests, newest first.
-func (db *DB) ListReversals(ctx context.Context, f ReversalFilter) (_ []Reversal, err error) {
+func (db *DB) ListReversals(ctx context.Context, f ReversalFilter) (_ []applications.Reversal, err error) {
 	defer wrap(&err, "ListReversals")
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
 	rows, _ := db.Pool.Query(ctx, `SELECT `+reversalColumns+reversalFrom+`
 		WHERE ($1 = '' OR r.status = $1) AND ($2 = 0 OR r.id < $2)
-		ORDER BY r.id DESC LIMIT $3`, f.Status, f.BeforeID, f.Limit)
+		ORDER BY r.id DESC LIMIT $3`, string(f.Status), f.BeforeID, f.Limit)
 	rs, err := pgx.CollectRows(rows, scanReversal)
 	return rs, mapError(err)
 }
@@ -82,7 +72,7 @@ func (db *DB) ListReversals(ctx context.Context, f ReversalFilter) (_ []Reversal
 // EntryReversal is what the entry page needs to offer a correction: the
 // open request for the entry, if any, and whether one may be made now.
 type EntryReversal struct {
-	Open    Reversal // the pending or approved request; ID 0 when none
+	Open    applications.Reversal // the pending or approved request; ID 0 when none
 	Allowed bool
 	Refusal string // why not, in Chinese, when !Allowed
 }
@@ -130,10 +120,10 @@ func (db *DB) FindEntryReversal(ctx context.Context, seq int64) (_ EntryReversal
 // lock nothing.
 func lockReversalRecord(ctx context.Context, tx pgx.Tx, e ledger.Entry) error {
 	switch {
-	case e.Kind == ledger.KindAppropriation && e.Record.Type == RecordAppropriation:
+	case e.Kind == ledger.KindAppropriation && e.Record.Type == applications.RecordAppropriation:
 		_, err := tx.Exec(ctx, `SELECT 1 FROM appropriations WHERE id = $1 FOR UPDATE`, e.Record.ID)
 		return err
-	case e.Kind == ledger.KindDisbursement && e.Record.Type == RecordDisbursement:
+	case e.Kind == ledger.KindDisbursement && e.Record.Type == applications.RecordDisbursement:
 		var appID int64
 		err := tx.QueryRow(ctx, `SELECT application_id FROM disbursements WHERE id = $1 FOR UPDATE`, e.Record.ID).Scan(&appID)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -185,7 +175,7 @@ func loadReversalTarget(ctx context.Context, q ledgerQuerier, recordType string,
 	t := applications.ReversalTarget{Record: ref}
 	var entrySeq *int64
 	var err error
-	if recordType == RecordDisbursement {
+	if recordType == applications.RecordDisbursement {
 		err = q.QueryRow(ctx, `SELECT application_id, programme_id, amount, status, entry_seq FROM disbursements WHERE id = $1`,
 			ref.ID).Scan(&t.AppID, &t.ProgrammeID, &t.Amount, &t.Status, &entrySeq)
 	} else {
@@ -201,7 +191,7 @@ func loadReversalTarget(ctx context.Context, q ledgerQuerier, recordType string,
 	if entrySeq != nil {
 		t.EntrySeq = *entrySeq
 	}
-	if recordType == RecordAppropriation {
+	if recordType == applications.RecordAppropriation {
 		err = q.QueryRow(ctx, `SELECT COALESCE((SELECT balance FROM programme_funds WHERE programme_id = $1), 0)`,
 			t.ProgrammeID).Scan(&t.FundBalance)
 		return t, err
@@ -217,13 +207,13 @@ func loadReversalTarget(ctx context.Context, q ledgerQuerier, recordType string,
 // reversalTable is the table of the business record a reversal undoes (a
 // fixed name, never input).
 func reversalTable(t applications.ReversalTarget) string {
-	if t.Record.Type == RecordDisbursement {
+	if t.Record.Type == applications.RecordDisbursement {
 		return "disbursements"
 	}
 	return "appropriations"
 }
 
-func reversalAudit(r Reversal) map[string]any {
+func reversalAudit(r applications.Reversal) map[string]any {
 	return map[string]any{"original_seq": r.OriginalSeq, "kind": string(r.Kind), "record": r.Record.String(),
 		"amount": r.Amount.StringFixed(2), "reason": r.Reason, "status": r.Status}
 }
@@ -235,19 +225,19 @@ func reversalAudit(r Reversal) map[string]any {
 // disbursements can be); an appropriation whose money has been disbursed
 // since is refused too. A retry with the same idempotency key returns the
 // first attempt's request. Errors: Invalid, Conflict.
-func (db *DB) RequestReversal(ctx context.Context, actor audit.Actor, in ReversalInput) (_ Reversal, err error) {
+func (db *DB) RequestReversal(ctx context.Context, actor audit.Actor, in applications.ReversalInput) (_ applications.Reversal, err error) {
 	defer wrap(&err, "RequestReversal entry %d", in.EntrySeq)
 	if err := checkIdempotencyKey(in.IdempotencyKey); err != nil {
-		return Reversal{}, err
+		return applications.Reversal{}, err
 	}
 	if in.EntrySeq <= 0 {
-		return Reversal{}, applications.FieldError("entry_seq", "请填写要冲正的凭证号（正整数）。")
+		return applications.Reversal{}, applications.FieldError("entry_seq", "请填写要冲正的凭证号（正整数）。")
 	}
 	reason, err := applications.CheckReversalReason(in.Reason)
 	if err != nil {
-		return Reversal{}, err
+		return applications.Reversal{}, err
 	}
-	var out Reversal
+	var out applications.Reversal
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		e, err := findEntry(ctx, tx, in.EntrySeq)
@@ -274,7 +264,7 @@ func (db *DB) RequestReversal(ctx context.Context, actor audit.Actor, in Reversa
 		} else if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		if err := applications.CheckReversalRequester(applications.Role(actor.Role), e); err != nil {
+		if err := applications.CheckReversalRequester(applications.Role(actor.Role)); err != nil {
 			return err
 		}
 		if _, err := checkReversible(ctx, tx, e, 0); err != nil {
@@ -287,18 +277,18 @@ func (db *DB) RequestReversal(ctx context.Context, actor audit.Actor, in Reversa
 		if out, err = findReversal(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := notifyApprovers(ctx, tx, now, fmt.Sprintf("冲正申请待审批：第 %d 号凭证", e.Seq), "/ledger/reversals/"+itoa64(id)); err != nil {
+		if err := notifyWhoMay(ctx, tx, now, NotifyApproval, applications.ActionApproveReversal, fmt.Sprintf("冲正申请待审批：第 %d 号凭证", e.Seq), "/ledger/reversals/"+itoa64(id)); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "reversal_requested", ObjectType: RecordReversal,
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "reversal_requested", ObjectType: applications.RecordReversal,
 			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"after": reversalAudit(out)}})
 	})
 	return out, mapError(err)
 }
 
 // reversalRecord is the reversals table for checkMoney.
-var reversalRecord = moneyRecord[Reversal]{table: "reversals", recordType: RecordReversal,
-	what: "冲正申请", path: "/ledger/reversals/", find: findReversal, checkedBy: func(r Reversal) int64 { return r.CheckedBy },
+var reversalRecord = moneyRecord[applications.Reversal]{table: "reversals", recordType: applications.RecordReversal,
+	what: "冲正申请", path: "/ledger/reversals/", find: findReversal, checkedBy: func(r applications.Reversal) int64 { return r.CheckedBy },
 	audit: reversalAudit}
 
 // ApproveReversal approves a pending reversal request. In one transaction,
@@ -314,9 +304,9 @@ var reversalRecord = moneyRecord[Reversal]{table: "reversals", recordType: Recor
 // check key returns the approved request and posts nothing. Errors:
 // NotFound, Forbidden (the requester may not approve), Conflict (already
 // decided, or the entry can no longer be reversed), Invalid.
-func (db *DB) ApproveReversal(ctx context.Context, actor audit.Actor, id int64, checkKey string) (_ Reversal, err error) {
+func (db *DB) ApproveReversal(ctx context.Context, actor audit.Actor, id int64, checkKey string) (_ applications.Reversal, err error) {
 	defer wrap(&err, "ApproveReversal %d", id)
-	out, err := checkMoney(ctx, db, actor, reversalRecord, id, checkKey, MoneyApproved, func(tx pgx.Tx, now time.Time, r Reversal, out *Reversal) error {
+	out, err := checkMoney(ctx, db, actor, reversalRecord, id, checkKey, applications.MoneyApproved, func(tx pgx.Tx, now time.Time, r applications.Reversal, out *applications.Reversal) error {
 		orig, err := findEntry(ctx, tx, r.OriginalSeq)
 		if err != nil {
 			return err
@@ -332,7 +322,7 @@ func (db *DB) ApproveReversal(ctx context.Context, actor audit.Actor, id int64, 
 		if err != nil {
 			return err
 		}
-		e, err := t.Entry(orig, r, actor.ID, ledgerToday(now))
+		e, err := t.Entry(orig, r, actor.ID, day.Today(now))
 		if err != nil {
 			return err
 		}
@@ -359,16 +349,16 @@ func (db *DB) ApproveReversal(ctx context.Context, actor audit.Actor, id int64, 
 		if *out, err = findReversal(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "reversal_approved", ObjectType: RecordReversal,
+		if err := appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "reversal_approved", ObjectType: applications.RecordReversal,
 			ObjectID: itoa64(id), Outcome: audit.Success,
-			Detail: map[string]any{"before": map[string]any{"status": MoneyPending}, "after": reversalAudit(*out),
+			Detail: map[string]any{"before": map[string]any{"status": applications.MoneyPending}, "after": reversalAudit(*out),
 				"entry_seq": posted.Seq, "entry_hash": posted.Hash, "restored": restored}}); err != nil {
 			return err
 		}
 		// The record's own trail shows it was undone, and by what.
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: t.Record.Type + "_reversed", ObjectType: t.Record.Type,
 			ObjectID: itoa64(t.Record.ID), Outcome: audit.Success,
-			Detail: map[string]any{"before": map[string]any{"status": MoneyApproved}, "after": map[string]any{"status": MoneyReversed},
+			Detail: map[string]any{"before": map[string]any{"status": applications.MoneyApproved}, "after": map[string]any{"status": applications.MoneyReversed},
 				"reversal_id": id, "entry_seq": posted.Seq, "reverses": orig.Seq}})
 	})
 	return out, mapError(err)
@@ -399,7 +389,7 @@ func undoFunding(ctx context.Context, tx pgx.Tx, now time.Time, actor audit.Acto
 // returns the new figures for the audit row.
 func restoreBalances(ctx context.Context, tx pgx.Tx, now time.Time, t applications.ReversalTarget) (map[string]any, error) {
 	switch t.Record.Type {
-	case RecordDisbursement:
+	case applications.RecordDisbursement:
 		var disbursed, balance decimal.Decimal
 		err := tx.QueryRow(ctx, `UPDATE applications SET disbursed = disbursed - $2
 			WHERE id = $1 AND disbursed >= $2 RETURNING disbursed`, t.AppID, t.Amount).Scan(&disbursed)
@@ -416,7 +406,7 @@ func restoreBalances(ctx context.Context, tx pgx.Tx, now time.Time, t applicatio
 			return nil, err
 		}
 		return map[string]any{"application_disbursed": disbursed.StringFixed(2), "fund_balance": balance.StringFixed(2)}, nil
-	case RecordAppropriation:
+	case applications.RecordAppropriation:
 		var balance decimal.Decimal
 		err := tx.QueryRow(ctx, `UPDATE programme_funds SET balance = balance - $2, appropriated = appropriated - $2, updated_at = $3
 			WHERE programme_id = $1 AND balance >= $2 AND appropriated >= $2 RETURNING balance`, t.ProgrammeID, t.Amount, now).Scan(&balance)
@@ -437,7 +427,7 @@ func restoreBalances(ctx context.Context, tx pgx.Tx, now time.Time, t applicatio
 // RejectReversal sends a pending reversal request back with a reason;
 // nothing is posted and the entry may be requested again. Errors:
 // NotFound, Forbidden, Conflict, Invalid.
-func (db *DB) RejectReversal(ctx context.Context, actor audit.Actor, id int64, checkKey, comment string) (_ Reversal, err error) {
+func (db *DB) RejectReversal(ctx context.Context, actor audit.Actor, id int64, checkKey, comment string) (_ applications.Reversal, err error) {
 	defer wrap(&err, "RejectReversal %d", id)
 	return rejectMoney(ctx, db, actor, reversalRecord, id, checkKey, comment)
 }

@@ -37,7 +37,7 @@ func (w *moneyWorld) count(sql string, args ...any) int {
 	return n
 }
 
-func (w *moneyWorld) disburse(app int64, tranche int, amount, ref string) Disbursement {
+func (w *moneyWorld) disburse(app int64, tranche int, amount, ref string) applications.Disbursement {
 	w.t.Helper()
 	d, err := w.record(app, tranche, amount, ref)
 	if err != nil {
@@ -49,8 +49,8 @@ func (w *moneyWorld) disburse(app int64, tranche int, amount, ref string) Disbur
 	return d
 }
 
-func (w *moneyWorld) requestReversal(seq int64, reason string) (Reversal, error) {
-	return w.db.RequestReversal(w.ctx, w.staff, ReversalInput{EntrySeq: seq, Reason: reason, IdempotencyKey: w.key()})
+func (w *moneyWorld) requestReversal(seq int64, reason string) (applications.Reversal, error) {
+	return w.db.RequestReversal(w.ctx, w.staff, applications.ReversalInput{EntrySeq: seq, Reason: reason, IdempotencyKey: w.key()})
 }
 
 func sameNets(a, b map[ledger.AccountKey]string) bool {
@@ -74,13 +74,13 @@ func TestReversalOfDisbursement(t *testing.T) {
 	d := w.disburse(app, 1, "1000000.00", "PZ-2026-001")
 
 	key := w.key()
-	in := ReversalInput{EntrySeq: d.EntrySeq, Reason: "银行退票，款项已原路退回", IdempotencyKey: key}
+	in := applications.ReversalInput{EntrySeq: d.EntrySeq, Reason: "银行退票，款项已原路退回", IdempotencyKey: key}
 	rv, err := w.db.RequestReversal(w.ctx, w.staff, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rv.Status != MoneyPending || rv.Kind != ledger.KindDisbursement || !rv.Amount.Equal(dec("1000000")) ||
-		rv.Record != (ledger.RecordRef{Type: RecordDisbursement, ID: d.ID}) {
+	if rv.Status != applications.MoneyPending || rv.Kind != ledger.KindDisbursement || !rv.Amount.Equal(dec("1000000")) ||
+		rv.Record != (ledger.RecordRef{Type: applications.RecordDisbursement, ID: d.ID}) {
 		t.Fatalf("request = %+v", rv)
 	}
 	t.Run("DuplicateSubmissionRequestsOnce", func(t *testing.T) {
@@ -93,7 +93,7 @@ func TestReversalOfDisbursement(t *testing.T) {
 		}
 	})
 	t.Run("SecondRequestRefused", func(t *testing.T) {
-		_, err := w.db.RequestReversal(w.ctx, w.staff2, ReversalInput{EntrySeq: d.EntrySeq, Reason: "重复", IdempotencyKey: w.key()})
+		_, err := w.db.RequestReversal(w.ctx, w.staff2, applications.ReversalInput{EntrySeq: d.EntrySeq, Reason: "重复", IdempotencyKey: w.key()})
 		wantKind(t, err, applications.Conflict, "已有待审批的冲正申请")
 	})
 	t.Run("RequesterApprovingOwnRefused", func(t *testing.T) {
@@ -109,7 +109,7 @@ func TestReversalOfDisbursement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok.Status != MoneyApproved || ok.EntrySeq != d.EntrySeq+1 || ok.CheckedBy != w.approver.ID {
+	if ok.Status != applications.MoneyApproved || ok.EntrySeq != d.EntrySeq+1 || ok.CheckedBy != w.approver.ID {
 		t.Fatalf("approved = %+v", ok)
 	}
 	t.Run("DoubleApprovePostsOnce", func(t *testing.T) {
@@ -130,7 +130,7 @@ func TestReversalOfDisbursement(t *testing.T) {
 		}
 		orig, _ := w.db.FindEntry(w.ctx, d.EntrySeq)
 		if e.Entry.Kind != ledger.KindReversal || e.Entry.Reverses != d.EntrySeq || orig.ReversedBy != ok.EntrySeq ||
-			e.Entry.Record != (ledger.RecordRef{Type: RecordReversal, ID: rv.ID}) || e.RecordLink != "/ledger/reversals/"+itoa64(rv.ID) ||
+			e.Entry.Record != (ledger.RecordRef{Type: applications.RecordReversal, ID: rv.ID}) || e.RecordLink != "/ledger/reversals/"+itoa64(rv.ID) ||
 			e.Entry.MakerID != w.staff.ID || e.Entry.CheckerID != w.approver.ID || !strings.Contains(e.Entry.Memo, "银行退票") {
 			t.Fatalf("reversal entry = %+v", e)
 		}
@@ -149,7 +149,7 @@ func TestReversalOfDisbursement(t *testing.T) {
 			t.Fatalf("trial balance before %v, after %v", before, after)
 		}
 		got, _ := w.db.FindDisbursement(w.ctx, d.ID)
-		if got.Status != MoneyReversed {
+		if got.Status != applications.MoneyReversed {
 			t.Fatalf("disbursement status %s", got.Status)
 		}
 		plan, err := w.db.DisbursementPlan(w.ctx, app)
@@ -171,7 +171,7 @@ func TestReversalOfDisbursement(t *testing.T) {
 			!strings.Contains(last.Reason, "冲正") {
 			t.Fatalf("last transition %+v", last)
 		}
-		trail, _ := w.db.RecordAuditTrail(w.ctx, RecordDisbursement, d.ID)
+		trail, _ := w.db.RecordAuditTrail(w.ctx, applications.RecordDisbursement, d.ID)
 		if last := trail[len(trail)-1]; last.Event != "disbursement_reversed" {
 			t.Fatalf("disbursement trail ends with %s", last.Event)
 		}
@@ -189,7 +189,7 @@ func TestReversalOfDisbursement(t *testing.T) {
 		// The corrected record may carry the reversed one's reference.
 		again := w.disburse(app, 1, "1000000.00", "PZ-2026-001")
 		plan, _ := w.db.DisbursementPlan(w.ctx, app)
-		if again.Status != MoneyApproved || !plan.Disbursed.Equal(dec("1000000")) || !plan.FundBalance.Equal(dec("2000000")) ||
+		if again.Status != applications.MoneyApproved || !plan.Disbursed.Equal(dec("1000000")) || !plan.FundBalance.Equal(dec("2000000")) ||
 			plan.App.State != applications.StateFunded {
 			t.Fatalf("after disbursing again: %+v / %+v", again, plan)
 		}
@@ -210,7 +210,7 @@ func TestReversalOfAppropriation(t *testing.T) {
 	}
 	funds, _ := w.db.ListFunds(w.ctx)
 	got, _ := w.db.FindAppropriation(w.ctx, a.ID)
-	if !funds[0].Balance.IsZero() || !funds[0].Appropriated.IsZero() || got.Status != MoneyReversed {
+	if !funds[0].Balance.IsZero() || !funds[0].Appropriated.IsZero() || got.Status != applications.MoneyReversed {
 		t.Fatalf("funds %+v, appropriation %s", funds, got.Status)
 	}
 	w.mustVerify()
@@ -241,7 +241,7 @@ func TestReversalOfAppropriation(t *testing.T) {
 		cur, _ := w.db.FindReversal(w.ctx, rv.ID)
 		ap, _ := w.db.FindAppropriation(w.ctx, c.ID)
 		funds, _ := w.db.ListFunds(w.ctx)
-		if w.count(`SELECT count(*) FROM ledger_entries`) != entries || cur.Status != MoneyPending || ap.Status != MoneyApproved ||
+		if w.count(`SELECT count(*) FROM ledger_entries`) != entries || cur.Status != applications.MoneyPending || ap.Status != applications.MoneyApproved ||
 			!funds[0].Balance.Equal(dec("499999.99")) {
 			t.Fatalf("refused approval wrote something: %s %s %s", cur.Status, ap.Status, funds[0].Balance)
 		}
@@ -250,7 +250,7 @@ func TestReversalOfAppropriation(t *testing.T) {
 			t.Fatalf("send back without a reason: %v", err)
 		}
 		sent, err := w.db.RejectReversal(w.ctx, w.approver, rv.ID, w.key(), "资金已拨出，先冲正拨付")
-		if err != nil || sent.Status != MoneyRejected {
+		if err != nil || sent.Status != applications.MoneyRejected {
 			t.Fatalf("send back = %+v, %v", sent, err)
 		}
 		w.fund("1.00")
@@ -270,14 +270,14 @@ func TestReversalRefusals(t *testing.T) {
 
 	for _, tc := range []struct {
 		name string
-		in   ReversalInput
+		in   applications.ReversalInput
 		kind applications.Kind
 		frag string
 	}{
-		{"NoReason", ReversalInput{EntrySeq: d.EntrySeq, Reason: "  ", IdempotencyKey: w.key()}, applications.Invalid, "请填写冲正理由"},
-		{"ReasonTooLong", ReversalInput{EntrySeq: d.EntrySeq, Reason: strings.Repeat("错", 301), IdempotencyKey: w.key()}, applications.Invalid, "最多 300 字"},
-		{"NoKey", ReversalInput{EntrySeq: d.EntrySeq, Reason: "错"}, applications.Invalid, "防重复提交"},
-		{"NoSuchEntry", ReversalInput{EntrySeq: 999, Reason: "错", IdempotencyKey: w.key()}, applications.Invalid, "第 999 号凭证不存在"},
+		{"NoReason", applications.ReversalInput{EntrySeq: d.EntrySeq, Reason: "  ", IdempotencyKey: w.key()}, applications.Invalid, "请填写冲正理由"},
+		{"ReasonTooLong", applications.ReversalInput{EntrySeq: d.EntrySeq, Reason: strings.Repeat("错", 301), IdempotencyKey: w.key()}, applications.Invalid, "最多 300 字"},
+		{"NoKey", applications.ReversalInput{EntrySeq: d.EntrySeq, Reason: "错"}, applications.Invalid, "防重复提交"},
+		{"NoSuchEntry", applications.ReversalInput{EntrySeq: 999, Reason: "错", IdempotencyKey: w.key()}, applications.Invalid, "第 999 号凭证不存在"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := w.db.RequestReversal(w.ctx, w.staff, tc.in)
@@ -385,7 +385,7 @@ func TestConcurrentReversals(t *testing.T) {
 	errs := make([]error, n)
 	for i := range n {
 		wg.Go(func() {
-			_, errs[i] = w.db.RequestReversal(w.ctx, w.staff, ReversalInput{EntrySeq: d.EntrySeq, Reason: "并发", IdempotencyKey: keys[i]})
+			_, errs[i] = w.db.RequestReversal(w.ctx, w.staff, applications.ReversalInput{EntrySeq: d.EntrySeq, Reason: "并发", IdempotencyKey: keys[i]})
 		})
 	}
 	wg.Wait()

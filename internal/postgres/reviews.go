@@ -24,20 +24,20 @@ func (db *DB) Declare(ctx context.Context, actor audit.Actor, appID, expertID in
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		var id int64
-		var status string
+		var status applications.AssignmentStatus
 		if err := tx.QueryRow(ctx, `SELECT id, status FROM panel_assignments WHERE application_id = $1 AND expert_id = $2 FOR UPDATE`,
 			appID, expertID).Scan(&id, &status); err != nil {
 			return err
 		}
-		if status != "assigned" {
+		if status != applications.AssignmentAssigned {
 			return applications.Errorf(applications.Conflict, "您已作出过声明，不能重复声明。")
 		}
-		newStatus := "declared"
+		newStatus := applications.AssignmentDeclared
 		if recuse {
-			newStatus = "recused"
+			newStatus = applications.AssignmentRecused
 		}
 		if _, err := tx.Exec(ctx, `UPDATE panel_assignments SET status = $2, recusal_reason = $3, declared_at = $4 WHERE id = $1`,
-			id, newStatus, reason, now); err != nil {
+			id, string(newStatus), reason, now); err != nil {
 			return err
 		}
 		if recuse {
@@ -78,17 +78,17 @@ func (db *DB) SubmitReview(ctx context.Context, actor audit.Actor, appID, expert
 			return err
 		}
 		var id int64
-		var status string
+		var status applications.AssignmentStatus
 		if err := tx.QueryRow(ctx, `SELECT id, status FROM panel_assignments WHERE application_id = $1 AND expert_id = $2 FOR UPDATE`,
 			appID, expertID).Scan(&id, &status); err != nil {
 			return err
 		}
 		switch status {
-		case "assigned":
+		case applications.AssignmentAssigned:
 			return applications.Errorf(applications.Conflict, "请先声明是否存在利益冲突。")
-		case "recused":
+		case applications.AssignmentRecused:
 			return applications.Errorf(applications.Conflict, "您已回避本项目，不能评分。")
-		case "submitted":
+		case applications.AssignmentSubmitted:
 			return applications.Errorf(applications.Conflict, "评审意见已提交并锁定，不能再次提交或修改。")
 		}
 		if a.State != applications.StateUnderReview {

@@ -25,3 +25,9 @@ func CheckSchemaPool(ctx context.Context, pool *pgxpool.Pool) error {
 	}
 	return nil
 }
+
+// SchemaReady reports whether the database answers and its schema is the
+// one this binary expects (CheckSchemaPool over db's pool), for /readyz.
+func (db *DB) SchemaReady(ctx context.Context) error {
+	return CheckSchemaPool(ctx, db.Pool)
+}

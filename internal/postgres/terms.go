@@ -55,7 +55,7 @@ func (db *DB) ProposeTerms(ctx context.Context, actor audit.Actor, appID int64, 
 			VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7)`, appID, max+1, raw, amount, reason, actor.ID, now); err != nil {
 			return err
 		}
-		if err := notifyApprovers(ctx, tx, now, "协议条款变更待审批", "/applications/"+itoa64(appID)+"/agreement"); err != nil {
+		if err := notifyWhoMay(ctx, tx, now, NotifyApproval, applications.ActionApproveTerms, "协议条款变更待审批", "/applications/"+itoa64(appID)+"/agreement"); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "terms_propose", ObjectType: "application",
@@ -70,7 +70,7 @@ func (db *DB) ApproveTerms(ctx context.Context, actor audit.Actor, agreementID i
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		var appID, createdBy int64
-		var status string
+		var status applications.AgreementStatus
 		var version int
 		if err := tx.QueryRow(ctx, `SELECT application_id, created_by, status, version FROM agreements WHERE id = $1 FOR UPDATE`, agreementID).
 			Scan(&appID, &createdBy, &status, &version); err != nil {
@@ -79,7 +79,7 @@ func (db *DB) ApproveTerms(ctx context.Context, actor audit.Actor, agreementID i
 		if createdBy == actor.ID {
 			return applications.Errorf(applications.Forbidden, "经办与审批须分离：您不能审批自己提出的条款变更。")
 		}
-		if status != "draft" || version == 1 {
+		if status != applications.AgreementDraft || version == 1 {
 			return applications.Errorf(applications.Conflict, "该版本不是待审批的条款变更。")
 		}
 		// The amended version keeps the agreement's signing date: the

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"ite/internal/applications"
+	"ite/internal/day"
 )
 
 // WatchItem is one thing on the staff watchlist.
@@ -28,7 +29,7 @@ const windowWarning = 180 * 24 * time.Hour
 // exits due within 30 days by the agreed schedule.
 func (db *DB) Watchlist(ctx context.Context) (_ []WatchItem, err error) {
 	defer wrap(&err, "Watchlist")
-	today := chinaDay(db.Now())
+	today := day.Today(db.Now())
 	var items []WatchItem
 	equityLink := func(id int64) string { return "/applications/" + itoa64(id) + "/equity" }
 	rows, _ := db.Pool.Query(ctx, `

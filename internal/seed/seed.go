@@ -6,10 +6,6 @@ package seed
 import (
 	"context"
 	"errors"
-	"strconv"
-	"time"
-
-	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
 	"ite/internal/audit"
@@ -82,21 +78,4 @@ func Demo(ctx context.Context, db *postgres.DB, production bool, params auth.Par
 		}
 	}
 	return DemoLogins, nil
-}
-
-// DemoProgramme opens a programme with every default of DOMAIN §3 so a
-// newcomer can apply straight away, unless one exists already.
-func DemoProgramme(ctx context.Context, db *postgres.DB, now time.Time) error {
-	ps, err := db.ListProgrammes(ctx, false)
-	if err != nil || len(ps) > 0 {
-		return err
-	}
-	p := applications.NewProgramme(now.Year(), now)
-	p.Name = strconv.Itoa(now.Year()) + "年度经开区“先投后股”科技项目（演示）"
-	p.Status = applications.ProgrammeOpen
-	p.OpensOn = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -7)
-	p.ClosesOn = p.OpensOn.AddDate(0, 3, 0)
-	p.TotalBudget = decimal.RequireFromString("50000000.00")
-	_, err = db.CreateProgramme(ctx, seedActor, p)
-	return err
 }

@@ -17,7 +17,9 @@ import (
 	"ite/internal/audit"
 	"ite/internal/auth"
 	"ite/internal/blob"
+	"ite/internal/day"
 	"ite/internal/postgres"
+	"ite/internal/suite"
 )
 
 // SyntheticOptions controls Synthetic.
@@ -27,10 +29,12 @@ type SyntheticOptions struct {
 	// Production refuses the run: synthetic accounts share a published
 	// password (DemoPassword).
 	Production bool
-	// Blobs and MasterKey store the documents, as uploads do: every
-	// document goes through blob.Ingest, sensitive ones encrypted.
+	// Blobs, MasterKey and Crypto store the documents, as uploads do:
+	// every document goes through blob.Ingest, sensitive ones encrypted
+	// with the algorithm Crypto chooses.
 	Blobs     blob.Store
 	MasterKey []byte
+	Crypto    suite.Suite
 	// NoDocuments creates applications and their timelines only: no
 	// document rows, no blobs, no material verdicts. The staff queue never
 	// reads documents, so its benchmark loads 100,000 applications this way
@@ -439,7 +443,7 @@ func (g *generator) store(ctx context.Context, files []pending) (int64, error) {
 				d := f.doc
 				key := blob.NewKey("docs", d.UploadedAt)
 				m, err := blob.Ingest(ctx, g.o.Blobs, key, bytes.NewReader(f.content), blob.IngestOptions{
-					Encrypt: d.Item.Sensitive(), MasterKey: g.o.MasterKey})
+					Encrypt: d.Item.Sensitive(), MasterKey: g.o.MasterKey, Suite: g.o.Crypto})
 				mu.Lock()
 				if err != nil {
 					if firstErr == nil {
@@ -681,19 +685,16 @@ func (g *generator) fillDocument(a *postgres.SyntheticApplication, d *applicatio
 	case applications.FieldIDOnItem:
 		birth := time.Date(1962+r.IntN(35), time.Month(1+r.IntN(12)), 1+r.IntN(28), 0, 0, 0, 0, time.UTC)
 		id := applications.ExampleIDNumber(r.IntN(6993), birth)
-		sealed, err := blob.SealValue(g.o.MasterKey, []byte(id))
+		sealed, err := blob.SealValue(g.o.Crypto, g.o.MasterKey, []byte(id))
 		if err != nil {
 			return err
 		}
 		d.IDMasked, d.IDCipher = applications.MaskIDNumber(id), sealed
 	case applications.FieldIssueOnItem:
-		y, m, day := d.UploadedAt.In(chinaTZ).Date()
-		d.IssueDate = time.Date(y, m, day, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1-r.IntN(60))
+		d.IssueDate = day.Of(d.UploadedAt).AddDate(0, 0, -1-r.IntN(60))
 	}
 	return nil
 }
-
-var chinaTZ = time.FixedZone("CST", 8*3600)
 
 // fileFor generates the file of a document: a PNG for ID copies, a PDF
 // for everything else.

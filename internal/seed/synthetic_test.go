@@ -15,6 +15,7 @@ import (
 	"ite/internal/blob"
 	"ite/internal/postgres"
 	"ite/internal/postgres/pgtest"
+	"ite/internal/suite"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -39,7 +40,13 @@ func TestSynthetic(t *testing.T) {
 	}
 	auditBefore, _ := db.VerifyAudit(ctx)
 	const n = 150
-	rep, err := Synthetic(ctx, db, SyntheticOptions{N: n, Blobs: store, MasterKey: masterKey, PasswordParams: fastParams, Batch: 40})
+	// Sealed as the test databases' CRYPTO says (ITE_TEST_CRYPTO=gm: SM4).
+	crypto, err := suite.Parse(pgtest.Crypto())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Synthetic(ctx, db, SyntheticOptions{N: n, Blobs: store, MasterKey: masterKey, Crypto: crypto,
+		PasswordParams: fastParams, Batch: 40})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,6 +136,10 @@ func TestSynthetic(t *testing.T) {
 	})
 
 	t.Run("DocumentsStoredThroughIngest", func(t *testing.T) {
+		wantAlg := blob.AlgorithmChunkedV1
+		if crypto.IsGM() {
+			wantAlg = blob.AlgorithmSM4ChunkedV1
+		}
 		seen := 0
 		for _, a := range synthetic {
 			docs, err := db.ListDocuments(ctx, a.ID)
@@ -139,6 +150,9 @@ func TestSynthetic(t *testing.T) {
 				seen++
 				if d.Item.Sensitive() != d.Encrypted {
 					t.Fatalf("document %d (%s): encrypted=%v", d.ID, d.Item, d.Encrypted)
+				}
+				if d.Encrypted && d.EncAlg != wantAlg {
+					t.Fatalf("document %d (%s) sealed with %q under CRYPTO=%s", d.ID, d.Item, d.EncAlg, crypto)
 				}
 				wantKind := "pdf"
 				if d.Item.Field() == applications.FieldIDOnItem {

@@ -7,6 +7,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/blob"
+	"ite/internal/day"
 	"ite/web/page"
 	"ite/web/ui"
 )
@@ -14,8 +15,8 @@ import (
 // agreementRoutes: the investment agreement and its signing.
 func (s *Server) agreementRoutes() []route {
 	return []route{
-		{"GET", "/applications/{id}/agreement", only(enterprise, staff, approver, auditor), s.handleAgreement},
-		{"POST", "/applications/{id}/agreement/sign", only(staff), s.handleAgreementSign},
+		{"GET", "/applications/{id}/agreement", can(applications.ActionReadApplications), s.handleAgreement},
+		{"POST", "/applications/{id}/agreement/sign", can(applications.ActionSignAgreement), s.handleAgreementSign},
 	}
 }
 
@@ -29,7 +30,7 @@ func (s *Server) handleAgreement(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) renderAgreement(w http.ResponseWriter, r *http.Request, status int, a applications.Application, errs ui.Errors, msg string) error {
-	if _, err := s.DB.CloseEndedNotices(r.Context()); err != nil {
+	if err := s.sweepDue(r, &s.notices); err != nil {
 		return err
 	}
 	a, err := s.DB.FindApplication(r.Context(), a.ID)
@@ -51,21 +52,21 @@ func (s *Server) renderAgreement(w http.ResponseWriter, r *http.Request, status 
 	v := page.AgreementView{App: a, Versions: versions, Platform: p.HoldingPlatform, Errors: errs, FormError: msg,
 		MaxUploadMiB: s.maxUpload() >> 20}
 	for i := range versions {
-		if versions[i].Status == "signed" {
+		if versions[i].Status == applications.AgreementSigned {
 			v.Current = &versions[i]
 		}
 	}
 	if v.Current == nil {
 		v.Current = &versions[len(versions)-1] // the draft frozen at approval (version 1)
 		for i := range versions {
-			if versions[i].Status == "draft" {
+			if versions[i].Status == applications.AgreementDraft {
 				v.Current = &versions[i]
 			}
 		}
 	}
-	v.CanSign = u.Role == staff && a.State == applications.StateApproved && !a.NoticeClosedAt.IsZero()
-	v.CanPropose = u.Role == staff && v.Current.Status == "signed" && !a.State.Terminal()
-	v.CanApprove = u.Role == approver
+	v.CanSign = u.Role.Can(applications.ActionSignAgreement) && a.State == applications.StateApproved && !a.NoticeClosedAt.IsZero()
+	v.CanPropose = u.Role.Can(applications.ActionProposeTerms) && v.Current.Status == applications.AgreementSigned && !a.State.Terminal()
+	v.CanApprove = u.Role.Can(applications.ActionApproveTerms)
 	return s.render(w, r, status, page.Agreement(v))
 }
 
@@ -90,7 +91,7 @@ func (s *Server) handleAgreementSign(w http.ResponseWriter, r *http.Request) err
 		if part.FormName() == "signed_on" {
 			b := make([]byte, 32)
 			n, _ := part.Read(b)
-			if signedOn, err = time.Parse(time.DateOnly, strings.TrimSpace(string(b[:n]))); err != nil {
+			if signedOn, err = day.Parse(strings.TrimSpace(string(b[:n]))); err != nil {
 				return s.renderAgreement(w, r, http.StatusUnprocessableEntity, a, nil, "请填写签署日期（年-月-日）。")
 			}
 			continue

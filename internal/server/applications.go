@@ -19,22 +19,21 @@ import (
 // applicationRoutes: drafts, submission, withdrawal and the formal review of
 // materials.
 func (s *Server) applicationRoutes() []route {
-	readers := only(enterprise, staff, approver, auditor)
 	return []route{
-		{"GET", "/applications", readers.inMenu(navApplications, "申报受理").labelFor(enterprise, "我的申报"), s.handleApplications},
-		{"GET", "/applications/new", only(enterprise), s.handleApplicationNew},
-		{"POST", "/applications", only(enterprise), s.handleApplicationCreate},
-		{"GET", "/applications/{id}", readers, s.handleApplicationShow},
-		{"GET", "/applications/{id}/edit", only(enterprise), s.handleApplicationEdit},
-		{"POST", "/applications/{id}", only(enterprise), s.handleApplicationUpdate},
-		{"POST", "/applications/{id}/precheck", only(enterprise), s.handlePrecheckAsk},
-		{"POST", "/applications/{id}/submit", only(enterprise), s.handleSubmit},
-		{"POST", "/applications/{id}/withdraw", only(enterprise), s.handleWithdraw},
-		{"POST", "/applications/{id}/comments", only(staff), s.handleComment},
-		{"POST", "/applications/{id}/liaison", only(staff), s.handleLiaison},
-		{"POST", "/applications/{id}/materials/{item}/review", only(staff), s.handleMaterialReview},
-		{"POST", "/applications/{id}/materials/accept-all", only(staff), s.handleMaterialAcceptAll},
-		{"POST", "/applications/{id}/review/{outcome}", only(staff), s.handleReviewOutcome},
+		{"GET", "/applications", can(applications.ActionReadApplications).inMenu(navApplications, "申报受理").labelFor(enterprise, "我的申报"), s.handleApplications},
+		{"GET", "/applications/new", can(applications.ActionEditApplication), s.handleApplicationNew},
+		{"POST", "/applications", can(applications.ActionEditApplication), s.handleApplicationCreate},
+		{"GET", "/applications/{id}", can(applications.ActionReadApplications), s.handleApplicationShow},
+		{"GET", "/applications/{id}/edit", can(applications.ActionEditApplication), s.handleApplicationEdit},
+		{"POST", "/applications/{id}", can(applications.ActionEditApplication), s.handleApplicationUpdate},
+		{"POST", "/applications/{id}/precheck", can(applications.ActionAskPrecheck), s.handlePrecheckAsk},
+		{"POST", "/applications/{id}/submit", can(applications.ActionSubmitApplication), s.handleSubmit},
+		{"POST", "/applications/{id}/withdraw", can(applications.ActionWithdrawApplication), s.handleWithdraw},
+		{"POST", "/applications/{id}/comments", can(applications.ActionCommentApplication), s.handleComment},
+		{"POST", "/applications/{id}/liaison", can(applications.ActionAssignLiaison), s.handleLiaison},
+		{"POST", "/applications/{id}/materials/{item}/review", can(applications.ActionFormalReview), s.handleMaterialReview},
+		{"POST", "/applications/{id}/materials/accept-all", can(applications.ActionFormalReview), s.handleMaterialAcceptAll},
+		{"POST", "/applications/{id}/review/{outcome}", can(applications.ActionFormalReview), s.handleReviewOutcome},
 	}
 }
 
@@ -68,7 +67,7 @@ func (s *Server) checkApplicationAccess(r *http.Request, a applications.Applicat
 	case expert:
 		// Only after declaring no conflict, and only for their panels.
 		x, err := s.DB.FindAssignment(r.Context(), a.ID, u.ID)
-		if err != nil || (x.Status != "declared" && x.Status != "submitted") {
+		if err != nil || (x.Status != applications.AssignmentDeclared && x.Status != applications.AssignmentSubmitted) {
 			return notYours
 		}
 	}
@@ -101,7 +100,7 @@ func nextStep(a applications.Application) string {
 // for staff, approvers and auditors (GET /applications).
 func (s *Server) handleApplications(w http.ResponseWriter, r *http.Request) error {
 	u := currentUser(r)
-	if u.Role == enterprise {
+	if u.Role == enterprise { // not a permission: the enterprise's own list, not the bureau's queue
 		return s.handleMyApplications(w, r)
 	}
 	q := r.URL.Query()
@@ -174,7 +173,7 @@ func (s *Server) handleMyApplications(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	return s.render(w, r, http.StatusOK, page.MyApplications(page.MyApplicationsView{
-		Applications: apps, NextStep: next, CanCreate: len(open) > 0}))
+		Applications: apps, NextStep: next, CanCreate: u.Role.Can(applications.ActionEditApplication) && len(open) > 0}))
 }
 
 func sectorOptions() []ui.Option {
@@ -372,11 +371,9 @@ func (s *Server) handleApplicationUpdate(w http.ResponseWriter, r *http.Request)
 
 // handleApplicationShow is the application page: summary, checklist with
 // uploads or review controls, content, comments and timeline
-// (GET /applications/{id}).
+// (GET /applications/{id}). A cached page: ended notices are closed before
+// it is asked for (sweepFirst, pagecache.go).
 func (s *Server) handleApplicationShow(w http.ResponseWriter, r *http.Request) error {
-	if err := s.sweepDue(r, &s.notices, s.closeEndedNotices); err != nil {
-		return err
-	}
 	a, err := s.loadApplication(r)
 	if err != nil {
 		return err
@@ -402,14 +399,14 @@ func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, statu
 	}
 	editable := a.State == applications.StateDraft || a.State == applications.StateReturned
 	v := page.ApplicationView{App: a, Items: items, Timeline: timeline, Comments: comments, Error: msg,
-		CanEdit:        u.Role == enterprise && editable,
-		CanSubmit:      u.Role == enterprise && applications.CanTransition(a.State, applications.StateSubmitted),
-		CanWithdraw:    u.Role == enterprise && applications.CanTransition(a.State, applications.StateWithdrawn),
-		CanAskPrecheck: u.Role == enterprise && editable && a.PrecheckAsked.IsZero(),
-		CanReview:      u.Role == staff && a.State == applications.StateSubmitted,
-		CanComment:     u.Role == staff && !a.State.Terminal(),
-		CanAssign:      u.Role == staff && !a.State.Terminal(),
-		ShowVersions:   u.Role != enterprise,
+		CanEdit:        u.Role.Can(applications.ActionEditApplication) && editable,
+		CanSubmit:      u.Role.Can(applications.ActionSubmitApplication) && applications.CanTransition(a.State, applications.StateSubmitted),
+		CanWithdraw:    u.Role.Can(applications.ActionWithdrawApplication) && applications.CanTransition(a.State, applications.StateWithdrawn),
+		CanAskPrecheck: u.Role.Can(applications.ActionAskPrecheck) && editable && a.PrecheckAsked.IsZero(),
+		CanReview:      u.Role.Can(applications.ActionFormalReview) && a.State == applications.StateSubmitted,
+		CanComment:     u.Role.Can(applications.ActionCommentApplication) && !a.State.Terminal(),
+		CanAssign:      u.Role.Can(applications.ActionAssignLiaison) && !a.State.Terminal(),
+		ShowVersions:   u.Role != enterprise, // not a permission: the bureau sees earlier versions of a material
 		MaxUploadMiB:   s.maxUpload() >> 20,
 	}
 	if v.CanAssign {
@@ -421,6 +418,9 @@ func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, statu
 		return err
 	}
 	switch {
+	// The enterprise sees the money it received (its own 资金到位 section,
+	// not a permission: what of the data it sees); readers of the ledger
+	// get the disbursement plan and its forms.
 	case u.Role == enterprise && signed(a.State):
 		plan, err := s.DB.DisbursementPlan(ctx, a.ID)
 		if err != nil {
@@ -428,7 +428,7 @@ func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, statu
 		}
 		funds := page.NewReceivedFunds(plan)
 		v.ReceivedFunds = &funds
-	case u.Role != enterprise && signed(a.State):
+	case u.Role.Can(applications.ActionReadLedger) && signed(a.State):
 		part, err := s.DisbursementPart(r, a)
 		if err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"ite/internal/applications"
+	"ite/internal/day"
 	"ite/internal/postgres"
 	"ite/web/page"
 	"ite/web/ui"
@@ -16,19 +17,19 @@ import (
 // they neither record nor read them here.
 func (s *Server) appropriationRoutes() []route {
 	return []route{
-		{"GET", "/ledger/appropriations", only(staff, approver, auditor), s.handleAppropriations},
-		{"POST", "/ledger/appropriations", only(staff), s.handleAppropriationRecord},
-		{"GET", "/ledger/appropriations/{id}", only(staff, approver, auditor), s.handleAppropriationShow},
-		{"POST", "/ledger/appropriations/{id}/approve", only(approver), s.handleAppropriationApprove},
-		{"POST", "/ledger/appropriations/{id}/reject", only(approver), s.handleAppropriationReject},
+		{"GET", "/ledger/appropriations", can(applications.ActionReadAppropriations), s.handleAppropriations},
+		{"POST", "/ledger/appropriations", can(applications.ActionRecordAppropriation), s.handleAppropriationRecord},
+		{"GET", "/ledger/appropriations/{id}", can(applications.ActionReadAppropriations), s.handleAppropriationShow},
+		{"POST", "/ledger/appropriations/{id}/approve", can(applications.ActionApproveAppropriation), s.handleAppropriationApprove},
+		{"POST", "/ledger/appropriations/{id}/reject", can(applications.ActionApproveAppropriation), s.handleAppropriationReject},
 	}
 }
 
 // moneyStatus reads a status filter; anything else is "all".
-func moneyStatus(v string) string {
-	switch v {
-	case postgres.MoneyPending, postgres.MoneyApproved, postgres.MoneyRejected, postgres.MoneyReversed:
-		return v
+func moneyStatus(v string) applications.MoneyStatus {
+	switch s := applications.MoneyStatus(v); s {
+	case applications.MoneyPending, applications.MoneyApproved, applications.MoneyRejected, applications.MoneyReversed:
+		return s
 	}
 	return ""
 }
@@ -37,7 +38,7 @@ func (s *Server) appropriationsView(r *http.Request, form page.MoneyForm) (page.
 	q := r.URL.Query()
 	v := page.LedgerAppropriationsView{Status: moneyStatus(q.Get("status")), Form: form}
 	u := currentUser(r)
-	v.CanRecord = u.Role == staff || u.Role == admin
+	v.CanRecord = u.Role.Can(applications.ActionRecordAppropriation)
 	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
 	const size = 50
 	items, err := s.DB.ListAppropriations(r.Context(), postgres.AppropriationFilter{Status: v.Status, BeforeID: max(before, 0), Limit: size})
@@ -61,7 +62,7 @@ func (s *Server) appropriationsView(r *http.Request, form page.MoneyForm) (page.
 			v.Form.Key = newFormKey(r.Context())
 		}
 		if v.Form.ValueDate == "" {
-			v.Form.ValueDate = chinaToday(s.Now()).Format("2006-01-02")
+			v.Form.ValueDate = day.ISO(day.Today(s.Now()))
 		}
 	}
 	return v, nil

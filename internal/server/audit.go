@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/postgres"
 	"ite/web/page"
@@ -13,8 +14,8 @@ import (
 // auditRoutes: the audit log and its chain check.
 func (s *Server) auditRoutes() []route {
 	return []route{
-		{"GET", "/audit", only(auditor, admin).inMenu(navAudit, "审计日志"), s.handleAuditLog},
-		{"GET", "/audit/verify", only(auditor, admin).inMenu(navAuditVerify, "链校验").menuFor(auditor), s.handleAuditVerify},
+		{"GET", "/audit", can(applications.ActionReadAuditLog).inMenu(navAudit, "审计日志"), s.handleAuditLog},
+		{"GET", "/audit/verify", can(applications.ActionVerifyIntegrity).inMenu(navAuditVerify, "链校验").menuFor(auditor), s.handleAuditVerify},
 	}
 }
 
@@ -49,5 +50,8 @@ func (s *Server) handleAuditVerify(w http.ResponseWriter, r *http.Request) error
 	}
 	s.audit(r, audit.Event{Name: "audit_verify", Outcome: audit.Success,
 		Detail: map[string]any{"checked": n, "ok": v.OK}})
+	if v.Anchor, err = s.anchorPanel(r, "audit"); err != nil {
+		return err
+	}
 	return s.render(w, r, http.StatusOK, page.AuditVerify(v))
 }

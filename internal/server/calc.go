@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 
+	"ite/internal/applications"
 	"ite/internal/conversion"
 )
 
@@ -18,7 +19,7 @@ import (
 // it in their menu or may open it.
 func (s *Server) calcRoutes() []route {
 	return []route{
-		{"POST", "/api/v1/calc", anyRole, s.handleCalc},
+		{"POST", "/api/v1/calc", can(applications.ActionCalculate), s.handleCalc},
 		{"GET", "/simulator", simulatorAccess, s.handleSimulator},
 		{"GET", "/simulator/result", simulatorAccess, s.handleSimulatorResult},
 	}

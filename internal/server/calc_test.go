@@ -23,7 +23,32 @@ const (
  "tranches":[{"date":"2027-01-15","units":"12500.00","market_value":"2900000.00"},
              {"date":"2028-01-15","units":"12500.00"},
              {"date":"2029-01-15","rest":true,"market_value":"900000.00"}]}`
+	// Example E: the 1-year LPR plus 0.5%, 0% within 2 years, an appraisal
+	// after 4, a sale to a third party through a listing.
+	calcExampleEExit = `{"kind":"exit","unit_scale":2,"units":"37500.00","conversion_date":"2026-01-15",
+ "disbursements":[{"date":"2024-01-15","amount":"1500000.00"},{"date":"2025-01-15","amount":"1500000.00"}],
+ "policy":{"return_basis":"reference",
+           "reference_rates":[{"from":"2024-07-22","rate":"0.0335"},{"from":"2024-10-21","rate":"0.0310"},{"from":"2025-05-20","rate":"0.0300"}],
+           "spread":"0.005","tiers":[{"within_years":2,"return_rate":"0"}],"appraisal_after_years":4,
+           "accrual_from":"disbursement","allocation":"fifo","below_cap":"market"},
+ "tranches":[{"date":"2027-06-30","units":"12500.00","buyer":"team","market_value":"2000000.00"},
+             {"date":"2029-01-15","units":"12500.00","buyer":"third_party","market_value":"1600000.00"},
+             {"date":"2030-03-31","rest":true,"buyer":"team","appraised_value":"1300000.00"}]}`
 )
+
+// exampleEExitResult is example E's exit to the last digit (DOMAIN §15 E).
+var exampleEExitResult = conversion.ExitResult{
+	Tranches: []conversion.TrancheResult{
+		{Date: "2027-06-30", Units: "12500.00", Cost: "1000000.00", Interest: "0.00", Rate: "0.000000", RateBasis: "tier", Buyer: "team",
+			CapAmount: "1000000.00", MarketValue: strPtr("2000000.00"), Proceeds: "1000000.00", Concession: "1000000.00", Gain: "0.00"},
+		{Date: "2029-01-15", Units: "12500.00", Cost: "1000000.00", Interest: "157643.84", Rate: "0.035000", RateBasis: "reference", Buyer: "third_party",
+			CapAmount: "1157643.84", MarketValue: strPtr("1600000.00"), Proceeds: "1600000.00", Concession: "0.00", Gain: "600000.00"},
+		{Date: "2030-03-31", Units: "12500.00", Cost: "1000000.00", Interest: "182287.67", Rate: "0.035000", RateBasis: "reference", Buyer: "team",
+			AppraisedValue: strPtr("1300000.00"), CapAmount: "1182287.67", Proceeds: "1300000.00", Concession: "0.00", Gain: "300000.00"},
+	},
+	Totals: conversion.Totals{UnitsSold: "37500.00", UnitsRemaining: "0.00", CostReleased: "3000000.00", Proceeds: "3900000.00",
+		Interest: "339931.51", Concession: "1000000.00", Gain: "900000.00", MOIC: strPtr("1.300000"), XIRR: strPtr("0.06025647")},
+}
 
 func strPtr(s string) *string { return &s }
 
@@ -92,6 +117,21 @@ func TestCalcAPI(t *testing.T) {
 				t.Fatalf("exit result %s", b)
 			}
 		}},
+		{name: "ExampleEExitExact", c: staff, body: calcExampleEExit, status: 200, check: func(t *testing.T, b string) {
+			var got conversion.ExitResult
+			if err := json.Unmarshal([]byte(b), &got); err != nil {
+				t.Fatal(err)
+			}
+			gj, _ := json.Marshal(got)
+			wj, _ := json.Marshal(exampleEExitResult)
+			if string(gj) != string(wj) || string(gj)+"\n" != b { // the handler ends the body with a newline
+				t.Fatalf("result\n got %s\nwant %s", b, wj)
+			}
+		}},
+		{name: "ThirdPartyWithoutPriceRefused", c: staff, status: 422, field: "tranches[1].market_value", errorJSON: true,
+			body: strings.Replace(calcExampleEExit, `"buyer":"third_party","market_value":"1600000.00"`, `"buyer":"third_party"`, 1)},
+		{name: "RequiredAppraisalMissingRefused", c: staff, status: 422, field: "tranches[2].appraised_value", errorJSON: true,
+			body: strings.Replace(calcExampleEExit, `,"appraised_value":"1300000.00"`, ``, 1)},
 		{name: "ExplainGivesChineseSteps", c: staff, body: strings.Replace(calcExampleA, `{"kind"`, `{"explain":true,"kind"`, 1), status: 200,
 			check: func(t *testing.T, b string) {
 				var got conversion.ConvertResult

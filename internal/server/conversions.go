@@ -3,9 +3,9 @@ package server
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"ite/internal/applications"
+	"ite/internal/day"
 	"ite/web/page"
 )
 
@@ -13,10 +13,10 @@ import (
 // and certificate.
 func (s *Server) conversionRoutes() []route {
 	return []route{
-		{"POST", "/applications/{id}/conversion", only(staff), s.handleConversionPrepare},
-		{"POST", "/conversions/{id}/approve", only(approver), s.handleConversionApprove},
-		{"POST", "/conversions/{id}/registration", only(staff), s.handleRegistration},
-		{"GET", "/conversions/{id}/certificate", only(enterprise, staff, approver, auditor), s.handleCertificate},
+		{"POST", "/applications/{id}/conversion", can(applications.ActionPrepareConversion), s.handleConversionPrepare},
+		{"POST", "/conversions/{id}/approve", can(applications.ActionApproveEquityProposal), s.handleConversionApprove},
+		{"POST", "/conversions/{id}/registration", can(applications.ActionRecordRegistration), s.handleRegistration},
+		{"GET", "/conversions/{id}/certificate", can(applications.ActionReadApplications), s.handleCertificate},
 	}
 }
 
@@ -48,7 +48,7 @@ func (s *Server) handleRegistration(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return s.equityRefuse(w, r, appID, err)
 	}
-	d, perr := time.Parse(time.DateOnly, form.Get("registration_date"))
+	d, perr := day.Parse(form.Get("registration_date"))
 	if perr != nil {
 		drop()
 		return s.equityRefuse(w, r, appID, applications.FieldError("registration_date", "请填写工商变更日期。"))

@@ -14,6 +14,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/chart"
+	"ite/internal/day"
 	"ite/internal/ledger"
 	"ite/internal/pagecache"
 	"ite/internal/postgres"
@@ -25,10 +26,9 @@ import (
 // dashboardRoutes: the staff dashboard and its exports. Admins
 // (IT) do not see money figures; enterprises and experts never do.
 func (s *Server) dashboardRoutes() []route {
-	readers := only(staff, approver, auditor)
 	return []route{
-		{"GET", "/dashboard", readers.inMenu(navDashboard, "看板"), s.handleDashboard},
-		{"GET", "/dashboard/export/{section}", readers, s.handleDashboardExport},
+		{"GET", "/dashboard", can(applications.ActionReadDashboard).inMenu(navDashboard, "看板"), s.handleDashboard},
+		{"GET", "/dashboard/export/{section}", can(applications.ActionReadDashboard), s.handleDashboardExport},
 	}
 }
 
@@ -37,12 +37,15 @@ func (s *Server) dashboardRoutes() []route {
 // The dashboard aggregates the whole portfolio (budget, ledger flows,
 // pipeline, watchlist, exit engine), which is too slow to redo on every
 // request once there are years of data, and changes only when something
-// is written. Every request therefore runs one cheap version query (the
-// heads of the audit log and of the ledger: every write of the store
-// appends to the audit log in the same transaction, and every money
-// movement to the ledger; plus today's date, on which the watchlist
-// depends) and reuses the computed view of its (year, programme) while the
-// version is unchanged.
+// is written. While the page cache's change listener runs, the version is
+// the data generation without the tables the figures never read
+// (pagecache.Generations.Except, figuresIgnore; invariant 8 in package
+// pagecache) plus today's date, and costs no query. Without it, every
+// request runs one cheap version query (the heads of the audit log and of
+// the ledger: every write of the store appends to the audit log in the
+// same transaction, and every money movement to the ledger; plus today's
+// date, on which the watchlist depends). Either way the computed view of
+// a (year, programme) is reused while the version is unchanged.
 //
 // Several app servers may run behind the load balancer: each keeps its own
 // copy, and correctness comes from the version check against the shared
@@ -67,7 +70,9 @@ type dashboardEntry struct {
 	day   time.Time
 }
 
-// figuresIgnore are the tables the dashboard's figures never read. While
+// figuresIgnore are the tables the dashboard's figures never read
+// (TestDashboardFiguresReadNoIgnoredTable checks it against PostgreSQL's
+// table statistics). While
 // the page cache's change listener runs, the figures are kept until a
 // commit to any other table (or a new day), instead of until the next
 // audit row: a comment, a login or an export then costs no recomputation
@@ -80,20 +85,16 @@ var figuresIgnore = []string{"audit_log", "application_comments", "notifications
 // from the URL); when full, the cache starts again.
 const dashboardCacheMax = 256
 
-// dashboardCaches holds each Server's cache (a field would do, but the
-// Server struct is shared by every feature; this keeps the cache local).
-var dashboardCaches sync.Map // *Server → *dashboardCache
-
-func (s *Server) dashboardCache() *dashboardCache {
-	c, _ := dashboardCaches.LoadOrStore(s, &dashboardCache{entries: map[postgres.DashboardFilter]*dashboardEntry{}})
-	return c.(*dashboardCache)
+// newDashboardCache returns an empty cache (one per Server, set in New).
+func newDashboardCache() *dashboardCache {
+	return &dashboardCache{entries: map[postgres.DashboardFilter]*dashboardEntry{}}
 }
 
 // get returns the view for f at the current version, computing it on a
 // miss; hit reports whether the cached view was reused.
 func (c *dashboardCache) get(ctx context.Context, db *postgres.DB, gens *pagecache.Generations, f postgres.DashboardFilter) (d postgres.Dashboard, hit bool, err error) {
 	gen, genOK := gens.Except(figuresIgnore...)
-	day := chinaToday(db.Now())
+	today := day.Today(db.Now())
 	var v postgres.DashboardVersion
 	if !genOK {
 		if v, err = db.DashboardVersion(ctx); err != nil {
@@ -113,7 +114,7 @@ func (c *dashboardCache) get(ctx context.Context, db *postgres.DB, gens *pagecac
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	switch {
-	case e.ok && genOK && e.genOK && e.gen == gen && e.day.Equal(day):
+	case e.ok && genOK && e.genOK && e.gen == gen && e.day.Equal(today):
 		return e.view, true, nil
 	case e.ok && !genOK && e.view.Version == v:
 		return e.view, true, nil
@@ -121,7 +122,7 @@ func (c *dashboardCache) get(ctx context.Context, db *postgres.DB, gens *pagecac
 	if d, err = db.Dashboard(ctx, f); err != nil {
 		return d, false, err
 	}
-	e.view, e.ok, e.gen, e.genOK, e.day = d, true, gen, genOK, day
+	e.view, e.ok, e.gen, e.genOK, e.day = d, true, gen, genOK, today
 	return d, false, nil
 }
 
@@ -150,7 +151,7 @@ func (s *Server) loadDashboard(w http.ResponseWriter, r *http.Request) (postgres
 	if err != nil {
 		return f, postgres.Dashboard{}, err
 	}
-	d, hit, err := s.dashboardCache().get(r.Context(), s.DB, &s.gens, f)
+	d, hit, err := s.figures.get(r.Context(), s.DB, &s.gens, f)
 	if hit {
 		w.Header().Set("X-Dashboard-Cache", "hit")
 	} else {

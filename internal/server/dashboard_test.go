@@ -3,11 +3,13 @@ package server
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
@@ -233,4 +235,68 @@ func TestDashboardFiguresExampleA(t *testing.T) {
 			t.Error("returns chart lacks the project's bars")
 		}
 	})
+}
+
+// figuresIgnore may name only tables the dashboard's figures never read:
+// a commit to one keeps the figures (TestDashboardFiguresIgnoreUnrelatedCommits).
+// The figures are computed on a connection of their own and PostgreSQL's
+// table statistics say which tables the computation scanned. Two ignored
+// tables are read, for no figure: audit_log for the version (the head of
+// the log, for the cache without a listener) and users for the display
+// names that the shared report and exit loaders join (a user row is never
+// deleted, so the join never drops a row).
+func TestDashboardFiguresReadNoIgnoredTable(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.convertAndExitA(e.fundedA(termsA))
+	cfg := e.db.Pool.Config()
+	cfg.MaxConns = 1 // one backend: its statistics are the computation's
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	db := postgres.New(pool)
+	db.Now = e.clock.Now
+	scans := func() map[string]int64 {
+		t.Helper()
+		if _, err := pool.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
+			t.Fatal(err)
+		}
+		rows, _ := pool.Query(ctx, `SELECT relname, seq_scan + COALESCE(idx_scan, 0) FROM pg_stat_user_tables`)
+		n := map[string]int64{}
+		for rows.Next() {
+			var name string
+			var c int64
+			if err := rows.Scan(&name, &c); err != nil {
+				t.Fatal(err)
+			}
+			n[name] = c
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := scans()
+	for _, f := range []postgres.DashboardFilter{{}, {Year: 2026}} {
+		if _, err := db.Dashboard(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := scans()
+	var read []string
+	for name, n := range after {
+		if n > before[name] {
+			read = append(read, name)
+		}
+	}
+	if !slices.Contains(read, "applications") || !slices.Contains(read, "ledger_entries") {
+		t.Fatalf("the statistics did not see the figures' reads (%v): the test cannot tell", read)
+	}
+	for _, name := range figuresIgnore {
+		if name != "audit_log" && name != "users" && slices.Contains(read, name) {
+			t.Errorf("the dashboard's figures read %s, which figuresIgnore names (all read: %v)", name, read)
+		}
+	}
 }

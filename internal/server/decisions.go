@@ -12,9 +12,9 @@ import (
 // approver.
 func (s *Server) decisionRoutes() []route {
 	return []route{
-		{"POST", "/applications/{id}/decision", only(staff), s.handleDecisionPrepare},
-		{"POST", "/decisions/{id}/approve", only(approver), s.handleDecisionApprove},
-		{"POST", "/decisions/{id}/send-back", only(approver), s.handleDecisionSendBack},
+		{"POST", "/applications/{id}/decision", can(applications.ActionPrepareDecision), s.handleDecisionPrepare},
+		{"POST", "/decisions/{id}/approve", can(applications.ActionApproveDecision), s.handleDecisionApprove},
+		{"POST", "/decisions/{id}/send-back", can(applications.ActionApproveDecision), s.handleDecisionSendBack},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"ite/internal/applications"
+	"ite/internal/day"
 	"ite/internal/postgres"
 	"ite/web/page"
 	"ite/web/ui"
@@ -14,15 +15,14 @@ import (
 // disbursementRoutes: a project's disbursement plan, recording a tranche and
 // its approval.
 func (s *Server) disbursementRoutes() []route {
-	readers := only(staff, approver, auditor)
 	return []route{
-		{"GET", "/disbursements", readers.inMenu(navDisbursements, "拨付").menuFor(staff, approver), s.handleDisbursements},
-		{"GET", "/disbursements/{id}", readers, s.handleDisbursementShow},
-		{"POST", "/disbursements/{id}/approve", only(approver), s.handleDisbursementApprove},
-		{"POST", "/disbursements/{id}/reject", only(approver), s.handleDisbursementReject},
-		{"GET", "/applications/{id}/disbursements", readers, s.handleDisbursementPlan},
-		{"POST", "/applications/{id}/disbursements", only(staff), s.handleDisbursementRecord},
-		{"POST", "/applications/{id}/milestones", only(staff), s.handleMilestoneConfirm},
+		{"GET", "/disbursements", can(applications.ActionReadLedger).inMenu(navDisbursements, "拨付").menuFor(staff, approver), s.handleDisbursements},
+		{"GET", "/disbursements/{id}", can(applications.ActionReadLedger), s.handleDisbursementShow},
+		{"POST", "/disbursements/{id}/approve", can(applications.ActionApproveDisbursement), s.handleDisbursementApprove},
+		{"POST", "/disbursements/{id}/reject", can(applications.ActionApproveDisbursement), s.handleDisbursementReject},
+		{"GET", "/applications/{id}/disbursements", can(applications.ActionReadLedger), s.handleDisbursementPlan},
+		{"POST", "/applications/{id}/disbursements", can(applications.ActionRecordDisbursement), s.handleDisbursementRecord},
+		{"POST", "/applications/{id}/milestones", can(applications.ActionConfirmMilestone), s.handleMilestoneConfirm},
 	}
 }
 
@@ -41,7 +41,9 @@ func (s *Server) disbursementPart(r *http.Request, a applications.Application, f
 		return page.DisbursementPart{}, err
 	}
 	v := page.DisbursementPart{Plan: plan, Form: form}
-	v.CanRecord = currentUser(r).Role == staff && plan.Open() && plan.AgreementID != 0
+	u := currentUser(r)
+	v.CanRecord = u.Role.Can(applications.ActionRecordDisbursement) && plan.Open() && plan.AgreementID != 0
+	v.CanConfirm = u.Role.Can(applications.ActionConfirmMilestone) && plan.Open() && plan.AgreementID != 0
 	if !v.CanRecord {
 		return v, nil
 	}
@@ -67,7 +69,7 @@ func (s *Server) disbursementPart(r *http.Request, a applications.Application, f
 		v.Form.Key = newFormKey(r.Context())
 	}
 	if v.Form.ValueDate == "" {
-		v.Form.ValueDate = chinaToday(s.Now()).Format("2006-01-02")
+		v.Form.ValueDate = day.ISO(day.Today(s.Now()))
 	}
 	return v, nil
 }
@@ -108,7 +110,7 @@ func (s *Server) handleDisbursementRecord(w http.ResponseWriter, r *http.Request
 	form := page.MoneyForm{Tranche: r.PostFormValue("tranche"), Amount: strings.TrimSpace(r.PostFormValue("amount")),
 		ValueDate: r.PostFormValue("value_date"), Reference: r.PostFormValue("reference"), Note: r.PostFormValue("note"),
 		Key: r.PostFormValue("idempotency_key")}
-	in := postgres.DisbursementInput{ApplicationID: a.ID, Reference: form.Reference, Note: form.Note, IdempotencyKey: form.Key}
+	in := applications.DisbursementInput{ApplicationID: a.ID, Reference: form.Reference, Note: form.Note, IdempotencyKey: form.Key}
 	tranche, err := parseOptionalID("tranche", "拨付期次", form.Tranche)
 	if err == nil && tranche == 0 {
 		err = applications.FieldError("tranche", "请选择拨付期次。")
@@ -120,7 +122,7 @@ func (s *Server) handleDisbursementRecord(w http.ResponseWriter, r *http.Request
 	if err == nil {
 		in.ValueDate, err = parseDay("value_date", form.ValueDate)
 	}
-	var d postgres.Disbursement
+	var d applications.Disbursement
 	if err == nil {
 		d, err = s.DB.RecordDisbursement(r.Context(), actor(r), in)
 	}
@@ -166,8 +168,8 @@ func (s *Server) handleMilestoneConfirm(w http.ResponseWriter, r *http.Request) 
 func (s *Server) handleDisbursements(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	status := moneyStatus(q.Get("status"))
-	if _, set := q["status"]; !set && currentUser(r).Role == approver {
-		status = postgres.MoneyPending
+	if _, set := q["status"]; !set && currentUser(r).Role == approver { // not a permission: the approver's default queue
+		status = applications.MoneyPending
 	}
 	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
 	const size = 50
@@ -193,7 +195,7 @@ func (s *Server) handleDisbursementShow(w http.ResponseWriter, r *http.Request) 
 // the entry Dr 1221 / Cr 1002 is posted in one transaction (POST
 // /disbursements/{id}/approve). The maker gets 403 and an audit row.
 func (s *Server) handleDisbursementApprove(w http.ResponseWriter, r *http.Request) error {
-	return disbursementPage.check(s, w, r, func(id int64, key string) (postgres.Disbursement, error) {
+	return disbursementPage.check(s, w, r, func(id int64, key string) (applications.Disbursement, error) {
 		return s.DB.ApproveDisbursement(r.Context(), actor(r), id, key)
 	}, "已审批通过并记账。")
 }
@@ -201,7 +203,7 @@ func (s *Server) handleDisbursementApprove(w http.ResponseWriter, r *http.Reques
 // handleDisbursementReject sends a disbursement back with a reason (POST
 // /disbursements/{id}/reject).
 func (s *Server) handleDisbursementReject(w http.ResponseWriter, r *http.Request) error {
-	return disbursementPage.check(s, w, r, func(id int64, key string) (postgres.Disbursement, error) {
+	return disbursementPage.check(s, w, r, func(id int64, key string) (applications.Disbursement, error) {
 		return s.DB.RejectDisbursement(r.Context(), actor(r), id, key, r.PostFormValue("comment"))
 	}, "已退回经办人。")
 }

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"ite/internal/applications"
-	"ite/internal/postgres"
 )
 
 // The enterprise sees the money its project received, and only that: not
@@ -131,7 +130,7 @@ func TestDisbursementOverHTTP(t *testing.T) {
 		t.Fatalf("%d disbursement entries, want 1", n)
 	}
 	d, _ := m.db.FindDisbursement(context.Background(), id)
-	if d.Status != postgres.MoneyApproved || d.EntrySeq != 2 {
+	if d.Status != applications.MoneyApproved || d.EntrySeq != 2 {
 		t.Fatalf("disbursement %+v", d)
 	}
 	if a, _ := m.db.FindApplication(context.Background(), m.app); a.State != applications.StateFunded {

@@ -11,19 +11,19 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/blob"
+	"ite/internal/day"
 )
 
 // documentRoutes: uploading and reading the materials of an application.
 func (s *Server) documentRoutes() []route {
 	return []route{
-		{"POST", "/applications/{id}/documents", only(enterprise), s.handleDocumentUpload},
-		{"GET", "/documents/{id}", only(enterprise, staff, approver, auditor, expert), s.handleDocument},
+		{"POST", "/applications/{id}/documents", can(applications.ActionEditApplication), s.handleDocumentUpload},
+		{"GET", "/documents/{id}", can(applications.ActionReadDocuments), s.handleDocument},
 	}
 }
 
@@ -129,13 +129,13 @@ func (s *Server) checkUploadFields(r *http.Request, a applications.Application, 
 		if err := applications.ValidateIDNumber(id); err != nil {
 			return err
 		}
-		sealed, err := blob.SealValue(s.MasterKey, []byte(id))
+		sealed, err := blob.SealValue(s.Crypto, s.MasterKey, []byte(id))
 		if err != nil {
 			return err
 		}
 		d.IDMasked, d.IDCipher = applications.MaskIDNumber(id), sealed
 	case applications.FieldIssueOnItem:
-		issued, err := time.Parse(time.DateOnly, f.issueDate)
+		issued, err := day.Parse(f.issueDate)
 		if err != nil {
 			return applications.FieldError("issue_date", "请填写征信报告的出具日期（年-月-日）。")
 		}
@@ -143,7 +143,7 @@ func (s *Server) checkUploadFields(r *http.Request, a applications.Application, 
 		if err != nil {
 			return err
 		}
-		today := chinaToday(s.Now())
+		today := day.Today(s.Now())
 		age := int(today.Sub(issued).Hours() / 24)
 		switch {
 		case issued.After(today):
@@ -163,7 +163,7 @@ func (s *Server) storeUpload(w http.ResponseWriter, r *http.Request, a applicati
 	}
 	key := blob.NewKey("docs", s.Now())
 	meta, err := blob.Ingest(r.Context(), s.Blobs, key, part, blob.IngestOptions{
-		MaxBytes: s.maxUpload(), Encrypt: item.Sensitive(), MasterKey: s.MasterKey})
+		MaxBytes: s.maxUpload(), Encrypt: item.Sensitive(), MasterKey: s.MasterKey, Suite: s.Crypto})
 	if err != nil {
 		return fail(err)
 	}
@@ -244,6 +244,7 @@ func (s *Server) handleDocument(w http.ResponseWriter, r *http.Request) error {
 	}
 	if u.Role == expert && !slices.Contains(applications.AllMaterials(), d.Item) {
 		// agreements, evidence and progress reports are not review material
+		// (not a permission: which of the records the expert sees)
 		return applications.Errorf(applications.NotFound, "文件不存在或您无权查看。")
 	}
 	rc, err := blob.OpenDecrypted(r.Context(), s.Blobs, d.BlobKey, blob.Meta{Size: d.Size, SHA256: d.SHA256,
@@ -257,6 +258,8 @@ func (s *Server) handleDocument(w http.ResponseWriter, r *http.Request) error {
 		s.audit(r, docAudit)
 	}
 	disposition := "attachment"
+	// Not a permission: the bureau may preview in the browser; the
+	// enterprise downloads its own files.
 	if r.URL.Query().Get("inline") == "1" && u.Role != enterprise && (d.Kind == "pdf" || d.Kind == "png" || d.Kind == "jpeg") {
 		disposition = "inline"
 	}

@@ -3,9 +3,9 @@ package server
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"ite/internal/applications"
+	"ite/internal/day"
 	"ite/internal/postgres"
 	"ite/web/ui"
 )
@@ -13,8 +13,8 @@ import (
 // endingRoutes: ending a project without conversion.
 func (s *Server) endingRoutes() []route {
 	return []route{
-		{"POST", "/applications/{id}/endings", only(staff), s.handleEndingPrepare},
-		{"POST", "/endings/{id}/approve", only(approver), s.handleEndingApprove},
+		{"POST", "/applications/{id}/endings", can(applications.ActionPrepareEnding), s.handleEndingPrepare},
+		{"POST", "/endings/{id}/approve", can(applications.ActionApproveEquityProposal), s.handleEndingApprove},
 	}
 }
 
@@ -50,7 +50,7 @@ func (s *Server) handleEndingPrepare(w http.ResponseWriter, r *http.Request) err
 		return s.equityRefuse(w, r, a.ID, err)
 	}
 	in := postgres.EndingInput{Kind: form.Get("kind"), Reason: strings.TrimSpace(form.Get("reason")), Terms: []byte(form.Get("terms"))}
-	if d, err := time.Parse(time.DateOnly, form.Get("value_date")); err == nil {
+	if d, err := day.Parse(form.Get("value_date")); err == nil {
 		in.ValueDate = d
 	}
 	if in.Amount, err = optionalMoney("amount", form.Get("amount")); err == nil {

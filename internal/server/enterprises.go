@@ -11,8 +11,8 @@ import (
 // enterpriseRoutes: the administration of enterprises.
 func (s *Server) enterpriseRoutes() []route {
 	return []route{
-		{"GET", "/admin/enterprises", only(admin).inMenu(navEnterprises, "企业管理"), s.handleAdminEnterprises},
-		{"POST", "/admin/enterprises", only(admin), s.handleAdminEnterpriseCreate},
+		{"GET", "/admin/enterprises", can(applications.ActionManageEnterprises).inMenu(navEnterprises, "企业管理"), s.handleAdminEnterprises},
+		{"POST", "/admin/enterprises", can(applications.ActionManageEnterprises), s.handleAdminEnterpriseCreate},
 	}
 }
 

@@ -17,15 +17,15 @@ import (
 // proposal back.
 func (s *Server) equityRoutes() []route {
 	return []route{
-		{"GET", "/applications/{id}/equity", only(enterprise, staff, approver, auditor), s.handleEquity},
-		{"GET", "/equity", only(staff, approver, auditor).inMenu(navEquity, "股权台账"), s.handleEquityRegister},
-		{"POST", "/proposals/{kind}/{id}/reject", only(approver), s.handleProposalReject},
+		{"GET", "/applications/{id}/equity", can(applications.ActionReadApplications), s.handleEquity},
+		{"GET", "/equity", can(applications.ActionReadEquityRegister).inMenu(navEquity, "股权台账"), s.handleEquityRegister},
+		{"POST", "/proposals/{kind}/{id}/reject", can(applications.ActionApproveEquityProposal), s.handleProposalReject},
 	}
 }
 
 // handleEquity is a project's post-investment page (GET /applications/{id}/equity).
 func (s *Server) handleEquity(w http.ResponseWriter, r *http.Request) error {
-	if err := s.sweepDue(r, &s.lapses, s.DB.EvaluateLapses); err != nil {
+	if err := s.sweepDue(r, &s.lapses); err != nil {
 		return err
 	}
 	a, err := s.loadApplication(r)
@@ -50,8 +50,9 @@ func (s *Server) renderEquity(w http.ResponseWriter, r *http.Request, status int
 	}
 	v := page.EquityView{App: a, Terms: g.Terms, SignedOn: format.Date(g.SignedOn), WindowEnd: format.Date(g.Terms.WindowEnd(g.SignedOn)),
 		Errors: errs, FormError: msg, IdemKey: newFormKey(r.Context()), Unit: g.Terms.Unit,
-		CanReport: (u.Role == enterprise || u.Role == staff) && a.State == applications.StateFunded,
-		CanVerify: u.Role == staff, CanApprove: u.Role == approver, CanRegister: u.Role == staff}
+		CanReport: u.Role.Can(applications.ActionReportEvent) && a.State == applications.StateFunded,
+		CanVerify: u.Role.Can(applications.ActionVerifyEvent), CanApprove: u.Role.Can(applications.ActionApproveEquityProposal),
+		CanRegister: u.Role.Can(applications.ActionRecordRegistration)}
 	if v.Errors == nil {
 		v.Errors = ui.Errors{}
 	}
@@ -63,15 +64,17 @@ func (s *Server) renderEquity(w http.ResponseWriter, r *http.Request, status int
 	}
 	pendingConv := false
 	for _, c := range v.Conversions {
-		pendingConv = pendingConv || c.Status == "pending"
+		pendingConv = pendingConv || c.Status == applications.ConversionPending
 	}
+	// Not a permission: the bureau sees the conversion preview, the
+	// enterprise the approved figures only.
 	if a.State == applications.StateConversionDue && !pendingConv && u.Role != enterprise {
 		v.Appraised = r.URL.Query().Get("appraised")
 		p, err := s.DB.PreviewConversion(ctx, a.ID, v.Appraised)
 		if err != nil {
 			return err
 		}
-		v.Preview, v.CanPrepareConv = &p, u.Role == staff
+		v.Preview, v.CanPrepareConv = &p, u.Role.Can(applications.ActionPrepareConversion)
 	}
 	if v.Exits, err = s.DB.ListExits(ctx, a.ID); err != nil {
 		return err
@@ -88,18 +91,18 @@ func (s *Server) renderEquity(w http.ResponseWriter, r *http.Request, status int
 		v.ExitPlan = exitPlan(g.Terms, v.Conversions, realised.Request)
 		pendingExit := false
 		for _, x := range v.Exits {
-			pendingExit = pendingExit || x.Status == "pending"
+			pendingExit = pendingExit || x.Status == applications.ExitPending
 		}
-		v.CanPrepareExit = u.Role == staff && a.State != applications.StateExited && !pendingExit
+		v.CanPrepareExit = u.Role.Can(applications.ActionPrepareExit) && a.State != applications.StateExited && !pendingExit
 	}
 	if v.Endings, err = s.DB.ListEndings(ctx, a.ID); err != nil {
 		return err
 	}
 	pendingEnding := false
 	for _, n := range v.Endings {
-		pendingEnding = pendingEnding || n.Status == "pending"
+		pendingEnding = pendingEnding || n.Status == applications.EndingPending
 	}
-	if u.Role == staff && !pendingEnding {
+	if u.Role.Can(applications.ActionPrepareEnding) && !pendingEnding {
 		v.EndingKinds = endingOptions(a.State)
 	}
 	return s.render(w, r, status, page.Equity(v))

@@ -245,6 +245,7 @@ func TestEquityExampleA(t *testing.T) {
 			t.Fatalf("ledger verify: %+v %v", v, err)
 		}
 	})
+	t.Run("AuditorExports", func(t *testing.T) { checkAuditorExports(t, e, id) })
 }
 
 func TestLapseToGrant(t *testing.T) {

@@ -3,19 +3,19 @@ package server
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
+	"ite/internal/day"
 )
 
 // eventRoutes: trigger events: reported by the enterprise or staff, verified
 // by staff.
 func (s *Server) eventRoutes() []route {
 	return []route{
-		{"POST", "/applications/{id}/events", only(enterprise, staff), s.handleEventReport},
-		{"POST", "/events/{id}/verify", only(staff), s.handleEventVerify},
+		{"POST", "/applications/{id}/events", can(applications.ActionReportEvent), s.handleEventReport},
+		{"POST", "/events/{id}/verify", can(applications.ActionVerifyEvent), s.handleEventVerify},
 	}
 }
 
@@ -31,10 +31,10 @@ func (s *Server) handleEventReport(w http.ResponseWriter, r *http.Request) error
 	}
 	e := applications.TriggerEvent{ApplicationID: a.ID, Kind: form.Get("kind"), Investors: strings.TrimSpace(form.Get("investors")),
 		Unit: form.Get("unit"), Description: strings.TrimSpace(form.Get("description"))}
-	if d, err := time.Parse(time.DateOnly, form.Get("event_date")); err == nil {
+	if d, err := day.Parse(form.Get("event_date")); err == nil {
 		e.EventDate = d
 	}
-	if d, err := time.Parse(time.DateOnly, form.Get("period_start")); err == nil {
+	if d, err := day.Parse(form.Get("period_start")); err == nil {
 		e.PeriodStart = d
 	}
 	for field, dst := range map[string]*decimal.Decimal{"new_money": &e.NewMoney, "pre_money_valuation": &e.PreMoneyValuation,

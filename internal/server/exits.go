@@ -9,6 +9,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/conversion"
+	"ite/internal/day"
 	"ite/internal/postgres"
 	"ite/web/format"
 	"ite/web/page"
@@ -17,8 +18,8 @@ import (
 // exitRoutes: exits from a converted holding.
 func (s *Server) exitRoutes() []route {
 	return []route{
-		{"POST", "/applications/{id}/exits", only(staff), s.handleExitPrepare},
-		{"POST", "/exits/{id}/approve", only(approver), s.handleExitApprove},
+		{"POST", "/applications/{id}/exits", can(applications.ActionPrepareExit), s.handleExitPrepare},
+		{"POST", "/exits/{id}/approve", can(applications.ActionApproveEquityProposal), s.handleExitApprove},
 	}
 }
 
@@ -27,7 +28,7 @@ func (s *Server) exitRoutes() []route {
 func exitPlan(t applications.Terms, convs []postgres.Conversion, base conversion.ExitRequest) []page.ExitPlanRow {
 	var c *postgres.Conversion
 	for i := range convs {
-		if convs[i].Status == "approved" {
+		if convs[i].Status == applications.ConversionApproved {
 			c = &convs[i]
 		}
 	}
@@ -65,7 +66,7 @@ func (s *Server) handleExitPrepare(w http.ResponseWriter, r *http.Request) error
 	in := postgres.ExitInput{Units: strings.TrimSpace(r.PostFormValue("units")), Rest: r.PostFormValue("rest") == "1",
 		BuyerKind: r.PostFormValue("buyer_kind"), Buyer: strings.TrimSpace(r.PostFormValue("buyer")),
 		MarketValue: strings.TrimSpace(r.PostFormValue("market_value"))}
-	d, perr := time.Parse(time.DateOnly, r.PostFormValue("date"))
+	d, perr := day.Parse(r.PostFormValue("date"))
 	if perr != nil {
 		return s.equityRefuse(w, r, a.ID, applications.FieldError("date", "请填写退出日期。"))
 	}

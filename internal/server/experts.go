@@ -15,10 +15,10 @@ import (
 // expertRoutes: the expert pool.
 func (s *Server) expertRoutes() []route {
 	return []route{
-		{"GET", "/experts", only(staff, admin).inMenu(navExperts, "专家库"), s.handleExperts},
-		{"POST", "/experts", only(staff, admin), s.handleExpertCreate},
-		{"GET", "/experts/{id}", only(staff, admin), s.handleExpertEdit},
-		{"POST", "/experts/{id}", only(staff, admin), s.handleExpertUpdate},
+		{"GET", "/experts", can(applications.ActionManageExperts).inMenu(navExperts, "专家库"), s.handleExperts},
+		{"POST", "/experts", can(applications.ActionManageExperts), s.handleExpertCreate},
+		{"GET", "/experts/{id}", can(applications.ActionManageExperts), s.handleExpertEdit},
+		{"POST", "/experts/{id}", can(applications.ActionManageExperts), s.handleExpertUpdate},
 	}
 }
 

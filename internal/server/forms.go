@@ -15,6 +15,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/conversion"
+	"ite/internal/day"
 	"ite/web/ui"
 )
 
@@ -46,11 +47,6 @@ func fieldErrors(err error) (ui.Errors, string) {
 	return nil, applications.ErrorMessage(err)
 }
 
-func chinaToday(now time.Time) time.Time {
-	y, m, d := now.In(time.FixedZone("CST", 8*3600)).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-}
-
 func optionalMoney(field, v string) (decimal.Decimal, error) {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -63,13 +59,13 @@ func optionalMoney(field, v string) (decimal.Decimal, error) {
 	return d, nil
 }
 
-// parseDay reads an optional YYYY-MM-DD field.
+// parseDay reads an optional date field (day.Parse: 2026-01-31, 2026/1/31, 2026年1月31日).
 func parseDay(field, v string) (time.Time, error) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return time.Time{}, nil
 	}
-	d, err := time.Parse(time.DateOnly, v)
+	d, err := day.Parse(v)
 	if err != nil {
 		return time.Time{}, applications.FieldError(field, "日期格式应为 YYYY-MM-DD，例如 2026-01-31。")
 	}

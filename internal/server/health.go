@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"ite/internal/applications"
 	"net/http"
 	"time"
 )
@@ -9,8 +10,8 @@ import (
 // healthRoutes: the probes of the load balancer and the orchestrator.
 func (s *Server) healthRoutes() []route {
 	return []route{
-		{"GET", "/healthz", public, s.handleHealthz},
-		{"GET", "/readyz", public, s.handleReadyz},
+		{"GET", "/healthz", can(applications.ActionUseSite), s.handleHealthz},
+		{"GET", "/readyz", can(applications.ActionUseSite), s.handleReadyz},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"ite/internal/applications"
+	"ite/internal/day"
 	"ite/web/layout"
 	"ite/web/page"
 )
@@ -13,7 +14,7 @@ import (
 // homeRoutes: each role's start page.
 func (s *Server) homeRoutes() []route {
 	return []route{
-		{"GET", "/", anyRole.inMenu(navHome, "首页"), s.handleHome},
+		{"GET", "/", can(applications.ActionViewHome).inMenu(navHome, "首页"), s.handleHome},
 	}
 }
 
@@ -86,9 +87,9 @@ func (s *Server) todoCounts(r *http.Request) layout.Counts {
 			if sess == nil {
 				return
 			}
-			day := chinaToday(s.Now()).Format("20060102")
+			today := day.Today(s.Now()).Format("20060102")
 			gen, known := s.gens.Current()
-			if c, ok := s.todoCache.Load(sess.User.ID); ok && known && !fresh && c.(todoCount) == (todoCount{gen: gen, day: day, total: c.(todoCount).total}) {
+			if c, ok := s.todoCache.Load(sess.User.ID); ok && known && !fresh && c.(todoCount) == (todoCount{gen: gen, day: today, total: c.(todoCount).total}) {
 				counts = map[string]int{"/": c.(todoCount).total}
 				return
 			}
@@ -99,7 +100,7 @@ func (s *Server) todoCounts(r *http.Request) layout.Counts {
 			}
 			counts = map[string]int{"/": todo.Total()}
 			if known {
-				s.todoCache.Store(sess.User.ID, todoCount{gen: gen, day: day, total: todo.Total()})
+				s.todoCache.Store(sess.User.ID, todoCount{gen: gen, day: today, total: todo.Total()})
 			}
 		})
 		return counts

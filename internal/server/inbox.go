@@ -3,14 +3,15 @@ package server
 import (
 	"net/http"
 
+	"ite/internal/applications"
 	"ite/web/page"
 )
 
 // inboxRoutes: every user's notifications.
 func (s *Server) inboxRoutes() []route {
 	return []route{
-		{"GET", "/inbox", anyRole.inMenu(navInbox, "消息"), s.handleInbox},
-		{"GET", "/inbox/{id}", anyRole, s.handleInboxOpen},
+		{"GET", "/inbox", can(applications.ActionReadInbox).inMenu(navInbox, "消息"), s.handleInbox},
+		{"GET", "/inbox/{id}", can(applications.ActionReadInbox), s.handleInboxOpen},
 	}
 }
 
@@ -20,7 +21,7 @@ func (s *Server) handleInbox(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, page.Inbox(page.InboxView{Items: ns, CanSettings: notified.admits(currentUser(r).Role)}))
+	return s.render(w, r, http.StatusOK, page.Inbox(page.InboxView{Items: ns, CanSettings: currentUser(r).Role.Can(applications.ActionSetNotifications)}))
 }
 
 // handleInboxOpen marks an item read and follows its link (GET /inbox/{id}).

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"ite/internal/day"
 	"time"
 )
 
@@ -14,7 +15,7 @@ const lifecycleEvery = time.Minute
 // sign), conversion windows that ended without a trigger (lapsed), and
 // progress reports that fell due (created, reminded when overdue).
 func (s *Server) runLifecycle(ctx context.Context) {
-	if sweep, err := s.DB.EnsureDueReports(ctx, chinaToday(s.Now())); err != nil {
+	if sweep, err := s.DB.EnsureDueReports(ctx, day.Today(s.Now())); err != nil {
 		s.Logger.Error("ensure due reports", "err", err)
 	} else if sweep.Created+sweep.Reminded > 0 {
 		s.Logger.Info("progress reports", "created", sweep.Created, "reminded", sweep.Reminded)
@@ -23,6 +24,9 @@ func (s *Server) runLifecycle(ctx context.Context) {
 		s.Logger.Error("close ended notices", "err", err)
 	} else if n > 0 {
 		s.Logger.Info("notices ended", "count", n)
+	}
+	if err := s.anchorDaily(ctx); err != nil {
+		s.Logger.Error("daily chain anchor", "err", err)
 	}
 	if n, err := s.DB.EvaluateLapses(ctx); err != nil {
 		s.Logger.Error("evaluate lapses", "err", err)

@@ -19,22 +19,19 @@ import (
 // ledgerRoutes: the journal, trial balance, account ledgers, project
 // register, their exports and verification.
 func (s *Server) ledgerRoutes() []route {
-	readers := only(staff, approver, auditor)
 	return []route{
-		{"GET", "/ledger", readers.inMenu(navLedger, "台账"), s.handleLedgerHome},
-		{"GET", "/ledger/journal", readers, s.handleJournal},
-		{"GET", "/ledger/journal/export", readers, s.handleJournalExport},
-		// admins too: they may ask for the correction (冲正) of an
-		// appropriation from its entry
-		{"GET", "/ledger/entries/{id}", only(staff, approver, auditor, admin), s.handleLedgerEntry},
-		{"GET", "/ledger/trial-balance", readers, s.handleTrialBalance},
-		{"GET", "/ledger/trial-balance/export", readers, s.handleTrialBalanceExport},
-		{"GET", "/ledger/accounts", readers, s.handleAccountLedger},
-		{"GET", "/ledger/accounts/export", readers, s.handleAccountLedgerExport},
-		{"GET", "/ledger/register", readers, s.handleProjectRegister},
-		{"GET", "/ledger/register/export", readers, s.handleProjectRegisterExport},
-		{"GET", "/ledger/audit/export", only(auditor, admin), s.handleAuditExport},
-		{"GET", "/ledger/verify", only(auditor, admin).inMenu(navLedgerVerify, "台账校验").menuFor(auditor), s.handleLedgerVerify},
+		{"GET", "/ledger", can(applications.ActionReadLedger).inMenu(navLedger, "台账"), s.handleLedgerHome},
+		{"GET", "/ledger/journal", can(applications.ActionReadLedger), s.handleJournal},
+		{"GET", "/ledger/journal/export", can(applications.ActionReadLedger), s.handleJournalExport},
+		{"GET", "/ledger/entries/{id}", can(applications.ActionReadLedgerEntry), s.handleLedgerEntry},
+		{"GET", "/ledger/trial-balance", can(applications.ActionReadLedger), s.handleTrialBalance},
+		{"GET", "/ledger/trial-balance/export", can(applications.ActionReadLedger), s.handleTrialBalanceExport},
+		{"GET", "/ledger/accounts", can(applications.ActionReadLedger), s.handleAccountLedger},
+		{"GET", "/ledger/accounts/export", can(applications.ActionReadLedger), s.handleAccountLedgerExport},
+		{"GET", "/ledger/register", can(applications.ActionReadLedger), s.handleProjectRegister},
+		{"GET", "/ledger/register/export", can(applications.ActionReadLedger), s.handleProjectRegisterExport},
+		{"GET", "/ledger/audit/export", can(applications.ActionReadAuditLog), s.handleAuditExport},
+		{"GET", "/ledger/verify", can(applications.ActionVerifyIntegrity).inMenu(navLedgerVerify, "台账校验").menuFor(auditor), s.handleLedgerVerify},
 	}
 }
 
@@ -102,21 +99,21 @@ func (s *Server) handleLedgerHome(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	pd, err := s.DB.ListDisbursements(ctx, postgres.DisbursementFilter{Status: postgres.MoneyPending, Limit: 200})
+	pd, err := s.DB.ListDisbursements(ctx, postgres.DisbursementFilter{Status: applications.MoneyPending, Limit: 200})
 	if err != nil {
 		return err
 	}
-	pa, err := s.DB.ListAppropriations(ctx, postgres.AppropriationFilter{Status: postgres.MoneyPending, Limit: 200})
+	pa, err := s.DB.ListAppropriations(ctx, postgres.AppropriationFilter{Status: applications.MoneyPending, Limit: 200})
 	if err != nil {
 		return err
 	}
-	pr, err := s.DB.ListReversals(ctx, postgres.ReversalFilter{Status: postgres.MoneyPending, Limit: 200})
+	pr, err := s.DB.ListReversals(ctx, postgres.ReversalFilter{Status: applications.MoneyPending, Limit: 200})
 	if err != nil {
 		return err
 	}
 	u := currentUser(r)
 	return s.render(w, r, http.StatusOK, page.LedgerHome(page.LedgerHomeView{Head: head, Funds: funds,
-		PendingDisbursements: len(pd), PendingAppropriations: len(pa), PendingReversals: len(pr), CanVerify: u.Role == auditor}))
+		PendingDisbursements: len(pd), PendingAppropriations: len(pa), PendingReversals: len(pr), CanVerify: u.Role.Can(applications.ActionVerifyIntegrity)}))
 }
 
 // handleJournal is the journal by period, programme, project and account,
@@ -339,5 +336,10 @@ func (s *Server) handleLedgerVerify(w http.ResponseWriter, r *http.Request) erro
 	}
 	s.audit(r, audit.Event{Name: "ledger_verify", Outcome: outcome, Detail: map[string]any{"entries": res.Entries,
 		"postings": res.Postings, "ok": res.OK, "first_bad": res.FirstBad, "head": res.Head.String()}})
-	return s.render(w, r, http.StatusOK, page.LedgerVerify(page.LedgerVerifyView{Result: res}))
+	anchor, err := s.anchorPanel(r, "ledger")
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, page.LedgerVerify(page.LedgerVerifyView{Result: res, Anchor: anchor,
+		CanReadLedger: currentUser(r).Role.Can(applications.ActionReadLedger)}))
 }

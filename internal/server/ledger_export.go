@@ -8,9 +8,9 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 	"ite/internal/ledger"
 	"ite/internal/postgres"
-	"ite/web/format"
 )
 
 // The exports of the auditor's views (DOMAIN §13): CSV (UTF-8 with BOM,
@@ -49,10 +49,30 @@ var RegisterTable = ledger.Table{
 		{Title: "批准金额", Type: ledger.ColMoney},
 		{Title: "已拨付", Type: ledger.ColMoney},
 		{Title: "已转股", Type: ledger.ColMoney},
-		{Title: "已退出", Type: ledger.ColMoney},
+		{Title: "已退出（成本）", Type: ledger.ColMoney},
+		{Title: "退出回收", Type: ledger.ColMoney},
+		{Title: "退出损益", Type: ledger.ColMoney},
 		{Title: "已核销", Type: ledger.ColMoney},
 		{Title: "在投余额", Type: ledger.ColMoney},
+		{Title: "立项决策日", Type: ledger.ColDate, Width: 12},
+		{Title: "协议签订日", Type: ledger.ColDate, Width: 12},
+		{Title: "首次拨付日", Type: ledger.ColDate, Width: 12},
+		{Title: "转股日", Type: ledger.ColDate, Width: 12},
+		{Title: "退出日", Type: ledger.ColDate, Width: 12},
 	},
+}
+
+// registerRow is the RegisterTable row of p; the totals row has no ID.
+func registerRow(dst []ledger.Value, p *postgres.RegisterRow) []ledger.Value {
+	id, state := ledger.Value{}, ledger.Value{}
+	if p.ApplicationID > 0 {
+		id, state = ledger.Int(p.ApplicationID), ledger.Text(p.State.Label())
+	}
+	return append(dst, id, ledger.Text(p.Title), ledger.Text(p.Enterprise), ledger.Text(p.Programme), state,
+		ledger.NullMoney(p.Approved), ledger.Money(p.Disbursed), ledger.Money(p.Converted), ledger.Money(p.Exited),
+		ledger.Money(p.Proceeds), ledger.Money(p.Gain), ledger.Money(p.WrittenOff), ledger.Money(p.Outstanding),
+		ledger.Date(p.DecidedOn), ledger.Date(p.SignedOn), ledger.Date(p.FirstDisbursedOn), ledger.Date(p.ConvertedOn),
+		ledger.Date(p.ExitedOn))
 }
 
 // AuditTable is the audit log export (审计日志).
@@ -111,8 +131,8 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, view, title stri
 	if err != nil {
 		return applications.FieldError("format", "不支持的导出格式，请选择 CSV 或 XLSX。")
 	}
-	t.Location = format.Shanghai
-	ew := &exportWriter{w: w, format: f, name: title + "_" + s.Now().In(format.Shanghai).Format("20060102-150405")}
+	t.Location = day.Zone
+	ew := &exportWriter{w: w, format: f, name: title + "_" + s.Now().In(day.Zone).Format("20060102-150405")}
 	rw, err := ledger.NewRowWriter(f, ew, t)
 	if err != nil {
 		return err
@@ -232,13 +252,16 @@ func (s *Server) handleProjectRegisterExport(w http.ResponseWriter, r *http.Requ
 	}
 	return s.export(w, r, "ledger_register", "项目台账", RegisterTable, func(rw ledger.RowWriter, n *int64) (ledger.ChainHead, error) {
 		row := make([]ledger.Value, 0, len(RegisterTable.Columns))
-		return s.DB.ExportRegister(r.Context(), f, func(p *postgres.RegisterRow) error {
+		total := postgres.RegisterRow{Title: "合计"}
+		head, err := s.DB.ExportRegister(r.Context(), f, func(p *postgres.RegisterRow) error {
 			*n++
-			row = append(row[:0], ledger.Int(p.ApplicationID), ledger.Text(p.Title), ledger.Text(p.Enterprise),
-				ledger.Text(p.Programme), ledger.Text(p.State.Label()), ledger.NullMoney(p.Approved), ledger.Money(p.Disbursed),
-				ledger.Money(p.Converted), ledger.Money(p.Exited), ledger.Money(p.WrittenOff), ledger.Money(p.Outstanding))
-			return rw.WriteRow(row...)
+			total.Add(*p)
+			return rw.WriteRow(registerRow(row[:0], p)...)
 		})
+		if err != nil {
+			return head, err
+		}
+		return head, rw.WriteRow(registerRow(row[:0], &total)...)
 	})
 }
 

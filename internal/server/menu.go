@@ -29,7 +29,6 @@ const (
 	navColleagues
 	navReports
 	navReportSettings
-	navReversals
 	navExperts
 	navReviews
 	navNotices

@@ -11,7 +11,7 @@ import (
 
 // TestMenuByRole pins what each role has in its menu: the entries of the
 // routes that admit it, in the order of menu.go. Admins have no 财政拨入
-// (DOMAIN §2: they cannot move money).
+// and, since issue 12, no 冲正 (DOMAIN §2: they cannot move money).
 func TestMenuByRole(t *testing.T) {
 	t.Parallel()
 	want := map[applications.Role]string{
@@ -20,7 +20,7 @@ func TestMenuByRole(t *testing.T) {
 		approver:   "首页 /, 申报受理 /applications, 看板 /dashboard, 关注清单 /watchlist, 股权台账 /equity, 拨付 /disbursements, 台账 /ledger, 申报批次 /programmes, 进展报告 /reports, 立项公示 /notices, 消息 /inbox, 转股测算 /simulator",
 		expert:     "首页 /, 我的评审 /reviews, 消息 /inbox",
 		auditor:    "首页 /, 审计日志 /audit, 链校验 /audit/verify, 申报受理 /applications, 看板 /dashboard, 关注清单 /watchlist, 股权台账 /equity, 台账 /ledger, 台账校验 /ledger/verify, 申报批次 /programmes, 进展报告 /reports, 立项公示 /notices, 消息 /inbox, 转股测算 /simulator",
-		admin:      "首页 /, 用户管理 /admin/users, 企业管理 /admin/enterprises, 审计日志 /audit, 申报批次 /programmes, 报告设置 /reports/settings, 冲正 /ledger/reversals, 专家库 /experts, 节假日 /calendar, 消息 /inbox",
+		admin:      "首页 /, 用户管理 /admin/users, 企业管理 /admin/enterprises, 审计日志 /audit, 申报批次 /programmes, 报告设置 /reports/settings, 专家库 /experts, 节假日 /calendar, 消息 /inbox",
 	}
 	routes := (&Server{}).routes()
 	got, err := buildMenu(routes)
@@ -50,15 +50,15 @@ func TestMenuRefusesContradictions(t *testing.T) {
 	t.Parallel()
 	h := (&Server{}).handleHome
 	for name, rt := range map[string]route{
-		"RoleTheRouteRefuses":   {"GET", "/x", only(staff).inMenu(navHome, "x").menuFor(admin), h},
-		"LabelForRefusedRole":   {"GET", "/x", only(staff).inMenu(navHome, "x").labelFor(expert, "y"), h},
-		"NotAPage":              {"POST", "/x", only(staff).inMenu(navHome, "x"), h},
-		"TwoEntriesOnePosition": {"GET", "/y", only(staff).inMenu(navHome, "y"), h},
+		"RoleTheRouteRefuses":   {"GET", "/x", can(applications.ActionManagePanel).inMenu(navHome, "x").menuFor(admin), h},
+		"LabelForRefusedRole":   {"GET", "/x", can(applications.ActionManagePanel).inMenu(navHome, "x").labelFor(expert, "y"), h},
+		"NotAPage":              {"POST", "/x", can(applications.ActionManagePanel).inMenu(navHome, "x"), h},
+		"TwoEntriesOnePosition": {"GET", "/y", can(applications.ActionManagePanel).inMenu(navHome, "y"), h},
 	} {
 		t.Run(name, func(t *testing.T) {
 			routes := []route{rt}
 			if name == "TwoEntriesOnePosition" {
-				routes = []route{{"GET", "/x", only(staff).inMenu(navHome, "x"), h}, rt}
+				routes = []route{{"GET", "/x", can(applications.ActionManagePanel).inMenu(navHome, "x"), h}, rt}
 			}
 			if _, err := buildMenu(routes); err == nil {
 				t.Fatal("built a menu the routes contradict")

@@ -8,9 +8,11 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -164,7 +166,8 @@ func (s *Server) loadSession(next http.Handler) http.Handler {
 // csrf refuses a state-changing request unless it comes from our own
 // origin (Go's CrossOriginProtection, from Sec-Fetch-Site/Origin) AND
 // carries the token bound to the session, or before sign-in, the signed
-// pre-session token matching its cookie. A refusal is audit-logged.
+// pre-session token matching its cookie. A refusal is audit-logged. An
+// ordinary form over maxFormBytes gets 413 and its own message instead.
 func (s *Server) csrf(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
@@ -172,13 +175,19 @@ func (s *Server) csrf(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+		multipart := strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/")
+		if !multipart {
 			// Ordinary forms are small; uploads set their own limits.
 			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		}
 		reason := ""
 		if err := s.cop.Check(r); err != nil {
 			reason = "cross_origin"
+		} else if tooLarge(r, multipart) {
+			// Not a stale page: the form is over the limit, and saying
+			// "页面已过期" would send the user round in circles.
+			s.writeError(w, r, applications.Errorf(applications.TooLarge, "%s", msgFormTooLarge))
+			return
 		} else if !s.validCSRF(r) {
 			reason = "bad_token"
 		}
@@ -190,8 +199,48 @@ func (s *Server) csrf(next http.Handler) http.Handler {
 			return
 		}
 		s.markFresh(w, r)
+		safeLoginName(r)
+		if body := newUploadBody(r); multipart && body != nil {
+			// Part headers cleaned, a cut-off body logged once (upload_body.go).
+			r.Body = body
+			defer func() {
+				if body.cutOff != nil {
+					s.Logger.Info("upload cut off", "method", r.Method, "path", r.URL.Path, "bytes", body.n,
+						"err", body.cutOff, "request_id", requestIDFrom(r.Context()))
+				}
+			}()
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// msgFormTooLarge is the message for an ordinary form over maxFormBytes.
+const msgFormTooLarge = "提交的内容过大（超过 1 MiB），请删减后重试。"
+
+// tooLarge parses an ordinary form (the CSRF check reads its token from
+// it) and reports whether the body broke maxFormBytes.
+func tooLarge(r *http.Request, multipart bool) bool {
+	if multipart {
+		return false
+	}
+	var mbe *http.MaxBytesError
+	return errors.As(r.ParseForm(), &mbe)
+}
+
+// safeLoginName makes the username of a sign-in form safe for PostgreSQL
+// text (audit.SafeText: a NUL or invalid UTF-8 escaped as \x00, \xNN).
+// No account has such a name, so the attempt is what it is, a failed
+// login with its login_failed row, instead of a statement the database
+// refuses (and no audit row at all).
+func safeLoginName(r *http.Request) {
+	if r.URL.Path != "/login" || r.PostForm == nil {
+		return
+	}
+	for _, form := range []url.Values{r.PostForm, r.Form} {
+		for i, v := range form["username"] {
+			form["username"][i] = audit.SafeText(v)
+		}
+	}
 }
 
 // csrfTokenFrom reads the token from the X-CSRF-Token header (htmx, XHR
@@ -298,7 +347,7 @@ func (s *Server) readFlash(w http.ResponseWriter, r *http.Request) (layout.Flash
 // an audit row.
 func (s *Server) gate(rt route) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if rt.access.public {
+		if rt.access.public() {
 			return rt.handle(w, r)
 		}
 		u := currentUser(r)

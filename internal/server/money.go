@@ -7,6 +7,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"ite/internal/applications"
 	"ite/internal/postgres"
 	"ite/web/page"
 	"ite/web/ui"
@@ -17,19 +18,20 @@ import (
 // its approvals and, for an approver who did not prepare it, the approve
 // and send-back forms. The three kinds differ only in the fields below.
 type moneyPage[T any] struct {
-	path       string // the record's page is path + its ID
-	recordType string // its audit trail's object type
+	path       string              // the record's page is path + its ID
+	recordType string              // its audit trail's object type
+	approve    applications.Action // the checker's action on it
 	find       func(db *postgres.DB, ctx context.Context, id int64) (T, error)
-	facts      func(T) (id, preparedBy int64, status string)
+	facts      func(T) (id, preparedBy int64, status applications.MoneyStatus)
 	view       func(rec T, msg string, check page.CheckView, trail []page.AuditLine) templ.Component
 }
 
 func (p moneyPage[T]) render(s *Server, w http.ResponseWriter, r *http.Request, status int, rec T, msg string, errs ui.Errors) error {
 	u := currentUser(r)
 	id, preparedBy, st := p.facts(rec)
-	pending := st == postgres.MoneyPending
+	pending := st == applications.MoneyPending
 	check := page.CheckView{Action: p.path + strconv.FormatInt(id, 10), Pending: pending, IsMaker: preparedBy == u.ID,
-		CanCheck: pending && u.Role == approver && preparedBy != u.ID, Key: newFormKey(r.Context()), Errors: errs}
+		CanCheck: pending && u.Role.Can(p.approve) && preparedBy != u.ID, Key: newFormKey(r.Context()), Errors: errs}
 	trail, err := s.trail(r, p.recordType, id)
 	if err != nil {
 		return err
@@ -72,23 +74,32 @@ func (p moneyPage[T]) check(s *Server, w http.ResponseWriter, r *http.Request, d
 	return s.redirectWithFlash(w, r, p.path+strconv.FormatInt(id, 10), done)
 }
 
-var appropriationPage = moneyPage[postgres.Appropriation]{path: "/ledger/appropriations/", recordType: postgres.RecordAppropriation,
-	find:  (*postgres.DB).FindAppropriation,
-	facts: func(a postgres.Appropriation) (int64, int64, string) { return a.ID, a.PreparedBy, a.Status },
+var appropriationPage = moneyPage[postgres.Appropriation]{path: "/ledger/appropriations/", recordType: applications.RecordAppropriation,
+	approve: applications.ActionApproveAppropriation,
+	find:    (*postgres.DB).FindAppropriation,
+	facts: func(a postgres.Appropriation) (int64, int64, applications.MoneyStatus) {
+		return a.ID, a.PreparedBy, a.Status
+	},
 	view: func(a postgres.Appropriation, msg string, check page.CheckView, trail []page.AuditLine) templ.Component {
 		return page.LedgerAppropriation(page.LedgerAppropriationView{Item: a, Error: msg, Check: check, Trail: trail})
 	}}
 
-var disbursementPage = moneyPage[postgres.Disbursement]{path: "/disbursements/", recordType: postgres.RecordDisbursement,
-	find:  (*postgres.DB).FindDisbursement,
-	facts: func(d postgres.Disbursement) (int64, int64, string) { return d.ID, d.PreparedBy, d.Status },
-	view: func(d postgres.Disbursement, msg string, check page.CheckView, trail []page.AuditLine) templ.Component {
+var disbursementPage = moneyPage[applications.Disbursement]{path: "/disbursements/", recordType: applications.RecordDisbursement,
+	approve: applications.ActionApproveDisbursement,
+	find:    (*postgres.DB).FindDisbursement,
+	facts: func(d applications.Disbursement) (int64, int64, applications.MoneyStatus) {
+		return d.ID, d.PreparedBy, d.Status
+	},
+	view: func(d applications.Disbursement, msg string, check page.CheckView, trail []page.AuditLine) templ.Component {
 		return page.DisbursementShow(page.DisbursementShowView{Item: d, Error: msg, Check: check, Trail: trail})
 	}}
 
-var reversalPage = moneyPage[postgres.Reversal]{path: "/ledger/reversals/", recordType: postgres.RecordReversal,
-	find:  (*postgres.DB).FindReversal,
-	facts: func(rv postgres.Reversal) (int64, int64, string) { return rv.ID, rv.PreparedBy, rv.Status },
-	view: func(rv postgres.Reversal, msg string, check page.CheckView, trail []page.AuditLine) templ.Component {
+var reversalPage = moneyPage[applications.Reversal]{path: "/ledger/reversals/", recordType: applications.RecordReversal,
+	approve: applications.ActionApproveReversal,
+	find:    (*postgres.DB).FindReversal,
+	facts: func(rv applications.Reversal) (int64, int64, applications.MoneyStatus) {
+		return rv.ID, rv.PreparedBy, rv.Status
+	},
+	view: func(rv applications.Reversal, msg string, check page.CheckView, trail []page.AuditLine) templ.Component {
 		return page.ReversalShow(page.ReversalShowView{Item: rv, Error: msg, Check: check, Trail: trail})
 	}}

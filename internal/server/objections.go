@@ -2,18 +2,18 @@ package server
 
 import (
 	"net/http"
-	"time"
 
 	"ite/internal/applications"
+	"ite/internal/day"
 )
 
 // objectionRoutes: objections raised during the public notice.
 func (s *Server) objectionRoutes() []route {
 	return []route{
-		{"POST", "/applications/{id}/objections", only(staff), s.handleObjection},
-		{"POST", "/objections/{id}/resolve", only(staff), s.handleObjectionResolve},
-		{"POST", "/objections/{id}/approve", only(approver), s.handleObjectionApprove},
-		{"POST", "/objections/{id}/send-back", only(approver), s.handleObjectionSendBack},
+		{"POST", "/applications/{id}/objections", can(applications.ActionHandleObjections), s.handleObjection},
+		{"POST", "/objections/{id}/resolve", can(applications.ActionHandleObjections), s.handleObjectionResolve},
+		{"POST", "/objections/{id}/approve", can(applications.ActionApproveObjection), s.handleObjectionApprove},
+		{"POST", "/objections/{id}/send-back", can(applications.ActionApproveObjection), s.handleObjectionSendBack},
 	}
 }
 
@@ -23,11 +23,11 @@ func (s *Server) handleObjection(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	day, err := time.Parse(time.DateOnly, r.PostFormValue("received_on"))
+	receivedOn, err := day.Parse(r.PostFormValue("received_on"))
 	if err != nil {
 		return s.refuse(w, r, a.ID, applications.FieldError("received_on", "请填写收到异议的日期。"))
 	}
-	if err := s.DB.RecordObjection(r.Context(), actor(r), a.ID, day, r.PostFormValue("body")); err != nil {
+	if err := s.DB.RecordObjection(r.Context(), actor(r), a.ID, receivedOn, r.PostFormValue("body")); err != nil {
 		return s.refuse(w, r, a.ID, err)
 	}
 	return s.redirectWithFlash(w, r, applicationPath(a.ID, "#notice"), "已登记异议。处理完毕前不能签约。")

@@ -8,19 +8,37 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
+	"ite/internal/day"
 	"ite/web/layout"
 )
 
 // The page cache (package pagecache) serves the busiest pages from
-// memory: the queue, the application page and the journal are read far
-// more often than anything under them changes. A page is cached per user
-// and URL at the data generation it was rendered at; any commit to the
-// database makes it unreachable on every app server.
+// memory: the queue, the application page, the journal and the dashboard
+// are read far more often than anything under them changes. A page is
+// cached per user, China day and URL at the data generation it was
+// rendered at; any commit to the database makes it unreachable on every
+// app server.
 //
-// What a cached page must not carry is what differs between two requests
-// of the same user at the same generation: the session's CSRF token and the
-// request ID. The page is rendered with placeholders for both, and they
-// are filled in on every response.
+// The invariants are listed, each with the test that guards it, in
+// package pagecache's doc. Those this file keeps:
+//
+//   - Per-response values are placeholders (invariant 3): a cached page
+//     is rendered with placeholders for the session's CSRF token, the
+//     request ID and each money form's idempotency key, filled in on every
+//     response (withPlaceholders, fillPlaceholders).
+//   - A cached page's handler writes nothing (invariant 4). A hit skips
+//     the handler, so what must happen on every view cannot happen there:
+//     a view's sweep runs in cached, before the cache is asked (sweepFirst);
+//     a refusal's audit row goes with a refusal, which is never kept.
+//   - The writer sees their own change at once (invariant 5): a browser
+//     that has just posted carries freshCookie and bypasses the cache
+//     (markFresh).
+//   - A page goes only to its user, through the role gate (invariant 9):
+//     cached sits behind the route's gate (buildRouter) and the key holds
+//     the user's ID.
+
 const (
 	pageTTL        = 10 * time.Second // bounds how far shown ages and "today" lag the clock
 	pageCacheBytes = 64 << 20
@@ -49,7 +67,8 @@ type ctxCacheRender struct{}
 
 // cachedPages are the routes served through the page cache: GET pages
 // whose content depends only on the user, the URL, the data and the day,
-// and whose handler writes nothing that must happen on every view.
+// and whose handler writes nothing (TestCachedPagesNeverWrite walks them
+// all as every role); a sweep the view needs goes in sweepFirst.
 var cachedPages = map[string]bool{
 	"/applications":      true,
 	"/applications/{id}": true,
@@ -57,10 +76,35 @@ var cachedPages = map[string]bool{
 	"/dashboard":         true,
 }
 
+// sweepFirst is the sweep a cached page's view runs (sweeps.go), or nil.
+// cached runs it before asking the cache, so a hit never skips it and the
+// handler itself writes nothing. That is safe because a sweep changes
+// only what time has made due and its commit is a new generation like
+// any other; the request whose sweep found something due renders its
+// page afresh, so it shows what its sweep did even before that
+// generation's notification arrives.
+func (s *Server) sweepFirst(pattern string) *viewSweep {
+	switch pattern {
+	case "/applications/{id}":
+		return &s.notices // an ended notice changes the page's state and next step
+	}
+	return nil
+}
+
 // cached serves h's page from the cache when it can, and fills the cache
-// when it renders a plain 200 page.
+// when it renders a plain 200 page. The route's sweep (sweepFirst) runs
+// first, hit or miss.
 func (s *Server) cached(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
+		if sw := s.sweepFirst(chi.RouteContext(r.Context()).RoutePattern()); sw != nil {
+			due, err := s.sweep(r, sw)
+			if err != nil {
+				return err
+			}
+			if due {
+				return h(w, r) // afresh: what the sweep did, before its notification
+			}
+		}
 		key, gen, ok := s.pageKey(r)
 		if !ok {
 			return h(w, r)
@@ -114,7 +158,7 @@ func (s *Server) pageKey(r *http.Request) (key string, gen uint64, ok bool) {
 	if gen, ok = s.gens.Current(); !ok {
 		return "", 0, false
 	}
-	day := chinaToday(s.Now()).Format("20060102")
+	day := day.Today(s.Now()).Format("20060102")
 	return strconv.FormatInt(u.ID, 10) + " " + day + " " + r.URL.RequestURI(), gen, true
 }
 

@@ -60,22 +60,27 @@ func (e *env) silently(appID int64, title string) {
 	}
 }
 
-// cachedApplication is an env with the page cache on and one application,
-// created by the signed-in enterprise, at path.
-func cachedApplication(t *testing.T) (e *env, p applications.Programme, ent *client, id int64, path string) {
+// cachedApplication is an env with one application, created by the
+// signed-in enterprise, at path, and the page cache on. The set-up (with
+// more, run before the cache is on) commits before the change listener
+// starts: LISTEN hears only what commits after it, so no notification of
+// the set-up can arrive late and move the generation under the test.
+func cachedApplication(t *testing.T, more ...func(*env)) (e *env, p applications.Programme, ent *client, id int64, path string) {
 	t.Helper()
 	e = newEnv(t)
-	e.withPageCache()
 	p = e.openProgramme()
 	ent = e.loggedIn("enterprise")
 	id = ent.createApplication(p.ID, "3000000.00")
+	for _, f := range more {
+		f(e)
+	}
+	e.withPageCache()
 	return e, p, ent, id, "/applications/" + strconv.FormatInt(id, 10)
 }
 
 func TestPageCacheServesPerSessionAndForgetsOnCommit(t *testing.T) {
-	e, _, _, id, path := cachedApplication(t)
-
-	first, second := e.loggedIn("staff"), e.loggedIn("staff") // one user, two sessions
+	var first, second *client // one user, two sessions
+	e, _, _, id, path := cachedApplication(t, func(e *env) { first, second = e.loggedIn("staff"), e.loggedIn("staff") })
 	if first.csrf == second.csrf {
 		t.Fatal("two sessions share a CSRF token")
 	}
@@ -161,12 +166,11 @@ func TestPageCacheOffWithoutListener(t *testing.T) {
 func TestSweepDueSkipsOnlyWhileNothingCanHaveChanged(t *testing.T) {
 	e := newEnv(t)
 	calls, found := 0, 0
-	sweep := func(context.Context) (int, error) { calls++; return found, nil }
-	var memo dueMemo
+	memo := viewSweep{run: func(context.Context) (int, error) { calls++; return found, nil }}
 	req := httptest.NewRequest(http.MethodGet, "/applications/1", nil)
 	run := func() {
 		t.Helper()
-		if err := e.srv.sweepDue(req, &memo, sweep); err != nil {
+		if err := e.srv.sweepDue(req, &memo); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -190,7 +194,7 @@ func TestSweepDueSkipsOnlyWhileNothingCanHaveChanged(t *testing.T) {
 	}
 	fresh := req.Clone(req.Context()) // a browser that has just written
 	fresh.AddCookie(&http.Cookie{Name: freshCookie, Value: "1"})
-	if err := e.srv.sweepDue(fresh, &memo, sweep); err != nil || calls != 6 {
+	if err := e.srv.sweepDue(fresh, &memo); err != nil || calls != 6 {
 		t.Fatalf("a browser that has just written did not sweep (%d calls, %v)", calls, err)
 	}
 	found = 1 // it changes something: not remembered (its commit is a new generation)
@@ -200,6 +204,43 @@ func TestSweepDueSkipsOnlyWhileNothingCanHaveChanged(t *testing.T) {
 	if calls != 8 {
 		t.Fatalf("a sweep that found work was remembered (%d calls)", calls)
 	}
+}
+
+// The staff's whole-portfolio report sweep runs at most once a minute
+// (of the server's clock), whatever changed; and like every sweep it is
+// skipped while nothing can have fallen due.
+func TestSweepDueRunsAWholePortfolioSweepAtMostEveryMinute(t *testing.T) {
+	e := newEnv(t)
+	calls, found := 0, 1
+	sw := viewSweep{every: time.Minute, run: func(context.Context) (int, error) { calls++; return found, nil }}
+	req := httptest.NewRequest(http.MethodGet, "/reports", nil)
+	run := func(want int) {
+		t.Helper()
+		if err := e.srv.sweepDue(req, &sw); err != nil {
+			t.Fatal(err)
+		}
+		if calls != want {
+			t.Fatalf("the sweep ran %d times, want %d", calls, want)
+		}
+	}
+	run(1)
+	run(1) // without a listener, only every skips it
+	e.clock.Advance(59 * time.Second)
+	run(1)
+	e.clock.Advance(time.Second)
+	run(2)
+	e.withPageCache()
+	found = 0
+	e.clock.Advance(time.Minute)
+	run(3) // finds nothing: remembered
+	e.srv.gens.Bump()
+	run(3) // something changed, but it ran less than a minute ago
+	e.clock.Advance(time.Minute)
+	run(4) // finds nothing again: remembered
+	e.clock.Advance(time.Minute)
+	run(4) // a minute later, but nothing can have changed
+	e.srv.gens.Bump()
+	run(5)
 }
 
 // Two tabs showing one cached application page must not share the money
@@ -273,21 +314,30 @@ func TestPageCacheOffWhileHeartbeatsDoNotComeBack(t *testing.T) {
 	e.waitFor("the cache to come back with heartbeats", live)
 }
 
+// endedNotice returns an approved application of p whose notice ended
+// three days ago, not yet closed: due for the notice sweep.
+func (e *env) endedNotice(p applications.Programme) int64 {
+	e.t.Helper()
+	ctx := context.Background()
+	id, err := fixture.ReviewedApplication(ctx, e.db, p, e.people(), "公示期满测试项目", "1000000.00")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	today := e.clock.Now()
+	if _, err := e.db.Pool.Exec(ctx, `UPDATE applications SET state = 'approved', notice_starts_on = $2, notice_ends_on = $3
+		WHERE id = $1`, id, today.AddDate(0, 0, -10), today.AddDate(0, 0, -3)); err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
 // A notice that ended while another transaction holds its application
 // counts as due: that transaction may roll back, and the sweep on access
 // must then not have remembered "nothing due".
 func TestEndedNoticeHeldElsewhereCountsAsDue(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	id, err := fixture.ReviewedApplication(ctx, e.db, e.openProgramme(), e.people(), "公示期满测试项目", "1000000.00")
-	if err != nil {
-		t.Fatal(err)
-	}
-	today := e.clock.Now()
-	if _, err := e.db.Pool.Exec(ctx, `UPDATE applications SET state = 'approved', notice_starts_on = $2, notice_ends_on = $3
-		WHERE id = $1`, id, today.AddDate(0, 0, -10), today.AddDate(0, 0, -3)); err != nil {
-		t.Fatal(err)
-	}
+	id := e.endedNotice(e.openProgramme())
 	holder, err := e.db.Pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -317,7 +367,7 @@ func TestDashboardFiguresIgnoreUnrelatedCommits(t *testing.T) {
 	ctx := context.Background()
 	figures := func() bool {
 		t.Helper()
-		_, hit, err := e.srv.dashboardCache().get(ctx, e.db, &e.srv.gens, postgres.DashboardFilter{})
+		_, hit, err := e.srv.figures.get(ctx, e.db, &e.srv.gens, postgres.DashboardFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -328,15 +378,6 @@ func TestDashboardFiguresIgnoreUnrelatedCommits(t *testing.T) {
 		before, _ := e.srv.gens.Current()
 		commit()
 		e.waitFor("the commit's notification", func() bool { now, _ := e.srv.gens.Current(); return now > before })
-	}
-	// Let the notifications of the set-up's commits arrive first.
-	for last := uint64(0); ; {
-		time.Sleep(200 * time.Millisecond)
-		if now, _ := e.srv.gens.Current(); now == last {
-			break
-		} else {
-			last = now
-		}
 	}
 	if figures() || !figures() {
 		t.Fatal("the figures were not computed once and then reused")
@@ -352,5 +393,156 @@ func TestDashboardFiguresIgnoreUnrelatedCommits(t *testing.T) {
 	settle(func() { ent.createApplication(p.ID, "2000000.00") })
 	if figures() {
 		t.Fatal("a new application did not make the dashboard recompute")
+	}
+}
+
+// markTag starts the test's own marks on the change channel. It is a
+// heartbeat's prefix (package pagecache), so the server's listener takes
+// them for another app server's heartbeats and ignores them.
+const markTag = "ite-heartbeat:test-mark:"
+
+// A cached page's handler writes nothing (package pagecache, invariant
+// 4): a hit skips it. Every cached route is fetched as every role (and a
+// second enterprise) on a fixture with a notice due, with a listener of
+// the test's own on the change channel. The view's sweep, which cached
+// runs first, may commit: it sends a mark when it ends, and since
+// notifications arrive in commit order, a commit heard after that mark
+// and before the mark sent once the response is in is the handler's.
+func TestCachedPagesNeverWrite(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	p := e.openProgramme()
+	funded := e.fundedA(termsA)
+	notice := e.endedNotice(p)
+	if n, err := e.db.EndedNoticesDue(ctx); err != nil || n != 1 {
+		t.Fatalf("the fixture has %d ended notices due, %v; want 1", n, err)
+	}
+	ent := e.loggedIn(applications.RoleEnterprise)
+	draft := ent.createApplication(p.ID, "2000000.00")
+	who := map[string]*client{"enterprise": ent, "other enterprise": e.otherEnterprise()}
+	names := map[string]string{"other enterprise": "王五"} // each user's name, shown on their pages
+	order := []string{"enterprise", "other enterprise"}
+	for _, role := range applications.AllRoles() {
+		names[string(role)] = e.users[role].DisplayName
+		if role != applications.RoleEnterprise {
+			who[string(role)] = e.loggedIn(role)
+			order = append(order, string(role))
+		}
+	}
+	// Everything above committed before anyone listens (see cachedApplication).
+	e.withPageCache()
+	conn, err := e.db.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "LISTEN "+pagecache.Channel); err != nil {
+		t.Fatal(err)
+	}
+	mark := func(ctx context.Context, what string) {
+		if err := e.db.Notify(ctx, pagecache.Channel, markTag+what); err != nil {
+			t.Error(err)
+		}
+	}
+	for _, sw := range []*viewSweep{&e.srv.notices, &e.srv.lapses, &e.srv.reports} {
+		run := sw.run
+		sw.run = func(ctx context.Context) (int, error) {
+			n, err := run(ctx)
+			mark(ctx, "swept")
+			return n, err
+		}
+	}
+	// heard returns the tables committed to since the last call, split at
+	// the last sweep's end: before it, the sweep's (and the middleware's);
+	// after it, the handler's.
+	heard := func() (swept, after []string) {
+		t.Helper()
+		mark(ctx, "end")
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		for {
+			n, err := conn.WaitForNotification(wctx)
+			if err != nil {
+				t.Fatalf("waiting for the end mark: %v", err)
+			}
+			switch {
+			case n.Payload == markTag+"end":
+				return swept, after
+			case n.Payload == markTag+"swept":
+				swept, after = append(swept, after...), nil
+			case strings.HasPrefix(n.Payload, "ite-heartbeat:"):
+			default:
+				after = append(after, n.Payload)
+			}
+		}
+	}
+
+	paths := func(pattern string) []string {
+		switch pattern {
+		case "/applications/{id}": // the notice first: its first view sweeps
+			return []string{"/applications/" + itoa(notice), "/applications/" + itoa(funded), "/applications/" + itoa(draft)}
+		case "/dashboard":
+			return []string{"/dashboard", "/dashboard?year=" + strconv.Itoa(p.Year)}
+		}
+		if strings.Contains(pattern, "{") {
+			t.Fatalf("cached route %s has no path in this test's fixture: add one", pattern)
+		}
+		return []string{pattern}
+	}
+	var routes []string
+	for _, rt := range e.srv.routes() {
+		if rt.method == http.MethodGet && cachedPages[rt.pattern] {
+			routes = append(routes, rt.pattern)
+		}
+	}
+	if len(routes) != len(cachedPages) {
+		t.Fatalf("cached pages %v, routes found %v", cachedPages, routes)
+	}
+	sweptWrites, pages := 0, 0
+	for _, pattern := range routes {
+		for _, path := range paths(pattern) {
+			for _, name := range order {
+				before := e.srv.pages.Len()
+				r := who[name].get(path)
+				swept, after := heard()
+				sweptWrites += len(swept)
+				switch {
+				case r.StatusCode >= 500:
+					t.Errorf("GET %s as %s: %d", path, name, r.StatusCode)
+				case r.StatusCode != http.StatusOK:
+					// A refusal may write (an audit row) but is never kept.
+					if e.srv.pages.Len() > before {
+						t.Errorf("GET %s as %s: a %d was kept in the cache", path, name, r.StatusCode)
+					}
+				case len(after) > 0:
+					t.Errorf("GET %s as %s: the cached page's handler committed to %v", path, name, after)
+				default:
+					pages++
+				}
+				// Again, from the cache if it was kept: the same answer,
+				// and only ever this user's page.
+				again := who[name].get(path)
+				if _, after := heard(); again.StatusCode == http.StatusOK && len(after) > 0 {
+					t.Errorf("GET %s as %s again: committed to %v", path, name, after)
+				}
+				if again.StatusCode != r.StatusCode {
+					t.Errorf("GET %s as %s: %d, then %d", path, name, r.StatusCode, again.StatusCode)
+				}
+				for _, resp := range []response{r, again} {
+					if resp.StatusCode == http.StatusOK && !strings.Contains(resp.body, `class="user-name">`+names[name]+"<") {
+						t.Errorf("GET %s as %s: the page is not theirs", path, name)
+					}
+				}
+			}
+		}
+	}
+	if sweptWrites == 0 {
+		t.Fatal("no sweep committed anything: the test did not tell a sweep's commits from a handler's")
+	}
+	if pages == 0 {
+		t.Fatal("no cached page was rendered")
+	}
+	if n, err := e.db.EndedNoticesDue(ctx); err != nil || n != 0 {
+		t.Fatalf("after the views %d ended notices are still due, %v", n, err)
 	}
 }

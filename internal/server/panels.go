@@ -12,8 +12,8 @@ import (
 // panelRoutes: drawing and assigning an application's review panel.
 func (s *Server) panelRoutes() []route {
 	return []route{
-		{"POST", "/applications/{id}/panel/draw", only(staff), s.handlePanelDraw},
-		{"POST", "/applications/{id}/panel/assign", only(staff), s.handlePanelAssign},
+		{"POST", "/applications/{id}/panel/draw", can(applications.ActionManagePanel), s.handlePanelDraw},
+		{"POST", "/applications/{id}/panel/assign", can(applications.ActionManagePanel), s.handlePanelAssign},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/conversion"
+	"ite/internal/day"
 	"ite/web/page"
 	"ite/web/ui"
 )
@@ -18,11 +19,11 @@ import (
 // programmeRoutes: the calls for applications and their settings.
 func (s *Server) programmeRoutes() []route {
 	return []route{
-		{"GET", "/programmes", only(staff, approver, auditor, admin).inMenu(navProgrammes, "申报批次"), s.handleProgrammes},
-		{"GET", "/programmes/new", only(admin), s.handleProgrammeNew},
-		{"POST", "/programmes", only(admin), s.handleProgrammeCreate},
-		{"GET", "/programmes/{id}", only(admin), s.handleProgrammeEdit},
-		{"POST", "/programmes/{id}", only(admin), s.handleProgrammeUpdate},
+		{"GET", "/programmes", can(applications.ActionReadProgrammes).inMenu(navProgrammes, "申报批次"), s.handleProgrammes},
+		{"GET", "/programmes/new", can(applications.ActionManageProgrammes), s.handleProgrammeNew},
+		{"POST", "/programmes", can(applications.ActionManageProgrammes), s.handleProgrammeCreate},
+		{"GET", "/programmes/{id}", can(applications.ActionManageProgrammes), s.handleProgrammeEdit},
+		{"POST", "/programmes/{id}", can(applications.ActionManageProgrammes), s.handleProgrammeUpdate},
 	}
 }
 
@@ -32,7 +33,7 @@ func (s *Server) handleProgrammes(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, page.Programmes(page.ProgrammesView{Programmes: ps, CanEdit: currentUser(r).Role == admin}))
+	return s.render(w, r, http.StatusOK, page.Programmes(page.ProgrammesView{Programmes: ps, CanEdit: currentUser(r).Role.Can(applications.ActionManageProgrammes)}))
 }
 
 // handleProgrammeNew shows the form with every default (GET /programmes/new).
@@ -155,7 +156,7 @@ func parseProgrammeForm(r *http.Request) (page.ProgrammeForm, applications.Progr
 	p.NoticeWorkingDays = atoi("notice_working_days", f.NoticeDays)
 	p.Version, _ = strconv.Atoi(f.Version)
 	date := func(field, s string) time.Time {
-		d, err := time.Parse(time.DateOnly, s)
+		d, err := day.Parse(s)
 		if err != nil {
 			errs[field] = "请填写日期（年-月-日）。"
 		}

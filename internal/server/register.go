@@ -3,11 +3,11 @@ package server
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"ite/internal/applications"
 	"ite/internal/auth"
 	"ite/internal/conversion"
+	"ite/internal/day"
 	"ite/internal/postgres"
 	"ite/web/page"
 	"ite/web/ui"
@@ -16,10 +16,10 @@ import (
 // registerRoutes: an enterprise's registration and its colleagues' accounts.
 func (s *Server) registerRoutes() []route {
 	return []route{
-		{"GET", "/register", public, s.handleRegisterForm},
-		{"POST", "/register", public, s.handleRegister},
-		{"GET", "/enterprise/colleagues", only(enterprise).inMenu(navColleagues, "本企业账号"), s.handleColleagues},
-		{"POST", "/enterprise/colleagues", only(enterprise), s.handleColleagueCreate},
+		{"GET", "/register", can(applications.ActionRegisterEnterprise), s.handleRegisterForm},
+		{"POST", "/register", can(applications.ActionRegisterEnterprise), s.handleRegister},
+		{"GET", "/enterprise/colleagues", can(applications.ActionManageColleagues).inMenu(navColleagues, "本企业账号"), s.handleColleagues},
+		{"POST", "/enterprise/colleagues", can(applications.ActionManageColleagues), s.handleColleagueCreate},
 	}
 }
 
@@ -35,8 +35,8 @@ func (s *Server) handleRegisterForm(w http.ResponseWriter, r *http.Request) erro
 	return s.render(w, r, http.StatusOK, page.Register(page.RegisterView{Form: map[string]string{}, CSRFToken: s.preSessionToken(w, r)}))
 }
 
-// handleRegister creates the enterprise and its first user, then asks the
-// new user to sign in (POST /register).
+// handleRegister creates the enterprise and its first user, then signs
+// the new user in (POST /register).
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	form := map[string]string{}
 	for _, f := range registerFields {
@@ -50,7 +50,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		errs["registered_capital"] = "请填写注册资本（元），最多两位小数，不带逗号。"
 	}
-	if d, err := time.Parse(time.DateOnly, form["founded_on"]); err == nil {
+	if d, err := day.Parse(form["founded_on"]); err == nil {
 		p.FoundedOn = d
 	} else {
 		errs["founded_on"] = "请填写成立日期（年-月-日）。"
@@ -78,7 +78,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	_, _, err = s.DB.RegisterEnterprise(r.Context(), actor(r), p, postgres.NewUser{
+	_, nu, err := s.DB.RegisterEnterprise(r.Context(), actor(r), p, postgres.NewUser{
 		Username: form["username"], DisplayName: p.ContactName, Role: applications.RoleEnterprise, PasswordHash: hash})
 	if err != nil {
 		k := applications.ErrorKind(err)
@@ -90,7 +90,19 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 		}
 		return fail(statusOf[k], applications.ErrorMessage(err))
 	}
-	return s.redirectWithFlash(w, r, "/login", "注册成功，请用刚才设置的用户名和密码登录。")
+	// Signed in as the login form would: the same check, audit row and
+	// fresh session.
+	u, result, err := s.checkLogin(r, nu.Username, password)
+	if err != nil {
+		return err
+	}
+	if result != postgres.LoginOK {
+		return s.redirectWithFlash(w, r, "/login?username="+urlQueryEscape(nu.Username), "注册成功，请用刚才设置的用户名和密码登录。")
+	}
+	if err := s.startSession(w, r, u); err != nil {
+		return err
+	}
+	return s.redirectWithFlash(w, r, "/", "注册成功，已为您登录。现在可以填写本企业的第一份申报。")
 }
 
 // handleColleagues lists the enterprise's users (GET /enterprise/colleagues).

@@ -10,6 +10,7 @@ import (
 	"github.com/a-h/templ"
 
 	"ite/internal/applications"
+	"ite/internal/postgres"
 	"ite/web/page"
 )
 
@@ -46,6 +47,7 @@ var statusOf = map[applications.Kind]int{
 	applications.Forbidden:       http.StatusForbidden,
 	applications.Unauthenticated: http.StatusUnauthorized,
 	applications.TooLarge:        http.StatusRequestEntityTooLarge,
+	applications.BadRequest:      http.StatusBadRequest,
 	applications.Internal:        http.StatusInternalServerError,
 }
 
@@ -56,6 +58,7 @@ var titleOf = map[int]string{
 	http.StatusForbidden:             "无权访问",
 	http.StatusUnauthorized:          "请先登录",
 	http.StatusRequestEntityTooLarge: "文件过大",
+	http.StatusBadRequest:            "请求不完整",
 	http.StatusInternalServerError:   "系统错误",
 }
 
@@ -67,6 +70,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &maxBytes) {
 		kind = applications.TooLarge
 		err = applications.Errorf(applications.TooLarge, "上传的内容超过大小上限，请压缩后重试。")
+	}
+	// A database outage is no bug of ours: 503 and a retry page
+	// (unavailable.go), not the 500 the kind table would give it.
+	if kind == applications.Internal && postgres.Unavailable(err) {
+		s.writeUnavailable(w, r, err)
+		return
 	}
 	status := statusOf[kind]
 	if kind == applications.Internal {

@@ -6,12 +6,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"ite/internal/applications"
 	"ite/internal/blob"
 	"ite/internal/conversion"
+	"ite/internal/day"
 	"ite/internal/postgres"
 	"ite/web/page"
 	"ite/web/ui"
@@ -20,14 +19,13 @@ import (
 // reportRoutes: enterprise progress reports, their review, and the
 // programmes' reporting duty.
 func (s *Server) reportRoutes() []route {
-	readers := only(enterprise, staff, approver, auditor)
 	return []route{
-		{"GET", "/reports", readers.inMenu(navReports, "进展报告"), s.handleReports},
-		{"GET", "/reports/settings", only(admin).inMenu(navReportSettings, "报告设置"), s.handleReportSettings},
-		{"GET", "/reports/{id}", readers, s.handleReportShow},
-		{"POST", "/reports/{id}", only(enterprise), s.handleReportSubmit},
-		{"POST", "/reports/{id}/review", only(staff), s.handleReportReview},
-		{"POST", "/programmes/{id}/reporting", only(admin), s.handleReportingDuty},
+		{"GET", "/reports", can(applications.ActionReadReports).inMenu(navReports, "进展报告"), s.handleReports},
+		{"GET", "/reports/settings", can(applications.ActionManageReporting).inMenu(navReportSettings, "报告设置"), s.handleReportSettings},
+		{"GET", "/reports/{id}", can(applications.ActionReadReports), s.handleReportShow},
+		{"POST", "/reports/{id}", can(applications.ActionSubmitReport), s.handleReportSubmit},
+		{"POST", "/reports/{id}/review", can(applications.ActionReviewReport), s.handleReportReview},
+		{"POST", "/programmes/{id}/reporting", can(applications.ActionManageReporting), s.handleReportingDuty},
 	}
 }
 
@@ -37,31 +35,19 @@ const (
 	maxReportFieldBytes = 64 << 10 // the narrative: 10,000 characters of Chinese fit
 )
 
-// reportSweeps throttles the whole-portfolio sweep that staff pages run
-// on access: at most once a minute (of the server's clock) per server.
-var reportSweeps sync.Map // *Server → time.Time of the last sweep
-
 // ensureReports runs the due-report sweep for what the viewer is about to
-// see: an enterprise's own projects on every visit (cheap), everything
-// for staff at most once a minute. The periodic job covers the rest.
+// see (sweepDue): an enterprise's own projects on every visit (cheap),
+// everything for staff at most once a minute and only when something can
+// have fallen due. The periodic job covers the rest.
 func (s *Server) ensureReports(r *http.Request) error {
 	u := currentUser(r)
-	now := s.Now()
-	if u.Role == enterprise {
-		if u.EnterpriseID == 0 {
-			return nil
-		}
-		_, err := s.DB.EnsureEnterpriseReports(r.Context(), chinaToday(now), u.EnterpriseID)
-		return err
+	if u.Role != enterprise {
+		return s.sweepDue(r, &s.reports)
 	}
-	if last, ok := reportSweeps.Load(s); ok {
-		if d := now.Sub(last.(time.Time)); d >= 0 && d < time.Minute {
-			return nil
-		}
+	if u.EnterpriseID == 0 {
+		return nil
 	}
-	reportSweeps.Store(s, now)
-	_, err := s.DB.EnsureDueReports(r.Context(), chinaToday(now))
-	return err
+	return s.sweepDue(r, s.enterpriseReports(u.EnterpriseID))
 }
 
 var reportViews = []ui.Option{
@@ -79,8 +65,8 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u := currentUser(r)
-	today := chinaToday(s.Now())
-	v := page.ReportListView{Today: today, Enterprise: u.Role == enterprise, Views: reportViews}
+	today := day.Today(s.Now())
+	v := page.ReportListView{Today: today, Enterprise: u.Role == enterprise, Views: reportViews} // not a permission: the enterprise's own reports
 	f := postgres.ReportFilter{}
 	if v.Enterprise {
 		if u.EnterpriseID == 0 {
@@ -93,10 +79,10 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) error {
 		case "overdue":
 			f.OverdueOn = today
 		case "due":
-			f.Status = postgres.ReportDue
+			f.Status = applications.ReportDue
 		case "all":
 		default:
-			v.View, f.Status = "review", postgres.ReportSubmitted
+			v.View, f.Status = "review", applications.ReportSubmitted
 		}
 	}
 	var err error
@@ -108,10 +94,10 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) error {
 
 // loadReport finds the route's report if the caller may see its project
 // (the application's rule: another enterprise gets 404 and an audit row).
-func (s *Server) loadReport(r *http.Request) (postgres.ProgressReport, error) {
+func (s *Server) loadReport(r *http.Request) (applications.ProgressReport, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
-		return postgres.ProgressReport{}, err
+		return applications.ProgressReport{}, err
 	}
 	rep, err := s.DB.FindReport(r.Context(), id)
 	if err != nil {
@@ -137,7 +123,7 @@ func (s *Server) handleReportShow(w http.ResponseWriter, r *http.Request) error 
 	return s.renderReport(w, r, http.StatusOK, rep, reportForm(rep), nil, "")
 }
 
-func reportForm(rep postgres.ProgressReport) map[string]string {
+func reportForm(rep applications.ProgressReport) map[string]string {
 	f := map[string]string{"narrative": rep.Narrative}
 	if rep.Figures != nil {
 		f["revenue"] = rep.Figures.Revenue.StringFixed(2)
@@ -148,10 +134,11 @@ func reportForm(rep postgres.ProgressReport) map[string]string {
 	return f
 }
 
-func (s *Server) renderReport(w http.ResponseWriter, r *http.Request, status int, rep postgres.ProgressReport, form map[string]string, errs ui.Errors, msg string) error {
+func (s *Server) renderReport(w http.ResponseWriter, r *http.Request, status int, rep applications.ProgressReport, form map[string]string, errs ui.Errors, msg string) error {
 	u := currentUser(r)
-	v := page.ReportView{Report: rep, Today: chinaToday(s.Now()), Form: form, Errors: errs, FormError: msg,
-		CanSubmit: u.Role == enterprise && rep.Open(), CanReview: u.Role == staff && rep.Status == postgres.ReportSubmitted,
+	v := page.ReportView{Report: rep, Today: day.Today(s.Now()), Form: form, Errors: errs, FormError: msg,
+		CanSubmit:    u.Role.Can(applications.ActionSubmitReport) && rep.Open(),
+		CanReview:    u.Role.Can(applications.ActionReviewReport) && rep.Status == applications.ReportSubmitted,
 		MaxUploadMiB: s.maxUpload() >> 20, MaxFiles: maxReportFiles}
 	return s.render(w, r, status, page.ReportShow(v))
 }
@@ -159,7 +146,7 @@ func (s *Server) renderReport(w http.ResponseWriter, r *http.Request, status int
 // refuseReport re-renders the report with a domain refusal (Invalid or
 // Conflict, with the field's message beside it); other errors go to the
 // error page.
-func (s *Server) refuseReport(w http.ResponseWriter, r *http.Request, rep postgres.ProgressReport, form map[string]string, err error) error {
+func (s *Server) refuseReport(w http.ResponseWriter, r *http.Request, rep applications.ProgressReport, form map[string]string, err error) error {
 	k := applications.ErrorKind(err)
 	if k != applications.Invalid && k != applications.Conflict && k != applications.TooLarge {
 		return err
@@ -203,7 +190,7 @@ func (s *Server) handleReportSubmit(w http.ResponseWriter, r *http.Request) erro
 			}
 		}
 	}
-	var in postgres.ReportInput
+	var in applications.ReportInput
 	checked := false
 	for {
 		part, err := mr.NextPart()
@@ -266,8 +253,8 @@ func (s *Server) handleReportSubmit(w http.ResponseWriter, r *http.Request) erro
 
 // parseReportForm reads the figures and the narrative. Errors: Invalid,
 // naming the field.
-func parseReportForm(form map[string]string) (postgres.ReportInput, error) {
-	var in postgres.ReportInput
+func parseReportForm(form map[string]string) (applications.ReportInput, error) {
+	var in applications.ReportInput
 	var err error
 	if in.Figures.Revenue, err = conversion.ParseMoney(form["revenue"]); err != nil {
 		return in, applications.FieldError("revenue", "营业收入须为数字（元），最多两位小数，不带逗号；没有收入请填 0。")

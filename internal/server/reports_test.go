@@ -16,6 +16,7 @@ import (
 	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/auth"
+	"ite/internal/day"
 	"ite/internal/postgres"
 )
 
@@ -174,7 +175,7 @@ func TestProgressReports(t *testing.T) {
 		if rows[idText] != "due+overdue" {
 			t.Fatalf("overdue view: %v", rows)
 		}
-		od, err := e.db.ListOverdueReports(context.Background(), chinaToday(e.clock.Now()))
+		od, err := e.db.ListOverdueReports(context.Background(), day.Today(e.clock.Now()))
 		if err != nil || len(od) != 1 || od[0].ID != id {
 			t.Fatalf("ListOverdueReports = %v, %v", od, err)
 		}

@@ -15,17 +15,13 @@ import (
 // approved by an approver.
 func (s *Server) reversalRoutes() []route {
 	return []route{
-		{"GET", "/ledger/reversals", only(staff, approver, auditor, admin).inMenu(navReversals, "冲正").menuFor(admin), s.handleReversals},
-		{"POST", "/ledger/reversals", only(staff, admin), s.handleReversalRequest},
-		{"GET", "/ledger/reversals/{id}", only(staff, approver, auditor, admin), s.handleReversalShow},
-		{"POST", "/ledger/reversals/{id}/approve", only(approver), s.handleReversalApprove},
-		{"POST", "/ledger/reversals/{id}/reject", only(approver), s.handleReversalReject},
+		{"GET", "/ledger/reversals", can(applications.ActionReadReversals), s.handleReversals},
+		{"POST", "/ledger/reversals", can(applications.ActionRequestReversal), s.handleReversalRequest},
+		{"GET", "/ledger/reversals/{id}", can(applications.ActionReadReversals), s.handleReversalShow},
+		{"POST", "/ledger/reversals/{id}/approve", can(applications.ActionApproveReversal), s.handleReversalApprove},
+		{"POST", "/ledger/reversals/{id}/reject", can(applications.ActionApproveReversal), s.handleReversalReject},
 	}
 }
-
-// canRequestReversal: staff, who record disbursements, and admins, who
-// record appropriations, may ask for a correction; approvers decide it.
-func canRequestReversal(role applications.Role) bool { return role == staff || role == admin }
 
 // reversalPanel fills the correction panel of entry e's page for the
 // current user.
@@ -34,13 +30,8 @@ func (s *Server) reversalPanel(r *http.Request, e ledger.Entry, p page.ReversalP
 	if err != nil {
 		return p, err
 	}
-	role := currentUser(r).Role
-	if role == admin && e.Kind != ledger.KindAppropriation && opt.Allowed {
-		// The store refuses it too (RequestReversal); say so up front.
-		opt.Allowed, opt.Refusal = false, postgres.AdminReversalRefusal
-	}
 	p.Seq, p.Option = e.Seq, opt
-	p.CanRequest = canRequestReversal(role)
+	p.CanRequest = currentUser(r).Role.Can(applications.ActionRequestReversal)
 	if p.CanRequest && p.Form.Key == "" {
 		p.Form.Key = newFormKey(r.Context())
 	}
@@ -51,10 +42,10 @@ func (s *Server) reversalsView(r *http.Request, form page.ReversalForm) (page.Re
 	q := r.URL.Query()
 	v := page.ReversalListView{Status: moneyStatus(q.Get("status")), Form: form}
 	u := currentUser(r)
-	if _, set := q["status"]; !set && u.Role == approver {
-		v.Status = postgres.MoneyPending // the approver's queue
+	if _, set := q["status"]; !set && u.Role == approver { // not a permission: the approver's default queue
+		v.Status = applications.MoneyPending // the approver's queue
 	}
-	v.CanRequest = canRequestReversal(u.Role)
+	v.CanRequest = u.Role.Can(applications.ActionRequestReversal)
 	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
 	const size = 50
 	items, err := s.DB.ListReversals(r.Context(), postgres.ReversalFilter{Status: v.Status, BeforeID: max(before, 0), Limit: size})
@@ -72,7 +63,7 @@ func (s *Server) reversalsView(r *http.Request, form page.ReversalForm) (page.Re
 }
 
 // handleReversals lists reversal requests; approvers land on the pending
-// ones, staff and admins also get the form to ask for one by entry number
+// ones, staff (ActionRequestReversal) also get the form to ask for one by entry number
 // (GET /ledger/reversals).
 func (s *Server) handleReversals(w http.ResponseWriter, r *http.Request) error {
 	v, err := s.reversalsView(r, page.ReversalForm{})
@@ -93,9 +84,9 @@ func (s *Server) handleReversalRequest(w http.ResponseWriter, r *http.Request) e
 	if err == nil && seq == 0 {
 		err = applications.FieldError("entry_seq", "请填写要冲正的凭证号。")
 	}
-	var rv postgres.Reversal
+	var rv applications.Reversal
 	if err == nil {
-		rv, err = s.DB.RequestReversal(r.Context(), actor(r), postgres.ReversalInput{EntrySeq: seq, Reason: form.Reason,
+		rv, err = s.DB.RequestReversal(r.Context(), actor(r), applications.ReversalInput{EntrySeq: seq, Reason: form.Reason,
 			IdempotencyKey: form.Key})
 	}
 	if e, ok := refused(err); ok {
@@ -130,7 +121,7 @@ func (s *Server) handleReversalShow(w http.ResponseWriter, r *http.Request) erro
 // and the business record undone in one transaction (POST
 // /ledger/reversals/{id}/approve). The requester gets 403 and an audit row.
 func (s *Server) handleReversalApprove(w http.ResponseWriter, r *http.Request) error {
-	return reversalPage.check(s, w, r, func(id int64, key string) (postgres.Reversal, error) {
+	return reversalPage.check(s, w, r, func(id int64, key string) (applications.Reversal, error) {
 		return s.DB.ApproveReversal(r.Context(), actor(r), id, key)
 	}, "冲正已审批通过，冲销凭证已记账。")
 }
@@ -138,7 +129,7 @@ func (s *Server) handleReversalApprove(w http.ResponseWriter, r *http.Request) e
 // handleReversalReject sends a reversal request back with a reason (POST
 // /ledger/reversals/{id}/reject).
 func (s *Server) handleReversalReject(w http.ResponseWriter, r *http.Request) error {
-	return reversalPage.check(s, w, r, func(id int64, key string) (postgres.Reversal, error) {
+	return reversalPage.check(s, w, r, func(id int64, key string) (applications.Reversal, error) {
 		return s.DB.RejectReversal(r.Context(), actor(r), id, key, r.PostFormValue("comment"))
 	}, "已退回申请人。")
 }

@@ -19,11 +19,11 @@ import (
 // reviewRoutes: the experts' scoring and the score sheet.
 func (s *Server) reviewRoutes() []route {
 	return []route{
-		{"GET", "/reviews", only(expert).inMenu(navReviews, "我的评审"), s.handleReviewInbox},
-		{"GET", "/reviews/{id}", only(expert), s.handleReviewShow},
-		{"POST", "/reviews/{id}/declare", only(expert), s.handleDeclare},
-		{"POST", "/reviews/{id}", only(expert), s.handleReviewSubmit},
-		{"GET", "/applications/{id}/scores.xlsx", only(staff, approver, auditor), s.handleScoreSheet},
+		{"GET", "/reviews", can(applications.ActionReviewAsExpert).inMenu(navReviews, "我的评审"), s.handleReviewInbox},
+		{"GET", "/reviews/{id}", can(applications.ActionReviewAsExpert), s.handleReviewShow},
+		{"POST", "/reviews/{id}/declare", can(applications.ActionReviewAsExpert), s.handleDeclare},
+		{"POST", "/reviews/{id}", can(applications.ActionReviewAsExpert), s.handleReviewSubmit},
+		{"GET", "/applications/{id}/scores.xlsx", can(applications.ActionExportScores), s.handleScoreSheet},
 	}
 }
 
@@ -36,8 +36,8 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 		return nil, nil
 	}
 	v := &page.ReviewPart{AppID: a.ID, State: a.State, App: a, Criteria: p.Criteria, PassScore: p.PassScore.String(),
-		NoticeDays: p.NoticeWorkingDays, ShowPanel: u.Role != enterprise,
-		CanDraw: u.Role == staff && a.State == applications.StateUnderReview, Errors: ui.Errors{}}
+		NoticeDays: p.NoticeWorkingDays, ShowPanel: u.Role != enterprise, // not a permission: the enterprise never sees its panel
+		CanDraw: u.Role.Can(applications.ActionManagePanel) && a.State == applications.StateUnderReview, Errors: ui.Errors{}}
 	var err error
 	if v.ShowPanel {
 		if v.Panel, err = s.DB.ListAssignments(ctx, a.ID); err != nil {
@@ -64,7 +64,7 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 	// aggregate only, never who gave what.
 	if a.State != applications.StateUnderReview {
 		v.Result = &result
-		if u.Role != enterprise {
+		if u.Role != enterprise { // not a permission: what of the data the enterprise sees
 			v.Reviews = reviews
 		}
 	}
@@ -73,27 +73,28 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 		return nil, err
 	}
 	for _, d := range decisions {
-		if u.Role != enterprise || d.Status == "approved" {
+		if u.Role != enterprise || d.Status == applications.DecisionApproved { // not a permission: the enterprise sees the approved decision only
 			v.Decisions = append(v.Decisions, d)
 		}
-		if d.Status == "pending" && u.Role == approver && d.PreparedBy != u.ID {
+		if d.Status == applications.DecisionPending && u.Role.Can(applications.ActionApproveDecision) && d.PreparedBy != u.ID {
 			v.CanCheck = true
 		}
 	}
 	hasPending := false
 	for _, d := range decisions {
-		hasPending = hasPending || d.Status == "pending"
+		hasPending = hasPending || d.Status == applications.DecisionPending
 	}
-	v.CanPrepare = u.Role == staff && a.State == applications.StateReviewed && !hasPending
+	v.CanPrepare = u.Role.Can(applications.ActionPrepareDecision) && a.State == applications.StateReviewed && !hasPending
 	v.TermsTemplate, v.RequestedAmount = string(p.TermsTemplate), conversion.FormatMoney(a.RequestedAmount)
 	if !a.NoticeStartsOn.IsZero() {
 		if v.Objections, err = s.DB.ListObjections(ctx, a.ID); err != nil {
 			return nil, err
 		}
-		v.CanObject = u.Role == staff && a.State == applications.StateApproved && a.NoticeClosedAt.IsZero()
-		v.CanCheckObjection = u.Role == approver && a.State == applications.StateApproved
+		v.CanObject = u.Role.Can(applications.ActionHandleObjections) && a.State == applications.StateApproved && a.NoticeClosedAt.IsZero()
+		v.CanCheckObjection = u.Role.Can(applications.ActionApproveObjection) && a.State == applications.StateApproved
 	}
 	v.HasAgreement = !a.ApprovedAmount.Decimal.IsZero()
+	v.CanReadPlan = u.Role.Can(applications.ActionReadLedger)
 	return v, nil
 }
 
@@ -134,7 +135,7 @@ func (s *Server) renderReview(w http.ResponseWriter, r *http.Request, status int
 		return err
 	}
 	v := page.ExpertReviewView{Assignment: x, Form: form, Errors: errs, FormError: msg}
-	if x.Status == "declared" || x.Status == "submitted" {
+	if x.Status == applications.AssignmentDeclared || x.Status == applications.AssignmentSubmitted {
 		a, err := s.DB.FindApplication(r.Context(), x.ApplicationID)
 		if err != nil {
 			return err
@@ -153,7 +154,7 @@ func (s *Server) renderReview(w http.ResponseWriter, r *http.Request, status int
 			}
 		}
 		v.App, v.Criteria = a, p.Criteria
-		if x.Status == "submitted" {
+		if x.Status == applications.AssignmentSubmitted {
 			rs, err := s.DB.ListSubmittedReviews(r.Context(), a.ID)
 			if err != nil {
 				return err

@@ -3,7 +3,6 @@ package server
 import (
 	"io/fs"
 	"net/http"
-	"slices"
 
 	"github.com/go-chi/chi/v5"
 
@@ -11,30 +10,34 @@ import (
 	"ite/web"
 )
 
-// access declares who may use a route. The zero value admits nobody, so a
-// route added without thinking about access is refused, not open. A GET
-// route may also carry its entry in the menu (inMenu): the menu is built
-// from the route table (menu.go), so an entry shows only for roles the
-// route admits.
+// access declares who may use a route: the one action of the permission
+// table (applications.Action, DOMAIN §2) the route performs. Who may is
+// never written here: it is read from the table (Role.Can), so the route,
+// the menu, the buttons a page offers and the store cannot disagree. The
+// zero value names no action and admits nobody, so a route added without
+// thinking about access is refused, not open. A GET route may also carry
+// its entry in the menu (inMenu): the menu is built from the route table
+// (menu.go), so an entry shows only for roles the route admits.
 type access struct {
-	public bool                // anyone, signed in or not
-	roles  []applications.Role // signed-in users with one of these roles
+	action applications.Action // what the route does; its roles are the table's
 	menu   *menuEntry          // the route's link in the menu, if any
 }
 
-func (a access) allows(role applications.Role) bool { return slices.Contains(a.roles, role) }
+// can is the access of a route that performs action a.
+func can(a applications.Action) access { return access{action: a} }
 
-// admits reports whether a signed-in user with role may use the route.
-func (a access) admits(role applications.Role) bool { return a.public || a.allows(role) }
+// public reports whether anyone may use the route, signed in or not.
+func (a access) public() bool { return a.action.Public() }
 
-var (
-	public  = access{public: true}
-	anyRole = access{roles: applications.AllRoles()}
-)
+// allows reports whether the route is for signed-in users and role is one
+// of theirs (false for a public route, which admits without a role).
+func (a access) allows(role applications.Role) bool { return !a.public() && role.Can(a.action) }
 
-func only(roles ...applications.Role) access { return access{roles: roles} }
+// admits reports whether a signed-in user with role may use the route (a
+// public route admits every role).
+func (a access) admits(role applications.Role) bool { return a.public() || a.allows(role) }
 
-// Shorthands for the role sets the routes use.
+// Shorthands for the roles (menu entries, the data a role sees, tests).
 const (
 	enterprise = applications.RoleEnterprise
 	staff      = applications.RoleStaff
@@ -52,8 +55,9 @@ type route struct {
 	handle  handlerFunc
 }
 
-// routes is THE route table: every endpoint of the application, with who
-// may call it and, for a page in the menu, its menu entry. Each resource
+// routes is THE route table: every endpoint of the application, with the
+// action it performs (who may call it is the permission table's) and, for
+// a page in the menu, its menu entry. Each resource
 // keeps its part in its own file (xxxRoutes, beside its handlers); tests
 // walk the whole of it against the router and every role.
 func (s *Server) routes() []route {
@@ -89,6 +93,10 @@ func (s *Server) routes() []route {
 		s.endingRoutes(),
 		s.watchlistRoutes(),
 		s.ledgerRoutes(),
+		s.periodRoutes(),
+		s.anchorRoutes(),
+		s.balanceRoutes(),
+		s.certificateRoutes(),
 		s.appropriationRoutes(),
 		s.disbursementRoutes(),
 		s.reversalRoutes(),
@@ -104,7 +112,7 @@ func (s *Server) routes() []route {
 // staticRoutes: the embedded assets.
 func (s *Server) staticRoutes() []route {
 	return []route{
-		{"GET", "/static/*", public, s.handleStatic},
+		{"GET", "/static/*", can(applications.ActionUseSite), s.handleStatic},
 	}
 }
 

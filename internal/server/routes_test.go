@@ -55,7 +55,7 @@ func TestRouteTable(t *testing.T) {
 				} else {
 					r = c.post(path, url.Values{})
 				}
-				allowed := rt.access.public || rt.access.allows(role)
+				allowed := rt.access.public() || rt.access.allows(role)
 				if allowed && r.StatusCode == http.StatusForbidden {
 					t.Fatalf("allowed role refused: %d", r.StatusCode)
 				}
@@ -77,7 +77,7 @@ func TestRouteTable(t *testing.T) {
 				r = c.post(path, url.Values{})
 			}
 			switch {
-			case rt.access.public:
+			case rt.access.public():
 				if r.StatusCode == http.StatusForbidden || r.StatusCode == http.StatusUnauthorized {
 					t.Fatalf("public route refused: %d", r.StatusCode)
 				}
@@ -98,7 +98,7 @@ func TestUndeclaredAccessRefusesEveryone(t *testing.T) {
 	t.Parallel()
 	var a access
 	for _, role := range applications.AllRoles() {
-		if a.public || a.allows(role) {
+		if a.public() || a.allows(role) {
 			t.Fatalf("zero access admits %s", role)
 		}
 	}

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"ite/internal/blob"
 	"ite/internal/pagecache"
 	"ite/internal/postgres"
+	"ite/internal/suite"
 	"ite/web/layout"
 )
 
@@ -38,15 +40,22 @@ type Config struct {
 	// Version is printed by /healthz.
 	Version string
 	// Blobs stores uploaded documents; MasterKey wraps the per-file keys of
-	// sensitive ones (32 bytes).
+	// sensitive ones (32 bytes), sealed with the algorithms Crypto chooses
+	// (CRYPTO: AES-256-GCM by default, SM4-GCM under gm).
 	Blobs     blob.Store
 	MasterKey []byte
+	Crypto    suite.Suite
 	// MaxUploadBytes is the per-file limit (default 20 MiB).
 	MaxUploadBytes int64
 	// PageCache serves the busiest pages from memory until the data under
 	// them changes (see pagecache.go). It takes effect once RunJobs is
 	// listening for changes.
 	PageCache bool
+	// AnchorKey signs the chain anchors (anchors.go); kept outside the
+	// database. Nil disables anchoring. AnchorDir receives a copy of each
+	// anchor ("" for none).
+	AnchorKey ed25519.PrivateKey
+	AnchorDir string
 }
 
 func (s *Server) maxUpload() int64 {
@@ -63,15 +72,17 @@ type Server struct {
 	// menu is each role's navigation, built from the route table (menu.go).
 	menu layout.Menu
 	cop  *http.CrossOriginProtection
-	// gens and pages are the page cache (pagecache.go).
-	gens  pagecache.Generations
-	pages *pagecache.Cache
+	// gens and pages are the page cache (pagecache.go); figures caches the
+	// dashboard's computed views (dashboard.go).
+	gens    pagecache.Generations
+	pages   *pagecache.Cache
+	figures *dashboardCache
 	// todoCache keeps each user's to-do total for the menu, by
 	// generation (home.go).
 	todoCache sync.Map
-	// notices and lapses remember when their sweeps last found nothing
-	// due (sweepDue).
-	notices, lapses dueMemo
+	// notices, lapses and reports are the sweeps views run on access, each
+	// with its memory of when it last found nothing due (sweeps.go).
+	notices, lapses, reports viewSweep
 }
 
 // New builds the server and its router.
@@ -88,8 +99,10 @@ func New(cfg Config) *Server {
 	if cfg.Programme == "" {
 		cfg.Programme = "先投后股"
 	}
-	s := &Server{Config: cfg, cop: http.NewCrossOriginProtection(), pages: pagecache.New(pageTTL, pageCacheBytes)}
+	s := &Server{Config: cfg, cop: http.NewCrossOriginProtection(), pages: pagecache.New(pageTTL, pageCacheBytes),
+		figures: newDashboardCache()}
 	s.pages.Now = cfg.Now
+	s.initSweeps()
 	s.router = s.buildRouter()
 	return s
 }

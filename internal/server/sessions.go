@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/auth"
 	"ite/internal/postgres"
@@ -13,20 +14,23 @@ import (
 // sessionRoutes: signing in and out.
 func (s *Server) sessionRoutes() []route {
 	return []route{
-		{"GET", "/login", public, s.handleLoginForm},
-		{"POST", "/login", public, s.handleLogin},
-		{"POST", "/logout", anyRole, s.handleLogout},
+		{"GET", "/login", can(applications.ActionSignIn), s.handleLoginForm},
+		{"POST", "/login", can(applications.ActionSignIn), s.handleLogin},
+		{"POST", "/logout", can(applications.ActionSignOut), s.handleLogout},
 	}
 }
 
-// handleLoginForm shows the sign-in page (GET /login).
+// handleLoginForm shows the sign-in page (GET /login), with the username
+// filled in when ?username= gives one (after registering, if signing the
+// new user in did not succeed).
 func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) error {
 	if currentUser(r) != nil {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return nil
 	}
+	q := r.URL.Query()
 	return s.render(w, r, http.StatusOK, page.Login(page.LoginView{
-		Next: safeNext(r.URL.Query().Get("next")), CSRFToken: s.preSessionToken(w, r),
+		Username: strings.TrimSpace(q.Get("username")), Next: safeNext(q.Get("next")), CSRFToken: s.preSessionToken(w, r),
 	}))
 }
 
@@ -43,10 +47,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if username == "" || password == "" {
 		return fail(http.StatusUnprocessableEntity, "请输入用户名和密码。")
 	}
-	u, result, err := s.DB.Login(r.Context(), actor(r), username, func(hash string) bool {
-		ok, err := auth.VerifyPassword(password, hash)
-		return err == nil && ok
-	})
+	u, result, err := s.checkLogin(r, username, password)
 	if err != nil {
 		return err
 	}
@@ -58,6 +59,31 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	case postgres.LoginBadCredentials:
 		return fail(http.StatusUnauthorized, "用户名或密码不正确，请重新输入。连续失败 5 次账号将被锁定 30 分钟。")
 	}
+	if err := s.startSession(w, r, u); err != nil {
+		return err
+	}
+	if next == "" {
+		next = "/"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
+
+// checkLogin checks a username and password through the store's Login
+// (failure count, lock-out, and the login audit row in one transaction).
+// Registration signs the new user in through it too, so both leave the
+// same audit rows.
+func (s *Server) checkLogin(r *http.Request, username, password string) (auth.User, postgres.LoginResult, error) {
+	return s.DB.Login(r.Context(), actor(r), username, func(hash string) bool {
+		ok, err := auth.VerifyPassword(password, hash)
+		return err == nil && ok
+	})
+}
+
+// startSession gives the browser a brand-new session for u (the old one,
+// if any, is deleted) and drops the pre-session CSRF cookie: the end of
+// every sign-in, by the login form or right after registering.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u auth.User) error {
 	old := ""
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		old = c.Value
@@ -68,10 +94,6 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.setCookie(w, r, sessionCookie, token, auth.AbsoluteLifetime)
 	s.clearCookie(w, r, preSessionCookie)
-	if next == "" {
-		next = "/"
-	}
-	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
 }
 

@@ -3,19 +3,16 @@ package server
 import (
 	"net/http"
 
+	"ite/internal/applications"
 	"ite/internal/postgres"
 	"ite/web/page"
 )
 
-// notified are the roles some kind of event notifies (postgres.NotifyKindsFor):
-// the ones with email settings to make. Auditors change nothing.
-var notified = only(enterprise, staff, approver, expert)
-
 // settingsRoutes: a user's own settings.
 func (s *Server) settingsRoutes() []route {
 	return []route{
-		{"GET", "/settings/notifications", notified, s.handleNotificationSettings},
-		{"POST", "/settings/notifications", notified, s.handleNotificationSettingsSave},
+		{"GET", "/settings/notifications", can(applications.ActionSetNotifications), s.handleNotificationSettings},
+		{"POST", "/settings/notifications", can(applications.ActionSetNotifications), s.handleNotificationSettingsSave},
 	}
 }
 

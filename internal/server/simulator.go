@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 
+	"ite/internal/applications"
 	"ite/internal/conversion"
 	"ite/web/page"
 	"ite/web/ui"
@@ -14,7 +15,7 @@ import (
 // simulatorAccess is who may use the simulator (see calcRoutes), and its
 // entry in the menu: both the page and its result carry it, the page
 // (first in the table) is the link.
-var simulatorAccess = only(enterprise, staff, approver, auditor).inMenu(navSimulator, "转股测算")
+var simulatorAccess = can(applications.ActionUseSimulator).inMenu(navSimulator, "转股测算")
 
 // simulatorExample is DOMAIN §15 example A, shown when the page is opened
 // without a scenario: conversion at the round's price and a three-tranche

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"ite/internal/applications"
+	"ite/internal/day"
 	"ite/web/format"
 	"ite/web/page"
 )
@@ -11,7 +12,7 @@ import (
 // templateRoutes: the printable templates of the materials.
 func (s *Server) templateRoutes() []route {
 	return []route{
-		{"GET", "/applications/{id}/templates/{item}", only(enterprise, staff), s.handleTemplate},
+		{"GET", "/applications/{id}/templates/{item}", can(applications.ActionDownloadTemplates), s.handleTemplate},
 	}
 }
 
@@ -33,6 +34,6 @@ func (s *Server) handleTemplate(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, r, http.StatusOK, page.TemplatePrint(page.TemplateView{
 		Kind: string(item), Title: item.Label(), Enterprise: a.Enterprise, USCC: a.EnterpriseUSCC,
 		Project: a.Title, Programme: p.Name, Amount: format.Yuan(a.RequestedAmount) + "（" + format.Uppercase(a.RequestedAmount) + "）",
-		Platform: p.HoldingPlatform, Today: format.Date(chinaToday(s.Now())),
+		Platform: p.HoldingPlatform, Today: format.Date(day.Today(s.Now())),
 	}))
 }

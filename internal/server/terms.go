@@ -12,8 +12,8 @@ import (
 // termsRoutes: changes to the terms of a signed agreement.
 func (s *Server) termsRoutes() []route {
 	return []route{
-		{"POST", "/applications/{id}/agreement/terms", only(staff), s.handleTermsPropose},
-		{"POST", "/agreements/{id}/approve", only(approver), s.handleTermsApprove},
+		{"POST", "/applications/{id}/agreement/terms", can(applications.ActionProposeTerms), s.handleTermsPropose},
+		{"POST", "/agreements/{id}/approve", can(applications.ActionApproveTerms), s.handleTermsApprove},
 	}
 }
 

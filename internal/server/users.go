@@ -15,12 +15,12 @@ import (
 // userRoutes: the administration of user accounts.
 func (s *Server) userRoutes() []route {
 	return []route{
-		{"GET", "/admin/users", only(admin).inMenu(navUsers, "用户管理"), s.handleAdminUsers},
-		{"POST", "/admin/users", only(admin), s.handleAdminUserCreate},
-		{"GET", "/admin/users/{id}", only(admin), s.handleAdminUserShow},
-		{"POST", "/admin/users/{id}", only(admin), s.handleAdminUserUpdate},
-		{"POST", "/admin/users/{id}/password", only(admin), s.handleAdminUserPassword},
-		{"POST", "/admin/users/{id}/status", only(admin), s.handleAdminUserStatus},
+		{"GET", "/admin/users", can(applications.ActionManageUsers).inMenu(navUsers, "用户管理"), s.handleAdminUsers},
+		{"POST", "/admin/users", can(applications.ActionManageUsers), s.handleAdminUserCreate},
+		{"GET", "/admin/users/{id}", can(applications.ActionManageUsers), s.handleAdminUserShow},
+		{"POST", "/admin/users/{id}", can(applications.ActionManageUsers), s.handleAdminUserUpdate},
+		{"POST", "/admin/users/{id}/password", can(applications.ActionManageUsers), s.handleAdminUserPassword},
+		{"POST", "/admin/users/{id}/status", can(applications.ActionManageUsers), s.handleAdminUserStatus},
 	}
 }
 
@@ -160,7 +160,7 @@ func (s *Server) handleAdminUserUpdate(w http.ResponseWriter, r *http.Request) e
 		// checked first so a bad address never leaves the role half-saved
 		return s.renderAdminUser(w, r, http.StatusUnprocessableEntity, ui.Errors{"email": applications.ErrorMessage(err)}, "")
 	}
-	if id == currentUser(r).ID && role != applications.RoleAdmin {
+	if id == currentUser(r).ID && !role.Can(applications.ActionManageUsers) {
 		return s.renderAdminUser(w, r, http.StatusUnprocessableEntity, nil, "不能取消自己的系统管理员角色，以免无人可管理账号。")
 	}
 	if _, err := s.DB.UpdateUser(r.Context(), actor(r), id, postgres.UserChange{Role: &role, EnterpriseID: &entID}); err != nil {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"sort"
 
+	"ite/internal/applications"
 	"ite/internal/ledger"
 	"ite/web/format"
 	"ite/web/page"
@@ -12,14 +13,14 @@ import (
 // watchlistRoutes: the projects to watch.
 func (s *Server) watchlistRoutes() []route {
 	return []route{
-		{"GET", "/watchlist", only(staff, approver, auditor).inMenu(navWatchlist, "关注清单"), s.handleWatchlist},
+		{"GET", "/watchlist", can(applications.ActionReadEquityRegister).inMenu(navWatchlist, "关注清单"), s.handleWatchlist},
 	}
 }
 
 // handleWatchlist lists projects that need attention (GET /watchlist);
 // ?format=csv|xlsx exports it.
 func (s *Server) handleWatchlist(w http.ResponseWriter, r *http.Request) error {
-	if err := s.sweepDue(r, &s.lapses, s.DB.EvaluateLapses); err != nil {
+	if err := s.sweepDue(r, &s.lapses); err != nil {
 		return err
 	}
 	items, err := s.DB.Watchlist(r.Context())

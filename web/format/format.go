@@ -9,24 +9,12 @@
 package format
 
 import (
+	"ite/internal/day"
 	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
 )
-
-// Shanghai is the zone every instant is shown in. It is Asia/Shanghai from
-// the system's tzdata, or a fixed +08:00 zone when tzdata is missing (as in a
-// scratch container): China has had no daylight saving time since 1991, so
-// the two agree for every date this system stores.
-var Shanghai = loadShanghai()
-
-func loadShanghai() *time.Location {
-	if loc, err := time.LoadLocation("Asia/Shanghai"); err == nil {
-		return loc
-	}
-	return time.FixedZone("CST", 8*60*60)
-}
 
 // Yuan formats an amount in yuan, rounded half-up to 0.01, with thousands
 // separators: 8000000 → "8,000,000.00 元", −1234.5 → "-1,234.50 元".
@@ -185,12 +173,7 @@ func upperSection(digits string) string {
 // date-only values (a birth date, a due date, a PostgreSQL date read as UTC
 // midnight) must not shift a day by a zone conversion. Use DateIn for an
 // instant whose day should be China's. The zero time gives "".
-func Date(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.Format(time.DateOnly)
-}
+func Date(t time.Time) string { return day.ISO(t) }
 
 // DateIn formats the day on which instant t falls in China, 2006-01-02.
 // The zero time gives "".
@@ -198,7 +181,7 @@ func DateIn(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(Shanghai).Format(time.DateOnly)
+	return day.Of(t).Format(time.DateOnly)
 }
 
 // DateTime formats an instant as China's wall-clock time to the minute,
@@ -207,7 +190,7 @@ func DateTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(Shanghai).Format("2006-01-02 15:04")
+	return t.In(day.Zone).Format("2006-01-02 15:04")
 }
 
 // Stake formats a stake held as a fraction (DOMAIN §9 keeps 8 decimals) as a

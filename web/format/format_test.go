@@ -1,6 +1,7 @@
 package format
 
 import (
+	"ite/internal/day"
 	"strings"
 	"testing"
 	"time"
@@ -179,7 +180,7 @@ func TestShanghaiIsUTCPlus8(t *testing.T) {
 		time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC),
 		time.Date(2040, 12, 1, 0, 0, 0, 0, time.UTC),
 	} {
-		if _, off := d.In(Shanghai).Zone(); off != 8*3600 {
+		if _, off := d.In(day.Zone).Zone(); off != 8*3600 {
 			t.Errorf("offset at %s = %d", d, off)
 		}
 	}

@@ -535,7 +535,7 @@ func Agreement(v AgreementView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 				}
-				if v.CanApprove && g.Status == "draft" && g.Version > 1 {
+				if v.CanApprove && g.Status == applications.AgreementDraft && g.Version > 1 {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 45, "<form method=\"post\" action=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err

@@ -504,7 +504,7 @@ func conversionsSection(v EquityView, csrf, base string) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if v.CanApprove && c.Status == "pending" {
+			if v.CanApprove && c.Status == applications.ConversionPending {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "<form method=\"post\" action=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -535,7 +535,7 @@ func conversionsSection(v EquityView, csrf, base string) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			if c.Status == "approved" {
+			if c.Status == applications.ConversionApproved {
 				if !c.RegistrationDate.IsZero() {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "<div id=\"registration\">工商变更日期：")
 					if templ_7745c5c3_Err != nil {

@@ -3,6 +3,7 @@
 package page
 
 import (
+	"errors"
 	"strconv"
 
 	"ite/internal/applications"
@@ -70,20 +71,24 @@ func methodLabel(m string) string {
 	return map[string]string{"random": "随机抽取", "manual": "手动指定", "replacement": "补抽"}[m]
 }
 
-func assignmentLabel(s string) string {
-	return map[string]string{"assigned": "待声明", "declared": "评审中", "recused": "已回避", "submitted": "已提交"}[s]
+func assignmentLabel(s applications.AssignmentStatus) string {
+	return map[applications.AssignmentStatus]string{applications.AssignmentAssigned: "待声明", applications.AssignmentDeclared: "评审中",
+		applications.AssignmentRecused: "已回避", applications.AssignmentSubmitted: "已提交"}[s]
 }
 
-func decisionStatusLabel(s string) string {
-	return map[string]string{"pending": "待审批", "approved": "已批准", "sent_back": "已退回"}[s]
+func decisionStatusLabel(s applications.DecisionStatus) string {
+	return map[applications.DecisionStatus]string{applications.DecisionPending: "待审批", applications.DecisionApproved: "已批准",
+		applications.DecisionSentBack: "已退回"}[s]
 }
 
-func objectionLabel(s string) string {
-	return map[string]string{"open": "待处理", "proposed": "拟认定成立，待审批", "upheld": "成立", "dismissed": "不成立"}[s]
+func objectionLabel(s applications.ObjectionStatus) string {
+	return map[applications.ObjectionStatus]string{applications.ObjectionOpen: "待处理", applications.ObjectionProposed: "拟认定成立，待审批",
+		applications.ObjectionUpheld: "成立", applications.ObjectionDismissed: "不成立"}[s]
 }
 
-func agreementStatusLabel(s string) string {
-	return map[string]string{"draft": "待签署/待审批", "signed": "生效", "superseded": "已被替代"}[s]
+func agreementStatusLabel(s applications.AgreementStatus) string {
+	return map[applications.AgreementStatus]string{applications.AgreementDraft: "待签署/待审批", applications.AgreementSigned: "生效",
+		applications.AgreementSuperseded: "已被替代"}[s]
 }
 
 func calendarKind(k string) string {
@@ -94,12 +99,23 @@ func unitLabel(u string) string {
 	return map[string]string{"registered_capital": "注册资本", "shares": "股本"}[u]
 }
 
-func eventStatusLabel(s string) string {
-	return map[string]string{"reported": "待核实", "verified": "已核实", "rejected": "不予认定"}[s]
+func eventStatusLabel(s applications.EventStatus) string {
+	return map[applications.EventStatus]string{applications.EventReported: "待核实", applications.EventVerified: "已核实",
+		applications.EventRejected: "不予认定"}[s]
 }
 
-func convStatusLabel(s string) string {
-	return map[string]string{"pending": "待审批", "approved": "已批准", "rejected": "已退回"}[s]
+// convStatusLabel names the status of a maker–checker record of the 后股
+// half: a conversion, an exit or an ending (the three share their strings).
+func convStatusLabel[S applications.ConversionStatus | applications.ExitStatus | applications.EndingStatus](s S) string {
+	switch applications.ConversionStatus(s) {
+	case applications.ConversionPending:
+		return "待审批"
+	case applications.ConversionApproved:
+		return "已批准"
+	case applications.ConversionRejected:
+		return "已退回"
+	}
+	return ""
 }
 
 func basisLabel(b string) string {
@@ -110,7 +126,8 @@ func basisLabel(b string) string {
 
 // calcError shows the engine's Chinese message.
 func calcError(err error) string {
-	if ie, ok := err.(*conversion.InputError); ok {
+	var ie *conversion.InputError
+	if errors.As(err, &ie) {
 		return "测算无法完成：" + ie.Message
 	}
 	return "测算无法完成，请检查协议条款和已核实的事项。"

@@ -16,6 +16,12 @@
 //
 // Without PostgreSQL (none installed, and not root to install it) tests
 // that need a database are skipped, except under CI=true, where they fail.
+//
+// ITE_TEST_CRYPTO=gm (or intl) makes every migrated database an
+// installation that has recorded that CRYPTO choice (its template gets the
+// crypto_settings row), so the same storage and chain tests run with SM3
+// chains; unset, the databases record nothing and chain as intl does.
+// Tests that start the command pass Crypto() on as CRYPTO.
 package pgtest
 
 import (
@@ -51,6 +57,13 @@ import (
 
 // EnvURL names the variable holding an existing server's URL.
 const EnvURL = "TEST_DATABASE_URL"
+
+// EnvCrypto names the variable choosing the CRYPTO the test databases
+// have recorded: "", "intl" or "gm".
+const EnvCrypto = "ITE_TEST_CRYPTO"
+
+// Crypto is the CRYPTO the test databases have recorded ("" for none).
+func Crypto() string { return os.Getenv(EnvCrypto) }
 
 // server is the PostgreSQL server of this test binary, set up once.
 type server struct {
@@ -238,7 +251,11 @@ func templateName() string {
 		fmt.Fprintf(h, "%s\x00%d\x00", e.Name(), len(b))
 		h.Write(b)
 	}
-	return "tpl_" + hex.EncodeToString(h.Sum(nil))[:12]
+	name := "tpl_" + hex.EncodeToString(h.Sum(nil))[:12]
+	if c := Crypto(); c != "" {
+		name += "_" + c
+	}
+	return name
 }
 
 // templateBuilds counts templates this process built, for tests.
@@ -279,6 +296,9 @@ func ensureTemplate(ctx context.Context, admin *pgxpool.Pool, adminURL, name str
 	buildURL, err := withDatabase(adminURL, build)
 	if err == nil {
 		err = migrateDatabase(ctx, buildURL)
+	}
+	if c := Crypto(); err == nil && c != "" {
+		err = recordCrypto(ctx, buildURL, c)
 	}
 	if err == nil {
 		// No connections, ever: CREATE DATABASE ... TEMPLATE fails while
@@ -332,6 +352,20 @@ func migrateDatabase(ctx context.Context, databaseURL string) error {
 		err = nil
 	}
 	return errors.Join(err, srcErr, dbErr)
+}
+
+// recordCrypto records mode as the database's CRYPTO choice, as the first
+// start of the command would (postgres.RecordCrypto, without its audit row).
+func recordCrypto(ctx context.Context, databaseURL, mode string) error {
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, `INSERT INTO crypto_settings (mode) VALUES ($1)`, mode); err != nil {
+		return fmt.Errorf("%s=%s: %w", EnvCrypto, mode, err)
+	}
+	return nil
 }
 
 func renameDatabase(ctx context.Context, conn *pgxpool.Conn, from, to string) error {

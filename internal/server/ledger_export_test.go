@@ -1,0 +1,193 @@
+package server
+
+import (
+	"bytes"
+	"encoding/csv"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/xuri/excelize/v2"
+
+	"ite/internal/ledger"
+)
+
+// An auditor's export, both ways: the CSV as parsed records (header first,
+// footer dropped) and the XLSX workbook.
+type exportPair struct {
+	csv  [][]string
+	xlsx []byte
+}
+
+// exportBoth downloads path (with its query) as CSV and as XLSX and checks
+// that the two hold the same figures, every number of the XLSX being a
+// number cell, and, when LibreOffice is installed, that LibreOffice opens
+// the XLSX and shows the same figures to the fen.
+func exportBoth(t *testing.T, c *client, path string, table ledger.Table) exportPair {
+	t.Helper()
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	var p exportPair
+	r := c.get(path + sep + "format=csv")
+	if r.StatusCode != 200 || !strings.HasPrefix(r.body, "\uFEFF") {
+		t.Fatalf("%s CSV: %d %.300q", path, r.StatusCode, r.body)
+	}
+	rd := csv.NewReader(strings.NewReader(strings.TrimPrefix(r.body, "\uFEFF")))
+	rd.Comment, rd.FieldsPerRecord = '#', len(table.Columns)
+	var err error
+	if p.csv, err = rd.ReadAll(); err != nil {
+		t.Fatalf("%s CSV: %v\n%s", path, err, r.body)
+	}
+	r = c.get(path + sep + "format=xlsx")
+	if r.StatusCode != 200 {
+		t.Fatalf("%s XLSX: %d", path, r.StatusCode)
+	}
+	p.xlsx = []byte(r.body)
+	f, err := excelize.OpenReader(bytes.NewReader(p.xlsx))
+	if err != nil {
+		t.Fatalf("%s XLSX does not open: %v", path, err)
+	}
+	defer f.Close()
+	rows, err := f.GetRows(table.Name, excelize.Options{RawCellValue: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(p.csv) {
+		t.Fatalf("%s: XLSX has %d rows, CSV %d", path, len(rows), len(p.csv))
+	}
+	for i := 1; i < len(rows); i++ {
+		for j, col := range table.Columns {
+			want, got := p.csv[i][j], cellAt(rows[i], j)
+			if !isFigure(col.Type) {
+				continue
+			}
+			name, _ := excelize.CoordinatesToCellName(j+1, i+1)
+			if want == "" && got == "" {
+				continue
+			}
+			if typ, _ := f.GetCellType(table.Name, name); typ != excelize.CellTypeUnset && typ != excelize.CellTypeNumber {
+				t.Errorf("%s %s (%s): a %v cell, want a number", path, name, col.Title, typ)
+			}
+			if !sameFigure(want, got) {
+				t.Errorf("%s %s (%s): XLSX %q, CSV %q", path, name, col.Title, got, want)
+			}
+		}
+	}
+	libreOfficeAgrees(t, path, table, p)
+	return p
+}
+
+func cellAt(row []string, j int) string {
+	if j < len(row) {
+		return row[j]
+	}
+	return ""
+}
+
+func isFigure(c ledger.ColumnType) bool {
+	return c == ledger.ColMoney || c == ledger.ColNumber || c == ledger.ColInt
+}
+
+// sameFigure compares two decimals exactly ("1000000" = "1000000.00").
+func sameFigure(a, b string) bool {
+	x, err1 := decimal.NewFromString(a)
+	y, err2 := decimal.NewFromString(b)
+	return err1 == nil && err2 == nil && x.Equal(y)
+}
+
+// libreOfficeAgrees converts the XLSX to CSV with LibreOffice headless and
+// compares what it shows (formatted by each column's number format) with
+// the CSV export: figures to the fen, dates and times to the second.
+func libreOfficeAgrees(t *testing.T, path string, table ledger.Table, p exportPair) {
+	t.Helper()
+	bin, err := exec.LookPath("soffice")
+	if err != nil {
+		if bin, err = exec.LookPath("libreoffice"); err != nil {
+			t.Logf("%s: LibreOffice is not installed (scripts/ensure-packages.sh libreoffice installs libreoffice-calc-nogui): skipping the LibreOffice check", path)
+			return
+		}
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "export.xlsx")
+	if err := os.WriteFile(in, p.xlsx, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-env:UserInstallation=file://"+filepath.Join(dir, "profile"), "--headless",
+		"--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", dir, in)
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: LibreOffice: %v\n%s", path, err, out)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "export.csv"))
+	if err != nil {
+		t.Fatalf("%s: LibreOffice wrote no CSV: %v", path, err)
+	}
+	rd := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\uFEFF"))))
+	rd.FieldsPerRecord = -1
+	shown, err := rd.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(shown) != len(p.csv) {
+		t.Fatalf("%s: LibreOffice shows %d rows, the CSV has %d", path, len(shown), len(p.csv))
+	}
+	for i := 1; i < len(shown); i++ {
+		for j, col := range table.Columns {
+			want, got := p.csv[i][j], cellAt(shown[i], j)
+			switch {
+			case isFigure(col.Type):
+				if (want != "" || got != "") && !sameFigure(want, fromDisplay(got)) {
+					t.Errorf("%s row %d %s: LibreOffice shows %q, CSV %q", path, i+1, col.Title, got, want)
+				}
+			case col.Type == ledger.ColDate || col.Type == ledger.ColDateTime:
+				if got != want {
+					t.Errorf("%s row %d %s: LibreOffice shows %q, CSV %q", path, i+1, col.Title, got, want)
+				}
+			}
+		}
+	}
+}
+
+// fromDisplay undoes a number format: thousands separators, a trailing
+// point ("37,500." under #,##0.####) and a percent sign.
+func fromDisplay(s string) string {
+	s = strings.TrimSuffix(strings.ReplaceAll(strings.TrimSpace(s), ",", ""), ".")
+	if p, ok := strings.CutSuffix(s, "%"); ok {
+		if d, err := decimal.NewFromString(p); err == nil {
+			return d.Shift(-2).String()
+		}
+	}
+	return s
+}
+
+// TestEveryExportOpens downloads each of the auditor's other exports as
+// CSV and XLSX and checks them against each other (and in LibreOffice when
+// it is installed): the journal's and audit log's times to the second,
+// every figure to the fen.
+func TestEveryExportOpens(t *testing.T) {
+	t.Parallel()
+	m := newMoneyEnv(t, "3000000.00", "2000000.00")
+	// approved at a time of day off the minute
+	m.disburseApproved("987654.32", func() { m.clock.Advance(53*time.Minute + 7*time.Second) })
+	c := m.loggedIn(auditor)
+	for path, table := range map[string]ledger.Table{
+		"/ledger/journal/export":                                       ledger.JournalTable,
+		"/ledger/trial-balance/export":                                 ledger.TrialBalanceTable,
+		"/ledger/accounts/export?account=1002/prog/" + itoa(m.prog.ID): AccountLedgerTable,
+		"/ledger/register/export":                                      RegisterTable,
+		"/ledger/audit/export?event=disbursement_approved":             AuditTable, // one event: each download adds an "export" row
+	} {
+		t.Run(table.Name, func(t *testing.T) {
+			p := exportBoth(t, c, path, table)
+			if len(p.csv) < 2 {
+				t.Fatalf("%s: no rows", path)
+			}
+		})
+	}
+}
