@@ -168,6 +168,9 @@ func TestJourneyApplication(t *testing.T) {
 		chromedp.Click(chromedp.CSS(row+` .return-button`)),
 		chromedp.WaitVisible(chromedp.CSS(row+`[data-status=returned]`)),
 	)
+	// Accepting an item swaps its row in place (htmx): a marker set on
+	// the page survives every acceptance, so the page was never reloaded.
+	staff.do(chromedp.Evaluate[chromedp.Void](`window.iteNoReload = true`))
 	for _, m := range applications.DefaultRequiredMaterials {
 		if m == returnedItem {
 			continue
@@ -176,6 +179,9 @@ func TestJourneyApplication(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`#item-`+string(m)+` .accept-button`)),
 			chromedp.WaitVisible(chromedp.CSS(`#item-`+string(m)+`[data-status=accepted]`)),
 		)
+	}
+	if still, err := chromedp.Run(staff.ctx, chromedp.Evaluate[bool](`window.iteNoReload === true`)); err != nil || !still {
+		t.Fatalf("accepting an item reloaded the page (marker %v, %v)", still, err)
 	}
 	staff.screenshot("07_items_judged")
 	staff.do(chromedp.Click(chromedp.CSS(`#send-return`)), staff.waitAppState(applications.StateReturned))

@@ -18,7 +18,7 @@ import "slices"
 //	                  CanWithdraw → WithdrawApplication, CanReview → FormalReview,
 //	                  CanComment → CommentApplication, CanAssign → AssignLiaison
 //	review section    CanDraw → ManagePanel, CanPrepare → PrepareDecision, CanCheck → ApproveDecision,
-//	                  CanObject → HandleObjections, CanReadPlan (the plan link) → ReadLedger
+//	                  CanObject → HandleObjections, CanCheckObjection → ApproveObjection, CanReadPlan (the plan link) → ReadLedger
 //	agreement page    CanSign → SignAgreement, CanPropose → ProposeTerms, CanApprove → ApproveTerms
 //	equity page       CanReport → ReportEvent, CanVerify → VerifyEvent, CanPrepareConv → PrepareConversion,
 //	                  CanRegister → RecordRegistration, CanPrepareExit → PrepareExit,
@@ -33,6 +33,7 @@ import "slices"
 //	calendar page     CanSet → ManageCalendar
 //	rates page        CanManage (entry and correction forms) → ManageRates
 //	user page         keeping one's own admin role → ManageUsers
+//	inbox page        CanSettings (the settings link) → SetNotifications
 //
 // Not actions: ShowVersions, ShowPanel, ReportListView.Enterprise, the
 // enterprise's 资金到位 section and the expert's document filter decide what
@@ -57,6 +58,10 @@ const (
 	ActionViewHome  Action = "view_home"  // 查看首页
 	ActionReadInbox Action = "read_inbox" // 查看消息
 	ActionCalculate Action = "calculate"  // 调用转股测算接口
+
+	// Every role some kind of event notifies (enterprise, staff, approver,
+	// expert): the auditor changes nothing, the admin is notified of nothing.
+	ActionSetNotifications Action = "set_notifications" // 设置通知邮件
 
 	// Enterprise users (企业用户).
 	ActionManageColleagues    Action = "manage_colleagues"    // 管理本企业账号
@@ -101,6 +106,7 @@ const (
 	ActionApproveDisbursement   Action = "approve_disbursement"    // 审批拨付（批准或驳回）
 	ActionApproveReversal       Action = "approve_reversal"        // 审批冲正（批准或驳回）
 	ActionApproveEquityProposal Action = "approve_equity_proposal" // 审批转股、退出、终止方案（批准或驳回）
+	ActionApproveObjection      Action = "approve_objection"       // 审批公示异议成立（不予立项）的处理意见（批准或退回）
 
 	// Experts (评审专家).
 	ActionReviewAsExpert Action = "review_as_expert" // 回避声明与评审打分
@@ -216,6 +222,8 @@ var permissions = map[Action]grant{
 	ActionReadInbox: signedIn,
 	ActionCalculate: signedIn,
 
+	ActionSetNotifications: write(RoleEnterprise, RoleStaff, RoleApprover, RoleExpert),
+
 	ActionManageColleagues:    write(RoleEnterprise),
 	ActionEditApplication:     write(RoleEnterprise),
 	ActionAskPrecheck:         write(RoleEnterprise),
@@ -255,6 +263,7 @@ var permissions = map[Action]grant{
 	ActionApproveDisbursement:   checker,
 	ActionApproveReversal:       checker,
 	ActionApproveEquityProposal: checker,
+	ActionApproveObjection:      checker, // upholding an objection ends the project: staff propose, an approver checks
 
 	ActionReviewAsExpert: write(RoleExpert),
 
@@ -293,6 +302,7 @@ var permissions = map[Action]grant{
 var actionOrder = []Action{
 	ActionUseSite, ActionSignIn, ActionRegisterEnterprise, ActionReadNotices,
 	ActionSignOut, ActionViewHome, ActionReadInbox, ActionCalculate,
+	ActionSetNotifications,
 	ActionManageColleagues, ActionEditApplication, ActionAskPrecheck, ActionSubmitApplication, ActionWithdrawApplication, ActionSubmitReport,
 	ActionDownloadTemplates, ActionCommentApplication, ActionAssignLiaison, ActionFormalReview, ActionManageExperts, ActionManagePanel,
 	ActionHandleObjections, ActionSignAgreement, ActionReportEvent, ActionVerifyEvent, ActionRecordRegistration, ActionConfirmMilestone,
@@ -300,6 +310,7 @@ var actionOrder = []Action{
 	ActionPrepareDecision, ActionProposeTerms, ActionRecordAppropriation, ActionRecordDisbursement, ActionRequestReversal,
 	ActionPrepareConversion, ActionPrepareExit, ActionPrepareEnding,
 	ActionApproveDecision, ActionApproveTerms, ActionApproveAppropriation, ActionApproveDisbursement, ActionApproveReversal, ActionApproveEquityProposal,
+	ActionApproveObjection,
 	ActionReviewAsExpert,
 	ActionReadProgrammes, ActionReadApplications, ActionReadDocuments, ActionReadReports, ActionUseSimulator, ActionExportScores,
 	ActionReadEquityRegister, ActionReadDashboard, ActionReadLedger, ActionReadLedgerEntry, ActionReadAppropriations, ActionReadReversals,

@@ -31,9 +31,12 @@ const (
 // ObjectionStatus is where an objection raised during a notice stands.
 type ObjectionStatus string
 
-// Objection statuses: open → upheld or dismissed.
+// Objection statuses: open → dismissed (staff's decision), or open →
+// proposed (staff propose upholding it) → upheld (an approver approves) or
+// back to open (sent back).
 const (
 	ObjectionOpen      ObjectionStatus = "open"
+	ObjectionProposed  ObjectionStatus = "proposed"
 	ObjectionUpheld    ObjectionStatus = "upheld"
 	ObjectionDismissed ObjectionStatus = "dismissed"
 )

@@ -108,7 +108,7 @@ func (db *DB) SignAgreement(ctx context.Context, actor audit.Actor, appID int64,
 		if _, err := transitionTx(ctx, tx, now, actor, appID, applications.StateContracted, "投资协议已签署并上传", nil); err != nil {
 			return err
 		}
-		if err := notifyEnterprise(ctx, tx, now, appID, "项目“"+a.Title+"”投资协议已签署，进入拨付阶段。"); err != nil {
+		if err := notifyEnterprise(ctx, tx, now, NotifyOutcome, appID, "项目“"+a.Title+"”投资协议已签署，进入拨付阶段。", ""); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "agreement_sign", ObjectType: "application",

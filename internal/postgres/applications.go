@@ -181,10 +181,30 @@ func (db *DB) TransitionApplication(ctx context.Context, actor audit.Actor, id i
 	var out applications.Application
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		out, err = transitionTx(ctx, tx, db.Now(), actor, id, to, reason, check)
-		return err
+		now := db.Now()
+		if out, err = transitionTx(ctx, tx, now, actor, id, to, reason, check); err != nil {
+			return err
+		}
+		return notifyTransition(ctx, tx, now, out, reason)
 	})
 	return out, err
+}
+
+// notifyTransition tells whoever must act after a state change made
+// through TransitionApplication (the moves of submission and formal
+// review; the other moves notify from their own store methods): a
+// submission or resubmission the liaison, a return or a rejection the
+// enterprise.
+func notifyTransition(ctx context.Context, tx pgx.Tx, now time.Time, a applications.Application, reason string) error {
+	switch a.State {
+	case applications.StateSubmitted:
+		return notifyLiaison(ctx, tx, now, NotifySubmitted, a.ID, "“"+a.Enterprise+"”提交了申报“"+a.Title+"”，请进行形式审查。", "")
+	case applications.StateReturned:
+		return notifyEnterprise(ctx, tx, now, NotifyReturned, a.ID, "申报“"+a.Title+"”的材料被退回补正，请按每项退回原因修改后重新提交。", "/applications/"+itoa64(a.ID)+"#checklist")
+	case applications.StateRejected:
+		return notifyEnterprise(ctx, tx, now, NotifyOutcome, a.ID, "申报“"+a.Title+"”不予立项："+reason, "")
+	}
+	return nil
 }
 
 // transitionTx is TransitionApplication inside a transaction the caller
@@ -350,6 +370,9 @@ func (db *DB) AskPrecheck(ctx context.Context, actor audit.Actor, appID int64) (
 		if _, err := tx.Exec(ctx, `UPDATE applications SET precheck_asked_at = $2 WHERE id = $1`, appID, now); err != nil {
 			return err
 		}
+		if err := notifyLiaison(ctx, tx, now, NotifyPrecheckAsked, appID, "“"+a.Enterprise+"”申请预审申报草稿“"+a.Title+"”，请给出逐项意见。", "/applications/"+itoa64(appID)+"#comments"); err != nil {
+			return err
+		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "precheck_requested", ObjectType: "application",
 			ObjectID: strconv.FormatInt(appID, 10), Outcome: audit.Success})
 	})
@@ -380,6 +403,13 @@ func (db *DB) AddComment(ctx context.Context, actor audit.Actor, appID int64, it
 			if _, err := tx.Exec(ctx, `UPDATE applications SET precheck_asked_at = NULL WHERE id = $1`, appID); err != nil {
 				return err
 			}
+		}
+		what := "辅导意见"
+		if asked {
+			what = "预审意见"
+		}
+		if err := notifyEnterprise(ctx, tx, now, NotifyPrecheckComment, appID, "对接人对您的申报给出了"+what+"，请查看。", "/applications/"+itoa64(appID)+"#comments"); err != nil {
+			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "precheck_comment", ObjectType: "application",
 			ObjectID: strconv.FormatInt(appID, 10), Outcome: audit.Success, Detail: map[string]any{"item": item}})

@@ -139,7 +139,7 @@ func appropriationAudit(a Appropriation) map[string]any {
 
 // appropriationRecord is the appropriations table for checkMoney.
 var appropriationRecord = moneyRecord[Appropriation]{table: "appropriations", recordType: applications.RecordAppropriation,
-	what: "财政拨入", find: findAppropriation, checkedBy: func(a Appropriation) int64 { return a.CheckedBy },
+	what: "财政拨入", path: "/ledger/appropriations/", find: findAppropriation, checkedBy: func(a Appropriation) int64 { return a.CheckedBy },
 	audit: appropriationAudit}
 
 // RecordAppropriation records fiscal money paid into a programme's fund,
@@ -199,6 +199,9 @@ func (db *DB) RecordAppropriation(ctx context.Context, actor audit.Actor, in App
 			return err
 		}
 		if out, err = findAppropriation(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := notifyWhoMay(ctx, tx, now, NotifyApproval, applications.ActionApproveAppropriation, "财政拨入待审批："+out.Amount.StringFixed(2)+" 元", "/ledger/appropriations/"+itoa64(id)); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "appropriation_recorded", ObjectType: applications.RecordAppropriation,

@@ -74,6 +74,7 @@ type moneyRecord[T any] struct {
 	table      string // a fixed table name, never input
 	recordType string
 	what       string // the record in Chinese, for the self-check refusal
+	path       string // the record's page without its ID, e.g. /disbursements/
 	find       func(ctx context.Context, q ledgerQuerier, id int64) (T, error)
 	checkedBy  func(T) int64
 	audit      func(T) map[string]any
@@ -167,6 +168,13 @@ func rejectMoney[T any](ctx context.Context, db *DB, actor audit.Actor, m moneyR
 			check_key = $4, check_comment = $5 WHERE id = $1`, id, actor.ID, now, checkKey, comment); err != nil {
 			return err
 		}
+		var maker int64
+		if err := tx.QueryRow(ctx, `SELECT prepared_by FROM `+m.table+` WHERE id = $1`, id).Scan(&maker); err != nil {
+			return err
+		}
+		if err := notify(ctx, tx, now, NotifySentBack, maker, m.what+"被审批人退回："+comment, m.path+strconv.FormatInt(id, 10)); err != nil {
+			return err
+		}
 		var err error
 		if *out, err = m.find(ctx, tx, id); err != nil {
 			return err
@@ -231,7 +239,11 @@ func (db *DB) RejectProposal(ctx context.Context, actor audit.Actor, kind string
 			id, t.status, actor.ID, now); err != nil {
 			return err
 		}
-		if err := notifyLiaison(ctx, tx, now, appID, "事项被审批人退回："+reason); err != nil {
+		link := "/applications/" + itoa64(appID) + "/equity"
+		if kind == "terms" {
+			link = "/applications/" + itoa64(appID) + "/agreement"
+		}
+		if err := notify(ctx, tx, now, NotifySentBack, maker, "事项被审批人退回："+reason, link); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: kind + "_reject", ObjectType: kind,

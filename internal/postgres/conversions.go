@@ -235,7 +235,7 @@ func (db *DB) PrepareConversion(ctx context.Context, actor audit.Actor, appID in
 			}
 			return err
 		}
-		if err := notifyWhoMay(ctx, tx, now, applications.ActionApproveEquityProposal, "转股待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)+"/equity"); err != nil {
+		if err := notifyWhoMay(ctx, tx, now, NotifyApproval, applications.ActionApproveEquityProposal, "转股待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)+"/equity"); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "conversion_prepare", ObjectType: RecordConversion,
@@ -286,7 +286,7 @@ func (db *DB) ApproveConversion(ctx context.Context, actor audit.Actor, id int64
 			fmt.Sprintf("转股审批通过（第 %d 号凭证）", posted.Seq), nil); err != nil {
 			return err
 		}
-		if err := notifyEnterprise(ctx, tx, now, a.ID, "项目“"+a.Title+"”转股已审批，请办理工商变更登记。"); err != nil {
+		if err := notifyEnterprise(ctx, tx, now, NotifyOutcome, a.ID, "项目“"+a.Title+"”转股已审批，请办理工商变更登记。", ""); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "conversion_approve", ObjectType: RecordConversion,

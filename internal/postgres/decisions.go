@@ -103,7 +103,7 @@ func (db *DB) PrepareDecision(ctx context.Context, actor audit.Actor, appID int6
 			}
 			return err
 		}
-		if err := notifyWhoMay(ctx, tx, now, applications.ActionApproveDecision, "立项决定待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)); err != nil {
+		if err := notifyWhoMay(ctx, tx, now, NotifyApproval, applications.ActionApproveDecision, "立项决定待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)+"#decisions"); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "decision_prepare", ObjectType: "application",
@@ -152,7 +152,7 @@ func (db *DB) ApproveDecision(ctx context.Context, actor audit.Actor, decisionID
 			if _, err := transitionTx(ctx, tx, now, actor, a.ID, applications.StateRejected, d.Reason, nil); err != nil {
 				return err
 			}
-			if err := notifyEnterprise(ctx, tx, now, a.ID, "项目“"+a.Title+"”不予立项："+d.Reason); err != nil {
+			if err := notifyEnterprise(ctx, tx, now, NotifyOutcome, a.ID, "项目“"+a.Title+"”不予立项："+d.Reason, ""); err != nil {
 				return err
 			}
 			return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "decision_approve", ObjectType: "application",
@@ -184,7 +184,7 @@ func (db *DB) ApproveDecision(ctx context.Context, actor audit.Actor, decisionID
 			"批准立项 "+d.Amount.Decimal.StringFixed(2)+" 元，公示 "+start.Format(time.DateOnly)+" 至 "+end.Format(time.DateOnly), nil); err != nil {
 			return err
 		}
-		if err := notifyEnterprise(ctx, tx, now, a.ID, "项目“"+a.Title+"”已批准立项，公示期 "+start.Format(time.DateOnly)+" 至 "+end.Format(time.DateOnly)+"。"); err != nil {
+		if err := notifyEnterprise(ctx, tx, now, NotifyOutcome, a.ID, "项目“"+a.Title+"”已批准立项，公示期 "+start.Format(time.DateOnly)+" 至 "+end.Format(time.DateOnly)+"。", ""); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "decision_approve", ObjectType: "application",
@@ -219,7 +219,7 @@ func (db *DB) SendBackDecision(ctx context.Context, actor audit.Actor, decisionI
 			decisionID, actor.ID, now, comment); err != nil {
 			return err
 		}
-		if err := notify(ctx, tx, now, preparedBy, "立项决定被退回："+comment, "/applications/"+itoa64(appID)); err != nil {
+		if err := notify(ctx, tx, now, NotifySentBack, preparedBy, "立项决定被退回："+comment, "/applications/"+itoa64(appID)+"#decisions"); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "decision_send_back", ObjectType: "application",

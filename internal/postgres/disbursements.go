@@ -295,6 +295,9 @@ func (db *DB) RecordDisbursement(ctx context.Context, actor audit.Actor, in appl
 		if out, err = findDisbursement(ctx, tx, id); err != nil {
 			return err
 		}
+		if err := notifyWhoMay(ctx, tx, now, NotifyApproval, applications.ActionApproveDisbursement, "拨付待审批：“"+a.Title+"”第 "+strconv.Itoa(in.Tranche)+" 期 "+in.Amount.StringFixed(2)+" 元", "/disbursements/"+itoa64(id)); err != nil {
+			return err
+		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "disbursement_recorded", ObjectType: applications.RecordDisbursement,
 			ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success, Detail: map[string]any{"after": disbursementAudit(out)}})
 	})
@@ -303,7 +306,7 @@ func (db *DB) RecordDisbursement(ctx context.Context, actor audit.Actor, in appl
 
 // disbursementRecord is the disbursements table for checkMoney.
 var disbursementRecord = moneyRecord[applications.Disbursement]{table: "disbursements", recordType: applications.RecordDisbursement,
-	what: "拨付", find: findDisbursement, checkedBy: func(d applications.Disbursement) int64 { return d.CheckedBy },
+	what: "拨付", path: "/disbursements/", find: findDisbursement, checkedBy: func(d applications.Disbursement) int64 { return d.CheckedBy },
 	audit: disbursementAudit}
 
 // ApproveDisbursement approves a pending disbursement. In one transaction,

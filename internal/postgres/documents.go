@@ -188,12 +188,8 @@ func (db *DB) ReviewMaterial(ctx context.Context, actor audit.Actor, appID int64
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
-		a, err := findApplication(ctx, tx, appID, true)
-		if err != nil {
+		if _, err := lockInFormalReview(ctx, tx, appID); err != nil {
 			return err
-		}
-		if a.State != applications.StateSubmitted {
-			return applications.Errorf(applications.Conflict, "只有「待形式审查」的申报可以逐项审查材料（当前为「%s」）。", a.State.Label())
 		}
 		var docID int64
 		err = tx.QueryRow(ctx, `SELECT id FROM documents WHERE application_id = $1 AND item = $2 ORDER BY version DESC LIMIT 1`,
@@ -208,18 +204,73 @@ func (db *DB) ReviewMaterial(ctx context.Context, actor audit.Actor, appID int64
 		if accept {
 			status, reason = "accepted", ""
 		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO material_reviews (application_id, item, document_id, status, reason, reviewer_id, at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (application_id, item) DO UPDATE SET document_id = EXCLUDED.document_id,
-				status = EXCLUDED.status, reason = EXCLUDED.reason, reviewer_id = EXCLUDED.reviewer_id, at = EXCLUDED.at`,
-			appID, string(item), docID, status, reason, actor.ID, now); err != nil {
+		if err := putVerdict(ctx, tx, now, actor, appID, item, docID, status, reason); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "material_review", ObjectType: "application",
 			ObjectID: strconv.FormatInt(appID, 10), Outcome: audit.Success,
 			Detail: map[string]any{"item": item, "document_id": docID, "status": status, "reason": reason}})
 	})
+}
+
+// lockInFormalReview locks an application whose materials staff judge.
+// Errors: NotFound, Conflict (not submitted).
+func lockInFormalReview(ctx context.Context, tx pgx.Tx, appID int64) (applications.Application, error) {
+	a, err := findApplication(ctx, tx, appID, true)
+	if err != nil {
+		return a, err
+	}
+	if a.State != applications.StateSubmitted {
+		return a, applications.Errorf(applications.Conflict, "只有「待形式审查」的申报可以逐项审查材料（当前为「%s」）。", a.State.Label())
+	}
+	return a, nil
+}
+
+// putVerdict records (or replaces) staff's verdict on an item's version.
+func putVerdict(ctx context.Context, tx pgx.Tx, now time.Time, actor audit.Actor, appID int64, item applications.Material, docID int64, status, reason string) error {
+	_, err := tx.Exec(ctx, `
+		INSERT INTO material_reviews (application_id, item, document_id, status, reason, reviewer_id, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (application_id, item) DO UPDATE SET document_id = EXCLUDED.document_id,
+			status = EXCLUDED.status, reason = EXCLUDED.reason, reviewer_id = EXCLUDED.reviewer_id, at = EXCLUDED.at`,
+		appID, string(item), docID, status, reason, actor.ID, now)
+	return err
+}
+
+// AcceptRemainingMaterials accepts, in one step, every item whose current
+// version staff have not judged yet (items already returned or accepted
+// keep their verdict), with one audit row naming them. It returns the
+// items accepted. Errors: NotFound, Conflict (not submitted).
+func (db *DB) AcceptRemainingMaterials(ctx context.Context, actor audit.Actor, appID int64) (_ []applications.Material, err error) {
+	defer wrap(&err, "AcceptRemainingMaterials %d", appID)
+	var accepted []applications.Material
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		now := db.Now()
+		a, err := lockInFormalReview(ctx, tx, appID)
+		if err != nil {
+			return err
+		}
+		items, err := checklistTx(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if it.Current == nil || it.Status != applications.MaterialUploaded {
+				continue
+			}
+			if err := putVerdict(ctx, tx, now, actor, appID, it.Material, it.Current.ID, "accepted", ""); err != nil {
+				return err
+			}
+			accepted = append(accepted, it.Material)
+		}
+		if len(accepted) == 0 {
+			return nil
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "material_review_all", ObjectType: "application",
+			ObjectID: strconv.FormatInt(appID, 10), Outcome: audit.Success,
+			Detail: map[string]any{"items": accepted, "status": "accepted"}})
+	})
+	return accepted, err
 }
 
 // ReferencedBlobs reports which of keys a document row references, for the

@@ -52,7 +52,7 @@ func (db *DB) EvaluateLapses(ctx context.Context) (_ int, err error) {
 				"转股期限届满，未出现经核实的转股事项", nil); err != nil {
 				return err
 			}
-			if err := notifyLiaison(ctx, tx, now, id, "项目转股期限已届满，请按协议办理结题、追回或延期。"); err != nil {
+			if err := notifyLiaison(ctx, tx, now, NotifyLapsed, id, "项目转股期限已届满，请按协议办理结题、追回或延期。", "/applications/"+itoa64(id)+"/equity"); err != nil {
 				return err
 			}
 		}
@@ -203,7 +203,7 @@ func (db *DB) PrepareEnding(ctx context.Context, actor audit.Actor, appID int64,
 			}
 			return err
 		}
-		if err := notifyWhoMay(ctx, tx, now, applications.ActionApproveEquityProposal, EndingLabel(in.Kind)+"待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)+"/equity"); err != nil {
+		if err := notifyWhoMay(ctx, tx, now, NotifyApproval, applications.ActionApproveEquityProposal, EndingLabel(in.Kind)+"待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)+"/equity"); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "ending_prepare", ObjectType: RecordEnding,
@@ -316,6 +316,11 @@ func (db *DB) ApproveEnding(ctx context.Context, actor audit.Actor, id int64) (e
 		}
 		if to != "" {
 			if _, err := transitionTx(ctx, tx, now, actor, appID, to, EndingLabel(kind)+"："+reason, nil); err != nil {
+				return err
+			}
+		}
+		if to == applications.StateRecovery {
+			if err := notifyLiaison(ctx, tx, now, NotifyRecovery, appID, "项目“"+a.Title+"”进入追回程序，请跟进并登记追回款。", "/applications/"+itoa64(appID)+"/equity"); err != nil {
 				return err
 			}
 		}

@@ -101,7 +101,7 @@ func (db *DB) ReportEvent(ctx context.Context, actor audit.Actor, e applications
 			nullIfZero(e.PreMoneyUnits), unit, nullIfZero(e.Amount), e.Description, docID, actor.ID, now).Scan(&id); err != nil {
 			return err
 		}
-		if err := notifyLiaison(ctx, tx, now, a.ID, "项目“"+a.Title+"”报告了"+applications.EventKindLabel(e.Kind)+"，请核实。"); err != nil {
+		if err := notifyLiaison(ctx, tx, now, NotifyTriggerReported, a.ID, "项目“"+a.Title+"”报告了"+applications.EventKindLabel(e.Kind)+"，请核实。", "/applications/"+itoa64(a.ID)+"/equity"); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "trigger_report", ObjectType: "application",
@@ -155,7 +155,7 @@ func (db *DB) VerifyEvent(ctx context.Context, actor audit.Actor, eventID int64,
 				"核实"+applications.EventKindLabel(e.Kind)+"，满足转股条件", nil); err != nil {
 				return err
 			}
-			if err := notifyWhoMay(ctx, tx, now, applications.ActionPrepareConversion, "项目“"+a.Title+"”满足转股条件，请办理转股。", "/applications/"+itoa64(a.ID)+"/equity"); err != nil {
+			if err := notifyLiaison(ctx, tx, now, NotifyConversionDue, a.ID, "项目“"+a.Title+"”满足转股条件，请办理转股。", "/applications/"+itoa64(a.ID)+"/equity"); err != nil {
 				return err
 			}
 		}

@@ -343,7 +343,7 @@ func (db *DB) PrepareExit(ctx context.Context, actor audit.Actor, appID int64, i
 			}
 			return err
 		}
-		if err := notifyWhoMay(ctx, tx, now, applications.ActionApproveEquityProposal, "退出待审批：“"+a.Title+"”第 "+fmt.Sprint(n+1)+" 期", "/applications/"+itoa64(appID)+"/equity"); err != nil {
+		if err := notifyWhoMay(ctx, tx, now, NotifyApproval, applications.ActionApproveEquityProposal, "退出待审批：“"+a.Title+"”第 "+fmt.Sprint(n+1)+" 期", "/applications/"+itoa64(appID)+"/equity"); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "exit_prepare", ObjectType: RecordExit,

@@ -16,7 +16,7 @@ import (
 // noticeEnded is the condition of an application whose notice ended ($1
 // is today in China) without an open objection, not yet closed.
 const noticeEnded = `a.state = 'approved' AND a.notice_closed_at IS NULL AND a.notice_ends_on < $1
-	AND NOT EXISTS (SELECT 1 FROM objections o WHERE o.application_id = a.id AND o.status = 'open')`
+	AND NOT EXISTS (SELECT 1 FROM objections o WHERE o.application_id = a.id AND o.status IN ('open','proposed'))`
 
 // EndedNoticesDue counts the notices CloseEndedNotices would close,
 // including those another transaction holds (it skips them).
@@ -51,10 +51,10 @@ func (db *DB) CloseEndedNotices(ctx context.Context) (_ int, err error) {
 				return err
 			}
 			msg := "项目“" + d.title + "”公示期满且无异议，可以签订投资协议。"
-			if err := notifyEnterprise(ctx, tx, now, d.id, msg); err != nil {
+			if err := notifyEnterprise(ctx, tx, now, NotifyNoticeEnded, d.id, msg, "/applications/"+itoa64(d.id)+"/agreement"); err != nil {
 				return err
 			}
-			if err := notifyLiaison(ctx, tx, now, d.id, msg); err != nil {
+			if err := notifyLiaison(ctx, tx, now, NotifyNoticeEnded, d.id, msg, "/applications/"+itoa64(d.id)+"/agreement"); err != nil {
 				return err
 			}
 			if err := appendAudit(ctx, tx, now, audit.Event{Actor: audit.Actor{Name: "系统", Role: "system"}, Name: "notice_closed",

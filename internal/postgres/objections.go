@@ -17,20 +17,22 @@ import (
 
 // Objection is one objection raised during a notice.
 type Objection struct {
-	ID         int64
-	ReceivedOn time.Time
-	Body       string
-	Status     applications.ObjectionStatus
-	Resolution string
+	ID           int64
+	ReceivedOn   time.Time
+	Body         string
+	Status       applications.ObjectionStatus // open | proposed (uphold awaiting an approver) | upheld | dismissed
+	Resolution   string
+	ProposedBy   int64  // the staff member who proposed upholding it, 0 if none
+	CheckComment string // an approver's reason for sending a proposal back
 }
 
 // ListObjections returns an application's objections.
 func (db *DB) ListObjections(ctx context.Context, appID int64) (_ []Objection, err error) {
 	defer wrap(&err, "ListObjections %d", appID)
-	rows, _ := db.Pool.Query(ctx, `SELECT id, received_on, body, status, resolution FROM objections WHERE application_id = $1 ORDER BY id`, appID)
+	rows, _ := db.Pool.Query(ctx, `SELECT id, received_on, body, status, resolution, COALESCE(proposed_by, 0), check_comment FROM objections WHERE application_id = $1 ORDER BY id`, appID)
 	os, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Objection, error) {
 		var o Objection
-		return o, r.Scan(&o.ID, &o.ReceivedOn, &o.Body, &o.Status, &o.Resolution)
+		return o, r.Scan(&o.ID, &o.ReceivedOn, &o.Body, &o.Status, &o.Resolution, &o.ProposedBy, &o.CheckComment)
 	})
 	return os, mapError(err)
 }
@@ -65,8 +67,11 @@ func (db *DB) RecordObjection(ctx context.Context, actor audit.Actor, appID int6
 	})
 }
 
-// ResolveObjection upholds (the application is rejected) or dismisses an
-// open objection. Errors: NotFound, Conflict, Invalid.
+// ResolveObjection is staff's handling of an open objection. Dismissing
+// it is staff's decision alone and final. Upholding it would end the
+// project, so it is only proposed (status proposed) and waits for an
+// approver (ApproveObjection); the approvers are told. While proposed the
+// notice cannot end. Errors: NotFound, Conflict (not open), Invalid.
 func (db *DB) ResolveObjection(ctx context.Context, actor audit.Actor, objectionID int64, uphold bool, resolution string) (err error) {
 	defer wrap(&err, "ResolveObjection %d", objectionID)
 	resolution = strings.TrimSpace(resolution)
@@ -75,37 +80,119 @@ func (db *DB) ResolveObjection(ctx context.Context, actor audit.Actor, objection
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
-		var appID int64
-		var status applications.ObjectionStatus
-		if err := tx.QueryRow(ctx, `SELECT application_id, status FROM objections WHERE id = $1 FOR UPDATE`, objectionID).Scan(&appID, &status); err != nil {
+		appID, status, _, err := lockObjection(ctx, tx, objectionID)
+		if err != nil {
 			return err
 		}
 		if status != applications.ObjectionOpen {
-			return applications.Errorf(applications.Conflict, "该异议已处理。")
+			return applications.Errorf(applications.Conflict, "该异议已处理或已报审批。")
 		}
-		newStatus := applications.ObjectionDismissed
 		if uphold {
-			newStatus = applications.ObjectionUpheld
+			a, err := findApplication(ctx, tx, appID, false)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE objections SET status = $5, resolution = $2, proposed_by = $3, proposed_at = $4,
+				checked_by = NULL, checked_at = NULL WHERE id = $1`, objectionID, resolution, actor.ID, now, string(applications.ObjectionProposed)); err != nil {
+				return err
+			}
+			if err := notifyWhoMay(ctx, tx, now, NotifyApproval, applications.ActionApproveObjection, "公示异议拟认定成立（不予立项）待审批：“"+a.Title+"”", "/applications/"+itoa64(appID)+"#notice"); err != nil {
+				return err
+			}
+			return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "objection_propose", ObjectType: "application",
+				ObjectID: itoa64(appID), Outcome: audit.Success,
+				Detail: map[string]any{"objection_id": objectionID, "upheld": true, "resolution": resolution}})
 		}
-		if _, err := tx.Exec(ctx, `UPDATE objections SET status = $2, resolution = $3, resolved_by = $4, resolved_at = $5 WHERE id = $1`,
-			objectionID, string(newStatus), resolution, actor.ID, now); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE objections SET status = $5, resolution = $2, resolved_by = $3, resolved_at = $4 WHERE id = $1`,
+			objectionID, resolution, actor.ID, now, string(applications.ObjectionDismissed)); err != nil {
 			return err
-		}
-		if uphold {
-			if _, err := transitionTx(ctx, tx, now, actor, appID, applications.StateRejected, "公示异议成立："+resolution, nil); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `UPDATE agreements SET status = 'superseded' WHERE application_id = $1 AND status = 'draft'`, appID); err != nil {
-				return err
-			}
-			if err := notifyEnterprise(ctx, tx, now, appID, "公示期间异议成立，项目不予立项："+resolution); err != nil {
-				return err
-			}
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "objection_resolve", ObjectType: "application",
 			ObjectID: itoa64(appID), Outcome: audit.Success,
-			Detail: map[string]any{"objection_id": objectionID, "upheld": uphold, "resolution": resolution}})
+			Detail: map[string]any{"objection_id": objectionID, "upheld": false, "resolution": resolution}})
 	})
+}
+
+// lockObjection locks an objection's row and returns its application,
+// status and proposer (0 when none).
+func lockObjection(ctx context.Context, tx pgx.Tx, id int64) (appID int64, status applications.ObjectionStatus, proposedBy int64, err error) {
+	err = tx.QueryRow(ctx, `SELECT application_id, status, COALESCE(proposed_by, 0) FROM objections WHERE id = $1 FOR UPDATE`, id).
+		Scan(&appID, &status, &proposedBy)
+	return appID, status, proposedBy, err
+}
+
+// lockProposedObjection locks an objection an approver acts on and returns
+// its application and proposer, refusing one with nothing proposed
+// (Conflict) and the proposer (Forbidden, through chk).
+func lockProposedObjection(ctx context.Context, tx pgx.Tx, chk *checker, id int64) (appID, proposedBy int64, err error) {
+	appID, status, proposedBy, err := lockObjection(ctx, tx, id)
+	if err != nil {
+		return 0, 0, err
+	}
+	if status != applications.ObjectionProposed {
+		return 0, 0, applications.Errorf(applications.Conflict, "该异议没有待审批的处理意见。请刷新页面查看最新状态。")
+	}
+	return appID, proposedBy, chk.notMaker(proposedBy, "异议处理意见")
+}
+
+// ApproveObjection is an approver's approval of staff's proposal to uphold
+// an objection: the objection is upheld and the application rejected, in
+// one transaction, and the enterprise is told. The proposer can never
+// approve it. Errors: NotFound, Forbidden (the proposer), Conflict (not
+// proposed, or the application no longer in its notice).
+func (db *DB) ApproveObjection(ctx context.Context, actor audit.Actor, objectionID int64) (err error) {
+	defer wrap(&err, "ApproveObjection %d", objectionID)
+	err = db.checkTx(ctx, actor, "objection", objectionID, "approve", func(tx pgx.Tx, now time.Time, chk *checker) error {
+		appID, proposedBy, err := lockProposedObjection(ctx, tx, chk, objectionID)
+		if err != nil {
+			return err
+		}
+		var resolution string
+		if err := tx.QueryRow(ctx, `UPDATE objections SET status = $4, checked_by = $2, checked_at = $3, resolved_by = $2, resolved_at = $3
+			WHERE id = $1 RETURNING resolution`, objectionID, actor.ID, now, string(applications.ObjectionUpheld)).Scan(&resolution); err != nil {
+			return err
+		}
+		if _, err := transitionTx(ctx, tx, now, actor, appID, applications.StateRejected, "公示异议成立："+resolution, nil); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE agreements SET status = 'superseded' WHERE application_id = $1 AND status = 'draft'`, appID); err != nil {
+			return err
+		}
+		if err := notifyEnterprise(ctx, tx, now, NotifyOutcome, appID, "公示期间异议成立，项目不予立项："+resolution, ""); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "objection_approve", ObjectType: "application",
+			ObjectID: itoa64(appID), Outcome: audit.Success,
+			Detail: map[string]any{"objection_id": objectionID, "upheld": true, "resolution": resolution, "proposed_by": proposedBy}})
+	})
+	return mapError(err)
+}
+
+// SendBackObjection returns staff's proposal to uphold an objection: the
+// objection is open again, with the approver's comment, and its proposer
+// is told. Errors: NotFound, Forbidden (the proposer), Conflict, Invalid.
+func (db *DB) SendBackObjection(ctx context.Context, actor audit.Actor, objectionID int64, comment string) (err error) {
+	defer wrap(&err, "SendBackObjection %d", objectionID)
+	comment = strings.TrimSpace(comment)
+	if comment == "" {
+		return applications.FieldError("comment", "退回须写明原因。")
+	}
+	err = db.checkTx(ctx, actor, "objection", objectionID, "send_back", func(tx pgx.Tx, now time.Time, chk *checker) error {
+		appID, proposedBy, err := lockProposedObjection(ctx, tx, chk, objectionID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE objections SET status = $5, checked_by = $2, checked_at = $3, check_comment = $4
+			WHERE id = $1`, objectionID, actor.ID, now, comment, string(applications.ObjectionOpen)); err != nil {
+			return err
+		}
+		if err := notify(ctx, tx, now, NotifySentBack, proposedBy, "异议处理意见被审批人退回："+comment, "/applications/"+itoa64(appID)+"#notice"); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "objection_send_back", ObjectType: "application",
+			ObjectID: itoa64(appID), Outcome: audit.Success, Detail: map[string]any{"objection_id": objectionID, "comment": comment}})
+	})
+	return mapError(err)
 }
 
 // ObjectionApplication returns the application of objection id. NotFound.

@@ -56,10 +56,10 @@ func TestNotificationQueuesEmail(t *testing.T) {
 	t.Parallel()
 	db, ctx, ids := outboxWorld(t)
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		if err := notifyRole(ctx, tx, db.Now(), "staff", "有新的申报待审查", "/applications"); err != nil {
+		if err := notifyRole(ctx, tx, db.Now(), NotifySubmitted, applications.RoleStaff, "有新的申报待审查", "/applications"); err != nil {
 			return err
 		}
-		return notify(ctx, tx, db.Now(), ids["gone.mail"], "停用账号的通知", "/inbox")
+		return notify(ctx, tx, db.Now(), NotifyOutcome, ids["gone.mail"], "停用账号的通知", "/inbox")
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +84,7 @@ func TestRolledBackEventLeavesNoEmail(t *testing.T) {
 	db, ctx, ids := outboxWorld(t)
 	boom := errors.New("the event failed after notifying")
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		if err := notify(ctx, tx, db.Now(), ids["has.mail"], "不会发出的通知", "/inbox"); err != nil {
+		if err := notify(ctx, tx, db.Now(), NotifyOutcome, ids["has.mail"], "不会发出的通知", "/inbox"); err != nil {
 			return err
 		}
 		var queued int

@@ -141,7 +141,7 @@ func (db *DB) DrawPanel(ctx context.Context, actor audit.Actor, appID int64, see
 				VALUES ($1, $2, $3, $4, $5, $6)`, appID, id, method, seed, actor.ID, now); err != nil {
 				return err
 			}
-			if err := notify(ctx, tx, now, id, "您被抽取为项目“"+a.Title+"”的评审专家，请先声明是否存在利益冲突。", "/reviews"); err != nil {
+			if err := notify(ctx, tx, now, NotifyPanelAssigned, id, "您被抽取为项目“"+a.Title+"”的评审专家，请先声明是否存在利益冲突。", "/reviews"); err != nil {
 				return err
 			}
 		}
@@ -189,7 +189,7 @@ func (db *DB) AssignExpert(ctx context.Context, actor audit.Actor, appID, expert
 			VALUES ($1, $2, 'manual', $3, $4)`, appID, expertID, actor.ID, now); err != nil {
 			return err
 		}
-		if err := notify(ctx, tx, now, expertID, "您被指定为项目“"+a.Title+"”的评审专家，请先声明是否存在利益冲突。", "/reviews"); err != nil {
+		if err := notify(ctx, tx, now, NotifyPanelAssigned, expertID, "您被指定为项目“"+a.Title+"”的评审专家，请先声明是否存在利益冲突。", "/reviews"); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "panel_assign", ObjectType: "application",

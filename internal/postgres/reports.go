@@ -286,7 +286,7 @@ func (db *DB) ensureProjectReports(ctx context.Context, appID int64, today time.
 			created++
 			msg := fmt.Sprintf("进展报告待提交：「%s」%s 至 %s，请于 %s 前提交", title,
 				p.Start.Format(time.DateOnly), p.End.Format(time.DateOnly), due.Format(time.DateOnly))
-			if err := notifyEnterpriseUsers(ctx, tx, now, appID, msg, reportLink(id)); err != nil {
+			if err := notifyEnterprise(ctx, tx, now, NotifyReportDue, appID, msg, reportLink(id)); err != nil {
 				return err
 			}
 			if err := appendAudit(ctx, tx, now, audit.Event{Actor: systemActor, Name: "progress_report_due",
@@ -302,17 +302,6 @@ func (db *DB) ensureProjectReports(ctx context.Context, appID int64, today time.
 }
 
 func reportLink(id int64) string { return "/reports/" + strconv.FormatInt(id, 10) }
-
-// notifyReportStaff notifies the project's liaison, or every staff member
-// when it has none, with a link to the report.
-func notifyReportStaff(ctx context.Context, tx pgx.Tx, now time.Time, appID int64, title, link string) error {
-	n, err := insertNotifications(ctx, tx, `SELECT liaison_id, $2::text, $3::text, $4::timestamptz
-		FROM applications WHERE id = $1 AND liaison_id IS NOT NULL`, appID, title, link, now)
-	if err != nil || n > 0 {
-		return err
-	}
-	return notifyRole(ctx, tx, now, "staff", title, link)
-}
 
 // remindOverdue sends the one-time overdue reminder to the enterprise and
 // the liaison of each report that passed its due date unsubmitted.
@@ -346,10 +335,10 @@ func (db *DB) remindOverdue(ctx context.Context, today time.Time, enterpriseID i
 		for _, d := range ds {
 			msg := fmt.Sprintf("进展报告已逾期：「%s」%s 至 %s，应于 %s 前提交", d.title,
 				d.start.Format(time.DateOnly), d.end.Format(time.DateOnly), d.dueOn.Format(time.DateOnly))
-			if err := notifyEnterpriseUsers(ctx, tx, now, d.appID, msg, reportLink(d.id)); err != nil {
+			if err := notifyEnterprise(ctx, tx, now, NotifyReportOverdue, d.appID, msg, reportLink(d.id)); err != nil {
 				return err
 			}
-			if err := notifyReportStaff(ctx, tx, now, d.appID, msg, reportLink(d.id)); err != nil {
+			if err := notifyLiaison(ctx, tx, now, NotifyReportOverdue, d.appID, msg, reportLink(d.id)); err != nil {
 				return err
 			}
 		}
@@ -419,7 +408,7 @@ func (db *DB) SubmitReport(ctx context.Context, actor audit.Actor, id int64, in 
 			return err
 		}
 		msg := fmt.Sprintf("企业已提交进展报告：「%s」%s", before.AppTitle, before.PeriodLabel())
-		if err := notifyReportStaff(ctx, tx, now, before.ApplicationID, msg, reportLink(id)); err != nil {
+		if err := notifyLiaison(ctx, tx, now, NotifyReportSubmitted, before.ApplicationID, msg, reportLink(id)); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "progress_report_submit", ObjectType: "progress_report",
@@ -461,7 +450,7 @@ func (db *DB) ReviewReport(ctx context.Context, actor audit.Actor, id int64, acc
 			return err
 		}
 		msg := fmt.Sprintf("进展报告%s：「%s」%s", review.Verb, before.AppTitle, before.PeriodLabel())
-		if err := notifyEnterpriseUsers(ctx, tx, now, before.ApplicationID, msg, reportLink(id)); err != nil {
+		if err := notifyEnterprise(ctx, tx, now, NotifyReportReviewed, before.ApplicationID, msg, reportLink(id)); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "progress_report_review", ObjectType: "progress_report",

@@ -277,6 +277,9 @@ func (db *DB) RequestReversal(ctx context.Context, actor audit.Actor, in applica
 		if out, err = findReversal(ctx, tx, id); err != nil {
 			return err
 		}
+		if err := notifyWhoMay(ctx, tx, now, NotifyApproval, applications.ActionApproveReversal, fmt.Sprintf("冲正申请待审批：第 %d 号凭证", e.Seq), "/ledger/reversals/"+itoa64(id)); err != nil {
+			return err
+		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "reversal_requested", ObjectType: applications.RecordReversal,
 			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"after": reversalAudit(out)}})
 	})
@@ -285,7 +288,7 @@ func (db *DB) RequestReversal(ctx context.Context, actor audit.Actor, in applica
 
 // reversalRecord is the reversals table for checkMoney.
 var reversalRecord = moneyRecord[applications.Reversal]{table: "reversals", recordType: applications.RecordReversal,
-	what: "冲正申请", find: findReversal, checkedBy: func(r applications.Reversal) int64 { return r.CheckedBy },
+	what: "冲正申请", path: "/ledger/reversals/", find: findReversal, checkedBy: func(r applications.Reversal) int64 { return r.CheckedBy },
 	audit: reversalAudit}
 
 // ApproveReversal approves a pending reversal request. In one transaction,

@@ -41,7 +41,7 @@ func (db *DB) Declare(ctx context.Context, actor audit.Actor, appID, expertID in
 			return err
 		}
 		if recuse {
-			if err := notifyLiaison(ctx, tx, now, appID, "有专家回避，请为该项目补抽专家。"); err != nil {
+			if err := notifyLiaison(ctx, tx, now, NotifyPanelRefill, appID, "有专家回避，请为该项目补抽专家。", "/applications/"+strconv.FormatInt(appID, 10)+"#panel"); err != nil {
 				return err
 			}
 		}
@@ -125,7 +125,7 @@ func (db *DB) SubmitReview(ctx context.Context, actor audit.Actor, appID, expert
 			if _, err := transitionTx(ctx, tx, now, audit.Actor{Name: "系统", Role: "system"}, appID, applications.StateReviewed, "全部专家已提交评审意见", nil); err != nil {
 				return err
 			}
-			return notifyWhoMay(ctx, tx, now, applications.ActionPrepareDecision, "项目“"+a.Title+"”专家评审已完成，请拟定立项决定。", "/applications/"+strconv.FormatInt(appID, 10))
+			return notifyLiaison(ctx, tx, now, NotifyReviewsComplete, appID, "项目“"+a.Title+"”专家评审已完成，请拟定立项决定。", "/applications/"+strconv.FormatInt(appID, 10)+"#decisions")
 		}
 		return nil
 	})

@@ -120,7 +120,7 @@ func (db *DB) ResetSecondFactor(ctx context.Context, actor audit.Actor, id int64
 				return err
 			}
 		}
-		if err := notify(ctx, tx, now, id, "安全管理员已重置您的双因素认证（动态验证码），您的所有登录会话已结束。如非您本人申请，请立即联系安全管理员。", "/account"); err != nil {
+		if err := notify(ctx, tx, now, NotifySecurity, id, "安全管理员已重置您的双因素认证（动态验证码），您的所有登录会话已结束。如非您本人申请，请立即联系安全管理员。", "/account"); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "second_factor_reset", ObjectType: "user",

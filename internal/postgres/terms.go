@@ -55,7 +55,7 @@ func (db *DB) ProposeTerms(ctx context.Context, actor audit.Actor, appID int64, 
 			VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7)`, appID, max+1, raw, amount, reason, actor.ID, now); err != nil {
 			return err
 		}
-		if err := notifyWhoMay(ctx, tx, now, applications.ActionApproveTerms, "协议条款变更待审批", "/applications/"+itoa64(appID)+"/agreement"); err != nil {
+		if err := notifyWhoMay(ctx, tx, now, NotifyApproval, applications.ActionApproveTerms, "协议条款变更待审批", "/applications/"+itoa64(appID)+"/agreement"); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "terms_propose", ObjectType: "application",

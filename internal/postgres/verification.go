@@ -38,7 +38,7 @@ type EnterpriseVerification struct {
 // notifyVerification puts a newly registered enterprise on staff's to-do
 // (their inbox).
 func notifyVerification(ctx context.Context, tx pgx.Tx, now time.Time, e Enterprise) error {
-	return notifyRole(ctx, tx, now, string(applications.RoleStaff),
+	return notifyRole(ctx, tx, now, NotifyVerification, applications.RoleStaff,
 		"新注册企业待核验："+e.Name+"（"+e.USCC+"）", "/enterprises/verification")
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -31,6 +32,7 @@ func (s *Server) applicationRoutes() []route {
 		{"POST", "/applications/{id}/comments", can(applications.ActionCommentApplication), s.handleComment},
 		{"POST", "/applications/{id}/liaison", can(applications.ActionAssignLiaison), s.handleLiaison},
 		{"POST", "/applications/{id}/materials/{item}/review", can(applications.ActionFormalReview), s.handleMaterialReview},
+		{"POST", "/applications/{id}/materials/accept-all", can(applications.ActionFormalReview), s.handleMaterialAcceptAll},
 		{"POST", "/applications/{id}/review/{outcome}", can(applications.ActionFormalReview), s.handleReviewOutcome},
 	}
 }
@@ -383,11 +385,7 @@ func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, statu
 	ctx := r.Context()
 	u := currentUser(r)
 	// One programme read serves the checklist and the review section.
-	p, err := s.DB.FindProgramme(ctx, a.ProgrammeID)
-	if err != nil {
-		return err
-	}
-	items, err := s.DB.Checklist(ctx, a, p)
+	p, items, err := s.checklist(r, a)
 	if err != nil {
 		return err
 	}
@@ -508,7 +506,10 @@ func (s *Server) handleReviewOutcome(w http.ResponseWriter, r *http.Request) err
 }
 
 // handleMaterialReview accepts or returns one item
-// (POST /applications/{id}/materials/{item}/review).
+// (POST /applications/{id}/materials/{item}/review). An htmx request
+// (HX-Request) is answered with the item's checklist row alone, the
+// refusal shown in it; a plain form post with the page (a 303 back to
+// the item, or the page with the refusal).
 func (s *Server) handleMaterialReview(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.loadApplication(r)
 	if err != nil {
@@ -520,16 +521,78 @@ func (s *Server) handleMaterialReview(w http.ResponseWriter, r *http.Request) er
 	}
 	accept := r.PostFormValue("decision") == "accept"
 	err = s.DB.ReviewMaterial(r.Context(), actor(r), a.ID, item, accept, strings.TrimSpace(r.PostFormValue("reason")))
-	if e, ok := refused(err); ok {
-		return s.renderApplication(w, r, statusOf[e.Kind], a, e.Message)
-	} else if err != nil {
+	e, isRefusal := refused(err)
+	if err != nil && !isRefusal {
 		return err
+	}
+	if r.Header.Get("HX-Request") == "true" {
+		msg := ""
+		if isRefusal {
+			msg = e.Message
+		}
+		return s.renderChecklistRow(w, r, a.ID, item, msg)
+	}
+	if isRefusal {
+		return s.renderApplication(w, r, statusOf[e.Kind], a, e.Message)
 	}
 	msg := "「" + item.Label() + "」已标记为通过。"
 	if !accept {
 		msg = "「" + item.Label() + "」已标记为退回。审查完所有材料后，请点击“退回补正”通知企业。"
 	}
 	return s.redirectWithFlash(w, r, applicationPath(a.ID, "#item-"+string(item)), msg)
+}
+
+// checklist loads a's programme and its checklist under that programme.
+func (s *Server) checklist(r *http.Request, a applications.Application) (applications.Programme, []applications.ChecklistItem, error) {
+	p, err := s.DB.FindProgramme(r.Context(), a.ProgrammeID)
+	if err != nil {
+		return p, nil, err
+	}
+	items, err := s.DB.Checklist(r.Context(), a, p)
+	return p, items, err
+}
+
+// renderChecklistRow answers an htmx review with the item's row as it now
+// stands (status 200, so htmx swaps it in, with msg shown when the review
+// was refused).
+func (s *Server) renderChecklistRow(w http.ResponseWriter, r *http.Request, appID int64, item applications.Material, msg string) error {
+	ctx := r.Context()
+	a, err := s.DB.FindApplication(ctx, appID)
+	if err != nil {
+		return err
+	}
+	_, items, err := s.checklist(r, a)
+	if err != nil {
+		return err
+	}
+	v := page.ApplicationView{App: a, CanReview: a.State == applications.StateSubmitted, ShowVersions: true,
+		MaxUploadMiB: s.maxUpload() >> 20}
+	for _, it := range items {
+		if it.Material == item {
+			return s.render(w, r, http.StatusOK, page.ChecklistRowError(v, it, msg))
+		}
+	}
+	return applications.Errorf(applications.NotFound, "材料项目不存在，请从材料清单中选择。")
+}
+
+// handleMaterialAcceptAll accepts every item not judged yet in one step
+// (POST /applications/{id}/materials/accept-all).
+func (s *Server) handleMaterialAcceptAll(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.loadApplication(r)
+	if err != nil {
+		return err
+	}
+	done, err := s.DB.AcceptRemainingMaterials(r.Context(), actor(r), a.ID)
+	if e, ok := refused(err); ok {
+		return s.renderApplication(w, r, statusOf[e.Kind], a, e.Message)
+	} else if err != nil {
+		return err
+	}
+	msg := "没有待审查的材料。"
+	if len(done) > 0 {
+		msg = fmt.Sprintf("其余 %d 项材料已全部标记为通过。", len(done))
+	}
+	return s.redirectWithFlash(w, r, applicationPath(a.ID, "#review-outcome"), msg)
 }
 
 // handlePrecheckAsk asks the liaison for a pre-check

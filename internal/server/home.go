@@ -1,9 +1,12 @@
 package server
 
 import (
+	"context"
 	"net/http"
+	"sync"
 
 	"ite/internal/applications"
+	"ite/internal/day"
 	"ite/web/layout"
 	"ite/web/page"
 )
@@ -48,17 +51,71 @@ var duties = map[applications.Role][]string{
 	},
 }
 
-// handleHome is each role's start page (GET /).
+// handleHome is each role's start page: its to-do lists (GET /).
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) error {
 	u := currentUser(r)
 	nav := layout.Nav(r.Context())
 	if len(nav) > 0 {
 		nav = nav[1:] // the home link itself
 	}
+	todo, err := s.DB.ListToDo(r.Context(), *u)
+	if err != nil {
+		return err
+	}
 	return s.render(w, r, http.StatusOK, page.Home(page.HomeView{
 		Greeting: u.DisplayName + "，您好",
 		RoleName: u.Role.Label(),
+		ToDo:     todo,
+		Now:      s.Now().Unix(),
 		Duties:   duties[u.Role],
 		Links:    nav,
 	}))
+}
+
+// todoCounts is the layout's source of menu counts: the user's to-do total
+// beside the home link. It counts at most once per request, only when a
+// page is rendered (a page served from the page cache does not ask), and
+// reuses a count made at the same data generation and China day (any
+// commit anywhere moves the generation, see pagecache.go), unless the
+// browser has just written (freshCookie): then it counts afresh.
+func (s *Server) todoCounts(r *http.Request) layout.Counts {
+	fresh := false
+	if c, err := r.Cookie(freshCookie); err == nil && c.Value != "" {
+		fresh = true
+	}
+	var once sync.Once
+	var counts map[string]int
+	return func(ctx context.Context) map[string]int {
+		once.Do(func() {
+			sess := sessionFrom(ctx)
+			if sess == nil {
+				return
+			}
+			today := day.Today(s.Now()).Format("20060102")
+			gen, known := s.gens.Current()
+			if c, ok := s.todoCache.Load(sess.User.ID); ok && known && !fresh && c.(todoCount) == (todoCount{gen: gen, day: today, total: c.(todoCount).total}) {
+				counts = map[string]int{"/": c.(todoCount).total}
+				return
+			}
+			todo, err := s.DB.CountToDo(ctx, sess.User)
+			if err != nil {
+				s.Logger.Error("count to-do", "err", err, "user_id", sess.User.ID)
+				return
+			}
+			counts = map[string]int{"/": todo.Total()}
+			if known {
+				s.todoCache.Store(sess.User.ID, todoCount{gen: gen, day: today, total: todo.Total()})
+			}
+		})
+		return counts
+	}
+}
+
+// todoCount is a value of Server.todoCache (by user ID): the user's to-do
+// total on a China day at a data generation. One entry per user: a later
+// count replaces it.
+type todoCount struct {
+	gen   uint64
+	day   string
+	total int
 }

@@ -1,13 +1,19 @@
 package server
 
 import (
+	"context"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
+	"ite/internal/audit"
 )
 
 func TestHomePerRole(t *testing.T) {
@@ -31,4 +37,190 @@ func TestHomePerRole(t *testing.T) {
 			})
 		})
 	}
+}
+
+// todoRows returns the home page's lists: kind → the links of its rows in
+// order, and the list's stated count; and the navigation's to-do count.
+func todoRows(t *testing.T, d *goquery.Document) (map[string][]string, map[string]int, int) {
+	t.Helper()
+	links, counts := map[string][]string{}, map[string]int{}
+	d.Find(".todo-list").Each(func(_ int, l *goquery.Selection) {
+		id, _ := l.Attr("id")
+		kind := strings.TrimPrefix(id, "todo-")
+		n, _ := strconv.Atoi(l.AttrOr("data-count", ""))
+		counts[kind] = n
+		l.Find("tr.todo-item a.todo-link").Each(func(_ int, a *goquery.Selection) {
+			links[kind] = append(links[kind], a.AttrOr("href", ""))
+		})
+	})
+	nav := 0
+	if s := d.Find(`.mainnav a[href="/"] .nav-count`).Text(); s != "" {
+		nav, _ = strconv.Atoi(strings.TrimSpace(s))
+	}
+	return links, counts, nav
+}
+
+// TestHomeToDoLists builds one item (or two, to see the order) of several
+// lists of each role and checks each role's home page: the right items,
+// oldest first, linking to the page where the work is done, and the
+// navigation's count equal to the lists' lengths.
+func TestHomeToDoLists(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	p := e.openProgramme()
+	st, ap := audit.Actor{ID: e.users[staff].ID, Name: "经办"}, audit.Actor{ID: e.users[approver].ID, Name: "审批"}
+	app := func(id int64, tail string) string { return "/applications/" + strconv.FormatInt(id, 10) + tail }
+	hour := func() { e.clock.Advance(time.Hour) }
+
+	// Staff: two submissions (the older first), a pre-check, a reviewed
+	// application, a decision sent back. Enterprise: a return. Approver: a
+	// decision and an uphold proposal. Expert: a declaration.
+	sub1 := e.submitted(p)
+	hour()
+	sub2 := e.submitted(p)
+	hour()
+	ent := e.loggedIn(enterprise)
+	draft := ent.createApplication(p.ID, "1000000.00")
+	if err := e.db.AskPrecheck(ctx, audit.Actor{ID: e.users[enterprise].ID}, draft); err != nil {
+		t.Fatal(err)
+	}
+	hour()
+	ret := e.submitted(p)
+	if _, err := e.db.TransitionApplication(ctx, st, ret, applications.StateReturned, "退回", nil); err != nil {
+		t.Fatal(err)
+	}
+	hour()
+	rev := e.reviewed(p, "2000000.00")
+	hour()
+	back := e.reviewed(p, "2000000.00")
+	did, err := e.db.PrepareDecision(ctx, st, back, applications.DecisionInput{Approve: true, Amount: decimal.RequireFromString("2000000"), Terms: p.TermsTemplate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.SendBackDecision(ctx, ap, did, "请补充依据"); err != nil {
+		t.Fatal(err)
+	}
+	hour()
+	pend := e.reviewed(p, "2000000.00")
+	if _, err := e.db.PrepareDecision(ctx, st, pend, applications.DecisionInput{Approve: true, Amount: decimal.RequireFromString("2000000"), Terms: p.TermsTemplate}); err != nil {
+		t.Fatal(err)
+	}
+	hour()
+	nopanel := e.underReview(p, "2000000.00") // a panel to draw
+	hour()
+	ur := e.underReview(p, "2000000.00") // a panel being drawn by hand
+	_, experts := e.experts(2, applications.SectorNewEnergyMaterials, "todoex")
+	for _, ex := range experts {
+		if err := e.db.AssignExpert(ctx, st, ur, ex); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hour()
+	if err := e.db.Declare(ctx, audit.Actor{ID: experts[1]}, ur, experts[1], true, "曾在该企业任职"); err != nil {
+		t.Fatal(err) // a recusal to refill
+	}
+	hour()
+	if err := e.db.RecordAudit(ctx, audit.Event{Actor: audit.Actor{ID: e.users[auditor].ID}, Name: "ledger_verify", Outcome: audit.Failure}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Pool.Exec(ctx, `UPDATE users SET locked_until = $2 WHERE id = $1`, experts[0], e.clock.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+
+	want := map[applications.Role]map[string][]string{
+		staff: {
+			"submitted": {app(sub1, "#checklist"), app(sub2, "#checklist")},
+			"precheck":  {app(draft, "#comments")},
+			"panel":     {app(nopanel, "#panel"), app(ur, "#panel")},
+			"reviewed":  {app(rev, "#decisions")},
+			"sent_back": {app(back, "#decisions")},
+		},
+		approver:   {"approve_decision": {app(pend, "#decisions")}},
+		enterprise: {"returned": {app(ret, "#checklist")}},
+		auditor:    {"verify_failed": {"/ledger/verify"}},
+		admin:      {"locked": {"/admin/users/" + strconv.FormatInt(experts[0], 10)}},
+	}
+	for role, lists := range want {
+		t.Run(string(role), func(t *testing.T) {
+			d := e.loggedIn(role).get("/").doc(t)
+			links, counts, nav := todoRows(t, d)
+			total := 0
+			for kind, n := range counts {
+				total += n
+				if n != len(links[kind]) {
+					t.Errorf("%s: count %d, %d rows", kind, n, len(links[kind]))
+				}
+			}
+			for kind, ls := range lists {
+				if !slices.Equal(links[kind], ls) {
+					t.Errorf("%s: %v, want %v (oldest first)", kind, links[kind], ls)
+				}
+			}
+			for kind := range links {
+				if _, ok := lists[kind]; !ok {
+					t.Errorf("unexpected list %s: %v", kind, links[kind])
+				}
+			}
+			if nav != total {
+				t.Errorf("navigation count %d, lists hold %d", nav, total)
+			}
+			// Each row leads to a page the role may open.
+			c := e.loggedIn(role)
+			for _, ls := range links {
+				for _, l := range ls {
+					if r := c.get(strings.SplitN(l, "#", 2)[0]); r.StatusCode != http.StatusOK {
+						t.Errorf("%s: %d", l, r.StatusCode)
+					}
+				}
+			}
+		})
+	}
+	t.Run("expert", func(t *testing.T) {
+		c := e.client()
+		if _, err := e.db.Pool.Exec(ctx, `UPDATE users SET locked_until = NULL WHERE id = $1`, experts[0]); err != nil {
+			t.Fatal(err)
+		}
+		c.login("todoex0", testPassword)
+		links, counts, nav := todoRows(t, c.get("/").doc(t))
+		if !slices.Equal(links["declare"], []string{"/reviews/" + strconv.FormatInt(ur, 10)}) || counts["declare"] != 1 || nav != 1 {
+			t.Fatalf("expert lists %v counts %v nav %d", links, counts, nav)
+		}
+	})
+	t.Run("NavCountOnOtherPages", func(t *testing.T) {
+		_, _, nav := todoRows(t, e.loggedIn(staff).get("/inbox").doc(t))
+		if nav != 7 {
+			t.Fatalf("navigation count on the inbox page %d, want 7", nav)
+		}
+	})
+}
+
+// TestNavCountFollowsCommits: with the page cache on, the menu's to-do
+// count is kept per data generation, and any commit brings the new count.
+func TestNavCountFollowsCommits(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.withPageCache()
+	p := e.openProgramme()
+	c := e.loggedIn(staff)
+	navOn := func(path string) int {
+		_, _, n := todoRows(t, c.get(path).doc(t))
+		return n
+	}
+	if n := navOn("/inbox"); n != 0 {
+		t.Fatalf("count %d before any work", n)
+	}
+	id := e.submitted(p) // another browser's commit
+	e.waitFor("the new count", func() bool { return navOn("/inbox") == 1 })
+	if n := navOn("/applications"); n != 1 { // a cached page, rendered at the new generation
+		t.Fatalf("count on the queue %d", n)
+	}
+	if _, err := e.db.TransitionApplication(context.Background(), sys, id, applications.StateUnderReview, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	// Under review with no panel: still one thing to do, of another kind.
+	e.waitFor("the count after the move", func() bool {
+		links, _, n := todoRows(t, c.get("/").doc(t))
+		return n == 1 && len(links["panel"]) == 1
+	})
 }

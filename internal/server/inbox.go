@@ -21,7 +21,7 @@ func (s *Server) handleInbox(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, page.Inbox(page.InboxView{Items: ns}))
+	return s.render(w, r, http.StatusOK, page.Inbox(page.InboxView{Items: ns, CanSettings: currentUser(r).Role.Can(applications.ActionSetNotifications)}))
 }
 
 // handleInboxOpen marks an item read and follows its link (GET /inbox/{id}).

@@ -142,6 +142,7 @@ func buildMenu(routes []route) (layout.Menu, error) {
 // withMenu hands the layout the menu built from the route table.
 func (s *Server) withMenu(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(layout.WithMenu(r.Context(), s.menu)))
+		ctx := layout.WithCounts(layout.WithMenu(r.Context(), s.menu), s.todoCounts(r))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

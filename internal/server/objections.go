@@ -12,6 +12,8 @@ func (s *Server) objectionRoutes() []route {
 	return []route{
 		{"POST", "/applications/{id}/objections", can(applications.ActionHandleObjections), s.handleObjection},
 		{"POST", "/objections/{id}/resolve", can(applications.ActionHandleObjections), s.handleObjectionResolve},
+		{"POST", "/objections/{id}/approve", can(applications.ActionApproveObjection), s.handleObjectionApprove},
+		{"POST", "/objections/{id}/send-back", can(applications.ActionApproveObjection), s.handleObjectionSendBack},
 	}
 }
 
@@ -31,9 +33,38 @@ func (s *Server) handleObjection(w http.ResponseWriter, r *http.Request) error {
 	return s.redirectWithFlash(w, r, applicationPath(a.ID, "#notice"), "已登记异议。处理完毕前不能签约。")
 }
 
-// handleObjectionResolve upholds or dismisses an objection
-// (POST /objections/{id}/resolve).
+// handleObjectionResolve dismisses an objection, or proposes to uphold
+// it for an approver (POST /objections/{id}/resolve).
 func (s *Server) handleObjectionResolve(w http.ResponseWriter, r *http.Request) error {
+	uphold := r.PostFormValue("uphold") == "1"
+	msg := "异议已认定不成立。"
+	if uphold {
+		msg = "已提交审批人：审批通过后异议成立，项目不予立项。"
+	}
+	return s.checkObjection(w, r, func(id int64) error {
+		return s.DB.ResolveObjection(r.Context(), actor(r), id, uphold, r.PostFormValue("resolution"))
+	}, msg)
+}
+
+// handleObjectionApprove approves staff's proposal to uphold an objection,
+// which rejects the application (POST /objections/{id}/approve).
+func (s *Server) handleObjectionApprove(w http.ResponseWriter, r *http.Request) error {
+	return s.checkObjection(w, r, func(id int64) error { return s.DB.ApproveObjection(r.Context(), actor(r), id) },
+		"已批准：异议成立，项目不予立项。")
+}
+
+// handleObjectionSendBack returns the proposal to staff with a reason
+// (POST /objections/{id}/send-back).
+func (s *Server) handleObjectionSendBack(w http.ResponseWriter, r *http.Request) error {
+	return s.checkObjection(w, r, func(id int64) error {
+		return s.DB.SendBackObjection(r.Context(), actor(r), id, r.PostFormValue("comment"))
+	},
+		"已退回经办人。")
+}
+
+// checkObjection runs an action on the route's objection and answers with
+// the application page: its notice with the flash done, or the refusal.
+func (s *Server) checkObjection(w http.ResponseWriter, r *http.Request, act func(id int64) error, done string) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -42,9 +73,8 @@ func (s *Server) handleObjectionResolve(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	uphold := r.PostFormValue("uphold") == "1"
-	if err := s.DB.ResolveObjection(r.Context(), actor(r), id, uphold, r.PostFormValue("resolution")); err != nil {
+	if err := act(id); err != nil {
 		return s.refuse(w, r, appID, err)
 	}
-	return s.redirectWithFlash(w, r, applicationPath(appID, "#notice"), "异议已处理。")
+	return s.redirectWithFlash(w, r, applicationPath(appID, "#notice"), done)
 }

@@ -115,6 +115,14 @@ func newPermFixture(e *env) permFixture {
 	approved, did := decide("1400000.00")
 	must("approve decision", e.db.ApproveDecision(ctx, apprA, did))
 	fx.apps["approved"] = approved
+	// Its notice runs with a proposal to uphold an objection, for the
+	// approver's approve and send-back forms.
+	noticed, err := e.db.FindApplication(ctx, approved)
+	must("find approved", err)
+	must("objection", e.db.RecordObjection(ctx, staffA, approved, noticed.NoticeStartsOn, "申报材料中的专利已转让"))
+	objs, err := e.db.ListObjections(ctx, approved)
+	must("objections", err)
+	must("propose uphold", e.db.ResolveObjection(ctx, staffA, objs[0].ID, true, "经核实属实"))
 
 	// Money: a funded fund, a pending appropriation, a contracted project
 	// with a pending disbursement, a funded one with a pending reversal.
@@ -458,12 +466,14 @@ func TestPermissionPages(t *testing.T) {
 	t.Run("the fixture shows the maker–checker buttons", func(t *testing.T) {
 		want := map[applications.Role][]string{
 			approver: {"POST /decisions/{id}/approve", "POST /decisions/{id}/send-back", "POST /disbursements/{id}/approve",
-				"POST /ledger/appropriations/{id}/approve", "POST /ledger/reversals/{id}/approve", "POST /conversions/{id}/approve"},
+				"POST /ledger/appropriations/{id}/approve", "POST /ledger/reversals/{id}/approve", "POST /conversions/{id}/approve",
+				"POST /objections/{id}/approve", "POST /objections/{id}/send-back", "POST /settings/notifications"},
 			staff: {"POST /applications/{id}/panel/draw", "POST /applications/{id}/disbursements", "POST /events/{id}/verify",
 				"POST /applications/{id}/objections", "POST /ledger/appropriations", "POST /ledger/reversals",
-				"POST /conversions/{id}/registration", "POST /applications/{id}/review/{outcome}"},
-			enterprise: {"POST /applications/{id}/submit", "POST /applications/{id}/events"},
-			expert:     {"POST /reviews/{id}"},
+				"POST /conversions/{id}/registration", "POST /applications/{id}/review/{outcome}",
+				"POST /applications/{id}/materials/accept-all", "POST /settings/notifications"},
+			enterprise: {"POST /applications/{id}/submit", "POST /applications/{id}/events", "POST /settings/notifications"},
+			expert:     {"POST /reviews/{id}", "POST /settings/notifications"},
 			admin:      {"POST /admin/users", "POST /programmes/{id}", "POST /calendar"},
 		}
 		for role, forms := range want {

@@ -98,6 +98,7 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 			return nil, err
 		}
 		v.CanObject = u.Role.Can(applications.ActionHandleObjections) && a.State == applications.StateApproved && a.NoticeClosedAt.IsZero()
+		v.CanCheckObjection = u.Role.Can(applications.ActionApproveObjection) && a.State == applications.StateApproved
 	}
 	v.HasAgreement = !a.ApprovedAmount.Decimal.IsZero()
 	v.CanReadPlan = u.Role.Can(applications.ActionReadLedger)

@@ -84,6 +84,7 @@ func (s *Server) routes() []route {
 		s.agreementRoutes(),
 		s.termsRoutes(),
 		s.inboxRoutes(),
+		s.settingsRoutes(),
 		s.calendarRoutes(),
 		s.rateRoutes(),
 		s.equityRoutes(),

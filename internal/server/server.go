@@ -9,6 +9,7 @@ import (
 	"crypto/ed25519"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -76,6 +77,9 @@ type Server struct {
 	gens    pagecache.Generations
 	pages   *pagecache.Cache
 	figures *dashboardCache
+	// todoCache keeps each user's to-do total for the menu, by
+	// generation (home.go).
+	todoCache sync.Map
 	// notices, lapses and reports are the sweeps views run on access, each
 	// with its memory of when it last found nothing due (sweeps.go).
 	notices, lapses, reports viewSweep

@@ -71,6 +71,27 @@ func Nav(ctx context.Context) []NavItem {
 	return m[r.User.Role]
 }
 
+// Counts gives the numbers shown beside menu links, by link (the home
+// page's to-do total on "/"). The server installs it with WithCounts; the
+// layout asks once per page it renders, so a page served from the page
+// cache (rendered for this user at this data generation) costs no query.
+type Counts func(ctx context.Context) map[string]int
+
+type countsKey struct{}
+
+// WithCounts stores the counts source in ctx for the layout.
+func WithCounts(ctx context.Context, c Counts) context.Context {
+	return context.WithValue(ctx, countsKey{}, c)
+}
+
+// navCounts returns the counts for the current page, or none.
+func navCounts(ctx context.Context) map[string]int {
+	if c, ok := ctx.Value(countsKey{}).(Counts); ok && c != nil {
+		return c(ctx)
+	}
+	return nil
+}
+
 func isActive(ctx context.Context, href string) bool {
 	p := FromContext(ctx).Path
 	if href == "/" {

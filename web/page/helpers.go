@@ -82,8 +82,8 @@ func decisionStatusLabel(s applications.DecisionStatus) string {
 }
 
 func objectionLabel(s applications.ObjectionStatus) string {
-	return map[applications.ObjectionStatus]string{applications.ObjectionOpen: "待处理", applications.ObjectionUpheld: "成立",
-		applications.ObjectionDismissed: "不成立"}[s]
+	return map[applications.ObjectionStatus]string{applications.ObjectionOpen: "待处理", applications.ObjectionProposed: "拟认定成立，待审批",
+		applications.ObjectionUpheld: "成立", applications.ObjectionDismissed: "不成立"}[s]
 }
 
 func agreementStatusLabel(s applications.AgreementStatus) string {
