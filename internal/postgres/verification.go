@@ -91,8 +91,8 @@ func (db *DB) VerifyEnterprise(ctx context.Context, actor audit.Actor, id int64,
 			WHERE id = $1`, id, status, reason, actor.ID, now); err != nil {
 			return err
 		}
-		if _, err := insertNotifications(ctx, tx, `SELECT id, $2::text, $3::text, $4::timestamptz FROM users
-			WHERE enterprise_id = $1 AND NOT disabled`, id, title, "/applications", now); err != nil {
+		if _, err := insertNotifications(ctx, tx, `SELECT id, $2::text, $3::text, $4::timestamptz, $5::text FROM users
+			WHERE enterprise_id = $1 AND NOT disabled`, id, title, "/applications", now, string(NotifyOutcome)); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: event, ObjectType: "enterprise",
