@@ -22,7 +22,8 @@ import "slices"
 //	agreement page    CanSign → SignAgreement, CanPropose → ProposeTerms, CanApprove → ApproveTerms
 //	equity page       CanReport → ReportEvent, CanVerify → VerifyEvent, CanPrepareConv → PrepareConversion,
 //	                  CanRegister → RecordRegistration, CanPrepareExit → PrepareExit,
-//	                  EndingKinds (non-empty) → PrepareEnding, CanApprove → ApproveEquityProposal
+//	                  EndingKinds (non-empty) → PrepareEnding, CanApprove → ApproveEquityProposal,
+//	                  Oversight.CanAttach → AttachMinutes (also the review section's)
 //	disbursement plan CanRecord → RecordDisbursement, CanConfirm (milestone form) → ConfirmMilestone
 //	money record page CanCheck → ApproveAppropriation or ApproveDisbursement (by the record)
 //	appropriations    CanRecord → RecordAppropriation
@@ -80,6 +81,7 @@ const (
 	ActionConfirmMilestone   Action = "confirm_milestone"   // 确认里程碑
 	ActionReviewReport       Action = "review_report"       // 审核进展报告
 	ActionReadCalendar       Action = "read_calendar"       // 查看节假日安排
+	ActionAttachMinutes      Action = "attach_minutes"      // 登记决策联席会/管委会会议纪要
 
 	// Maker (经办人员) of a maker–checker pair.
 	ActionPrepareDecision     Action = "prepare_decision"     // 拟定立项决策
@@ -222,6 +224,7 @@ var permissions = map[Action]grant{
 	ActionConfirmMilestone:   write(RoleStaff),
 	ActionReviewReport:       write(RoleStaff),
 	ActionReadCalendar:       read(RoleStaff, RoleAdmin),
+	ActionAttachMinutes:      write(RoleStaff),
 
 	ActionPrepareDecision:     maker,
 	ActionProposeTerms:        maker,
@@ -270,7 +273,7 @@ var actionOrder = []Action{
 	ActionManageColleagues, ActionEditApplication, ActionAskPrecheck, ActionSubmitApplication, ActionWithdrawApplication, ActionSubmitReport,
 	ActionDownloadTemplates, ActionCommentApplication, ActionAssignLiaison, ActionFormalReview, ActionManageExperts, ActionManagePanel,
 	ActionHandleObjections, ActionSignAgreement, ActionReportEvent, ActionVerifyEvent, ActionRecordRegistration, ActionConfirmMilestone,
-	ActionReviewReport, ActionReadCalendar,
+	ActionReviewReport, ActionReadCalendar, ActionAttachMinutes,
 	ActionPrepareDecision, ActionProposeTerms, ActionRecordAppropriation, ActionRecordDisbursement, ActionRequestReversal,
 	ActionPrepareConversion, ActionPrepareExit, ActionPrepareEnding,
 	ActionApproveDecision, ActionApproveTerms, ActionApproveAppropriation, ActionApproveDisbursement, ActionApproveReversal, ActionApproveEquityProposal,

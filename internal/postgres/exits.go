@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -274,6 +275,11 @@ func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) (err
 		e.Memo = fmt.Sprintf("股权退出：%s 第 %d 期，%s 单位", a.Title, x.TrancheNo, x.Units.String())
 		e.ValueDate, e.Record = x.Date, ledger.RecordRef{Type: RecordExit, ID: id}
 		e.MakerID, e.CheckerID, e.IdempotencyKey = preparedBy, actor.ID, RecordExit+"/"+itoa64(id)
+		// An exit at a loss passes the loss tolerance gate (DOMAIN §16).
+		lossDetail, err := checkLoss(ctx, tx, RecordExit, id, a.ProgrammeID, x.Cost.Sub(x.Proceeds))
+		if err != nil {
+			return err
+		}
 		// The fund row before the ledger chain, the order every money
 		// action takes them in, so two of them never deadlock.
 		if _, err := tx.Exec(ctx, `INSERT INTO programme_funds (programme_id, updated_at) VALUES ($1, $2)
@@ -310,9 +316,10 @@ func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) (err
 				return err
 			}
 		}
+		detail := map[string]any{"entry_seq": posted.Seq, "proceeds": x.Proceeds.StringFixed(2), "units_sold_total": sold.String()}
+		maps.Copy(detail, lossDetail)
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "exit_approve", ObjectType: RecordExit,
-			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"entry_seq": posted.Seq,
-				"proceeds": x.Proceeds.StringFixed(2), "units_sold_total": sold.String()}})
+			ObjectID: itoa64(id), Outcome: audit.Success, Detail: detail})
 	})
 	return mapError(err)
 }

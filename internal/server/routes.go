@@ -90,6 +90,7 @@ func (s *Server) routes() []route {
 		s.conversionRoutes(),
 		s.exitRoutes(),
 		s.endingRoutes(),
+		s.minutesRoutes(),
 		s.watchlistRoutes(),
 		s.ledgerRoutes(),
 		s.appropriationRoutes(),

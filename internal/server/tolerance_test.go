@@ -1,0 +1,127 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"ite/internal/applications"
+)
+
+// writeOffAfterReceipt takes example A's project (3,000,000.00 disbursed,
+// the programme's only money) to recovery, books a receipt of received and
+// prepares the write-off of the rest (3,000,000.00 − received); it returns
+// the ending's ID, the staff and approver clients and the equity path.
+func (e *env) writeOffAfterReceipt(received string) (int64, *client, *client, string) {
+	t, ctx := e.t, context.Background()
+	t.Helper()
+	id := e.fundedA(strings.Replace(termsA, `"lapse_policy":"grant"`, `"lapse_policy":"repay"`, 1))
+	e.clock.t = time.Date(2029, 1, 11, 2, 0, 0, 0, time.UTC)
+	staffC, appr := e.loggedIn(applications.RoleStaff), e.loggedIn(applications.RoleApprover)
+	path := "/applications/" + strconv.FormatInt(id, 10) + "/equity"
+	staffC.get(path)
+	appr.get(path)
+	step := func(form url.Values) int64 {
+		t.Helper()
+		form.Set("idempotency_key", key())
+		form.Set("value_date", "2029-01-11")
+		var r response
+		if form.Get("kind") == "write_off" {
+			r = staffC.postMultipart("/applications/"+strconv.FormatInt(id, 10)+"/endings", form, "evidence", "尽职免责说明.pdf", pdf)
+		} else {
+			r = staffC.post("/applications/"+strconv.FormatInt(id, 10)+"/endings", form)
+		}
+		if r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("prepare %v: %d %s", form, r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+		}
+		ends, _ := e.db.ListEndings(ctx, id)
+		return ends[0].ID
+	}
+	approve := func(nid int64) {
+		t.Helper()
+		if r := appr.post("/endings/"+strconv.FormatInt(nid, 10)+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("approve: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+		}
+	}
+	approve(step(url.Values{"kind": {"repay"}, "reason": {"按协议追回"}}))
+	approve(step(url.Values{"kind": {"receipt"}, "amount": {received}, "reason": {"追回款"}}))
+	return step(url.Values{"kind": {"write_off"}, "reason": {"企业经营失败，经办人员已尽职（尽职免责）"}}), staffC, appr, path
+}
+
+// TestLossToleranceGate: with the default tolerance of 80% and 3,000,000.00
+// disbursed, a write-off of 2,400,000.00 lands exactly on the tolerance and
+// is approved like any other; one of 2,400,000.01 is refused without the
+// committee's minutes and approved with them (DOMAIN §16).
+func TestLossToleranceGate(t *testing.T) {
+	t.Parallel()
+	t.Run("ExactlyAtToleranceAllowed", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		nid, _, appr, path := e.writeOffAfterReceipt("600000.00")
+		if r := appr.post("/endings/"+strconv.FormatInt(nid, 10)+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("approve at the tolerance: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+		}
+		d := e.auditDetail("ending_approve")
+		if d["loss_ratio_before"] != "0.00%" || d["loss_ratio_after"] != "80.00%" || d["beyond_tolerance"] != false {
+			t.Fatalf("audit detail: %v", d)
+		}
+		doc := appr.get(path).doc(t)
+		if got := doc.Find(`[data-record="ending-` + strconv.FormatInt(nid, 10) + `"] .ratio-after`).Text(); got != "80.00%" {
+			t.Fatalf("certificate ratio after %q", got)
+		}
+	})
+	t.Run("OneFenOver", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		nid, staffC, appr, path := e.writeOffAfterReceipt("599999.99")
+		approvePath := "/endings/" + strconv.FormatInt(nid, 10) + "/approve"
+		t.Run("RefusedWithoutMinutes", func(t *testing.T) {
+			r := appr.post(approvePath, nil)
+			if r.StatusCode != http.StatusConflict || !strings.Contains(r.doc(t).Find("[role=alert]").Text(), "会议纪要") {
+				t.Fatalf("status %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+			}
+			if a, _ := e.db.FindApplication(context.Background(), e.appOfEnding(nid)); a.State != applications.StateRecovery {
+				t.Fatalf("refused write-off moved the project to %s", a.State)
+			}
+		})
+		t.Run("MinutesNeedNumberDateFile", func(t *testing.T) {
+			r := staffC.post("/endings/"+strconv.FormatInt(nid, 10)+"/minutes", url.Values{"minutes_number": {"经开管纪〔2029〕1号"}, "minutes_date": {"2029-01-10"}})
+			if r.StatusCode != 422 || !strings.Contains(r.body, "纪要文件") {
+				t.Fatalf("minutes without file: %d", r.StatusCode)
+			}
+		})
+		if r := staffC.postMultipart("/endings/"+strconv.FormatInt(nid, 10)+"/minutes",
+			url.Values{"minutes_number": {"经开管纪〔2029〕1号"}, "minutes_date": {"2029-01-10"}}, "evidence", "管委会纪要.pdf", pdf); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("attach minutes: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+		}
+		doc := appr.get(path).doc(t)
+		if got := doc.Find(`[data-record="ending-` + strconv.FormatInt(nid, 10) + `"] .minutes-number`).Text(); got != "经开管纪〔2029〕1号" {
+			t.Fatalf("approver sees minutes %q", got)
+		}
+		t.Run("AllowedWithMinutes", func(t *testing.T) {
+			if r := appr.post(approvePath, nil); r.StatusCode != http.StatusSeeOther {
+				t.Fatalf("approve with minutes: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+			}
+			d := e.auditDetail("ending_approve")
+			if d["loss_ratio_before"] != "0.00%" || d["loss_ratio_after"] != "80.00%" || d["beyond_tolerance"] != true ||
+				d["minutes_number"] != "经开管纪〔2029〕1号" || d["loss"] != "2400000.01" {
+				t.Fatalf("audit detail: %v", d)
+			}
+			if v, err := e.db.VerifyLedger(context.Background()); err != nil || !v.OK {
+				t.Fatalf("ledger verify: %+v %v", v, err)
+			}
+		})
+	})
+}
+
+func (e *env) appOfEnding(id int64) int64 {
+	var appID int64
+	if err := e.db.Pool.QueryRow(context.Background(), `SELECT application_id FROM endings WHERE id = $1`, id).Scan(&appID); err != nil {
+		e.t.Fatal(err)
+	}
+	return appID
+}
