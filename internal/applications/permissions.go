@@ -24,6 +24,7 @@ import "slices"
 //	                  CanRegister → RecordRegistration, CanPrepareExit → PrepareExit,
 //	                  EndingKinds (non-empty) → PrepareEnding, CanApprove → ApproveEquityProposal,
 //	                  Oversight.CanAttach → AttachMinutes (also the review section's)
+//	application page  CanAdmit → AdmitApplication
 //	disbursement plan CanRecord → RecordDisbursement, CanConfirm (milestone form) → ConfirmMilestone
 //	money record page CanCheck → ApproveAppropriation or ApproveDisbursement (by the record)
 //	appropriations    CanRecord → RecordAppropriation
@@ -82,6 +83,7 @@ const (
 	ActionReviewReport       Action = "review_report"       // 审核进展报告
 	ActionReadCalendar       Action = "read_calendar"       // 查看节假日安排
 	ActionAttachMinutes      Action = "attach_minutes"      // 登记决策联席会/管委会会议纪要
+	ActionAdmitApplication   Action = "admit_application"   // 准予不符合申报条件的申报（写明理由）
 
 	// Maker (经办人员) of a maker–checker pair.
 	ActionPrepareDecision     Action = "prepare_decision"     // 拟定立项决策
@@ -225,6 +227,7 @@ var permissions = map[Action]grant{
 	ActionReviewReport:       write(RoleStaff),
 	ActionReadCalendar:       read(RoleStaff, RoleAdmin),
 	ActionAttachMinutes:      write(RoleStaff),
+	ActionAdmitApplication:   write(RoleStaff),
 
 	ActionPrepareDecision:     maker,
 	ActionProposeTerms:        maker,
@@ -273,7 +276,7 @@ var actionOrder = []Action{
 	ActionManageColleagues, ActionEditApplication, ActionAskPrecheck, ActionSubmitApplication, ActionWithdrawApplication, ActionSubmitReport,
 	ActionDownloadTemplates, ActionCommentApplication, ActionAssignLiaison, ActionFormalReview, ActionManageExperts, ActionManagePanel,
 	ActionHandleObjections, ActionSignAgreement, ActionReportEvent, ActionVerifyEvent, ActionRecordRegistration, ActionConfirmMilestone,
-	ActionReviewReport, ActionReadCalendar, ActionAttachMinutes,
+	ActionReviewReport, ActionReadCalendar, ActionAttachMinutes, ActionAdmitApplication,
 	ActionPrepareDecision, ActionProposeTerms, ActionRecordAppropriation, ActionRecordDisbursement, ActionRequestReversal,
 	ActionPrepareConversion, ActionPrepareExit, ActionPrepareEnding,
 	ActionApproveDecision, ActionApproveTerms, ActionApproveAppropriation, ActionApproveDisbursement, ActionApproveReversal, ActionApproveEquityProposal,

@@ -105,7 +105,7 @@ func (s *Server) renderEquity(w http.ResponseWriter, r *http.Request, status int
 	if u.Role.Can(applications.ActionPrepareEnding) && !pendingEnding {
 		v.EndingKinds = endingOptions(a.State)
 	}
-	if v.Oversight, err = s.oversight(ctx, u, a.ID); err != nil {
+	if v.Oversight, err = s.oversight(ctx, u, a); err != nil {
 		return err
 	}
 	return s.render(w, r, status, page.Equity(v))

@@ -61,17 +61,21 @@ func (s *Server) handleMinutesAttach(recordType string) handlerFunc {
 }
 
 // oversight loads the committee minutes and loss checks of an
-// application's records for its pages. Not a permission: the enterprise
+// application's records and staff's admission of it, for its pages. Not a permission: the enterprise
 // is shown neither (they are the bureau's deliberations).
-func (s *Server) oversight(ctx context.Context, u *auth.User, appID int64) (page.Oversight, error) {
+func (s *Server) oversight(ctx context.Context, u *auth.User, a applications.Application) (page.Oversight, error) {
 	o := page.Oversight{CanAttach: u.Role.Can(applications.ActionAttachMinutes)}
 	if u.Role == enterprise {
 		return o, nil
 	}
 	var err error
-	if o.Minutes, err = s.DB.ListMinutes(ctx, appID); err != nil {
+	if o.Minutes, err = s.DB.ListMinutes(ctx, a.ID); err != nil {
 		return o, err
 	}
-	o.LossChecks, err = s.DB.ListLossChecks(ctx, appID)
+	if o.LossChecks, err = s.DB.ListLossChecks(ctx, a.ID); err != nil {
+		return o, err
+	}
+	el, err := s.DB.FindEligibility(ctx, a)
+	o.Admission = el.Admission
 	return o, err
 }

@@ -72,7 +72,7 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 	if err != nil {
 		return nil, err
 	}
-	if v.Oversight, err = s.oversight(ctx, u, a.ID); err != nil {
+	if v.Oversight, err = s.oversight(ctx, u, a); err != nil {
 		return nil, err
 	}
 	for _, d := range decisions {

@@ -91,6 +91,7 @@ func (s *Server) routes() []route {
 		s.exitRoutes(),
 		s.endingRoutes(),
 		s.minutesRoutes(),
+		s.eligibilityRoutes(),
 		s.watchlistRoutes(),
 		s.ledgerRoutes(),
 		s.appropriationRoutes(),

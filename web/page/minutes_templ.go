@@ -263,7 +263,8 @@ func minutesPart(m *applications.CommitteeMinutes, pending, canAttach bool, acti
 type Oversight struct {
 	Minutes    map[string]applications.CommitteeMinutes
 	LossChecks map[string]applications.LossCheck
-	CanAttach  bool // ActionAttachMinutes
+	CanAttach  bool                    // ActionAttachMinutes
+	Admission  *applications.Admission // staff admitted the application although it failed a rule
 }
 
 func (o Oversight) minutes(typ string, id int64) *applications.CommitteeMinutes {
@@ -305,7 +306,7 @@ func oversightPart(o Oversight, typ string, id int64, pending bool, csrf string,
 		var templ_7745c5c3_Var14 string
 		templ_7745c5c3_Var14, templ_7745c5c3_Err = templruntime.NewAttributeExpression(typ + "-" + itoa(id)).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/minutes.templ`, Line: 74, Col: 58}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/minutes.templ`, Line: 75, Col: 58}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var14)
 		if templ_7745c5c3_Err != nil {
@@ -360,7 +361,7 @@ func exitsOversight(v EquityView, csrf string) templ.Component {
 				var templ_7745c5c3_Var16 string
 				templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(int64(x.TrancheNo)))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/minutes.templ`, Line: 86, Col: 37}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/minutes.templ`, Line: 87, Col: 37}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var16))
 				if templ_7745c5c3_Err != nil {
