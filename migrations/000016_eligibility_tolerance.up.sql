@@ -21,13 +21,16 @@ ALTER TABLE programmes
 
 -- The application: the founders' own cash put into the project and the
 -- project's total budget (the grant is part of it); staff's admission of
--- an application that fails a rule, with the written reason.
+-- an application that fails a rule, with the written reason; staff's
+-- confirmation at formal review of the enterprise's zone declaration.
 ALTER TABLE applications
   ADD COLUMN founder_cash     numeric(18,2) CONSTRAINT applications_founder_cash_check CHECK (founder_cash >= 0),
   ADD COLUMN total_budget     numeric(18,2) CONSTRAINT applications_total_budget_check CHECK (total_budget > 0),
   ADD COLUMN admitted_reason  text NOT NULL DEFAULT '',
   ADD COLUMN admitted_by      bigint CONSTRAINT applications_admitted_by_fkey REFERENCES users (id),
   ADD COLUMN admitted_at      timestamptz,
+  ADD COLUMN zone_confirmed_by bigint CONSTRAINT applications_zone_confirmed_by_fkey REFERENCES users (id),
+  ADD COLUMN zone_confirmed_at timestamptz,
   ADD CONSTRAINT applications_admitted_check CHECK ((admitted_by IS NULL) = (admitted_reason = ''));
 
 -- Minutes of the committee (决策联席会 / 管委会) a decision needs: a cap

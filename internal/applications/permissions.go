@@ -24,7 +24,7 @@ import "slices"
 //	                  CanRegister → RecordRegistration, CanPrepareExit → PrepareExit,
 //	                  EndingKinds (non-empty) → PrepareEnding, CanApprove → ApproveEquityProposal,
 //	                  Oversight.CanAttach → AttachMinutes (also the review section's)
-//	application page  CanAdmit → AdmitApplication
+//	application page  CanAdmit → AdmitApplication, CanConfirmZone → FormalReview
 //	disbursement plan CanRecord → RecordDisbursement, CanConfirm (milestone form) → ConfirmMilestone
 //	money record page CanCheck → ApproveAppropriation or ApproveDisbursement (by the record)
 //	appropriations    CanRecord → RecordAppropriation

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,9 @@ type Eligibility struct {
 	Facts     applications.EligibilityFacts
 	Failures  []string
 	Admission *applications.Admission
+	// ZoneConfirmed is staff's confirmation at formal review of the
+	// enterprise's declaration 注册地在经开区 (who and when); nil before.
+	ZoneConfirmed *applications.Admission
 }
 
 // programmeRules reads a programme's rules.
@@ -53,13 +57,14 @@ func eligibilityOf(ctx context.Context, q ledgerQuerier, a applications.Applicat
 		return el, err
 	}
 	var founded *time.Time
-	var reason, by string
-	var at *time.Time
+	var reason, by, zoneBy string
+	var at, zoneAt *time.Time
 	err = q.QueryRow(ctx, `SELECT e.founded_on, e.in_zone, e.paid_in_capital, a.founder_cash, a.total_budget,
-			a.admitted_reason, COALESCE(u.display_name, ''), a.admitted_at
+			a.admitted_reason, COALESCE(u.display_name, ''), a.admitted_at, COALESCE(z.display_name, ''), a.zone_confirmed_at
 		FROM applications a JOIN enterprises e ON e.id = a.enterprise_id LEFT JOIN users u ON u.id = a.admitted_by
+		LEFT JOIN users z ON z.id = a.zone_confirmed_by
 		WHERE a.id = $1`, a.ID).Scan(&founded, &el.Facts.InZone, &el.Facts.PaidInCapital, &el.Facts.FounderCash, &el.Facts.TotalBudget,
-		&reason, &by, &at)
+		&reason, &by, &at, &zoneBy, &zoneAt)
 	if err != nil {
 		return el, err
 	}
@@ -68,6 +73,9 @@ func eligibilityOf(ctx context.Context, q ledgerQuerier, a applications.Applicat
 	}
 	if reason != "" && at != nil {
 		el.Admission = &applications.Admission{Reason: reason, By: by, At: *at}
+	}
+	if zoneAt != nil {
+		el.ZoneConfirmed = &applications.Admission{Reason: "注册地在经开区", By: zoneBy, At: *zoneAt}
 	}
 	el.Failures = el.Rules.Failures(el.Facts, today)
 	return el, nil
@@ -90,16 +98,19 @@ func (db *DB) FindEligibility(ctx context.Context, a applications.Application) (
 	return el, mapError(err)
 }
 
-// lockUnsubmitted locks an application that is a draft or returned: what
-// its submission is checked against may still change. refusal is the
-// Conflict's message when it is not.
-func lockUnsubmitted(ctx context.Context, tx pgx.Tx, appID int64, refusal string) (applications.Application, error) {
+// lockInState locks an application in one of states; refusal is the
+// Conflict's message when it is in another.
+func lockInState(ctx context.Context, tx pgx.Tx, appID int64, refusal string, states ...applications.State) (applications.Application, error) {
 	a, err := findApplication(ctx, tx, appID, true)
-	if err == nil && a.State != applications.StateDraft && a.State != applications.StateReturned {
+	if err == nil && !slices.Contains(states, a.State) {
 		err = applications.Errorf(applications.Conflict, "%s（当前为「%s」）。", refusal, a.State.Label())
 	}
 	return a, err
 }
+
+// unsubmitted are the states in which what a submission is checked against
+// may still change.
+var unsubmitted = []applications.State{applications.StateDraft, applications.StateReturned}
 
 // SetApplicationFunding records the application's founders' cash and total
 // budget and the enterprise's paid-in capital and zone declaration, while
@@ -108,7 +119,7 @@ func (db *DB) SetApplicationFunding(ctx context.Context, actor audit.Actor, appI
 	defer wrap(&err, "SetApplicationFunding %d", appID)
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
-		a, err := lockUnsubmitted(ctx, tx, appID, "申报已提交，不能再修改申报条件信息")
+		a, err := lockInState(ctx, tx, appID, "申报已提交，不能再修改申报条件信息", unsubmitted...)
 		if err != nil {
 			return err
 		}
@@ -140,7 +151,7 @@ func (db *DB) AdmitApplication(ctx context.Context, actor audit.Actor, appID int
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
-		a, err := lockUnsubmitted(ctx, tx, appID, "只有未提交（草稿或退回修改）的申报可以准予申报")
+		a, err := lockInState(ctx, tx, appID, "只有未提交（草稿或退回修改）的申报可以准予申报", unsubmitted...)
 		if err != nil {
 			return err
 		}
@@ -214,4 +225,43 @@ func nullMoney(d decimal.NullDecimal) string {
 		return ""
 	}
 	return d.Decimal.String()
+}
+
+// ConfirmZone is staff's confirmation at formal review that the enterprise
+// is registered in the zone, as it declared (DOMAIN §3). Errors: NotFound,
+// Conflict (not in formal review, not declared, confirmed already).
+func (db *DB) ConfirmZone(ctx context.Context, actor audit.Actor, appID int64) (err error) {
+	defer wrap(&err, "ConfirmZone %d", appID)
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		now := db.Now()
+		a, err := lockInState(ctx, tx, appID, "只有「待形式审查」的申报可以核实注册地", applications.StateSubmitted)
+		if err != nil {
+			return err
+		}
+		el, err := eligibilityOf(ctx, tx, a, day.Today(now))
+		switch {
+		case err != nil:
+			return err
+		case !el.Facts.InZone:
+			return applications.Errorf(applications.Conflict, "企业未声明注册地在经开区，无可核实的声明。")
+		case el.ZoneConfirmed != nil:
+			return applications.Errorf(applications.Conflict, "注册地已核实。")
+		}
+		if _, err := tx.Exec(ctx, `UPDATE applications SET zone_confirmed_by = $2, zone_confirmed_at = $3 WHERE id = $1`, appID, actor.ID, now); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "zone_confirm", ObjectType: "application",
+			ObjectID: itoa64(appID), Outcome: audit.Success})
+	})
+}
+
+// zoneCheck refuses to pass formal review of an application to a programme
+// that requires registration in the zone before staff confirmed it (an
+// admitted application is exempt). Part of ReviewOutcomeCheck.
+func zoneCheck(ctx context.Context, tx pgx.Tx, a applications.Application) error {
+	el, err := eligibilityOf(ctx, tx, a, time.Time{})
+	if err != nil || !el.Rules.RequireInZone || el.ZoneConfirmed != nil || el.Admission != nil {
+		return err
+	}
+	return applications.Errorf(applications.Conflict, "本批次要求注册地在经开区：请先核实企业的注册地声明，再通过形式审查。")
 }

@@ -98,8 +98,8 @@ func minutesOf(ctx context.Context, tx pgx.Tx, recordType string, id int64) (*ap
 func (db *DB) ListMinutes(ctx context.Context, appID int64) (_ map[string]applications.CommitteeMinutes, err error) {
 	defer wrap(&err, "ListMinutes %d", appID)
 	var parts []string
-	for typ, table := range minutesTables {
-		parts = append(parts, `(m.record_type = '`+typ+`' AND m.record_id IN (SELECT id FROM `+table+` WHERE application_id = $1))`)
+	for _, typ := range []string{RecordDecision, RecordExit, RecordEnding} { // one SQL text
+		parts = append(parts, `(m.record_type = '`+typ+`' AND m.record_id IN (SELECT id FROM `+minutesTables[typ]+` WHERE application_id = $1))`)
 	}
 	rows, _ := db.Pool.Query(ctx, minutesSelect+`WHERE `+strings.Join(parts, " OR "), appID)
 	out := map[string]applications.CommitteeMinutes{}

@@ -20,6 +20,7 @@ func (s *Server) eligibilityRoutes() []route {
 	return []route{
 		{"POST", "/applications/{id}/eligibility", can(applications.ActionEditApplication), s.handleEligibilityUpdate},
 		{"POST", "/applications/{id}/admit", can(applications.ActionAdmitApplication), s.handleAdmit},
+		{"POST", "/applications/{id}/zone-confirm", can(applications.ActionFormalReview), s.handleZoneConfirm},
 		{"POST", "/programmes/{id}/rules", can(applications.ActionManageProgrammes), s.handleProgrammeRules},
 	}
 }
@@ -33,8 +34,11 @@ func (s *Server) eligibilityPart(r *http.Request, a applications.Application) (*
 	}
 	editable := a.State == applications.StateDraft || a.State == applications.StateReturned
 	return &page.EligibilityPart{AppID: a.ID, Rules: el.Rules, Facts: el.Facts, Failures: el.Failures, Admission: el.Admission,
-		CanEdit:  u.Role.Can(applications.ActionEditApplication) && editable,
-		CanAdmit: u.Role.Can(applications.ActionAdmitApplication) && editable && len(el.Failures) > 0 && el.Admission == nil}, nil
+		CanEdit:       u.Role.Can(applications.ActionEditApplication) && editable,
+		CanAdmit:      u.Role.Can(applications.ActionAdmitApplication) && editable && len(el.Failures) > 0 && el.Admission == nil,
+		ZoneConfirmed: el.ZoneConfirmed,
+		CanConfirmZone: u.Role.Can(applications.ActionFormalReview) && a.State == applications.StateSubmitted && el.Facts.InZone &&
+			el.ZoneConfirmed == nil}, nil
 }
 
 // optionalAmount reads an optional amount field: invalid when empty.
@@ -78,6 +82,19 @@ func (s *Server) handleAdmit(w http.ResponseWriter, r *http.Request) error {
 		return s.refuse(w, r, a.ID, err)
 	}
 	return s.redirectWithFlash(w, r, applicationPath(a.ID, "#eligibility"), "已准予申报，企业可以提交。")
+}
+
+// handleZoneConfirm is staff's confirmation at formal review of the
+// enterprise's zone declaration (POST /applications/{id}/zone-confirm).
+func (s *Server) handleZoneConfirm(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.loadApplication(r)
+	if err != nil {
+		return err
+	}
+	if err := s.DB.ConfirmZone(r.Context(), actor(r), a.ID); err != nil {
+		return s.refuse(w, r, a.ID, err)
+	}
+	return s.redirectWithFlash(w, r, applicationPath(a.ID, "#eligibility"), "已核实注册地在经开区。")
 }
 
 // handleProgrammeRules saves a programme's eligibility rules and loss

@@ -183,3 +183,53 @@ func TestEnterpriseEligibilityFields(t *testing.T) {
 		}
 	})
 }
+
+// TestZoneConfirmedAtFormalReview: under a programme that requires
+// registration in the zone, formal review cannot pass until staff confirm
+// the enterprise's declaration (DOMAIN §3).
+func TestZoneConfirmedAtFormalReview(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	p := e.openProgramme()
+	rules, _ := e.db.ProgrammeRules(ctx, p.ID)
+	rules.RequireInZone = true
+	if err := e.db.UpdateProgrammeRules(ctx, sys, p.ID, rules); err != nil {
+		t.Fatal(err)
+	}
+	ent := e.loggedIn(applications.RoleEnterprise)
+	id := ent.createApplication(p.ID, "1000000.00")
+	e.uploadAll(ent, id)
+	path := "/applications/" + strconv.FormatInt(id, 10)
+	ent.get(path)
+	if r := ent.post(path+"/eligibility", url.Values{"in_zone": {"1"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("declare: %d", r.StatusCode)
+	}
+	if r := ent.post(path+"/submit", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("submit: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+	}
+	staffC := e.loggedIn(applications.RoleStaff)
+	staffC.get(path)
+	for _, m := range applications.DefaultRequiredMaterials {
+		if r := staffC.post(path+"/materials/"+string(m)+"/review", url.Values{"decision": {"accept"}}); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("review %s: %d", m, r.StatusCode)
+		}
+	}
+	t.Run("PassRefusedBeforeConfirmation", func(t *testing.T) {
+		if r := staffC.post(path+"/review/accept", nil); r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "注册地") {
+			t.Fatalf("status %d", r.StatusCode)
+		}
+	})
+	if staffC.get(path).doc(t).Find("#zone-confirm-form").Length() != 1 {
+		t.Fatal("no confirmation form at formal review")
+	}
+	if r := staffC.post(path+"/zone-confirm", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("confirm: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+	}
+	if staffC.get(path).doc(t).Find("#zone-confirmed").Length() != 1 {
+		t.Fatal("confirmation not shown")
+	}
+	if r := staffC.post(path+"/review/accept", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("pass formal review: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ite/internal/applications"
+	"ite/internal/postgres"
 )
 
 // writeOffAfterReceipt takes example A's project (3,000,000.00 disbursed,
@@ -73,18 +74,24 @@ func TestLossToleranceGate(t *testing.T) {
 		if got := doc.Find(`[data-record="ending-` + strconv.FormatInt(nid, 10) + `"] .ratio-after`).Text(); got != "80.00%" {
 			t.Fatalf("certificate ratio after %q", got)
 		}
+		// On the dashboard: at the tolerance, warned (from 64%), not beyond.
+		cell := appr.get("/dashboard").doc(t).Find("#budget-table tbody tr td.loss-ratio")
+		if !strings.Contains(cell.Text(), "80.00%") || !cell.HasClass("warn") || cell.HasClass("beyond") {
+			t.Fatalf("dashboard loss ratio %q (class %q)", cell.Text(), cell.AttrOr("class", ""))
+		}
 	})
 	t.Run("OneFenOver", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t)
 		nid, staffC, appr, path := e.writeOffAfterReceipt("599999.99")
 		approvePath := "/endings/" + strconv.FormatInt(nid, 10) + "/approve"
+		appID, _ := e.db.ProposalApplication(context.Background(), "endings", nid)
 		t.Run("RefusedWithoutMinutes", func(t *testing.T) {
 			r := appr.post(approvePath, nil)
 			if r.StatusCode != http.StatusConflict || !strings.Contains(r.doc(t).Find("[role=alert]").Text(), "会议纪要") {
 				t.Fatalf("status %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 			}
-			if a, _ := e.db.FindApplication(context.Background(), e.appOfEnding(nid)); a.State != applications.StateRecovery {
+			if a, _ := e.db.FindApplication(context.Background(), appID); a.State != applications.StateRecovery {
 				t.Fatalf("refused write-off moved the project to %s", a.State)
 			}
 		})
@@ -118,10 +125,52 @@ func TestLossToleranceGate(t *testing.T) {
 	})
 }
 
-func (e *env) appOfEnding(id int64) int64 {
-	var appID int64
-	if err := e.db.Pool.QueryRow(context.Background(), `SELECT application_id FROM endings WHERE id = $1`, id).Scan(&appID); err != nil {
-		e.t.Fatal(err)
+// TestExitLossBeyondTolerance: an exit whose loss takes the ratio above the
+// tolerance is refused at approval until it carries the minutes; the exits
+// section then shows the ratio before and after.
+func TestExitLossBeyondTolerance(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	id := e.fundedA(termsA)
+	cid := e.preparedConversion(id)
+	if err := e.db.ApproveConversion(ctx, e.people().Approver, cid); err != nil {
+		t.Fatal(err)
 	}
-	return appID
+	e.clock.t = time.Date(2027, 2, 1, 2, 0, 0, 0, time.UTC)
+	xid, err := e.db.PrepareExit(ctx, e.people().Staff, id, postgres.ExitInput{Date: time.Date(2027, 1, 15, 0, 0, 0, 0, time.UTC),
+		Rest: true, MarketValue: "100000.00", BuyerKind: "new_investor"}, key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	xs, _ := e.db.ListExits(ctx, id)
+	if !xs[0].Gain.IsNegative() {
+		t.Skipf("the policy prices this exit without a loss: %s", xs[0].Gain)
+	}
+	staffC, appr := e.loggedIn(applications.RoleStaff), e.loggedIn(applications.RoleApprover)
+	path := "/applications/" + strconv.FormatInt(id, 10) + "/equity"
+	staffC.get(path)
+	appr.get(path)
+	x := strconv.FormatInt(xid, 10)
+	t.Run("RefusedWithoutMinutes", func(t *testing.T) {
+		if r := appr.post("/exits/"+x+"/approve", nil); r.StatusCode != http.StatusConflict {
+			t.Fatalf("status %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+		}
+	})
+	if staffC.get(path).doc(t).Find(`[data-record="exit-`+x+`"] .minutes-form`).Length() != 1 {
+		t.Fatal("no minutes form on the pending exit at a loss")
+	}
+	if r := staffC.postMultipart("/exits/"+x+"/minutes", url.Values{"minutes_number": {"管委会纪要〔2027〕2号"}, "minutes_date": {"2027-01-20"}},
+		"evidence", "纪要.pdf", pdf); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("attach: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+	}
+	if r := appr.post("/exits/"+x+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve with minutes: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+	}
+	if d := e.auditDetail("exit_approve"); d["beyond_tolerance"] != true || d["loss_ratio_before"] != "0.00%" || d["minutes_number"] != "管委会纪要〔2027〕2号" {
+		t.Fatalf("audit: %v", d)
+	}
+	if got := appr.get(path).doc(t).Find(`[data-record="exit-` + x + `"] .ratio-after`).Text(); got == "" || got == "0.00%" {
+		t.Fatalf("ratio after on the exits section: %q", got)
+	}
 }
