@@ -72,6 +72,8 @@ const (
 	ActionCommentApplication Action = "comment_application" // 填写审查意见
 	ActionAssignLiaison      Action = "assign_liaison"      // 指定对接人
 	ActionFormalReview       Action = "formal_review"       // 形式审查（材料审核、审查结论）
+	ActionAttachMinutes      Action = "attach_minutes"      // 登记决策联席会/管委会会议纪要
+	ActionAdmitApplication   Action = "admit_application"   // 准予不符合申报条件的申报（写明理由）
 	ActionManageExperts      Action = "manage_experts"      // 管理专家库
 	ActionManagePanel        Action = "manage_panel"        // 抽取、指派评审专家
 	ActionHandleObjections   Action = "handle_objections"   // 登记、处理公示异议
@@ -82,8 +84,6 @@ const (
 	ActionConfirmMilestone   Action = "confirm_milestone"   // 确认里程碑
 	ActionReviewReport       Action = "review_report"       // 审核进展报告
 	ActionReadCalendar       Action = "read_calendar"       // 查看节假日安排
-	ActionAttachMinutes      Action = "attach_minutes"      // 登记决策联席会/管委会会议纪要
-	ActionAdmitApplication   Action = "admit_application"   // 准予不符合申报条件的申报（写明理由）
 
 	// Maker (经办人员) of a maker–checker pair.
 	ActionPrepareDecision     Action = "prepare_decision"     // 拟定立项决策
@@ -216,6 +216,8 @@ var permissions = map[Action]grant{
 	ActionCommentApplication: write(RoleStaff),
 	ActionAssignLiaison:      write(RoleStaff),
 	ActionFormalReview:       write(RoleStaff),
+	ActionAttachMinutes:      write(RoleStaff),
+	ActionAdmitApplication:   write(RoleStaff),
 	ActionManageExperts:      write(RoleStaff, RoleAdmin),
 	ActionManagePanel:        write(RoleStaff),
 	ActionHandleObjections:   write(RoleStaff),
@@ -226,8 +228,6 @@ var permissions = map[Action]grant{
 	ActionConfirmMilestone:   write(RoleStaff),
 	ActionReviewReport:       write(RoleStaff),
 	ActionReadCalendar:       read(RoleStaff, RoleAdmin),
-	ActionAttachMinutes:      write(RoleStaff),
-	ActionAdmitApplication:   write(RoleStaff),
 
 	ActionPrepareDecision:     maker,
 	ActionProposeTerms:        maker,
@@ -275,8 +275,9 @@ var actionOrder = []Action{
 	ActionSignOut, ActionViewHome, ActionReadInbox, ActionCalculate,
 	ActionManageColleagues, ActionEditApplication, ActionAskPrecheck, ActionSubmitApplication, ActionWithdrawApplication, ActionSubmitReport,
 	ActionDownloadTemplates, ActionCommentApplication, ActionAssignLiaison, ActionFormalReview, ActionManageExperts, ActionManagePanel,
+	ActionAttachMinutes, ActionAdmitApplication,
 	ActionHandleObjections, ActionSignAgreement, ActionReportEvent, ActionVerifyEvent, ActionRecordRegistration, ActionConfirmMilestone,
-	ActionReviewReport, ActionReadCalendar, ActionAttachMinutes, ActionAdmitApplication,
+	ActionReviewReport, ActionReadCalendar,
 	ActionPrepareDecision, ActionProposeTerms, ActionRecordAppropriation, ActionRecordDisbursement, ActionRequestReversal,
 	ActionPrepareConversion, ActionPrepareExit, ActionPrepareEnding,
 	ActionApproveDecision, ActionApproveTerms, ActionApproveAppropriation, ActionApproveDisbursement, ActionApproveReversal, ActionApproveEquityProposal,

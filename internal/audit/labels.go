@@ -61,6 +61,7 @@ var eventLabels = map[string]string{
 	"programme_update":        "修改申报批次",
 	"programme_rules_update":  "修改申报条件与容亏率",
 	"minutes_attach":          "登记决策会议纪要",
+	"loss_check":              "容亏率校验",
 	"application_admit":       "准予不符合条件的申报",
 	"application_funding":     "填写申报条件信息",
 	"zone_confirm":            "核实注册地在经开区",

@@ -153,18 +153,13 @@ func checklistTx(ctx context.Context, tx pgx.Tx, a applications.Application) ([]
 	return applications.BuildChecklist(p, docs, revs), nil
 }
 
-// SubmitCheck (a TransitionCheck) refuses submission until the checklist
-// is complete and the application meets its programme's eligibility rules
-// on the store's today (or staff admitted it).
-func (db *DB) SubmitCheck(ctx context.Context, tx pgx.Tx, a applications.Application) error {
+// SubmitCheck refuses submission until the checklist is complete.
+func SubmitCheck(ctx context.Context, tx pgx.Tx, a applications.Application) error {
 	items, err := checklistTx(ctx, tx, a)
 	if err != nil {
 		return err
 	}
-	if err := applications.CheckSubmittable(items); err != nil {
-		return err
-	}
-	return eligibilityCheck(ctx, tx, a, db.Now())
+	return applications.CheckSubmittable(items)
 }
 
 // ReviewOutcomeCheck refuses to end formal review unless every item is

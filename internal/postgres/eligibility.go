@@ -82,13 +82,22 @@ func eligibilityOf(ctx context.Context, q ledgerQuerier, a applications.Applicat
 }
 
 // eligibilityCheck refuses a submission that fails a rule of the
-// programme, unless staff admitted it (part of SubmitCheck).
+// programme, unless staff admitted it (part of SubmitEligibleCheck).
 func eligibilityCheck(ctx context.Context, tx pgx.Tx, a applications.Application, now time.Time) error {
 	el, err := eligibilityOf(ctx, tx, a, day.Today(now))
 	if err != nil {
 		return err
 	}
 	return applications.CheckEligibility(el.Rules, el.Facts, el.Admission, day.Today(now))
+}
+
+// SubmitEligibleCheck (a TransitionCheck) is SubmitCheck and the
+// programme's eligibility rules on the store's today (eligibilityCheck).
+func (db *DB) SubmitEligibleCheck(ctx context.Context, tx pgx.Tx, a applications.Application) error {
+	if err := SubmitCheck(ctx, tx, a); err != nil {
+		return err
+	}
+	return eligibilityCheck(ctx, tx, a, db.Now())
 }
 
 // FindEligibility returns an application's eligibility today. Errors: NotFound.

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"maps"
 	"strings"
 	"time"
 
@@ -242,7 +241,6 @@ func (db *DB) ApproveEnding(ctx context.Context, actor audit.Actor, id int64) (e
 		var e ledger.Entry
 		var to applications.State
 		var posting bool
-		var lossDetail map[string]any
 		switch kind {
 		case EndingGrant, EndingRepay:
 			bal, err := balanceOf(ctx, tx, ledger.CodeInvested, appID)
@@ -294,7 +292,7 @@ func (db *DB) ApproveEnding(ctx context.Context, actor audit.Actor, id int64) (e
 			if e, err = ledger.WriteOff(a.ProgrammeID, appID, from, bal); err != nil {
 				return applications.InvalidLedger(err)
 			}
-			if lossDetail, err = checkLoss(ctx, tx, RecordEnding, id, a.ProgrammeID, bal); err != nil { // DOMAIN §16
+			if err := checkLoss(ctx, tx, now, actor, RecordEnding, id, a.ProgrammeID, bal); err != nil { // DOMAIN §16
 				return err
 			}
 			amount, to, posting = decimal.NewNullDecimal(bal), applications.StateWrittenOff, true
@@ -324,10 +322,8 @@ func (db *DB) ApproveEnding(ctx context.Context, actor audit.Actor, id int64) (e
 				return err
 			}
 		}
-		detail := map[string]any{"kind": kind, "amount": amount.Decimal.StringFixed(2), "entry_seq": seq}
-		maps.Copy(detail, lossDetail)
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "ending_approve", ObjectType: RecordEnding,
-			ObjectID: itoa64(id), Outcome: audit.Success, Detail: detail})
+			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"kind": kind, "amount": amount.Decimal.StringFixed(2), "entry_seq": seq}})
 	})
 	return mapError(err)
 }

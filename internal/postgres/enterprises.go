@@ -108,13 +108,15 @@ func (db *DB) RegisterEnterprise(ctx context.Context, actor audit.Actor, p appli
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
 		err := tx.QueryRow(ctx, `
-			INSERT INTO enterprises (name, uscc, legal_rep, registered_capital, founded_on, address, contact_name, contact_mobile,
-				paid_in_capital, in_zone)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING id, name, uscc`,
-			p.Name, p.USCC, p.LegalRep, p.RegisteredCapital, p.FoundedOn, p.Address, p.ContactName, p.ContactMobile,
-			p.PaidInCapital, p.InZone).
+			INSERT INTO enterprises (name, uscc, legal_rep, registered_capital, founded_on, address, contact_name, contact_mobile)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING id, name, uscc`,
+			p.Name, p.USCC, p.LegalRep, p.RegisteredCapital, p.FoundedOn, p.Address, p.ContactName, p.ContactMobile).
 			Scan(&e.ID, &e.Name, &e.USCC)
 		if err != nil {
+			return err
+		}
+		// What the programmes' eligibility rules are checked against (DOMAIN §3).
+		if _, err := tx.Exec(ctx, `UPDATE enterprises SET paid_in_capital = $2, in_zone = $3 WHERE id = $1`, e.ID, p.PaidInCapital, p.InZone); err != nil {
 			return err
 		}
 		var id int64

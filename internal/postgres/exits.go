@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"strings"
 	"time"
 
@@ -276,8 +275,7 @@ func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) (err
 		e.ValueDate, e.Record = x.Date, ledger.RecordRef{Type: RecordExit, ID: id}
 		e.MakerID, e.CheckerID, e.IdempotencyKey = preparedBy, actor.ID, RecordExit+"/"+itoa64(id)
 		// An exit at a loss passes the loss tolerance gate (DOMAIN §16).
-		lossDetail, err := checkLoss(ctx, tx, RecordExit, id, a.ProgrammeID, x.Cost.Sub(x.Proceeds))
-		if err != nil {
+		if err := checkLoss(ctx, tx, now, actor, RecordExit, id, a.ProgrammeID, x.Cost.Sub(x.Proceeds)); err != nil {
 			return err
 		}
 		// The fund row before the ledger chain, the order every money
@@ -316,10 +314,9 @@ func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) (err
 				return err
 			}
 		}
-		detail := map[string]any{"entry_seq": posted.Seq, "proceeds": x.Proceeds.StringFixed(2), "units_sold_total": sold.String()}
-		maps.Copy(detail, lossDetail)
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "exit_approve", ObjectType: RecordExit,
-			ObjectID: itoa64(id), Outcome: audit.Success, Detail: detail})
+			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"entry_seq": posted.Seq,
+				"proceeds": x.Proceeds.StringFixed(2), "units_sold_total": sold.String()}})
 	})
 	return mapError(err)
 }

@@ -2,11 +2,13 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
+	"ite/internal/audit"
 )
 
 // lossRatio reads a programme's loss ratio (DOMAIN §16) from the running
@@ -34,42 +36,44 @@ func (db *DB) LossRatio(ctx context.Context, programmeID int64) (_ applications.
 // row lock (taken here, before the ledger chain, the order every money
 // action takes them in), it computes the ratio before and after, refuses
 // an approval beyond the tolerance without minutes, and records the check
-// for the certificate. It returns the audit detail of the check.
-// Errors: Conflict.
-func checkLoss(ctx context.Context, tx pgx.Tx, recordType string, id, programmeID int64, loss decimal.Decimal) (map[string]any, error) {
+// for the certificate and as audit row loss_check (ratio before and
+// after). Errors: Conflict.
+func checkLoss(ctx context.Context, tx pgx.Tx, now time.Time, actor audit.Actor, recordType string, id, programmeID int64, loss decimal.Decimal) error {
 	if !loss.IsPositive() {
-		return nil, nil
+		return nil
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO programme_funds (programme_id) VALUES ($1) ON CONFLICT (programme_id) DO NOTHING`, programmeID); err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := tx.Exec(ctx, `SELECT 1 FROM programme_funds WHERE programme_id = $1 FOR UPDATE`, programmeID); err != nil {
-		return nil, err
+		return err
 	}
 	before, err := lossRatio(ctx, tx, programmeID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	m, err := minutesOf(ctx, tx, recordType, id)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	c, err := applications.CheckLoss(before, loss, m)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO loss_checks (record_type, record_id, loss, losses_before, disbursed, tolerance, ratio_before, ratio_after, beyond)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, recordType, id, loss, before.Losses, before.Disbursed, before.Tolerance,
 		c.Before.Percent(), c.After.Percent(), c.Beyond); err != nil {
-		return nil, err
+		return err
 	}
-	d := map[string]any{"loss": loss.StringFixed(2), "loss_ratio_before": applications.FormatPercent(c.Before.Percent()),
+	d := map[string]any{"programme_id": programmeID, "loss": loss.StringFixed(2), "losses_before": before.Losses.StringFixed(2),
+		"disbursed": before.Disbursed.StringFixed(2), "loss_ratio_before": applications.FormatPercent(c.Before.Percent()),
 		"loss_ratio_after": applications.FormatPercent(c.After.Percent()), "loss_tolerance": before.Tolerance.String() + "%",
 		"beyond_tolerance": c.Beyond}
 	if m != nil {
 		d["minutes_number"] = m.Number
 	}
-	return d, nil
+	return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "loss_check", ObjectType: recordType, ObjectID: itoa64(id),
+		Outcome: audit.Success, Detail: d})
 }
 
 // ListLossChecks returns the tolerance checks of an application's exits

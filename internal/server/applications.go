@@ -476,7 +476,7 @@ func (s *Server) transition(w http.ResponseWriter, r *http.Request, to applicati
 
 // handleSubmit submits a complete application (POST /applications/{id}/submit).
 func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) error {
-	return s.transition(w, r, applications.StateSubmitted, "企业提交申报", "已提交，等待形式审查。", s.DB.SubmitCheck)
+	return s.transition(w, r, applications.StateSubmitted, "企业提交申报", "已提交，等待形式审查。", s.DB.SubmitEligibleCheck)
 }
 
 // handleWithdraw withdraws an application (POST /applications/{id}/withdraw).

@@ -66,7 +66,7 @@ func TestLossToleranceGate(t *testing.T) {
 		if r := appr.post("/endings/"+strconv.FormatInt(nid, 10)+"/approve", nil); r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("approve at the tolerance: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 		}
-		d := e.auditDetail("ending_approve")
+		d := e.auditDetail("loss_check")
 		if d["loss_ratio_before"] != "0.00%" || d["loss_ratio_after"] != "80.00%" || d["beyond_tolerance"] != false {
 			t.Fatalf("audit detail: %v", d)
 		}
@@ -113,7 +113,7 @@ func TestLossToleranceGate(t *testing.T) {
 			if r := appr.post(approvePath, nil); r.StatusCode != http.StatusSeeOther {
 				t.Fatalf("approve with minutes: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 			}
-			d := e.auditDetail("ending_approve")
+			d := e.auditDetail("loss_check")
 			if d["loss_ratio_before"] != "0.00%" || d["loss_ratio_after"] != "80.00%" || d["beyond_tolerance"] != true ||
 				d["minutes_number"] != "经开管纪〔2029〕1号" || d["loss"] != "2400000.01" {
 				t.Fatalf("audit detail: %v", d)
@@ -167,7 +167,7 @@ func TestExitLossBeyondTolerance(t *testing.T) {
 	if r := appr.post("/exits/"+x+"/approve", nil); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("approve with minutes: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 	}
-	if d := e.auditDetail("exit_approve"); d["beyond_tolerance"] != true || d["loss_ratio_before"] != "0.00%" || d["minutes_number"] != "管委会纪要〔2027〕2号" {
+	if d := e.auditDetail("loss_check"); d["beyond_tolerance"] != true || d["loss_ratio_before"] != "0.00%" || d["minutes_number"] != "管委会纪要〔2027〕2号" {
 		t.Fatalf("audit: %v", d)
 	}
 	if got := appr.get(path).doc(t).Find(`[data-record="exit-` + x + `"] .ratio-after`).Text(); got == "" || got == "0.00%" {

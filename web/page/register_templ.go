@@ -88,10 +88,6 @@ func Register(v RegisterView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ui.Field(ui.Input{Label: "实缴资本（元）", Name: "paid_in_capital", Value: v.Form["paid_in_capital"], Hint: "未实缴可留空"}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
 			templ_7745c5c3_Err = ui.Field(ui.Input{Label: "成立日期", Name: "founded_on", Type: "date", Value: v.Form["founded_on"], Required: true}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -111,6 +107,10 @@ func Register(v RegisterView) templ.Component {
 				}
 			}
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "> 本企业注册地在经开区</label></div>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = ui.Field(ui.Input{Label: "实缴资本（元）", Name: "paid_in_capital", Value: v.Form["paid_in_capital"], Hint: "未实缴可留空"}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
