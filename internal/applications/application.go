@@ -151,8 +151,10 @@ type EnterpriseProfile struct {
 	USCC              string
 	LegalRep          string
 	RegisteredCapital decimal.Decimal
+	PaidInCapital     decimal.NullDecimal // 实缴资本, optional
 	FoundedOn         time.Time
-	Address           string
+	Address           string // 注册地址
+	InZone            bool   // declares 注册地在经开区 (staff confirm at formal review)
 	ContactName       string
 	ContactMobile     string
 }
@@ -175,10 +177,12 @@ func (e *EnterpriseProfile) Validate(today time.Time) error {
 		return FieldError("legal_rep", "请填写法定代表人姓名。")
 	case !e.RegisteredCapital.IsPositive():
 		return FieldError("registered_capital", "请填写注册资本（元，大于 0）。")
+	case e.PaidInCapital.Valid && e.PaidInCapital.Decimal.IsNegative():
+		return FieldError("paid_in_capital", "实缴资本不能为负数。")
 	case e.FoundedOn.IsZero() || e.FoundedOn.After(today):
 		return FieldError("founded_on", "请填写成立日期（不晚于今天）。")
 	case strings.TrimSpace(e.Address) == "":
-		return FieldError("address", "请填写企业在经开区内的地址。")
+		return FieldError("address", "请填写企业注册地址。")
 	case strings.TrimSpace(e.ContactName) == "":
 		return FieldError("contact_name", "请填写联系人姓名。")
 	}

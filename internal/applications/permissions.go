@@ -22,7 +22,9 @@ import "slices"
 //	agreement page    CanSign → SignAgreement, CanPropose → ProposeTerms, CanApprove → ApproveTerms
 //	equity page       CanReport → ReportEvent, CanVerify → VerifyEvent, CanPrepareConv → PrepareConversion,
 //	                  CanRegister → RecordRegistration, CanPrepareExit → PrepareExit,
-//	                  EndingKinds (non-empty) → PrepareEnding, CanApprove → ApproveEquityProposal
+//	                  EndingKinds (non-empty) → PrepareEnding, CanApprove → ApproveEquityProposal,
+//	                  Oversight.CanAttach → AttachMinutes (also the review section's)
+//	application page  CanAdmit → AdmitApplication, CanConfirmZone → FormalReview
 //	disbursement plan CanRecord → RecordDisbursement, CanConfirm (milestone form) → ConfirmMilestone
 //	money record page CanCheck → ApproveAppropriation or ApproveDisbursement (by the record)
 //	appropriations    CanRecord → RecordAppropriation
@@ -76,6 +78,8 @@ const (
 	ActionCommentApplication Action = "comment_application" // 填写审查意见
 	ActionAssignLiaison      Action = "assign_liaison"      // 指定对接人
 	ActionFormalReview       Action = "formal_review"       // 形式审查（材料审核、审查结论）
+	ActionAttachMinutes      Action = "attach_minutes"      // 登记决策联席会/管委会会议纪要
+	ActionAdmitApplication   Action = "admit_application"   // 准予不符合申报条件的申报（写明理由）
 	ActionManageExperts      Action = "manage_experts"      // 管理专家库
 	ActionManagePanel        Action = "manage_panel"        // 抽取、指派评审专家
 	ActionHandleObjections   Action = "handle_objections"   // 登记、处理公示异议
@@ -235,6 +239,8 @@ var permissions = map[Action]grant{
 	ActionCommentApplication: write(RoleStaff),
 	ActionAssignLiaison:      write(RoleStaff),
 	ActionFormalReview:       write(RoleStaff),
+	ActionAttachMinutes:      write(RoleStaff),
+	ActionAdmitApplication:   write(RoleStaff),
 	ActionManageExperts:      write(RoleStaff, RoleAdmin),
 	ActionManagePanel:        write(RoleStaff),
 	ActionHandleObjections:   write(RoleStaff),
@@ -305,6 +311,7 @@ var actionOrder = []Action{
 	ActionSetNotifications,
 	ActionManageColleagues, ActionEditApplication, ActionAskPrecheck, ActionSubmitApplication, ActionWithdrawApplication, ActionSubmitReport,
 	ActionDownloadTemplates, ActionCommentApplication, ActionAssignLiaison, ActionFormalReview, ActionManageExperts, ActionManagePanel,
+	ActionAttachMinutes, ActionAdmitApplication,
 	ActionHandleObjections, ActionSignAgreement, ActionReportEvent, ActionVerifyEvent, ActionRecordRegistration, ActionConfirmMilestone,
 	ActionReviewReport, ActionReadCalendar, ActionClosePeriod, ActionReadRates,
 	ActionPrepareDecision, ActionProposeTerms, ActionRecordAppropriation, ActionRecordDisbursement, ActionRequestReversal,

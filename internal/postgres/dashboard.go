@@ -51,8 +51,9 @@ type ProgrammeBudget struct {
 	Name        string
 	Year        int
 	Total       decimal.Decimal
-	Committed   decimal.Decimal // approved amounts of projects not rejected or withdrawn
-	Disbursed   decimal.Decimal // net Dr 1221 of disbursement entries (less their reversals)
+	Committed   decimal.Decimal        // approved amounts of projects not rejected or withdrawn
+	Disbursed   decimal.Decimal        // net Dr 1221 of disbursement entries (less their reversals)
+	Loss        applications.LossRatio // DOMAIN §16, beside its tolerance
 }
 
 // Remaining is the budget not yet committed.
@@ -141,7 +142,7 @@ func (db *DB) Dashboard(ctx context.Context, f DashboardFilter) (_ Dashboard, er
 			return err
 		}
 		rows, _ := tx.Query(ctx, `
-			SELECT p.id, p.name, p.year, p.total_budget,
+			SELECT p.id, p.name, p.year, p.total_budget, p.loss_tolerance,
 			       COALESCE(sum(a.approved_amount) FILTER (WHERE a.approved_amount IS NOT NULL AND a.state NOT IN ('rejected','withdrawn')), 0)
 			FROM programmes p LEFT JOIN applications a ON a.programme_id = p.id
 			WHERE p.id IN (`+dashboardScope+`)
@@ -149,7 +150,7 @@ func (db *DB) Dashboard(ctx context.Context, f DashboardFilter) (_ Dashboard, er
 		var err error
 		d.Budget, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ProgrammeBudget, error) {
 			var b ProgrammeBudget
-			err := r.Scan(&b.ProgrammeID, &b.Name, &b.Year, &b.Total, &b.Committed)
+			err := r.Scan(&b.ProgrammeID, &b.Name, &b.Year, &b.Total, &b.Loss.Tolerance, &b.Committed)
 			return b, err
 		})
 		if err != nil {
@@ -162,8 +163,8 @@ func (db *DB) Dashboard(ctx context.Context, f DashboardFilter) (_ Dashboard, er
 		// counts against the kind of entry it reverses.
 		rows, _ = tx.Query(ctx, `
 			SELECT programme_id, account_code, kind, net FROM ledger_totals
-			WHERE account_code IN ('1221','1511','1002') AND programme_id IN (`+dashboardScope+`)`, args...)
-		disbursed := map[int64]decimal.Decimal{}
+			WHERE account_code IN ('1221','1511','1002','6711') AND programme_id IN (`+dashboardScope+`)`, args...)
+		disbursed, losses := map[int64]decimal.Decimal{}, map[int64]decimal.Decimal{}
 		err = forEachRow(rows, func(r pgx.Row) error {
 			var prog int64
 			var code, kind string
@@ -173,6 +174,8 @@ func (db *DB) Dashboard(ctx context.Context, f DashboardFilter) (_ Dashboard, er
 			}
 			rc := &d.Recycling
 			switch {
+			case code == "6711":
+				losses[prog] = losses[prog].Add(net)
 			case code == "1221" && kind == "disbursement":
 				rc.Disbursed = rc.Disbursed.Add(net)
 				disbursed[prog] = disbursed[prog].Add(net)
@@ -192,6 +195,7 @@ func (db *DB) Dashboard(ctx context.Context, f DashboardFilter) (_ Dashboard, er
 		}
 		for i := range d.Budget {
 			d.Budget[i].Disbursed = disbursed[d.Budget[i].ProgrammeID]
+			d.Budget[i].Loss.Disbursed, d.Budget[i].Loss.Losses = d.Budget[i].Disbursed, losses[d.Budget[i].ProgrammeID]
 		}
 		rows, _ = tx.Query(ctx, `SELECT state, count(*) FROM applications
 			WHERE programme_id IN (`+dashboardScope+`) GROUP BY state`, args...)

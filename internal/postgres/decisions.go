@@ -158,6 +158,15 @@ func (db *DB) ApproveDecision(ctx context.Context, actor audit.Actor, decisionID
 			return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "decision_approve", ObjectType: "application",
 				ObjectID: itoa64(a.ID), Outcome: audit.Success, Detail: map[string]any{"decision_id": decisionID, "kind": "reject"}})
 		}
+		if d.CapOverride { // 一事一议 needs the committee (DOMAIN §8)
+			m, err := minutesOf(ctx, tx, RecordDecision, decisionID)
+			if err != nil {
+				return err
+			}
+			if err := applications.RequireMinutes(m, "超上限例外（一事一议）"); err != nil {
+				return err
+			}
+		}
 		c, err := committed(ctx, tx, p.ID)
 		if err != nil {
 			return err

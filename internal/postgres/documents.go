@@ -174,7 +174,10 @@ func ReviewOutcomeCheck(accept bool) TransitionCheck {
 		if err != nil {
 			return err
 		}
-		return applications.CheckReviewOutcome(items, accept)
+		if err := applications.CheckReviewOutcome(items, accept); err != nil || !accept {
+			return err
+		}
+		return zoneCheck(ctx, tx, a)
 	}
 }
 

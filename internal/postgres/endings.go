@@ -292,6 +292,9 @@ func (db *DB) ApproveEnding(ctx context.Context, actor audit.Actor, id int64) (e
 			if e, err = ledger.WriteOff(a.ProgrammeID, appID, from, bal); err != nil {
 				return applications.InvalidLedger(err)
 			}
+			if err := checkLoss(ctx, tx, now, actor, RecordEnding, id, a.ProgrammeID, bal); err != nil { // DOMAIN §16
+				return err
+			}
 			amount, to, posting = decimal.NewNullDecimal(bal), applications.StateWrittenOff, true
 		case EndingExtend:
 			if err := extendTerms(ctx, tx, now, actor, preparedBy, appID, terms, reason); err != nil {

@@ -12,6 +12,7 @@ import (
 	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/auth"
+	"ite/internal/day"
 )
 
 // Enterprise is the minimal enterprise record the foundation needs to bind
@@ -30,7 +31,36 @@ func scanEnterprise(row pgx.CollectableRow) (Enterprise, error) {
 // CreateEnterprise inserts an enterprise after validating its 信用代码.
 // Errors: Invalid, Conflict (信用代码 already registered).
 func (db *DB) CreateEnterprise(ctx context.Context, actor audit.Actor, name, uscc string) (_ Enterprise, err error) {
+	return db.CreateEnterpriseWith(ctx, actor, name, uscc, EnterpriseRegistration{})
+}
+
+// EnterpriseRegistration is what an admin may record with an enterprise
+// besides its name and code, each optional: what the programmes'
+// eligibility rules (DOMAIN §3) are checked against.
+type EnterpriseRegistration struct {
+	FoundedOn         time.Time // 成立日期, zero when unknown
+	Address           string    // 注册地址
+	RegisteredCapital decimal.NullDecimal
+	PaidInCapital     decimal.NullDecimal
+	InZone            bool // 注册地在经开区
+}
+
+// CreateEnterpriseWith is CreateEnterprise with the registration details.
+// Errors: Invalid, Conflict.
+func (db *DB) CreateEnterpriseWith(ctx context.Context, actor audit.Actor, name, uscc string, reg EnterpriseRegistration) (_ Enterprise, err error) {
 	defer wrap(&err, "CreateEnterprise")
+	switch {
+	case !reg.FoundedOn.IsZero() && reg.FoundedOn.After(db.Now()):
+		return Enterprise{}, applications.FieldError("founded_on", "成立日期不能晚于今天。")
+	case reg.RegisteredCapital.Valid && !reg.RegisteredCapital.Decimal.IsPositive():
+		return Enterprise{}, applications.FieldError("registered_capital", "注册资本须大于 0。")
+	case reg.PaidInCapital.Valid && reg.PaidInCapital.Decimal.IsNegative():
+		return Enterprise{}, applications.FieldError("paid_in_capital", "实缴资本不能为负数。")
+	}
+	var founded *time.Time
+	if !reg.FoundedOn.IsZero() {
+		founded = &reg.FoundedOn
+	}
 	uscc = applications.NormalizeUSCC(uscc)
 	if err := applications.ValidateUSCC(uscc); err != nil {
 		return Enterprise{}, err
@@ -40,14 +70,18 @@ func (db *DB) CreateEnterprise(ctx context.Context, actor audit.Actor, name, usc
 	}
 	var e Enterprise
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, `INSERT INTO enterprises (name, uscc) VALUES ($1, $2) RETURNING id, name, uscc`, name, uscc)
+		rows, _ := tx.Query(ctx, `INSERT INTO enterprises (name, uscc, founded_on, address, registered_capital, paid_in_capital, in_zone)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, name, uscc`,
+			name, uscc, founded, strings.TrimSpace(reg.Address), reg.RegisteredCapital, reg.PaidInCapital, reg.InZone)
 		var err error
 		if e, err = pgx.CollectExactlyOneRow(rows, scanEnterprise); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, db.Now(), audit.Event{Actor: actor, Name: "enterprise_create",
 			ObjectType: "enterprise", ObjectID: strconv.FormatInt(e.ID, 10), Outcome: audit.Success,
-			Detail: map[string]any{"after": map[string]any{"name": name, "uscc": uscc}}})
+			Detail: map[string]any{"after": map[string]any{"name": name, "uscc": uscc, "founded_on": day.ISO(reg.FoundedOn),
+				"address": reg.Address, "registered_capital": nullMoney(reg.RegisteredCapital),
+				"paid_in_capital": nullMoney(reg.PaidInCapital), "in_zone": reg.InZone}}})
 	})
 	return e, err
 }
@@ -79,6 +113,10 @@ func (db *DB) RegisterEnterprise(ctx context.Context, actor audit.Actor, p appli
 			p.Name, p.USCC, p.LegalRep, p.RegisteredCapital, p.FoundedOn, p.Address, p.ContactName, p.ContactMobile).
 			Scan(&e.ID, &e.Name, &e.USCC)
 		if err != nil {
+			return err
+		}
+		// What the programmes' eligibility rules are checked against (DOMAIN §3).
+		if _, err := tx.Exec(ctx, `UPDATE enterprises SET paid_in_capital = $2, in_zone = $3 WHERE id = $1`, e.ID, p.PaidInCapital, p.InZone); err != nil {
 			return err
 		}
 		var id int64

@@ -448,6 +448,10 @@ func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) (err
 		e.Memo = fmt.Sprintf("股权退出：%s 第 %d 期，%s 单位", a.Title, x.TrancheNo, x.Units.String())
 		e.ValueDate, e.Record = x.Date, ledger.RecordRef{Type: RecordExit, ID: id}
 		e.MakerID, e.CheckerID, e.IdempotencyKey = preparedBy, actor.ID, RecordExit+"/"+itoa64(id)
+		// An exit at a loss passes the loss tolerance gate (DOMAIN §16).
+		if err := checkLoss(ctx, tx, now, actor, RecordExit, id, a.ProgrammeID, x.Cost.Sub(x.Proceeds)); err != nil {
+			return err
+		}
 		// The fund row before the ledger chain, the order every money
 		// action takes them in, so two of them never deadlock.
 		if _, err := tx.Exec(ctx, `INSERT INTO programme_funds (programme_id, updated_at) VALUES ($1, $2)

@@ -628,7 +628,7 @@ func (a *demoApp) upload(after time.Duration, n, v int) {
 
 func (a *demoApp) submit(after time.Duration) {
 	a.next(after, "submit", func(ctx context.Context) error {
-		_, err := a.w.db.TransitionApplication(ctx, a.w.enterprise, a.id, applications.StateSubmitted, "企业提交申报", postgres.SubmitCheck)
+		_, err := a.w.db.TransitionApplication(ctx, a.w.enterprise, a.id, applications.StateSubmitted, "企业提交申报", a.w.db.SubmitEligibleCheck)
 		return err
 	})
 }

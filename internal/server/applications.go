@@ -417,6 +417,9 @@ func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, statu
 	if v.Review, err = s.reviewPart(r, a, p); err != nil {
 		return err
 	}
+	if v.Eligibility, err = s.eligibilityPart(r, a); err != nil {
+		return err
+	}
 	switch {
 	// The enterprise sees the money it received (its own 资金到位 section,
 	// not a permission: what of the data it sees); readers of the ledger
@@ -471,7 +474,7 @@ func (s *Server) transition(w http.ResponseWriter, r *http.Request, to applicati
 
 // handleSubmit submits a complete application (POST /applications/{id}/submit).
 func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) error {
-	return s.transition(w, r, applications.StateSubmitted, "企业提交申报", "已提交，等待形式审查。", postgres.SubmitCheck)
+	return s.transition(w, r, applications.StateSubmitted, "企业提交申报", "已提交，等待形式审查。", s.DB.SubmitEligibleCheck)
 }
 
 // handleWithdraw withdraws an application (POST /applications/{id}/withdraw).

@@ -123,6 +123,9 @@ func (s *Server) renderEquityForm(w http.ResponseWriter, r *http.Request, status
 	if u.Role.Can(applications.ActionPrepareEnding) && !pendingEnding {
 		v.EndingKinds = endingOptions(a.State)
 	}
+	if v.Oversight, err = s.oversight(ctx, u, a); err != nil {
+		return err
+	}
 	return s.render(w, r, status, page.Equity(v))
 }
 

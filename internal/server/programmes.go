@@ -68,11 +68,7 @@ func (s *Server) handleProgrammeEdit(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	p, err := s.DB.FindProgramme(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	return s.render(w, r, http.StatusOK, page.ProgrammeFormPage(page.ProgrammeFormView{ID: id, Form: programmeForm(p)}))
+	return s.renderProgrammeEdit(w, r, http.StatusOK, id, nil, "")
 }
 
 // handleProgrammeUpdate saves edited settings (POST /programmes/{id}).

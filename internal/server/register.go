@@ -22,8 +22,8 @@ func (s *Server) registerRoutes() []route {
 	}
 }
 
-var registerFields = []string{"name", "uscc", "legal_rep", "registered_capital", "founded_on", "address",
-	"contact_name", "contact_mobile", "username"}
+var registerFields = []string{"name", "uscc", "legal_rep", "registered_capital", "paid_in_capital", "founded_on", "address",
+	"in_zone", "contact_name", "contact_mobile", "username"}
 
 // handleRegisterForm shows enterprise self-registration (GET /register).
 func (s *Server) handleRegisterForm(w http.ResponseWriter, r *http.Request) error {
@@ -48,6 +48,11 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 		p.RegisteredCapital = d
 	} else {
 		errs["registered_capital"] = "注册资本（元）：" + applications.AmountMessage
+	}
+	if d, err := optionalAmount("paid_in_capital", form["paid_in_capital"]); err == nil {
+		p.PaidInCapital, p.InZone = d, form["in_zone"] == "1"
+	} else {
+		errs["paid_in_capital"] = "实缴资本须为金额（元），最多两位小数，不带逗号；未实缴可留空。"
 	}
 	if d, err := day.Parse(form["founded_on"]); err == nil {
 		p.FoundedOn = d

@@ -72,6 +72,9 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 	if err != nil {
 		return nil, err
 	}
+	if v.Oversight, err = s.oversight(ctx, u, a); err != nil {
+		return nil, err
+	}
 	for _, d := range decisions {
 		if u.Role != enterprise || d.Status == applications.DecisionApproved { // not a permission: the enterprise sees the approved decision only
 			v.Decisions = append(v.Decisions, d)

@@ -92,6 +92,8 @@ func (s *Server) routes() []route {
 		s.conversionRoutes(),
 		s.exitRoutes(),
 		s.endingRoutes(),
+		s.minutesRoutes(),
+		s.eligibilityRoutes(),
 		s.watchlistRoutes(),
 		s.ledgerRoutes(),
 		s.periodRoutes(),
