@@ -22,7 +22,8 @@ import "slices"
 //	agreement page    CanSign → SignAgreement, CanPropose → ProposeTerms, CanApprove → ApproveTerms
 //	equity page       CanReport → ReportEvent, CanVerify → VerifyEvent, CanPrepareConv → PrepareConversion,
 //	                  CanRegister → RecordRegistration, CanPrepareExit → PrepareExit,
-//	                  EndingKinds (non-empty) → PrepareEnding, CanApprove → ApproveEquityProposal
+//	                  EndingKinds (non-empty) → PrepareEnding, CanApprove → ApproveEquityProposal,
+//	                  Acceptance.CanRecord → RecordAcceptance
 //	disbursement plan CanRecord → RecordDisbursement, CanConfirm (milestone form) → ConfirmMilestone
 //	money record page CanCheck → ApproveAppropriation or ApproveDisbursement (by the record)
 //	appropriations    CanRecord → RecordAppropriation
@@ -79,6 +80,7 @@ const (
 	ActionRecordRegistration Action = "record_registration" // 登记工商变更
 	ActionConfirmMilestone   Action = "confirm_milestone"   // 确认里程碑
 	ActionReviewReport       Action = "review_report"       // 审核进展报告
+	ActionRecordAcceptance   Action = "record_acceptance"   // 登记结题验收
 	ActionReadCalendar       Action = "read_calendar"       // 查看节假日安排
 	ActionClosePeriod        Action = "close_period"        // 结账（按月，试算平衡后）
 
@@ -222,6 +224,7 @@ var permissions = map[Action]grant{
 	ActionRecordRegistration: write(RoleStaff),
 	ActionConfirmMilestone:   write(RoleStaff),
 	ActionReviewReport:       write(RoleStaff),
+	ActionRecordAcceptance:   write(RoleStaff),
 	ActionReadCalendar:       read(RoleStaff, RoleAdmin),
 	ActionClosePeriod:        write(RoleStaff),
 
@@ -272,7 +275,7 @@ var actionOrder = []Action{
 	ActionManageColleagues, ActionEditApplication, ActionAskPrecheck, ActionSubmitApplication, ActionWithdrawApplication, ActionSubmitReport,
 	ActionDownloadTemplates, ActionCommentApplication, ActionAssignLiaison, ActionFormalReview, ActionManageExperts, ActionManagePanel,
 	ActionHandleObjections, ActionSignAgreement, ActionReportEvent, ActionVerifyEvent, ActionRecordRegistration, ActionConfirmMilestone,
-	ActionReviewReport, ActionReadCalendar, ActionClosePeriod,
+	ActionReviewReport, ActionRecordAcceptance, ActionReadCalendar, ActionClosePeriod,
 	ActionPrepareDecision, ActionProposeTerms, ActionRecordAppropriation, ActionRecordDisbursement, ActionRequestReversal,
 	ActionPrepareConversion, ActionPrepareExit, ActionPrepareEnding,
 	ActionApproveDecision, ActionApproveTerms, ActionApproveAppropriation, ActionApproveDisbursement, ActionApproveReversal, ActionApproveEquityProposal,

@@ -102,8 +102,11 @@ func (s *Server) renderEquity(w http.ResponseWriter, r *http.Request, status int
 	for _, n := range v.Endings {
 		pendingEnding = pendingEnding || n.Status == applications.EndingPending
 	}
+	if v.Acceptance, err = s.acceptanceView(ctx, u.Role, a); err != nil {
+		return err
+	}
 	if u.Role.Can(applications.ActionPrepareEnding) && !pendingEnding {
-		v.EndingKinds = endingOptions(a.State)
+		v.EndingKinds = endingOptions(a.State, v.Acceptance.Latest())
 	}
 	return s.render(w, r, status, page.Equity(v))
 }

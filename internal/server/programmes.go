@@ -109,6 +109,7 @@ func programmeForm(p applications.Programme) page.ProgrammeForm {
 		CreditMaxAge: strconv.Itoa(p.CreditReportMaxAgeDays), PanelSize: strconv.Itoa(p.PanelSize),
 		PassScore: p.PassScore.String(), Aggregation: p.Aggregation, NoticeDays: strconv.Itoa(p.NoticeWorkingDays),
 		Terms: string(p.TermsTemplate), HoldingPlatform: p.HoldingPlatform, Version: strconv.Itoa(p.Version),
+		SpecialAudit: p.RequiresSpecialAudit,
 	}
 	for _, s := range p.Sectors {
 		f.Sectors[string(s)] = true
@@ -139,10 +140,11 @@ func parseProgrammeForm(r *http.Request) (page.ProgrammeForm, applications.Progr
 		CreditMaxAge: v.Get("credit_report_max_age_days"), PanelSize: v.Get("panel_size"),
 		PassScore: v.Get("pass_score"), Aggregation: v.Get("aggregation"), NoticeDays: v.Get("notice_working_days"),
 		Terms: v.Get("terms_template"), HoldingPlatform: strings.TrimSpace(v.Get("holding_platform")), Version: v.Get("version"),
+		SpecialAudit: v.Get("requires_special_audit") == "1",
 	}
 	p := applications.Programme{Name: f.Name, Status: applications.ProgrammeStatus(f.Status),
 		CapOverrideAllowed: f.CapOverride, Aggregation: f.Aggregation, HoldingPlatform: f.HoldingPlatform,
-		TermsTemplate: json.RawMessage(f.Terms)}
+		TermsTemplate: json.RawMessage(f.Terms), RequiresSpecialAudit: f.SpecialAudit}
 	atoi := func(field, s string) int {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {

@@ -90,6 +90,7 @@ func (s *Server) routes() []route {
 		s.conversionRoutes(),
 		s.exitRoutes(),
 		s.endingRoutes(),
+		s.acceptanceRoutes(),
 		s.watchlistRoutes(),
 		s.ledgerRoutes(),
 		s.periodRoutes(),
