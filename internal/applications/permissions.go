@@ -114,6 +114,7 @@ const (
 	ActionExportScores       Action = "export_scores"        // 导出评审打分表
 	ActionReadEquityRegister Action = "read_equity_register" // 查看股权台账与关注清单
 	ActionReadDashboard      Action = "read_dashboard"       // 查看看板
+	ActionReadIndicators     Action = "read_indicators"      // 查看、导出绩效指标
 	ActionReadLedger         Action = "read_ledger"          // 查看台账与拨付记录
 	ActionReadLedgerEntry    Action = "read_ledger_entry"    // 查看记账凭证
 	ActionReadAppropriations Action = "read_appropriations"  // 查看财政拨入
@@ -254,6 +255,7 @@ var permissions = map[Action]grant{
 	ActionExportScores:       read(bureau...),
 	ActionReadEquityRegister: read(bureau...),
 	ActionReadDashboard:      read(bureau...),
+	ActionReadIndicators:     read(bureau...),
 	ActionReadLedger:         read(bureau...),
 	ActionReadLedgerEntry:    read(bureau...), // until issue 12 also the admin, for its reversals
 	ActionReadAppropriations: read(bureau...), // likewise
@@ -281,7 +283,7 @@ var actionOrder = []Action{
 	ActionApproveDecision, ActionApproveTerms, ActionApproveAppropriation, ActionApproveDisbursement, ActionApproveReversal, ActionApproveEquityProposal,
 	ActionReviewAsExpert,
 	ActionReadProgrammes, ActionReadApplications, ActionReadDocuments, ActionReadReports, ActionUseSimulator, ActionExportScores,
-	ActionReadEquityRegister, ActionReadDashboard, ActionReadLedger, ActionReadLedgerEntry, ActionReadAppropriations, ActionReadReversals,
+	ActionReadEquityRegister, ActionReadDashboard, ActionReadIndicators, ActionReadLedger, ActionReadLedgerEntry, ActionReadAppropriations, ActionReadReversals,
 	ActionReadAuditLog, ActionVerifyIntegrity,
 	ActionManageUsers, ActionManageEnterprises, ActionManageProgrammes, ActionManageReporting, ActionManageCalendar,
 }

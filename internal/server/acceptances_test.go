@@ -173,22 +173,17 @@ func TestAcceptanceGatesClosedGrant(t *testing.T) {
 	})
 }
 
-// TestTrancheGatedByAcceptance: a tranche whose terms say gate
-// "acceptance" is refused before a passed acceptance, allowed after.
-func TestTrancheGatedByAcceptance(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	ctx, who := context.Background(), e.people()
-	gated := strings.Replace(termsA, `{"share":"0.5","months_after_signing":12}`, `{"share":"0.5","months_after_signing":12,"gate":"acceptance"}`, 1)
-	if gated == termsA {
-		t.Fatal("terms A changed: the gate was not added")
-	}
-	p := e.openProgramme()
-	id, err := fixture.ReviewedApplication(ctx, e.db, p, who, "验收后拨付的项目", "3000000.00")
+// contractedProject is a project of programme p approved for amount under
+// terms, its agreement signed on 2024-01-10, and p's fund appropriated
+// 50,000,000 under the reference ref (unique per test database).
+func (e *env) contractedProject(p applications.Programme, title, amount, terms, ref string) int64 {
+	e.t.Helper()
+	ctx, who, t := context.Background(), e.people(), e.t
+	id, err := fixture.ReviewedApplication(ctx, e.db, p, who, title, amount)
 	if err != nil {
 		t.Fatal(err)
 	}
-	did, err := e.db.PrepareDecision(ctx, who.Staff, id, applications.DecisionInput{Approve: true, Amount: decimal.RequireFromString("3000000"), Terms: []byte(gated)})
+	did, err := e.db.PrepareDecision(ctx, who.Staff, id, applications.DecisionInput{Approve: true, Amount: decimal.RequireFromString(amount), Terms: []byte(terms)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,26 +197,47 @@ func TestTrancheGatedByAcceptance(t *testing.T) {
 		t.Fatal(err)
 	}
 	ap, err := e.db.RecordAppropriation(ctx, who.Staff, postgres.AppropriationInput{ProgrammeID: p.ID, Amount: decimal.RequireFromString("50000000"),
-		ValueDate: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), Reference: "财预〔2024〕1号", IdempotencyKey: key()})
+		ValueDate: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), Reference: ref, IdempotencyKey: key()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.db.ApproveAppropriation(ctx, who.Approver, ap.ID, key()); err != nil {
 		t.Fatal(err)
 	}
+	return id
+}
+
+// disbursed records and approves a disbursement of tranche of project id.
+func (e *env) disbursed(id int64, tranche int, amount string, on time.Time, ref string) {
+	e.t.Helper()
+	ctx, who := context.Background(), e.people()
+	x, err := e.db.RecordDisbursement(ctx, who.Staff, applications.DisbursementInput{ApplicationID: id, Tranche: tranche,
+		Amount: decimal.RequireFromString(amount), ValueDate: on, Reference: ref, IdempotencyKey: key()})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.db.ApproveDisbursement(ctx, who.Approver, x.ID, key()); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// TestTrancheGatedByAcceptance: a tranche whose terms say gate
+// "acceptance" is refused before a passed acceptance, allowed after.
+func TestTrancheGatedByAcceptance(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx, who := context.Background(), e.people()
+	gated := strings.Replace(termsA, `{"share":"0.5","months_after_signing":12}`, `{"share":"0.5","months_after_signing":12,"gate":"acceptance"}`, 1)
+	if gated == termsA {
+		t.Fatal("terms A changed: the gate was not added")
+	}
+	id := e.contractedProject(e.openProgramme(), "验收后拨付的项目", "3000000.00", gated, "财预〔2024〕1号")
 	disburse := func(tranche int) error {
 		_, err := e.db.RecordDisbursement(ctx, who.Staff, applications.DisbursementInput{ApplicationID: id, Tranche: tranche,
 			Amount: decimal.RequireFromString("1500000"), ValueDate: time.Date(2025, 1, 15, 0, 0, 0, 0, time.UTC), Reference: "BOC", IdempotencyKey: key()})
 		return err
 	}
-	x, err := e.db.RecordDisbursement(ctx, who.Staff, applications.DisbursementInput{ApplicationID: id, Tranche: 1,
-		Amount: decimal.RequireFromString("1500000"), ValueDate: time.Date(2024, 1, 15, 0, 0, 0, 0, time.UTC), Reference: "BOC-1", IdempotencyKey: key()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.db.ApproveDisbursement(ctx, who.Approver, x.ID, key()); err != nil {
-		t.Fatal(err)
-	}
+	e.disbursed(id, 1, "1500000", time.Date(2024, 1, 15, 0, 0, 0, 0, time.UTC), "BOC-1")
 	staffC := e.loggedIn(applications.RoleStaff)
 	t.Run("RefusedBeforeAcceptance", func(t *testing.T) {
 		err := disburse(2)

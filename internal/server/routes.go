@@ -103,6 +103,7 @@ func (s *Server) routes() []route {
 		s.calcRoutes(),
 		s.reportRoutes(),
 		s.dashboardRoutes(),
+		s.indicatorRoutes(),
 	} {
 		all = append(all, part...)
 	}
