@@ -239,7 +239,13 @@ func TestTrancheGatedByAcceptance(t *testing.T) {
 	}
 	e.disbursed(id, 1, "1500000", time.Date(2024, 1, 15, 0, 0, 0, 0, time.UTC), "BOC-1")
 	staffC := e.loggedIn(applications.RoleStaff)
+	gate := func() string {
+		return strings.TrimSpace(staffC.get("/applications/" + strconv.FormatInt(id, 10)).doc(t).Find(`#disbursement-section tr[data-tranche="2"] .acceptance-gate`).Text())
+	}
 	t.Run("RefusedBeforeAcceptance", func(t *testing.T) {
+		if g := gate(); g != "结题验收通过后方可拨付" {
+			t.Errorf("the plan shows %q", g)
+		}
 		err := disburse(2)
 		if applications.ErrorKind(err) != applications.Invalid || !strings.Contains(applications.ErrorMessage(err), "结题验收") {
 			t.Fatalf("tranche 2 before acceptance: %v", err)
@@ -253,6 +259,9 @@ func TestTrancheGatedByAcceptance(t *testing.T) {
 	})
 	t.Run("AllowedAfterPassedAcceptance", func(t *testing.T) {
 		staffC.mustAccept(id, applications.AcceptancePassed, "2025-01-12")
+		if g := gate(); g != "结题验收已通过，可拨付" {
+			t.Errorf("the plan shows %q", g)
+		}
 		if err := disburse(2); err != nil {
 			t.Fatalf("tranche 2 after a pass: %v", err)
 		}
