@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -264,6 +266,55 @@ func TestTrancheGatedByAcceptance(t *testing.T) {
 		}
 		if err := disburse(2); err != nil {
 			t.Fatalf("tranche 2 after a pass: %v", err)
+		}
+	})
+}
+
+// TestAcceptanceSpecialAudit: where the programme requires it, an
+// acceptance needs the special audit report too, and the page links both.
+func TestAcceptanceSpecialAudit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	id := e.lapsedA()
+	a, _ := e.db.FindApplication(ctx, id)
+	p, _ := e.db.FindProgramme(ctx, a.ProgrammeID)
+	p.RequiresSpecialAudit = true
+	if _, err := e.db.UpdateProgramme(ctx, e.people().Staff, p); err != nil {
+		t.Fatal(err)
+	}
+	staffC := e.loggedIn(applications.RoleStaff)
+	t.Run("RefusedWithoutAuditReport", func(t *testing.T) {
+		r := staffC.accept(id, applications.AcceptancePassed, "2029-01-10")
+		if r.StatusCode != http.StatusUnprocessableEntity || r.doc(t).Find(`#acceptance-form .has-error input[name=audit_report]`).Length() != 1 {
+			t.Fatalf("without the audit report: %d", r.StatusCode)
+		}
+	})
+	t.Run("RecordedWithBothReports", func(t *testing.T) {
+		path := "/applications/" + strconv.FormatInt(id, 10)
+		staffC.get(path + "/equity")
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		for k, v := range map[string]string{"idempotency_key": key(), "accepted_on": "2029-01-10", "result": "passed"} {
+			_ = mw.WriteField(k, v)
+		}
+		for _, f := range []string{"report", "audit_report"} {
+			fw, _ := mw.CreateFormFile(f, f+".pdf")
+			_, _ = fw.Write(pdf)
+		}
+		_ = mw.Close()
+		req, _ := http.NewRequest("POST", e.http.URL+path+"/acceptances?csrf_token="+url.QueryEscape(staffC.csrf), &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		if r := staffC.do(req); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("with both: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+		}
+		doc := staffC.get(path + "/equity").doc(t)
+		if doc.Find(`#acceptances a.acceptance-report`).Length() != 1 || doc.Find(`#acceptances a.audit-report`).Length() != 1 {
+			t.Fatal("the page does not link both reports")
+		}
+		ls, _ := e.db.ListAcceptances(ctx, id)
+		if len(ls) != 1 || ls[0].AuditDoc == 0 || ls[0].ReportDoc == ls[0].AuditDoc {
+			t.Fatalf("acceptances %+v", ls)
 		}
 	})
 }
