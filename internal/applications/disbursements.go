@@ -111,16 +111,28 @@ type Tranche struct {
 	// Confirmation is staff's confirmation of the milestone; nil when the
 	// tranche is gated and not yet confirmed (or not gated).
 	Confirmation *MilestoneConfirmation
-	Disbursed    decimal.Decimal // approved
-	Pending      decimal.Decimal // recorded, awaiting an approver
+	// Gate is GateAcceptance when the tranche waits for a passed
+	// acceptance; Accepted reports that the project's latest acceptance
+	// passed (DisbursementPlan.WithAcceptance).
+	Gate      string
+	Accepted  bool
+	Disbursed decimal.Decimal // approved
+	Pending   decimal.Decimal // recorded, awaiting an approver
 }
 
 // Remaining is what may still be recorded against the tranche.
 func (t Tranche) Remaining() decimal.Decimal { return t.Amount.Sub(t.Disbursed).Sub(t.Pending) }
 
 // Gated reports whether the tranche waits for a milestone not yet
-// confirmed.
-func (t Tranche) Gated() bool { return t.Milestone != "" && t.Confirmation == nil }
+// confirmed or for a passed acceptance.
+func (t Tranche) Gated() bool { return t.MilestoneGated() || t.AcceptanceGated() }
+
+// MilestoneGated reports whether the tranche waits for its milestone.
+func (t Tranche) MilestoneGated() bool { return t.Milestone != "" && t.Confirmation == nil }
+
+// AcceptanceGated reports whether the tranche waits for a passed
+// acceptance of the project.
+func (t Tranche) AcceptanceGated() bool { return t.Gate == GateAcceptance && !t.Accepted }
 
 // MilestoneConfirmation is staff's record that a tranche's milestone is
 // met.
@@ -147,6 +159,7 @@ type DisbursementPlan struct {
 	FundBalance      decimal.Decimal     // the programme's fund
 	Tranches         []Tranche
 	Disbursements    []Disbursement // newest first
+	Acceptance       *Acceptance    // the latest acceptance; nil when none
 }
 
 // Remaining is what may still be recorded for the project: the approved
@@ -183,7 +196,7 @@ func TranchePlan(terms Terms, amount decimal.Decimal, signedOn time.Time) ([]Tra
 			return nil, Errorf(Internal, "tranche %d amount mismatch", i+1)
 		}
 		out[i] = Tranche{No: i + 1, Share: tt.Share, Amount: amounts[i], Milestone: strings.TrimSpace(tt.Milestone),
-			Disbursed: decimal.Zero, Pending: decimal.Zero}
+			Gate: tt.Gate, Disbursed: decimal.Zero, Pending: decimal.Zero}
 		if !signedOn.IsZero() {
 			out[i].DueOn = signedOn.AddDate(0, tt.MonthsAfterSigning, 0)
 		}
@@ -250,8 +263,11 @@ func (p DisbursementPlan) CheckRecord(in DisbursementInput) error {
 		return FieldError("tranche", "请选择协议拨付计划中的一笔。")
 	}
 	t := p.Tranches[in.Tranche-1]
-	if t.Gated() {
+	if t.MilestoneGated() {
 		return FieldError("tranche", fmt.Sprintf("第 %d 笔拨付以里程碑“%s”为条件，须先由经办人员确认里程碑达成。", t.No, t.Milestone))
+	}
+	if t.AcceptanceGated() {
+		return FieldError("tranche", fmt.Sprintf("第 %d 笔拨付以结题验收通过为条件，须先登记结论为通过（或有条件通过）的结题验收。", t.No))
 	}
 	if day.Date(in.ValueDate).Before(day.Date(p.SignedOn)) {
 		return FieldError("value_date", "拨付日期不能早于协议签署日期（"+p.SignedOn.Format(time.DateOnly)+"）。")
@@ -299,8 +315,10 @@ func (p DisbursementPlan) Approve(d Disbursement, checkerID int64) (Disbursement
 	if p.AgreementID != d.AgreementID {
 		return DisbursementApproval{}, Errorf(Conflict, "协议已变更（现为第 %d 版），该笔拨付按旧版协议登记，请退回后重新登记。", p.AgreementVersion)
 	}
-	if t := p.Tranches[d.Tranche-1]; t.Gated() {
+	if t := p.Tranches[d.Tranche-1]; t.MilestoneGated() {
 		return DisbursementApproval{}, Errorf(Conflict, "第 %d 笔拨付的里程碑尚未确认。", t.No)
+	} else if t.AcceptanceGated() {
+		return DisbursementApproval{}, Errorf(Conflict, "第 %d 笔拨付以结题验收通过为条件，项目尚无通过的结题验收。", t.No)
 	} else if t.Disbursed.Add(d.Amount).GreaterThan(t.Amount) {
 		return DisbursementApproval{}, Errorf(Conflict, "第 %d 笔计划 %s 元，已拨付 %s 元，再拨付 %s 元将超出计划。",
 			t.No, t.Amount.StringFixed(2), t.Disbursed.StringFixed(2), d.Amount.StringFixed(2))

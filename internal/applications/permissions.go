@@ -24,6 +24,7 @@ import "slices"
 //	                  CanRegister → RecordRegistration, CanPrepareExit → PrepareExit,
 //	                  EndingKinds (non-empty) → PrepareEnding, CanApprove → ApproveEquityProposal,
 //	                  Oversight.CanAttach → AttachMinutes (also the review section's)
+//	                  Acceptance.CanRecord → RecordAcceptance
 //	application page  CanAdmit → AdmitApplication, CanConfirmZone → FormalReview
 //	disbursement plan CanRecord → RecordDisbursement, CanConfirm (milestone form) → ConfirmMilestone
 //	money record page CanCheck → ApproveAppropriation or ApproveDisbursement (by the record)
@@ -89,6 +90,7 @@ const (
 	ActionRecordRegistration Action = "record_registration" // 登记工商变更
 	ActionConfirmMilestone   Action = "confirm_milestone"   // 确认里程碑
 	ActionReviewReport       Action = "review_report"       // 审核进展报告
+	ActionRecordAcceptance   Action = "record_acceptance"   // 登记结题验收
 	ActionReadCalendar       Action = "read_calendar"       // 查看节假日安排
 	ActionClosePeriod        Action = "close_period"        // 结账（按月，试算平衡后）
 	ActionReadRates          Action = "read_rates"          // 查看参考利率表
@@ -124,6 +126,7 @@ const (
 	ActionExportScores       Action = "export_scores"        // 导出评审打分表
 	ActionReadEquityRegister Action = "read_equity_register" // 查看股权台账与关注清单
 	ActionReadDashboard      Action = "read_dashboard"       // 查看看板
+	ActionReadIndicators     Action = "read_indicators"      // 查看、导出绩效指标
 	ActionReadLedger         Action = "read_ledger"          // 查看台账与拨付记录
 	ActionReadLedgerEntry    Action = "read_ledger_entry"    // 查看记账凭证
 	ActionReadAppropriations Action = "read_appropriations"  // 查看财政拨入
@@ -250,6 +253,7 @@ var permissions = map[Action]grant{
 	ActionRecordRegistration: write(RoleStaff),
 	ActionConfirmMilestone:   write(RoleStaff),
 	ActionReviewReport:       write(RoleStaff),
+	ActionRecordAcceptance:   write(RoleStaff),
 	ActionReadCalendar:       read(RoleStaff, RoleAdmin),
 	ActionClosePeriod:        write(RoleStaff),
 	ActionReadRates:          read(RoleStaff, RoleApprover, RoleAuditor, RoleAdmin),
@@ -281,6 +285,7 @@ var permissions = map[Action]grant{
 	ActionExportScores:       read(bureau...),
 	ActionReadEquityRegister: read(bureau...),
 	ActionReadDashboard:      read(bureau...),
+	ActionReadIndicators:     read(bureau...),
 	ActionReadLedger:         read(bureau...),
 	ActionReadLedgerEntry:    read(bureau...), // until issue 12 also the admin, for its reversals
 	ActionReadAppropriations: read(bureau...), // likewise
@@ -313,14 +318,14 @@ var actionOrder = []Action{
 	ActionDownloadTemplates, ActionCommentApplication, ActionAssignLiaison, ActionFormalReview, ActionManageExperts, ActionManagePanel,
 	ActionAttachMinutes, ActionAdmitApplication,
 	ActionHandleObjections, ActionSignAgreement, ActionReportEvent, ActionVerifyEvent, ActionRecordRegistration, ActionConfirmMilestone,
-	ActionReviewReport, ActionReadCalendar, ActionClosePeriod, ActionReadRates,
+	ActionReviewReport, ActionRecordAcceptance, ActionReadCalendar, ActionClosePeriod, ActionReadRates,
 	ActionPrepareDecision, ActionProposeTerms, ActionRecordAppropriation, ActionRecordDisbursement, ActionRequestReversal,
 	ActionPrepareConversion, ActionPrepareExit, ActionPrepareEnding,
 	ActionApproveDecision, ActionApproveTerms, ActionApproveAppropriation, ActionApproveDisbursement, ActionApproveReversal, ActionApproveEquityProposal,
 	ActionApproveObjection,
 	ActionReviewAsExpert,
 	ActionReadProgrammes, ActionReadApplications, ActionReadDocuments, ActionReadReports, ActionUseSimulator, ActionExportScores,
-	ActionReadEquityRegister, ActionReadDashboard, ActionReadLedger, ActionReadLedgerEntry, ActionReadAppropriations, ActionReadReversals,
+	ActionReadEquityRegister, ActionReadDashboard, ActionReadIndicators, ActionReadLedger, ActionReadLedgerEntry, ActionReadAppropriations, ActionReadReversals,
 	ActionReadAuditLog, ActionVerifyIntegrity,
 	ActionManageUsers, ActionManageEnterprises, ActionManageProgrammes, ActionManageReporting, ActionManageCalendar, ActionManageRates,
 	ActionManageOwnAccount, ActionManageSecurityPolicy, ActionUnlockAccount, ActionResetSecondFactor, ActionReadSecurityEvents,

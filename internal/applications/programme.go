@@ -68,6 +68,7 @@ type Programme struct {
 	NoticeWorkingDays      int
 	TermsTemplate          json.RawMessage
 	HoldingPlatform        string
+	RequiresSpecialAudit   bool // an acceptance needs the special audit report (专项审计报告, DOMAIN §16)
 	Version                int
 	CreatedAt              time.Time
 	UpdatedAt              time.Time

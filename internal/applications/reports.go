@@ -110,12 +110,18 @@ func calendarPeriod(d time.Time, cadenceMonths int) (time.Time, time.Time) {
 // days counts the days from a to b, both included.
 func days(a, b time.Time) int { return int(b.Sub(a).Hours()/24) + 1 }
 
-// ReportFigures are a progress report's fixed key figures.
+// ReportFigures are a progress report's fixed key figures, the source of
+// the enterprise indicators (绩效, DOMAIN §16). The last four came with
+// the indicators; reports submitted before carry 0.
 type ReportFigures struct {
-	Revenue   decimal.Decimal // 营业收入（元）in the period
-	RDSpend   decimal.Decimal // 研发投入（元）in the period
-	Headcount int             // 从业人数 at the end of the period
-	IPCount   int             // 有效知识产权（件）at the end of the period
+	Revenue      decimal.Decimal // 营业收入（元）in the period
+	RDSpend      decimal.Decimal // 研发投入（元）in the period
+	Headcount    int             // 从业人数 at the end of the period
+	IPCount      int             // 有效知识产权（件）at the end of the period
+	RDStaff      int             // 研发人员, of the headcount, at the end of the period
+	Patents      int             // 授权专利（件）granted in the period
+	Copyrights   int             // 软件著作权（件）granted in the period
+	NewFinancing decimal.Decimal // 新增融资（元）raised in the period
 }
 
 // ReportInput is what an enterprise submits.
@@ -144,6 +150,14 @@ func (in ReportInput) Validate() error {
 		return FieldError("headcount", "从业人数须为 0 或正整数。")
 	case f.IPCount < 0 || f.IPCount > 1_000_000:
 		return FieldError("ip_count", "知识产权数量须为 0 或正整数。")
+	case f.RDStaff < 0 || f.RDStaff > f.Headcount:
+		return FieldError("rd_staff", "研发人员数须为 0 或正整数，且不超过从业人数。")
+	case f.Patents < 0 || f.Patents > 1_000_000:
+		return FieldError("patents", "授权专利件数须为 0 或正整数。")
+	case f.Copyrights < 0 || f.Copyrights > 1_000_000:
+		return FieldError("copyrights", "软件著作权件数须为 0 或正整数。")
+	case f.NewFinancing.IsNegative() || !f.NewFinancing.Equal(f.NewFinancing.Round(2)):
+		return FieldError("new_financing", "新增融资须为 0 或正数，最多两位小数（精确到分）。")
 	case strings.TrimSpace(in.Narrative) == "":
 		return FieldError("narrative", "请填写项目进展情况。")
 	case utf8.RuneCountInString(in.Narrative) > maxNarrative:

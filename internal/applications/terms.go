@@ -30,11 +30,14 @@ type Terms struct {
 }
 
 // TrancheTerm is one planned disbursement: a share of the approved amount,
-// due some months after signing, optionally gated by a milestone.
+// due some months after signing, optionally gated by a milestone and/or
+// by the project's acceptance (Gate "acceptance": paid only after a passed
+// 结题验收, DOMAIN §16).
 type TrancheTerm struct {
 	Share              string `json:"share"` // fraction of the approved amount, shares sum to 1
 	MonthsAfterSigning int    `json:"months_after_signing"`
 	Milestone          string `json:"milestone,omitempty"`
+	Gate               string `json:"gate,omitempty"` // "" or GateAcceptance
 }
 
 // Triggers are the conversion conditions; empty strings mean "not used".
@@ -123,6 +126,9 @@ func (t Terms) Validate() error {
 		}
 		if tr.MonthsAfterSigning < 0 || tr.MonthsAfterSigning > 120 {
 			return bad(fmt.Sprintf("tranches[%d].months_after_signing", i), "拨付时间须为签约后 0–120 个月。")
+		}
+		if tr.Gate != "" && tr.Gate != GateAcceptance {
+			return bad(fmt.Sprintf("tranches[%d].gate", i), "拨付条件（gate）只能为空或 acceptance（结题验收通过后拨付）。")
 		}
 		sum = sum.Add(share)
 	}

@@ -120,6 +120,11 @@ func loadPlan(ctx context.Context, q ledgerQuerier, a applications.Application) 
 	if p.Tranches, err = applications.TranchePlan(g.terms, g.amount, g.signedOn); err != nil {
 		return p, err
 	}
+	acc, err := latestAcceptance(ctx, q, a.ID)
+	if err != nil {
+		return p, err
+	}
+	p.WithAcceptance(acc)
 	// Rejected and reversed disbursements paid nothing: their amounts are
 	// available again.
 	rows, err := q.Query(ctx, `SELECT tranche, status, sum(amount) FROM disbursements

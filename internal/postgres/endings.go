@@ -156,6 +156,11 @@ func (db *DB) PrepareEnding(ctx context.Context, actor audit.Actor, appID int64,
 		if !okState {
 			return applications.Errorf(applications.Conflict, "项目当前状态为「%s」，不能办理「%s」。", a.State.Label(), EndingLabel(in.Kind))
 		}
+		if in.Kind == EndingGrant {
+			if err := checkGrantEnding(ctx, tx, appID); err != nil {
+				return err
+			}
+		}
 		if in.Kind == EndingWriteOff {
 			var pending int
 			if err := tx.QueryRow(ctx, `SELECT count(*) FROM exits WHERE application_id = $1 AND status = 'pending'`, appID).Scan(&pending); err != nil {
@@ -248,6 +253,9 @@ func (db *DB) ApproveEnding(ctx context.Context, actor audit.Actor, id int64) (e
 				return err
 			}
 			if kind == EndingGrant {
+				if err := checkGrantEnding(ctx, tx, appID); err != nil {
+					return err
+				}
 				e, err = ledger.LapseToGrant(a.ProgrammeID, appID, bal)
 				to = applications.StateClosedGrant
 			} else {

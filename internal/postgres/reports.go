@@ -33,7 +33,8 @@ func reportingStateCodes() []string {
 const reportColumns = `r.id, r.application_id, a.title, a.state, a.programme_id, p.name, a.enterprise_id, e.name,
 	COALESCE(a.liaison_id, 0), r.period_start, r.period_end, r.due_on, r.status, r.revenue, r.rd_spend,
 	r.headcount, r.ip_count, r.narrative, COALESCE(su.display_name, ''), r.submitted_at,
-	COALESCE(ru.display_name, ''), r.reviewed_at, r.review_comment, r.version, r.created_at`
+	COALESCE(ru.display_name, ''), r.reviewed_at, r.review_comment, r.version, r.created_at,
+	COALESCE(r.rd_staff, 0), COALESCE(r.patents, 0), COALESCE(r.copyrights, 0), COALESCE(r.new_financing, 0)`
 
 const reportFrom = ` FROM progress_reports r JOIN applications a ON a.id = r.application_id
 	JOIN programmes p ON p.id = a.programme_id JOIN enterprises e ON e.id = a.enterprise_id
@@ -45,13 +46,15 @@ func scanReport(row pgx.CollectableRow) (applications.ProgressReport, error) {
 	var revenue, rd decimal.NullDecimal
 	var headcount, ips *int
 	var submitted, reviewed *time.Time
+	var more applications.ReportFigures // the indicator figures (migration 000018)
 	err := row.Scan(&r.ID, &r.ApplicationID, &r.AppTitle, &state, &r.ProgrammeID, &r.Programme, &r.EnterpriseID,
 		&r.Enterprise, &r.LiaisonID, &r.PeriodStart, &r.PeriodEnd, &r.DueOn, &status, &revenue, &rd,
 		&headcount, &ips, &r.Narrative, &r.SubmittedBy, &submitted, &r.ReviewedBy, &reviewed, &r.ReviewComment,
-		&r.Version, &r.CreatedAt)
+		&r.Version, &r.CreatedAt, &more.RDStaff, &more.Patents, &more.Copyrights, &more.NewFinancing)
 	r.AppState, r.Status = applications.State(state), applications.ReportStatus(status)
 	if revenue.Valid && rd.Valid && headcount != nil && ips != nil {
-		r.Figures = &applications.ReportFigures{Revenue: revenue.Decimal, RDSpend: rd.Decimal, Headcount: *headcount, IPCount: *ips}
+		r.Figures = &applications.ReportFigures{Revenue: revenue.Decimal, RDSpend: rd.Decimal, Headcount: *headcount, IPCount: *ips,
+			RDStaff: more.RDStaff, Patents: more.Patents, Copyrights: more.Copyrights, NewFinancing: more.NewFinancing}
 	}
 	if submitted != nil {
 		r.SubmittedAt = *submitted
@@ -355,6 +358,8 @@ func reportAudit(r applications.ProgressReport) map[string]any {
 		m["rd_spend"] = r.Figures.RDSpend.StringFixed(2)
 		m["headcount"] = r.Figures.Headcount
 		m["ip_count"] = r.Figures.IPCount
+		m["rd_staff"], m["patents"], m["copyrights"] = r.Figures.RDStaff, r.Figures.Patents, r.Figures.Copyrights
+		m["new_financing"] = r.Figures.NewFinancing.StringFixed(2)
 		m["narrative_chars"] = utf8.RuneCountInString(r.Narrative)
 	}
 	if r.ReviewComment != "" {
@@ -388,8 +393,10 @@ func (db *DB) SubmitReport(ctx context.Context, actor audit.Actor, id int64, in 
 		f := in.Figures
 		if _, err := tx.Exec(ctx, `
 			UPDATE progress_reports SET status = 'submitted', revenue = $2, rd_spend = $3, headcount = $4, ip_count = $5,
-				narrative = $6, submitted_by = $7, submitted_at = $8, version = version + 1
-			WHERE id = $1`, id, f.Revenue, f.RDSpend, f.Headcount, f.IPCount, in.Narrative, actor.ID, now); err != nil {
+				narrative = $6, submitted_by = $7, submitted_at = $8, version = version + 1,
+				rd_staff = $9, patents = $10, copyrights = $11, new_financing = $12
+			WHERE id = $1`, id, f.Revenue, f.RDSpend, f.Headcount, f.IPCount, in.Narrative, actor.ID, now,
+			f.RDStaff, f.Patents, f.Copyrights, f.NewFinancing); err != nil {
 			return err
 		}
 		var docIDs []int64

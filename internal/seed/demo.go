@@ -765,6 +765,18 @@ func (a *demoApp) lapse() {
 	if c != applications.StateClosedGrant {
 		kind, reason = postgres.EndingRepay, "协议约定到期未转股须退还，启动追回。"
 	}
+	if kind == postgres.EndingGrant {
+		// DOMAIN §16: a lapse closes as a grant only after a passed acceptance.
+		a.next(5*oneDay, "record acceptance", func(ctx context.Context) error {
+			report, err := w.evidence(ctx, "结题验收报告.pdf", fmt.Sprintf("Acceptance report, application %d", a.id))
+			if err != nil {
+				return err
+			}
+			_, err = w.db.RecordAcceptance(ctx, w.staff, a.id, applications.AcceptanceInput{AcceptedOn: date(w.db.Now()),
+				Result: applications.AcceptancePassed}, auth.NewToken(), report, nil)
+			return err
+		})
+	}
 	a.next(10*oneDay, "prepare "+kind, func(ctx context.Context) error {
 		_, err := w.db.PrepareEnding(ctx, w.staff, a.id, postgres.EndingInput{Kind: kind, Reason: reason, ValueDate: date(w.db.Now())}, auth.NewToken(), nil)
 		return err

@@ -291,20 +291,27 @@ func (s *Server) handleDocument(w http.ResponseWriter, r *http.Request) error {
 // document in its transaction and, if that fails, calls drop to delete the
 // blob so nothing outlives a refused request.
 func (s *Server) formWithEvidence(w http.ResponseWriter, r *http.Request) (url.Values, *applications.Document, func(), error) {
+	form, files, drop, err := s.formWithFiles(w, r, "evidence")
+	return form, files["evidence"], drop, err
+}
+
+// formWithFiles is formWithEvidence for a form with several file parts,
+// one document per named part (absent when no file was chosen).
+func (s *Server) formWithFiles(w http.ResponseWriter, r *http.Request, names ...string) (url.Values, map[string]*applications.Document, func(), error) {
 	noop := func() {}
+	files := map[string]*applications.Document{}
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
 		_ = r.ParseForm()
-		return r.PostForm, nil, noop, nil
+		return r.PostForm, files, noop, nil
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.maxUpload()+64<<10)
+	r.Body = http.MaxBytesReader(w, r.Body, int64(len(names))*s.maxUpload()+64<<10)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return nil, nil, noop, applications.Errorf(applications.Invalid, "表单格式不正确，请通过页面提交。")
 	}
 	form := url.Values{}
-	var doc *applications.Document
 	drop := func() {
-		if doc != nil {
+		for _, doc := range files {
 			if err := s.Blobs.Delete(r.Context(), doc.BlobKey); err != nil {
 				s.Logger.Error("delete evidence blob", "key", doc.BlobKey, "err", err)
 			}
@@ -313,22 +320,23 @@ func (s *Server) formWithEvidence(w http.ResponseWriter, r *http.Request) (url.V
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
-			return form, doc, drop, nil
+			return form, files, drop, nil
 		}
 		if err != nil {
 			drop()
 			return nil, nil, noop, uploadReadError(err)
 		}
-		if part.FormName() == "evidence" {
-			if part.FileName() == "" || doc != nil {
+		if name := part.FormName(); slices.Contains(names, name) {
+			if part.FileName() == "" || files[name] != nil {
 				continue // no file chosen
 			}
 			key := blob.NewKey("docs", s.Now())
 			meta, err := blob.Ingest(r.Context(), s.Blobs, key, part, blob.IngestOptions{MaxBytes: s.maxUpload()})
 			if err != nil {
+				drop()
 				return nil, nil, noop, err
 			}
-			doc = &applications.Document{Filename: displayName(part.FileName()), BlobKey: key, Kind: meta.Kind,
+			files[name] = &applications.Document{Filename: displayName(part.FileName()), BlobKey: key, Kind: meta.Kind,
 				Size: meta.Size, SHA256: meta.SHA256, EncAlg: meta.Algorithm}
 			continue
 		}

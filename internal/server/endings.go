@@ -20,12 +20,18 @@ func (s *Server) endingRoutes() []route {
 	}
 }
 
-// endingOptions lists what staff may prepare in a state (DOMAIN §4).
-func endingOptions(st applications.State) []ui.Option {
+// endingOptions lists what staff may prepare in a state (DOMAIN §4), given
+// the project's latest acceptance (nil: none): a lapse closes as a grant
+// only after a passed acceptance (DOMAIN §16), so otherwise recovery and
+// extension are offered.
+func endingOptions(st applications.State, acc *applications.Acceptance) []ui.Option {
 	var kinds []string
 	switch st {
 	case applications.StateLapsed:
-		kinds = []string{postgres.EndingGrant, postgres.EndingRepay, postgres.EndingExtend}
+		kinds = []string{postgres.EndingRepay, postgres.EndingExtend}
+		if applications.CheckGrantEnding(acc) == nil {
+			kinds = []string{postgres.EndingGrant, postgres.EndingRepay, postgres.EndingExtend}
+		}
 	case applications.StateRecovery:
 		kinds = []string{postgres.EndingReceipt, postgres.EndingWriteOff}
 	case applications.StateFunded, applications.StateConverted, applications.StateExiting:

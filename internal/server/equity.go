@@ -120,8 +120,11 @@ func (s *Server) renderEquityForm(w http.ResponseWriter, r *http.Request, status
 	for _, n := range v.Endings {
 		pendingEnding = pendingEnding || n.Status == applications.EndingPending
 	}
+	if v.Acceptance, err = s.acceptanceView(ctx, u.Role, a); err != nil {
+		return err
+	}
 	if u.Role.Can(applications.ActionPrepareEnding) && !pendingEnding {
-		v.EndingKinds = endingOptions(a.State)
+		v.EndingKinds = endingOptions(a.State, v.Acceptance.Latest())
 	}
 	if v.Oversight, err = s.oversight(ctx, u, a); err != nil {
 		return err

@@ -281,6 +281,8 @@ func TestLapseToGrant(t *testing.T) {
 			t.Fatalf("status %d", r.StatusCode)
 		}
 	})
+	// DOMAIN §16: a lapse closes as a grant only after a passed acceptance.
+	staffC.mustAccept(id, applications.AcceptancePassed, "2029-01-11")
 	if r := staffC.post(path+"/endings", url.Values{"idempotency_key": {key()}, "kind": {"grant"}, "reason": {"按协议转为无偿资助"},
 		"value_date": {"2029-01-11"}}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("prepare grant %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())

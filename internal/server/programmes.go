@@ -110,6 +110,7 @@ func programmeForm(p applications.Programme) page.ProgrammeForm {
 		CreditMaxAge: strconv.Itoa(p.CreditReportMaxAgeDays), PanelSize: strconv.Itoa(p.PanelSize),
 		PassScore: p.PassScore.String(), Aggregation: p.Aggregation, NoticeDays: strconv.Itoa(p.NoticeWorkingDays),
 		HoldingPlatform: p.HoldingPlatform, Version: strconv.Itoa(p.Version),
+		SpecialAudit: p.RequiresSpecialAudit,
 	}
 	if t, err := applications.ParseTerms(p.TermsTemplate); err == nil {
 		f.Terms = applications.TermsFormOf(t)
@@ -143,6 +144,7 @@ func parseProgrammeForm(r *http.Request) (page.ProgrammeForm, applications.Progr
 		CreditMaxAge: v.Get("credit_report_max_age_days"), PanelSize: v.Get("panel_size"),
 		PassScore: v.Get("pass_score"), Aggregation: v.Get("aggregation"), NoticeDays: v.Get("notice_working_days"),
 		HoldingPlatform: strings.TrimSpace(v.Get("holding_platform")), Version: v.Get("version"),
+		SpecialAudit: v.Get("requires_special_audit") == "1",
 	}
 	raw, terms, terrs, edit := parseTerms(r, applications.TermsContext{})
 	f.Terms, f.TermsEdit = terms, edit
@@ -151,7 +153,7 @@ func parseProgrammeForm(r *http.Request) (page.ProgrammeForm, applications.Progr
 	}
 	p := applications.Programme{Name: f.Name, Status: applications.ProgrammeStatus(f.Status),
 		CapOverrideAllowed: f.CapOverride, Aggregation: f.Aggregation, HoldingPlatform: f.HoldingPlatform,
-		TermsTemplate: json.RawMessage(raw)}
+		TermsTemplate: json.RawMessage(raw), RequiresSpecialAudit: f.SpecialAudit}
 	atoi := func(field, s string) int {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {

@@ -129,6 +129,10 @@ func reportForm(rep applications.ProgressReport) map[string]string {
 		f["rd_spend"] = rep.Figures.RDSpend.StringFixed(2)
 		f["headcount"] = strconv.Itoa(rep.Figures.Headcount)
 		f["ip_count"] = strconv.Itoa(rep.Figures.IPCount)
+		f["rd_staff"] = strconv.Itoa(rep.Figures.RDStaff)
+		f["patents"] = strconv.Itoa(rep.Figures.Patents)
+		f["copyrights"] = strconv.Itoa(rep.Figures.Copyrights)
+		f["new_financing"] = rep.Figures.NewFinancing.StringFixed(2)
 	}
 	return f
 }
@@ -266,6 +270,33 @@ func parseReportForm(form map[string]string) (applications.ReportInput, error) {
 	}
 	if in.Figures.IPCount, err = strconv.Atoi(strings.TrimSpace(form["ip_count"])); err != nil || in.Figures.IPCount < 0 {
 		return in, applications.FieldError("ip_count", "知识产权件数须为 0 或正整数。")
+	}
+	// The indicator figures (DOMAIN §16); blank is 0, so a form opened
+	// before they existed still submits.
+	count := func(field, msg string, n *int) error {
+		v := strings.TrimSpace(form[field])
+		if v == "" {
+			return nil
+		}
+		if *n, err = strconv.Atoi(v); err != nil || *n < 0 {
+			return applications.FieldError(field, msg)
+		}
+		return nil
+	}
+	f := &in.Figures
+	for _, c := range []struct {
+		field, msg string
+		n          *int
+	}{{"rd_staff", "研发人员数须为 0 或正整数。", &f.RDStaff}, {"patents", "授权专利件数须为 0 或正整数。", &f.Patents},
+		{"copyrights", "软件著作权件数须为 0 或正整数。", &f.Copyrights}} {
+		if err := count(c.field, c.msg, c.n); err != nil {
+			return in, err
+		}
+	}
+	if v := strings.TrimSpace(form["new_financing"]); v != "" {
+		if f.NewFinancing, err = applications.ParseAmount(v); err != nil {
+			return in, applications.FieldError("new_financing", "新增融资："+applications.AmountMessage+"；没有请填 0。")
+		}
 	}
 	in.Narrative = form["narrative"]
 	in.Version, _ = strconv.Atoi(form["version"])
