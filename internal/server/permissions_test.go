@@ -190,6 +190,7 @@ func newPermFixture(e *env) permFixture {
 	}
 	ids("/admin/users/{id}", e.users[staff].ID)
 	ids("/programmes/{id}", p.ID)
+	ids("/programmes/{id}/agreement-template", p.ID)
 	fund := "?account=1002/prog/" + itoa(p.ID)
 	fx.paths["/ledger/accounts"] = []string{"/ledger/accounts", "/ledger/accounts" + fund}
 	fx.paths["/ledger/accounts/export"] = []string{"/ledger/accounts/export" + fund + "&format=csv"}

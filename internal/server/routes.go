@@ -83,6 +83,7 @@ func (s *Server) routes() []route {
 		s.objectionRoutes(),
 		s.agreementRoutes(),
 		s.termsRoutes(),
+		s.agreementTemplateRoutes(),
 		s.inboxRoutes(),
 		s.calendarRoutes(),
 		s.equityRoutes(),
