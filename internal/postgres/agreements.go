@@ -133,8 +133,8 @@ func (db *DB) AgreementApplication(ctx context.Context, id int64) (int64, error)
 }
 
 // AgreementNumber returns the application's agreement number (协议编号,
-// ITE-2026-0007), assigning the next one of the current year the first
-// time it is asked for; once assigned it never changes. Errors: NotFound
+// ITE-2026-0007), assigning the next one of the year the agreement was
+// drawn up the first time it is asked for; once assigned it never changes. Errors: NotFound
 // (no agreement yet).
 func (db *DB) AgreementNumber(ctx context.Context, appID int64) (number string, err error) {
 	defer wrap(&err, "AgreementNumber %d", appID)
@@ -152,14 +152,15 @@ func (db *DB) AgreementNumber(ctx context.Context, appID int64) (number string, 
 		if err == nil || !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM agreements WHERE application_id = $1`, appID).Scan(&n); err != nil {
+		// The year is the agreement's: when its first version was drawn up.
+		var first *time.Time
+		if err := tx.QueryRow(ctx, `SELECT min(created_at) FROM agreements WHERE application_id = $1`, appID).Scan(&first); err != nil {
 			return err
 		}
-		if n == 0 {
+		if first == nil {
 			return applications.Errorf(applications.NotFound, "该项目尚无协议条款（立项决定批准后生成）。")
 		}
-		year := day.Today(now).Year()
+		year := day.Of(*first).Year()
 		var seq int
 		if err := tx.QueryRow(ctx, `SELECT COALESCE(max(seq), 0) + 1 FROM agreement_numbers WHERE year = $1`, year).Scan(&seq); err != nil {
 			return err

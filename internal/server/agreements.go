@@ -68,6 +68,9 @@ func (s *Server) renderAgreement(w http.ResponseWriter, r *http.Request, status 
 	if v.Doc, err = s.agreementDocument(r, a, p, v.Current); err != nil {
 		return err
 	}
+	if v.Printouts, err = s.printLinks(r, a); err != nil {
+		return err
+	}
 	v.CanSign = u.Role.Can(applications.ActionSignAgreement) && a.State == applications.StateApproved && !a.NoticeClosedAt.IsZero()
 	v.CanPropose = u.Role.Can(applications.ActionProposeTerms) && v.Current.Status == applications.AgreementSigned && !a.State.Terminal()
 	v.CanApprove = u.Role.Can(applications.ActionApproveTerms)

@@ -51,8 +51,16 @@ var knownMismatches = map[string]string{}
 // notReached are routes a role may GET that the fixture does not reach,
 // with the reason.
 var notReached = map[string]string{
-	"auditor GET /inbox/{id}": "nothing in the fixture notifies the auditor",
-	"admin GET /inbox/{id}":   "nothing in the fixture notifies the admin",
+	"auditor GET /inbox/{id}":                           "nothing in the fixture notifies the auditor",
+	"admin GET /inbox/{id}":                             "nothing in the fixture notifies the admin",
+	"enterprise GET /applications/{id}/print/exit":      "the fixture has no approved exit (e2e TestJourneyDocuments prints the demo's)",
+	"enterprise GET /applications/{id}/print/write-off": "the fixture has no approved write-off (e2e TestJourneyDocuments prints the demo's)",
+	"staff GET /applications/{id}/print/exit":           "the fixture has no approved exit (e2e TestJourneyDocuments prints the demo's)",
+	"staff GET /applications/{id}/print/write-off":      "the fixture has no approved write-off (e2e TestJourneyDocuments prints the demo's)",
+	"approver GET /applications/{id}/print/exit":        "the fixture has no approved exit (e2e TestJourneyDocuments prints the demo's)",
+	"approver GET /applications/{id}/print/write-off":   "the fixture has no approved write-off (e2e TestJourneyDocuments prints the demo's)",
+	"auditor GET /applications/{id}/print/exit":         "the fixture has no approved exit (e2e TestJourneyDocuments prints the demo's)",
+	"auditor GET /applications/{id}/print/write-off":    "the fixture has no approved write-off (e2e TestJourneyDocuments prints the demo's)",
 }
 
 // permFixture is a lifecycle of applications in one programme, with a
@@ -201,6 +209,7 @@ func newPermFixture(e *env) permFixture {
 	ids("/ledger/reversals/{id}", rv.ID)
 	ids("/ledger/entries/{id}", 1, done.EntrySeq)
 	ids("/conversions/{id}/certificate", conv)
+	ids("/conversions/{id}/verify", conv)
 	return fx
 }
 

@@ -84,6 +84,7 @@ func (s *Server) routes() []route {
 		s.agreementRoutes(),
 		s.termsRoutes(),
 		s.agreementTemplateRoutes(),
+		s.printoutRoutes(),
 		s.inboxRoutes(),
 		s.calendarRoutes(),
 		s.equityRoutes(),

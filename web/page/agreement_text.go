@@ -29,8 +29,9 @@ type AgreementFacts struct {
 // figures is an amount in figures with thousands separators, "¥1,400,000.00".
 func figures(d decimal.Decimal) string { return "¥" + strings.TrimSuffix(format.Yuan(d), " 元") }
 
-// trancheWhen says when a tranche is due: "签约时" / "签约后 6 个月内"
-// before signing, the date once the agreement is signed.
+// trancheWhen says when a tranche is due: "签约后立即拨付" / "签约后 6 个月内"
+// before signing, the date once the agreement is signed (the due date of
+// applications.DisbursementPlan: signing + months, by time.AddDate).
 func trancheWhen(months int, signedOn time.Time) string {
 	switch {
 	case signedOn.IsZero() && months == 0:
