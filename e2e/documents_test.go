@@ -3,9 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,9 +17,7 @@ import (
 	"ite/internal/auth"
 	"ite/internal/blob"
 	"ite/internal/postgres"
-	"ite/internal/postgres/pgtest"
 	"ite/internal/seed"
-	"ite/internal/server"
 )
 
 // TestJourneyDocuments prints every document a zone signs or an auditor
@@ -158,22 +153,8 @@ func TestJourneyDocuments(t *testing.T) {
 // disbursements, conversions, exits and endings).
 func startDemoWorld(t *testing.T) *app {
 	t.Helper()
-	clk := &clock{}
-	db := postgres.New(pgtest.NewDB(t))
-	db.Now = clk.Now
-	params := auth.Params{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
-	blobs, err := blob.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	master := []byte("e2e-master-key-e2e-master-key-32")
-	if _, err := seed.DemoWorld(context.Background(), db, seed.DemoOptions{PasswordParams: params, Blobs: blobs, MasterKey: master}); err != nil {
-		t.Fatal(err)
-	}
-	srv := server.New(server.Config{DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Key: []byte("e2e-key-e2e-key-e2e-key-e2e-key!"), PasswordParams: params, Version: "e2e",
-		Blobs: blobs, MasterKey: master, Now: clk.Now})
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	return &app{URL: hs.URL, DB: db, Clock: clk}
+	return startAppWith(t, func(db *postgres.DB, params auth.Params, blobs blob.Store, master []byte) error {
+		_, err := seed.DemoWorld(context.Background(), db, seed.DemoOptions{PasswordParams: params, Blobs: blobs, MasterKey: master})
+		return err
+	})
 }
