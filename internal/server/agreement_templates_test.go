@@ -96,3 +96,34 @@ func programmeOf(t *testing.T, e *env, appID int64) int64 {
 	}
 	return a.ProgrammeID
 }
+
+// TestCertificateVerify: the link printed on a conversion certificate
+// recomputes it from the stored request; a stored result changed after the
+// fact reads as a mismatch.
+func TestCertificateVerify(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	conv := e.preparedConversion(e.fundedA(termsA))
+	auditor := e.loggedIn(applications.RoleAuditor)
+	path := "/conversions/" + itoa(conv) + "/verify"
+	if d := auditor.get("/conversions/" + itoa(conv) + "/certificate").doc(t); d.Find(`#certificate-verify a[href="`+path+`"]`).Length() != 1 {
+		t.Fatal("the certificate does not link its verification")
+	}
+	t.Run("Matches", func(t *testing.T) {
+		if got := auditor.get(path).doc(t).Find("#check-result").AttrOr("data-match", ""); got != "true" {
+			t.Fatalf("data-match %q", got)
+		}
+	})
+	t.Run("MismatchWhenResultChanged", func(t *testing.T) {
+		if _, err := e.db.Pool.Exec(context.Background(), `UPDATE conversions SET result_text = replace(result_text, '"units":"37500.00"', '"units":"47500.00"') WHERE id = $1`, conv); err != nil {
+			t.Skipf("conversions cannot be changed here: %v", err)
+		}
+		d := auditor.get(path).doc(t)
+		if got := d.Find("#check-result").AttrOr("data-match", ""); got != "false" {
+			t.Fatalf("data-match %q after tampering", got)
+		}
+		if d.Find(`#check-rows tr[data-match="false"]`).Length() == 0 {
+			t.Fatal("no figure marked 不一致")
+		}
+	})
+}
