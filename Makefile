@@ -17,7 +17,7 @@ build:
 
 ## test: formatting, vet, templ freshness, then every test (PostgreSQL, Chromium and LibreOffice are installed when missing and root)
 test: check
-	@scripts/ensure-packages.sh postgres chromium libreoffice
+	@scripts/ensure-packages.sh postgres chromium libreoffice poppler
 	$(GO) test -count=1 -timeout 30m ./...
 	@# the storage and chain tests again as a CRYPTO=gm installation (SM3 chains, SM4 documents; about 30 s)
 	ITE_TEST_CRYPTO=gm $(GO) test -count=1 -timeout 10m ./internal/postgres/... ./internal/seed/ ./cmd/server/

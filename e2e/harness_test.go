@@ -56,11 +56,26 @@ func (c *clock) Set(t time.Time) {
 
 func startApp(t *testing.T) *app {
 	t.Helper()
+	return startAppWith(t, func(db *postgres.DB, params auth.Params, _ blob.Store, _ []byte) error {
+		_, err := seed.Demo(context.Background(), db, false, params)
+		return err
+	})
+}
+
+// startAppWith is startApp with its own seeding of the fresh database (the
+// demo accounts, or seed.DemoWorld's whole demo).
+func startAppWith(t *testing.T, seedDB func(db *postgres.DB, params auth.Params, blobs blob.Store, masterKey []byte) error) *app {
+	t.Helper()
 	clk := &clock{}
 	db := postgres.New(pgtest.NewDB(t))
 	db.Now = clk.Now
 	params := auth.Params{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
-	if _, err := seed.Demo(context.Background(), db, false, params); err != nil {
+	blobs, err := blob.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	master := []byte("e2e-master-key-e2e-master-key-32")
+	if err := seedDB(db, params, blobs, master); err != nil {
 		t.Fatal(err)
 	}
 	// The journeys move the clock years ahead (exits in 2029): a 90-day
@@ -68,13 +83,9 @@ func startApp(t *testing.T) *app {
 	if _, err := db.Pool.Exec(context.Background(), `UPDATE security_policy SET password_max_age_days = 0`); err != nil {
 		t.Fatal(err)
 	}
-	blobs, err := blob.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
 	srv := server.New(server.Config{DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Key: []byte("e2e-key-e2e-key-e2e-key-e2e-key!"), PasswordParams: params, Version: "e2e",
-		Blobs: blobs, MasterKey: []byte("e2e-master-key-e2e-master-key-32"), Now: clk.Now, PageCache: true})
+		Blobs: blobs, MasterKey: master, Now: clk.Now, PageCache: true})
 	// The journeys run with the page cache on, as production does: pages
 	// are served from memory until a commit anywhere is reported.
 	watch, stop := context.WithCancel(context.Background())

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ensure-packages.sh postgres|chromium|libreoffice ...
+# ensure-packages.sh postgres|chromium|libreoffice|poppler ...
 # Installs the system packages the app and its tests need when they are
 # missing: with apt-get when running as root, otherwise it says exactly
 # what to install. It never fails the build by itself; the tests decide
@@ -10,6 +10,7 @@ have_postgres() {
   command -v pg_config >/dev/null 2>&1 && [ -x "$(pg_config --bindir 2>/dev/null)/initdb" ] && return 0
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1
 }
+have_poppler() { command -v pdftotext >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; }
 have_chromium() {
   command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1
 }
@@ -25,6 +26,7 @@ for want in "$@"; do
     postgres) have_postgres || missing+=(postgresql) ;;
     chromium) have_chromium || missing+=(chromium fonts-noto-cjk) ;;
     libreoffice) have_libreoffice || missing+=(libreoffice-calc-nogui) ;;
+    poppler) have_poppler || missing+=(poppler-utils) ;; # pdftotext, pdfinfo: the printed documents' e2e test
   esac
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

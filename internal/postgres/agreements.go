@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,10 +30,13 @@ type Agreement struct {
 	CreatedByName  string
 	ApprovedByName string
 	CreatedAt      time.Time
+	Document       []byte // the generated text frozen with a signed version (JSON applications.AgreementDocument); nil until then
+	TemplateID     int64  // the template version it was generated from; 0: the built-in default
 }
 
 const agreementColumns = `g.id, g.application_id, g.version, g.terms::text, g.amount, g.status, g.signed_on,
-	COALESCE(g.document_id, 0), g.reason, g.created_by, cu.display_name, COALESCE(au.display_name, ''), g.created_at`
+	COALESCE(g.document_id, 0), g.reason, g.created_by, cu.display_name, COALESCE(au.display_name, ''), g.created_at,
+	g.document::text, COALESCE(g.template_id, 0)`
 
 const agreementFrom = ` FROM agreements g JOIN users cu ON cu.id = g.created_by LEFT JOIN users au ON au.id = g.approved_by `
 
@@ -39,10 +44,14 @@ func scanAgreement(row pgx.CollectableRow) (Agreement, error) {
 	var g Agreement
 	var raw string
 	var signed *time.Time
+	var doc *string
 	err := row.Scan(&g.ID, &g.ApplicationID, &g.Version, &raw, &g.Amount, &g.Status, &signed, &g.DocumentID,
-		&g.Reason, &g.CreatedBy, &g.CreatedByName, &g.ApprovedByName, &g.CreatedAt)
+		&g.Reason, &g.CreatedBy, &g.CreatedByName, &g.ApprovedByName, &g.CreatedAt, &doc, &g.TemplateID)
 	if err != nil {
 		return g, err
+	}
+	if doc != nil {
+		g.Document = []byte(*doc)
 	}
 	if signed != nil {
 		g.SignedOn = *signed
@@ -121,4 +130,63 @@ func (db *DB) SignAgreement(ctx context.Context, actor audit.Actor, appID int64,
 // NotFound.
 func (db *DB) AgreementApplication(ctx context.Context, id int64) (int64, error) {
 	return db.applicationOf(ctx, "AgreementApplication", `SELECT application_id FROM agreements WHERE id = $1`, id, "协议版本不存在。")
+}
+
+// AgreementNumber returns the application's agreement number (协议编号,
+// ITE-2026-0007), assigning the next one of the year the agreement was
+// drawn up the first time it is asked for; once assigned it never changes. Errors: NotFound
+// (no agreement yet).
+func (db *DB) AgreementNumber(ctx context.Context, appID int64) (number string, err error) {
+	defer wrap(&err, "AgreementNumber %d", appID)
+	err = db.Pool.QueryRow(ctx, `SELECT number FROM agreement_numbers WHERE application_id = $1`, appID).Scan(&number)
+	if err == nil || !errors.Is(err, pgx.ErrNoRows) {
+		return number, mapError(err)
+	}
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		now := db.Now()
+		// One numbering at a time: the sequence of a year has no gaps.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('agreement_numbers'))`); err != nil {
+			return err
+		}
+		err := tx.QueryRow(ctx, `SELECT number FROM agreement_numbers WHERE application_id = $1`, appID).Scan(&number)
+		if err == nil || !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		// The year is the agreement's: when its first version was drawn up.
+		var first *time.Time
+		if err := tx.QueryRow(ctx, `SELECT min(created_at) FROM agreements WHERE application_id = $1`, appID).Scan(&first); err != nil {
+			return err
+		}
+		if first == nil {
+			return applications.Errorf(applications.NotFound, "该项目尚无协议条款（立项决定批准后生成）。")
+		}
+		year := day.Of(*first).Year()
+		var seq int
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(max(seq), 0) + 1 FROM agreement_numbers WHERE year = $1`, year).Scan(&seq); err != nil {
+			return err
+		}
+		number = fmt.Sprintf("ITE-%d-%04d", year, seq)
+		_, err = tx.Exec(ctx, `INSERT INTO agreement_numbers (application_id, number, year, seq, assigned_at) VALUES ($1, $2, $3, $4, $5)`,
+			appID, number, year, seq, now)
+		return err
+	})
+	return number, err
+}
+
+// FreezeAgreementDocument stores the generated text of a signed (or
+// superseded) version and the template version it came from, once: a
+// version that already has its text keeps it. It reports whether it
+// stored. Errors: Conflict (a draft: its text is not final).
+func (db *DB) FreezeAgreementDocument(ctx context.Context, agreementID, templateID int64, doc []byte) (stored bool, err error) {
+	defer wrap(&err, "FreezeAgreementDocument %d", agreementID)
+	var tpl *int64
+	if templateID != 0 {
+		tpl = &templateID
+	}
+	tag, err := db.Pool.Exec(ctx, `UPDATE agreements SET document = $2, template_id = $3
+		WHERE id = $1 AND document IS NULL AND status <> 'draft'`, agreementID, string(doc), tpl)
+	if err != nil {
+		return false, mapError(err)
+	}
+	return tag.RowsAffected() == 1, nil
 }

@@ -8,6 +8,7 @@ import (
 	"ite/internal/applications"
 	"ite/internal/blob"
 	"ite/internal/day"
+	"ite/internal/postgres"
 	"ite/web/page"
 	"ite/web/ui"
 )
@@ -60,7 +61,7 @@ func (s *Server) agreementView(r *http.Request, a applications.Application, errs
 	}
 	u := currentUser(r)
 	v := page.AgreementView{App: a, Versions: versions, Platform: p.HoldingPlatform, Errors: errs, FormError: msg,
-		MaxUploadMiB: s.maxUpload() >> 20}
+		MaxUploadMiB: s.maxUpload() >> 20, CanEditTemplate: u.Role.Can(applications.ActionReadProgrammes)}
 	for i := range versions {
 		if versions[i].Status == applications.AgreementSigned {
 			v.Current = &versions[i]
@@ -73,6 +74,12 @@ func (s *Server) agreementView(r *http.Request, a applications.Application, errs
 				v.Current = &versions[i]
 			}
 		}
+	}
+	if v.Doc, err = s.agreementDocument(r, a, p, v.Current); err != nil {
+		return page.AgreementView{}, err
+	}
+	if v.Printouts, err = s.printLinks(r, a); err != nil {
+		return page.AgreementView{}, err
 	}
 	v.CanSign = u.Role.Can(applications.ActionSignAgreement) && a.State == applications.StateApproved && !a.NoticeClosedAt.IsZero()
 	v.CanPropose = u.Role.Can(applications.ActionProposeTerms) && v.Current.Status == applications.AgreementSigned && !a.State.Terminal()
@@ -130,6 +137,79 @@ func (s *Server) handleAgreementSign(w http.ResponseWriter, r *http.Request) err
 			}
 			return err
 		}
+		if g, err := s.DB.SignedAgreement(r.Context(), a.ID); err == nil {
+			if _, err := s.freezeAgreement(r, a, g); err != nil {
+				return err
+			}
+		}
 		return s.redirectWithFlash(w, r, applicationPath(a.ID, ""), "协议已签署，项目进入拨付阶段。")
 	}
+}
+
+// agreementDocument is the text of agreement version g: the one frozen with
+// it once signed (generated and stored on first sight for a version signed
+// before texts were stored), else generated from the programme's template
+// in force (a draft, still to be signed).
+func (s *Server) agreementDocument(r *http.Request, a applications.Application, p applications.Programme, g *postgres.Agreement) (applications.AgreementDocument, error) {
+	if d, ok := page.StoredAgreement(g.Document); ok {
+		return d, nil
+	}
+	if g.Status != applications.AgreementDraft {
+		return s.freezeAgreement(r, a, *g)
+	}
+	facts, err := s.agreementFacts(r, a, p, *g)
+	if err != nil {
+		return applications.AgreementDocument{}, err
+	}
+	return page.BuildAgreement(facts), nil
+}
+
+// freezeAgreement generates and stores the text of a signed version (once:
+// a version already holding its text keeps it) and returns the stored text.
+func (s *Server) freezeAgreement(r *http.Request, a applications.Application, g postgres.Agreement) (applications.AgreementDocument, error) {
+	if d, ok := page.StoredAgreement(g.Document); ok {
+		return d, nil
+	}
+	p, err := s.DB.FindProgramme(r.Context(), a.ProgrammeID)
+	if err != nil {
+		return applications.AgreementDocument{}, err
+	}
+	facts, err := s.agreementFacts(r, a, p, g)
+	if err != nil {
+		return applications.AgreementDocument{}, err
+	}
+	d := page.BuildAgreement(facts)
+	stored, err := s.DB.FreezeAgreementDocument(r.Context(), g.ID, facts.Template.ID, page.AgreementJSON(d))
+	if err != nil || stored {
+		return d, err
+	}
+	// Someone else froze it first: theirs is the record.
+	versions, err := s.DB.ListAgreements(r.Context(), a.ID)
+	if err != nil {
+		return d, err
+	}
+	for _, v := range versions {
+		if v.ID == g.ID {
+			if sd, ok := page.StoredAgreement(v.Document); ok {
+				return sd, nil
+			}
+		}
+	}
+	return d, nil
+}
+
+func (s *Server) agreementFacts(r *http.Request, a applications.Application, p applications.Programme, g postgres.Agreement) (page.AgreementFacts, error) {
+	ent, err := s.DB.FindEnterprise(r.Context(), a.EnterpriseID)
+	if err != nil {
+		return page.AgreementFacts{}, err
+	}
+	tpl, err := s.DB.CurrentAgreementTemplate(r.Context(), a.ProgrammeID)
+	if err != nil {
+		return page.AgreementFacts{}, err
+	}
+	number, err := s.DB.AgreementNumber(r.Context(), a.ID)
+	if err != nil {
+		return page.AgreementFacts{}, err
+	}
+	return page.AgreementFacts{App: a, LegalRep: ent.LegalRep, Programme: p, Template: tpl, Agreement: g, Number: number}, nil
 }

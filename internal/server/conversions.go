@@ -1,11 +1,14 @@
 package server
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 
 	"ite/internal/applications"
+	"ite/internal/conversion"
 	"ite/internal/day"
+	"ite/internal/postgres"
 	"ite/web/page"
 )
 
@@ -17,6 +20,7 @@ func (s *Server) conversionRoutes() []route {
 		{"POST", "/conversions/{id}/approve", can(applications.ActionApproveEquityProposal), s.handleConversionApprove},
 		{"POST", "/conversions/{id}/registration", can(applications.ActionRecordRegistration), s.handleRegistration},
 		{"GET", "/conversions/{id}/certificate", can(applications.ActionReadApplications), s.handleCertificate},
+		{"GET", "/conversions/{id}/verify", can(applications.ActionReadApplications), s.handleCertificateVerify},
 	}
 }
 
@@ -74,26 +78,15 @@ func (s *Server) handleRegistration(w http.ResponseWriter, r *http.Request) erro
 // handleCertificate is the printable conversion certificate
 // (GET /conversions/{id}/certificate).
 func (s *Server) handleCertificate(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
+	c, a, err := s.loadConversion(r)
 	if err != nil {
-		return err
-	}
-	c, err := s.DB.FindConversion(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	a, err := s.DB.FindApplication(r.Context(), c.ApplicationID)
-	if err != nil {
-		return err
-	}
-	if err := s.checkApplicationAccess(r, a); err != nil {
 		return err
 	}
 	p, err := s.DB.FindProgramme(r.Context(), a.ProgrammeID)
 	if err != nil {
 		return err
 	}
-	v := page.CertificateView{App: a, Conversion: c, Platform: p.HoldingPlatform}
+	v := page.CertificateView{App: a, Conversion: c, Platform: p.HoldingPlatform, DigestName: "SHA-256"}
 	// The exits from this holding, each with the rate its stored request used.
 	xs, err := s.DB.ListExits(r.Context(), a.ID)
 	if err != nil {
@@ -111,4 +104,70 @@ func (s *Server) handleCertificate(w http.ResponseWriter, r *http.Request) error
 			Basis: applications.RateBasisLabel(rec.Tranche.RateBasis), Source: rec.RateSource, Explain: rec.Explain}})
 	}
 	return s.render(w, r, http.StatusOK, page.Certificate(v))
+}
+
+// loadConversion reads the conversion of the {id} parameter and its
+// application, if the user may see it. Errors: NotFound, Forbidden.
+func (s *Server) loadConversion(r *http.Request) (postgres.Conversion, applications.Application, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return postgres.Conversion{}, applications.Application{}, err
+	}
+	c, err := s.DB.FindConversion(r.Context(), id)
+	if err != nil {
+		return c, applications.Application{}, err
+	}
+	a, err := s.DB.FindApplication(r.Context(), c.ApplicationID)
+	if err != nil {
+		return c, a, err
+	}
+	return c, a, s.checkApplicationAccess(r, a)
+}
+
+// handleCertificateVerify recomputes a conversion certificate from its
+// stored request and compares it with the stored result and digest
+// (GET /conversions/{id}/verify, the link printed on the certificate).
+func (s *Server) handleCertificateVerify(w http.ResponseWriter, r *http.Request) error {
+	c, a, err := s.loadConversion(r)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, page.CertificateCheck(checkCertificate(a, c)))
+}
+
+// checkCertificate recomputes c from its stored request text.
+func checkCertificate(a applications.Application, c postgres.Conversion) page.CertificateCheckView {
+	v := page.CertificateCheckView{App: a, Conversion: c, DigestOK: postgres.Digest(c.RequestText, c.ResultText) == c.Digest}
+	var stored conversion.ConvertResult
+	if err := json.Unmarshal([]byte(c.ResultText), &stored); err != nil {
+		v.Err = "存档的测算结果无法读取"
+		return v
+	}
+	var req conversion.ConvertRequest
+	var got conversion.ConvertResult
+	if err := json.Unmarshal([]byte(c.RequestText), &req); err != nil {
+		v.Err = "存档的测算输入无法读取"
+	} else if got, err = conversion.Convert(req); err != nil {
+		v.Err = "测算引擎拒绝了存档的输入"
+	}
+	ref := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	for _, f := range []struct{ label, stored, got string }{
+		{"转股金额（元）", stored.ConversionAmount, got.ConversionAmount},
+		{"参考价格（元/单位）", ref(stored.ReferencePrice), ref(got.ReferencePrice)},
+		{"转股价格（元/单位）", stored.ConversionPrice, got.ConversionPrice},
+		{"价格依据", stored.PriceBasis, got.PriceBasis},
+		{"平台取得（单位）", stored.Units, got.Units},
+		{"计入注册资本/股本（元）", stored.ToRegisteredCapital, got.ToRegisteredCapital},
+		{"计入资本公积（元）", stored.ToCapitalReserve, got.ToCapitalReserve},
+		{"投后总单位", stored.PostMoneyUnits, got.PostMoneyUnits},
+		{"平台持股比例", stored.Stake, got.Stake},
+	} {
+		v.Rows = append(v.Rows, page.CertificateCheckRow{Label: f.label, Stored: f.stored, Recomputed: f.got})
+	}
+	return v
 }

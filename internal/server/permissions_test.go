@@ -57,6 +57,15 @@ var notReached = map[string]string{
 	"admin GET /inbox/{id}":   "nothing in the fixture notifies the admin",
 
 	"security_admin GET /inbox/{id}": "nothing in the fixture notifies the security admin",
+
+	"enterprise GET /applications/{id}/print/exit":      "the fixture has no approved exit (e2e TestJourneyDocuments prints the demo's)",
+	"enterprise GET /applications/{id}/print/write-off": "the fixture has no approved write-off (e2e TestJourneyDocuments prints the demo's)",
+	"staff GET /applications/{id}/print/exit":           "the fixture has no approved exit (e2e TestJourneyDocuments prints the demo's)",
+	"staff GET /applications/{id}/print/write-off":      "the fixture has no approved write-off (e2e TestJourneyDocuments prints the demo's)",
+	"approver GET /applications/{id}/print/exit":        "the fixture has no approved exit (e2e TestJourneyDocuments prints the demo's)",
+	"approver GET /applications/{id}/print/write-off":   "the fixture has no approved write-off (e2e TestJourneyDocuments prints the demo's)",
+	"auditor GET /applications/{id}/print/exit":         "the fixture has no approved exit (e2e TestJourneyDocuments prints the demo's)",
+	"auditor GET /applications/{id}/print/write-off":    "the fixture has no approved write-off (e2e TestJourneyDocuments prints the demo's)",
 }
 
 // permFixture is a lifecycle of applications in one programme, with a
@@ -206,6 +215,7 @@ func newPermFixture(e *env) permFixture {
 	}
 	ids("/admin/users/{id}", e.users[staff].ID)
 	ids("/programmes/{id}", p.ID)
+	ids("/programmes/{id}/agreement-template", p.ID)
 	fund := "?account=1002/prog/" + itoa(p.ID)
 	fx.paths["/ledger/accounts"] = []string{"/ledger/accounts", "/ledger/accounts" + fund}
 	fx.paths["/ledger/accounts/export"] = []string{"/ledger/accounts/export" + fund + "&format=csv"}
@@ -221,6 +231,7 @@ func newPermFixture(e *env) permFixture {
 	_, _, err = e.srv.WriteAnchor(ctx, sys, "manual")
 	must("anchor", err)
 	fx.paths["/ledger/anchors/{file}"] = []string{"/ledger/anchors/latest.json"}
+	ids("/conversions/{id}/verify", conv)
 	return fx
 }
 

@@ -83,6 +83,8 @@ func (s *Server) routes() []route {
 		s.objectionRoutes(),
 		s.agreementRoutes(),
 		s.termsRoutes(),
+		s.agreementTemplateRoutes(),
+		s.printoutRoutes(),
 		s.inboxRoutes(),
 		s.settingsRoutes(),
 		s.calendarRoutes(),

@@ -31,9 +31,14 @@ func (s *Server) handleTemplate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	ent, err := s.DB.FindEnterprise(r.Context(), a.EnterpriseID)
+	if err != nil {
+		return err
+	}
 	return s.render(w, r, http.StatusOK, page.TemplatePrint(page.TemplateView{
 		Kind: string(item), Title: item.Label(), Enterprise: a.Enterprise, USCC: a.EnterpriseUSCC,
 		Project: a.Title, Programme: p.Name, Amount: format.Yuan(a.RequestedAmount) + "（" + format.Uppercase(a.RequestedAmount) + "）",
-		Platform: p.HoldingPlatform, Today: format.Date(day.Today(s.Now())),
+		Platform: p.HoldingPlatform, Today: day.Chinese(day.Today(s.Now())),
+		Lead: a.LeadName, LegalRep: ent.LegalRep, Content: a.Content,
 	}))
 }

@@ -6,7 +6,6 @@ import (
 	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
-	"ite/internal/postgres"
 	"ite/web/format"
 )
 
@@ -26,14 +25,6 @@ func moneyText(s string) string {
 		return s
 	}
 	return format.Yuan(d) + "（" + format.Uppercase(d) + "）"
-}
-
-func trancheAmount(g *postgres.Agreement, i int) string {
-	amounts := g.Terms.TrancheAmounts(g.Amount)
-	if i >= len(amounts) {
-		return ""
-	}
-	return format.Yuan(amounts[i])
 }
 
 var methodText = map[string]string{
