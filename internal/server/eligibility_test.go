@@ -124,7 +124,10 @@ func TestEligibility(t *testing.T) {
 		}
 	}
 	staffC.get(path)
-	if r := staffC.post(path+"/decision", url.Values{"kind": {"approve"}, "amount": {"1000000.00"}, "terms": {string(p.TermsTemplate)}}); r.StatusCode != http.StatusSeeOther {
+	decision := termsValues(t, p.TermsTemplate)
+	decision.Set("kind", "approve")
+	decision.Set("amount", "1000000.00")
+	if r := staffC.post(path+"/decision", decision); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("prepare decision: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 	}
 	t.Run("ApproverSeesAdmission", func(t *testing.T) {

@@ -27,8 +27,12 @@ func TestCapOverrideNeedsMinutes(t *testing.T) {
 	staffC, appr := e.loggedIn(applications.RoleStaff), e.loggedIn(applications.RoleApprover)
 	staffC.get(path)
 	appr.get(path)
-	r := staffC.post(path+"/decision", url.Values{"kind": {"approve"}, "amount": {"8000000.00"}, "terms": {string(p.TermsTemplate)},
-		"cap_override": {"1"}, "override_reason": {"重大产业化项目，一事一议"}})
+	form := termsValues(t, p.TermsTemplate)
+	form.Set("kind", "approve")
+	form.Set("amount", "8000000.00")
+	form.Set("cap_override", "1")
+	form.Set("override_reason", "重大产业化项目，一事一议")
+	r := staffC.post(path+"/decision", form)
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("prepare %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 	}
