@@ -28,7 +28,7 @@ func TestJourneyDashboard(t *testing.T) {
 
 	auditor := newBrowser(t, "auditor")
 	auditor.login(a.URL, "shenji", seed.DemoPassword)
-	auditor.do(chromedp.Navigate(a.URL+"/"), chromedp.Click(chromedp.CSS(`nav a[href="/dashboard"]`)),
+	auditor.do(chromedp.Navigate(a.URL+"/"), openMenu("/dashboard"), chromedp.Click(chromedp.CSS(`nav a[href="/dashboard"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#dashboard-title`)))
 	auditor.do(chromedp.SetValue(chromedp.CSS(`#f-programme`), prog), chromedp.Submit(chromedp.CSS(`#dashboard-filter`)),
 		chromedp.WaitVisible(chromedp.CSS(`#budget-table tr[data-programme="`+prog+`"]`)))

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -181,7 +182,22 @@ func newBrowser(t *testing.T, name string) *browser {
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	dir := os.Getenv("E2E_SCREENSHOTS")
 	if dir == "" {
-		dir = t.TempDir()
+		dir = os.Getenv("ITE_ARTIFACTS")
+	}
+	if dir == "" {
+		// Kept when the test fails, so its screenshots can be looked at.
+		d, err := os.MkdirTemp("", "ite-e2e-shots-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir = d
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("screenshots kept in %s", d)
+				return
+			}
+			_ = os.RemoveAll(d)
+		})
 	}
 	b := &browser{t: t, ctx: ctx, shots: dir, prefix: strings.ReplaceAll(t.Name(), "/", "_") + "_" + name}
 	t.Cleanup(func() {
@@ -227,6 +243,16 @@ func (b *browser) screenshot(label string) string {
 	}
 	b.t.Logf("screenshot: %s", p)
 	return p
+}
+
+// openMenu opens the menu heading that holds the link to href, as a user
+// clicks 资金台账 ▾ before 台账 (a link of its own needs nothing).
+func openMenu(href string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+		const a = document.querySelector('.mainnav a[href=%q]');
+		const d = a && a.closest("details");
+		if (d && !d.open) d.querySelector("summary").click();
+	})()`, href))
 }
 
 // login signs in through the real form, and when the account has a

@@ -107,7 +107,7 @@ func TestJourneyLedger(t *testing.T) {
 	ab := newBrowser(t, "approver")
 	ab.login(a.URL, approverL.Username, approverL.Password)
 	ab.do(
-		chromedp.Click(chromedp.CSS(`.mainnav a[href="/disbursements"]`)),
+		openMenu("/disbursements"), chromedp.Click(chromedp.CSS(`.mainnav a[href="/disbursements"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#disbursement-table`)),
 		chromedp.Click(chromedp.CSS(`#disbursement-table tbody tr td a`)),
 		chromedp.WaitVisible(chromedp.CSS(`#approve-button`)),
@@ -126,7 +126,7 @@ func TestJourneyLedger(t *testing.T) {
 	au := newBrowser(t, "auditor")
 	au.login(a.URL, auditorL.Username, auditorL.Password)
 	au.do(
-		chromedp.Click(chromedp.CSS(`.mainnav a[href="/ledger"]`)),
+		openMenu("/ledger"), chromedp.Click(chromedp.CSS(`.mainnav a[href="/ledger"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#ledger-views`)),
 		chromedp.Click(chromedp.CSS(`#ledger-views a[href="/ledger/journal"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#journal-table tbody.entry[data-seq="2"]`)),
@@ -186,7 +186,7 @@ func TestJourneyLedger(t *testing.T) {
 	}
 
 	au.do(
-		chromedp.Click(chromedp.CSS(`.mainnav a[href="/ledger/verify"]`)),
+		openMenu("/ledger/verify"), chromedp.Click(chromedp.CSS(`.mainnav a[href="/ledger/verify"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#verify-ok`)),
 	)
 	if msg := au.text(`#verify-ok`); !strings.Contains(msg, "共 2 张凭证") {

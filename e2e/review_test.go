@@ -31,6 +31,34 @@ func openProgramme(t *testing.T, a *app) applications.Programme {
 	return p
 }
 
+// underReview is the demo enterprise's application, submitted and under
+// review, with no panel yet.
+func underReview(t *testing.T, a *app, p applications.Programme, title string, sector applications.Sector, amount string) applications.Application {
+	t.Helper()
+	ctx := context.Background()
+	entUser := demoUser(t, a, "qiye")
+	ent, err := a.DB.FindUser(ctx, entUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := a.DB.CreateApplication(ctx, audit.Actor{ID: entUser, Name: ent.DisplayName}, applications.Application{
+		ProgrammeID: p.ID, EnterpriseID: ent.EnterpriseID, Title: title, Sector: sector,
+		RequestedAmount: decimal.RequireFromString(amount), LeadName: "刘负责", LeadMobile: "13800001111",
+		Content: applications.Content{Summary: "概述", Technology: "技术", Team: "团队", Market: "市场",
+			Budget:     []applications.BudgetLine{{Item: "研发", Amount: decimal.RequireFromString(amount)}},
+			Milestones: []applications.Milestone{{Date: "2027-06-30", Description: "样机"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []applications.State{applications.StateSubmitted, applications.StateUnderReview} {
+		if _, err := a.DB.TransitionApplication(ctx, audit.Actor{Name: "e2e"}, app.ID, st, "", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return app
+}
+
 // demoUser finds a demo account by username.
 func demoUser(t *testing.T, a *app, username string) int64 {
 	t.Helper()
@@ -77,27 +105,7 @@ func (b *browser) state() string {
 func TestJourneyReview(t *testing.T) {
 	a := startApp(t)
 	ctx := context.Background()
-	p := openProgramme(t, a)
-	entUser := demoUser(t, a, "qiye")
-	ent, err := a.DB.FindUser(ctx, entUser)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := a.DB.CreateApplication(ctx, audit.Actor{ID: entUser, Name: ent.DisplayName}, applications.Application{
-		ProgrammeID: p.ID, EnterpriseID: ent.EnterpriseID, Title: "低空物流无人机飞控系统", Sector: applications.SectorLowAltitude,
-		RequestedAmount: decimal.RequireFromString("9000000.00"), LeadName: "刘负责", LeadMobile: "13800001111",
-		Content: applications.Content{Summary: "概述", Technology: "技术", Team: "团队", Market: "市场",
-			Budget:     []applications.BudgetLine{{Item: "研发", Amount: decimal.RequireFromString("9000000.00")}},
-			Milestones: []applications.Milestone{{Date: "2027-06-30", Description: "样机"}}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, st := range []applications.State{applications.StateSubmitted, applications.StateUnderReview} {
-		if _, err := a.DB.TransitionApplication(ctx, audit.Actor{Name: "e2e"}, app.ID, st, "", nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	app := underReview(t, a, openProgramme(t, a), "低空物流无人机飞控系统", applications.SectorLowAltitude, "9000000.00")
 	params := auth.Params{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
 	for i := range 5 {
 		hash, _ := auth.HashPassword(seed.DemoPassword, params)

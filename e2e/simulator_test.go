@@ -26,7 +26,7 @@ func TestJourneySimulator(t *testing.T) {
 	b := newBrowser(t, "staff")
 	b.login(a.URL, staff.Username, staff.Password)
 	b.do(
-		chromedp.Click(chromedp.CSS(`.mainnav a[href="/simulator"]`)),
+		openMenu("/simulator"), chromedp.Click(chromedp.CSS(`.mainnav a[href="/simulator"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#sim-price`)),
 	)
 	if p, u := b.text(`#sim-price`), b.text(`#sim-units`); p != "80.000000" || u != "37,500.00" {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -109,6 +110,7 @@ func (s *Server) handleAgreementSign(w http.ResponseWriter, r *http.Request) err
 		if part.FormName() == "signed_on" {
 			b := make([]byte, 32)
 			n, _ := part.Read(b)
+			r.PostForm = url.Values{"signed_on": {strings.TrimSpace(string(b[:n]))}} // for a refusal's page (keepTyped)
 			if signedOn, err = day.Parse(strings.TrimSpace(string(b[:n]))); err != nil {
 				return s.renderAgreement(w, r, http.StatusUnprocessableEntity, a, nil, "请填写签署日期（年-月-日）。")
 			}

@@ -132,10 +132,17 @@ func multipartWriter(body *bytes.Buffer, field, filename string, content []byte)
 	return mw.FormDataContentType()
 }
 
-// multipartWriterFields writes fields then one file; returns the content type.
+// multipartWriterFields writes fields then one file; returns the content
+// type. A csrf_token field goes first, as the page's forms send it.
 func multipartWriterFields(body *strings.Builder, fields map[string]string, field, filename string, content []byte) string {
 	mw := multipart.NewWriter(body)
+	if tok, ok := fields["csrf_token"]; ok {
+		_ = mw.WriteField("csrf_token", tok)
+	}
 	for k, v := range fields {
+		if k == "csrf_token" {
+			continue
+		}
 		_ = mw.WriteField(k, v)
 	}
 	fw, _ := mw.CreateFormFile(field, filename)
@@ -145,17 +152,16 @@ func multipartWriterFields(body *strings.Builder, fields map[string]string, fiel
 }
 
 // postMultipart sends a form with one file as a plain browser form would
-// (the CSRF token in the query, since multipart bodies are not parsed for
-// it).
+// (the CSRF token as the first part, never in the URL).
 func (c *client) postMultipart(path string, form url.Values, field, filename string, content []byte) response {
 	c.e.t.Helper()
 	var body strings.Builder
-	fields := map[string]string{}
+	fields := map[string]string{"csrf_token": c.csrf}
 	for k := range form {
 		fields[k] = form.Get(k)
 	}
 	ct := multipartWriterFields(&body, fields, field, filename, content)
-	req, _ := http.NewRequest("POST", c.e.http.URL+path+"?csrf_token="+url.QueryEscape(c.csrf), strings.NewReader(body.String()))
+	req, _ := http.NewRequest("POST", c.e.http.URL+path, strings.NewReader(body.String()))
 	req.Header.Set("Content-Type", ct)
 	return c.do(req)
 }

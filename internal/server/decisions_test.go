@@ -99,8 +99,9 @@ func TestDecision(t *testing.T) {
 	t.Run("SignedAgreementContracts", func(t *testing.T) {
 		var body strings.Builder
 		ct := multipartWriterFields(&body, map[string]string{"signed_on": e.clock.Now().Format(time.DateOnly)}, "file", "协议.pdf", pdf)
-		req, _ := http.NewRequest("POST", e.http.URL+path+"/agreement/sign?csrf_token="+url.QueryEscape(staffC.csrf), strings.NewReader(body.String()))
+		req, _ := http.NewRequest("POST", e.http.URL+path+"/agreement/sign", strings.NewReader(body.String()))
 		req.Header.Set("Content-Type", ct)
+		req.Header.Set("X-CSRF-Token", staffC.csrf)
 		if r := staffC.do(req); r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("sign %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 		}

@@ -92,6 +92,10 @@ func (s *Server) handleDocumentUpload(w http.ResponseWriter, r *http.Request) er
 			return fail(applications.Errorf(applications.Invalid, "表单字段过长。"))
 		}
 		v := strings.TrimSpace(string(b))
+		if r.PostForm == nil {
+			r.PostForm = url.Values{}
+		}
+		r.PostForm.Add(part.FormName(), v) // for a refusal's page (keepTyped)
 		switch part.FormName() {
 		case "uscc":
 			fields.uscc = v
@@ -319,6 +323,7 @@ func (s *Server) formWithFiles(w http.ResponseWriter, r *http.Request, names ...
 	}
 	for {
 		part, err := mr.NextPart()
+		r.PostForm = form // what was typed, for a refusal's page (keepTyped)
 		if err == io.EOF {
 			return form, files, drop, nil
 		}

@@ -3,8 +3,8 @@ package server
 import (
 	"bytes"
 	"context"
+	"mime/multipart"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -81,13 +81,58 @@ func TestUploadBadInput(t *testing.T) {
 			t.Fatal("a path from the filename was created")
 		}
 	})
-	t.Run("PlainFormPostWithoutJS", func(t *testing.T) {
-		// The no-JavaScript fallback: token in the query, a page back.
+	// The no-JavaScript fallback: a plain multipart post. The token is
+	// never read from the URL; it is the form's first field (the first
+	// part, read without buffering the file) or, for XHR, the header.
+	plain := func(tokenFirst, tokenLast bool, header, query string) response {
 		var body bytes.Buffer
-		mw := multipartWriter(&body, "file", "fin.pdf", pdf)
-		req, _ := http.NewRequest("POST", e.http.URL+"/applications/"+strconv.FormatInt(id, 10)+"/documents?item=financial_statements&csrf_token="+url.QueryEscape(c.csrf), &body)
-		req.Header.Set("Content-Type", mw)
-		if r := c.do(req); r.StatusCode != http.StatusSeeOther {
+		mw := multipart.NewWriter(&body)
+		if tokenFirst {
+			_ = mw.WriteField("csrf_token", c.csrf)
+		}
+		fw, _ := mw.CreateFormFile("file", "fin.pdf")
+		_, _ = fw.Write(pdf)
+		if tokenLast {
+			_ = mw.WriteField("csrf_token", c.csrf)
+		}
+		_ = mw.Close()
+		req, _ := http.NewRequest("POST", e.http.URL+"/applications/"+strconv.FormatInt(id, 10)+"/documents?item=financial_statements"+query, &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		if header != "" {
+			req.Header.Set("X-CSRF-Token", header)
+		}
+		return c.do(req)
+	}
+	t.Run("PlainFormPostTokenFirstPart", func(t *testing.T) {
+		if r := plain(true, false, "", ""); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("status %d %s", r.StatusCode, r.doc(t).Find("main").Text())
+		}
+	})
+	t.Run("PlainFormPostTokenHeader", func(t *testing.T) {
+		if r := plain(false, false, c.csrf, ""); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("status %d", r.StatusCode)
+		}
+	})
+	t.Run("TokenInQueryRefused", func(t *testing.T) {
+		if r := plain(false, false, "", "&csrf_token="+c.csrf); r.StatusCode != http.StatusForbidden {
+			t.Fatalf("status %d", r.StatusCode)
+		}
+	})
+	t.Run("TokenAfterTheFileRefused", func(t *testing.T) {
+		if r := plain(false, true, "", ""); r.StatusCode != http.StatusForbidden {
+			t.Fatalf("status %d", r.StatusCode)
+		}
+	})
+	t.Run("WrongTokenFirstPartRefused", func(t *testing.T) {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		_ = mw.WriteField("csrf_token", "stale")
+		fw, _ := mw.CreateFormFile("file", "fin.pdf")
+		_, _ = fw.Write(pdf)
+		_ = mw.Close()
+		req, _ := http.NewRequest("POST", e.http.URL+"/applications/"+strconv.FormatInt(id, 10)+"/documents?item=financial_statements", &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		if r := c.do(req); r.StatusCode != http.StatusForbidden {
 			t.Fatalf("status %d", r.StatusCode)
 		}
 	})

@@ -105,8 +105,9 @@ func TestTruncatedUploadIs400(t *testing.T) {
 	})
 	t.Run("DocumentUploadForm", func(t *testing.T) {
 		body, ct := cutOffUpload(t, nil, "file", "申报书.pdf")
-		req, _ := http.NewRequest("POST", e.http.URL+path+"&csrf_token="+url.QueryEscape(ent.csrf), bytes.NewReader(body))
+		req, _ := http.NewRequest("POST", e.http.URL+path, bytes.NewReader(body))
 		req.Header.Set("Content-Type", ct)
+		req.Header.Set("X-CSRF-Token", ent.csrf)
 		r := ent.do(req)
 		if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.doc(t).Text(), blob.MsgInterrupted) {
 			t.Fatalf("truncated form upload: %d %q", r.StatusCode, r.doc(t).Find("main").Text())
@@ -115,8 +116,9 @@ func TestTruncatedUploadIs400(t *testing.T) {
 	t.Run("EventEvidence", func(t *testing.T) {
 		staffC := e.loggedIn(applications.RoleStaff)
 		body, ct := cutOffUpload(t, map[string]string{"kind": "financing", "event_date": e.clock.Now().Format("2006-01-02")}, "evidence", "投资协议.pdf")
-		req, _ := http.NewRequest("POST", e.http.URL+"/applications/"+strconv.FormatInt(id, 10)+"/events?csrf_token="+url.QueryEscape(staffC.csrf), bytes.NewReader(body))
+		req, _ := http.NewRequest("POST", e.http.URL+"/applications/"+strconv.FormatInt(id, 10)+"/events", bytes.NewReader(body))
 		req.Header.Set("Content-Type", ct)
+		req.Header.Set("X-CSRF-Token", staffC.csrf)
 		r := staffC.do(req)
 		if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.doc(t).Text(), blob.MsgInterrupted) {
 			t.Fatalf("truncated evidence upload: %d %q", r.StatusCode, r.doc(t).Find("main").Text())
@@ -128,8 +130,9 @@ func TestTruncatedUploadIs400(t *testing.T) {
 		_ = e.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM documents`).Scan(&before)
 		staffC := e.loggedIn(applications.RoleStaff)
 		body, ct := cutOffUpload(t, map[string]string{"signed_on": e.clock.Now().Format("2006-01-02")}, "file", "协议.pdf")
-		req, _ := http.NewRequest("POST", e.http.URL+"/applications/"+strconv.FormatInt(funded, 10)+"/agreement/sign?csrf_token="+url.QueryEscape(staffC.csrf), bytes.NewReader(body))
+		req, _ := http.NewRequest("POST", e.http.URL+"/applications/"+strconv.FormatInt(funded, 10)+"/agreement/sign", bytes.NewReader(body))
 		req.Header.Set("Content-Type", ct)
+		req.Header.Set("X-CSRF-Token", staffC.csrf)
 		r := staffC.do(req)
 		if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.doc(t).Text(), blob.MsgInterrupted) {
 			t.Fatalf("truncated agreement upload: %d %q", r.StatusCode, r.doc(t).Find("main").Text())

@@ -1,17 +1,21 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/shopspring/decimal"
+	"golang.org/x/net/html"
 
 	"ite/internal/applications"
 	"ite/internal/day"
@@ -159,4 +163,169 @@ func refused(err error) (*applications.Error, bool) {
 		return e, true
 	}
 	return nil, false
+}
+
+// keepTyped fills the form a refused POST came from with what was typed, in
+// a page rendered after the refusal: every form posting to the request's
+// address (path, and query when the form's action has one) gets the posted
+// values back: inputs' value, the options selected, checkboxes and radios
+// checked, textarea text. So every form keeps what was typed, whatever its
+// view model carries. Left as rendered: hidden inputs (CSRF token,
+// idempotency key, version: the page's own), files, buttons and fields
+// the post did not carry; password inputs lose any value. posted is
+// r.PostForm: ParseForm fills it for an ordinary form, and the multipart
+// readers (formWithEvidence, reports, sign, uploads) set it to the fields
+// they read.
+func keepTyped(page []byte, addr *url.URL, posted url.Values) []byte {
+	z := html.NewTokenizer(bytes.NewReader(page))
+	var out bytes.Buffer
+	out.Grow(len(page) + 1024)
+	inForm := false
+	next := map[string]int{} // the next posted value of a repeated text input
+	selectName := ""         // the select being read, if its name was posted
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			break // io.EOF: the tokenizer has consumed the whole page
+		}
+		raw := append([]byte(nil), z.Raw()...) // Token lowercases names in place
+		if tt != html.StartTagToken && tt != html.SelfClosingTagToken && tt != html.EndTagToken {
+			out.Write(raw)
+			continue
+		}
+		tok := z.Token()
+		if tt == html.EndTagToken {
+			switch tok.Data {
+			case "form":
+				inForm = false
+			case "select":
+				selectName = ""
+			}
+			out.Write(raw)
+			continue
+		}
+		changed := false
+		switch tok.Data {
+		case "form":
+			inForm = strings.EqualFold(attr(tok, "method"), http.MethodPost) && postsTo(attr(tok, "action"), addr)
+			clear(next)
+		case "input":
+			if inForm {
+				changed = refillInput(&tok, posted, next)
+			}
+		case "select":
+			selectName = ""
+			if _, ok := posted[attr(tok, "name")]; inForm && ok {
+				selectName = attr(tok, "name")
+			}
+		case "option":
+			if selectName != "" {
+				v, ok := attrOK(tok, "value")
+				changed = ok && setFlag(&tok, "selected", slices.Contains(posted[selectName], v))
+			}
+		case "textarea":
+			name := attr(tok, "name")
+			vs, ok := posted[name]
+			if !inForm || !ok || tt == html.SelfClosingTagToken {
+				break
+			}
+			out.WriteString(tok.String())
+			// Its text (RCDATA) is the next token, then </textarea>.
+			if z.Next() == html.TextToken {
+				z.Next()
+			}
+			out.WriteString(html.EscapeString(at(vs, next[name])))
+			next[name]++
+			out.WriteString("</textarea>")
+			continue
+		}
+		if changed {
+			out.WriteString(tok.String())
+		} else {
+			out.Write(raw)
+		}
+	}
+	return out.Bytes()
+}
+
+// postsTo reports whether a form's action is the request's address.
+func postsTo(action string, addr *url.URL) bool {
+	u, err := addr.Parse(action)
+	if err != nil || u.Path != addr.Path {
+		return false
+	}
+	return u.RawQuery == "" || u.RawQuery == addr.RawQuery
+}
+
+// refillInput puts the posted value back into one input and reports
+// whether it changed the tag.
+func refillInput(tok *html.Token, posted url.Values, next map[string]int) bool {
+	name := attr(*tok, "name")
+	switch strings.ToLower(attr(*tok, "type")) {
+	case "hidden", "file", "submit", "button", "image", "reset":
+		return false
+	case "password":
+		_, had := attrOK(*tok, "value")
+		setAttr(tok, "value", "", false)
+		return had
+	case "checkbox", "radio":
+		if name == "" {
+			return false
+		}
+		v, ok := attrOK(*tok, "value")
+		if !ok {
+			v = "on"
+		}
+		return setFlag(tok, "checked", slices.Contains(posted[name], v))
+	}
+	vs, ok := posted[name]
+	if name == "" || !ok {
+		return false
+	}
+	i := next[name]
+	next[name]++
+	if i >= len(vs) {
+		return false
+	}
+	setAttr(tok, "value", vs[i], true)
+	return true
+}
+
+func attrOK(tok html.Token, key string) (string, bool) {
+	for _, a := range tok.Attr {
+		if a.Namespace == "" && a.Key == key {
+			return a.Val, true
+		}
+	}
+	return "", false
+}
+
+func attr(tok html.Token, key string) string {
+	v, _ := attrOK(tok, key)
+	return v
+}
+
+// setAttr sets (keep) or removes an attribute.
+func setAttr(tok *html.Token, key, val string, keep bool) {
+	attrs := tok.Attr[:0]
+	for _, a := range tok.Attr {
+		if a.Key != key {
+			attrs = append(attrs, a)
+		}
+	}
+	if keep {
+		attrs = append(attrs, html.Attribute{Key: key, Val: val})
+	}
+	tok.Attr = attrs
+}
+
+// setFlag sets or removes a boolean attribute and reports whether that
+// changed it.
+func setFlag(tok *html.Token, key string, on bool) bool {
+	_, had := attrOK(*tok, key)
+	if had == on {
+		return false
+	}
+	setAttr(tok, key, "", on)
+	return true
 }

@@ -11,39 +11,55 @@ import (
 
 // The menu, top to bottom. A GET route puts itself in the menu with
 // access.inMenu(navX, label); each role sees the entries of the routes that
-// admit it, in this order, whatever file the route lives in.
+// admit it, in this order, whatever file the route lives in. Entries of one
+// navGroup sit together, so a heading's drop-down keeps this order.
 const (
 	navHome = iota
-	navUsers
-	navEnterprises
+	navApplications
+	navReviews
 	navAudit
 	navAuditVerify
-	navApplications
-	navDashboard
-	navWatchlist
+	navProgrammes
+	navExperts
+	navNotices
+	navVerification
 	navEquity
+	navWatchlist
+	navReports
+	navReportSettings
 	navDisbursements
 	navLedger
 	navLedgerVerify
-	navProgrammes
+	navDashboard
+	navSimulator
+	navInbox
 	navColleagues
-	navReports
-	navReportSettings
-	navExperts
-	navReviews
-	navNotices
+	navUsers
+	navEnterprises
 	navCalendar
 	navRates
-	navInbox
-	navSimulator
 
 	// issue 16: the security admin's pages and everyone's own account
 	navSecurity
 	navSecurityAccounts
 	navSecurityEvents
-	navVerification
 	navAccount
 )
+
+// navGroup puts menu positions under a heading in the menu bar, so staff's
+// fifteen entries fit one line at 1280 px: a heading drops its entries
+// down. A position not listed is a link of its own; a group with one entry
+// for a role shows as that entry's link (layout.NavGroups).
+var navGroup = map[int]string{
+	navUsers: "系统设置", navEnterprises: "系统设置", navCalendar: "系统设置", navColleagues: "系统设置",
+	navAudit: "审计", navAuditVerify: "审计",
+	navProgrammes: "评审立项", navExperts: "评审立项", navNotices: "评审立项",
+	navEquity: "投后管理", navWatchlist: "投后管理", navReports: "投后管理", navReportSettings: "投后管理",
+	navDisbursements: "资金台账", navLedger: "资金台账", navLedgerVerify: "资金台账",
+	navDashboard: "统计测算", navSimulator: "统计测算", navRates: "系统设置",
+	navVerification: "评审立项",
+	navSecurity: "安全管理", navSecurityAccounts: "安全管理", navSecurityEvents: "安全管理",
+}
 
 // menuEntry is a route's link in the menu. It shows for every role the
 // route admits unless roles names fewer of them (never a role the route
@@ -126,7 +142,7 @@ func buildMenu(routes []route) (layout.Menu, error) {
 			if l, ok := m.labels[role]; ok {
 				label = l
 			}
-			byRole[role] = append(byRole[role], item{m.order, layout.NavItem{Label: label, Href: rt.pattern}})
+			byRole[role] = append(byRole[role], item{m.order, layout.NavItem{Label: label, Href: rt.pattern, Group: navGroup[m.order]}})
 		}
 	}
 	menu := layout.Menu{}

@@ -10,19 +10,19 @@ import (
 )
 
 // TestMenuByRole pins what each role has in its menu: the entries of the
-// routes that admit it, in the order of menu.go. Admins have no 财政拨入
+// routes that admit it, in the order of menu.go, with their heading
+// (navGroup) as "heading/entry". Admins have no 财政拨入
 // and, since issue 12, no 冲正 (DOMAIN §2: they cannot move money).
 func TestMenuByRole(t *testing.T) {
 	t.Parallel()
 	want := map[applications.Role]string{
-		enterprise: "首页 /, 我的申报 /applications, 本企业账号 /enterprise/colleagues, 进展报告 /reports, 立项公示 /notices, 消息 /inbox, 转股测算 /simulator, 我的账号 /account",
-		staff:      "首页 /, 申报受理 /applications, 看板 /dashboard, 关注清单 /watchlist, 股权台账 /equity, 拨付 /disbursements, 台账 /ledger, 申报批次 /programmes, 进展报告 /reports, 专家库 /experts, 立项公示 /notices, 节假日 /calendar, 参考利率 /admin/rates, 消息 /inbox, 转股测算 /simulator, 企业核验 /enterprises/verification, 我的账号 /account",
-		approver:   "首页 /, 申报受理 /applications, 看板 /dashboard, 关注清单 /watchlist, 股权台账 /equity, 拨付 /disbursements, 台账 /ledger, 申报批次 /programmes, 进展报告 /reports, 立项公示 /notices, 参考利率 /admin/rates, 消息 /inbox, 转股测算 /simulator, 我的账号 /account",
-		expert:     "首页 /, 我的评审 /reviews, 消息 /inbox, 我的账号 /account",
-		auditor:    "首页 /, 审计日志 /audit, 链校验 /audit/verify, 申报受理 /applications, 看板 /dashboard, 关注清单 /watchlist, 股权台账 /equity, 台账 /ledger, 台账校验 /ledger/verify, 申报批次 /programmes, 进展报告 /reports, 立项公示 /notices, 参考利率 /admin/rates, 消息 /inbox, 转股测算 /simulator, 我的账号 /account",
-		admin:      "首页 /, 用户管理 /admin/users, 企业管理 /admin/enterprises, 审计日志 /audit, 申报批次 /programmes, 报告设置 /reports/settings, 专家库 /experts, 节假日 /calendar, 参考利率 /admin/rates, 消息 /inbox, 我的账号 /account",
-		// issue 16: the security admin has their pages and no business page.
-		applications.RoleSecurityAdmin: "首页 /, 消息 /inbox, 安全策略 /security, 账号安全 /security/accounts, 安全事件 /security/events, 我的账号 /account",
+		enterprise:                     "首页 /, 我的申报 /applications, 评审立项/立项公示 /notices, 投后管理/进展报告 /reports, 统计测算/转股测算 /simulator, 消息 /inbox, 系统设置/本企业账号 /enterprise/colleagues, 我的账号 /account",
+		staff:                          "首页 /, 申报受理 /applications, 评审立项/申报批次 /programmes, 评审立项/专家库 /experts, 评审立项/立项公示 /notices, 评审立项/企业核验 /enterprises/verification, 投后管理/股权台账 /equity, 投后管理/关注清单 /watchlist, 投后管理/进展报告 /reports, 资金台账/拨付 /disbursements, 资金台账/台账 /ledger, 统计测算/看板 /dashboard, 统计测算/转股测算 /simulator, 消息 /inbox, 系统设置/节假日 /calendar, 系统设置/参考利率 /admin/rates, 我的账号 /account",
+		approver:                       "首页 /, 申报受理 /applications, 评审立项/申报批次 /programmes, 评审立项/立项公示 /notices, 投后管理/股权台账 /equity, 投后管理/关注清单 /watchlist, 投后管理/进展报告 /reports, 资金台账/拨付 /disbursements, 资金台账/台账 /ledger, 统计测算/看板 /dashboard, 统计测算/转股测算 /simulator, 消息 /inbox, 系统设置/参考利率 /admin/rates, 我的账号 /account",
+		expert:                         "首页 /, 我的评审 /reviews, 消息 /inbox, 我的账号 /account",
+		auditor:                        "首页 /, 申报受理 /applications, 审计/审计日志 /audit, 审计/链校验 /audit/verify, 评审立项/申报批次 /programmes, 评审立项/立项公示 /notices, 投后管理/股权台账 /equity, 投后管理/关注清单 /watchlist, 投后管理/进展报告 /reports, 资金台账/台账 /ledger, 资金台账/台账校验 /ledger/verify, 统计测算/看板 /dashboard, 统计测算/转股测算 /simulator, 消息 /inbox, 系统设置/参考利率 /admin/rates, 我的账号 /account",
+		admin:                          "首页 /, 审计/审计日志 /audit, 评审立项/申报批次 /programmes, 评审立项/专家库 /experts, 投后管理/报告设置 /reports/settings, 消息 /inbox, 系统设置/用户管理 /admin/users, 系统设置/企业管理 /admin/enterprises, 系统设置/节假日 /calendar, 系统设置/参考利率 /admin/rates, 我的账号 /account",
+		applications.RoleSecurityAdmin: "首页 /, 消息 /inbox, 安全管理/安全策略 /security, 安全管理/账号安全 /security/accounts, 安全管理/安全事件 /security/events, 我的账号 /account",
 	}
 	routes := (&Server{}).routes()
 	got, err := buildMenu(routes)
@@ -32,6 +32,10 @@ func TestMenuByRole(t *testing.T) {
 	for _, role := range applications.AllRoles() {
 		var items []string
 		for _, item := range got[role] {
+			if item.Group != "" {
+				items = append(items, item.Group+"/"+item.Label+" "+item.Href)
+				continue
+			}
 			items = append(items, item.Label+" "+item.Href)
 		}
 		if s := strings.Join(items, ", "); s != want[role] {

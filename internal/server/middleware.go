@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -10,6 +11,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/url"
@@ -244,17 +248,50 @@ func safeLoginName(r *http.Request) {
 }
 
 // csrfTokenFrom reads the token from the X-CSRF-Token header (htmx, XHR
-// uploads) or the csrf_token form field. Multipart bodies are not parsed
-// here: their senders put the token in the header or the query string so
-// a large upload is never buffered just to check it.
+// uploads) or the csrf_token form field; never from the URL, where it would
+// end up in logs, history and Referer headers. A multipart body is never
+// parsed whole here, so a large upload still streams to its handler: a
+// plain (no-JavaScript) multipart form carries the token as its FIRST field
+// (ui.CSRF first in the form, so browsers send it as the first part), and
+// firstPartToken reads that part alone.
 func csrfTokenFrom(r *http.Request) string {
 	if t := r.Header.Get("X-CSRF-Token"); t != "" {
 		return t
 	}
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
-		return r.URL.Query().Get("csrf_token")
+		return firstPartToken(r)
 	}
 	return r.PostFormValue("csrf_token")
+}
+
+// maxTokenPeek bounds what firstPartToken reads of a multipart body: the
+// boundary, the part's headers and a token fit many times over.
+const maxTokenPeek = 8 << 10
+
+// firstPartToken returns the value of the multipart body's first part when
+// that part is csrf_token ("" otherwise), and puts back what it read: r.Body
+// then yields the body exactly as sent, so the handler's multipart reader
+// sees every part, the token included. At most maxTokenPeek bytes are held.
+func firstPartToken(r *http.Request) string {
+	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || params["boundary"] == "" || r.Body == nil || r.Body == http.NoBody {
+		return ""
+	}
+	var seen bytes.Buffer
+	src := r.Body
+	mr := multipart.NewReader(io.TeeReader(io.LimitReader(src, maxTokenPeek), &seen), params["boundary"])
+	tok := ""
+	if part, err := mr.NextPart(); err == nil && part.FormName() == "csrf_token" {
+		b, err := io.ReadAll(io.LimitReader(part, 512))
+		if err == nil {
+			tok = strings.TrimSpace(string(b))
+		}
+	}
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(&seen, src), src}
+	return tok
 }
 
 func (s *Server) validCSRF(r *http.Request) bool {

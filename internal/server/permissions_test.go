@@ -325,6 +325,24 @@ func offers(doc *goquery.Document, page *url.URL) (items, menu []offer) {
 	return items, menu
 }
 
+// noTokenInURLs fails when an address on the page (a link, a form's
+// action, an htmx request, a source) carries the CSRF token: addresses end
+// up in logs, history and Referer headers. The token belongs in a hidden
+// field or the X-CSRF-Token header.
+func noTokenInURLs(t *testing.T, doc *goquery.Document, token string) {
+	t.Helper()
+	doc.Find("*").Each(func(_ int, s *goquery.Selection) {
+		for _, a := range s.Nodes[0].Attr {
+			switch a.Key {
+			case "href", "action", "src", "formaction", "hx-get", "hx-post", "hx-put", "hx-delete", "data-url":
+				if strings.Contains(a.Val, "csrf") || token != "" && strings.Contains(a.Val, token) {
+					t.Errorf("<%s %s=%q>: the CSRF token is in an address", goquery.NodeName(s), a.Key, a.Val)
+				}
+			}
+		}
+	})
+}
+
 // TestPermissionPages is the route × role × page test: every role signs in
 // and opens every page of the route table it may reach, on a fixture with
 // applications in each state and pending maker–checker records; every form,
@@ -418,6 +436,7 @@ func TestPermissionPages(t *testing.T) {
 					return // a download
 				}
 				page, _ := base.Parse(path)
+				noTokenInURLs(t, r.doc(t), c.csrf)
 				items, menu := offers(r.doc(t), page)
 				menus = append(menus, menu)
 				for _, o := range items {

@@ -16,16 +16,21 @@ import (
 
 // render writes a component with a status. It renders into a buffer first
 // so a template failure becomes a clean 500 page, never half a page sent
-// with 200.
+// with 200. A page after a refused POST (4xx) gets the form that was sent
+// back with what was typed in it (keepTyped), passwords excepted.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) error {
 	var buf bytes.Buffer
 	if err := c.Render(r.Context(), &buf); err != nil {
 		return err
 	}
+	body := buf.Bytes()
+	if r.Method == http.MethodPost && status >= 400 && status < 500 && len(r.PostForm) > 0 {
+		body = keepTyped(body, r.URL, r.PostForm)
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, err := buf.WriteTo(w)
+	_, err := w.Write(body)
 	return err
 }
 

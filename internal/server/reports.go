@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -215,6 +216,10 @@ func (s *Server) handleReportSubmit(w http.ResponseWriter, r *http.Request) erro
 				return s.refuseReport(w, r, rep, form, applications.FieldError(part.FormName(), "内容过长。"))
 			}
 			form[part.FormName()] = string(b)
+			if r.PostForm == nil {
+				r.PostForm = url.Values{}
+			}
+			r.PostForm.Set(part.FormName(), string(b)) // for a refusal's page (keepTyped)
 			continue
 		}
 		if !checked {

@@ -67,6 +67,7 @@ func (c *client) submitReport(id int64, fields map[string]string, files ...repor
 	c.e.t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("csrf_token", c.csrf) // first, as the page's form sends it
 	for _, k := range []string{"version", "revenue", "rd_spend", "headcount", "ip_count", "narrative"} {
 		if v, ok := fields[k]; ok {
 			_ = mw.WriteField(k, v)
@@ -80,7 +81,7 @@ func (c *client) submitReport(id int64, fields map[string]string, files ...repor
 		_, _ = fw.Write(f.content)
 	}
 	_ = mw.Close()
-	req, _ := http.NewRequest("POST", c.e.http.URL+"/reports/"+itoa(id)+"?csrf_token="+url.QueryEscape(c.csrf), &body)
+	req, _ := http.NewRequest("POST", c.e.http.URL+"/reports/"+itoa(id), &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	return c.do(req)
 }

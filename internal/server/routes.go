@@ -3,6 +3,7 @@ package server
 import (
 	"io/fs"
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -138,7 +139,15 @@ func (s *Server) buildRouter() chi.Router {
 	r.NotFound(s.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return applications.Errorf(applications.NotFound, "页面不存在，请检查地址或从首页进入。")
 	}))
-	r.MethodNotAllowed(s.adapt(func(w http.ResponseWriter, r *http.Request) error {
+	r.MethodNotAllowed(s.adapt(func(w http.ResponseWriter, req *http.Request) error {
+		if req.Method == http.MethodGet || req.Method == http.MethodHead {
+			// A form refused is shown again at its POST address; opening
+			// that address again (Enter in the address bar, a bookmark, a
+			// refresh the browser turned into a GET) goes back to the page
+			// of the form instead of an error.
+			http.Redirect(w, req, formPage(r, req.URL.Path), http.StatusSeeOther)
+			return nil
+		}
 		return &applications.Error{Kind: applications.Invalid, Message: "不支持该请求方式。"}
 	}))
 	for _, rt := range s.routes() {
@@ -148,6 +157,25 @@ func (s *Server) buildRouter() chi.Router {
 		r.Method(rt.method, rt.pattern, s.adapt(s.gate(rt)))
 	}
 	return r
+}
+
+// formPage is the page to show for a GET of path, an address only POST
+// answers (a form's action): the nearest ancestor that is a page, found by
+// dropping path segments (/applications/7/panel/draw → /applications/7),
+// or the home page when none is (/decisions/3/approve: the review that
+// shows that form is not in the address).
+func formPage(router chi.Routes, path string) string {
+	p := strings.TrimSuffix(path, "/")
+	for {
+		i := strings.LastIndexByte(p, '/')
+		if i <= 0 {
+			return "/"
+		}
+		p = p[:i]
+		if router.Match(chi.NewRouteContext(), http.MethodGet, p) {
+			return p
+		}
+	}
 }
 
 var staticFiles = func() http.Handler {

@@ -105,3 +105,71 @@ func TestUndeclaredAccessRefusesEveryone(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestRoutesGetOfAFormAddress: a form refused is shown again at its POST
+// address, so a GET of that address (Enter in the address bar, a refresh)
+// must never answer 405 "不支持该请求方式": every POST-only address of the
+// route table redirects to a page of the route table, the nearest ancestor
+// page where there is one; and that page opens.
+func TestRoutesGetOfAFormAddress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	router := e.srv.Router()
+	p := e.openProgramme()
+	ent := e.loggedIn(applications.RoleEnterprise)
+	app := ent.createApplication(p.ID, "1000000.00")
+	gets := map[string]bool{}
+	for _, rt := range e.srv.routes() {
+		if rt.method == http.MethodGet {
+			gets[rt.pattern] = true
+		}
+	}
+	concrete := func(pattern string) string {
+		p := strings.ReplaceAll(pattern, "{id}", itoa(app))
+		p = strings.ReplaceAll(p, "{item}", string(applications.MaterialBusinessLicense))
+		p = strings.ReplaceAll(p, "{kind}", "exit")
+		return strings.ReplaceAll(p, "{outcome}", "pass")
+	}
+	// Where a refused form's address leads back to (a sample; the rest
+	// must only land on some page).
+	want := map[string]string{
+		"/applications/{id}/submit":                  "/applications/{id}",
+		"/applications/{id}/panel/draw":              "/applications/{id}",
+		"/applications/{id}/materials/{item}/review": "/applications/{id}",
+		"/applications/{id}/agreement/sign":          "/applications/{id}/agreement",
+		"/admin/users/{id}/password":                 "/admin/users/{id}",
+		"/ledger/appropriations/{id}/approve":        "/ledger/appropriations/{id}",
+		"/reports/{id}/review":                       "/reports/{id}",
+		"/decisions/{id}/approve":                    "/",
+	}
+	for _, rt := range e.srv.routes() {
+		if rt.method != http.MethodPost || gets[rt.pattern] {
+			continue
+		}
+		t.Run(rt.pattern, func(t *testing.T) {
+			r := ent.get(concrete(rt.pattern))
+			if r.StatusCode != http.StatusSeeOther {
+				t.Fatalf("GET %s: %d %q, want a redirect to the form's page", concrete(rt.pattern), r.StatusCode, r.doc(t).Find("h1").Text())
+			}
+			loc := r.Header.Get("Location")
+			if !router.Match(chi.NewRouteContext(), http.MethodGet, loc) {
+				t.Fatalf("GET %s → %s, which is no page", concrete(rt.pattern), loc)
+			}
+			if w, ok := want[rt.pattern]; ok && loc != concrete(w) {
+				t.Errorf("GET %s → %s, want %s", concrete(rt.pattern), loc, concrete(w))
+			}
+		})
+	}
+	t.Run("TheFormsPageOpens", func(t *testing.T) {
+		r := ent.get("/applications/" + itoa(app) + "/submit")
+		if r = ent.get(r.Header.Get("Location")); r.StatusCode != http.StatusOK {
+			t.Fatalf("the application page after a GET of its submit address: %d", r.StatusCode)
+		}
+	})
+	t.Run("OtherMethodsStill405", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodDelete, e.http.URL+"/applications/"+itoa(app)+"/submit", nil)
+		if r := ent.do(req); r.StatusCode == http.StatusSeeOther || r.StatusCode == http.StatusOK {
+			t.Fatalf("DELETE of a form address: %d", r.StatusCode)
+		}
+	})
+}

@@ -47,6 +47,45 @@ func FromContext(ctx context.Context) *Request {
 type NavItem struct {
 	Label string
 	Href  string
+	Group string // the heading it is listed under, "" for a link of its own
+}
+
+// NavGroup is one entry of the menu bar: a link of its own (Label "", one
+// item), or a heading whose items drop down.
+type NavGroup struct {
+	Label string
+	Items []NavItem
+}
+
+// NavGroups returns the current user's navigation as the menu bar shows
+// it: items of one group together where the group's first item is, and a
+// group with a single item (for this role) as a link of its own.
+func NavGroups(ctx context.Context) []NavGroup {
+	var out []NavGroup
+	at := map[string]int{}
+	for _, it := range Nav(ctx) {
+		if i, ok := at[it.Group]; ok && it.Group != "" {
+			out[i].Items = append(out[i].Items, it)
+			continue
+		}
+		at[it.Group] = len(out)
+		out = append(out, NavGroup{Label: it.Group, Items: []NavItem{it}})
+	}
+	for i := range out {
+		if len(out[i].Items) == 1 {
+			out[i].Label = ""
+		}
+	}
+	return out
+}
+
+func groupActive(ctx context.Context, g NavGroup) bool {
+	for _, it := range g.Items {
+		if isActive(ctx, it.Href) {
+			return true
+		}
+	}
+	return false
 }
 
 // Menu is the navigation of each role. The server builds it once from its

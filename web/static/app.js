@@ -82,3 +82,34 @@
   });
   document.addEventListener("DOMContentLoaded", function () { sync(document); });
 })();
+
+// The menu's drop-downs: one open at a time, closed by a click elsewhere.
+// Wide tables: each cell gets its column's heading as data-label, which
+// the phone layout (app.css) shows before the value when rows stack.
+(function () {
+  "use strict";
+  document.addEventListener("toggle", function (e) {
+    var d = e.target;
+    if (!d.classList || !d.classList.contains("navgroup") || !d.open) return;
+    document.querySelectorAll("details.navgroup[open]").forEach(function (o) { if (o !== d) o.open = false; });
+  }, true);
+  document.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest("details.navgroup")) return;
+    document.querySelectorAll("details.navgroup[open]").forEach(function (o) { o.open = false; });
+  });
+  function labelCells(root) {
+    (root.querySelectorAll ? root : document).querySelectorAll("table.data").forEach(function (t) {
+      var labels = Array.prototype.map.call(t.querySelectorAll("thead th"), function (th) { return th.textContent.trim(); });
+      if (!labels.length) return;
+      t.querySelectorAll("tbody tr, tfoot tr").forEach(function (tr) {
+        var col = 0;
+        Array.prototype.forEach.call(tr.children, function (td) {
+          if (td.tagName === "TD" && !td.hasAttribute("data-label") && labels[col]) td.setAttribute("data-label", labels[col]);
+          col += td.colSpan || 1;
+        });
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { labelCells(document); });
+  document.addEventListener("htmx:afterSettle", function (e) { labelCells(e.target); });
+})();
