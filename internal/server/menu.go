@@ -58,7 +58,7 @@ var navGroup = map[int]string{
 	navDisbursements: "资金台账", navLedger: "资金台账", navLedgerVerify: "资金台账",
 	navDashboard: "统计测算", navSimulator: "统计测算", navRates: "系统设置",
 	navVerification: "评审立项",
-	navSecurity: "安全管理", navSecurityAccounts: "安全管理", navSecurityEvents: "安全管理",
+	navSecurity:     "安全管理", navSecurityAccounts: "安全管理", navSecurityEvents: "安全管理",
 }
 
 // menuEntry is a route's link in the menu. It shows for every role the
