@@ -167,7 +167,10 @@ func TestJourneyReview(t *testing.T) {
 	}
 	staff.screenshot("decision_refused")
 	// A third tranche ("add a row" posts the form back), the plan in amounts.
-	staff.do(chromedp.Click(chromedp.CSS(`#add-tranche`)), chromedp.WaitVisible(chromedp.CSS(`#tranche-table tbody tr:nth-child(3)`)))
+	// The button is pressed through the DOM: the grouped menu's drop-downs
+	// may sit over a point chromedp would click at after scrolling.
+	staff.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('#add-tranche').click()`),
+		chromedp.WaitVisible(chromedp.CSS(`#tranche-table tbody tr:nth-child(3)`)))
 	row := func(n int, field string) chromedp.CSS {
 		return chromedp.CSS(fmt.Sprintf(`#tranche-table tbody tr:nth-child(%d) input[name="%s"]`, n, field))
 	}

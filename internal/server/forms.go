@@ -287,6 +287,9 @@ func refillInput(tok *html.Token, posted url.Values, next map[string]int) bool {
 	if i >= len(vs) {
 		return false
 	}
+	if cur, _ := attrOK(*tok, "value"); cur != vs[i] && cur == applications.NormalAmount(vs[i]) {
+		return false // the page shows the typed amount already, normalised (300万 → 3,000,000.00)
+	}
 	setAttr(tok, "value", vs[i], true)
 	return true
 }
