@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"net/http"
-	"strings"
 
 	"ite/internal/applications"
 	"ite/internal/conversion"
@@ -31,21 +30,10 @@ func (s *Server) handleConversionPrepare(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
-	if _, err := s.DB.PrepareConversion(r.Context(), actor(r), a.ID, appraisedValue(r.PostFormValue("appraised")), r.PostFormValue("idempotency_key")); err != nil {
+	if _, err := s.DB.PrepareConversion(r.Context(), actor(r), a.ID, typedAmount(r.PostFormValue("appraised")), r.PostFormValue("idempotency_key")); err != nil {
 		return s.equityRefuse(w, r, a.ID, err)
 	}
 	return s.redirectWithFlash(w, r, applicationPath(a.ID, "/equity"), "转股已提交审批人审批。")
-}
-
-// appraisedValue is the appraised equity value as typed (3,000,000.00,
-// 300万 …: applications.ParseAmount) in the calculator's spelling; what is not an amount goes on as typed for the calculator to
-// refuse with its message.
-func appraisedValue(v string) string {
-	v = strings.TrimSpace(v)
-	if d, err := applications.ParseAmount(v); err == nil && v != "" {
-		return d.StringFixed(2)
-	}
-	return v
 }
 
 // handleConversionApprove (POST /conversions/{id}/approve).

@@ -79,7 +79,7 @@ func (s *Server) renderEquityForm(w http.ResponseWriter, r *http.Request, status
 	// enterprise the approved figures only.
 	if a.State == applications.StateConversionDue && !pendingConv && u.Role != enterprise {
 		v.Appraised = r.URL.Query().Get("appraised")
-		p, err := s.DB.PreviewConversion(ctx, a.ID, appraisedValue(v.Appraised))
+		p, err := s.DB.PreviewConversion(ctx, a.ID, typedAmount(v.Appraised))
 		if err != nil {
 			return err
 		}

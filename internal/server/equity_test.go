@@ -201,9 +201,10 @@ func TestEquityExampleA(t *testing.T) {
 		}
 	})
 	tranches := []url.Values{
-		{"date": {"2027-01-15"}, "units": {"12500.00"}, "market_value": {"2900000.00"}, "buyer_kind": {"new_investor"}},
+		// The market values typed as finance staff type them (290万, grouped).
+		{"date": {"2027-01-15"}, "units": {"12500.00"}, "market_value": {"290万"}, "buyer_kind": {"new_investor"}},
 		{"date": {"2028-01-15"}, "units": {"12500.00"}, "buyer_kind": {"founders"}},
-		{"date": {"2029-01-15"}, "rest": {"1"}, "market_value": {"900000.00"}, "buyer_kind": {"founders"}},
+		{"date": {"2029-01-15"}, "rest": {"1"}, "market_value": {"900,000.00"}, "buyer_kind": {"founders"}},
 	}
 	for i, f := range tranches {
 		f.Set("idempotency_key", key())

@@ -80,8 +80,8 @@ func (s *Server) handleExitPrepare(w http.ResponseWriter, r *http.Request) error
 	}
 	v := func(name string) string { return strings.TrimSpace(form.Get(name)) }
 	in := postgres.ExitInput{Units: v("units"), Rest: form.Get("rest") == "1", BuyerKind: form.Get("buyer_kind"),
-		Buyer: v("buyer"), MarketValue: v("market_value"), Exchange: v("exchange"), ListingNo: v("listing_no"),
-		Appraiser: v("appraiser"), ReportNo: v("report_no"), AppraisedValue: v("appraised_value"), FilingNo: v("filing_no"),
+		Buyer: v("buyer"), MarketValue: typedAmount(v("market_value")), Exchange: v("exchange"), ListingNo: v("listing_no"),
+		Appraiser: v("appraiser"), ReportNo: v("report_no"), AppraisedValue: typedAmount(v("appraised_value")), FilingNo: v("filing_no"),
 		Report: report}
 	d, perr := day.Parse(form.Get("date"))
 	if perr != nil {
@@ -97,7 +97,7 @@ func (s *Server) handleExitPrepare(w http.ResponseWriter, r *http.Request) error
 	}
 	if in.BuyerKind == applications.BuyerThirdParty {
 		// The listing's transaction price is the market value (DOMAIN §10).
-		tp := v("transaction_price")
+		tp := typedAmount(v("transaction_price"))
 		if in.MarketValue != "" && tp != "" && in.MarketValue != tp {
 			return refuse(applications.FieldError("market_value", "第三方挂牌受让时市场价值即成交价：请只填写成交价。"))
 		}

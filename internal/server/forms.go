@@ -332,3 +332,16 @@ func setFlag(tok *html.Token, key string, on bool) bool {
 	setAttr(tok, key, "", on)
 	return true
 }
+
+// typedAmount is an amount as finance staff type it (3,000,000.00, 300万,
+// full-width digits: applications.ParseAmount) in the calculator's and the
+// store's spelling, 3000000.00. What is not an amount goes on as typed, so
+// the calculator or the store refuses it with its own message beside the
+// field: one place for the message, whichever input the user got wrong.
+func typedAmount(v string) string {
+	v = strings.TrimSpace(v)
+	if d, err := applications.ParseAmount(v); err == nil && v != "" {
+		return d.StringFixed(2)
+	}
+	return v
+}
