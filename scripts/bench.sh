@@ -19,6 +19,8 @@
 #                    of 12 min for 100,000; the checklists are then empty)
 #   BENCH_WRITES     commits per second while each scenario runs (default 0:
 #                    read-only; loadgen -writes)
+#   BENCH_SERVER     run this server binary instead of building bin/server
+#                    (to compare two builds on the same kept data)
 #   BENCH_DIR        keep the data here and reuse it on the next run with the
 #                    same sizes (default: a temporary directory, removed on exit)
 set -euo pipefail
@@ -75,26 +77,31 @@ trap 'exit 130' INT TERM
 step() { echo "bench: $(date +%T) $*" >&2; }
 
 scripts/ensure-packages.sh postgres
-step "building bin/server and bin/loadgen"
-make -s build
+server=${BENCH_SERVER:-bin/server}
+if [ -z "${BENCH_SERVER:-}" ]; then
+  step "building bin/server and bin/loadgen"
+  make -s build
+else
+  step "using $server; building bin/loadgen"
+fi
 go build -trimpath -o bin/loadgen ./cmd/loadgen
 
 stamp="$dir/seeded-$apps-$postings$docstamp"
 if [ -f "$stamp" ]; then
   step "reusing the data in $dir ($apps applications, $postings postings)"
   # Data kept from an earlier run may predate the newest migrations.
-  bin/server migrate >&2
+  "$server" migrate >&2
 else
   [ -d "$DATA_DIR" ] && { echo "bench: $DATA_DIR holds data of other sizes; remove it or pick another BENCH_DIR" >&2; exit 1; }
   step "migrating a private PostgreSQL in $cluster"
-  bin/server migrate >&2
-  bin/server seed >/dev/null
+  "$server" migrate >&2
+  "$server" seed >/dev/null
   step "seeding $apps synthetic applications (documents $documents)"
   /usr/bin/time -f 'bench: seed -synthetic: %e s wall, %U s user, %S s sys, %M KiB max RSS' \
-    bin/server seed -synthetic "$apps" $docflag | grep -v '^合成数据：已写入' >&2
+    "$server" seed -synthetic "$apps" $docflag | grep -v '^合成数据：已写入' >&2
   step "seeding $postings ledger postings"
   /usr/bin/time -f 'bench: ledger synthetic: %e s wall, %U s user, %S s sys, %M KiB max RSS' \
-    bin/server ledger synthetic -postings "$postings" >&2
+    "$server" ledger synthetic -postings "$postings" >&2
   touch "$stamp"
 fi
 
@@ -106,9 +113,9 @@ for _ in $(seq 1 50); do
 done
 [ -n "$port" ] || { echo "bench: no free loopback port found" >&2; exit 1; }
 
-step "starting bin/server on 127.0.0.1:$port"
+step "starting $server on 127.0.0.1:$port"
 LISTEN_ADDR="127.0.0.1:$port" BASE_URL="http://127.0.0.1:$port" \
-  bin/server serve >"$dir/server.out" 2>"$dir/server.log" &
+  "$server" serve >"$dir/server.out" 2>"$dir/server.log" &
 server_pid=$!
 ready=0
 for _ in $(seq 1 240); do
