@@ -45,7 +45,7 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 		}
 	}
 	if v.CanDraw {
-		experts, err := s.DB.ListExperts(ctx)
+		experts, err := s.listExperts(r)
 		if err != nil {
 			return nil, err
 		}
