@@ -37,11 +37,11 @@ func TestRecoveryAndWriteOff(t *testing.T) {
 		}
 		ends, _ := e.db.ListEndings(ctx, id)
 		t.Run("MakerCannotApprove", func(t *testing.T) {
-			if r := staffC.post("/endings/"+strconv.FormatInt(ends[0].ID, 10)+"/approve", nil); r.StatusCode != 403 {
+			if r := staffC.post("/endings/"+strconv.FormatInt(ends[0].ID, 10)+"/approve", withConfirm(nil)); r.StatusCode != 403 {
 				t.Fatalf("staff approving: %d", r.StatusCode)
 			}
 		})
-		if r := appr.post("/endings/"+strconv.FormatInt(ends[0].ID, 10)+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+		if r := appr.post("/endings/"+strconv.FormatInt(ends[0].ID, 10)+"/approve", withConfirm(nil)); r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("approve: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 		}
 	}
