@@ -196,7 +196,12 @@ func TestJourneyReview(t *testing.T) {
 
 	approver := newBrowser(t, "approver")
 	approver.login(a.URL, "shenpi", seed.DemoPassword)
-	approver.do(chromedp.Navigate(appURL), chromedp.Click(chromedp.CSS(`#approve-decision`)), chromedp.WaitVisible(chromedp.CSS(`#notice`)))
+	approver.do(chromedp.Navigate(appURL), chromedp.WaitVisible(chromedp.CSS(`#approve-decision`)))
+	if text := approver.text(`form:has(#approve-decision) [data-confirm-text]`); !strings.Contains(text, "人民币捌佰万元整（¥8,000,000.00）") {
+		t.Fatalf("decision confirmation %q", text)
+	}
+	approver.do(chromedp.Click(chromedp.CSS(`form:has(#approve-decision) input[name="confirm"]`)),
+		chromedp.Click(chromedp.CSS(`#approve-decision`)), chromedp.WaitVisible(chromedp.CSS(`#notice`)))
 	if st := approver.state(); st != "approved" {
 		t.Fatalf("after approval: %s", st)
 	}
