@@ -7,3 +7,6 @@ CREATE TABLE review_drafts (
   form          jsonb NOT NULL CONSTRAINT review_drafts_form_check CHECK (jsonb_typeof(form) = 'object'),
   saved_at      timestamptz NOT NULL
 );
+-- The page cache forgets pages when a draft changes (migration 000008).
+CREATE TRIGGER review_drafts_notify_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON review_drafts
+  FOR EACH STATEMENT EXECUTE FUNCTION ite_notify_change();
