@@ -473,3 +473,36 @@ func TestKeepTyped(t *testing.T) {
 		}
 	}
 }
+
+// TestKeepTypedRepeatedSelects: a select repeated once per table row (an
+// exit tranche's kind in the terms form) gets its own row's posted value
+// back, and only that one. Selecting every posted value in every row left
+// several options selected; the browser showed the last, every row came
+// back as "the rest", and the refused decision page's live preview then
+// answered with the calculator's refusal instead of the figures.
+func TestKeepTypedRepeatedSelects(t *testing.T) {
+	t.Parallel()
+	row := `<select name="k"><option value="fraction" selected>按比例</option><option value="rest">剩余全部</option></select>`
+	page := `<form method="post" action="/a/1/decision">` + row + row + row +
+		`<select name="m" multiple><option value="a">a</option><option value="b">b</option><option value="c">c</option></select></form>`
+	at, _ := url.Parse("/a/1/decision")
+	posted := url.Values{"k": {"fraction", "fraction", "rest"}, "m": {"a", "c"}}
+	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(keepTyped([]byte(page), at, posted)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	doc.Find(`select[name=k]`).Each(func(_ int, s *goquery.Selection) {
+		var sel []string
+		s.Find("option[selected]").Each(func(_ int, o *goquery.Selection) { sel = append(sel, o.AttrOr("value", "")) })
+		rows = append(rows, strings.Join(sel, "+"))
+	})
+	if got := strings.Join(rows, "|"); got != "fraction|fraction|rest" {
+		t.Errorf("rows selected %q, want fraction|fraction|rest", got)
+	}
+	var multi []string
+	doc.Find(`select[name=m] option[selected]`).Each(func(_ int, o *goquery.Selection) { multi = append(multi, o.AttrOr("value", "")) })
+	if got := strings.Join(multi, "+"); got != "a+c" {
+		t.Errorf("multiple select %q, want a+c", got)
+	}
+}
