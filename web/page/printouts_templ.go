@@ -430,7 +430,7 @@ func decisionDoc(v PrintoutView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "<p>资金按下列计划分期拨付：</p><table class=\"data compact doc-table\"><thead><tr><th>批次</th><th>比例</th><th class=\"num\">金额（元）</th><th>金额（大写）</th><th>时间</th><th>前提</th></tr></thead> <tbody>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "<p>资金按下列计划分期拨付：</p><table class=\"data compact doc-table\"><thead><tr><th>批次</th><th>比例</th><th class=\"num\">金额（元）</th><th>金额（大写）</th><th>时间</th><th>拨付条件</th></tr></thead> <tbody>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -500,14 +500,14 @@ func decisionDoc(v PrintoutView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "</td><td>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "</td><td class=\"tranche-condition\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var26 string
-			templ_7745c5c3_Var26, templ_7745c5c3_Err = templ.JoinStringErrs(v.Terms.Tranches[i].Milestone)
+			templ_7745c5c3_Var26, templ_7745c5c3_Err = templ.JoinStringErrs(TrancheCondition(v.Terms.Tranches[i]))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/printouts.templ`, Line: 117, Col: 40}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/printouts.templ`, Line: 117, Col: 74}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var26))
 			if templ_7745c5c3_Err != nil {
