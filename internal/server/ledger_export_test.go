@@ -14,6 +14,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"ite/internal/ledger"
+	"ite/web/page"
 )
 
 // An auditor's export, both ways: the CSV as parsed records (header first,
@@ -142,6 +143,9 @@ func libreOfficeAgrees(t *testing.T, path string, table ledger.Table, p exportPa
 			want, got := p.csv[i][j], cellAt(shown[i], j)
 			switch {
 			case isFigure(col.Type):
+				if col.Type == ledger.ColNumber && want != "" {
+					want = atShownPlaces(want, got)
+				}
 				if (want != "" || got != "") && !sameFigure(want, fromDisplay(got)) {
 					t.Errorf("%s row %d %s: LibreOffice shows %q, CSV %q", path, i+1, col.Title, got, want)
 				}
@@ -154,10 +158,31 @@ func libreOfficeAgrees(t *testing.T, path string, table ledger.Table, p exportPa
 	}
 }
 
+// atShownPlaces rounds the exact decimal want to the places a number
+// format shows in shown: a MOIC of 1.234567 under 0.00"x" shows 1.23x, an
+// XIRR of 0.12345678 under 0.00% shows 12.35%. Money keeps every fen (its
+// format shows two places, the most it has); a stake under 0.000000% shows
+// all eight places of its fraction.
+func atShownPlaces(want, shown string) string {
+	d, err := decimal.NewFromString(want)
+	if err != nil {
+		return want
+	}
+	s := strings.TrimSuffix(strings.TrimSpace(shown), "x")
+	places := int32(0)
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		places = int32(len(strings.TrimRight(s[i+1:], "%")))
+	}
+	if strings.HasSuffix(s, "%") {
+		places += 2
+	}
+	return d.Round(places).String()
+}
+
 // fromDisplay undoes a number format: thousands separators, a trailing
-// point ("37,500." under #,##0.####) and a percent sign.
+// point ("37,500." under #,##0.####), a percent sign and a multiple's x.
 func fromDisplay(s string) string {
-	s = strings.TrimSuffix(strings.ReplaceAll(strings.TrimSpace(s), ",", ""), ".")
+	s = strings.TrimSuffix(strings.ReplaceAll(strings.TrimSuffix(strings.TrimSpace(s), "x"), ",", ""), ".")
 	if p, ok := strings.CutSuffix(s, "%"); ok {
 		if d, err := decimal.NewFromString(p); err == nil {
 			return d.Shift(-2).String()
@@ -189,5 +214,71 @@ func TestEveryExportOpens(t *testing.T) {
 				t.Fatalf("%s: no rows", path)
 			}
 		})
+	}
+}
+
+// TestEquityAndDashboardExportsOpen: the equity register's and the
+// dashboard's exports after example A has converted and exited hold every
+// figure as a number cell in its format (units, the stake as 0.000000%,
+// MOIC as 0.00x, XIRR as a percentage), equal to the CSV's, and open in
+// LibreOffice showing the same figures.
+func TestEquityAndDashboardExportsOpen(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.fundedA(termsA)
+	e.convertAndExitA(id)
+	c := e.loggedIn(auditor)
+	t.Run("EquityRegister", func(t *testing.T) {
+		p := exportBoth(t, c, "/equity", EquityTable)
+		if len(p.csv) != 2 {
+			t.Fatalf("%d rows, want the header and example A", len(p.csv))
+		}
+		// example A: 1,000,000 pre-money units, 3,000,000.00 converted at
+		// 80.00 a unit: 37,500 units, 37,500 / 1,287,500 = 2.912621%
+		if row := p.csv[1]; !sameFigure(row[4], "37500") || !sameFigure(row[6], "0.02912621") {
+			t.Errorf("units %q, stake %q", row[4], row[6])
+		}
+		assertCellFormat(t, p.xlsx, EquityTable.Name, "G2", ledger.NumFmtStake)
+		assertCellFormat(t, p.xlsx, EquityTable.Name, "E2", ledger.NumFmtUnits)
+	})
+	for _, sec := range page.DashboardSections {
+		t.Run("Dashboard_"+sec.Key, func(t *testing.T) {
+			table := ledger.Table{Name: sec.Title, Columns: dashboardColumns[sec.Key]}
+			p := exportBoth(t, c, "/dashboard/export/"+sec.Key, table)
+			if sec.Key != "returns" {
+				return
+			}
+			if len(p.csv) != 2 || p.csv[1][6] == "" || p.csv[1][7] == "" {
+				t.Fatalf("returns: %q, want example A with its MOIC and XIRR", p.csv)
+			}
+			assertCellFormat(t, p.xlsx, sec.Title, "G2", ledger.NumFmtRatio)
+			assertCellFormat(t, p.xlsx, sec.Title, "H2", ledger.NumFmtPercent)
+		})
+	}
+}
+
+// assertCellFormat checks that cell of sheet carries the number format
+// want.
+func assertCellFormat(t *testing.T, xlsx []byte, sheet, cell, want string) {
+	t.Helper()
+	f, err := excelize.OpenReader(bytes.NewReader(xlsx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	id, err := f.GetCellStyle(sheet, cell)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.GetStyle(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.CustomNumFmt == nil || *st.CustomNumFmt != want {
+		got := "none"
+		if st.CustomNumFmt != nil {
+			got = *st.CustomNumFmt
+		}
+		t.Errorf("%s!%s: number format %q, want %q", sheet, cell, got, want)
 	}
 }
