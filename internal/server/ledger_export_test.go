@@ -14,6 +14,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"ite/internal/ledger"
+	"ite/internal/postgres"
 	"ite/web/page"
 )
 
@@ -253,6 +254,15 @@ func TestEquityAndDashboardExportsOpen(t *testing.T) {
 			}
 			assertCellFormat(t, p.xlsx, sec.Title, "G2", ledger.NumFmtRatio)
 			assertCellFormat(t, p.xlsx, sec.Title, "H2", ledger.NumFmtPercent)
+		})
+	}
+	// the indicator tables' columns do not depend on the figures
+	for _, sec := range indicatorSections(postgres.Indicators{}) {
+		t.Run("Indicators_"+sec.Key, func(t *testing.T) {
+			p := exportBoth(t, c, "/dashboard/indicators/export/"+sec.Key, ledger.Table{Name: sec.Title, Columns: sec.Columns})
+			if sec.Key == "summary" && len(p.csv) < 10 {
+				t.Fatalf("summary: %d rows", len(p.csv))
+			}
 		})
 	}
 }
