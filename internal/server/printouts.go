@@ -14,7 +14,8 @@ import (
 
 // printoutRoutes: the printable documents of a project (issue 15 point 2):
 // the decision to fund, its public notice, each disbursement notice, each
-// exit confirmation and the write-off decision, all in the one print
+// exit confirmation and the write-off decision, and the auditor's printed
+// journal and trial balance (issue 15 point 3), all in the one print
 // style (web/static/print.css). The agreement and the conversion
 // certificate have their own pages (agreements.go, conversions.go).
 func (s *Server) printoutRoutes() []route {
