@@ -31,6 +31,15 @@ type exportPair struct {
 // the XLSX and shows the same figures to the fen.
 func exportBoth(t *testing.T, c *client, path string, table ledger.Table) exportPair {
 	t.Helper()
+	p := downloadBoth(t, c, path, table)
+	libreOfficeAgrees(t, path, table, p)
+	return p
+}
+
+// downloadBoth is exportBoth without LibreOffice, for a test that opens
+// many workbooks in one LibreOffice run (libreOfficeAgreeAll).
+func downloadBoth(t *testing.T, c *client, path string, table ledger.Table) exportPair {
+	t.Helper()
 	sep := "?"
 	if strings.Contains(path, "?") {
 		sep = "&"
@@ -81,7 +90,6 @@ func exportBoth(t *testing.T, c *client, path string, table ledger.Table) export
 			}
 		}
 	}
-	libreOfficeAgrees(t, path, table, p)
 	return p
 }
 
@@ -108,28 +116,57 @@ func sameFigure(a, b string) bool {
 // the CSV export: figures to the fen, dates and times to the second.
 func libreOfficeAgrees(t *testing.T, path string, table ledger.Table, p exportPair) {
 	t.Helper()
+	libreOfficeAgreeAll(t, []loCheck{{path, table, p}})
+}
+
+// loCheck is one downloaded export for libreOfficeAgreeAll.
+type loCheck struct {
+	path  string
+	table ledger.Table
+	pair  exportPair
+}
+
+// libreOfficeAgreeAll converts every check's XLSX to CSV in one LibreOffice
+// run (its start-up is most of the cost) and compares each with its CSV
+// export.
+func libreOfficeAgreeAll(t *testing.T, checks []loCheck) {
+	t.Helper()
 	bin, err := exec.LookPath("soffice")
 	if err != nil {
 		if bin, err = exec.LookPath("libreoffice"); err != nil {
-			t.Logf("%s: LibreOffice is not installed (scripts/ensure-packages.sh libreoffice installs libreoffice-calc-nogui): skipping the LibreOffice check", path)
+			t.Logf("LibreOffice is not installed (scripts/ensure-packages.sh libreoffice installs libreoffice-calc-nogui): skipping the LibreOffice check of %d exports", len(checks))
 			return
 		}
 	}
 	dir := t.TempDir()
-	in := filepath.Join(dir, "export.xlsx")
-	if err := os.WriteFile(in, p.xlsx, 0o600); err != nil {
-		t.Fatal(err)
+	args := []string{"-env:UserInstallation=file://" + filepath.Join(dir, "profile"), "--headless",
+		"--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", dir}
+	for i, c := range checks {
+		in := filepath.Join(dir, "export"+itoa(int64(i))+".xlsx")
+		if err := os.WriteFile(in, c.pair.xlsx, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, in)
 	}
-	cmd := exec.Command(bin, "-env:UserInstallation=file://"+filepath.Join(dir, "profile"), "--headless",
-		"--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", dir, in)
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "HOME="+dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s: LibreOffice: %v\n%s", path, err, out)
+		t.Fatalf("LibreOffice: %v\n%s", err, out)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "export.csv"))
-	if err != nil {
-		t.Fatalf("%s: LibreOffice wrote no CSV: %v", path, err)
+	for i, c := range checks {
+		b, err := os.ReadFile(filepath.Join(dir, "export"+itoa(int64(i))+".csv"))
+		if err != nil {
+			t.Fatalf("%s: LibreOffice wrote no CSV: %v", c.path, err)
+		}
+		compareShown(t, c.path, c.table, c.pair, b)
 	}
+}
+
+// compareShown compares what LibreOffice shows (its CSV of the XLSX,
+// formatted by each column's number format) with the CSV export: figures
+// to the fen, dates and times to the second.
+func compareShown(t *testing.T, path string, table ledger.Table, p exportPair, b []byte) {
+	t.Helper()
 	rd := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\uFEFF"))))
 	rd.FieldsPerRecord = -1
 	shown, err := rd.ReadAll()
@@ -229,8 +266,14 @@ func TestEquityAndDashboardExportsOpen(t *testing.T) {
 	id := e.fundedA(termsA)
 	e.convertAndExitA(id)
 	c := e.loggedIn(auditor)
+	var checks []loCheck
+	both := func(t *testing.T, path string, table ledger.Table) exportPair {
+		p := downloadBoth(t, c, path, table)
+		checks = append(checks, loCheck{path, table, p})
+		return p
+	}
 	t.Run("EquityRegister", func(t *testing.T) {
-		p := exportBoth(t, c, "/equity", EquityTable)
+		p := both(t, "/equity", EquityTable)
 		if len(p.csv) != 2 {
 			t.Fatalf("%d rows, want the header and example A", len(p.csv))
 		}
@@ -245,7 +288,7 @@ func TestEquityAndDashboardExportsOpen(t *testing.T) {
 	for _, sec := range page.DashboardSections {
 		t.Run("Dashboard_"+sec.Key, func(t *testing.T) {
 			table := ledger.Table{Name: sec.Title, Columns: dashboardColumns[sec.Key]}
-			p := exportBoth(t, c, "/dashboard/export/"+sec.Key, table)
+			p := both(t, "/dashboard/export/"+sec.Key, table)
 			if sec.Key != "returns" {
 				return
 			}
@@ -259,12 +302,13 @@ func TestEquityAndDashboardExportsOpen(t *testing.T) {
 	// the indicator tables' columns do not depend on the figures
 	for _, sec := range indicatorSections(postgres.Indicators{}) {
 		t.Run("Indicators_"+sec.Key, func(t *testing.T) {
-			p := exportBoth(t, c, "/dashboard/indicators/export/"+sec.Key, ledger.Table{Name: sec.Title, Columns: sec.Columns})
+			p := both(t, "/dashboard/indicators/export/"+sec.Key, ledger.Table{Name: sec.Title, Columns: sec.Columns})
 			if sec.Key == "summary" && len(p.csv) < 10 {
 				t.Fatalf("summary: %d rows", len(p.csv))
 			}
 		})
 	}
+	t.Run("LibreOfficeShowsTheSameFigures", func(t *testing.T) { libreOfficeAgreeAll(t, checks) })
 }
 
 // assertCellFormat checks that cell of sheet carries the number format
