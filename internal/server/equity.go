@@ -192,14 +192,25 @@ func said(msg string) func(appID, id int64) (string, error) {
 	return func(int64, int64) (string, error) { return msg, nil }
 }
 
-// stakePercent shows a stake fraction ("0.02912621") as people read it
-// ("2.912621%"), as the register page does.
-func stakePercent(s string) string {
-	d, err := decimal.NewFromString(s)
+// EquityTable is the equity register export (股权台账): units and stakes
+// are number cells in their formats, so a spreadsheet sums and compares
+// them.
+var EquityTable = ledger.Table{Name: "股权台账", Columns: []ledger.Column{
+	{Title: "批次", Type: ledger.ColText, Width: 24}, {Title: "项目", Type: ledger.ColText, Width: 30},
+	{Title: "企业", Type: ledger.ColText, Width: 30}, {Title: "转股日", Type: ledger.ColDate},
+	{Title: "转股单位", Type: ledger.ColNumber, NumFmt: ledger.NumFmtUnits, Width: 16},
+	{Title: "持有单位", Type: ledger.ColNumber, NumFmt: ledger.NumFmtUnits, Width: 16},
+	{Title: "持股比例", Type: ledger.ColNumber, NumFmt: ledger.NumFmtStake},
+	{Title: "成本", Type: ledger.ColMoney}, {Title: "已回收", Type: ledger.ColMoney}, {Title: "状态", Type: ledger.ColText}}}
+
+// fraction is a stored decimal string (a stake, a MOIC, an XIRR) as a
+// number cell; empty when there is none (an XIRR that is undefined).
+func fraction(s string) ledger.Value {
+	d, err := decimal.NewFromString(strings.TrimSpace(s))
 	if err != nil {
-		return s
+		return ledger.Value{}
 	}
-	return format.Stake(d)
+	return ledger.Number(d)
 }
 
 // handleEquityRegister lists the platform's positions (GET /equity);
@@ -210,14 +221,10 @@ func (s *Server) handleEquityRegister(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	if r.URL.Query().Get("format") != "" {
-		table := ledger.Table{Name: "股权台账", Columns: []ledger.Column{{Title: "批次", Type: ledger.ColText},
-			{Title: "项目", Type: ledger.ColText}, {Title: "企业", Type: ledger.ColText}, {Title: "转股日", Type: ledger.ColDate},
-			{Title: "转股单位", Type: ledger.ColText}, {Title: "持有单位", Type: ledger.ColText}, {Title: "持股比例", Type: ledger.ColText},
-			{Title: "成本", Type: ledger.ColMoney}, {Title: "已回收", Type: ledger.ColMoney}, {Title: "状态", Type: ledger.ColText}}}
-		return s.export(w, r, "equity_register", "股权台账", table, func(rw ledger.RowWriter, n *int64) (ledger.ChainHead, error) {
+		return s.export(w, r, "equity_register", "股权台账", EquityTable, func(rw ledger.RowWriter, n *int64) (ledger.ChainHead, error) {
 			for _, q := range ps {
 				if err := rw.WriteRow(ledger.Text(q.Programme), ledger.Text(q.Title), ledger.Text(q.Enterprise), ledger.Date(q.ConversionDate),
-					ledger.Text(q.Units.String()), ledger.Text(q.Held.String()), ledger.Text(stakePercent(q.Stake)), ledger.Money(q.CostBasis),
+					ledger.Number(q.Units), ledger.Number(q.Held), fraction(q.Stake), ledger.Money(q.CostBasis),
 					ledger.Money(q.Proceeds), ledger.Text(q.State.Label())); err != nil {
 					return ledger.ChainHead{}, err
 				}

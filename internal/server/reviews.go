@@ -368,9 +368,11 @@ func (s *Server) handleScoreSheet(w http.ResponseWriter, r *http.Request) error 
 			row = append(row, v)
 		}
 		total, _ := rv.Total.Float64()
-		suggested := ""
+		// The suggested amount is a number cell shown as #,##0.00 (style
+		// below), like every amount an export holds.
+		var suggested any
 		if rv.SuggestedAmount.Valid {
-			suggested = rv.SuggestedAmount.Decimal.StringFixed(2)
+			suggested, _ = rv.SuggestedAmount.Decimal.Float64()
 		}
 		row = append(row, total, applications.RecommendationLabel(rv.Recommendation), suggested, rv.Overall)
 		cell, _ := excelize.CoordinatesToCellName(1, i+2)
@@ -385,6 +387,11 @@ func (s *Server) handleScoreSheet(w http.ResponseWriter, r *http.Request) error 
 	summary = append(summary, agg, map[bool]string{true: "通过", false: "未通过"}[result.Passed])
 	cell, _ := excelize.CoordinatesToCellName(1, len(reviews)+3)
 	_ = f.SetSheetRow(sheet, cell, &summary)
+	if money, err := f.NewStyle(&excelize.Style{NumFmt: 4}); err == nil && len(reviews) > 0 {
+		top, _ := excelize.CoordinatesToCellName(len(p.Criteria)+4, 2)
+		bottom, _ := excelize.CoordinatesToCellName(len(p.Criteria)+4, len(reviews)+1)
+		_ = f.SetCellStyle(sheet, top, bottom, money)
+	}
 	_ = f.SetPanes(sheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"})
 	s.audit(r, audit.Event{Name: "export", ObjectType: "application", ObjectID: strconv.FormatInt(a.ID, 10),
 		Outcome: audit.Success, Detail: map[string]any{"what": "score_sheet"}})

@@ -183,3 +183,13 @@ func Stake(d decimal.Decimal) string {
 	}
 	return s + "%"
 }
+
+// ChineseDateTime writes an instant as a printed document's time in China,
+// 2026年3月31日 15:04 (the print time of a journal or trial balance). The
+// zero time gives "".
+func ChineseDateTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return day.Chinese(day.Of(t)) + " " + t.In(day.Zone).Format("15:04")
+}
