@@ -68,20 +68,20 @@ func main() {
 }
 
 type options struct {
-	target    *url.URL
-	clients   int
-	duration  time.Duration
-	requests  int
-	warmup    time.Duration
-	username  string
-	password  string
-	totp      string         // the user's TOTP secret
-	session   []*http.Cookie // the signed-in session every client shares
+	target   *url.URL
+	clients  int
+	duration time.Duration
+	requests int
+	warmup   time.Duration
+	username string
+	password string
+	totp     string         // the user's TOTP secret
+	session  []*http.Cookie // the signed-in session every client shares
 	// approver, approverTOTP sign in the clients of approver_home (the
 	// approver's to-do home page); same password.
 	approver, approverTOTP string
-	ids       []int64
-	scenarios []string
+	ids                    []int64
+	scenarios              []string
 	// writes is how many commits per second a separate signed-in client
 	// makes while each scenario runs (a staff comment on an application),
 	// to measure the pages while the data changes; 0 for read-only load.
