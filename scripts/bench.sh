@@ -16,6 +16,8 @@
 #   BENCH_DURATION   per scenario (default 15s)
 #   BENCH_WRITES     commits per second while each scenario runs (default 0:
 #                    read-only; loadgen -writes)
+#   BENCH_SCENARIOS  loadgen -scenarios (default: all of them, including the
+#                    staff and approver to-do home pages)
 #   BENCH_DIR        keep the data here and reuse it on the next run with the
 #                    same sizes (default: a temporary directory, removed on exit)
 set -euo pipefail
@@ -116,4 +118,5 @@ fi
 step "load: $clients clients, $duration per scenario"
 echo "Data: $apps synthetic applications with documents, $postings ledger postings; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run."
 echo
-bin/loadgen -target "http://127.0.0.1:$port" -clients "$clients" -duration "$duration" -writes "$writes"
+bin/loadgen -target "http://127.0.0.1:$port" -clients "$clients" -duration "$duration" -writes "$writes" \
+  ${BENCH_SCENARIOS:+-scenarios "$BENCH_SCENARIOS"}
