@@ -2,8 +2,11 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -42,7 +45,8 @@ func approveDecision(b *browser) {
 // TestJourneyToDo: each step reached only by signing in and clicking the
 // item on the acting person's home page. Covered so far: the panel
 // (staff), declarations and scores (each expert, with the deadline on the
-// row), the decision (staff, from "评审完成"), its approval (approver).
+// row), the decision (staff, from "评审完成"), its approval (approver), and
+// after the notice (moved clock) the agreement (staff, from "公示期满").
 func TestJourneyToDo(t *testing.T) {
 	a := startApp(t)
 	ctx := context.Background()
@@ -106,4 +110,25 @@ func TestJourneyToDo(t *testing.T) {
 		t.Fatalf("after approval: %s", st)
 	}
 	approver.screenshot("todo_approved")
+
+	// The notice ends: the clock moves past its last day; staff sign in
+	// again (the sessions idled out) and find the agreement to sign.
+	got, _ := a.DB.FindApplication(ctx, app.ID)
+	end := got.NoticeEndsOn
+	a.Clock.Set(time.Date(end.Year(), end.Month(), end.Day()+1, 2, 0, 0, 0, time.UTC))
+	staff2 := newBrowser(t, "todo_staff_after_notice")
+	staff2.login(a.URL, "jingban", seed.DemoPassword)
+	staff2.clickToDo("notice_ended")
+	pdfPath := filepath.Join(t.TempDir(), "投资协议-已签署.pdf")
+	if err := os.WriteFile(pdfPath, []byte("%PDF-1.4\n% signed agreement\n%%EOF\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	staff2.do(chromedp.WaitVisible(chromedp.CSS(`#sign-form`)),
+		chromedp.SetValue(chromedp.CSS(`#f-signed_on`), a.Clock.Now().Format(time.DateOnly)),
+		chromedp.SetUploadFiles(chromedp.CSS(`#sign-form input[type=file]`), []string{pdfPath}),
+		chromedp.Submit(chromedp.CSS(`#sign-form`)), chromedp.WaitVisible(chromedp.CSS(`#app-title`)))
+	if st := staff2.state(); st != "contracted" {
+		t.Fatalf("after signing: %s", st)
+	}
+	staff2.screenshot("todo_contracted")
 }
