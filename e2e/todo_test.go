@@ -46,7 +46,10 @@ func approveDecision(b *browser) {
 // item on the acting person's home page. Covered so far: the panel
 // (staff), declarations and scores (each expert, with the deadline on the
 // row), the decision (staff, from "评审完成"), its approval (approver), and
-// after the notice (moved clock) the agreement (staff, from "公示期满").
+// after the notice (moved clock) the agreement (staff, from "公示期满"),
+// and the first disbursement's form (staff, from "已签约"). Not yet: the
+// disbursement's approval, the financing round, the conversion and the
+// exit.
 func TestJourneyToDo(t *testing.T) {
 	a := startApp(t)
 	ctx := context.Background()
@@ -131,4 +134,8 @@ func TestJourneyToDo(t *testing.T) {
 		t.Fatalf("after signing: %s", st)
 	}
 	staff2.screenshot("todo_contracted")
+	// The first tranche is on staff's list once signed.
+	staff2.clickToDo("contracted")
+	staff2.do(chromedp.WaitVisible(chromedp.CSS(`#disbursement-form`)))
+	staff2.screenshot("todo_disbursement_form")
 }

@@ -199,6 +199,11 @@ var todoByRole = map[applications.Role][]todoQuery{
 		todo("notice_ended", "公示期满，待签订投资协议", todoQuery{from: `applications a`, joins: entName,
 			where: `a.state = 'approved' AND a.notice_closed_at IS NOT NULL AND ` + mine,
 			cols:  `a.id, a.title, e.name, a.notice_closed_at, NULL, ` + appLink + ` || '/agreement', a.approved_amount, ''`}),
+		// Signed: the first tranche is staff's to record (later tranches
+		// follow milestones and reports, on the disbursement plan).
+		todo("contracted", "已签约，待登记首笔拨付", todoQuery{from: `applications a`, joins: entName,
+			where: `a.state = 'contracted' AND ` + mine + ` AND NOT EXISTS (SELECT 1 FROM disbursements d WHERE d.application_id = a.id AND d.status IN ('pending','approved'))`,
+			cols:  `a.id, a.title, e.name, a.state_changed_at, NULL, ` + appLink + ` || '#disbursement-section', a.approved_amount, ''`}),
 		todo("objection", "公示异议待处理", todoQuery{from: `objections x JOIN applications a ON a.id = x.application_id`,
 			where: `x.status = 'open' AND x.checked_by IS NULL AND a.state = 'approved' AND ` + mine,
 			cols:  `a.id, a.title, x.body, x.recorded_at, NULL, ` + appLink + ` || '#notice', NULL, ''`}),
