@@ -252,7 +252,7 @@ func TestPageCacheGivesEachResponseItsOwnFormKey(t *testing.T) {
 	path := "/applications/" + itoa(m.app)
 	tabA, tabB := m.loggedIn(staff), m.loggedIn(staff)
 	a := m.disbursementFormAt(tabA, path)
-	cached := m.srv.pages.Len() // the application page (and the home page, also cached)
+	cached := m.srv.pages.Len()           // the application page (and the home page, also cached)
 	b := m.disbursementFormAt(tabB, path) // from the cache
 	if cached < 1 || m.srv.pages.Len() != cached {
 		t.Fatalf("cache holds %d pages, then %d: tab B's application page was not the cached one", cached, m.srv.pages.Len())
