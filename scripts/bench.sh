@@ -21,6 +21,8 @@
 #                    read-only; loadgen -writes)
 #   BENCH_SERVER     run this server binary instead of building bin/server
 #                    (to compare two builds on the same kept data)
+#   BENCH_SCENARIOS  loadgen -scenarios (default: all of them, including the
+#                    staff and approver to-do home pages)
 #   BENCH_DIR        keep the data here and reuse it on the next run with the
 #                    same sizes (default: a temporary directory, removed on exit)
 set -euo pipefail
@@ -132,4 +134,5 @@ fi
 step "load: $clients clients, $duration per scenario"
 echo "Data: $apps synthetic applications (documents $documents), $postings ledger postings, page cache ${PAGE_CACHE:-on}, $writes commits/s; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run."
 echo
-bin/loadgen -target "http://127.0.0.1:$port" -clients "$clients" -duration "$duration" -writes "$writes"
+bin/loadgen -target "http://127.0.0.1:$port" -clients "$clients" -duration "$duration" -writes "$writes" \
+  ${BENCH_SCENARIOS:+-scenarios "$BENCH_SCENARIOS"}

@@ -17,6 +17,7 @@ import "slices"
 //	application page  CanEdit → EditApplication, its disbursement section → ReadLedger, CanAskPrecheck → AskPrecheck, CanSubmit → SubmitApplication,
 //	                  CanWithdraw → WithdrawApplication, CanReview → FormalReview,
 //	                  CanComment → CommentApplication, CanAssign → AssignLiaison
+//	information asked CanAsk → AskInformation, CanAnswer → AnswerInformation
 //	review section    CanDraw → ManagePanel, CanPrepare → PrepareDecision, CanCheck → ApproveDecision,
 //	                  CanObject → HandleObjections, CanCheckObjection → ApproveObjection, CanReadPlan (the plan link) → ReadLedger
 //	agreement page    CanSign → SignAgreement, CanPropose → ProposeTerms, CanApprove → ApproveTerms
@@ -73,11 +74,13 @@ const (
 	ActionSubmitApplication   Action = "submit_application"   // 提交申报
 	ActionWithdrawApplication Action = "withdraw_application" // 撤回申报
 	ActionSubmitReport        Action = "submit_report"        // 报送进展报告
+	ActionAnswerInformation   Action = "answer_information"   // 答复经办人员要求补充的信息
 
 	// Staff (经办人员): liaison, formal review, expert review, preparing.
 	ActionDownloadTemplates  Action = "download_templates"  // 下载材料模板
 	ActionCommentApplication Action = "comment_application" // 填写审查意见
 	ActionAssignLiaison      Action = "assign_liaison"      // 指定对接人
+	ActionAskInformation     Action = "ask_information"     // 要求企业补充信息（附答复期限）
 	ActionFormalReview       Action = "formal_review"       // 形式审查（材料审核、审查结论）
 	ActionAttachMinutes      Action = "attach_minutes"      // 登记决策联席会/管委会会议纪要
 	ActionAdmitApplication   Action = "admit_application"   // 准予不符合申报条件的申报（写明理由）
@@ -237,10 +240,12 @@ var permissions = map[Action]grant{
 	ActionSubmitApplication:   write(RoleEnterprise),
 	ActionWithdrawApplication: write(RoleEnterprise),
 	ActionSubmitReport:        write(RoleEnterprise),
+	ActionAnswerInformation:   write(RoleEnterprise),
 
 	ActionDownloadTemplates:  read(withOwners...), // blank forms: every reader of the application page
 	ActionCommentApplication: write(RoleStaff),
 	ActionAssignLiaison:      write(RoleStaff),
+	ActionAskInformation:     write(RoleStaff),
 	ActionFormalReview:       write(RoleStaff),
 	ActionAttachMinutes:      write(RoleStaff),
 	ActionAdmitApplication:   write(RoleStaff),
@@ -315,7 +320,8 @@ var actionOrder = []Action{
 	ActionSignOut, ActionViewHome, ActionReadInbox, ActionCalculate,
 	ActionSetNotifications,
 	ActionManageColleagues, ActionEditApplication, ActionAskPrecheck, ActionSubmitApplication, ActionWithdrawApplication, ActionSubmitReport,
-	ActionDownloadTemplates, ActionCommentApplication, ActionAssignLiaison, ActionFormalReview, ActionManageExperts, ActionManagePanel,
+	ActionAnswerInformation,
+	ActionDownloadTemplates, ActionCommentApplication, ActionAssignLiaison, ActionAskInformation, ActionFormalReview, ActionManageExperts, ActionManagePanel,
 	ActionAttachMinutes, ActionAdmitApplication,
 	ActionHandleObjections, ActionSignAgreement, ActionReportEvent, ActionVerifyEvent, ActionRecordRegistration, ActionConfirmMilestone,
 	ActionReviewReport, ActionRecordAcceptance, ActionReadCalendar, ActionClosePeriod, ActionReadRates,

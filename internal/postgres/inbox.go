@@ -47,6 +47,8 @@ const (
 	NotifyPanelAssigned   NotifyKind = "panel_assigned"   // → expert
 	NotifyVerification    NotifyKind = "verification"     // → staff: a self-registered enterprise to verify
 	NotifySecurity        NotifyKind = "security"         // → the user: their second factor was reset
+	NotifyInfoRequested   NotifyKind = "info_requested"   // → enterprise: staff ask for information
+	NotifyInfoAnswered    NotifyKind = "info_answered"    // → the asker and the liaison
 )
 
 var notifyKinds = []struct {
@@ -74,6 +76,8 @@ var notifyKinds = []struct {
 	{NotifyOutcome, "项目结果（立项、不予立项、签约、转股等）", []applications.Role{applications.RoleEnterprise}},
 	{NotifyPanelAssigned, "被指定为评审专家，待声明并打分", []applications.Role{applications.RoleExpert}},
 	{NotifyVerification, "新注册企业待核验", staffOnly},
+	{NotifyInfoRequested, "经办人员要求补充信息", []applications.Role{applications.RoleEnterprise}},
+	{NotifyInfoAnswered, "企业答复了要求补充的信息", staffOnly},
 	{NotifySecurity, "本人账号安全事项（如双因素认证被重置）", []applications.Role{applications.RoleEnterprise, applications.RoleStaff,
 		applications.RoleApprover, applications.RoleExpert}},
 }

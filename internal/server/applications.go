@@ -11,6 +11,7 @@ import (
 	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/conversion"
+	"ite/internal/day"
 	"ite/internal/postgres"
 	"ite/web/page"
 	"ite/web/ui"
@@ -415,6 +416,12 @@ func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, statu
 			return err
 		}
 	}
+	if v.Info.Requests, err = s.DB.ListInfoRequests(ctx, a.ID); err != nil {
+		return err
+	}
+	v.Info.Today, v.Info.MaxMiB = day.Today(s.Now()), s.maxUpload()>>20
+	v.Info.CanAsk = u.Role.Can(applications.ActionAskInformation) && !a.State.Terminal()
+	v.Info.CanAnswer = u.Role.Can(applications.ActionAnswerInformation) && !a.State.Terminal()
 	if v.Review, err = s.reviewPart(r, a, p); err != nil {
 		return err
 	}

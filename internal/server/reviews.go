@@ -11,6 +11,7 @@ import (
 	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/conversion"
+	"ite/internal/day"
 	"ite/internal/postgres"
 	"ite/web/page"
 	"ite/web/ui"
@@ -44,7 +45,11 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 			return nil, err
 		}
 	}
+	v.Today = day.Today(s.Now())
 	if v.CanDraw {
+		if v.DefaultDue, err = s.DB.DefaultReviewDeadline(ctx); err != nil {
+			return nil, err
+		}
 		experts, err := s.listExperts(r)
 		if err != nil {
 			return nil, err

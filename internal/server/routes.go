@@ -78,6 +78,7 @@ func (s *Server) routes() []route {
 		s.templateRoutes(),
 		s.expertRoutes(),
 		s.panelRoutes(),
+		s.infoRequestRoutes(),
 		s.reviewRoutes(),
 		s.decisionRoutes(),
 		s.noticeRoutes(),

@@ -152,6 +152,10 @@ func upperSection(digits string) string {
 // instant whose day should be China's. The zero time gives "".
 func Date(t time.Time) string { return day.ISO(t) }
 
+// Deadline formats a deadline as people write it, 2026年3月31日; the zero
+// time gives "".
+func Deadline(t time.Time) string { return day.Chinese(t) }
+
 // DateIn formats the day on which instant t falls in China, 2006-01-02.
 // The zero time gives "".
 func DateIn(t time.Time) string {
