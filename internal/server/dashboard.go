@@ -266,9 +266,9 @@ func (s *Server) handleDashboardExport(w http.ResponseWriter, r *http.Request) e
 				ledger.Money(b.Committed), ledger.Money(b.Disbursed), ledger.Money(b.Remaining())})
 		}
 	case "pipeline":
-		t.Columns = cols("状态", text, "状态代码", text, "项目数", integer)
+		t.Columns = cols("状态", text, "项目数", integer)
 		for _, st := range d.Pipeline {
-			rows = append(rows, []ledger.Value{ledger.Text(st.State.Label()), ledger.Text(string(st.State)), ledger.Int(st.Count)})
+			rows = append(rows, []ledger.Value{ledger.Text(st.State.Label()), ledger.Int(st.Count)})
 		}
 	case "sectors":
 		t.Columns = cols("领域", text, "项目数", integer, "申请金额", money, "批准金额", money)
