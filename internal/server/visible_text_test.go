@@ -31,7 +31,7 @@ var latinToken = regexp.MustCompile(`[A-Za-z][A-Za-z0-9_]*(?:[#/.:-][A-Za-z0-9_]
 // check, each for its reason:
 var (
 	// addresses and email addresses are what they are;
-	urlText   = regexp.MustCompile(`https?://\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+`)
+	urlText = regexp.MustCompile(`https?://\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+`)
 	// file names are the user's own ("申请书.pdf") or the download's;
 	fileName = regexp.MustCompile(`(?i)[^\s/\\（）()「」“”"'：:，,]+\.(?:pdf|docx?|xlsx?|csv|ofd|json|zip|png|jpe?g|txt)\b`)
 	// digests and their short forms are hexadecimal by nature, and a
