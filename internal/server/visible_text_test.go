@@ -312,6 +312,7 @@ func TestVisibleTextChinese(t *testing.T) {
 		visited := map[string]bool{}
 		seen := map[string]int{} // pages read per route and query shape
 		var queue []string
+		read := 0 // pages and downloads read
 		for _, rt := range e.srv.routes() {
 			if rt.method == http.MethodGet && rt.access.admits(role) {
 				queue = append(queue, fx.concrete(rt.pattern)...)
@@ -358,6 +359,7 @@ func TestVisibleTextChinese(t *testing.T) {
 			if r.StatusCode != http.StatusOK {
 				continue // redirects and refusals are other tests' business
 			}
+			read++
 			ct := r.Header.Get("Content-Type")
 			if strings.HasPrefix(ct, "text/html") {
 				for _, s := range visibleTexts(t, r.body) {
@@ -405,6 +407,10 @@ func TestVisibleTextChinese(t *testing.T) {
 					}
 				}
 			}
+		}
+		t.Logf("%s: %d pages and downloads read", role, read)
+		if read < 3 {
+			t.Errorf("%s read only %d pages: the sweep did not get in", role, read)
 		}
 	}
 	// Every export route was read in both formats by some role.

@@ -166,9 +166,19 @@ func detailFields(m map[string]any) string {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
-	// Before before after.
-	sort.SliceStable(keys, func(i, j int) bool { return keys[i] == "before" && keys[j] == "after" })
+	// In key order, but before just ahead of after.
+	rank := func(k string) string {
+		if k == "before" {
+			return "after"
+		}
+		return k
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if a, b := rank(keys[i]), rank(keys[j]); a != b {
+			return a < b
+		}
+		return keys[i] == "before"
+	})
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
 		name, ok := detailKeys[k]
