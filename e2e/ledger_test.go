@@ -141,7 +141,7 @@ func TestJourneyLedger(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#journal-table tbody.entry[data-seq="2"]`)),
 	)
 	if row := au.text(`#journal-table tbody.entry[data-seq="2"]`); !strings.Contains(row, "拨付先投资金") ||
-		!strings.Contains(row, "1221/app/"+app) || !strings.Contains(row, "1,000,000.00") {
+		!strings.Contains(row, "项目 低空物流无人机中试") || strings.Contains(row, "1221/app/") || !strings.Contains(row, "1,000,000.00") {
 		t.Fatalf("journal entry 2: %q", row)
 	}
 	au.screenshot("journal")
@@ -190,7 +190,8 @@ func TestJourneyLedger(t *testing.T) {
 		t.Fatalf("trial balance: %q", ok)
 	}
 	au.screenshot("trial_balance")
-	if tb := fetch(`#export-csv`); tb.Status != 200 || !strings.Contains(tb.Text, "1221/app/"+app) {
+	// The sub-account by its project, never its key (issue 14).
+	if tb := fetch(`#export-csv`); tb.Status != 200 || !strings.Contains(tb.Text, "项目 低空物流无人机中试") || strings.Contains(tb.Text, "1221/app/") {
 		t.Fatalf("trial balance csv: %d\n%s", tb.Status, tb.Text)
 	}
 

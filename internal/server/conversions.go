@@ -150,7 +150,7 @@ func checkCertificate(a applications.Application, c postgres.Conversion) page.Ce
 		{"转股金额（元）", stored.ConversionAmount, got.ConversionAmount},
 		{"参考价格（元/单位）", ref(stored.ReferencePrice), ref(got.ReferencePrice)},
 		{"转股价格（元/单位）", stored.ConversionPrice, got.ConversionPrice},
-		{"价格依据", stored.PriceBasis, got.PriceBasis},
+		{"价格依据", page.BasisName(stored.PriceBasis), page.BasisName(got.PriceBasis)},
 		{"平台取得（单位）", stored.Units, got.Units},
 		{"计入注册资本/股本（元）", stored.ToRegisteredCapital, got.ToRegisteredCapital},
 		{"计入资本公积（元）", stored.ToCapitalReserve, got.ToCapitalReserve},

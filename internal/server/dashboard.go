@@ -253,7 +253,7 @@ var dashboardColumns = func() map[string][]ledger.Column {
 	}
 	return map[string][]ledger.Column{
 		"budget":    cols("申报批次", text, "年度", integer, "预算总额", money, "已承诺", money, "已拨付", money, "剩余可用", money),
-		"pipeline":  cols("状态", text, "状态代码", text, "项目数", integer),
+		"pipeline":  cols("状态", text, "项目数", integer),
 		"sectors":   cols("领域", text, "项目数", integer, "申请金额", money, "批准金额", money),
 		"watchlist": cols("事项", text, "项目数", integer),
 		"recycling": cols("环节", text, "台账依据", text, "金额", money),
@@ -286,7 +286,7 @@ func (s *Server) handleDashboardExport(w http.ResponseWriter, r *http.Request) e
 		}
 	case "pipeline":
 		for _, st := range d.Pipeline {
-			rows = append(rows, []ledger.Value{ledger.Text(st.State.Label()), ledger.Text(string(st.State)), ledger.Int(st.Count)})
+			rows = append(rows, []ledger.Value{ledger.Text(st.State.Label()), ledger.Int(st.Count)})
 		}
 	case "sectors":
 		for _, sf := range d.Sectors {

@@ -490,7 +490,7 @@ func AdminUser(v AdminUserView) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = layout.Base("管理用户 "+v.User.Username).Render(templ.WithChildren(ctx, templ_7745c5c3_Var11), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = layout.Base("管理用户 "+v.User.DisplayName+"（"+v.User.Username+"）").Render(templ.WithChildren(ctx, templ_7745c5c3_Var11), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
