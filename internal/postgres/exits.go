@@ -496,7 +496,7 @@ func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) (err
 			a.Title, x.TrancheNo, x.Proceeds.StringFixed(2)), "/applications/"+itoa64(appID)+"/equity#exit-"+itoa64(id)); err != nil {
 			return err
 		}
-				return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "exit_approve", ObjectType: RecordExit,
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "exit_approve", ObjectType: RecordExit,
 			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"entry_seq": posted.Seq,
 				"proceeds": x.Proceeds.StringFixed(2), "units_sold_total": sold.String()}})
 	})

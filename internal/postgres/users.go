@@ -358,3 +358,19 @@ func (db *DB) ListStaffMembers(ctx context.Context) (_ []StaffMember, err error)
 	})
 	return ss, mapError(err)
 }
+
+// HoldingPlatform is a holding platform a programme names (DOMAIN §3).
+type HoldingPlatform struct {
+	Name string
+	USCC string
+}
+
+// ListHoldingPlatforms returns the platforms the programmes name with a
+// code, each once (the newest programme's name for it), by name.
+func (db *DB) ListHoldingPlatforms(ctx context.Context) (_ []HoldingPlatform, err error) {
+	defer wrap(&err, "ListHoldingPlatforms")
+	rows, _ := db.Pool.Query(ctx, `SELECT name, uscc FROM (SELECT DISTINCT ON (holding_platform_uscc) holding_platform AS name,
+		holding_platform_uscc AS uscc FROM programmes WHERE holding_platform_uscc IS NOT NULL ORDER BY holding_platform_uscc, id DESC) p ORDER BY name, uscc`)
+	ps, err := pgx.CollectRows(rows, pgx.RowToStructByPos[HoldingPlatform])
+	return ps, mapError(err)
+}
