@@ -127,7 +127,7 @@ const (
 	ActionReadReports        Action = "read_reports"         // 查看进展报告
 	ActionUseSimulator       Action = "use_simulator"        // 使用转股测算器
 	ActionExportScores       Action = "export_scores"        // 导出评审打分表
-	ActionReadEquityRegister Action = "read_equity_register" // 查看股权台账与关注清单
+	ActionReadEquityRegister Action = "read_equity_register" // 查看股权台账
 	ActionReadDashboard      Action = "read_dashboard"       // 查看看板
 	ActionReadIndicators     Action = "read_indicators"      // 查看、导出绩效指标
 	ActionReadLedger         Action = "read_ledger"          // 查看台账与拨付记录
@@ -145,11 +145,12 @@ const (
 	ActionManageCalendar    Action = "manage_calendar"    // 设置节假日
 	ActionManageRates       Action = "manage_rates"       // 登记、更正参考利率
 
-	// TODO(DOMAIN §2, trustee 受托管理机构经办): a RoleTrustee will see
-	// converted, exiting and ended projects, the equity register and their
-	// terms (ActionReadApplications, ActionReadEquityRegister limited to those projects),
-	// and be a maker for exits: ActionPrepareExit and a new ActionRecordExitReceipt
-	// (登记退出回款), checked by the approver like staff's money actions.
+	// The trustee (受托管理机构经办, DOMAIN §2) reads its platform's projects
+	// from conversion on (the route's role here; which projects, the
+	// handler's scope check: checkApplicationAccess) and prepares their
+	// exits like staff (trusteeMaker); an approver checks them.
+	ActionRecordExitReceipt Action = "record_exit_receipt" // 登记退出回款
+	ActionReadWatchlist     Action = "read_watchlist"      // 查看关注清单
 )
 
 // Security (issue 16, 三员分立). Every signed-in user manages their own
@@ -194,6 +195,12 @@ var (
 	signedIn   = grant{any: true}    // changes no business record
 	bureau     = []Role{RoleStaff, RoleApprover, RoleAuditor}
 	withOwners = []Role{RoleEnterprise, RoleStaff, RoleApprover, RoleAuditor}
+	// holders read a project from its conversion on: the bureau and the
+	// platform's trustee (scoped to its platform's projects by the handler).
+	holders = []Role{RoleStaff, RoleApprover, RoleAuditor, RoleTrustee}
+	// everyReader reads an application's pages: its owner, the bureau and
+	// (from conversion on) the platform's trustee.
+	everyReader = []Role{RoleEnterprise, RoleStaff, RoleApprover, RoleAuditor, RoleTrustee}
 )
 
 func read(roles ...Role) grant  { return grant{kind: kindRead, roles: roles} }
@@ -204,6 +211,9 @@ func write(roles ...Role) grant { return grant{kind: kindWrite, roles: roles} }
 var (
 	maker   = grant{kind: kindPrepare, money: true, roles: []Role{RoleStaff}}
 	checker = grant{kind: kindApprove, money: true, roles: []Role{RoleApprover}}
+	// trusteeMaker: an exit is prepared by staff or the platform's trustee
+	// (DOMAIN §8), and checked by an approver like every money action.
+	trusteeMaker = grant{kind: kindPrepare, money: true, roles: []Role{RoleStaff, RoleTrustee}}
 )
 
 // permissions is THE table: actions × roles. Changing who may do something
@@ -232,7 +242,7 @@ var permissions = map[Action]grant{
 	ActionReadInbox: signedIn,
 	ActionCalculate: signedIn,
 
-	ActionSetNotifications: write(RoleEnterprise, RoleStaff, RoleApprover, RoleExpert),
+	ActionSetNotifications: write(RoleEnterprise, RoleStaff, RoleApprover, RoleExpert, RoleTrustee),
 
 	ActionManageColleagues:    write(RoleEnterprise),
 	ActionEditApplication:     write(RoleEnterprise),
@@ -242,7 +252,7 @@ var permissions = map[Action]grant{
 	ActionSubmitReport:        write(RoleEnterprise),
 	ActionAnswerInformation:   write(RoleEnterprise),
 
-	ActionDownloadTemplates:  read(withOwners...), // blank forms: every reader of the application page
+	ActionDownloadTemplates:  read(everyReader...), // blank forms: every reader of the application page
 	ActionCommentApplication: write(RoleStaff),
 	ActionAssignLiaison:      write(RoleStaff),
 	ActionAskInformation:     write(RoleStaff),
@@ -269,7 +279,7 @@ var permissions = map[Action]grant{
 	ActionRecordDisbursement:  maker,
 	ActionRequestReversal:     maker, // until issue 12 also the admin, for appropriations
 	ActionPrepareConversion:   maker,
-	ActionPrepareExit:         maker,
+	ActionPrepareExit:         trusteeMaker,
 	ActionPrepareEnding:       maker,
 
 	ActionApproveDecision:       checker,
@@ -283,12 +293,13 @@ var permissions = map[Action]grant{
 	ActionReviewAsExpert: write(RoleExpert),
 
 	ActionReadProgrammes:     read(RoleStaff, RoleApprover, RoleAuditor, RoleAdmin),
-	ActionReadApplications:   read(withOwners...),
-	ActionReadDocuments:      read(RoleEnterprise, RoleStaff, RoleApprover, RoleAuditor, RoleExpert),
+	ActionReadApplications:   read(everyReader...),                                                                // the trustee: its platform's projects from conversion on
+	ActionReadDocuments:      read(RoleEnterprise, RoleStaff, RoleApprover, RoleAuditor, RoleExpert, RoleTrustee), // never ID copies or credit reports for experts and trustees (handleDocument)
 	ActionReadReports:        read(withOwners...),
 	ActionUseSimulator:       read(withOwners...),
 	ActionExportScores:       read(bureau...),
-	ActionReadEquityRegister: read(bureau...),
+	ActionReadEquityRegister: read(holders...), // the trustee: its platform's positions
+	ActionReadWatchlist:      read(bureau...),  // pre-conversion matters: not the trustee's
 	ActionReadDashboard:      read(bureau...),
 	ActionReadIndicators:     read(bureau...),
 	ActionReadLedger:         read(bureau...),
@@ -312,6 +323,8 @@ var permissions = map[Action]grant{
 	ActionResetSecondFactor:    write(RoleSecurityAdmin),
 	ActionReadSecurityEvents:   read(RoleSecurityAdmin),
 	ActionVerifyEnterprise:     write(RoleStaff),
+
+	ActionRecordExitReceipt: write(RoleStaff, RoleTrustee), // evidence of money the exit's approval already posted
 }
 
 // actionOrder is the declaration order, for stable listings.
@@ -336,6 +349,7 @@ var actionOrder = []Action{
 	ActionManageUsers, ActionManageEnterprises, ActionManageProgrammes, ActionManageReporting, ActionManageCalendar, ActionManageRates,
 	ActionManageOwnAccount, ActionManageSecurityPolicy, ActionUnlockAccount, ActionResetSecondFactor, ActionReadSecurityEvents,
 	ActionVerifyEnterprise,
+	ActionRecordExitReceipt, ActionReadWatchlist,
 }
 
 // Actions returns every action in declaration order. The slice is a fresh copy.

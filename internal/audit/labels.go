@@ -109,6 +109,10 @@ var eventLabels = map[string]string{
 	"enterprise_verify_refused": "企业注册信息核验不予通过",
 	"ledger_totals_rebuilt":     "重建台账汇总",
 	"chain_anchor":              "签发链头锚定",
+
+	// issue 18: the trustee
+	"user_platform_change": "变更用户所属受托管理机构",
+	"exit_receipt_record":  "登记退出回款",
 }
 
 // recordLabels names the objects events are about, and the records of the
@@ -119,6 +123,7 @@ var recordLabels = map[string]string{
 	"reversal":        "冲正申请",
 	"conversion":      "转股方案",
 	"exit":            "退出方案",
+	"exit_receipt":    "退出回款",
 	"ending":          "结题/追回方案",
 	"terms":           "条款变更",
 	"application":     "申报",

@@ -95,6 +95,9 @@ var mineSides = []string{`a.liaison_id = $1`, `a.liaison_id IS NULL`}
 
 const appLink = `'/applications/' || a.id`
 
+// myPlatform is the signed-in trustee's holding platform.
+const myPlatform = `(SELECT mu.platform_uscc FROM users mu WHERE mu.id = $1)`
+
 var todoLabels = map[ToDoKind]string{}
 
 func todo(kind ToDoKind, label string, qs ...todoQuery) []todoQuery {
@@ -301,6 +304,25 @@ var todoByRole = map[applications.Role][]todoQuery{
 				AND NOT EXISTS (SELECT 1 FROM audit_log y WHERE y.event = x.event AND y.outcome = 'success' AND y.seq > x.seq)`,
 			cols: `x.seq, CASE x.event WHEN 'ledger_verify' THEN '台账哈希链' ELSE '审计日志哈希链' END, x.actor_name, x.at, NULL,
 				CASE x.event WHEN 'ledger_verify' THEN '/ledger/verify' ELSE '/audit/verify' END, NULL, ''`}),
+	),
+	// The trustee: its platform's holdings (DOMAIN §2). $1's platform is
+	// read in the statement, so the parameters stay those of every role.
+	applications.RoleTrustee: cat(
+		todo("holding_exit_due", "按退出计划到期的退出", todoQuery{
+			from: `applications a JOIN programmes p ON p.id = a.programme_id AND p.holding_platform_uscc = ` + myPlatform + `
+				JOIN conversions c ON c.application_id = a.id AND c.status = 'approved'
+				JOIN agreements g ON g.application_id = a.id AND g.status = 'signed'
+				CROSS JOIN LATERAL (SELECT (c.conversion_date + make_interval(years => ((g.terms->'exit_schedule'->((SELECT count(*) FROM exits x
+					WHERE x.application_id = a.id AND x.status = 'approved')::int))->>'years_after_conversion')::int))::date AS planned) s`,
+			where: `a.state IN ('converted','exiting') AND s.planned <= $3
+				AND NOT EXISTS (SELECT 1 FROM exits x WHERE x.application_id = a.id AND x.status = 'pending')`,
+			cols: `a.id, a.title, '计划退出日 ' || to_char(s.planned, 'YYYY-MM-DD'), s.planned::timestamptz, s.planned, ` + appLink + ` || '/equity', NULL, ''`}),
+		todo("holding_sent_back", "被审批人退回的退出方案", sentBack("exits", "退出方案", appLink+` || '/equity'`)),
+		todo("holding_receipt", "已批准的退出，待登记回款", todoQuery{
+			from: `exits x JOIN applications a ON a.id = x.application_id
+				JOIN programmes p ON p.id = a.programme_id AND p.holding_platform_uscc = ` + myPlatform,
+			where: `x.status = 'approved' AND NOT EXISTS (SELECT 1 FROM exit_receipts r WHERE r.exit_id = x.id)`,
+			cols:  `x.id, a.title, '第 ' || x.tranche_no || ' 期退出，' || to_char(x.exit_date, 'YYYY-MM-DD'), x.checked_at, NULL, ` + appLink + ` || '/equity#exit-' || x.id, x.proceeds, ''`}),
 	),
 	applications.RoleAdmin: cat(
 		todo("locked", "被锁定的账号", todoQuery{from: `users x`,

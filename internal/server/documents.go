@@ -239,6 +239,11 @@ func (s *Server) handleDocument(w http.ResponseWriter, r *http.Request) error {
 		s.audit(r, docAudit)
 		return applications.Errorf(applications.Forbidden, "评审专家不能查看身份证复印件和征信报告。")
 	}
+	if u.Role == trustee && d.Item.Sensitive() { // DOMAIN §2, likewise the platform's trustee
+		docAudit.Name, docAudit.Outcome = "document_view_refused", audit.Refused
+		s.audit(r, docAudit)
+		return applications.Errorf(applications.Forbidden, "受托管理机构经办不能查看身份证复印件和征信报告。")
+	}
 	a, err := s.DB.FindApplication(r.Context(), d.ApplicationID)
 	if err != nil {
 		return err

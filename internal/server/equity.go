@@ -61,7 +61,7 @@ func (s *Server) renderEquityForm(w http.ResponseWriter, r *http.Request, status
 		Errors: errs, FormError: msg, IdemKey: newFormKey(r.Context()), Unit: g.Terms.Unit, ExitForm: exitForm,
 		CanReport: u.Role.Can(applications.ActionReportEvent) && a.State == applications.StateFunded,
 		CanVerify: u.Role.Can(applications.ActionVerifyEvent), CanApprove: u.Role.Can(applications.ActionApproveEquityProposal),
-		CanRegister: u.Role.Can(applications.ActionRecordRegistration)}
+		CanRegister: u.Role.Can(applications.ActionRecordRegistration), CanRecordReceipt: u.Role.Can(applications.ActionRecordExitReceipt)}
 	if v.Errors == nil {
 		v.Errors = ui.Errors{}
 	}
@@ -216,7 +216,9 @@ func fraction(s string) ledger.Value {
 // handleEquityRegister lists the platform's positions (GET /equity);
 // ?format=csv|xlsx exports it.
 func (s *Server) handleEquityRegister(w http.ResponseWriter, r *http.Request) error {
-	ps, err := s.DB.ListEquity(r.Context(), 0)
+	// The trustee sees its platform's positions only (Platform is "" for
+	// every other role, who see all).
+	ps, err := s.DB.ListEquity(r.Context(), 0, currentUser(r).Platform)
 	if err != nil {
 		return err
 	}

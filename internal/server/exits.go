@@ -23,7 +23,39 @@ func (s *Server) exitRoutes() []route {
 		{"POST", "/applications/{id}/exits", can(applications.ActionPrepareExit), s.handleExitPrepare},
 		{"POST", "/exits/{id}/approve", can(applications.ActionApproveEquityProposal), s.handleExitApprove},
 		{"GET", "/exits/{id}", can(applications.ActionReadApplications), s.handleExitShow},
+		{"POST", "/exits/{id}/receipt", can(applications.ActionRecordExitReceipt), s.handleExitReceipt},
 	}
+}
+
+// handleExitReceipt records that an approved exit's proceeds arrived
+// (POST /exits/{id}/receipt): the date, the amount (equal to the approved
+// proceeds) and the bank's reference. A refusal is shown on the equity
+// page beside its input, with what was typed.
+func (s *Server) handleExitReceipt(w http.ResponseWriter, r *http.Request) error {
+	id, appID, err := s.parentApp(r, "exits")
+	if err != nil {
+		return err
+	}
+	a, err := s.DB.FindApplication(r.Context(), appID)
+	if err != nil {
+		return err
+	}
+	if err := s.checkApplicationAccess(r, a); err != nil {
+		return err
+	}
+	in := postgres.ExitReceiptInput{Reference: r.PostFormValue("reference")}
+	d, err := day.Parse(r.PostFormValue("received_on"))
+	if err != nil {
+		return s.equityRefuse(w, r, appID, applications.FieldError("received_on", "请填写回款到账日期，格式为 年-月-日。"))
+	}
+	in.ReceivedOn = d
+	if in.Amount, err = applications.AmountField("amount", r.PostFormValue("amount")); err != nil {
+		return s.equityRefuse(w, r, appID, err)
+	}
+	if _, err := s.DB.RecordExitReceipt(r.Context(), actor(r), id, in, r.PostFormValue("idempotency_key")); err != nil {
+		return s.equityRefuse(w, r, appID, err)
+	}
+	return s.redirectWithFlash(w, r, applicationPath(appID, "/equity"), "退出回款已登记。")
 }
 
 // exitPlan projects the terms' exit schedule from the conversion: each

@@ -81,6 +81,9 @@ func newEnv(t *testing.T) *env {
 	for _, role := range applications.AllRoles() {
 		hash, _ := auth.HashPassword(testPassword, fastParams)
 		n := postgres.NewUser{Username: string(role), DisplayName: role.Label() + "甲", Role: role, PasswordHash: hash}
+		if role == applications.RoleTrustee {
+			n.Platform = applications.DefaultHoldingPlatformUSCC // the platform openProgramme's programmes name
+		}
 		if role == applications.RoleEnterprise {
 			n.EnterpriseID = ent.ID
 		}

@@ -46,6 +46,7 @@ const (
 	expert     = applications.RoleExpert
 	auditor    = applications.RoleAuditor
 	admin      = applications.RoleAdmin
+	trustee    = applications.RoleTrustee
 )
 
 // route is one line of the route table.
