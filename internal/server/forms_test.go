@@ -44,7 +44,6 @@ var nothingToKeep = map[string]string{
 	"POST /applications/{id}/precheck":                 "形式预检: one button",
 	"POST /applications/{id}/withdraw":                 "撤回申报: one confirm button (its reason is fixed, hidden)",
 	"POST /applications/{id}/materials/accept-all":     "全部通过: one button",
-	"POST /applications/{id}/review/{outcome}":         "形式审查结论: one button per outcome",
 	"POST /applications/{id}/submit":                   "提交申报: one button; its refusals name the missing material (TestSubmit*)",
 	"POST /applications/{id}/panel/draw":               "随机抽取专家: one button",
 	"POST /decisions/{id}/approve":                     "批准立项: one confirm button (the confirmation field of issue 14.5 comes on branch ux14b)",
@@ -95,6 +94,7 @@ var badValue = map[string][2]string{
 	"POST /applications/{id}/decision": {"terms", `{"tranches": [,]}`},
 	// Forms with one typed field: a reason or comment the server requires.
 	"POST /applications/{id}/materials/{item}/review": {"reason", ""},
+	"POST /applications/{id}/review/{outcome}":        {"reason", ""}, // 不予立项 (退回补正, 通过: one button each)
 	"POST /reviews/{id}/declare":                      {"reason", ""},
 	"POST /decisions/{id}/send-back":                  {"comment", ""},
 	"POST /objections/{id}/resolve":                   {"resolution", ""},
@@ -335,13 +335,19 @@ func (c *client) postForm(action string, multipartForm bool, fs []field) respons
 	return c.do(req)
 }
 
-// TestFormsKeepWhatWasTyped sweeps every POST form of the route table that
-// a page of the lifecycle fixture offers (each role, and the sign-in and
-// registration pages before sign-in): every field filled with a valid
-// value but one made invalid, the form is sent, and the answer must be a
-// 4xx page showing that form again with every other value as typed
-// (inputs, selected options, checkboxes and radios, textareas; passwords
-// and files excepted).
+// TestFormsKeepWhatWasTyped (issue 14.2) sweeps every POST form of the
+// route table: those the pages of the lifecycle fixture offer (each role,
+// and the sign-in, registration and code pages before sign-in), then those
+// of the later states formStates makes. Every field is filled with a valid
+// value but one made invalid, the form is sent as the browser would
+// (multipart with the CSRF token first and a real file), and the answer
+// must be a 4xx page showing that form again with every other value as
+// typed (inputs, selected options, checkboxes and radios, textareas;
+// passwords excepted), the invalid one too when it was the form's only
+// typed field, and beside each file input a note to choose the file again.
+// A POST route the sweep does not submit must say why: nothingToKeep (only
+// hidden fields and buttons, checked on every page that shows it),
+// nothingToRefuse, notSwept (no form); otherwise the last subtest fails.
 func TestFormsKeepWhatWasTyped(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -371,6 +377,7 @@ func TestFormsKeepWhatWasTyped(t *testing.T) {
 	swept := map[string]bool{}             // "POST pattern" tried
 	why := map[string]string{}             // "POST pattern" not swept, and why ("": unexplained)
 	seenNothingToKeep := map[string]bool{} // "POST pattern" met with nothing typed on it
+	seenTyped := map[string]bool{}         // "POST pattern" met with something typed on it
 	sweep := func(t *testing.T, c *client, who, page string, doc *goquery.Document) {
 		doc.Find("form").Each(func(_ int, form *goquery.Selection) {
 			if !strings.EqualFold(form.AttrOr("method", "get"), "post") {
@@ -419,6 +426,7 @@ func TestFormsKeepWhatWasTyped(t *testing.T) {
 				seenNothingToKeep[key] = true
 				return // nothingToKeep must say why (checked at the end)
 			}
+			seenTyped[key] = true
 			if reason, ok := nothingToRefuse[key]; ok {
 				why[key] = reason
 				return
@@ -581,6 +589,8 @@ func TestFormsKeepWhatWasTyped(t *testing.T) {
 				reason, explained = r, true
 			}
 			switch {
+			case seenTyped[key] && nothingToKeep[key] != "":
+				t.Errorf("%s: its form has typed fields now: remove it from nothingToKeep and sweep it (badValue)", key)
 			case swept[key] && explained:
 				t.Errorf("%s is swept now: remove its explanation %q", key, reason)
 			case swept[key]:
