@@ -113,10 +113,19 @@ func TestJourneyLedger(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#approve-button`)),
 	)
 	ab.screenshot("to_approve")
+	// Approving pays out money for good: the approver confirms the amount,
+	// written in 大写, by ticking the box; the browser requires it.
+	if text := ab.text(`#approve-form [data-confirm-text]`); !strings.Contains(text, "您将批准拨付 人民币") || !strings.Contains(text, "（¥") {
+		t.Fatalf("confirmation %q", text)
+	}
 	ab.do(
+		chromedp.Click(chromedp.CSS(`#approve-form input[name="confirm"]`)),
 		chromedp.Click(chromedp.CSS(`#approve-button`)),
 		chromedp.WaitVisible(chromedp.CSS(`#record-entry`)),
 	)
+	if flash := ab.text(`.flash`); !strings.Contains(flash, "下一步") {
+		t.Fatalf("after the approval: %q", flash)
+	}
 	if status, entry := ab.text(`#record-title .badge`), ab.text(`#record-entry`); status != "已审批" || entry != "第 2 号" {
 		t.Fatalf("after approval: %q %q", status, entry)
 	}

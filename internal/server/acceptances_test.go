@@ -124,7 +124,7 @@ func TestAcceptanceGatesClosedGrant(t *testing.T) {
 		}
 		es, _ := e.db.ListEndings(ctx, id)
 		appr.get("/applications/" + strconv.FormatInt(id, 10) + "/equity")
-		if r := appr.post("/endings/"+strconv.FormatInt(es[0].ID, 10)+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+		if r := appr.post("/endings/"+strconv.FormatInt(es[0].ID, 10)+"/approve", withConfirm(nil)); r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("approve %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 		}
 		if a, _ := e.db.FindApplication(ctx, id); a.State != applications.StateClosedGrant {

@@ -185,7 +185,7 @@ func sectorOptions() []ui.Option {
 }
 
 func (s *Server) programmeOptions(r *http.Request, all string) ([]ui.Option, error) {
-	ps, err := s.DB.ListProgrammes(r.Context(), all == "")
+	ps, err := s.listProgrammes(r, all == "")
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +202,7 @@ func (s *Server) programmeOptions(r *http.Request, all string) ([]ui.Option, err
 func (s *Server) staffOptions(r *http.Request, none string) ([]ui.Option, error) {
 	// Only staff, not every user: a zone with tens of thousands of
 	// enterprise accounts must not load them all for a drop-down.
-	staffers, err := s.DB.ListStaffMembers(r.Context())
+	staffers, err := s.listStaffMembers(r)
 	if err != nil {
 		return nil, err
 	}
@@ -382,6 +382,7 @@ func (s *Server) handleApplicationShow(w http.ResponseWriter, r *http.Request) e
 }
 
 func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, status int, a applications.Application, msg string) error {
+	r = withEligibilityMemo(r) // its own section and the oversight one
 	ctx := r.Context()
 	u := currentUser(r)
 	// One programme read serves the checklist and the review section.
@@ -547,7 +548,7 @@ func (s *Server) handleMaterialReview(w http.ResponseWriter, r *http.Request) er
 
 // checklist loads a's programme and its checklist under that programme.
 func (s *Server) checklist(r *http.Request, a applications.Application) (applications.Programme, []applications.ChecklistItem, error) {
-	p, err := s.DB.FindProgramme(r.Context(), a.ProgrammeID)
+	p, err := s.findProgramme(r, a.ProgrammeID)
 	if err != nil {
 		return p, nil, err
 	}

@@ -38,7 +38,9 @@ func (s *Server) handleConversionPrepare(w http.ResponseWriter, r *http.Request)
 
 // handleConversionApprove (POST /conversions/{id}/approve).
 func (s *Server) handleConversionApprove(w http.ResponseWriter, r *http.Request) error {
-	return s.approveProposal(w, r, "conversions", s.DB.ApproveConversion, "转股已批准并记账。")
+	return s.approveProposal(w, r, "conversions", s.DB.ApproveConversion, said("转股已批准并记账（借 1511 长期股权投资 / 贷 1221 先投资金），项目进入持股中。"+
+		"下一步：受托管理机构与企业凭转股测算单办理工商变更登记，经办人登记工商变更日期并上传变更登记材料；"+
+		"股权由受托管理机构持有，之后按退出计划办理退出。"))
 }
 
 // handleRegistration records the 工商变更 date (POST /conversions/{id}/registration).

@@ -167,15 +167,29 @@ func (s *Server) parentApp(r *http.Request, table string) (int64, int64, error) 
 // (table names which) and goes back to its project's equity page; a
 // refusal is shown there.
 func (s *Server) approveProposal(w http.ResponseWriter, r *http.Request, table string,
-	approve func(ctx context.Context, a audit.Actor, id int64) error, done string) error {
+	approve func(ctx context.Context, a audit.Actor, id int64) error, done func(appID, id int64) (string, error)) error {
 	id, appID, err := s.parentApp(r, table)
 	if err != nil {
 		return err
 	}
+	// Each of these books money that cannot be taken back: the approver
+	// must have seen the amount in 大写 (page.Confirmation) and ticked it.
+	if err := confirmed(r); err != nil {
+		return s.equityRefuse(w, r, appID, err)
+	}
 	if err := approve(r.Context(), actor(r), id); err != nil {
 		return s.equityRefuse(w, r, appID, err)
 	}
-	return s.redirectWithFlash(w, r, applicationPath(appID, "/equity"), done)
+	msg, err := done(appID, id)
+	if err != nil {
+		return err
+	}
+	return s.redirectWithFlash(w, r, applicationPath(appID, "/equity"), msg)
+}
+
+// said is a done message that does not depend on the record.
+func said(msg string) func(appID, id int64) (string, error) {
+	return func(int64, int64) (string, error) { return msg, nil }
 }
 
 // stakePercent shows a stake fraction ("0.02912621") as people read it

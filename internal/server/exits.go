@@ -173,5 +173,7 @@ func exitRecord(a applications.Application, x postgres.Exit) (page.ExitRecordVie
 
 // handleExitApprove (POST /exits/{id}/approve).
 func (s *Server) handleExitApprove(w http.ResponseWriter, r *http.Request) error {
-	return s.approveProposal(w, r, "exits", s.DB.ApproveExit, "退出已批准并记账。")
+	return s.approveProposal(w, r, "exits", s.DB.ApproveExit, said("退出已批准并记账（收回的转让款记入 1002，冲减 1511 成本，差额记入 6111 收益或 6711 损失）。"+
+		"下一步：受托管理机构按确认单向受让方收取转让款并办理股权变更登记；仍有持股的，"+
+		"由经办人或受托管理机构按退出计划登记下一期退出，再由审批人审批；全部退出后项目为已退出。"))
 }

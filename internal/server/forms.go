@@ -184,6 +184,7 @@ func keepTyped(page []byte, addr *url.URL, posted url.Values) []byte {
 	inForm := false
 	next := map[string]int{} // the next posted value of a repeated text input
 	selectName := ""         // the select being read, if its name was posted
+	var selected []string    // the posted value(s) its options are checked against
 	for {
 		tt := z.Next()
 		if tt == html.ErrorToken {
@@ -222,14 +223,27 @@ func keepTyped(page []byte, addr *url.URL, posted url.Values) []byte {
 				changed = refillInput(&tok, posted, next)
 			}
 		case "select":
-			selectName = ""
-			if _, ok := posted[attr(tok, "name")]; inForm && ok {
-				selectName = attr(tok, "name")
+			selectName, selected = "", nil
+			name := attr(tok, "name")
+			vs, ok := posted[name]
+			if !inForm || !ok {
+				break
 			}
+			selectName = name
+			if _, multiple := attrOK(tok, "multiple"); multiple {
+				selected = vs
+				break
+			}
+			// A repeated select (one per table row, e.g. an exit tranche's
+			// kind) gets its own row's value: matching every posted value
+			// selected several options in each and the browser showed the
+			// last one, so every row came back as "the rest".
+			selected = []string{at(vs, next[name])}
+			next[name]++
 		case "option":
 			if selectName != "" {
 				v, ok := attrOK(tok, "value")
-				changed = ok && setFlag(&tok, "selected", slices.Contains(posted[selectName], v))
+				changed = ok && setFlag(&tok, "selected", slices.Contains(selected, v))
 			}
 		case "textarea":
 			name := attr(tok, "name")

@@ -46,16 +46,11 @@ var nothingToKeep = map[string]string{
 	"POST /applications/{id}/materials/accept-all":     "全部通过: one button",
 	"POST /applications/{id}/submit":                   "提交申报: one button; its refusals name the missing material (TestSubmit*)",
 	"POST /applications/{id}/panel/draw":               "随机抽取专家: one button",
-	"POST /decisions/{id}/approve":                     "批准立项: one confirm button (the confirmation field of issue 14.5 comes on branch ux14b)",
 	"POST /objections/{id}/approve":                    "批准异议处理: one confirm button",
 	"POST /agreements/{id}/approve":                    "批准协议变更: one confirm button",
 	"POST /agreement-templates/{id}/approve":           "批准协议模板: one confirm button",
 	"POST /agreement-templates/{id}/reject":            "退回协议模板: one button",
 	"POST /applications/{id}/conversion":               "按此测算提交审批: the appraisal and idempotency key are hidden; the figures come from the verified round",
-	"POST /conversions/{id}/approve":                   "批准转股: one confirm button (confirmation on branch ux14b)",
-	"POST /exits/{id}/approve":                         "批准退出: one confirm button (confirmation on branch ux14b)",
-	"POST /endings/{id}/approve":                       "批准核销/结项: one confirm button (confirmation on branch ux14b)",
-	"POST /disbursements/{id}/approve":                 "批准拨付: one confirm button (confirmation on branch ux14b)",
 	"POST /ledger/appropriations/{id}/approve":         "批准到账: one confirm button",
 	"POST /ledger/reversals/{id}/approve":              "批准冲正: one confirm button",
 	"POST /ledger/periods/{month}/close":               "结账: one confirm button",
@@ -94,21 +89,28 @@ var badValue = map[string][2]string{
 	"POST /applications/{id}/decision": {"terms", `{"tranches": [,]}`},
 	// Forms with one typed field: a reason or comment the server requires.
 	"POST /applications/{id}/materials/{item}/review": {"reason", ""},
-	"POST /applications/{id}/review/{outcome}":        {"reason", ""}, // 不予立项 (退回补正, 通过: one button each)
-	"POST /reviews/{id}/declare":                      {"reason", ""},
-	"POST /decisions/{id}/send-back":                  {"comment", ""},
-	"POST /objections/{id}/resolve":                   {"resolution", ""},
-	"POST /objections/{id}/send-back":                 {"comment", ""},
-	"POST /proposals/{kind}/{id}/reject":              {"reason", ""},
-	"POST /events/{id}/verify":                        {"reason", ""},
-	"POST /ledger/appropriations/{id}/reject":         {"comment", ""},
-	"POST /disbursements/{id}/reject":                 {"comment", ""},
-	"POST /ledger/reversals/{id}/reject":              {"comment", ""},
-	"POST /applications/{id}/admit":                   {"admit_reason", ""},
-	"POST /reports/{id}/review":                       {"comment", ""},
-	"POST /enterprises/{id}/verification":             {"reason", ""},
-	"POST /login/code":                                {"code", "12345"},
-	"POST /account/second-factor":                     {"code", "12345"},
+	// Irreversible money approvals (issue 14.5): the confirmation left
+	// unticked.
+	"POST /decisions/{id}/approve":             {"confirm", ""},
+	"POST /conversions/{id}/approve":           {"confirm", ""},
+	"POST /exits/{id}/approve":                 {"confirm", ""},
+	"POST /endings/{id}/approve":               {"confirm", ""},
+	"POST /disbursements/{id}/approve":         {"confirm", ""},
+	"POST /applications/{id}/review/{outcome}": {"reason", ""}, // 不予立项 (退回补正, 通过: one button each)
+	"POST /reviews/{id}/declare":               {"reason", ""},
+	"POST /decisions/{id}/send-back":           {"comment", ""},
+	"POST /objections/{id}/resolve":            {"resolution", ""},
+	"POST /objections/{id}/send-back":          {"comment", ""},
+	"POST /proposals/{kind}/{id}/reject":       {"reason", ""},
+	"POST /events/{id}/verify":                 {"reason", ""},
+	"POST /ledger/appropriations/{id}/reject":  {"comment", ""},
+	"POST /disbursements/{id}/reject":          {"comment", ""},
+	"POST /ledger/reversals/{id}/reject":       {"comment", ""},
+	"POST /applications/{id}/admit":            {"admit_reason", ""},
+	"POST /reports/{id}/review":                {"comment", ""},
+	"POST /enterprises/{id}/verification":      {"reason", ""},
+	"POST /login/code":                         {"code", "12345"},
+	"POST /account/second-factor":              {"code", "12345"},
 }
 
 // variant is the option the sweep chooses for a select that decides which
@@ -441,7 +443,11 @@ func TestFormsKeepWhatWasTyped(t *testing.T) {
 			swept[key] = true
 			delete(why, key)
 			for i := range fs {
-				if fs[i].name == bad {
+				switch {
+				case fs[i].name != bad:
+				case fs[i].typ == "checkbox":
+					fs[i].checked = badV != "" // "": left unticked
+				default:
 					fs[i].value = badV
 				}
 			}
@@ -852,5 +858,38 @@ func (e *env) formStates(fx permFixture, p applications.Programme) []func() []vi
 			}
 			return []visit{{staff, "/enterprises/verification"}}
 		},
+	}
+}
+
+// TestKeepTypedRepeatedSelects: a select repeated once per table row (an
+// exit tranche's kind in the terms form) gets its own row's posted value
+// back, and only that one. Selecting every posted value in every row left
+// several options selected; the browser showed the last, every row came
+// back as "the rest", and the refused decision page's live preview then
+// answered with the calculator's refusal instead of the figures.
+func TestKeepTypedRepeatedSelects(t *testing.T) {
+	t.Parallel()
+	row := `<select name="k"><option value="fraction" selected>按比例</option><option value="rest">剩余全部</option></select>`
+	page := `<form method="post" action="/a/1/decision">` + row + row + row +
+		`<select name="m" multiple><option value="a">a</option><option value="b">b</option><option value="c">c</option></select></form>`
+	at, _ := url.Parse("/a/1/decision")
+	posted := url.Values{"k": {"fraction", "fraction", "rest"}, "m": {"a", "c"}}
+	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(keepTyped([]byte(page), at, posted)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	doc.Find(`select[name=k]`).Each(func(_ int, s *goquery.Selection) {
+		var sel []string
+		s.Find("option[selected]").Each(func(_ int, o *goquery.Selection) { sel = append(sel, o.AttrOr("value", "")) })
+		rows = append(rows, strings.Join(sel, "+"))
+	})
+	if got := strings.Join(rows, "|"); got != "fraction|fraction|rest" {
+		t.Errorf("rows selected %q, want fraction|fraction|rest", got)
+	}
+	var multi []string
+	doc.Find(`select[name=m] option[selected]`).Each(func(_ int, o *goquery.Selection) { multi = append(multi, o.AttrOr("value", "")) })
+	if got := strings.Join(multi, "+"); got != "a+c" {
+		t.Errorf("multiple select %q, want a+c", got)
 	}
 }

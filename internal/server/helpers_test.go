@@ -266,3 +266,13 @@ func count(events []string, name string) int {
 	}
 	return n
 }
+
+// withConfirm adds the ticked confirmation an irreversible money approval
+// carries (page.Confirmation: the approver has seen the amount in 大写).
+func withConfirm(v url.Values) url.Values {
+	if v == nil {
+		v = url.Values{}
+	}
+	v.Set("confirm", "1")
+	return v
+}

@@ -76,7 +76,7 @@ func journalFilter(f page.LedgerFilter) (postgres.JournalFilter, error) {
 }
 
 func (s *Server) programmeFilterOptions(r *http.Request) ([]ui.Option, error) {
-	ps, err := s.DB.ListProgrammes(r.Context(), false)
+	ps, err := s.listProgrammes(r, false)
 	if err != nil {
 		return nil, err
 	}

@@ -237,8 +237,12 @@ func (p *pageRecorder) Write(b []byte) (int, error) {
 
 // markFresh tells the cache that this signed-in browser has just written
 // (see freshFor). Signing in is not such a write: nothing cached is theirs.
+// The generation's other caches (to-do counts, reference lists, sweeps)
+// honour it too, so it is set whenever the generation is known, page
+// cache or not.
 func (s *Server) markFresh(w http.ResponseWriter, r *http.Request) {
-	if s.PageCache && sessionFrom(r.Context()) != nil {
+	_, live := s.gens.Current()
+	if (s.PageCache || live) && sessionFrom(r.Context()) != nil {
 		s.setCookie(w, r, freshCookie, "1", freshFor)
 	}
 }
