@@ -251,6 +251,17 @@ func (s *Server) handleProposalReject(w http.ResponseWriter, r *http.Request) er
 		if appID == 0 || applications.ErrorKind(err) == applications.NotFound {
 			return err
 		}
+		if e, ok := refused(err); ok && kind == "terms" {
+			// A terms change is sent back from the agreement page: that
+			// page again, with the message.
+			a, ferr := s.DB.FindApplication(r.Context(), appID)
+			if ferr != nil {
+				return err
+			}
+			errs := ui.Errors{}
+			addFieldError(errs, err)
+			return s.renderAgreement(w, r, statusOf[e.Kind], a, errs, e.Message)
+		}
 		return s.equityRefuse(w, r, appID, err)
 	}
 	if kind == "terms" {

@@ -171,8 +171,9 @@ func refused(err error) (*applications.Error, bool) {
 // values back: inputs' value, the options selected, checkboxes and radios
 // checked, textarea text. So every form keeps what was typed, whatever its
 // view model carries. Left as rendered: hidden inputs (CSRF token,
-// idempotency key, version: the page's own), files, buttons and fields
-// the post did not carry; password inputs lose any value. posted is
+// idempotency key, version: the page's own), buttons and fields the post
+// did not carry; password inputs lose any value; a file input cannot be
+// refilled, so a note beside it says to choose the file again. posted is
 // r.PostForm: ParseForm fills it for an ordinary form, and the multipart
 // readers (formWithEvidence, reports, sign, uploads) set it to the fields
 // they read.
@@ -211,6 +212,13 @@ func keepTyped(page []byte, addr *url.URL, posted url.Values) []byte {
 			inForm = strings.EqualFold(attr(tok, "method"), http.MethodPost) && postsTo(attr(tok, "action"), addr)
 			clear(next)
 		case "input":
+			if inForm && strings.EqualFold(attr(tok, "type"), "file") {
+				// No page can give a chosen file back (browsers refuse to
+				// set a file input): say so where the user looks for it.
+				out.Write(raw)
+				out.WriteString(fileAgainNote)
+				continue
+			}
 			if inForm {
 				changed = refillInput(&tok, posted, next)
 			}
@@ -261,6 +269,10 @@ func keepTyped(page []byte, addr *url.URL, posted url.Values) []byte {
 	}
 	return out.Bytes()
 }
+
+// fileAgainNote follows each file input of a form given back after a
+// refusal.
+const fileAgainNote = `<span class="hint file-again" role="note">此前选择的文件未保存，请重新选择文件。</span>`
 
 // postsTo reports whether a form's action is the request's address.
 func postsTo(action string, addr *url.URL) bool {
