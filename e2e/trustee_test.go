@@ -15,7 +15,8 @@ import (
 // project's equity page and press 批准. One helper, so a confirmation the
 // approval may come to ask for is added in one place.
 func approveExitInBrowser(approver *browser, equityURL string) {
-	approver.do(chromedp.Navigate(equityURL), chromedp.Click(chromedp.CSS(`.approve-exit`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
+	approver.do(chromedp.Navigate(equityURL), chromedp.Click(chromedp.CSS(`form:has(.approve-exit) input[name="confirm"]`)),
+		chromedp.Click(chromedp.CSS(`.approve-exit`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
 }
 
 // TestJourneyTrusteeExit: the holding platform's trustee signs in with its

@@ -174,12 +174,12 @@ func TestTrusteeAccess(t *testing.T) {
 		if err := e.db.ApproveExit(ctx, trActor, xs[0].ID); applications.ErrorKind(err) != applications.Forbidden {
 			t.Errorf("the trustee approves its own exit: %v, want Forbidden", err)
 		}
-		if r := tr.post("/exits/"+itoa(xs[0].ID)+"/approve", nil); r.StatusCode != http.StatusForbidden {
+		if r := tr.post("/exits/"+itoa(xs[0].ID)+"/approve", withConfirm(nil)); r.StatusCode != http.StatusForbidden {
 			t.Errorf("the trustee posts the approval: %d, want 403", r.StatusCode)
 		}
 		appr := e.loggedIn(approver)
 		appr.get("/applications/" + itoa(converted) + "/equity")
-		if r := appr.post("/exits/"+itoa(xs[0].ID)+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+		if r := appr.post("/exits/"+itoa(xs[0].ID)+"/approve", withConfirm(nil)); r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("approver approves: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 		}
 		exits = append(exits, xs[0].ID)
