@@ -115,13 +115,33 @@ func scopeNames(ctx context.Context, tx pgx.Tx, bs *ledger.BalanceSheet, names m
 	return rows.Err()
 }
 
-// SubAccountNames are the programme names and project titles of every
-// sub-account, keyed by scope and ID (Code empty), so that pages and
-// exports name a sub-account instead of printing "1002/prog/1".
-func (db *DB) SubAccountNames(ctx context.Context) (_ map[ledger.AccountKey]string, err error) {
+// SubAccountNames are the programme names and project titles of the
+// sub-accounts in keys, or of every sub-account when keys is nil (an
+// export names them all). A page names only what it shows: the whole list
+// is one row per application, which over 100,000 projects would cost every
+// journal page a table scan.
+func (db *DB) SubAccountNames(ctx context.Context, keys []ledger.AccountKey) (_ map[ledger.AccountKey]string, err error) {
 	defer wrap(&err, "SubAccountNames")
 	names := map[ledger.AccountKey]string{}
-	rows, err := db.Pool.Query(ctx, `SELECT 'prog', id, name FROM programmes UNION ALL SELECT 'app', id, title FROM applications`)
+	q := `SELECT 'prog', id, name FROM programmes UNION ALL SELECT 'app', id, title FROM applications`
+	var args []any
+	if keys != nil {
+		var progs, apps []int64
+		for _, k := range keys {
+			switch k.Scope {
+			case ledger.ScopeProgramme:
+				progs = append(progs, k.ID)
+			case ledger.ScopeProject:
+				apps = append(apps, k.ID)
+			}
+		}
+		if len(progs) == 0 && len(apps) == 0 {
+			return names, nil
+		}
+		q = `SELECT 'prog', id, name FROM programmes WHERE id = ANY($1) UNION ALL SELECT 'app', id, title FROM applications WHERE id = ANY($2)`
+		args = []any{progs, apps}
+	}
+	rows, err := db.Pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

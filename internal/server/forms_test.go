@@ -45,7 +45,6 @@ var nothingToKeep = map[string]string{
 	"POST /applications/{id}/withdraw":                 "撤回申报: one confirm button (its reason is fixed, hidden)",
 	"POST /applications/{id}/materials/accept-all":     "全部通过: one button",
 	"POST /applications/{id}/submit":                   "提交申报: one button; its refusals name the missing material (TestSubmit*)",
-	"POST /applications/{id}/panel/draw":               "随机抽取专家: one button",
 	"POST /objections/{id}/approve":                    "批准异议处理: one confirm button",
 	"POST /agreements/{id}/approve":                    "批准协议变更: one confirm button",
 	"POST /agreement-templates/{id}/approve":           "批准协议模板: one confirm button",
@@ -82,6 +81,8 @@ var notSwept = map[string]string{
 var badValue = map[string][2]string{
 	"POST /admin/users/{id}":           {"email", "不是邮箱"},
 	"POST /applications/{id}/comments": {"body", ""},
+	"POST /applications/{id}/panel/draw":    {"due_on", "2020-01-01"}, // a deadline in the past is refused and comes back
+	"POST /applications/{id}/info-requests": {"due_on", "下周"},
 	"POST /login":                      {"password", "Wrong-pass-2026"}, // a failed sign-in keeps the user name
 	// Issue 14: after a typo in the terms the amount went back to the
 	// requested one. (Until the structured terms form replaces the

@@ -139,7 +139,11 @@ func (s *Server) handleJournal(w http.ResponseWriter, r *http.Request) error {
 	if v.Page, err = s.DB.Journal(r.Context(), f); err != nil {
 		return err
 	}
-	if v.Names, err = s.DB.SubAccountNames(r.Context()); err != nil {
+	var keys []ledger.AccountKey
+	for _, e := range v.Page.Entries {
+		keys = postingKeys(keys, e.Entry.Postings)
+	}
+	if v.Names, err = s.DB.SubAccountNames(r.Context(), keys); err != nil {
 		return err
 	}
 	return s.render(w, r, status, page.LedgerJournal(v))
@@ -169,7 +173,7 @@ func (s *Server) renderLedgerEntry(w http.ResponseWriter, r *http.Request, statu
 	if panel, err = s.reversalPanel(r, d.Entry, panel); err != nil {
 		return err
 	}
-	names, err := s.DB.SubAccountNames(r.Context())
+	names, err := s.DB.SubAccountNames(r.Context(), postingKeys(nil, d.Entry.Postings))
 	if err != nil {
 		return err
 	}
@@ -221,7 +225,11 @@ func (s *Server) handleTrialBalance(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	if v.Names, err = s.DB.SubAccountNames(r.Context()); err != nil {
+	keys := []ledger.AccountKey{}
+	for _, b := range tb.Lines() {
+		keys = append(keys, b.Account)
+	}
+	if v.Names, err = s.DB.SubAccountNames(r.Context(), keys); err != nil {
 		return err
 	}
 	v.Head, v.Lines = head, tb.Lines()
@@ -295,7 +303,8 @@ func (s *Server) handleAccountLedger(w http.ResponseWriter, r *http.Request) err
 		v.Error = applications.ErrorMessage(err)
 		return s.render(w, r, http.StatusUnprocessableEntity, page.LedgerAccount(v))
 	}
-	if v.Names, err = s.DB.SubAccountNames(r.Context()); err != nil {
+	// nil: every sub-account, for the account chooser
+	if v.Names, err = s.DB.SubAccountNames(r.Context(), nil); err != nil {
 		return err
 	}
 	return s.render(w, r, http.StatusOK, page.LedgerAccount(v))
@@ -355,4 +364,16 @@ func (s *Server) handleLedgerVerify(w http.ResponseWriter, r *http.Request) erro
 	}
 	return s.render(w, r, http.StatusOK, page.LedgerVerify(page.LedgerVerifyView{Result: res, Anchor: anchor,
 		CanReadLedger: currentUser(r).Role.Can(applications.ActionReadLedger)}))
+}
+
+// postingKeys adds the accounts the postings touch to keys, for the names
+// a page shows (SubAccountNames).
+func postingKeys(keys []ledger.AccountKey, ps []ledger.Posting) []ledger.AccountKey {
+	if keys == nil {
+		keys = []ledger.AccountKey{}
+	}
+	for _, p := range ps {
+		keys = append(keys, p.Account)
+	}
+	return keys
 }

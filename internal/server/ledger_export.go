@@ -339,7 +339,7 @@ type exportNames struct {
 func (s *Server) exportNames(r *http.Request) (exportNames, error) {
 	nm := exportNames{users: map[int64]string{}}
 	var err error
-	if nm.accounts, err = s.DB.SubAccountNames(r.Context()); err != nil {
+	if nm.accounts, err = s.DB.SubAccountNames(r.Context(), nil); err != nil {
 		return nm, err
 	}
 	us, err := s.DB.ListUsers(r.Context())

@@ -54,6 +54,7 @@ var detailKeys = map[string]string{
 	"tiers": "分档", "within_years": "持有年限", "spread": "加点", "return_basis": "收益基准",
 	"appraisal_after_years": "评估年限", "buyer": "受让方", "market_value": "市场价值", "interest": "利息",
 	"previous": "原值", "count": "数量", "days": "天数", "file": "文件", "section": "栏目",
+	"holding_platform_uscc": "持股平台统一社会信用代码", "platform": "所属受托管理机构（统一社会信用代码）",
 }
 
 // detailValues are the codes a detail field holds, in Chinese, by field
@@ -66,6 +67,8 @@ var detailValues = map[string]map[string]string{
 		"approved": "已批准", "rejected": "已退回", "reversed": "已冲正", "upheld": "成立", "dismissed": "不成立",
 		"registered_capital": "注册资本", "shares": "股份", "team": "团队或原股东", "third_party": "第三方"},
 	"code": {},
+	// why a page was refused (access_refused)
+	"reason": {"other_enterprise": "不属于本企业", "not_held_by_platform": "不属于本机构受托持有的项目"},
 }
 
 func init() {
