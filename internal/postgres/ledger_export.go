@@ -42,9 +42,14 @@ const (
 // or a line break or starts with a space. The apostrophe never changes
 // whether a cell needs quotes, so the test looks at x itself.
 func csvTextSQL(x string) string {
-	escaped := `CASE WHEN left(` + x + `, 1) IN ('=', '+', '-', '@', E'\t', E'\r', E'\n')
-		AND ` + x + ` !~ '^[+-]?[0-9]+(\.[0-9]+)?$' THEN '''' || ` + x + ` ELSE ` + x + ` END`
-	return `CASE WHEN ` + x + ` ~ E'[,"\r\n]' OR left(` + x + `, 1) = ' '
+	// ascii() and strpos() rather than regular expressions and left(): a
+	// regex widens every string to wide characters first, and this runs
+	// twice for each of a million postings. The number test runs only
+	// for the rare cell that starts like a formula.
+	escaped := `CASE WHEN ascii(` + x + `) IN (61, 43, 45, 64, 9, 13, 10) THEN CASE WHEN ` + x +
+		` ~ '^[+-]?[0-9]+(\.[0-9]+)?$' THEN ` + x + ` ELSE '''' || ` + x + ` END ELSE ` + x + ` END`
+	return `CASE WHEN strpos(` + x + `, ',') > 0 OR strpos(` + x + `, '"') > 0 OR strpos(` + x + `, E'\n') > 0
+		OR strpos(` + x + `, E'\r') > 0 OR ascii(` + x + `) = 32
 		THEN '"' || replace(` + escaped + `, '"', '""') || '"' ELSE ` + escaped + ` END`
 }
 
