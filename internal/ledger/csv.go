@@ -67,16 +67,36 @@ func (c *CSVWriter) writeHeader() error {
 	}
 	c.header = true
 	c.bw = bufio.NewWriterSize(c.w, 64<<10)
-	c.row = append(c.row[:0], utf8BOM...)
-	for i, col := range c.t.Columns {
-		if i > 0 {
-			c.row = append(c.row, ',')
-		}
-		c.row = appendField(c.row, escapeText(col.Title))
-	}
-	c.row = append(c.row, '\r', '\n')
+	c.row = AppendCSVHeader(c.row[:0], c.t)
 	_, err := c.bw.Write(c.row)
 	return err
+}
+
+// AppendCSVHeader appends the first line of t's CSV export to dst: the byte
+// order mark and the column titles, ending in CRLF. A CSV produced outside
+// CSVWriter (the journal's COPY in internal/postgres) starts with it.
+func AppendCSVHeader(dst []byte, t Table) []byte {
+	dst = append(dst, utf8BOM...)
+	for i, col := range t.Columns {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendField(dst, escapeText(col.Title))
+	}
+	return append(dst, '\r', '\n')
+}
+
+// CSVFooter is the last line of a CSV export taken at head, with its CRLF.
+func CSVFooter(head ChainHead) string {
+	// The footer needs no quoting: no comma, quote or line break.
+	return CSVFooterPrefix + head.String() + "\r\n"
+}
+
+// CSVText is text cell s exactly as CSVWriter writes it: formula-escaped,
+// then quoted when it needs to be. The journal's COPY uses it for the fixed
+// labels (entry kinds, account names) it prints from SQL.
+func CSVText(s string) string {
+	return string(appendField(nil, escapeText(s)))
 }
 
 // WriteRow writes one row (see RowWriter).
@@ -156,8 +176,7 @@ func (c *CSVWriter) Close(head ChainHead) error {
 		return err
 	}
 	c.closed = true
-	// The footer needs no quoting: no comma, quote or line break.
-	if _, err := c.bw.WriteString(CSVFooterPrefix + head.String() + "\r\n"); err != nil {
+	if _, err := c.bw.WriteString(CSVFooter(head)); err != nil {
 		return err
 	}
 	return c.bw.Flush()

@@ -167,6 +167,25 @@ func (g *Generations) Except(tables ...string) (v Version, ok bool) {
 	return Version{epoch: g.epoch.Load(), n: g.n.Load() - skip}, true
 }
 
+// Only returns the version of the data in the tables named (those the
+// cached figures read, and nothing else): it moves with a commit to any
+// of them, and with a reconnection. ok is false while the generation is
+// unknown. Use it only where the set of tables read is derived from the
+// statement itself (postgres.ToDoTables); Except is the safe choice for
+// figures whose reads grow with the code.
+func (g *Generations) Only(tables ...string) (v Version, ok bool) {
+	if _, ok := g.Current(); !ok {
+		return v, false
+	}
+	var n uint64
+	for _, t := range tables {
+		if c, found := g.tables.Load(t); found {
+			n += c.(*atomic.Uint64).Load()
+		}
+	}
+	return Version{epoch: g.epoch.Load(), n: n}, true
+}
+
 // Watch listens for change notifications until ctx ends, bumping g on
 // each, and reconnects with backoff when the connection fails or stops
 // delivering. connect opens a dedicated connection (LISTEN holds it for

@@ -173,3 +173,31 @@ func TestExceptMovesOnlyWithOtherTables(t *testing.T) {
 		t.Fatal("a version without a listener")
 	}
 }
+
+func TestOnlyMovesOnlyWithItsTables(t *testing.T) {
+	var g Generations
+	g.live.Store(true)
+	g.beat.Store(time.Now().UnixNano())
+	v0, ok := g.Only("applications", "decisions")
+	if !ok {
+		t.Fatal("a live generation is unknown")
+	}
+	g.changed("audit_log")
+	g.changed("application_comments")
+	if v, _ := g.Only("applications", "decisions"); v != v0 {
+		t.Fatal("a commit to another table moved the version")
+	}
+	g.changed("decisions")
+	v1, _ := g.Only("applications", "decisions")
+	if v1 == v0 {
+		t.Fatal("a commit to a named table did not move the version")
+	}
+	g.epoch.Add(1)
+	if v, _ := g.Only("applications", "decisions"); v == v1 {
+		t.Fatal("a reconnection did not move the version")
+	}
+	g.live.Store(false)
+	if _, ok := g.Only("applications"); ok {
+		t.Fatal("a version without a listener")
+	}
+}

@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -449,3 +451,30 @@ func (db *DB) ListToDo(ctx context.Context, u auth.User) (_ ToDo, err error) {
 	}
 	return out, nil
 }
+
+// todoTableRE finds the relations a statement reads: every name after FROM
+// or JOIN, in subqueries too (LATERAL comes along; it names no table).
+var todoTableRE = regexp.MustCompile(`(?i)\b(?:FROM|JOIN)\s+([a-z_][a-z0-9_]*)`)
+
+// todoTables is ToDoTables by role, read off the count statements once.
+var todoTables = func() map[applications.Role][]string {
+	out := map[applications.Role][]string{}
+	for role := range todoByRole {
+		var names []string
+		for _, m := range todoTableRE.FindAllStringSubmatch(todoCountSQL(role), -1) {
+			if n := strings.ToLower(m[1]); n != "lateral" && !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+		slices.Sort(names)
+		out[role] = names
+	}
+	return out
+}()
+
+// ToDoTables are the tables CountToDo reads for role, taken from its
+// statement: the server keeps a count until a commit to one of them
+// (pagecache.Generations.Only), so a comment, a login or an audit row
+// leaves the staff count alone. TestToDoCountReadsOnlyToDoTables checks
+// the list against PostgreSQL's table statistics.
+func ToDoTables(role applications.Role) []string { return todoTables[role] }

@@ -8,6 +8,8 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/day"
+	"ite/internal/pagecache"
+	"ite/internal/postgres"
 	"ite/web/layout"
 	"ite/web/page"
 )
@@ -80,9 +82,10 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) error {
 // todoCounts is the layout's source of menu counts: the user's to-do total
 // beside the home link. It counts at most once per request, only when a
 // page is rendered (a page served from the page cache does not ask), and
-// reuses a count made at the same data generation and China day (any
-// commit anywhere moves the generation, see pagecache.go), unless the
-// browser has just written (freshCookie): then it counts afresh.
+// reuses a count made at the same version of the tables it reads
+// (postgres.ToDoTables, pagecache.Generations.Only: a comment, a login or
+// an audit row does not move it) and China day, unless the browser has
+// just written (freshCookie): then it counts afresh.
 func (s *Server) todoCounts(r *http.Request) layout.Counts {
 	fresh := false
 	if c, err := r.Cookie(freshCookie); err == nil && c.Value != "" {
@@ -97,12 +100,12 @@ func (s *Server) todoCounts(r *http.Request) layout.Counts {
 				return
 			}
 			today := day.Today(s.Now()).Format("20060102")
-			gen, known := s.gens.Current()
+			gen, known := s.gens.Only(postgres.ToDoTables(sess.User.Role)...)
 			if c, ok := s.todoCache.Load(sess.User.ID); ok && known && !fresh && c.(todoCount) == (todoCount{gen: gen, day: today, total: c.(todoCount).total}) {
 				counts = map[string]int{"/": c.(todoCount).total}
 				return
 			}
-			// One count per user, generation and day at a time: right
+			// One count per user, version and day at a time: right
 			// after a commit every open page of the user misses at once,
 			// and the others wait for the first one's count.
 			key := todoCount{gen: gen, day: today, total: int(sess.User.ID)}
@@ -153,10 +156,10 @@ type todoFlight struct {
 var errNoCount = errors.New("to-do count failed")
 
 // todoCount is a value of Server.todoCache (by user ID): the user's to-do
-// total on a China day at a data generation. One entry per user: a later
+// total on a China day at a version of its tables. One entry per user: a later
 // count replaces it.
 type todoCount struct {
-	gen   uint64
+	gen   pagecache.Version
 	day   string
 	total int
 }

@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/postgres"
 )
 
 func TestHomePerRole(t *testing.T) {
@@ -223,4 +225,129 @@ func TestNavCountFollowsCommits(t *testing.T) {
 		links, _, n := todoRows(t, c.get("/").doc(t))
 		return n == 1 && len(links["panel"]) == 1
 	})
+}
+
+// TestToDoCountKeptAcrossUnrelatedCommits: the staff to-do count is kept
+// until a commit to a table it reads (postgres.ToDoTables): a comment and
+// an audit row leave it alone, a new submitted application recounts.
+func TestToDoCountKeptAcrossUnrelatedCommits(t *testing.T) {
+	e := newEnv(t)
+	p := e.openProgramme()
+	id := e.submitted(p)
+	q := e.countQueries()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go e.srv.WatchChanges(ctx)
+	e.waitFor("the change listener", func() bool { _, live := e.srv.gens.Current(); return live })
+	c := e.loggedIn(staff)
+	view := func() (int, bool) {
+		t.Helper()
+		var n int
+		_, sqls := q.count(func() { _, _, n = todoRows(t, c.get("/inbox").doc(t)) })
+		return n, strings.Contains(strings.Join(sqls, "\n"), todoSQL)
+	}
+	e.settle()
+	if n, _ := view(); n != 1 { // counted here, or already by the login's first page
+		t.Fatalf("first view: count %d", n)
+	}
+	if n, counted := view(); n != 1 || counted {
+		t.Fatalf("second view at the same data: count %d, counted again %v", n, counted)
+	}
+	author := audit.Actor{Name: "staff", Role: string(staff)}
+	if err := e.db.Pool.QueryRow(ctx, `SELECT id FROM users WHERE username = 'staff'`).Scan(&author.ID); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := e.srv.gens.Current()
+	if err := e.db.AddComment(ctx, author, id, "", "请补充近三年财务报表。"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.RecordAudit(ctx, audit.Event{Actor: sys, Name: "export", ObjectType: "ledger_journal", Outcome: audit.Success}); err != nil {
+		t.Fatal(err)
+	}
+	e.settle()
+	if now, _ := e.srv.gens.Current(); now < before+3 { // the two commits and the settling notification
+		t.Fatalf("generation %d after %d: the commits were not seen", now, before)
+	}
+	if n, counted := view(); n != 1 || counted {
+		t.Fatalf("after a comment and an audit row: count %d, counted again %v", n, counted)
+	}
+	e.submitted(p)
+	e.settle()
+	if n, counted := view(); n != 2 || !counted {
+		t.Fatalf("after a second submission: count %d, counted %v", n, counted)
+	}
+}
+
+// TestToDoCountReadsOnlyToDoTables: what CountToDo reads, per role, by
+// PostgreSQL's table statistics, is within postgres.ToDoTables, so a count
+// kept until a commit to those tables is never stale; and the staff count
+// does not read the tables every request writes.
+func TestToDoCountReadsOnlyToDoTables(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.convertAndExitA(e.fundedA(termsA))
+	e.submitted(e.openProgramme())
+	cfg := e.db.Pool.Config()
+	cfg.MaxConns = 1 // one backend: its statistics are the count's
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	db := postgres.New(pool)
+	db.Now = e.clock.Now
+	scans := func() map[string]int64 {
+		t.Helper()
+		if _, err := pool.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
+			t.Fatal(err)
+		}
+		rows, _ := pool.Query(ctx, `SELECT relname, seq_scan + COALESCE(idx_scan, 0) FROM pg_stat_user_tables`)
+		n := map[string]int64{}
+		for rows.Next() {
+			var name string
+			var c int64
+			if err := rows.Scan(&name, &c); err != nil {
+				t.Fatal(err)
+			}
+			n[name] = c
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, role := range []applications.Role{applications.RoleStaff, applications.RoleApprover, applications.RoleEnterprise,
+		applications.RoleExpert, applications.RoleAuditor, applications.RoleAdmin} {
+		var uid int64
+		if err := pool.QueryRow(ctx, `SELECT id FROM users WHERE username = $1`, string(role)).Scan(&uid); err != nil {
+			t.Fatal(role, err)
+		}
+		u, err := db.FindUser(ctx, uid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := scans()
+		if _, err := db.CountToDo(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		after := scans()
+		tables := postgres.ToDoTables(role)
+		var read []string
+		for name, n := range after {
+			if n > before[name] {
+				read = append(read, name)
+				if !slices.Contains(tables, name) {
+					t.Errorf("%s: the count read %s, which ToDoTables does not name (%v)", role, name, tables)
+				}
+			}
+		}
+		if len(read) == 0 {
+			t.Errorf("%s: the statistics saw no read: the test cannot tell", role)
+		}
+	}
+	for _, name := range []string{"audit_log", "application_comments", "sessions", "users", "notifications"} {
+		if slices.Contains(postgres.ToDoTables(applications.RoleStaff), name) {
+			t.Errorf("the staff count reads %s, which most requests write", name)
+		}
+	}
 }
