@@ -132,6 +132,11 @@ func launch(ctx context.Context, bin, dir string) (*Server, error) {
 		dir:       dir,
 		exited:    make(chan struct{}),
 	}
+	// weed reads master.toml from its working directory: grow one volume
+	// at a time instead of seven, so a test's bucket costs one volume.
+	if err := os.WriteFile(filepath.Join(dir, "master.toml"), []byte(masterTOML), 0o600); err != nil {
+		return nil, fmt.Errorf("s3local: %w", err)
+	}
 	cfgPath := filepath.Join(dir, "s3.json")
 	if err := writeConfig(cfgPath, s.AccessKey, s.SecretKey); err != nil {
 		return nil, fmt.Errorf("s3local: %w", err)
@@ -144,7 +149,8 @@ func launch(ctx context.Context, bin, dir string) (*Server, error) {
 	defer logf.Close()
 	logStart, _ := logf.Seek(0, io.SeekEnd)
 	p := func(i int) string { return strconv.Itoa(ports[i]) }
-	args := []string{"server",
+	// -logtostderr: the log goes to weed.log, not to files in /tmp.
+	args := []string{"-logtostderr", "server",
 		"-dir=" + filepath.Join(dir, "data"),
 		"-ip=127.0.0.1", "-ip.bind=127.0.0.1",
 		"-master.port=" + p(0), "-master.port.grpc=" + p(1),
@@ -159,8 +165,10 @@ func launch(ctx context.Context, bin, dir string) (*Server, error) {
 		// Like the production store, the bucket must exist: a write to a
 		// missing one is an error, not a new bucket.
 		"-s3.autoCreateBucket=false",
-		// Small volumes: a test store holds megabytes, not the default 30 GB.
-		"-master.volumeSizeLimitMB=64", "-volume.max=16",
+		// Small volumes: a test store holds megabytes, not the default 30
+		// GB. Every bucket is a collection with volumes of its own (one
+		// each, see master.toml), and tests make a bucket apiece.
+		"-master.volumeSizeLimitMB=64", "-volume.max=1000",
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
@@ -186,6 +194,13 @@ func launch(ctx context.Context, bin, dir string) (*Server, error) {
 	}
 	return s, nil
 }
+
+const masterTOML = `[master.volume_growth]
+copy_1 = 1
+copy_2 = 2
+copy_3 = 3
+copy_other = 1
+`
 
 // writeConfig writes the S3 identities: one, allowed everything, whose
 // requests must be signed with its secret. No anonymous identity.

@@ -164,7 +164,7 @@ func TestTwoServersShareS3AndTheDatabase(t *testing.T) {
 	if _, err := s3c.PutObject(context.Background(), bucket.Name, orphan, bytes.NewReader(pdf), int64(len(pdf)), minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	a.clock.Advance(time.Until(a.clock.Now()) + blobGrace + time.Hour) // the objects' times are the S3 server's
+	a.clock.Advance(time.Since(a.clock.Now()) + blobGrace + time.Hour) // the objects' times are the S3 server's
 	n, err := b.srv.sweepBlobs(context.Background())
 	if err != nil || n != 1 {
 		t.Fatalf("the second server's sweep deleted %d (%v), want the one orphan", n, err)
