@@ -121,20 +121,20 @@ func build(ctx context.Context, path string, log io.Writer) error {
 	return nil
 }
 
-// buildEnv is ours minus what would tie the build to the project: a
-// go.work, GOFLAGS such as -mod=vendor, and CGO (weed needs none; off, the
-// binary runs wherever it was built).
+// buildEnv is ours minus what would tie the build to the project (a
+// go.work, GOFLAGS such as -mod=vendor) or make a binary for another
+// machine (GOOS, GOARCH: the binary runs here).
 func buildEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		switch name {
-		case "GOWORK", "GOFLAGS", "CGO_ENABLED", "GOOS", "GOARCH":
+		case "GOWORK", "GOFLAGS", "GOOS", "GOARCH":
 			continue
 		}
 		env = append(env, kv)
 	}
-	return append(env, "GOWORK=off", "GOFLAGS=-mod=readonly", "CGO_ENABLED=0")
+	return append(env, "GOWORK=off", "GOFLAGS=-mod=readonly")
 }
 
 func isExecutable(path string) bool {
