@@ -47,6 +47,13 @@ func TestJourneyDocuments(t *testing.T) {
 	exited := one(`SELECT application_id FROM exits WHERE status = 'approved' ORDER BY id LIMIT 1`)
 	writtenOff := one(`SELECT application_id FROM endings WHERE kind = 'write_off' AND status = 'approved' ORDER BY id LIMIT 1`)
 
+	// the application form is pre-filled with what the enterprise entered
+	var title, enterprise string
+	if err := a.DB.Pool.QueryRow(ctx, `SELECT a.title, e.name FROM applications a JOIN enterprises e ON e.id = a.enterprise_id
+		WHERE a.id = $1`, signedApp).Scan(&title, &enterprise); err != nil {
+		t.Fatal(err)
+	}
+
 	dateRE := regexp.MustCompile(`\d{4}年\d{1,2}月\d{1,2}日`)
 	upperRE := regexp.MustCompile(`[壹贰叁肆伍陆柒捌玖][零壹贰叁肆伍陆柒捌玖拾佰仟万亿]*元`)
 	docs := []struct {
@@ -64,7 +71,13 @@ func TestJourneyDocuments(t *testing.T) {
 		{"exit", app(exited) + "/print/exit", "#exit-figures", []string{"股权退出确认书", "退出价款", "经办", "复核", "审批", "受让方"}, true, true},
 		{"write-off", app(writtenOff) + "/print/write-off", "#printout", []string{"核销的决定", "经办", "审批", "盖章"}, true, true},
 		{"pledge", app(signedApp) + "/templates/integrity_pledge", "#template-doc", []string{"承诺", "盖章"}, false, true},
-		{"application-form", app(signedApp) + "/templates/application_form", "#template-doc", []string{"项目概述", "盖章"}, true, true},
+		{"application-form", app(signedApp) + "/templates/application_form", "#template-doc", []string{"项目概述", "盖章", title, enterprise}, true, true},
+		// The auditor's printouts: period, preparer, print time, chain head
+		// and the 制表/复核 lines (issue 15 point 3).
+		{"journal", a.URL + "/ledger/journal/print", "#print-signatures",
+			[]string{"日记账", "期间", "全部期间", "打印时间", "打印人", "李经办", "数据截至链头", "号凭证", "台账凭证总数", "合计", "制表", "复核", "签字"}, false, true},
+		{"trial-balance", a.URL + "/ledger/trial-balance/print", "#print-signatures",
+			[]string{"试算平衡表", "期间", "打印时间", "打印人", "李经办", "数据截至链头", "号凭证", "借贷平衡", "合计", "制表", "复核", "签字"}, false, true},
 	}
 	dir := os.Getenv("E2E_PDFS")
 	if dir == "" {
@@ -118,6 +131,13 @@ func TestJourneyDocuments(t *testing.T) {
 			}
 			if d.date && !dateRE.MatchString(flat) {
 				t.Errorf("%s: no date written 2026年3月31日", d.name)
+			}
+			if (d.name == "journal" || d.name == "trial-balance") && !regexp.MustCompile(`打印时间：\d{4}年\d{1,2}月\d{1,2}日\d{2}:\d{2}`).MatchString(flat) {
+				t.Errorf("%s: no print time written 2026年3月31日 15:04", d.name)
+			}
+			// print.css numbers the pages in the @page margin box
+			if !strings.Contains(flat, "第1页") {
+				t.Errorf("%s: no page number (第 1 页) printed", d.name)
 			}
 			for _, bad := range []string{"签约后0个月内", "项目项目", "round", "discount", "stake_ceiling", "{{"} {
 				if strings.Contains(flat, bad) {

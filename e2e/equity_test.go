@@ -73,7 +73,11 @@ func TestJourneyEquity(t *testing.T) {
 
 	approver := newBrowser(t, "approver")
 	approver.login(a.URL, "shenpi", seed.DemoPassword)
-	approver.do(chromedp.Navigate(equityURL), chromedp.Click(chromedp.CSS(`#approve-conversion`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
+	approver.do(chromedp.Navigate(equityURL), chromedp.Click(chromedp.CSS(`form:has(#approve-conversion) input[name="confirm"]`)),
+		chromedp.Click(chromedp.CSS(`#approve-conversion`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
+	if flash := approver.text(`.flash`); !strings.Contains(flash, "转股已批准") || !strings.Contains(flash, "工商变更") {
+		t.Fatalf("after the conversion's approval: %q", flash)
+	}
 	if st := approver.state(); st != "converted" {
 		t.Fatalf("after approval: %s", st)
 	}
@@ -110,7 +114,8 @@ func TestJourneyEquity(t *testing.T) {
 			staff2.screenshot("exit_refused")
 			t.Fatalf("exit %d not recorded: %q", i+1, msg)
 		}
-		approver2.do(chromedp.Navigate(equityURL), chromedp.Click(chromedp.CSS(`.approve-exit`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
+		approver2.do(chromedp.Navigate(equityURL), chromedp.Click(chromedp.CSS(`form:has(.approve-exit) input[name="confirm"]`)),
+			chromedp.Click(chromedp.CSS(`.approve-exit`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
 		if i == 0 {
 			approver2.screenshot("first_exit")
 		}

@@ -110,7 +110,8 @@ func TestJourneyExitExampleE(t *testing.T) {
 			staff.screenshot("exit_refused")
 			t.Fatalf("exit %d not recorded: %q", i+1, msg)
 		}
-		approver.do(chromedp.Navigate(equityURL), chromedp.Click(chromedp.CSS(`.approve-exit`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
+		approver.do(chromedp.Navigate(equityURL), chromedp.Click(chromedp.CSS(`form:has(.approve-exit) input[name="confirm"]`)),
+			chromedp.Click(chromedp.CSS(`.approve-exit`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
 	}
 	staff.do(chromedp.Navigate(equityURL), chromedp.WaitVisible(chromedp.CSS(`#realised`)))
 	staff.screenshot("exited")

@@ -108,6 +108,10 @@ func TestLayoutFits(t *testing.T) {
 				b.do(chromedp.Navigate(a.URL+"/reviews/"+review), chromedp.Click(chromedp.CSS(`#declare-none`)),
 					chromedp.WaitVisible(chromedp.CSS(`#score-form`)))
 				measure("/reviews/"+review, "/reviews/"+review+"/scoring")
+				// 检查 on an empty form: every field carries its error, and
+				// the page still fits.
+				b.do(chromedp.Click(chromedp.CSS(`#check-review`)), chromedp.WaitVisible(chromedp.CSS(`#score-form .field.has-error`)))
+				measure("/reviews/"+review, "/reviews/"+review+"/checked")
 			}
 			if tc.width >= 1280 {
 				// A heading's drop-down opens inside the window.

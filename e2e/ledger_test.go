@@ -113,10 +113,19 @@ func TestJourneyLedger(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#approve-button`)),
 	)
 	ab.screenshot("to_approve")
+	// Approving pays out money for good: the approver confirms the amount,
+	// written in 大写, by ticking the box; the browser requires it.
+	if text := ab.text(`#approve-form [data-confirm-text]`); !strings.Contains(text, "您将批准拨付 人民币") || !strings.Contains(text, "（¥") {
+		t.Fatalf("confirmation %q", text)
+	}
 	ab.do(
+		chromedp.Click(chromedp.CSS(`#approve-form input[name="confirm"]`)),
 		chromedp.Click(chromedp.CSS(`#approve-button`)),
 		chromedp.WaitVisible(chromedp.CSS(`#record-entry`)),
 	)
+	if flash := ab.text(`.flash`); !strings.Contains(flash, "下一步") {
+		t.Fatalf("after the approval: %q", flash)
+	}
 	if status, entry := ab.text(`#record-title .badge`), ab.text(`#record-entry`); status != "已审批" || entry != "第 2 号" {
 		t.Fatalf("after approval: %q %q", status, entry)
 	}
@@ -132,7 +141,7 @@ func TestJourneyLedger(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#journal-table tbody.entry[data-seq="2"]`)),
 	)
 	if row := au.text(`#journal-table tbody.entry[data-seq="2"]`); !strings.Contains(row, "拨付先投资金") ||
-		!strings.Contains(row, "1221/app/"+app) || !strings.Contains(row, "1,000,000.00") {
+		!strings.Contains(row, "项目 低空物流无人机中试") || strings.Contains(row, "1221/app/") || !strings.Contains(row, "1,000,000.00") {
 		t.Fatalf("journal entry 2: %q", row)
 	}
 	au.screenshot("journal")
@@ -181,7 +190,8 @@ func TestJourneyLedger(t *testing.T) {
 		t.Fatalf("trial balance: %q", ok)
 	}
 	au.screenshot("trial_balance")
-	if tb := fetch(`#export-csv`); tb.Status != 200 || !strings.Contains(tb.Text, "1221/app/"+app) {
+	// The sub-account by its project, never its key (issue 14).
+	if tb := fetch(`#export-csv`); tb.Status != 200 || !strings.Contains(tb.Text, "项目 低空物流无人机中试") || strings.Contains(tb.Text, "1221/app/") {
 		t.Fatalf("trial balance csv: %d\n%s", tb.Status, tb.Text)
 	}
 

@@ -166,12 +166,15 @@ func TestJourneyReview(t *testing.T) {
 		t.Fatalf("amount after the refusal %q %v", amount, err)
 	}
 	staff.screenshot("decision_refused")
-	// The refused page, refilled after the refusal, stops answering its
-	// htmx preview and "add a row" in the browser since the last merges
-	// (over HTTP both work: TestTermsForms) — an open defect, see issue
-	// 14's note. The journey goes on from a fresh page.
-	staff.do(chromedp.Navigate(appURL), chromedp.WaitVisible(chromedp.CSS(`#f-amount`)),
-		chromedp.SetValue(chromedp.CSS(`#f-amount`), "8,000,000"))
+	// The journey goes on ON THE REFUSED PAGE, as a person would: the
+	// discount is corrected there, the live preview answers and "add a row"
+	// works on the page the refusal rendered.
+	staff.do(chromedp.SetValue(chromedp.CSS(`#f-discount`), "15"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#f-discount').dispatchEvent(new Event('change', {bubbles: true}))`),
+		chromedp.WaitVisible(chromedp.CSS(`#pv-units`)))
+	if pv := staff.text(`#terms-preview`); !strings.Contains(pv, "元") || !strings.Contains(pv, "%") {
+		t.Fatalf("preview on the refused page %q", pv)
+	}
 	// A third tranche ("add a row" posts the form back), the plan in amounts.
 	staff.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('#add-tranche').click()`),
 		chromedp.WaitVisible(chromedp.CSS(`#tranche-table tbody tr:nth-child(3)`)))
@@ -193,7 +196,12 @@ func TestJourneyReview(t *testing.T) {
 
 	approver := newBrowser(t, "approver")
 	approver.login(a.URL, "shenpi", seed.DemoPassword)
-	approver.do(chromedp.Navigate(appURL), chromedp.Click(chromedp.CSS(`#approve-decision`)), chromedp.WaitVisible(chromedp.CSS(`#notice`)))
+	approver.do(chromedp.Navigate(appURL), chromedp.WaitVisible(chromedp.CSS(`#approve-decision`)))
+	if text := approver.text(`form:has(#approve-decision) [data-confirm-text]`); !strings.Contains(text, "人民币捌佰万元整（¥8,000,000.00）") {
+		t.Fatalf("decision confirmation %q", text)
+	}
+	approver.do(chromedp.Click(chromedp.CSS(`form:has(#approve-decision) input[name="confirm"]`)),
+		chromedp.Click(chromedp.CSS(`#approve-decision`)), chromedp.WaitVisible(chromedp.CSS(`#notice`)))
 	if st := approver.state(); st != "approved" {
 		t.Fatalf("after approval: %s", st)
 	}

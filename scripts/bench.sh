@@ -14,8 +14,15 @@
 #   BENCH_POSTINGS   synthetic ledger postings (default 1000000)
 #   BENCH_CLIENTS    concurrent signed-in clients (default 32)
 #   BENCH_DURATION   per scenario (default 15s)
+#   BENCH_DOCUMENTS  "off": seed the applications without their documents
+#                    (seed -synthetic -documents=false: about 30 s instead
+#                    of 12 min for 100,000; the checklists are then empty)
 #   BENCH_WRITES     commits per second while each scenario runs (default 0:
 #                    read-only; loadgen -writes)
+#   BENCH_SERVER     run this server binary instead of building bin/server
+#                    (to compare two builds on the same kept data)
+#   BENCH_SCENARIOS  loadgen -scenarios (default: all of them, including the
+#                    staff and approver to-do home pages)
 #   BENCH_DIR        keep the data here and reuse it on the next run with the
 #                    same sizes (default: a temporary directory, removed on exit)
 set -euo pipefail
@@ -26,6 +33,12 @@ postings=${BENCH_POSTINGS:-1000000}
 clients=${BENCH_CLIENTS:-32}
 duration=${BENCH_DURATION:-15s}
 writes=${BENCH_WRITES:-0}
+documents=${BENCH_DOCUMENTS:-on}
+case "$documents" in
+  on) docflag= ; docstamp= ;;
+  off) docflag=-documents=false; docstamp=-nodocs ;;
+  *) echo "bench: BENCH_DOCUMENTS must be on or off" >&2; exit 1 ;;
+esac
 
 keep=1
 dir=${BENCH_DIR:-}
@@ -66,26 +79,31 @@ trap 'exit 130' INT TERM
 step() { echo "bench: $(date +%T) $*" >&2; }
 
 scripts/ensure-packages.sh postgres
-step "building bin/server and bin/loadgen"
-make -s build
+server=${BENCH_SERVER:-bin/server}
+if [ -z "${BENCH_SERVER:-}" ]; then
+  step "building bin/server and bin/loadgen"
+  make -s build
+else
+  step "using $server; building bin/loadgen"
+fi
 go build -trimpath -o bin/loadgen ./cmd/loadgen
 
-stamp="$dir/seeded-$apps-$postings"
+stamp="$dir/seeded-$apps-$postings$docstamp"
 if [ -f "$stamp" ]; then
   step "reusing the data in $dir ($apps applications, $postings postings)"
   # Data kept from an earlier run may predate the newest migrations.
-  bin/server migrate >&2
+  "$server" migrate >&2
 else
   [ -d "$DATA_DIR" ] && { echo "bench: $DATA_DIR holds data of other sizes; remove it or pick another BENCH_DIR" >&2; exit 1; }
   step "migrating a private PostgreSQL in $cluster"
-  bin/server migrate >&2
-  bin/server seed >/dev/null
-  step "seeding $apps synthetic applications with documents"
+  "$server" migrate >&2
+  "$server" seed >/dev/null
+  step "seeding $apps synthetic applications (documents $documents)"
   /usr/bin/time -f 'bench: seed -synthetic: %e s wall, %U s user, %S s sys, %M KiB max RSS' \
-    bin/server seed -synthetic "$apps" | grep -v '^合成数据：已写入' >&2
+    "$server" seed -synthetic "$apps" $docflag | grep -v '^合成数据：已写入' >&2
   step "seeding $postings ledger postings"
   /usr/bin/time -f 'bench: ledger synthetic: %e s wall, %U s user, %S s sys, %M KiB max RSS' \
-    bin/server ledger synthetic -postings "$postings" >&2
+    "$server" ledger synthetic -postings "$postings" >&2
   touch "$stamp"
 fi
 
@@ -97,9 +115,9 @@ for _ in $(seq 1 50); do
 done
 [ -n "$port" ] || { echo "bench: no free loopback port found" >&2; exit 1; }
 
-step "starting bin/server on 127.0.0.1:$port"
+step "starting $server on 127.0.0.1:$port"
 LISTEN_ADDR="127.0.0.1:$port" BASE_URL="http://127.0.0.1:$port" \
-  bin/server serve >"$dir/server.out" 2>"$dir/server.log" &
+  "$server" serve >"$dir/server.out" 2>"$dir/server.log" &
 server_pid=$!
 ready=0
 for _ in $(seq 1 240); do
@@ -114,6 +132,7 @@ if [ "$ready" != 1 ]; then
 fi
 
 step "load: $clients clients, $duration per scenario"
-echo "Data: $apps synthetic applications with documents, $postings ledger postings; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run."
+echo "Data: $apps synthetic applications (documents $documents), $postings ledger postings, page cache ${PAGE_CACHE:-on}, $writes commits/s; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run."
 echo
-bin/loadgen -target "http://127.0.0.1:$port" -clients "$clients" -duration "$duration" -writes "$writes"
+bin/loadgen -target "http://127.0.0.1:$port" -clients "$clients" -duration "$duration" -writes "$writes" \
+  ${BENCH_SCENARIOS:+-scenarios "$BENCH_SCENARIOS"}

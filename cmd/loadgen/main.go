@@ -50,6 +50,10 @@ const demoPassword = "Demo@2026ite"
 // secret (seed.DemoLogins), repeated for the same reason.
 const demoTOTPSecret = "PUOL2S3YGPWYC4ZR7MA2J3IZ5WK4PN5C"
 
+// demoApproverTOTPSecret is the demo approver's (shenpi), for the
+// approver's home page: its to-do lists are other statements than staff's.
+const demoApproverTOTPSecret = "7IEN3ACG4SGXUXA7KIXBPBTRWUB65KG3"
+
 // maxDuration bounds a scenario: the harness never runs unbounded.
 const maxDuration = 5 * time.Minute
 
@@ -64,17 +68,20 @@ func main() {
 }
 
 type options struct {
-	target    *url.URL
-	clients   int
-	duration  time.Duration
-	requests  int
-	warmup    time.Duration
-	username  string
-	password  string
-	totp      string         // the user's TOTP secret
-	session   []*http.Cookie // the signed-in session every client shares
-	ids       []int64
-	scenarios []string
+	target   *url.URL
+	clients  int
+	duration time.Duration
+	requests int
+	warmup   time.Duration
+	username string
+	password string
+	totp     string         // the user's TOTP secret
+	session  []*http.Cookie // the signed-in session every client shares
+	// approver, approverTOTP sign in the clients of approver_home (the
+	// approver's to-do home page); same password.
+	approver, approverTOTP string
+	ids                    []int64
+	scenarios              []string
 	// writes is how many commits per second a separate signed-in client
 	// makes while each scenario runs (a staff comment on an application),
 	// to measure the pages while the data changes; 0 for read-only load.
@@ -93,13 +100,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	password := fs.String("password", demoPassword, "its password")
 	totpSecret := fs.String("totp", demoTOTPSecret, "its TOTP secret (base32), for the code of the second sign-in step")
 	idList := fs.String("ids", "", "comma-separated application IDs for the application page (default: discovered from the queue)")
-	scenarioList := fs.String("scenarios", "bare,queue,application,dashboard,journal", "scenarios to run, in order")
+	scenarioList := fs.String("scenarios", "bare,queue,application,dashboard,journal,home,approver_home", "scenarios to run, in order")
+	approver := fs.String("approver", "shenpi", "approver username for approver_home (the demo approver by default)")
+	approverTOTP := fs.String("approver-totp", demoApproverTOTPSecret, "the approver's TOTP secret (base32)")
 	writes := fs.Float64("writes", 0, "commits per second during each scenario (staff comments, from one more client); 0: read-only")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	o := options{clients: *clients, duration: *duration, requests: *requests, warmup: *warmup,
-		username: *username, password: *password, totp: *totpSecret, scenarios: strings.Split(*scenarioList, ","), writes: *writes}
+		username: *username, password: *password, totp: *totpSecret, scenarios: strings.Split(*scenarioList, ","), writes: *writes,
+		approver: *approver, approverTOTP: *approverTOTP}
 	var err error
 	if o.target, err = loopback(*target); err != nil {
 		return err
@@ -134,7 +144,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return bench(ctx, o, stdout, stderr)
 }
 
-var allScenarios = []string{"bare", "queue", "application", "dashboard", "journal"}
+// allScenarios: home and approver_home are the to-do home pages (GET /,
+// ListToDo plus the navigation's CountToDo) of the staff user and of an
+// approver.
+var allScenarios = []string{"bare", "queue", "application", "dashboard", "journal", "home", "approver_home"}
 
 // loopback parses the target and refuses anything but plain HTTP to a
 // loopback name or address.
@@ -445,6 +458,21 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "loadgen: %d application IDs from the queue\n", len(ids))
 	}
 
+	var approvers []*client
+	if slices.Contains(o.scenarios, "approver_home") {
+		a := newClient(tr)
+		if err := a.login(ctx, o.target, o.approver, o.password, o.approverTOTP); err != nil {
+			return err
+		}
+		cookies := a.hc.Jar.Cookies(o.target)
+		approvers = make([]*client, o.clients)
+		for i := range approvers {
+			approvers[i] = newClient(tr)
+			approvers[i].hc.Jar.SetCookies(o.target, cookies)
+		}
+		fmt.Fprintf(stderr, "loadgen: %d clients signed in as %s\n", o.clients, o.approver)
+	}
+
 	var w *writer
 	if o.writes > 0 {
 		var err error
@@ -477,6 +505,10 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			r = drive(ctx, o, clients, "dashboard", "/dashboard", func(int, int) string { return base + "/dashboard" })
 		case "journal":
 			r = drive(ctx, o, clients, "journal", "/ledger/journal", func(int, int) string { return base + "/ledger/journal" })
+		case "home":
+			r = drive(ctx, o, clients, "staff to-do home", "/ (staff)", func(int, int) string { return base + "/" })
+		case "approver_home":
+			r = drive(ctx, o, approvers, "approver to-do home", "/ (approver)", func(int, int) string { return base + "/" })
 		}
 		r.writes, r.writeErrors = stopWrites()
 		fmt.Fprintf(stderr, "loadgen: %-28s %7d requests, %5d errors, %8.1f req/s, p99 %s\n",

@@ -50,11 +50,11 @@ func TestSeedSyntheticCommand(t *testing.T) {
 		if blobs < 100 {
 			t.Fatalf("%d blobs under DATA_DIR/blobs/docs", blobs)
 		}
-		// Demo wrote 8 rows (the enterprise and seven accounts, one per
+		// Demo wrote 9 rows (the enterprise and eight accounts, one per
 		// role), after the first start's crypto_recorded row unless the
 		// test database had its CRYPTO recorded already; the synthetic run
 		// adds exactly one.
-		demo := 8
+		demo := 9
 		if pgtest.Crypto() == "" {
 			demo++
 		}

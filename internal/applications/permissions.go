@@ -17,6 +17,7 @@ import "slices"
 //	application page  CanEdit → EditApplication, its disbursement section → ReadLedger, CanAskPrecheck → AskPrecheck, CanSubmit → SubmitApplication,
 //	                  CanWithdraw → WithdrawApplication, CanReview → FormalReview,
 //	                  CanComment → CommentApplication, CanAssign → AssignLiaison
+//	information asked CanAsk → AskInformation, CanAnswer → AnswerInformation
 //	review section    CanDraw → ManagePanel, CanPrepare → PrepareDecision, CanCheck → ApproveDecision,
 //	                  CanObject → HandleObjections, CanCheckObjection → ApproveObjection, CanReadPlan (the plan link) → ReadLedger
 //	agreement page    CanSign → SignAgreement, CanPropose → ProposeTerms, CanApprove → ApproveTerms
@@ -73,11 +74,13 @@ const (
 	ActionSubmitApplication   Action = "submit_application"   // 提交申报
 	ActionWithdrawApplication Action = "withdraw_application" // 撤回申报
 	ActionSubmitReport        Action = "submit_report"        // 报送进展报告
+	ActionAnswerInformation   Action = "answer_information"   // 答复经办人员要求补充的信息
 
 	// Staff (经办人员): liaison, formal review, expert review, preparing.
 	ActionDownloadTemplates  Action = "download_templates"  // 下载材料模板
 	ActionCommentApplication Action = "comment_application" // 填写审查意见
 	ActionAssignLiaison      Action = "assign_liaison"      // 指定对接人
+	ActionAskInformation     Action = "ask_information"     // 要求企业补充信息（附答复期限）
 	ActionFormalReview       Action = "formal_review"       // 形式审查（材料审核、审查结论）
 	ActionAttachMinutes      Action = "attach_minutes"      // 登记决策联席会/管委会会议纪要
 	ActionAdmitApplication   Action = "admit_application"   // 准予不符合申报条件的申报（写明理由）
@@ -124,7 +127,7 @@ const (
 	ActionReadReports        Action = "read_reports"         // 查看进展报告
 	ActionUseSimulator       Action = "use_simulator"        // 使用转股测算器
 	ActionExportScores       Action = "export_scores"        // 导出评审打分表
-	ActionReadEquityRegister Action = "read_equity_register" // 查看股权台账与关注清单
+	ActionReadEquityRegister Action = "read_equity_register" // 查看股权台账
 	ActionReadDashboard      Action = "read_dashboard"       // 查看看板
 	ActionReadIndicators     Action = "read_indicators"      // 查看、导出绩效指标
 	ActionReadLedger         Action = "read_ledger"          // 查看台账与拨付记录
@@ -142,11 +145,12 @@ const (
 	ActionManageCalendar    Action = "manage_calendar"    // 设置节假日
 	ActionManageRates       Action = "manage_rates"       // 登记、更正参考利率
 
-	// TODO(DOMAIN §2, trustee 受托管理机构经办): a RoleTrustee will see
-	// converted, exiting and ended projects, the equity register and their
-	// terms (ActionReadApplications, ActionReadEquityRegister limited to those projects),
-	// and be a maker for exits: ActionPrepareExit and a new ActionRecordExitReceipt
-	// (登记退出回款), checked by the approver like staff's money actions.
+	// The trustee (受托管理机构经办, DOMAIN §2) reads its platform's projects
+	// from conversion on (the route's role here; which projects, the
+	// handler's scope check: checkApplicationAccess) and prepares their
+	// exits like staff (trusteeMaker); an approver checks them.
+	ActionRecordExitReceipt Action = "record_exit_receipt" // 登记退出回款
+	ActionReadWatchlist     Action = "read_watchlist"      // 查看关注清单
 )
 
 // Security (issue 16, 三员分立). Every signed-in user manages their own
@@ -191,6 +195,12 @@ var (
 	signedIn   = grant{any: true}    // changes no business record
 	bureau     = []Role{RoleStaff, RoleApprover, RoleAuditor}
 	withOwners = []Role{RoleEnterprise, RoleStaff, RoleApprover, RoleAuditor}
+	// holders read a project from its conversion on: the bureau and the
+	// platform's trustee (scoped to its platform's projects by the handler).
+	holders = []Role{RoleStaff, RoleApprover, RoleAuditor, RoleTrustee}
+	// everyReader reads an application's pages: its owner, the bureau and
+	// (from conversion on) the platform's trustee.
+	everyReader = []Role{RoleEnterprise, RoleStaff, RoleApprover, RoleAuditor, RoleTrustee}
 )
 
 func read(roles ...Role) grant  { return grant{kind: kindRead, roles: roles} }
@@ -201,6 +211,9 @@ func write(roles ...Role) grant { return grant{kind: kindWrite, roles: roles} }
 var (
 	maker   = grant{kind: kindPrepare, money: true, roles: []Role{RoleStaff}}
 	checker = grant{kind: kindApprove, money: true, roles: []Role{RoleApprover}}
+	// trusteeMaker: an exit is prepared by staff or the platform's trustee
+	// (DOMAIN §8), and checked by an approver like every money action.
+	trusteeMaker = grant{kind: kindPrepare, money: true, roles: []Role{RoleStaff, RoleTrustee}}
 )
 
 // permissions is THE table: actions × roles. Changing who may do something
@@ -229,7 +242,7 @@ var permissions = map[Action]grant{
 	ActionReadInbox: signedIn,
 	ActionCalculate: signedIn,
 
-	ActionSetNotifications: write(RoleEnterprise, RoleStaff, RoleApprover, RoleExpert),
+	ActionSetNotifications: write(RoleEnterprise, RoleStaff, RoleApprover, RoleExpert, RoleTrustee),
 
 	ActionManageColleagues:    write(RoleEnterprise),
 	ActionEditApplication:     write(RoleEnterprise),
@@ -237,10 +250,12 @@ var permissions = map[Action]grant{
 	ActionSubmitApplication:   write(RoleEnterprise),
 	ActionWithdrawApplication: write(RoleEnterprise),
 	ActionSubmitReport:        write(RoleEnterprise),
+	ActionAnswerInformation:   write(RoleEnterprise),
 
-	ActionDownloadTemplates:  read(withOwners...), // blank forms: every reader of the application page
+	ActionDownloadTemplates:  read(everyReader...), // blank forms: every reader of the application page
 	ActionCommentApplication: write(RoleStaff),
 	ActionAssignLiaison:      write(RoleStaff),
+	ActionAskInformation:     write(RoleStaff),
 	ActionFormalReview:       write(RoleStaff),
 	ActionAttachMinutes:      write(RoleStaff),
 	ActionAdmitApplication:   write(RoleStaff),
@@ -264,7 +279,7 @@ var permissions = map[Action]grant{
 	ActionRecordDisbursement:  maker,
 	ActionRequestReversal:     maker, // until issue 12 also the admin, for appropriations
 	ActionPrepareConversion:   maker,
-	ActionPrepareExit:         maker,
+	ActionPrepareExit:         trusteeMaker,
 	ActionPrepareEnding:       maker,
 
 	ActionApproveDecision:       checker,
@@ -278,12 +293,13 @@ var permissions = map[Action]grant{
 	ActionReviewAsExpert: write(RoleExpert),
 
 	ActionReadProgrammes:     read(RoleStaff, RoleApprover, RoleAuditor, RoleAdmin),
-	ActionReadApplications:   read(withOwners...),
-	ActionReadDocuments:      read(RoleEnterprise, RoleStaff, RoleApprover, RoleAuditor, RoleExpert),
+	ActionReadApplications:   read(everyReader...),                                                                // the trustee: its platform's projects from conversion on
+	ActionReadDocuments:      read(RoleEnterprise, RoleStaff, RoleApprover, RoleAuditor, RoleExpert, RoleTrustee), // never ID copies or credit reports for experts and trustees (handleDocument)
 	ActionReadReports:        read(withOwners...),
 	ActionUseSimulator:       read(withOwners...),
 	ActionExportScores:       read(bureau...),
-	ActionReadEquityRegister: read(bureau...),
+	ActionReadEquityRegister: read(holders...), // the trustee: its platform's positions
+	ActionReadWatchlist:      read(bureau...),  // pre-conversion matters: not the trustee's
 	ActionReadDashboard:      read(bureau...),
 	ActionReadIndicators:     read(bureau...),
 	ActionReadLedger:         read(bureau...),
@@ -307,6 +323,8 @@ var permissions = map[Action]grant{
 	ActionResetSecondFactor:    write(RoleSecurityAdmin),
 	ActionReadSecurityEvents:   read(RoleSecurityAdmin),
 	ActionVerifyEnterprise:     write(RoleStaff),
+
+	ActionRecordExitReceipt: write(RoleStaff, RoleTrustee), // evidence of money the exit's approval already posted
 }
 
 // actionOrder is the declaration order, for stable listings.
@@ -315,7 +333,8 @@ var actionOrder = []Action{
 	ActionSignOut, ActionViewHome, ActionReadInbox, ActionCalculate,
 	ActionSetNotifications,
 	ActionManageColleagues, ActionEditApplication, ActionAskPrecheck, ActionSubmitApplication, ActionWithdrawApplication, ActionSubmitReport,
-	ActionDownloadTemplates, ActionCommentApplication, ActionAssignLiaison, ActionFormalReview, ActionManageExperts, ActionManagePanel,
+	ActionAnswerInformation,
+	ActionDownloadTemplates, ActionCommentApplication, ActionAssignLiaison, ActionAskInformation, ActionFormalReview, ActionManageExperts, ActionManagePanel,
 	ActionAttachMinutes, ActionAdmitApplication,
 	ActionHandleObjections, ActionSignAgreement, ActionReportEvent, ActionVerifyEvent, ActionRecordRegistration, ActionConfirmMilestone,
 	ActionReviewReport, ActionRecordAcceptance, ActionReadCalendar, ActionClosePeriod, ActionReadRates,
@@ -330,6 +349,7 @@ var actionOrder = []Action{
 	ActionManageUsers, ActionManageEnterprises, ActionManageProgrammes, ActionManageReporting, ActionManageCalendar, ActionManageRates,
 	ActionManageOwnAccount, ActionManageSecurityPolicy, ActionUnlockAccount, ActionResetSecondFactor, ActionReadSecurityEvents,
 	ActionVerifyEnterprise,
+	ActionRecordExitReceipt, ActionReadWatchlist,
 }
 
 // Actions returns every action in declaration order. The slice is a fresh copy.

@@ -167,7 +167,7 @@ func TestCanRefusesTheUnknown(t *testing.T) {
 func TestRolesForIsStable(t *testing.T) {
 	t.Parallel()
 	got := RolesFor(ActionReadApplications)
-	want := []Role{RoleEnterprise, RoleStaff, RoleApprover, RoleAuditor}
+	want := []Role{RoleEnterprise, RoleStaff, RoleApprover, RoleAuditor, RoleTrustee}
 	if !slices.Equal(got, want) {
 		t.Fatalf("RolesFor(ActionReadApplications) = %v, want %v (AllRoles order)", got, want)
 	}
@@ -195,5 +195,30 @@ func TestThreeSeparatedAdministrators(t *testing.T) {
 		if RoleSecurityAdmin.Can(a) {
 			t.Errorf("the security admin may %s, a business or administration action", a)
 		}
+	}
+}
+
+// TestTrusteeHoldsExitsOnly: DOMAIN §2, the platform's trustee reads the
+// projects, register and terms, prepares exits and records their receipts,
+// and nothing before conversion or of the review: no application queue
+// actions, no watchlist, no approval, no document it may not see (the
+// handler refuses ID copies and credit reports).
+func TestTrusteeHoldsExitsOnly(t *testing.T) {
+	t.Parallel()
+	may := []Action{ActionReadApplications, ActionReadEquityRegister, ActionPrepareExit, ActionRecordExitReceipt,
+		ActionReadDocuments, ActionDownloadTemplates, ActionSetNotifications}
+	for _, a := range Actions() {
+		if a.Public() || a.AnyRole() {
+			continue
+		}
+		if got, want := RoleTrustee.Can(a), slices.Contains(may, a); got != want {
+			t.Errorf("RoleTrustee.Can(%s) = %v, want %v", a, got, want)
+		}
+	}
+	if !ActionPrepareExit.Prepares() || !ActionPrepareExit.Money() {
+		t.Error("an exit is a maker's money action, whoever prepares it")
+	}
+	if RoleTrustee.Can(ActionApproveEquityProposal) {
+		t.Error("the trustee approves its own exits")
 	}
 }

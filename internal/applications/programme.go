@@ -68,11 +68,19 @@ type Programme struct {
 	NoticeWorkingDays      int
 	TermsTemplate          json.RawMessage
 	HoldingPlatform        string
-	RequiresSpecialAudit   bool // an acceptance needs the special audit report (专项审计报告, DOMAIN §16)
+	HoldingPlatformUSCC    string // the platform's 统一社会信用代码: its trustees see the programme's holdings; "" none
+	RequiresSpecialAudit   bool   // an acceptance needs the special audit report (专项审计报告, DOMAIN §16)
 	Version                int
 	CreatedAt              time.Time
 	UpdatedAt              time.Time
 }
+
+// The default holding platform (the demo's; its code is an example that
+// passes the check, not a real one).
+var (
+	DefaultHoldingPlatform     = "呼和浩特经济技术开发区国有资本投资运营有限公司"
+	DefaultHoldingPlatformUSCC = ExampleUSCC(90_000_018)
+)
 
 // NewProgramme returns a programme with every default of DOMAIN §3.
 func NewProgramme(year int, today time.Time) Programme {
@@ -84,7 +92,7 @@ func NewProgramme(year int, today time.Time) Programme {
 		CreditReportMaxAgeDays: 90, PanelSize: 5, Criteria: DefaultCriteria(),
 		PassScore: decimal.NewFromInt(70), Aggregation: "trimmed_mean", NoticeWorkingDays: 5,
 		TermsTemplate:   DefaultTermsTemplate(),
-		HoldingPlatform: "呼和浩特经济技术开发区国有资本投资运营有限公司",
+		HoldingPlatform: DefaultHoldingPlatform, HoldingPlatformUSCC: DefaultHoldingPlatformUSCC,
 	}
 }
 
@@ -122,6 +130,8 @@ func (p Programme) Validate() error {
 		return FieldError("aggregation", "请选择有效的汇总方式。")
 	case strings.TrimSpace(p.HoldingPlatform) == "":
 		return FieldError("holding_platform", "请填写受托管理机构名称。")
+	case p.HoldingPlatformUSCC != "" && ValidateUSCC(p.HoldingPlatformUSCC) != nil:
+		return FieldError("holding_platform_uscc", "受托管理机构的统一社会信用代码无效：应为 18 位，请核对后重新填写。")
 	}
 	for _, s := range p.Sectors {
 		if !s.Valid() {

@@ -39,34 +39,59 @@ var half = decimal.RequireFromString("0.5")
 // ValidateReview checks a review against the programme's criteria: every
 // criterion scored from 0 to its weight in whole or half points, a
 // recommendation, and a suggested amount (if any) that is a positive
-// amount in yuan. It returns the total score.
+// amount in yuan, and the overall comment. It returns the total score and
+// the first problem (CheckReview lists them all). Errors: Invalid, with
+// the field.
 func (p Programme) ValidateReview(in ReviewInput) (decimal.Decimal, error) {
+	total, problems := p.reviewProblems(in)
+	if len(problems) > 0 {
+		return total, FieldError(problems[0][0], problems[0][1])
+	}
+	return total, nil
+}
+
+// CheckReview is the expert's 检查 before submitting: every problem of the
+// review at once, field → Chinese message, so each shows beside its field
+// while nothing is locked yet. Empty: the review may be submitted.
+func (p Programme) CheckReview(in ReviewInput) map[string]string {
+	_, problems := p.reviewProblems(in)
+	out := make(map[string]string, len(problems))
+	for _, pr := range problems {
+		out[pr[0]] = pr[1]
+	}
+	return out
+}
+
+// reviewProblems lists the problems in form order as (field, message).
+func (p Programme) reviewProblems(in ReviewInput) (decimal.Decimal, [][2]string) {
 	total := decimal.Zero
+	var out [][2]string
+	add := func(field, msg string) { out = append(out, [2]string{field, msg}) }
 	for _, c := range p.Criteria {
 		s, ok := in.Scores[c.Code]
-		if !ok {
-			return total, FieldError("score_"+c.Code, fmt.Sprintf("请为“%s”打分。", c.Name))
+		switch {
+		case !ok:
+			add("score_"+c.Code, fmt.Sprintf("请为“%s”打分。", c.Name))
+		case s.IsNegative() || s.GreaterThan(c.Weight):
+			add("score_"+c.Code, fmt.Sprintf("“%s”的得分须在 0 到 %s 分之间。", c.Name, c.Weight.String()))
+		case !s.Mod(half).IsZero():
+			add("score_"+c.Code, fmt.Sprintf("“%s”的得分须为整数或半分（如 17.5）。", c.Name))
+		default:
+			total = total.Add(s)
 		}
-		if s.IsNegative() || s.GreaterThan(c.Weight) {
-			return total, FieldError("score_"+c.Code, fmt.Sprintf("“%s”的得分须在 0 到 %s 分之间。", c.Name, c.Weight.String()))
-		}
-		if !s.Mod(half).IsZero() {
-			return total, FieldError("score_"+c.Code, fmt.Sprintf("“%s”的得分须为整数或半分（如 17.5）。", c.Name))
-		}
-		total = total.Add(s)
 	}
 	switch in.Recommendation {
 	case RecommendApprove, RecommendRevise, RecommendReject:
 	default:
-		return total, FieldError("recommendation", "请选择推荐意见。")
+		add("recommendation", "请选择推荐意见。")
 	}
 	if in.SuggestedAmount.Valid && (!in.SuggestedAmount.Decimal.IsPositive() || !in.SuggestedAmount.Decimal.Equal(in.SuggestedAmount.Decimal.Truncate(2))) {
-		return total, FieldError("suggested_amount", "建议金额须为大于 0 的金额（元），最多两位小数。")
+		add("suggested_amount", "建议金额须为大于 0 的金额（元），最多两位小数。")
 	}
 	if strings.TrimSpace(in.Overall) == "" {
-		return total, FieldError("overall_comment", "请填写总体评审意见。")
+		add("overall_comment", "请填写总体评审意见。")
 	}
-	return total, nil
+	return total, out
 }
 
 // SubmittedReview is a locked review as the result needs it.

@@ -226,9 +226,14 @@ const (
 	// RoleSecurityAdmin sets the security policy, unlocks accounts and
 	// resets second factors (三员分立, issue 16).
 	RoleSecurityAdmin Role = "security_admin" // 安全管理员
+
+	// RoleTrustee works for the state-owned holding platform that holds
+	// the equity (DOMAIN §2): it sees its platform's projects from
+	// conversion on and prepares their exits (issue 18).
+	RoleTrustee Role = "trustee" // 受托管理机构经办
 )
 
-var allRoles = []Role{RoleEnterprise, RoleStaff, RoleApprover, RoleExpert, RoleAuditor, RoleAdmin, RoleSecurityAdmin}
+var allRoles = []Role{RoleEnterprise, RoleStaff, RoleApprover, RoleExpert, RoleAuditor, RoleAdmin, RoleTrustee, RoleSecurityAdmin}
 
 var roleLabels = map[Role]string{
 	RoleEnterprise: "企业用户",
@@ -239,6 +244,7 @@ var roleLabels = map[Role]string{
 	RoleAdmin:      "系统管理员",
 
 	RoleSecurityAdmin: "安全管理员",
+	RoleTrustee:       "受托管理机构经办",
 }
 
 // AllRoles returns the roles in DOMAIN §2's order. The slice is a fresh copy.
@@ -251,7 +257,7 @@ func AllRoles() []Role { return slices.Clone(allRoles) }
 func ParseRole(s string) (Role, error) {
 	r := Role(strings.ToLower(strings.TrimSpace(s)))
 	if !r.Valid() {
-		return "", FieldError("role", fmt.Sprintf("未知的角色「%s」，可选：企业用户、经办人员、审批人、评审专家、审计人员、系统管理员、安全管理员", strings.TrimSpace(s)))
+		return "", FieldError("role", fmt.Sprintf("未知的角色「%s」，可选：企业用户、经办人员、审批人、评审专家、审计人员、系统管理员、受托管理机构经办、安全管理员", strings.TrimSpace(s)))
 	}
 	return r, nil
 }

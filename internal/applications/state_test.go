@@ -275,6 +275,7 @@ func TestRoles(t *testing.T) {
 		{RoleExpert, "expert", "评审专家"},
 		{RoleAuditor, "auditor", "审计人员"},
 		{RoleAdmin, "admin", "系统管理员"},
+		{RoleTrustee, "trustee", "受托管理机构经办"},
 		{RoleSecurityAdmin, "security_admin", "安全管理员"},
 	}
 	all := AllRoles()

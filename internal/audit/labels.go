@@ -1,6 +1,9 @@
 package audit
 
-import "strings"
+import (
+	"sort"
+	"strings"
+)
 
 // eventLabels names the events the application writes, in Chinese, for
 // the pages that show an audit trail; the stored name stays the stable,
@@ -105,6 +108,11 @@ var eventLabels = map[string]string{
 	"enterprise_verify":         "企业注册信息核验通过",
 	"enterprise_verify_refused": "企业注册信息核验不予通过",
 	"ledger_totals_rebuilt":     "重建台账汇总",
+	"chain_anchor":              "签发链头锚定",
+
+	// issue 18: the trustee
+	"user_platform_change": "变更用户所属受托管理机构",
+	"exit_receipt_record":  "登记退出回款",
 }
 
 // recordLabels names the objects events are about, and the records of the
@@ -115,6 +123,7 @@ var recordLabels = map[string]string{
 	"reversal":        "冲正申请",
 	"conversion":      "转股方案",
 	"exit":            "退出方案",
+	"exit_receipt":    "退出回款",
 	"ending":          "结题/追回方案",
 	"terms":           "条款变更",
 	"application":     "申报",
@@ -127,13 +136,49 @@ var recordLabels = map[string]string{
 	"seed":            "演示数据",
 	"installation":    "系统设置",
 	// exports (ObjectType is the view exported)
-	"audit_log":            "审计日志",
-	"equity_register":      "股权台账",
-	"ledger_account":       "明细账",
-	"ledger_journal":       "日记账",
-	"ledger_register":      "项目台账",
-	"ledger_trial_balance": "试算平衡表",
-	"watchlist":            "关注清单",
+	"audit_log":               "审计日志",
+	"equity_register":         "股权台账",
+	"ledger_account":          "明细账",
+	"ledger_journal":          "日记账",
+	"ledger_register":         "项目台账",
+	"ledger_trial_balance":    "试算平衡表",
+	"watchlist":               "关注清单",
+	"ledger_balances":         "科目余额表",
+	"conversion_certificates": "转股测算单清单",
+	"chain_anchor":            "链头锚定",
+	"acceptance":              "结题验收",
+	"ledger_period":           "会计期间",
+	"rate_entry":              "参考利率",
+	"security_policy":         "安全策略",
+	"objection":               "公示异议",
+	"decision":                "资助决定",
+	"expert":                  "专家",
+	"expert_profile":          "专家信息",
+	"review":                  "评审",
+	"panel":                   "评审专家组",
+	"trigger_event":           "转股事项",
+	"agreement":               "投资协议",
+	"minutes":                 "会议纪要",
+	"score_sheet":             "评分表",
+}
+
+// sectionLabels name the dashboard's and the indicators' sections, for
+// their exports' object types ("dashboard_pipeline").
+var sectionLabels = map[string]string{
+	"budget": "批次预算执行", "pipeline": "项目流程漏斗", "sectors": "领域分布", "watchlist": "关注事项",
+	"recycling": "资金循环", "returns": "已退出项目收益", "summary": "指标汇总", "disbursed": "拨付资金",
+	"social": "撬动社会资本", "conversion": "转股", "recycled": "回收资金", "enterprises": "企业绩效", "losses": "亏损率",
+}
+
+// EventNames are the events the application writes, by their Chinese
+// names, for the audit log's filter.
+func EventNames() [][2]string {
+	out := make([][2]string, 0, len(eventLabels))
+	for k, v := range eventLabels {
+		out = append(out, [2]string{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][1] < out[j][1] })
+	return out
 }
 
 // ObjectLabel is the Chinese name of an event's object type, or the type
@@ -142,8 +187,13 @@ func ObjectLabel(objectType string) string {
 	if l, ok := recordLabels[objectType]; ok {
 		return l
 	}
-	if section, ok := strings.CutPrefix(objectType, "dashboard_"); ok {
-		return "看板（" + section + "）"
+	for prefix, view := range map[string]string{"dashboard_": "看板", "indicators_": "绩效指标"} {
+		if section, ok := strings.CutPrefix(objectType, prefix); ok {
+			if l, ok := sectionLabels[section]; ok {
+				section = l
+			}
+			return view + "（" + section + "）"
+		}
 	}
 	return objectType
 }

@@ -35,10 +35,11 @@ var DefaultPolicy = Policy{
 
 // secondFactorRoles must enrol a second factor whatever the policy says
 // (issue 16): everyone who can see or move the bureau's records or the
-// system itself. The trustee joins them when that role exists.
+// system itself, and the trustee, who reads the platform's holdings and
+// prepares their exits.
 var secondFactorRoles = map[applications.Role]bool{
 	applications.RoleStaff: true, applications.RoleApprover: true, applications.RoleAuditor: true,
-	applications.RoleAdmin: true, applications.RoleSecurityAdmin: true,
+	applications.RoleAdmin: true, applications.RoleSecurityAdmin: true, applications.RoleTrustee: true,
 }
 
 // RequiresSecondFactor reports whether a user of role must use a second

@@ -23,6 +23,10 @@ type User struct {
 	MustChangePassword bool      // set by someone else: change it before anything else
 	PasswordChangedAt  time.Time //
 	TOTPEnrolled       bool      // a TOTP secret is stored
+
+	// Platform is the 统一社会信用代码 of the holding platform a trustee
+	// works for (issue 18); "" for every other role.
+	Platform string
 }
 
 // Session is a signed-in browser. The cookie holds the token; the database

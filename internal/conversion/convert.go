@@ -437,23 +437,23 @@ func minUnit(scale int, un string) string {
 func basisName(b string) string {
 	switch b {
 	case BasisRound:
-		return "融资轮价格 round"
+		return "融资轮价格"
 	case BasisAppraisal:
-		return "评估价格 appraisal"
+		return "评估价格"
 	case BasisDiscount:
-		return "折扣价格 discount"
+		return "折扣价格"
 	case BasisCap:
-		return "估值上限 cap"
+		return "估值上限"
 	case BasisFloor:
-		return "最低价格 floor"
+		return "最低价格"
 	case BasisFixedPrice:
-		return "约定价格 fixed_price"
+		return "约定价格"
 	case BasisFixedStake:
-		return "约定持股比例 fixed_stake"
+		return "约定持股比例"
 	case BasisStakeCeiling:
-		return "持股比例上限 stake_ceiling"
+		return "持股比例上限"
 	case BasisPar:
-		return "面值 par"
+		return "面值"
 	}
 	return b
 }

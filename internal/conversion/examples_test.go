@@ -403,6 +403,9 @@ func lookup(doc any, path string) (string, error) {
 	return "", fmt.Errorf("value %v is not a string", cur)
 }
 
+// latinWord is a word of lower-case Latin letters (an engine key).
+var latinWord = regexp.MustCompile(`[A-Za-z]*[a-z][A-Za-z_]+`)
+
 // TestExplainSteps checks that the explanation names the figures a reader
 // needs to follow the calculation, in Chinese.
 func TestExplainSteps(t *testing.T) {
@@ -410,10 +413,10 @@ func TestExplainSteps(t *testing.T) {
 		name, body string
 		want       []string // fragments that must appear in some step
 	}{
-		{"AConversion", exampleAConversion, []string{"参考价格", "80.000000", "融资轮价格 round", "250000.00", "37500.00", "资本公积", "2962500.00", "0.02912621", "0.77669903"}},
-		{"CStakeCeiling", exampleC, []string{"578 天", "98180.82", "5.000000", "4.500000", "466262", "超过上限", "333333", "6.294549", "持股比例上限 stake_ceiling", "股本"}},
+		{"AConversion", exampleAConversion, []string{"参考价格", "80.000000", "（依据：融资轮价格）", "250000.00", "37500.00", "资本公积", "2962500.00", "0.02912621", "0.77669903"}},
+		{"CStakeCeiling", exampleC, []string{"578 天", "98180.82", "5.000000", "4.500000", "466262", "超过上限", "333333", "6.294549", "（依据：持股比例上限）", "股本"}},
 		{"BCap", exampleBConversion, []string{"折扣", "64.000000", "估值上限价格", "60.000000"}},
-		{"AExit", exampleAExit, []string{"1096 天", "1461 天", "1095 天", "90082.19", "105041.10", "1809917.81", "market", "-100000.00", "1.031708", "0.00911826"}},
+		{"AExit", exampleAExit, []string{"1096 天", "1461 天", "1095 天", "90082.19", "105041.10", "1809917.81", "按“市场价值”规则", "-100000.00", "1.031708", "0.00911826"}},
 		{"BExit", exampleBExit, []string{"1826 天", "1500821.92", "3536714.08", "0.02184362"}},
 	}
 	for _, tt := range tests {
@@ -436,6 +439,13 @@ func TestExplainSteps(t *testing.T) {
 			for _, s := range res.Steps {
 				if !hasHan(s) {
 					t.Errorf("step %q is not in Chinese", s)
+				}
+				// A person reads the steps (simulator, conversion and exit
+				// pages, printouts): no engine key such as "round" or
+				// "pro_rata" may show; upper-case MOIC and XIRR are the
+				// measures' names.
+				if w := latinWord.FindString(s); w != "" {
+					t.Errorf("step %q shows the English word %q", s, w)
 				}
 			}
 		})

@@ -193,8 +193,8 @@ func (e *exit) compute() (ExitResult, error) {
 		dayWeighted.Add(dayWeighted, mul(d.amount, ratInt(d.day)))
 	}
 	if steps.on {
-		steps.add("成本基数 = 拨付合计 %s 元；转股后持有 %s 单位；%s，单利，ACT/365，自%s计息；成本分摊方式：%s；市场价值低于上限金额时按 %s 规则。",
-			fixed(basis, 2, halfUp), fixed(e.units, sc, down), e.rates.basisName(), accrualName(e.accrual), allocationName(e.allocation), e.belowCap)
+		steps.add("成本基数 = 拨付合计 %s 元；转股后持有 %s 单位；%s，单利，按实际天数 ÷ 365 计，自%s计息；成本分摊方式：%s；市场价值低于上限金额时%s。",
+			fixed(basis, 2, halfUp), fixed(e.units, sc, down), e.rates.basisName(), accrualName(e.accrual), allocationName(e.allocation), belowCapName(e.belowCap))
 		e.rates.explain(&steps)
 	}
 
@@ -391,7 +391,7 @@ func (e *exit) compute() (ExitResult, error) {
 		if r, ok := xirr(flows); ok {
 			res.Totals.XIRR = fixedPtr(r, placesXIRR, halfUp)
 			if steps.on {
-				steps.add("XIRR（拨付为流出、收回为流入，ACT/365）= %s。", *res.Totals.XIRR)
+				steps.add("XIRR（拨付为流出、收回为流入，按实际天数 ÷ 365 计）= %s。", *res.Totals.XIRR)
 			}
 		} else if steps.on {
 			steps.add("这组现金流没有内部收益率（例如全部收回为 0），XIRR 为空。")
@@ -429,12 +429,12 @@ func (e *exit) price(t tranche, k, concession *big.Rat, steps *stepList) (procee
 	case e.belowCap == BelowCapMarket:
 		proceeds = t.mv
 		if steps.on {
-			steps.add("  市场价值 %s 元 < K：按 market 规则收回市场价值 %s 元（容亏）。", fixed(t.mv, 2, halfUp), fixed(t.mv, 2, halfUp))
+			steps.add("  市场价值 %s 元 < K：按“市场价值”规则收回市场价值 %s 元（容亏）。", fixed(t.mv, 2, halfUp), fixed(t.mv, 2, halfUp))
 		}
 	default:
 		proceeds = k
 		if steps.on {
-			steps.add("  市场价值 %s 元 < K：按 cap 规则仍收回 K = %s 元（如创始人按约定回购）。", fixed(t.mv, 2, halfUp), fixed(k, 2, halfUp))
+			steps.add("  市场价值 %s 元 < K：按“上限金额”规则仍收回 K = %s 元（如创始人按约定回购）。", fixed(t.mv, 2, halfUp), fixed(k, 2, halfUp))
 		}
 	}
 	switch {
@@ -465,9 +465,17 @@ func accrualName(a string) string {
 	return "各笔拨付日起"
 }
 
+// belowCapName is the below-cap rule as the steps say it.
+func belowCapName(r string) string {
+	if r == BelowCapCap {
+		return "仍按上限金额收回（如约定回购）"
+	}
+	return "按市场价值收回（容亏）"
+}
+
 func allocationName(a string) string {
 	if a == AllocationProRata {
-		return "拨付金额比例（pro_rata）"
+		return "按拨付金额比例分摊"
 	}
-	return "先拨付先分摊（fifo）"
+	return "先拨付先分摊"
 }

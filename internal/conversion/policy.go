@@ -190,11 +190,11 @@ func (r *rates) rateFor(day int64, n int) (appliedRate, error) {
 func (a appliedRate) describe(r *rates) string {
 	switch a.basis {
 	case RateBasisTier:
-		return fmt.Sprintf("持有不超过 %d 年（%s 及以前），按该档年收益率 %s（%s）计息，依据 tier", a.tier.years, dayString(a.tier.anniv), ratStr(a.rate), percent(a.rate))
+		return fmt.Sprintf("持有不超过 %d 年（%s 及以前），按该档年收益率 %s（%s）计息（分档）", a.tier.years, dayString(a.tier.anniv), ratStr(a.rate), percent(a.rate))
 	case RateBasisReference:
-		return fmt.Sprintf("按 %s 起生效的参考利率 %s 加点 %s，年利率 %s（%s），依据 reference", a.entry.date, percent(a.entry.rate), percent(r.spread), ratStr(a.rate), percent(a.rate))
+		return fmt.Sprintf("按 %s 起生效的参考利率 %s 加点 %s，年利率 %s（%s）（参考利率）", a.entry.date, percent(a.entry.rate), percent(r.spread), ratStr(a.rate), percent(a.rate))
 	}
-	return fmt.Sprintf("按固定年收益率 %s（%s）计息，依据 fixed", ratStr(a.rate), percent(a.rate))
+	return fmt.Sprintf("按固定年收益率 %s（%s）计息（固定）", ratStr(a.rate), percent(a.rate))
 }
 
 // basisName names the return basis in the first step; for a fixed rate the

@@ -175,10 +175,13 @@ func TestExitPolicyRules(t *testing.T) {
 	t.Run("ExplainNamesTheRules", func(t *testing.T) {
 		body := strings.Replace(ex, `{"kind"`, `{"explain":true,"kind"`, 1)
 		all := strings.Join(exitOf(t, body).Steps, "\n")
-		for _, w := range []string{"2028-01-15", "依据 tier", "2025-05-20", "3.00%", "0.50%", "依据 reference", "公开挂牌", "1600000.00", "2030-01-15", "按评估值", "1300000.00", "0.06025647"} {
+		for _, w := range []string{"2028-01-15", "计息（分档）", "2025-05-20", "3.00%", "0.50%", "（参考利率）", "公开挂牌", "1600000.00", "2030-01-15", "按评估值", "1300000.00", "0.06025647"} {
 			if !strings.Contains(all, w) {
 				t.Errorf("steps lack %q:\n%s", w, all)
 			}
+		}
+		if w := latinWord.FindString(all); w != "" {
+			t.Errorf("steps show the English word %q:\n%s", w, all)
 		}
 	})
 }

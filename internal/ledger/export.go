@@ -29,7 +29,8 @@ const (
 // Number formats for ColNumber columns (Excel format codes).
 const (
 	NumFmtUnits   = "#,##0.####"   // share units or registered capital
-	NumFmtPercent = "0.00%"        // a stake or an XIRR, stored as a fraction (0.125 shows 12.50%)
+	NumFmtPercent = "0.00%"        // an XIRR, stored as a fraction (0.125 shows 12.50%)
+	NumFmtStake   = "0.000000%"    // a stake, stored as a fraction to 8 places (0.02912621 shows 2.912621%)
 	NumFmtRatio   = `0.00"x"`      // a multiple such as MOIC (1.5 shows 1.50x)
 	NumFmtGeneral = "#,##0.00####" // the default
 )

@@ -1,6 +1,10 @@
 package ledger
 
-import "github.com/shopspring/decimal"
+import (
+	"strconv"
+
+	"github.com/shopspring/decimal"
+)
 
 // JournalTable is the ledger journal export (日记账): one row per posting,
 // so debits and credits can be summed per column in a spreadsheet. The
@@ -18,8 +22,8 @@ var JournalTable = Table{
 		{Title: "借方金额", Type: ColMoney},
 		{Title: "贷方金额", Type: ColMoney},
 		{Title: "业务单据", Type: ColText, Width: 20},
-		{Title: "制单人", Type: ColInt},
-		{Title: "复核人", Type: ColInt},
+		{Title: "制单人", Type: ColText, Width: 16},
+		{Title: "复核人", Type: ColText, Width: 16},
 		{Title: "冲销凭证序号", Type: ColInt, Width: 14},
 		{Title: "记账时间", Type: ColDateTime},
 		{Title: "哈希", Type: ColText, Width: 66},
@@ -27,7 +31,9 @@ var JournalTable = Table{
 }
 
 // AppendJournalRow appends the JournalTable row of posting p of entry e to
-// dst (pass row[:0] of a reused slice to write a cursor without allocating).
+// dst (pass row[:0] of a reused slice to write a cursor without allocating),
+// with the stored keys (sub-account, record, user IDs); the server's export
+// replaces them with the names a person reads.
 func AppendJournalRow(dst []Value, e *Entry, p Posting) []Value {
 	var debit, credit, reverses Value
 	if p.Side == Debit {
@@ -42,7 +48,7 @@ func AppendJournalRow(dst []Value, e *Entry, p Posting) []Value {
 		Int(e.Seq), Date(e.ValueDate), Text(e.Kind.Label()), Text(e.Memo),
 		Text(string(p.Account.Code)), Text(p.Account.Name()), Text(p.Account.String()),
 		debit, credit,
-		Text(e.Record.String()), Int(e.MakerID), Int(e.CheckerID), reverses,
+		Text(e.Record.String()), Text(strconv.FormatInt(e.MakerID, 10)), Text(strconv.FormatInt(e.CheckerID, 10)), reverses,
 		DateTime(e.CreatedAt), Text(e.Hash),
 	)
 }

@@ -331,7 +331,7 @@ func (x *XLSXWriter) writeChainSheet(h ChainHead) error {
 		{"链头哈希", h.Hash},
 		{"哈希算法", h.Algorithm},
 		{"链头标识", h.String()},
-		{"说明", "导出时台账最后一条凭证的序号与哈希。用“ledger verify”或审计页面核验：该序号的凭证哈希应与此一致，且链条完整。"},
+		{"说明", "导出时台账最后一条凭证的序号与哈希。用台账校验命令或台账校验页面核验：该序号的凭证哈希应与此一致，且链条完整。"},
 	}
 	for i, r := range rows {
 		if err := x.f.SetSheetRow(s, "A"+strconv.Itoa(i+1), &r); err != nil {

@@ -273,6 +273,7 @@ type QueueFilter struct {
 	LiaisonID    int64
 	Search       string // company name fragment or 信用代码
 	EnterpriseID int64  // enterprise users: only their own
+	Platform     string // trustees: only their platform's projects from conversion on (its USCC)
 	// Keyset: the (state_changed_at, id) of the last row of the previous page.
 	AfterTime time.Time
 	AfterID   int64
@@ -307,6 +308,9 @@ func (db *DB) ListApplications(ctx context.Context, f QueueFilter) (_ []applicat
 	}
 	if f.EnterpriseID != 0 {
 		where = append(where, "a.enterprise_id = "+arg(f.EnterpriseID))
+	}
+	if f.Platform != "" {
+		where = append(where, heldByPlatform("a.id", arg(f.Platform)+"::text"))
 	}
 	if s := strings.TrimSpace(f.Search); s != "" {
 		if u := applications.NormalizeUSCC(s); applications.ValidateUSCC(u) == nil {

@@ -114,3 +114,26 @@ func scopeNames(ctx context.Context, tx pgx.Tx, bs *ledger.BalanceSheet, names m
 	}
 	return rows.Err()
 }
+
+// SubAccountNames are the programme names and project titles of every
+// sub-account, keyed by scope and ID (Code empty), so that pages and
+// exports name a sub-account instead of printing "1002/prog/1".
+func (db *DB) SubAccountNames(ctx context.Context) (_ map[ledger.AccountKey]string, err error) {
+	defer wrap(&err, "SubAccountNames")
+	names := map[ledger.AccountKey]string{}
+	rows, err := db.Pool.Query(ctx, `SELECT 'prog', id, name FROM programmes UNION ALL SELECT 'app', id, title FROM applications`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k ledger.AccountKey
+		var scope, name string
+		if err := rows.Scan(&scope, &k.ID, &name); err != nil {
+			return nil, err
+		}
+		k.Scope = ledger.Scope(scope)
+		names[k] = name
+	}
+	return names, rows.Err()
+}

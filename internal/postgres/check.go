@@ -207,10 +207,19 @@ func (db *DB) RejectProposal(ctx context.Context, actor audit.Actor, kind string
 	if !ok {
 		return 0, applications.Errorf(applications.NotFound, "记录不存在。")
 	}
-	if reason == "" {
-		return 0, applications.FieldError("reason", "退回须写明原因。")
-	}
 	var appID int64
+	if reason == "" {
+		// With the project, so that the page the reason was missing on is
+		// shown again with the message, not an error page.
+		// t.table comes from the fixed map above, never input.
+		if err := db.Pool.QueryRow(ctx, `SELECT application_id FROM `+t.table+` WHERE id = $1`, id).Scan(&appID); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return 0, applications.Errorf(applications.NotFound, "记录不存在。")
+			}
+			return 0, err
+		}
+		return appID, applications.FieldError("reason", "退回须写明原因。")
+	}
 	err = db.checkTx(ctx, actor, kind, id, "reject", func(tx pgx.Tx, now time.Time, chk *checker) error {
 		var maker int64
 		var status string

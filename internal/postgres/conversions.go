@@ -289,6 +289,9 @@ func (db *DB) ApproveConversion(ctx context.Context, actor audit.Actor, id int64
 		if err := notifyEnterprise(ctx, tx, now, NotifyOutcome, a.ID, "项目“"+a.Title+"”转股已审批，请办理工商变更登记。", ""); err != nil {
 			return err
 		}
+		if err := notifyPlatform(ctx, tx, now, NotifyHoldingConverted, a.ID, "项目“"+a.Title+"”已完成转股，由本机构受托持有："+c.Result.Units+" 单位。", ""); err != nil {
+			return err
+		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "conversion_approve", ObjectType: RecordConversion,
 			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"entry_seq": posted.Seq, "digest": c.Digest}})
 	})

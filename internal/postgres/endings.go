@@ -63,7 +63,7 @@ func (db *DB) EvaluateLapses(ctx context.Context) (_ int, err error) {
 }
 
 // balanceOf is a project sub-account's debit-minus-credit balance.
-func balanceOf(ctx context.Context, tx pgx.Tx, code ledger.Code, appID int64) (decimal.Decimal, error) {
+func balanceOf(ctx context.Context, tx querier, code ledger.Code, appID int64) (decimal.Decimal, error) {
 	var d decimal.Decimal
 	err := tx.QueryRow(ctx, `SELECT COALESCE(sum(CASE side WHEN 'debit' THEN amount ELSE -amount END), 0)
 		FROM ledger_postings WHERE account_code = $1 AND scope = 'app' AND scope_id = $2`, string(code), appID).Scan(&d)
@@ -83,6 +83,11 @@ type Ending struct {
 	PreparedByName string
 	CheckedByName  string
 	EntrySeq       int64
+	// Posts is what the approval books: the amount posted once approved;
+	// while pending, the balance the approval would move today (a lapse,
+	// a recovery claim and a write-off take the account balance at
+	// approval), so the approver confirms a figure. Zero for an extension.
+	Posts decimal.Decimal
 }
 
 // ListEndings returns an application's endings, newest first.
@@ -97,7 +102,39 @@ func (db *DB) ListEndings(ctx context.Context, appID int64) (_ []Ending, err err
 		return e, r.Scan(&e.ID, &e.Kind, &e.Amount, &e.Reason, &e.ValueDate, &e.EvidenceDoc, &e.Status, &e.PreparedBy, &e.PreparedByName,
 			&e.CheckedByName, &e.EntrySeq)
 	})
-	return es, mapError(err)
+	if err != nil {
+		return nil, mapError(err)
+	}
+	var state applications.State
+	if err := db.Pool.QueryRow(ctx, `SELECT state FROM applications WHERE id = $1`, appID).Scan(&state); err != nil {
+		return nil, mapError(err)
+	}
+	for i, e := range es {
+		es[i].Posts = e.Amount.Decimal
+		if e.Status != applications.EndingPending || e.Amount.Valid || e.Kind == EndingExtend {
+			continue
+		}
+		if es[i].Posts, err = balanceOf(ctx, db.Pool, writeOffAccount(e.Kind, state), appID); err != nil {
+			return nil, err
+		}
+	}
+	return es, nil
+}
+
+// writeOffAccount is the account an ending's approval empties: 1221 for a
+// lapse or a recovery claim, and for a write-off the account the project's
+// state holds its money in.
+func writeOffAccount(kind string, state applications.State) ledger.Code {
+	if kind != EndingWriteOff {
+		return ledger.CodeInvested
+	}
+	switch state {
+	case applications.StateConverted, applications.StateExiting:
+		return ledger.CodeEquity
+	case applications.StateRecovery:
+		return ledger.CodeRecoveryDue
+	}
+	return ledger.CodeInvested
 }
 
 // EndingInput is what staff prepare.
@@ -286,13 +323,7 @@ func (db *DB) ApproveEnding(ctx context.Context, actor audit.Actor, id int64) (e
 				return err
 			}
 		case EndingWriteOff:
-			from := ledger.CodeInvested
-			switch a.State {
-			case applications.StateConverted, applications.StateExiting:
-				from = ledger.CodeEquity
-			case applications.StateRecovery:
-				from = ledger.CodeRecoveryDue
-			}
+			from := writeOffAccount(kind, a.State)
 			bal, err := balanceOf(ctx, tx, from, appID)
 			if err != nil {
 				return err

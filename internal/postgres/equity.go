@@ -31,9 +31,28 @@ type EquityPosition struct {
 	Proceeds       decimal.Decimal
 }
 
+// heldByPlatform is the trustee's scope (DOMAIN §2): a project of a
+// programme whose holding platform is $n, that went through conversion (an
+// approved conversion: converted, exiting, exited, or ended after it).
+func heldByPlatform(app, platform string) string {
+	return `EXISTS (SELECT 1 FROM programmes hp JOIN conversions hc ON hc.application_id = ` + app + ` AND hc.status = 'approved'
+		WHERE hp.id = (SELECT programme_id FROM applications WHERE id = ` + app + `) AND hp.holding_platform_uscc = ` + platform + `)`
+}
+
+// HeldByPlatform reports whether a trustee of the platform (its USCC) may
+// see the application: its programme's holding platform is theirs and it
+// went through conversion.
+func (db *DB) HeldByPlatform(ctx context.Context, appID int64, platform string) (_ bool, err error) {
+	defer wrap(&err, "HeldByPlatform %d", appID)
+	var ok bool
+	err = db.Pool.QueryRow(ctx, `SELECT `+heldByPlatform("$1::bigint", "$2::text"), appID, platform).Scan(&ok)
+	return ok, mapError(err)
+}
+
 // ListEquity returns the platform's positions (the equity register), by
-// programme then project; programmeID 0 lists every programme.
-func (db *DB) ListEquity(ctx context.Context, programmeID int64) (_ []EquityPosition, err error) {
+// programme then project; programmeID 0 lists every programme, platform
+// "" every platform (else only the programmes it holds for).
+func (db *DB) ListEquity(ctx context.Context, programmeID int64, platform string) (_ []EquityPosition, err error) {
 	defer wrap(&err, "ListEquity %d", programmeID)
 	rows, _ := db.Pool.Query(ctx, `
 		SELECT a.id, a.title, e.name, p.id, p.name, a.state, c.conversion_date, c.units,
@@ -44,8 +63,8 @@ func (db *DB) ListEquity(ctx context.Context, programmeID int64) (_ []EquityPosi
 		FROM conversions c JOIN applications a ON a.id = c.application_id
 		JOIN enterprises e ON e.id = a.enterprise_id JOIN programmes p ON p.id = a.programme_id
 		LEFT JOIN exits x ON x.application_id = a.id
-		WHERE c.status = 'approved' AND ($1 = 0 OR p.id = $1)
-		GROUP BY a.id, e.name, p.id, c.id ORDER BY p.id, a.id`, programmeID)
+		WHERE c.status = 'approved' AND ($1 = 0 OR p.id = $1) AND ($2 = '' OR p.holding_platform_uscc = $2)
+		GROUP BY a.id, e.name, p.id, c.id ORDER BY p.id, a.id`, programmeID, platform)
 	ps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (EquityPosition, error) {
 		var q EquityPosition
 		var state string

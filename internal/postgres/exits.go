@@ -73,23 +73,27 @@ type Exit struct {
 	AppraisalDoc        int64  // 0 when none
 	RateSeries          string // the policy's reference series code, "" when none
 	RateSeriesName      string
+
+	// The receipt of the proceeds (退出回款), once recorded.
+	ReceivedOn       *time.Time
+	ReceiptReference string
 }
 
 const exitColumns = `x.id, x.tranche_no, x.exit_date, x.units, x.buyer_kind, x.buyer, x.market_value, x.cost, x.interest,
 	x.proceeds, x.concession, x.gain, x.status, x.prepared_by, pu.display_name, COALESCE(cu.display_name, ''),
 	COALESCE(x.entry_seq, 0), x.result_text, x.request_text, x.exchange, x.listing_no, x.appraiser, x.appraisal_report_no,
 	x.appraisal_report_date, x.appraised_value, x.appraisal_filing_no, COALESCE(x.appraisal_doc, 0), x.rate_series,
-	COALESCE(rs.name, '')`
+	COALESCE(rs.name, ''), er.received_on, COALESCE(er.bank_reference, '')`
 
 const exitFrom = ` FROM exits x JOIN users pu ON pu.id = x.prepared_by LEFT JOIN users cu ON cu.id = x.checked_by
-	LEFT JOIN rate_series rs ON rs.code = x.rate_series `
+	LEFT JOIN rate_series rs ON rs.code = x.rate_series LEFT JOIN exit_receipts er ON er.exit_id = x.id `
 
 func scanExit(row pgx.CollectableRow) (Exit, error) {
 	var x Exit
 	err := row.Scan(&x.ID, &x.TrancheNo, &x.Date, &x.Units, &x.BuyerKind, &x.Buyer, &x.MarketValue, &x.Cost, &x.Interest,
 		&x.Proceeds, &x.Concession, &x.Gain, &x.Status, &x.PreparedBy, &x.PreparedByName, &x.CheckedByName, &x.EntrySeq, &x.ResultText,
 		&x.RequestText, &x.Exchange, &x.ListingNo, &x.Appraiser, &x.AppraisalReportNo, &x.AppraisalReportDate, &x.AppraisedValue,
-		&x.AppraisalFilingNo, &x.AppraisalDoc, &x.RateSeries, &x.RateSeriesName)
+		&x.AppraisalFilingNo, &x.AppraisalDoc, &x.RateSeries, &x.RateSeriesName, &x.ReceivedOn, &x.ReceiptReference)
 	return x, err
 }
 
@@ -488,9 +492,85 @@ func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) (err
 				return err
 			}
 		}
+		if err := notify(ctx, tx, now, NotifyExitApproved, preparedBy, fmt.Sprintf("退出方案已批准：“%s”第 %d 期，回款 %s 元，请登记回款。",
+			a.Title, x.TrancheNo, x.Proceeds.StringFixed(2)), "/applications/"+itoa64(appID)+"/equity#exit-"+itoa64(id)); err != nil {
+			return err
+		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "exit_approve", ObjectType: RecordExit,
 			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"entry_seq": posted.Seq,
 				"proceeds": x.Proceeds.StringFixed(2), "units_sold_total": sold.String()}})
 	})
 	return mapError(err)
+}
+
+// ExitReceiptInput is the buyer's payment for an approved exit arriving in
+// the fund's account, as staff or the trustee record it.
+type ExitReceiptInput struct {
+	ReceivedOn time.Time
+	Amount     decimal.Decimal
+	Reference  string // the bank's reference (银行回单号)
+}
+
+// RecordExitReceipt records that an approved exit's proceeds arrived
+// (退出回款). The ledger carries the proceeds from the exit's approval, so
+// the receipt moves no money: it is the evidence, and must equal the
+// proceeds to the fen. One per exit; a retried submission with the same
+// key is accepted once. It returns the exit's application. Errors:
+// NotFound, Conflict (not approved, already recorded), Invalid.
+func (db *DB) RecordExitReceipt(ctx context.Context, actor audit.Actor, exitID int64, in ExitReceiptInput, key string) (_ int64, err error) {
+	defer wrap(&err, "RecordExitReceipt %d", exitID)
+	if err := checkIdempotencyKey(key); err != nil {
+		return 0, err
+	}
+	in.Reference = strings.TrimSpace(in.Reference)
+	switch {
+	case in.ReceivedOn.IsZero():
+		return 0, applications.FieldError("received_on", "请填写回款到账日期。")
+	case !in.Amount.IsPositive():
+		return 0, applications.FieldError("amount", "请填写回款金额（元），须大于 0。")
+	case in.Reference == "":
+		return 0, applications.FieldError("reference", "请填写银行回单号。")
+	}
+	var appID int64
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		now := db.Now()
+		var done int64
+		if err := tx.QueryRow(ctx, `SELECT x.application_id FROM exit_receipts r JOIN exits x ON x.id = r.exit_id
+			WHERE r.idempotency_key = $1`, key).Scan(&done); err == nil {
+			appID = done
+			return nil
+		}
+		var status applications.ExitStatus
+		var proceeds decimal.Decimal
+		var exitDate time.Time
+		var tranche int
+		if err := tx.QueryRow(ctx, `SELECT application_id, status, proceeds, exit_date, tranche_no FROM exits WHERE id = $1 FOR UPDATE`, exitID).
+			Scan(&appID, &status, &proceeds, &exitDate, &tranche); err != nil {
+			return err
+		}
+		switch {
+		case status != applications.ExitApproved:
+			return applications.Errorf(applications.Conflict, "这一期退出尚未批准，批准后才能登记回款。")
+		case in.ReceivedOn.Before(exitDate):
+			return applications.FieldError("received_on", "回款到账日期不能早于退出日期（"+day.Chinese(exitDate)+"）。")
+		case in.ReceivedOn.After(day.Today(now)):
+			return applications.FieldError("received_on", "回款到账日期不能晚于今天。")
+		case !in.Amount.Equal(proceeds):
+			return applications.FieldError("amount", "回款金额应等于批准的回收金额 "+proceeds.StringFixed(2)+" 元；金额不符请联系经办人员核实后再登记。")
+		}
+		var id int64
+		err := tx.QueryRow(ctx, `INSERT INTO exit_receipts (exit_id, received_on, amount, bank_reference, recorded_by, recorded_at, idempotency_key)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, exitID, in.ReceivedOn, in.Amount, in.Reference, actor.ID, now, key).Scan(&id)
+		if err != nil {
+			if applications.ErrorKind(mapError(err)) == applications.Conflict {
+				return applications.Errorf(applications.Conflict, "这一期退出的回款已经登记过。")
+			}
+			return err
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "exit_receipt_record", ObjectType: "exit_receipt",
+			ObjectID: itoa64(id), Outcome: audit.Success, Detail: map[string]any{"application_id": appID, "exit_id": exitID,
+				"tranche_no": tranche, "amount": in.Amount.StringFixed(2), "received_on": in.ReceivedOn.Format(time.DateOnly),
+				"reference": in.Reference}})
+	})
+	return appID, err
 }

@@ -95,6 +95,9 @@ var mineSides = []string{`a.liaison_id = $1`, `a.liaison_id IS NULL`}
 
 const appLink = `'/applications/' || a.id`
 
+// myPlatform is the signed-in trustee's holding platform.
+const myPlatform = `(SELECT mu.platform_uscc FROM users mu WHERE mu.id = $1)`
+
 var todoLabels = map[ToDoKind]string{}
 
 func todo(kind ToDoKind, label string, qs ...todoQuery) []todoQuery {
@@ -142,6 +145,11 @@ var todoByRole = map[applications.Role][]todoQuery{
 		todo("precheck", "企业申请预审", todoQuery{from: `applications a`, joins: entName,
 			where: `a.precheck_asked_at IS NOT NULL AND a.state IN ('draft','returned') AND ` + mine,
 			cols:  `a.id, a.title, e.name, a.precheck_asked_at, NULL, ` + appLink + ` || '#comments', a.requested_amount, ''`}),
+		// Information this staff member asked an enterprise for: theirs to
+		// chase until the enterprise answers (then it leaves both lists).
+		todo("info_open", "待企业答复的补充信息要求", todoQuery{from: `info_requests x JOIN applications a ON a.id = x.application_id`,
+			joins: entName, where: `x.status = 'open' AND x.asked_by = $1`,
+			cols: `x.id, a.title, e.name || '：' || x.body, x.asked_at, x.due_on, ` + appLink + ` || '#info', NULL, ''`}),
 		todo("submitted", "待形式审查（含补正后重新提交）", todoQuery{from: `applications a`, joins: entName,
 			where: `a.state = 'submitted' AND ` + mine,
 			cols: `a.id, a.title, e.name || COALESCE((SELECT '（补正后重新提交）' FROM application_transitions t WHERE t.application_id = a.id AND t.from_state = 'returned' LIMIT 1), ''),
@@ -161,6 +169,13 @@ var todoByRole = map[applications.Role][]todoQuery{
 					AND (SELECT count(*) FROM panel_assignments x WHERE x.application_id = a.id AND x.status <> 'recused') < p.panel_size`,
 				cols: `a.id, a.title, '专家回避，需补抽（现有 ' || (SELECT count(*) FROM panel_assignments x WHERE x.application_id = a.id AND x.status <> 'recused') || '/' || p.panel_size || '）',
 					r.declared_at, NULL, ` + appLink + ` || '#panel', NULL, ''`}),
+		// Open reviews past their deadline (panel_assignments_open_due_idx):
+		// the liaison chases the expert or draws another after a recusal.
+		todo("review_overdue", "专家评审逾期未完成", todoQuery{from: `panel_assignments x JOIN applications a ON a.id = x.application_id`,
+			joins: ` JOIN users u ON u.id = x.expert_id`,
+			where: `x.status IN ('assigned','declared') AND x.due_on IS NOT NULL AND x.due_on < $3 AND a.state = 'under_review' AND ` + mine,
+			cols: `a.id, a.title, u.display_name || CASE x.status WHEN 'assigned' THEN '：尚未声明利益冲突' ELSE '：尚未提交评分' END,
+				x.due_on::timestamptz, x.due_on, ` + appLink + ` || '#panel', NULL, ''`}),
 		todo("reviewed", "评审完成，待拟定立项决定", todoQuery{from: `applications a`, joins: entName,
 			// a decision sent back is its maker's (sent_back below)
 			where: `a.state = 'reviewed' AND ` + mine + ` AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.application_id = a.id AND d.status IN ('pending','sent_back'))`,
@@ -187,6 +202,11 @@ var todoByRole = map[applications.Role][]todoQuery{
 		todo("notice_ended", "公示期满，待签订投资协议", todoQuery{from: `applications a`, joins: entName,
 			where: `a.state = 'approved' AND a.notice_closed_at IS NOT NULL AND ` + mine,
 			cols:  `a.id, a.title, e.name, a.notice_closed_at, NULL, ` + appLink + ` || '/agreement', a.approved_amount, ''`}),
+		// Signed: the first tranche is staff's to record (later tranches
+		// follow milestones and reports, on the disbursement plan).
+		todo("contracted", "已签约，待登记首笔拨付", todoQuery{from: `applications a`, joins: entName,
+			where: `a.state = 'contracted' AND ` + mine + ` AND NOT EXISTS (SELECT 1 FROM disbursements d WHERE d.application_id = a.id AND d.status IN ('pending','approved'))`,
+			cols:  `a.id, a.title, e.name, a.state_changed_at, NULL, ` + appLink + ` || '#disbursement-section', a.approved_amount, ''`}),
 		todo("objection", "公示异议待处理", todoQuery{from: `objections x JOIN applications a ON a.id = x.application_id`,
 			where: `x.status = 'open' AND x.checked_by IS NULL AND a.state = 'approved' AND ` + mine,
 			cols:  `a.id, a.title, x.body, x.recorded_at, NULL, ` + appLink + ` || '#notice', NULL, ''`}),
@@ -256,6 +276,9 @@ var todoByRole = map[applications.Role][]todoQuery{
 			where: `a.enterprise_id = $2 AND a.state = 'returned'`,
 			cols: `a.id, a.title, COALESCE((SELECT string_agg(r.reason, '；' ORDER BY r.item) FROM material_reviews r
 				WHERE r.application_id = a.id AND r.status = 'returned'), ''), a.state_changed_at, NULL, ` + appLink + ` || '#checklist', NULL, ''`}),
+		todo("info_request", "经办人员要求补充的信息", todoQuery{from: `info_requests x JOIN applications a ON a.id = x.application_id`,
+			where: `a.enterprise_id = $2 AND x.status = 'open'`,
+			cols:  `x.id, a.title, x.body, x.asked_at, x.due_on, ` + appLink + ` || '#info', NULL, ''`}),
 		todo("comments", "对接人的预审或辅导意见", todoQuery{from: `applications a CROSS JOIN LATERAL (SELECT max(c.at) AS at FROM application_comments c WHERE c.application_id = a.id) c`,
 			where: `a.enterprise_id = $2 AND a.state IN ('draft','returned') AND c.at > a.updated_at`,
 			cols:  `a.id, a.title, '', c.at, NULL, ` + appLink + ` || '#comments', NULL, ''`}),
@@ -270,10 +293,10 @@ var todoByRole = map[applications.Role][]todoQuery{
 	applications.RoleExpert: cat(
 		todo("declare", "待声明是否存在利益冲突", todoQuery{from: `panel_assignments x JOIN applications a ON a.id = x.application_id`,
 			where: `x.expert_id = $1 AND x.status = 'assigned'`,
-			cols:  `a.id, a.title, '', x.assigned_at, NULL, '/reviews/' || a.id, NULL, ''`}),
+			cols:  `a.id, a.title, '', x.assigned_at, x.due_on, '/reviews/' || a.id, NULL, ''`}),
 		todo("score", "待评分", todoQuery{from: `panel_assignments x JOIN applications a ON a.id = x.application_id`,
 			where: `x.expert_id = $1 AND x.status = 'declared'`,
-			cols:  `a.id, a.title, '', x.declared_at, NULL, '/reviews/' || a.id, NULL, ''`}),
+			cols:  `a.id, a.title, '', x.declared_at, x.due_on, '/reviews/' || a.id, NULL, ''`}),
 	),
 	applications.RoleAuditor: cat(
 		todo("verify_failed", "未通过的完整性校验", todoQuery{from: `audit_log x`,
@@ -281,6 +304,25 @@ var todoByRole = map[applications.Role][]todoQuery{
 				AND NOT EXISTS (SELECT 1 FROM audit_log y WHERE y.event = x.event AND y.outcome = 'success' AND y.seq > x.seq)`,
 			cols: `x.seq, CASE x.event WHEN 'ledger_verify' THEN '台账哈希链' ELSE '审计日志哈希链' END, x.actor_name, x.at, NULL,
 				CASE x.event WHEN 'ledger_verify' THEN '/ledger/verify' ELSE '/audit/verify' END, NULL, ''`}),
+	),
+	// The trustee: its platform's holdings (DOMAIN §2). $1's platform is
+	// read in the statement, so the parameters stay those of every role.
+	applications.RoleTrustee: cat(
+		todo("holding_exit_due", "按退出计划到期的退出", todoQuery{
+			from: `applications a JOIN programmes p ON p.id = a.programme_id AND p.holding_platform_uscc = ` + myPlatform + `
+				JOIN conversions c ON c.application_id = a.id AND c.status = 'approved'
+				JOIN agreements g ON g.application_id = a.id AND g.status = 'signed'
+				CROSS JOIN LATERAL (SELECT (c.conversion_date + make_interval(years => ((g.terms->'exit_schedule'->((SELECT count(*) FROM exits x
+					WHERE x.application_id = a.id AND x.status = 'approved')::int))->>'years_after_conversion')::int))::date AS planned) s`,
+			where: `a.state IN ('converted','exiting') AND s.planned <= $3
+				AND NOT EXISTS (SELECT 1 FROM exits x WHERE x.application_id = a.id AND x.status = 'pending')`,
+			cols: `a.id, a.title, '计划退出日 ' || to_char(s.planned, 'YYYY-MM-DD'), s.planned::timestamptz, s.planned, ` + appLink + ` || '/equity', NULL, ''`}),
+		todo("holding_sent_back", "被审批人退回的退出方案", sentBack("exits", "退出方案", appLink+` || '/equity'`)),
+		todo("holding_receipt", "已批准的退出，待登记回款", todoQuery{
+			from: `exits x JOIN applications a ON a.id = x.application_id
+				JOIN programmes p ON p.id = a.programme_id AND p.holding_platform_uscc = ` + myPlatform,
+			where: `x.status = 'approved' AND NOT EXISTS (SELECT 1 FROM exit_receipts r WHERE r.exit_id = x.id)`,
+			cols:  `x.id, a.title, '第 ' || x.tranche_no || ' 期退出，' || to_char(x.exit_date, 'YYYY-MM-DD'), x.checked_at, NULL, ` + appLink + ` || '/equity#exit-' || x.id, x.proceeds, ''`}),
 	),
 	applications.RoleAdmin: cat(
 		todo("locked", "被锁定的账号", todoQuery{from: `users x`,

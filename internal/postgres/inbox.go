@@ -47,6 +47,12 @@ const (
 	NotifyPanelAssigned   NotifyKind = "panel_assigned"   // → expert
 	NotifyVerification    NotifyKind = "verification"     // → staff: a self-registered enterprise to verify
 	NotifySecurity        NotifyKind = "security"         // → the user: their second factor was reset
+	NotifyInfoRequested   NotifyKind = "info_requested"   // → enterprise: staff ask for information
+	NotifyInfoAnswered    NotifyKind = "info_answered"    // → the asker and the liaison
+
+	// Issue 18: the trustee.
+	NotifyExitApproved     NotifyKind = "exit_approved"     // → the exit's maker
+	NotifyHoldingConverted NotifyKind = "holding_converted" // → the programme's platform's trustees
 )
 
 var notifyKinds = []struct {
@@ -58,7 +64,7 @@ var notifyKinds = []struct {
 	{NotifySubmitted, "申报提交或补正后重新提交，待形式审查", staffOnly},
 	{NotifyPanelRefill, "专家回避，需补抽专家", staffOnly},
 	{NotifyReviewsComplete, "专家评审完成，待拟定立项决定", staffOnly},
-	{NotifySentBack, "本人经办的事项被审批人退回", staffOnly},
+	{NotifySentBack, "本人经办的事项被审批人退回", []applications.Role{applications.RoleStaff, applications.RoleTrustee}},
 	{NotifyNoticeEnded, "公示期满，待签订投资协议", []applications.Role{applications.RoleStaff, applications.RoleEnterprise}},
 	{NotifyTriggerReported, "企业报告转股事项，待核实", staffOnly},
 	{NotifyConversionDue, "满足转股条件，待办理转股", staffOnly},
@@ -74,8 +80,12 @@ var notifyKinds = []struct {
 	{NotifyOutcome, "项目结果（立项、不予立项、签约、转股等）", []applications.Role{applications.RoleEnterprise}},
 	{NotifyPanelAssigned, "被指定为评审专家，待声明并打分", []applications.Role{applications.RoleExpert}},
 	{NotifyVerification, "新注册企业待核验", staffOnly},
+	{NotifyInfoRequested, "经办人员要求补充信息", []applications.Role{applications.RoleEnterprise}},
+	{NotifyInfoAnswered, "企业答复了要求补充的信息", staffOnly},
 	{NotifySecurity, "本人账号安全事项（如双因素认证被重置）", []applications.Role{applications.RoleEnterprise, applications.RoleStaff,
-		applications.RoleApprover, applications.RoleExpert}},
+		applications.RoleApprover, applications.RoleExpert, applications.RoleTrustee}},
+	{NotifyExitApproved, "本人拟定的退出方案已批准，待登记回款", []applications.Role{applications.RoleStaff, applications.RoleTrustee}},
+	{NotifyHoldingConverted, "本机构受托持有的项目完成转股", []applications.Role{applications.RoleTrustee}},
 }
 
 var staffOnly = []applications.Role{applications.RoleStaff}
@@ -136,6 +146,19 @@ func notifyWhoMay(ctx context.Context, tx pgx.Tx, now time.Time, kind NotifyKind
 	}
 	_, err := insertNotifications(ctx, tx, `SELECT id, $2::text, $3::text, $4::timestamptz, $5::text FROM users WHERE role = ANY($1) AND NOT disabled`,
 		roles, title, link, now, string(kind))
+	return err
+}
+
+// notifyPlatform notifies the trustees of the application's programme's
+// holding platform (DOMAIN §2). link "" is the application's equity page.
+func notifyPlatform(ctx context.Context, tx pgx.Tx, now time.Time, kind NotifyKind, appID int64, title, link string) error {
+	if link == "" {
+		link = "/applications/" + itoa64(appID) + "/equity"
+	}
+	_, err := insertNotifications(ctx, tx, `SELECT u.id, $2::text, $3::text, $4::timestamptz, $5::text
+		FROM applications a JOIN programmes p ON p.id = a.programme_id
+		JOIN users u ON u.role = 'trustee' AND u.platform_uscc = p.holding_platform_uscc
+		WHERE a.id = $1 AND NOT u.disabled`, appID, title, link, now, string(kind))
 	return err
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -233,12 +234,44 @@ func RecordLink(r ledger.RecordRef) string {
 		return "/disbursements/" + id
 	case applications.RecordReversal:
 		return "/ledger/reversals/" + id
+	case "conversion":
+		return "/conversions/" + id + "/certificate"
 	}
 	return ""
 }
 
 // RecordLabel is the Chinese name of a record type.
 func RecordLabel(t string) string { return audit.ObjectLabel(t) }
+
+// recordPrefixes number the business records as people quote them on
+// paper and on the phone: 转股测算单 ZG-1 (the certificate's own number),
+// 拨付 BF-12.
+var recordPrefixes = map[string]string{
+	applications.RecordAppropriation: "BR-", applications.RecordDisbursement: "BF-", applications.RecordReversal: "CZ-",
+	"conversion": "ZG-", "exit": "TC-", "ending": "JT-", "terms": "BG-",
+}
+
+// RecordText is a business record as a person reads it: "拨付 BF-12",
+// "转股测算单 ZG-1", never the stored "disbursement#12".
+func RecordText(r ledger.RecordRef) string {
+	if r.Type == "conversion" {
+		return "转股测算单 ZG-" + strconv.FormatInt(r.ID, 10)
+	}
+	if p, ok := recordPrefixes[r.Type]; ok {
+		return RecordLabel(r.Type) + " " + p + strconv.FormatInt(r.ID, 10)
+	}
+	return RecordLabel(r.Type) + " 第 " + strconv.FormatInt(r.ID, 10) + " 号"
+}
+
+// ParseRecordRef reads the stored "type#id" form back.
+func ParseRecordRef(s string) (ledger.RecordRef, bool) {
+	t, id, ok := strings.Cut(s, "#")
+	n, err := strconv.ParseInt(id, 10, 64)
+	if !ok || err != nil || t == "" {
+		return ledger.RecordRef{}, false
+	}
+	return ledger.RecordRef{Type: t, ID: n}, true
+}
 
 // checkValueDate refuses a missing, far-past or future value date.
 func checkValueDate(field string, d, now time.Time) error {

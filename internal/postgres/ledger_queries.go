@@ -154,6 +154,32 @@ func (db *DB) Journal(ctx context.Context, f JournalFilter) (_ JournalPage, err 
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
+	return db.journal(ctx, f)
+}
+
+// MaxPrintedEntries is the most entries one printed journal holds: a
+// period's journal is printed whole or not at all (a printout that stops
+// part-way would read as complete).
+const MaxPrintedEntries = 2000
+
+// PrintJournal returns every entry f selects (f.AfterSeq and f.Limit are
+// ignored), for the printed journal. Errors: Invalid (a bad account
+// filter, or more than MaxPrintedEntries entries: a shorter period must be
+// printed).
+func (db *DB) PrintJournal(ctx context.Context, f JournalFilter) (_ JournalPage, err error) {
+	defer wrap(&err, "PrintJournal")
+	f.AfterSeq, f.Limit = 0, MaxPrintedEntries
+	page, err := db.journal(ctx, f)
+	if err == nil && page.NextSeq > 0 {
+		return JournalPage{}, applications.Errorf(applications.Invalid,
+			"所选期间的凭证超过 %d 张，一次打印不下：请缩小记账日期范围（如按月）后分期打印。", MaxPrintedEntries)
+	}
+	return page, err
+}
+
+// journal reads up to f.Limit entries after f.AfterSeq with their
+// postings and the chain head, in one snapshot.
+func (db *DB) journal(ctx context.Context, f JournalFilter) (JournalPage, error) {
 	var page JournalPage
 	var args ledgerArgs
 	where, err := f.where(&args)

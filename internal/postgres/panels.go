@@ -10,6 +10,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 )
 
 // Review panels (DOMAIN §6): the experts eligible for a project, the
@@ -26,21 +27,26 @@ type Assignment struct {
 	Status        applications.AssignmentStatus
 	RecusalReason string
 	AssignedAt    time.Time
-	Title         string // the application's, for the expert's list
+	Due           time.Time // the day to declare and score by; zero for panels drawn before deadlines
+	Title         string    // the application's, for the expert's list
 	State         applications.State
 }
 
 const assignmentColumns = `pa.id, pa.application_id, pa.expert_id, u.display_name, pa.method, COALESCE(pa.draw_seed, 0),
-	pa.status, pa.recusal_reason, pa.assigned_at, a.title, a.state`
+	pa.status, pa.recusal_reason, pa.assigned_at, pa.due_on, a.title, a.state`
 
 const assignmentFrom = ` FROM panel_assignments pa JOIN users u ON u.id = pa.expert_id JOIN applications a ON a.id = pa.application_id `
 
 func scanAssignment(row pgx.CollectableRow) (Assignment, error) {
 	var x Assignment
 	var state string
+	var due *time.Time
 	err := row.Scan(&x.ID, &x.ApplicationID, &x.ExpertID, &x.ExpertName, &x.Method, &x.Seed, &x.Status,
-		&x.RecusalReason, &x.AssignedAt, &x.Title, &state)
+		&x.RecusalReason, &x.AssignedAt, &due, &x.Title, &state)
 	x.State = applications.State(state)
+	if due != nil {
+		x.Due = *due
+	}
 	return x, err
 }
 
@@ -92,12 +98,33 @@ func panelOpen(ctx context.Context, tx pgx.Tx, appID int64) (int, error) {
 	return n, err
 }
 
-// DrawPanel draws experts at random to fill the panel up to the
+// reviewDeadline is the deadline of experts put on a panel now: due when
+// staff set one, else applications.ReviewWorkingDays working days on.
+func reviewDeadline(ctx context.Context, tx pgx.Tx, now, due time.Time) (time.Time, error) {
+	cal, err := loadCalendar(ctx, tx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return cal.ReviewDeadline(day.Today(now), due)
+}
+
+// assignedTitle is the panel notification: what to do and by when.
+func assignedTitle(how, title string, due time.Time) string {
+	return "您被" + how + "为项目“" + title + "”的评审专家，请于" + day.Chinese(due) + "前声明是否存在利益冲突并完成评分。"
+}
+
+// DrawPanel draws with the default deadline (DrawPanelDue).
+func (db *DB) DrawPanel(ctx context.Context, actor audit.Actor, appID int64, seed int64) ([]int64, error) {
+	return db.DrawPanelDue(ctx, actor, appID, seed, time.Time{})
+}
+
+// DrawPanelDue draws experts at random to fill the panel up to the
 // programme's size (after recusals, the draw is a replacement). The draw
 // is a seeded shuffle of the eligible experts in ID order, so it can be
 // shown again from the seed recorded on each assignment and in the audit
 // log. Errors: NotFound, Conflict (wrong state, not enough experts).
-func (db *DB) DrawPanel(ctx context.Context, actor audit.Actor, appID int64, seed int64) (_ []int64, err error) {
+// The experts drawn have until due (zero: ReviewWorkingDays working days).
+func (db *DB) DrawPanelDue(ctx context.Context, actor audit.Actor, appID int64, seed int64, due time.Time) (_ []int64, err error) {
 	defer wrap(&err, "DrawPanel %d", appID)
 	var chosen []int64
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
@@ -121,6 +148,10 @@ func (db *DB) DrawPanel(ctx context.Context, actor audit.Actor, appID int64, see
 		if need <= 0 {
 			return applications.Errorf(applications.Conflict, "评审专家已满 %d 人，无需再抽取。", p.PanelSize)
 		}
+		due, err := reviewDeadline(ctx, tx, now, due)
+		if err != nil {
+			return err
+		}
 		candidates, err := eligibleExperts(ctx, tx, a)
 		if err != nil {
 			return err
@@ -137,24 +168,30 @@ func (db *DB) DrawPanel(ctx context.Context, actor audit.Actor, appID int64, see
 			method = "replacement"
 		}
 		for _, id := range chosen {
-			if _, err := tx.Exec(ctx, `INSERT INTO panel_assignments (application_id, expert_id, method, draw_seed, assigned_by, assigned_at)
-				VALUES ($1, $2, $3, $4, $5, $6)`, appID, id, method, seed, actor.ID, now); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO panel_assignments (application_id, expert_id, method, draw_seed, assigned_by, assigned_at, due_on)
+				VALUES ($1, $2, $3, $4, $5, $6, $7)`, appID, id, method, seed, actor.ID, now, due); err != nil {
 				return err
 			}
-			if err := notify(ctx, tx, now, NotifyPanelAssigned, id, "您被抽取为项目“"+a.Title+"”的评审专家，请先声明是否存在利益冲突。", "/reviews"); err != nil {
+			if err := notify(ctx, tx, now, NotifyPanelAssigned, id, assignedTitle("抽取", a.Title, due), "/reviews"); err != nil {
 				return err
 			}
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "panel_draw", ObjectType: "application",
 			ObjectID: strconv.FormatInt(appID, 10), Outcome: audit.Success,
-			Detail: map[string]any{"seed": seed, "method": method, "candidates": candidates, "chosen": chosen}})
+			Detail: map[string]any{"seed": seed, "method": method, "candidates": candidates, "chosen": chosen, "due_on": day.ISO(due)}})
 	})
 	return chosen, err
 }
 
-// AssignExpert puts a chosen expert on the panel by hand, still refusing
-// a conflicted or inactive one. Errors: NotFound, Conflict, Invalid.
-func (db *DB) AssignExpert(ctx context.Context, actor audit.Actor, appID, expertID int64) (err error) {
+// AssignExpert assigns with the default deadline (AssignExpertDue).
+func (db *DB) AssignExpert(ctx context.Context, actor audit.Actor, appID, expertID int64) error {
+	return db.AssignExpertDue(ctx, actor, appID, expertID, time.Time{})
+}
+
+// AssignExpertDue puts a chosen expert on the panel by hand, still refusing
+// a conflicted or inactive one; the expert has until due (zero:
+// ReviewWorkingDays working days). Errors: NotFound, Conflict, Invalid.
+func (db *DB) AssignExpertDue(ctx context.Context, actor audit.Actor, appID, expertID int64, due time.Time) (err error) {
 	defer wrap(&err, "AssignExpert %d, expertID %d", appID, expertID)
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
@@ -174,6 +211,10 @@ func (db *DB) AssignExpert(ctx context.Context, actor audit.Actor, appID, expert
 		} else if have >= p.PanelSize {
 			return applications.Errorf(applications.Conflict, "评审专家已满 %d 人。", p.PanelSize)
 		}
+		due, err := reviewDeadline(ctx, tx, now, due)
+		if err != nil {
+			return err
+		}
 		eligible, err := eligibleExperts(ctx, tx, a)
 		if err != nil {
 			return err
@@ -185,14 +226,28 @@ func (db *DB) AssignExpert(ctx context.Context, actor audit.Actor, appID, expert
 		if !ok {
 			return applications.FieldError("expert_id", "该专家不能评审本项目：不在库、领域不符、与申报单位存在回避关系，或已在本项目专家组中。")
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO panel_assignments (application_id, expert_id, method, assigned_by, assigned_at)
-			VALUES ($1, $2, 'manual', $3, $4)`, appID, expertID, actor.ID, now); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO panel_assignments (application_id, expert_id, method, assigned_by, assigned_at, due_on)
+			VALUES ($1, $2, 'manual', $3, $4, $5)`, appID, expertID, actor.ID, now, due); err != nil {
 			return err
 		}
-		if err := notify(ctx, tx, now, NotifyPanelAssigned, expertID, "您被指定为项目“"+a.Title+"”的评审专家，请先声明是否存在利益冲突。", "/reviews"); err != nil {
+		if err := notify(ctx, tx, now, NotifyPanelAssigned, expertID, assignedTitle("指定", a.Title, due), "/reviews"); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "panel_assign", ObjectType: "application",
-			ObjectID: strconv.FormatInt(appID, 10), Outcome: audit.Success, Detail: map[string]any{"expert_id": expertID}})
+			ObjectID: strconv.FormatInt(appID, 10), Outcome: audit.Success, Detail: map[string]any{"expert_id": expertID, "due_on": day.ISO(due)}})
 	})
+}
+
+// DefaultReviewDeadline is the deadline a panel drawn now gets when staff
+// set none (applications.ReviewWorkingDays working days on), for the draw
+// form's hint.
+func (db *DB) DefaultReviewDeadline(ctx context.Context) (_ time.Time, err error) {
+	defer wrap(&err, "DefaultReviewDeadline")
+	var due time.Time
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		due, err = reviewDeadline(ctx, tx, db.Now(), time.Time{})
+		return err
+	})
+	return due, err
 }

@@ -15,7 +15,7 @@ import (
 const programmeColumns = `id, name, year, status, opens_on, closes_on, total_budget, project_cap,
 	cap_override_allowed, sectors, required_materials, credit_report_max_age_days, panel_size, criteria,
 	pass_score, aggregation, notice_working_days, terms_template, holding_platform, version, created_at, updated_at,
-	requires_special_audit`
+	requires_special_audit, COALESCE(holding_platform_uscc, '')`
 
 func scanProgramme(row pgx.CollectableRow) (applications.Programme, error) {
 	var p applications.Programme
@@ -25,7 +25,7 @@ func scanProgramme(row pgx.CollectableRow) (applications.Programme, error) {
 	err := row.Scan(&p.ID, &p.Name, &p.Year, &status, &p.OpensOn, &p.ClosesOn, &p.TotalBudget, &p.ProjectCap,
 		&p.CapOverrideAllowed, &sectors, &materials, &p.CreditReportMaxAgeDays, &p.PanelSize, &criteria,
 		&p.PassScore, &p.Aggregation, &p.NoticeWorkingDays, &terms, &p.HoldingPlatform, &p.Version,
-		&p.CreatedAt, &p.UpdatedAt, &p.RequiresSpecialAudit)
+		&p.CreatedAt, &p.UpdatedAt, &p.RequiresSpecialAudit, &p.HoldingPlatformUSCC)
 	if err != nil {
 		return p, err
 	}
@@ -52,7 +52,8 @@ func programmeArgs(p applications.Programme) []any {
 	criteria, _ := json.Marshal(p.Criteria)
 	return []any{p.Name, p.Year, string(p.Status), p.OpensOn, p.ClosesOn, p.TotalBudget, p.ProjectCap,
 		p.CapOverrideAllowed, sectors, materials, p.CreditReportMaxAgeDays, p.PanelSize, criteria,
-		p.PassScore, p.Aggregation, p.NoticeWorkingDays, []byte(p.TermsTemplate), p.HoldingPlatform, p.RequiresSpecialAudit}
+		p.PassScore, p.Aggregation, p.NoticeWorkingDays, []byte(p.TermsTemplate), p.HoldingPlatform, p.RequiresSpecialAudit,
+		p.HoldingPlatformUSCC}
 }
 
 // programmeAudit is the part of a programme the audit log keeps as
@@ -65,7 +66,7 @@ func programmeAudit(p applications.Programme) map[string]any {
 		"credit_report_max_age_days": p.CreditReportMaxAgeDays, "panel_size": p.PanelSize, "criteria": p.Criteria,
 		"pass_score": p.PassScore.String(), "aggregation": p.Aggregation, "notice_working_days": p.NoticeWorkingDays,
 		"terms_template": json.RawMessage(p.TermsTemplate), "holding_platform": p.HoldingPlatform,
-		"requires_special_audit": p.RequiresSpecialAudit}
+		"holding_platform_uscc": p.HoldingPlatformUSCC, "requires_special_audit": p.RequiresSpecialAudit}
 }
 
 // CreateProgramme validates and inserts a programme. Errors: Invalid.
@@ -80,8 +81,8 @@ func (db *DB) CreateProgramme(ctx context.Context, actor audit.Actor, p applicat
 		rows, _ := tx.Query(ctx, `
 			INSERT INTO programmes (name, year, status, opens_on, closes_on, total_budget, project_cap,
 				cap_override_allowed, sectors, required_materials, credit_report_max_age_days, panel_size, criteria,
-				pass_score, aggregation, notice_working_days, terms_template, holding_platform, requires_special_audit, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$20)
+				pass_score, aggregation, notice_working_days, terms_template, holding_platform, requires_special_audit, holding_platform_uscc, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,NULLIF($20, ''),$21,$21)
 			RETURNING `+programmeColumns, append(programmeArgs(p), now)...)
 		var err error
 		if out, err = pgx.CollectExactlyOneRow(rows, scanProgramme); err != nil {
@@ -116,9 +117,9 @@ func (db *DB) UpdateProgramme(ctx context.Context, actor audit.Actor, p applicat
 			UPDATE programmes SET name=$1, year=$2, status=$3, opens_on=$4, closes_on=$5, total_budget=$6,
 				project_cap=$7, cap_override_allowed=$8, sectors=$9, required_materials=$10,
 				credit_report_max_age_days=$11, panel_size=$12, criteria=$13, pass_score=$14, aggregation=$15,
-				notice_working_days=$16, terms_template=$17, holding_platform=$18, requires_special_audit=$19, updated_at=$20,
-				version = version + 1
-			WHERE id = $21 RETURNING `+programmeColumns, args...)
+				notice_working_days=$16, terms_template=$17, holding_platform=$18, requires_special_audit=$19, holding_platform_uscc=NULLIF($20, ''),
+				updated_at=$21, version = version + 1
+			WHERE id = $22 RETURNING `+programmeColumns, args...)
 		if out, err = pgx.CollectExactlyOneRow(rows, scanProgramme); err != nil {
 			return err
 		}

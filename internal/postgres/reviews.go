@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"time"
 
@@ -111,6 +112,9 @@ func (db *DB) SubmitReview(ctx context.Context, actor audit.Actor, appID, expert
 		if _, err := tx.Exec(ctx, `UPDATE panel_assignments SET status = 'submitted' WHERE id = $1`, id); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, `DELETE FROM review_drafts WHERE assignment_id = $1`, id); err != nil {
+			return err
+		}
 		if err := appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "review_submit", ObjectType: "application",
 			ObjectID: strconv.FormatInt(appID, 10), Outcome: audit.Success,
 			Detail: map[string]any{"assignment_id": id, "total": total.String(), "recommendation": in.Recommendation}}); err != nil {
@@ -168,4 +172,83 @@ func (db *DB) ReviewResult(ctx context.Context, a applications.Application, p ap
 		in[i] = applications.SubmittedReview{Scores: r.Scores, Total: r.Total, Recommendation: r.Recommendation}
 	}
 	return p.Aggregate(in), rs, nil
+}
+
+// SaveReviewDraft keeps what an expert typed in the scoring form without
+// submitting it (保存草稿): nothing is locked, nothing counts towards the
+// result, staff do not see it. Saving again replaces the draft. Errors:
+// NotFound (not on the panel), Conflict (not declared yet, recused, or
+// already submitted).
+func (db *DB) SaveReviewDraft(ctx context.Context, actor audit.Actor, appID, expertID int64, form map[string]string) (err error) {
+	defer wrap(&err, "SaveReviewDraft %d, expertID %d", appID, expertID)
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		now := db.Now()
+		var id int64
+		var status applications.AssignmentStatus
+		if err := tx.QueryRow(ctx, `SELECT id, status FROM panel_assignments WHERE application_id = $1 AND expert_id = $2 FOR UPDATE`,
+			appID, expertID).Scan(&id, &status); err != nil {
+			return err
+		}
+		switch status {
+		case applications.AssignmentAssigned:
+			return applications.Errorf(applications.Conflict, "请先声明是否存在利益冲突。")
+		case applications.AssignmentRecused:
+			return applications.Errorf(applications.Conflict, "您已回避本项目，不能评分。")
+		case applications.AssignmentSubmitted:
+			return applications.Errorf(applications.Conflict, "评审意见已提交并锁定，不能再保存草稿。")
+		}
+		b, err := json.Marshal(form)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO review_drafts (assignment_id, form, saved_at) VALUES ($1, $2, $3)
+			ON CONFLICT (assignment_id) DO UPDATE SET form = EXCLUDED.form, saved_at = EXCLUDED.saved_at`, id, b, now); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "review_draft_saved", ObjectType: "application",
+			ObjectID: strconv.FormatInt(appID, 10), Outcome: audit.Success, Detail: map[string]any{"assignment_id": id}})
+	})
+}
+
+// FindReviewDraft returns the expert's saved draft of the scoring form and
+// when it was saved; no draft is an empty form and the zero time.
+func (db *DB) FindReviewDraft(ctx context.Context, appID, expertID int64) (_ map[string]string, _ time.Time, err error) {
+	defer wrap(&err, "FindReviewDraft %d, expertID %d", appID, expertID)
+	var b []byte
+	var at time.Time
+	err = db.Pool.QueryRow(ctx, `SELECT d.form, d.saved_at FROM review_drafts d JOIN panel_assignments x ON x.id = d.assignment_id
+		WHERE x.application_id = $1 AND x.expert_id = $2`, appID, expertID).Scan(&b, &at)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return map[string]string{}, time.Time{}, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	form := map[string]string{}
+	if err := json.Unmarshal(b, &form); err != nil {
+		return nil, time.Time{}, err
+	}
+	return form, at, nil
+}
+
+// ConflictParties is whom an expert declares a conflict about: the
+// applicant enterprise and its people as recorded on its profile and on
+// the application (the team section names founders and members).
+type ConflictParties struct {
+	Enterprise, USCC string
+	LegalRep         string
+	Contact          string
+	Lead             string
+	Team             string
+}
+
+// FindConflictParties reads the parties of an application. Errors: NotFound.
+func (db *DB) FindConflictParties(ctx context.Context, appID int64) (_ ConflictParties, err error) {
+	defer wrap(&err, "FindConflictParties %d", appID)
+	var c ConflictParties
+	err = db.Pool.QueryRow(ctx, `SELECT e.name, e.uscc, COALESCE(e.legal_rep, ''), COALESCE(e.contact_name, ''), a.lead_name,
+		COALESCE(a.content->>'team', '')
+		FROM applications a JOIN enterprises e ON e.id = a.enterprise_id WHERE a.id = $1`, appID).
+		Scan(&c.Enterprise, &c.USCC, &c.LegalRep, &c.Contact, &c.Lead, &c.Team)
+	return c, mapError(err)
 }

@@ -186,7 +186,7 @@ func (db *DB) ListAccountSecurity(ctx context.Context) (_ []AccountSecurity, err
 		var role string
 		u := &a.User
 		err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &role, &u.EnterpriseID, &u.Enterprise, &u.Email,
-			&u.Disabled, &u.LockedUntil, &u.CreatedAt, &u.MustChangePassword, &u.PasswordChangedAt, &u.TOTPEnrolled,
+			&u.Disabled, &u.LockedUntil, &u.CreatedAt, &u.MustChangePassword, &u.PasswordChangedAt, &u.TOTPEnrolled, &u.Platform,
 			&a.FailedLogins, &a.SecondFactorSince)
 		u.Role = applications.Role(role)
 		if u.LockedUntil.Unix() == 0 {

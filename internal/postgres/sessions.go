@@ -57,7 +57,7 @@ func (db *DB) FindSession(ctx context.Context, token string) (_ auth.Session, er
 		var pr policyRow
 		err := row.Scan(&s.User.ID, &s.User.Username, &s.User.DisplayName, &role, &s.User.EnterpriseID,
 			&s.User.Enterprise, &s.User.Email, &s.User.Disabled, &s.User.LockedUntil, &s.User.CreatedAt,
-			&s.User.MustChangePassword, &s.User.PasswordChangedAt, &s.User.TOTPEnrolled,
+			&s.User.MustChangePassword, &s.User.PasswordChangedAt, &s.User.TOTPEnrolled, &s.User.Platform,
 			&s.CSRFToken, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &pr.minLength, &pr.maxAgeDays, &pr.history,
 			&pr.forAll, &pr.idleMinutes, &pr.absoluteMinutes)
 		s.User.Role = applications.Role(role)

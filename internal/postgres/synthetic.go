@@ -81,8 +81,8 @@ func (db *DB) InsertSyntheticProgrammes(ctx context.Context, ps []applications.P
 			rows, _ := tx.Query(ctx, `
 				INSERT INTO programmes (name, year, status, opens_on, closes_on, total_budget, project_cap,
 					cap_override_allowed, sectors, required_materials, credit_report_max_age_days, panel_size, criteria,
-					pass_score, aggregation, notice_working_days, terms_template, holding_platform, requires_special_audit, created_at, updated_at)
-				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$20)
+					pass_score, aggregation, notice_working_days, terms_template, holding_platform, requires_special_audit, holding_platform_uscc, created_at, updated_at)
+				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,NULLIF($20, ''),$21,$21)
 				RETURNING `+programmeColumns, append(programmeArgs(p), now)...)
 			saved, err := pgx.CollectExactlyOneRow(rows, scanProgramme)
 			if err != nil {

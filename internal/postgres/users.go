@@ -16,7 +16,7 @@ import (
 
 const userColumns = `u.id, u.username, u.display_name, u.role, COALESCE(u.enterprise_id, 0),
 	COALESCE(e.name, ''), COALESCE(u.email, ''), u.disabled, COALESCE(u.locked_until, 'epoch'::timestamptz), u.created_at,
-	u.must_change_password, u.password_changed_at, u.totp_secret IS NOT NULL`
+	u.must_change_password, u.password_changed_at, u.totp_secret IS NOT NULL, COALESCE(u.platform_uscc, '')`
 
 const userFrom = ` FROM users u LEFT JOIN enterprises e ON e.id = u.enterprise_id `
 
@@ -24,7 +24,7 @@ func scanUser(row pgx.CollectableRow) (auth.User, error) {
 	var u auth.User
 	var role string
 	err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &role, &u.EnterpriseID, &u.Enterprise, &u.Email,
-		&u.Disabled, &u.LockedUntil, &u.CreatedAt, &u.MustChangePassword, &u.PasswordChangedAt, &u.TOTPEnrolled)
+		&u.Disabled, &u.LockedUntil, &u.CreatedAt, &u.MustChangePassword, &u.PasswordChangedAt, &u.TOTPEnrolled, &u.Platform)
 	u.Role = applications.Role(role)
 	if u.LockedUntil.Unix() == 0 {
 		u.LockedUntil = time.Time{}
@@ -47,6 +47,9 @@ type NewUser struct {
 	// TOTPSecret enrols the second factor at creation (the demo accounts'
 	// published secrets); "" leaves the user to enrol.
 	TOTPSecret string
+	// Platform is a trustee's holding platform (its USCC); required for a
+	// trustee, refused for every other role.
+	Platform string
 }
 
 // CreateUser inserts a user and its audit row. Errors: Conflict (username
@@ -58,15 +61,18 @@ func (db *DB) CreateUser(ctx context.Context, actor audit.Actor, n NewUser) (_ a
 	if err != nil {
 		return u, err
 	}
+	if err := checkPlatform(n.Role, &n.Platform); err != nil {
+		return u, err
+	}
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		var id int64
 		err := tx.QueryRow(ctx, `
 			INSERT INTO users (username, display_name, role, password_hash, enterprise_id, email,
-			                   must_change_password, totp_secret, totp_enrolled_at, password_changed_at)
-			VALUES ($1, $2, $3, $4, NULLIF($5, 0), NULLIF($6, ''), $7, NULLIF($8, ''), CASE WHEN $8::text = '' THEN NULL ELSE $9::timestamptz END, $9)
+			                   must_change_password, totp_secret, totp_enrolled_at, password_changed_at, platform_uscc)
+			VALUES ($1, $2, $3, $4, NULLIF($5, 0), NULLIF($6, ''), $7, NULLIF($8, ''), CASE WHEN $8::text = '' THEN NULL ELSE $9::timestamptz END, $9, NULLIF($10, ''))
 			RETURNING id`,
 			strings.ToLower(n.Username), n.DisplayName, string(n.Role), n.PasswordHash, n.EnterpriseID, email,
-			n.MustChangePassword, n.TOTPSecret, db.Now()).Scan(&id)
+			n.MustChangePassword, n.TOTPSecret, db.Now(), n.Platform).Scan(&id)
 		if err != nil {
 			return err
 		}
@@ -80,10 +86,26 @@ func (db *DB) CreateUser(ctx context.Context, actor audit.Actor, n NewUser) (_ a
 			Actor: actor, Name: "user_create", ObjectType: "user", ObjectID: strconv.FormatInt(id, 10),
 			Outcome: audit.Success,
 			Detail: map[string]any{"after": map[string]any{"username": u.Username, "role": u.Role,
-				"enterprise_id": u.EnterpriseID}},
+				"enterprise_id": u.EnterpriseID, "platform": u.Platform}},
 		})
 	})
 	return u, err
+}
+
+// checkPlatform: a trustee belongs to one holding platform, named by a
+// valid 统一社会信用代码; no other role belongs to one. Errors: Invalid
+// with the field "platform".
+func checkPlatform(role applications.Role, platform *string) error {
+	*platform = applications.NormalizeUSCC(*platform)
+	switch {
+	case role != applications.RoleTrustee:
+		*platform = ""
+	case *platform == "":
+		return applications.FieldError("platform", "受托管理机构经办须选择所属的受托管理机构。")
+	case applications.ValidateUSCC(*platform) != nil:
+		return applications.FieldError("platform", "受托管理机构的统一社会信用代码无效，请从列表中选择。")
+	}
+	return nil
 }
 
 func findUser(ctx context.Context, q pgx.Tx, id int64) (auth.User, error) {
@@ -114,6 +136,7 @@ type UserChange struct {
 	Disabled     *bool
 	EnterpriseID *int64 // 0 unbinds
 	PasswordHash *string
+	Platform     *string // a trustee's holding platform (USCC)
 }
 
 // UpdateUser applies an admin's change, records before/after in the audit
@@ -146,13 +169,21 @@ func (db *DB) UpdateUser(ctx context.Context, actor audit.Actor, id int64, c Use
 		if role != applications.RoleEnterprise {
 			ent = 0 // a user that stops being an enterprise user loses the binding
 		}
+		platform := before.Platform
+		if c.Platform != nil {
+			platform = *c.Platform
+		}
+		if err := checkPlatform(role, &platform); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `
 			UPDATE users SET role = $2, disabled = $3, enterprise_id = NULLIF($4, 0),
 			       password_hash = COALESCE($5, password_hash),
 			       password_changed_at = CASE WHEN $5::text IS NULL THEN password_changed_at ELSE $6 END,
 			       must_change_password = must_change_password OR $5::text IS NOT NULL,
+			       platform_uscc = NULLIF($7, ''),
 			       updated_at = $6
-			WHERE id = $1`, id, string(role), disabled, ent, c.PasswordHash, db.Now()); err != nil {
+			WHERE id = $1`, id, string(role), disabled, ent, c.PasswordHash, db.Now(), platform); err != nil {
 			return err
 		}
 		// A reset no longer unlocks a locked account: unlocking is the
@@ -165,7 +196,7 @@ func (db *DB) UpdateUser(ctx context.Context, actor audit.Actor, id int64, c Use
 		if after, err = findUser(ctx, tx, id); err != nil {
 			return err
 		}
-		if role != before.Role || disabled || c.PasswordHash != nil {
+		if role != before.Role || disabled || c.PasswordHash != nil || platform != before.Platform {
 			if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, id); err != nil {
 				return err
 			}
@@ -180,12 +211,14 @@ func (db *DB) UpdateUser(ctx context.Context, actor audit.Actor, id int64, c Use
 			event = map[bool]string{true: "user_disable", false: "user_enable"}[disabled]
 		case ent != before.EnterpriseID:
 			event = "user_enterprise_bind"
+		case platform != before.Platform:
+			event = "user_platform_change"
 		}
 		return appendAudit(ctx, tx, db.Now(), audit.Event{
 			Actor: actor, Name: event, ObjectType: "user", ObjectID: strconv.FormatInt(id, 10), Outcome: audit.Success,
 			Detail: map[string]any{
-				"before": map[string]any{"role": before.Role, "disabled": before.Disabled, "enterprise_id": before.EnterpriseID},
-				"after":  map[string]any{"role": after.Role, "disabled": after.Disabled, "enterprise_id": after.EnterpriseID},
+				"before": map[string]any{"role": before.Role, "disabled": before.Disabled, "enterprise_id": before.EnterpriseID, "platform": before.Platform},
+				"after":  map[string]any{"role": after.Role, "disabled": after.Disabled, "enterprise_id": after.EnterpriseID, "platform": after.Platform},
 			},
 		})
 	})
@@ -324,4 +357,20 @@ func (db *DB) ListStaffMembers(ctx context.Context) (_ []StaffMember, err error)
 		return s, row.Scan(&s.ID, &s.Name)
 	})
 	return ss, mapError(err)
+}
+
+// HoldingPlatform is a holding platform a programme names (DOMAIN §3).
+type HoldingPlatform struct {
+	Name string
+	USCC string
+}
+
+// ListHoldingPlatforms returns the platforms the programmes name with a
+// code, each once (the newest programme's name for it), by name.
+func (db *DB) ListHoldingPlatforms(ctx context.Context) (_ []HoldingPlatform, err error) {
+	defer wrap(&err, "ListHoldingPlatforms")
+	rows, _ := db.Pool.Query(ctx, `SELECT name, uscc FROM (SELECT DISTINCT ON (holding_platform_uscc) holding_platform AS name,
+		holding_platform_uscc AS uscc FROM programmes WHERE holding_platform_uscc IS NOT NULL ORDER BY holding_platform_uscc, id DESC) p ORDER BY name, uscc`)
+	ps, err := pgx.CollectRows(rows, pgx.RowToStructByPos[HoldingPlatform])
+	return ps, mapError(err)
 }

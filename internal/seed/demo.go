@@ -349,6 +349,10 @@ func (w *world) accounts(ctx context.Context) error {
 		if l.Role == applications.RoleEnterprise {
 			n.EnterpriseID = ent.ID
 		}
+		if l.Role == applications.RoleTrustee {
+			// the default holding platform, which the demo programmes name
+			n.Platform = applications.DefaultHoldingPlatformUSCC
+		}
 		u, err := w.db.CreateUser(ctx, seedActor, n)
 		if err != nil {
 			return err

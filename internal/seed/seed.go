@@ -44,6 +44,7 @@ var DemoLogins = []Login{
 	{applications.RoleAuditor, "shenji", DemoPassword, "钱审计", "ZYCFRJ6LM6WHMMIWKY2BZ4ZIBOJG6WWW"},
 	{applications.RoleAdmin, "admin", DemoPassword, "孙管理", "NPMEU4QO4ZLHPUAIAXIZYKJL74IVZVVN"},
 	{applications.RoleSecurityAdmin, "anquan", DemoPassword, "周安全", "ERKSCKAT7UPIFCRO3XQO5CPEHUFGKLHT"},
+	{applications.RoleTrustee, "shoutuo", DemoPassword, "吴受托", "QDUJMBR2VGIEX7BO7BC3UUZHIDNVLA6K"},
 }
 
 // ErrProduction is returned when demo data is asked for in production.
@@ -78,6 +79,10 @@ func Demo(ctx context.Context, db *postgres.DB, production bool, params auth.Par
 			TOTPSecret: l.TOTPSecret}
 		if l.Role == applications.RoleEnterprise {
 			n.EnterpriseID = ent.ID
+		}
+		if l.Role == applications.RoleTrustee {
+			// the default holding platform, which the demo programmes name
+			n.Platform = applications.DefaultHoldingPlatformUSCC
 		}
 		if _, err := db.CreateUser(ctx, seedActor, n); err != nil {
 			return nil, err

@@ -124,7 +124,7 @@ func TestAcceptanceGatesClosedGrant(t *testing.T) {
 		}
 		es, _ := e.db.ListEndings(ctx, id)
 		appr.get("/applications/" + strconv.FormatInt(id, 10) + "/equity")
-		if r := appr.post("/endings/"+strconv.FormatInt(es[0].ID, 10)+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+		if r := appr.post("/endings/"+strconv.FormatInt(es[0].ID, 10)+"/approve", withConfirm(nil)); r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("approve %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 		}
 		if a, _ := e.db.FindApplication(ctx, id); a.State != applications.StateClosedGrant {
@@ -244,6 +244,29 @@ func TestTrancheGatedByAcceptance(t *testing.T) {
 	gate := func() string {
 		return strings.TrimSpace(staffC.get("/applications/" + strconv.FormatInt(id, 10)).doc(t).Find(`#disbursement-section tr[data-tranche="2"] .acceptance-gate`).Text())
 	}
+	// The signed paper says what the refusal below enforces: the agreement's
+	// tranche table and the decision to fund print each tranche's condition.
+	t.Run("AgreementAndDecisionPrintTheGate", func(t *testing.T) {
+		conditions := func(path, rows string, col int) []string {
+			var out []string
+			staffC.get(path).doc(t).Find(rows).Each(func(_ int, tr *goquery.Selection) {
+				out = append(out, strings.TrimSpace(tr.Find("td").Eq(col).Text()))
+			})
+			return out
+		}
+		base := "/applications/" + strconv.FormatInt(id, 10)
+		want := []string{"协议生效后拨付", "经结题验收合格后拨付"}
+		got := conditions(base+"/agreement", `#agreement table.doc-table:first-of-type tbody tr`, 5)
+		if len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != "" {
+			t.Errorf("agreement tranche conditions %q, want %q and the total row", got, want)
+		}
+		if body := staffC.get(base + "/agreement").doc(t).Find("#agreement").Text(); strings.Contains(body, "¥¥") {
+			t.Errorf("agreement doubles the yuan sign")
+		}
+		if got := conditions(base+"/print/decision", `#printout table.doc-table tbody tr`, 5); len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+			t.Errorf("decision tranche conditions %q, want %q", got, want)
+		}
+	})
 	t.Run("RefusedBeforeAcceptance", func(t *testing.T) {
 		if g := gate(); g != "结题验收通过后方可拨付" {
 			t.Errorf("the plan shows %q", g)

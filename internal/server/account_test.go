@@ -190,7 +190,7 @@ func TestMySessions(t *testing.T) {
 	if n := d.Find("#sessions-table tbody tr").Length(); n != 2 {
 		t.Fatalf("%d sessions listed", n)
 	}
-	if d.Find("#sessions-table .badge").Length() != 1 || !strings.Contains(d.Find("#sessions-table").Text(), "Go-http-client") {
+	if d.Find("#sessions-table .badge").Length() != 1 || !strings.Contains(d.Find("#sessions-table").Text(), "其他客户端") {
 		t.Fatal("current session or browser not shown")
 	}
 	if r := a.post("/account/sessions/end-others", nil); r.StatusCode != http.StatusSeeOther {

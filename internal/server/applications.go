@@ -11,6 +11,7 @@ import (
 	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/conversion"
+	"ite/internal/day"
 	"ite/internal/postgres"
 	"ite/web/page"
 	"ite/web/ui"
@@ -20,7 +21,7 @@ import (
 // materials.
 func (s *Server) applicationRoutes() []route {
 	return []route{
-		{"GET", "/applications", can(applications.ActionReadApplications).inMenu(navApplications, "申报受理").labelFor(enterprise, "我的申报"), s.handleApplications},
+		{"GET", "/applications", can(applications.ActionReadApplications).inMenu(navApplications, "申报受理").labelFor(enterprise, "我的申报").labelFor(trustee, "持股项目"), s.handleApplications},
 		{"GET", "/applications/new", can(applications.ActionEditApplication), s.handleApplicationNew},
 		{"POST", "/applications", can(applications.ActionEditApplication), s.handleApplicationCreate},
 		{"GET", "/applications/{id}", can(applications.ActionReadApplications), s.handleApplicationShow},
@@ -40,7 +41,8 @@ func (s *Server) applicationRoutes() []route {
 // loadApplication finds an application the caller may see. An enterprise
 // user asking for another enterprise's application gets 404 (not 403: the
 // record's existence is not theirs to learn) and an audit row; experts see
-// only applications assigned to them (none before review is set up).
+// only applications assigned to them (none before review is set up); a
+// trustee only its platform's projects that went through conversion.
 func (s *Server) loadApplication(r *http.Request) (applications.Application, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -62,6 +64,19 @@ func (s *Server) checkApplicationAccess(r *http.Request, a applications.Applicat
 			s.audit(r, audit.Event{Name: "access_refused", ObjectType: "application",
 				ObjectID: strconv.FormatInt(a.ID, 10), Outcome: audit.Refused,
 				Detail: map[string]any{"reason": "other_enterprise"}})
+			return notYours
+		}
+	case trustee:
+		// DOMAIN §2: the platform's projects from conversion on; nothing
+		// of an application before, nor of another platform's programme.
+		held, err := s.DB.HeldByPlatform(r.Context(), a.ID, u.Platform)
+		if err != nil {
+			return err
+		}
+		if !held {
+			s.audit(r, audit.Event{Name: "access_refused", ObjectType: "application",
+				ObjectID: strconv.FormatInt(a.ID, 10), Outcome: audit.Refused,
+				Detail: map[string]any{"reason": "not_held_by_platform"}})
 			return notYours
 		}
 	case expert:
@@ -104,7 +119,12 @@ func (s *Server) handleApplications(w http.ResponseWriter, r *http.Request) erro
 		return s.handleMyApplications(w, r)
 	}
 	q := r.URL.Query()
-	f := postgres.QueueFilter{Search: q.Get("q"), Limit: 50}
+	// The trustee's list is its platform's holdings (Platform is "" for
+	// the bureau, who see every application).
+	f := postgres.QueueFilter{Search: q.Get("q"), Limit: 50, Platform: u.Platform}
+	if u.Role == trustee && u.Platform == "" {
+		return applications.Errorf(applications.Forbidden, "您的账号尚未绑定受托管理机构，请联系系统管理员。")
+	}
 	f.ProgrammeID, _ = strconv.ParseInt(q.Get("programme"), 10, 64)
 	f.LiaisonID, _ = strconv.ParseInt(q.Get("liaison"), 10, 64)
 	if st, err := applications.ParseState(q.Get("state")); err == nil {
@@ -185,7 +205,7 @@ func sectorOptions() []ui.Option {
 }
 
 func (s *Server) programmeOptions(r *http.Request, all string) ([]ui.Option, error) {
-	ps, err := s.DB.ListProgrammes(r.Context(), all == "")
+	ps, err := s.listProgrammes(r, all == "")
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +222,7 @@ func (s *Server) programmeOptions(r *http.Request, all string) ([]ui.Option, err
 func (s *Server) staffOptions(r *http.Request, none string) ([]ui.Option, error) {
 	// Only staff, not every user: a zone with tens of thousands of
 	// enterprise accounts must not load them all for a drop-down.
-	staffers, err := s.DB.ListStaffMembers(r.Context())
+	staffers, err := s.listStaffMembers(r)
 	if err != nil {
 		return nil, err
 	}
@@ -382,6 +402,7 @@ func (s *Server) handleApplicationShow(w http.ResponseWriter, r *http.Request) e
 }
 
 func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, status int, a applications.Application, msg string) error {
+	r = withEligibilityMemo(r) // its own section and the oversight one
 	ctx := r.Context()
 	u := currentUser(r)
 	// One programme read serves the checklist and the review section.
@@ -409,11 +430,27 @@ func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, statu
 		ShowVersions:   u.Role != enterprise, // not a permission: the bureau sees earlier versions of a material
 		MaxUploadMiB:   s.maxUpload() >> 20,
 	}
+	if u.Role == trustee {
+		// DOMAIN §2: the platform never sees ID copies or credit reports
+		// (handleDocument refuses them too); the row stays, its file goes.
+		v.Withheld = true
+		for i := range v.Items {
+			if v.Items[i].Material.Sensitive() {
+				v.Items[i].Current, v.Items[i].Versions = nil, nil
+			}
+		}
+	}
 	if v.CanAssign {
 		if v.StaffOptions, err = s.staffOptions(r, "（未指定）"); err != nil {
 			return err
 		}
 	}
+	if v.Info.Requests, err = s.DB.ListInfoRequests(ctx, a.ID); err != nil {
+		return err
+	}
+	v.Info.Today, v.Info.MaxMiB = day.Today(s.Now()), s.maxUpload()>>20
+	v.Info.CanAsk = u.Role.Can(applications.ActionAskInformation) && !a.State.Terminal()
+	v.Info.CanAnswer = u.Role.Can(applications.ActionAnswerInformation) && !a.State.Terminal()
 	if v.Review, err = s.reviewPart(r, a, p); err != nil {
 		return err
 	}
@@ -547,7 +584,7 @@ func (s *Server) handleMaterialReview(w http.ResponseWriter, r *http.Request) er
 
 // checklist loads a's programme and its checklist under that programme.
 func (s *Server) checklist(r *http.Request, a applications.Application) (applications.Programme, []applications.ChecklistItem, error) {
-	p, err := s.DB.FindProgramme(r.Context(), a.ProgrammeID)
+	p, err := s.findProgramme(r, a.ProgrammeID)
 	if err != nil {
 		return p, nil, err
 	}

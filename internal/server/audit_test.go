@@ -77,9 +77,14 @@ func TestAuditLogPage(t *testing.T) {
 	if rows.Length() == 0 {
 		t.Fatal("no login rows shown")
 	}
-	// Events, roles and objects are named in Chinese, the stored event
-	// name kept beside it for filtering.
-	if row := rows.First().Text(); !strings.Contains(row, "登录") || !strings.Contains(row, "审计人员") || !strings.Contains(row, "login") {
+	// Events, roles, objects and details are named in Chinese (issue 14):
+	// the stored event name is the filter's value, not shown; the detail
+	// is a field list, not JSON.
+	if row := rows.First().Text(); !strings.Contains(row, "登录") || !strings.Contains(row, "审计人员") || strings.Contains(row, "login") ||
+		!strings.Contains(row, "用户名：auditor") || strings.Contains(row, "{") {
 		t.Fatalf("audit row %q", row)
+	}
+	if sel := r.doc(t).Find(`#f-event option[selected]`); sel.AttrOr("value", "") != "login" || sel.Text() != "登录" {
+		t.Fatalf("the filter shows %q (%q), want 登录", sel.Text(), sel.AttrOr("value", ""))
 	}
 }

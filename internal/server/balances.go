@@ -46,7 +46,8 @@ func balanceSheetRow(b postgres.AccountBalances, l ledger.SheetLine) []ledger.Va
 	case l.IsSubtotal():
 		name = ledger.Text(l.Account.Name() + " 小计")
 	default:
-		key, scope = ledger.Text(l.Account.String()), ledger.Text(page.ScopeName(b, l.Account))
+		// The sub-account by its kind and name, never its key "1002/prog/1".
+		key, scope = ledger.Text(l.Account.Scope.Label()), ledger.Text(page.ScopeName(b, l.Account))
 	}
 	return []ledger.Value{code, name, key, scope,
 		ledger.Money(l.OpeningDebit), ledger.Money(l.OpeningCredit), ledger.Money(l.Debit), ledger.Money(l.Credit),

@@ -19,12 +19,10 @@ func (s *Server) certificateRoutes() []route {
 	}
 }
 
-// Number formats of the certificate export: the price to 6 decimals, the
-// stake (a fraction with 8 decimals) as a percentage with 6.
-const (
-	numFmtPrice = "#,##0.000000"
-	numFmtStake = "0.000000%"
-)
+// numFmtPrice is the certificate export's price to 6 decimals; the stake
+// (a fraction with 8 decimals) shows as a percentage with 6
+// (ledger.NumFmtStake).
+const numFmtPrice = "#,##0.000000"
 
 // CertificateTable is the conversion certificate export (转股测算单清单).
 var CertificateTable = ledger.Table{
@@ -38,7 +36,7 @@ var CertificateTable = ledger.Table{
 		{Title: "转股金额", Type: ledger.ColMoney},
 		{Title: "取得股数（出资额）", Type: ledger.ColNumber, NumFmt: ledger.NumFmtUnits, Width: 18},
 		{Title: "转股价格（元）", Type: ledger.ColNumber, NumFmt: numFmtPrice, Width: 16},
-		{Title: "持股比例", Type: ledger.ColNumber, NumFmt: numFmtStake, Width: 14},
+		{Title: "持股比例", Type: ledger.ColNumber, NumFmt: ledger.NumFmtStake, Width: 14},
 		{Title: "工商变更日期", Type: ledger.ColDate, Width: 14},
 		{Title: "经办人", Type: ledger.ColText, Width: 12},
 		{Title: "审批人", Type: ledger.ColText, Width: 12},

@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"net/http"
-	"strings"
 
 	"ite/internal/applications"
 	"ite/internal/conversion"
@@ -31,26 +30,17 @@ func (s *Server) handleConversionPrepare(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
-	if _, err := s.DB.PrepareConversion(r.Context(), actor(r), a.ID, appraisedValue(r.PostFormValue("appraised")), r.PostFormValue("idempotency_key")); err != nil {
+	if _, err := s.DB.PrepareConversion(r.Context(), actor(r), a.ID, typedAmount(r.PostFormValue("appraised")), r.PostFormValue("idempotency_key")); err != nil {
 		return s.equityRefuse(w, r, a.ID, err)
 	}
 	return s.redirectWithFlash(w, r, applicationPath(a.ID, "/equity"), "转股已提交审批人审批。")
 }
 
-// appraisedValue is the appraised equity value as typed (3,000,000.00,
-// 300万 …: applications.ParseAmount) in the calculator's spelling; what is not an amount goes on as typed for the calculator to
-// refuse with its message.
-func appraisedValue(v string) string {
-	v = strings.TrimSpace(v)
-	if d, err := applications.ParseAmount(v); err == nil && v != "" {
-		return d.StringFixed(2)
-	}
-	return v
-}
-
 // handleConversionApprove (POST /conversions/{id}/approve).
 func (s *Server) handleConversionApprove(w http.ResponseWriter, r *http.Request) error {
-	return s.approveProposal(w, r, "conversions", s.DB.ApproveConversion, "转股已批准并记账。")
+	return s.approveProposal(w, r, "conversions", s.DB.ApproveConversion, said("转股已批准并记账（借 1511 长期股权投资 / 贷 1221 先投资金），项目进入持股中。"+
+		"下一步：受托管理机构与企业凭转股测算单办理工商变更登记，经办人登记工商变更日期并上传变更登记材料；"+
+		"股权由受托管理机构持有，之后按退出计划办理退出。"))
 }
 
 // handleRegistration records the 工商变更 date (POST /conversions/{id}/registration).
@@ -160,7 +150,7 @@ func checkCertificate(a applications.Application, c postgres.Conversion) page.Ce
 		{"转股金额（元）", stored.ConversionAmount, got.ConversionAmount},
 		{"参考价格（元/单位）", ref(stored.ReferencePrice), ref(got.ReferencePrice)},
 		{"转股价格（元/单位）", stored.ConversionPrice, got.ConversionPrice},
-		{"价格依据", stored.PriceBasis, got.PriceBasis},
+		{"价格依据", page.BasisName(stored.PriceBasis), page.BasisName(got.PriceBasis)},
 		{"平台取得（单位）", stored.Units, got.Units},
 		{"计入注册资本/股本（元）", stored.ToRegisteredCapital, got.ToRegisteredCapital},
 		{"计入资本公积（元）", stored.ToCapitalReserve, got.ToCapitalReserve},

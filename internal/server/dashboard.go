@@ -239,6 +239,30 @@ func dashboardCharts(d postgres.Dashboard) map[string]string {
 	return charts
 }
 
+// dashboardColumns are the columns of each dashboard section's export:
+// every figure a number cell in its format (MOIC as 1.25x, XIRR as a
+// percentage), so a spreadsheet computes with them.
+var dashboardColumns = func() map[string][]ledger.Column {
+	text, money, integer := ledger.ColText, ledger.ColMoney, ledger.ColInt
+	cols := func(spec ...any) []ledger.Column {
+		var out []ledger.Column
+		for i := 0; i < len(spec); i += 2 {
+			out = append(out, ledger.Column{Title: spec[i].(string), Type: spec[i+1].(ledger.ColumnType)})
+		}
+		return out
+	}
+	return map[string][]ledger.Column{
+		"budget":    cols("申报批次", text, "年度", integer, "预算总额", money, "已承诺", money, "已拨付", money, "剩余可用", money),
+		"pipeline":  cols("状态", text, "项目数", integer),
+		"sectors":   cols("领域", text, "项目数", integer, "申请金额", money, "批准金额", money),
+		"watchlist": cols("事项", text, "项目数", integer),
+		"recycling": cols("环节", text, "台账依据", text, "金额", money),
+		"returns": append(cols("项目编号", integer, "项目", text, "申报批次", text, "成本", money, "回款", money, "收益", money),
+			ledger.Column{Title: "MOIC", Type: ledger.ColNumber, NumFmt: ledger.NumFmtRatio},
+			ledger.Column{Title: "XIRR", Type: ledger.ColNumber, NumFmt: ledger.NumFmtPercent}),
+	}
+}()
+
 // handleDashboardExport exports one section's table
 // (GET /dashboard/export/{section}?year=&programme=&format=csv|xlsx).
 func (s *Server) handleDashboardExport(w http.ResponseWriter, r *http.Request) error {
@@ -248,40 +272,31 @@ func (s *Server) handleDashboardExport(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	head := func() (ledger.ChainHead, error) { return s.DB.LedgerHead(r.Context()) }
-	text, money, integer := ledger.ColText, ledger.ColMoney, ledger.ColInt
-	cols := func(spec ...any) []ledger.Column {
-		var out []ledger.Column
-		for i := 0; i < len(spec); i += 2 {
-			out = append(out, ledger.Column{Title: spec[i].(string), Type: spec[i+1].(ledger.ColumnType)})
-		}
-		return out
+	cols, ok := dashboardColumns[section]
+	if !ok {
+		return applications.Errorf(applications.NotFound, "没有这个看板栏目。")
 	}
-	var t ledger.Table
+	t := ledger.Table{Columns: cols}
 	var rows [][]ledger.Value
 	switch section {
 	case "budget":
-		t.Columns = cols("申报批次", text, "年度", integer, "预算总额", money, "已承诺", money, "已拨付", money, "剩余可用", money)
 		for _, b := range d.Budget {
 			rows = append(rows, []ledger.Value{ledger.Text(b.Name), ledger.Int(int64(b.Year)), ledger.Money(b.Total),
 				ledger.Money(b.Committed), ledger.Money(b.Disbursed), ledger.Money(b.Remaining())})
 		}
 	case "pipeline":
-		t.Columns = cols("状态", text, "状态代码", text, "项目数", integer)
 		for _, st := range d.Pipeline {
-			rows = append(rows, []ledger.Value{ledger.Text(st.State.Label()), ledger.Text(string(st.State)), ledger.Int(st.Count)})
+			rows = append(rows, []ledger.Value{ledger.Text(st.State.Label()), ledger.Int(st.Count)})
 		}
 	case "sectors":
-		t.Columns = cols("领域", text, "项目数", integer, "申请金额", money, "批准金额", money)
 		for _, sf := range d.Sectors {
 			rows = append(rows, []ledger.Value{ledger.Text(sf.Sector.Label()), ledger.Int(sf.Count), ledger.Money(sf.Requested), ledger.Money(sf.Approved)})
 		}
 	case "watchlist":
-		t.Columns = cols("事项", text, "项目数", integer)
 		for _, c := range d.Watch {
 			rows = append(rows, []ledger.Value{ledger.Text(c.Issue), ledger.Int(int64(c.Count))})
 		}
 	case "recycling":
-		t.Columns = cols("环节", text, "台账依据", text, "金额", money)
 		rc := d.Recycling
 		rows = [][]ledger.Value{
 			{ledger.Text("已拨付"), ledger.Text("借 1221（拨付凭证）"), ledger.Money(rc.Disbursed)},
@@ -291,13 +306,10 @@ func (s *Server) handleDashboardExport(w http.ResponseWriter, r *http.Request) e
 			{ledger.Text("追回款"), ledger.Text("借 1002（追回收款凭证）"), ledger.Money(rc.Recovered)},
 		}
 	case "returns":
-		t.Columns = cols("项目编号", integer, "项目", text, "申报批次", text, "成本", money, "回款", money, "收益", money, "MOIC", text, "XIRR", text)
 		for _, x := range d.Exited {
 			rows = append(rows, []ledger.Value{ledger.Int(x.ApplicationID), ledger.Text(x.Title), ledger.Text(x.Programme),
-				ledger.Money(x.Cost), ledger.Money(x.Proceeds), ledger.Money(x.Gain), ledger.Text(x.MOIC), ledger.Text(x.XIRR)})
+				ledger.Money(x.Cost), ledger.Money(x.Proceeds), ledger.Money(x.Gain), fraction(x.MOIC), fraction(x.XIRR)})
 		}
-	default:
-		return applications.Errorf(applications.NotFound, "没有这个看板栏目。")
 	}
 	title := page.DashboardSections[0].Title
 	for _, sec := range page.DashboardSections {

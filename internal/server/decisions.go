@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"ite/internal/applications"
+	"ite/internal/day"
 	"ite/web/page"
 	"ite/web/ui"
 )
@@ -95,10 +96,34 @@ func (s *Server) handleDecisionApprove(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
+	ds, err := s.DB.ListDecisions(r.Context(), appID)
+	if err != nil {
+		return err
+	}
+	funding := false
+	for _, d := range ds {
+		funding = funding || d.ID == id && d.Approve
+	}
+	if funding {
+		// Approving funds cannot be undone: the approver must have seen
+		// the amount in 大写 (page.Confirmation) and ticked it.
+		if err := confirmed(r); err != nil {
+			return s.refuse(w, r, appID, err)
+		}
+	}
 	if err := s.DB.ApproveDecision(r.Context(), actor(r), id); err != nil {
 		return s.refuse(w, r, appID, err)
 	}
-	return s.redirectWithFlash(w, r, applicationPath(appID, "#decisions"), "已批准。")
+	done := "不予立项决定已批准，企业可在申报页面查看评审结果和理由。"
+	if funding {
+		a, err := s.DB.FindApplication(r.Context(), appID)
+		if err != nil {
+			return err
+		}
+		done = "立项决定已批准，项目进入公示期（至 " + day.Chinese(a.NoticeEndsOn) + "）。下一步：公示期间如有异议，由经办人登记处理；" +
+			"公示期满无异议成立的，由经办人与企业签订投资协议并上传已签署的协议，之后按拨付计划登记拨付，由审批人审批。"
+	}
+	return s.redirectWithFlash(w, r, applicationPath(appID, "#decisions"), done)
 }
 
 // handleDecisionSendBack returns a decision to staff (POST /decisions/{id}/send-back).

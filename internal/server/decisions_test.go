@@ -53,7 +53,7 @@ func TestDecision(t *testing.T) {
 		}
 		c := e.loggedIn(applications.RoleApprover)
 		c.get("/applications/" + strconv.FormatInt(other, 10))
-		if r := c.post("/decisions/"+strconv.FormatInt(did, 10)+"/approve", nil); r.StatusCode != 403 {
+		if r := c.post("/decisions/"+strconv.FormatInt(did, 10)+"/approve", withConfirm(nil)); r.StatusCode != 403 {
 			t.Fatalf("status %d", r.StatusCode)
 		}
 		if count(e.auditEvents(), "maker_checker_refused") == 0 {
@@ -65,9 +65,29 @@ func TestDecision(t *testing.T) {
 	}
 	decisions, _ := e.db.ListDecisions(ctx, id)
 	appr := e.loggedIn(applications.RoleApprover)
+	t.Run("ConfirmationShowsTheAmountInCapitals", func(t *testing.T) {
+		text := appr.get(path).doc(t).Find(`#decisions form.approve-confirm [data-confirm-text]`).Text()
+		if !strings.Contains(text, "您将批准立项，立项金额 人民币捌佰万元整（¥8,000,000.00）") {
+			t.Fatalf("confirmation %q", text)
+		}
+	})
+	t.Run("ApprovalWithoutConfirmationRefused", func(t *testing.T) {
+		r := appr.post("/decisions/"+strconv.FormatInt(decisions[0].ID, 10)+"/approve", nil)
+		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.doc(t).Find(`.flash-error`).Text(), "勾选") {
+			t.Fatalf("status %d %q", r.StatusCode, r.doc(t).Find(`.flash-error`).Text())
+		}
+		a, _ := e.db.FindApplication(ctx, id)
+		ds, _ := e.db.ListDecisions(ctx, id)
+		if a.State != applications.StateReviewed || ds[0].Status != applications.DecisionPending {
+			t.Fatalf("unconfirmed approval wrote: %s, %s", a.State, ds[0].Status)
+		}
+	})
 	appr.get(path)
-	if r := appr.post("/decisions/"+strconv.FormatInt(decisions[0].ID, 10)+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+	if r := appr.post("/decisions/"+strconv.FormatInt(decisions[0].ID, 10)+"/approve", withConfirm(nil)); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("approve %d %s", r.StatusCode, r.body)
+	}
+	if flash := appr.get(path).doc(t).Find(`.flash`).Text(); !strings.Contains(flash, "进入公示期") || !strings.Contains(flash, "由经办人") {
+		t.Fatalf("after the approval: %q", flash)
 	}
 	a, _ := e.db.FindApplication(ctx, id)
 	t.Run("ApprovedWithNotice", func(t *testing.T) {

@@ -195,9 +195,9 @@ func (s *Server) handleDisbursementShow(w http.ResponseWriter, r *http.Request) 
 // the entry Dr 1221 / Cr 1002 is posted in one transaction (POST
 // /disbursements/{id}/approve). The maker gets 403 and an audit row.
 func (s *Server) handleDisbursementApprove(w http.ResponseWriter, r *http.Request) error {
-	return disbursementPage.check(s, w, r, func(id int64, key string) (applications.Disbursement, error) {
+	return disbursementPage.approveChecked(s, w, r, func(id int64, key string) (applications.Disbursement, error) {
 		return s.DB.ApproveDisbursement(r.Context(), actor(r), id, key)
-	}, "已审批通过并记账。")
+	}, "拨付已批准并记账（借 1221 先投资金 / 贷 1002 专项资金存款），项目进入投后管理。下一步：企业按期报送进展报告，完成融资或实现销售时及时报告；下一笔拨付到期时由经办人登记（有里程碑的须先确认里程碑），再由审批人审批。")
 }
 
 // handleDisbursementReject sends a disbursement back with a reason (POST

@@ -106,7 +106,7 @@ func TestDisbursementOverHTTP(t *testing.T) {
 		if page.doc(t).Find(`#approve-form`).Length() != 0 || page.doc(t).Find(`#maker-note`).Length() != 1 {
 			t.Fatal("the maker is offered the approve form")
 		}
-		r := staffC.post(loc+"/approve", url.Values{"idempotency_key": {newFormKey(context.Background())}})
+		r := staffC.post(loc+"/approve", url.Values{"idempotency_key": {newFormKey(context.Background())}, "confirm": {"1"}})
 		if r.StatusCode != http.StatusForbidden || !strings.Contains(r.body, "不能审批自己经办的事项") {
 			t.Fatalf("maker approve: %d", r.StatusCode)
 		}
@@ -116,14 +116,39 @@ func TestDisbursementOverHTTP(t *testing.T) {
 	})
 
 	page := approverC.get(loc)
+	t.Run("ConfirmationShowsTheAmountInCapitals", func(t *testing.T) {
+		text := page.doc(t).Find(`#approve-form [data-confirm-text]`).Text()
+		if !strings.Contains(text, "您将批准拨付 人民币壹佰万元整（¥1,000,000.00）") {
+			t.Fatalf("confirmation %q", text)
+		}
+		if _, ok := page.doc(t).Find(`#approve-form input[type=checkbox][name=confirm]`).Attr("required"); !ok {
+			t.Fatal("the confirmation checkbox is not required")
+		}
+	})
+	t.Run("ApprovalWithoutConfirmationRefused", func(t *testing.T) {
+		k, _ := page.doc(t).Find(`#approve-form input[name=idempotency_key]`).Attr("value")
+		r := approverC.post(loc+"/approve", url.Values{"idempotency_key": {k}})
+		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.doc(t).Find(`.confirm-box .error`).Text(), "勾选") {
+			t.Fatalf("status %d %q", r.StatusCode, r.doc(t).Find(`.confirm-box .error`).Text())
+		}
+		var entries int
+		_ = m.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM ledger_entries WHERE kind = 'disbursement'`).Scan(&entries)
+		d, _ := m.db.FindDisbursement(context.Background(), id)
+		if entries != 0 || d.Status != applications.MoneyPending {
+			t.Fatalf("unconfirmed approval wrote: %d entries, %s", entries, d.Status)
+		}
+	})
 	key, ok := page.doc(t).Find(`#approve-form input[name=idempotency_key]`).Attr("value")
 	if !ok || key == "" {
 		t.Fatalf("approver sees no approve form with a key:\n%s", page.body)
 	}
-	a1 := approverC.post(loc+"/approve", url.Values{"idempotency_key": {key}})
-	a2 := approverC.post(loc+"/approve", url.Values{"idempotency_key": {key}}) // retried
+	a1 := approverC.post(loc+"/approve", url.Values{"idempotency_key": {key}, "confirm": {"1"}})
+	a2 := approverC.post(loc+"/approve", url.Values{"idempotency_key": {key}, "confirm": {"1"}}) // retried
 	if a1.StatusCode != http.StatusSeeOther || a2.StatusCode != http.StatusSeeOther {
 		t.Fatalf("approve: %d / %d", a1.StatusCode, a2.StatusCode)
+	}
+	if flash := approverC.get(loc).doc(t).Find(`.flash`).Text(); !strings.Contains(flash, "拨付已批准并记账") || !strings.Contains(flash, "下一步：企业按期报送进展报告") {
+		t.Fatalf("after the approval: %q", flash)
 	}
 	_ = m.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM ledger_entries WHERE kind = 'disbursement'`).Scan(&n)
 	if n != 1 {
@@ -136,7 +161,7 @@ func TestDisbursementOverHTTP(t *testing.T) {
 	if a, _ := m.db.FindApplication(context.Background(), m.app); a.State != applications.StateFunded {
 		t.Fatalf("state %s", a.State)
 	}
-	again := approverC.post(loc+"/approve", url.Values{"idempotency_key": {newFormKey(context.Background())}})
+	again := approverC.post(loc+"/approve", url.Values{"idempotency_key": {newFormKey(context.Background())}, "confirm": {"1"}})
 	if again.StatusCode != http.StatusConflict {
 		t.Fatalf("approve with a new key after approval: %d", again.StatusCode)
 	}

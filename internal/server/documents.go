@@ -46,6 +46,10 @@ const maxFieldBytes = 4 << 10
 // answer; plain form posts get a page.
 func (s *Server) handleDocumentUpload(w http.ResponseWriter, r *http.Request) error {
 	xhr := r.Header.Get("X-Upload") == "1"
+	a, err := s.loadApplication(r)
+	if err != nil {
+		return err
+	}
 	fail := func(err error) error {
 		if xhr && applications.ErrorKind(err) != applications.Internal {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -53,11 +57,10 @@ func (s *Server) handleDocumentUpload(w http.ResponseWriter, r *http.Request) er
 			_, _ = io.WriteString(w, applications.ErrorMessage(err))
 			return nil
 		}
-		return err
-	}
-	a, err := s.loadApplication(r)
-	if err != nil {
-		return err
+		// A plain form post gets the application page again, its upload
+		// form with what was typed (a mistyped USCC, the issue date) and
+		// the message, not an error page that loses the form.
+		return s.refuse(w, r, a.ID, err)
 	}
 	item, err := applications.ParseMaterial(r.URL.Query().Get("item"))
 	if err != nil || !slices.Contains(applications.AllMaterials(), item) {
@@ -238,6 +241,11 @@ func (s *Server) handleDocument(w http.ResponseWriter, r *http.Request) error {
 		docAudit.Name, docAudit.Outcome = "document_view_refused", audit.Refused
 		s.audit(r, docAudit)
 		return applications.Errorf(applications.Forbidden, "评审专家不能查看身份证复印件和征信报告。")
+	}
+	if u.Role == trustee && d.Item.Sensitive() { // DOMAIN §2, likewise the platform's trustee
+		docAudit.Name, docAudit.Outcome = "document_view_refused", audit.Refused
+		s.audit(r, docAudit)
+		return applications.Errorf(applications.Forbidden, "受托管理机构经办不能查看身份证复印件和征信报告。")
 	}
 	a, err := s.DB.FindApplication(r.Context(), d.ApplicationID)
 	if err != nil {

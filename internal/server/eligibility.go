@@ -28,7 +28,7 @@ func (s *Server) eligibilityRoutes() []route {
 // eligibilityPart is the application page's eligibility section.
 func (s *Server) eligibilityPart(r *http.Request, a applications.Application) (*page.EligibilityPart, error) {
 	u := currentUser(r)
-	el, err := s.DB.FindEligibility(r.Context(), a)
+	el, err := s.findEligibility(r.Context(), a)
 	if err != nil {
 		return nil, err
 	}

@@ -97,5 +97,30 @@ func (s *Server) extendedTerms(r *http.Request, appID int64, years string) ([]by
 
 // handleEndingApprove (POST /endings/{id}/approve).
 func (s *Server) handleEndingApprove(w http.ResponseWriter, r *http.Request) error {
-	return s.approveProposal(w, r, "endings", s.DB.ApproveEnding, "已批准。")
+	return s.approveProposal(w, r, "endings", s.DB.ApproveEnding, func(appID, id int64) (string, error) {
+		es, err := s.DB.ListEndings(r.Context(), appID)
+		if err != nil {
+			return "", err
+		}
+		for _, e := range es {
+			if e.ID == id {
+				return endingDone[e.Kind], nil
+			}
+		}
+		return "已批准。", nil
+	})
+}
+
+// endingDone says, after an ending's approval, what was booked and who
+// acts next (DOMAIN §4: closed_grant, recovered and written_off end the
+// lifecycle; recovery waits for the enterprise's repayment).
+var endingDone = map[string]string{
+	postgres.EndingGrant: "结题已批准：先投资金转为无偿资助并记账（借 6401 无偿资助支出 / 贷 1221 先投资金），项目结题（转无偿资助），流程到此结束。",
+	postgres.EndingRepay: "追回已批准并记账（借 1131 应收追回款 / 贷 1221 先投资金），项目进入追回中。" +
+		"下一步：企业按通知退回资金；收到款项后由经办人登记“收到追回款”，再由审批人审批。",
+	postgres.EndingReceipt: "收到追回款已批准并记账（借 1002 专项资金存款 / 贷 1131 应收追回款）。" +
+		"尚有应收余额的，由经办人继续登记后续追回款；全部收回后项目为已追回。",
+	postgres.EndingExtend: "延长转股期限已批准，新的期限已生效，项目回到投后管理。下一步：企业继续按期报送进展报告，满足转股条件时及时报告。",
+	postgres.EndingWriteOff: "尽职免责核销已批准并记账（借 6711 投资损失及核销），项目已核销，流程到此结束；" +
+		"核销理由与证明材料留档，审计人员可在台账和审计日志中查看。",
 }

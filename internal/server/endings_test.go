@@ -37,12 +37,30 @@ func TestRecoveryAndWriteOff(t *testing.T) {
 		}
 		ends, _ := e.db.ListEndings(ctx, id)
 		t.Run("MakerCannotApprove", func(t *testing.T) {
-			if r := staffC.post("/endings/"+strconv.FormatInt(ends[0].ID, 10)+"/approve", nil); r.StatusCode != 403 {
+			if r := staffC.post("/endings/"+strconv.FormatInt(ends[0].ID, 10)+"/approve", withConfirm(nil)); r.StatusCode != 403 {
 				t.Fatalf("staff approving: %d", r.StatusCode)
 			}
 		})
-		if r := appr.post("/endings/"+strconv.FormatInt(ends[0].ID, 10)+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+		// The approver confirms the amount the approval books, in 大写: for
+		// a recovery claim and a write-off, the balance it moves today.
+		want := map[string]string{"repay": "您将批准追回资金，金额 人民币叁佰万元整（¥3,000,000.00）",
+			"write_off": "您将批准尽职免责核销，金额 人民币贰佰万元整（¥2,000,000.00）"}[form.Get("kind")]
+		if text := appr.get(path + "/equity").doc(t).Find(`form.approve-confirm [data-confirm-text]`).Text(); !strings.Contains(text, want) {
+			t.Fatalf("confirmation %q, want %q", text, want)
+		}
+		if form.Get("kind") == "write_off" {
+			t.Run("WriteOffWithoutConfirmationRefused", func(t *testing.T) {
+				r := appr.post("/endings/"+strconv.FormatInt(ends[0].ID, 10)+"/approve", nil)
+				if a, _ := e.db.FindApplication(ctx, id); r.StatusCode != http.StatusUnprocessableEntity || a.State != applications.StateRecovery {
+					t.Fatalf("status %d, state %s", r.StatusCode, a.State)
+				}
+			})
+		}
+		if r := appr.post("/endings/"+strconv.FormatInt(ends[0].ID, 10)+"/approve", withConfirm(nil)); r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("approve: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+		}
+		if flash := appr.get(path + "/equity").doc(t).Find(".flash").Text(); !strings.Contains(flash, "已批准") {
+			t.Fatalf("after the approval: %q", flash)
 		}
 	}
 	prepareApprove(url.Values{"kind": {"repay"}, "reason": {"按协议追回"}})

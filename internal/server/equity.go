@@ -61,7 +61,7 @@ func (s *Server) renderEquityForm(w http.ResponseWriter, r *http.Request, status
 		Errors: errs, FormError: msg, IdemKey: newFormKey(r.Context()), Unit: g.Terms.Unit, ExitForm: exitForm,
 		CanReport: u.Role.Can(applications.ActionReportEvent) && a.State == applications.StateFunded,
 		CanVerify: u.Role.Can(applications.ActionVerifyEvent), CanApprove: u.Role.Can(applications.ActionApproveEquityProposal),
-		CanRegister: u.Role.Can(applications.ActionRecordRegistration)}
+		CanRegister: u.Role.Can(applications.ActionRecordRegistration), CanRecordReceipt: u.Role.Can(applications.ActionRecordExitReceipt)}
 	if v.Errors == nil {
 		v.Errors = ui.Errors{}
 	}
@@ -79,7 +79,7 @@ func (s *Server) renderEquityForm(w http.ResponseWriter, r *http.Request, status
 	// enterprise the approved figures only.
 	if a.State == applications.StateConversionDue && !pendingConv && u.Role != enterprise {
 		v.Appraised = r.URL.Query().Get("appraised")
-		p, err := s.DB.PreviewConversion(ctx, a.ID, appraisedValue(v.Appraised))
+		p, err := s.DB.PreviewConversion(ctx, a.ID, typedAmount(v.Appraised))
 		if err != nil {
 			return err
 		}
@@ -167,43 +167,66 @@ func (s *Server) parentApp(r *http.Request, table string) (int64, int64, error) 
 // (table names which) and goes back to its project's equity page; a
 // refusal is shown there.
 func (s *Server) approveProposal(w http.ResponseWriter, r *http.Request, table string,
-	approve func(ctx context.Context, a audit.Actor, id int64) error, done string) error {
+	approve func(ctx context.Context, a audit.Actor, id int64) error, done func(appID, id int64) (string, error)) error {
 	id, appID, err := s.parentApp(r, table)
 	if err != nil {
 		return err
 	}
+	// Each of these books money that cannot be taken back: the approver
+	// must have seen the amount in 大写 (page.Confirmation) and ticked it.
+	if err := confirmed(r); err != nil {
+		return s.equityRefuse(w, r, appID, err)
+	}
 	if err := approve(r.Context(), actor(r), id); err != nil {
 		return s.equityRefuse(w, r, appID, err)
 	}
-	return s.redirectWithFlash(w, r, applicationPath(appID, "/equity"), done)
+	msg, err := done(appID, id)
+	if err != nil {
+		return err
+	}
+	return s.redirectWithFlash(w, r, applicationPath(appID, "/equity"), msg)
 }
 
-// stakePercent shows a stake fraction ("0.02912621") as people read it
-// ("2.912621%"), as the register page does.
-func stakePercent(s string) string {
-	d, err := decimal.NewFromString(s)
+// said is a done message that does not depend on the record.
+func said(msg string) func(appID, id int64) (string, error) {
+	return func(int64, int64) (string, error) { return msg, nil }
+}
+
+// EquityTable is the equity register export (股权台账): units and stakes
+// are number cells in their formats, so a spreadsheet sums and compares
+// them.
+var EquityTable = ledger.Table{Name: "股权台账", Columns: []ledger.Column{
+	{Title: "批次", Type: ledger.ColText, Width: 24}, {Title: "项目", Type: ledger.ColText, Width: 30},
+	{Title: "企业", Type: ledger.ColText, Width: 30}, {Title: "转股日", Type: ledger.ColDate},
+	{Title: "转股单位", Type: ledger.ColNumber, NumFmt: ledger.NumFmtUnits, Width: 16},
+	{Title: "持有单位", Type: ledger.ColNumber, NumFmt: ledger.NumFmtUnits, Width: 16},
+	{Title: "持股比例", Type: ledger.ColNumber, NumFmt: ledger.NumFmtStake},
+	{Title: "成本", Type: ledger.ColMoney}, {Title: "已回收", Type: ledger.ColMoney}, {Title: "状态", Type: ledger.ColText}}}
+
+// fraction is a stored decimal string (a stake, a MOIC, an XIRR) as a
+// number cell; empty when there is none (an XIRR that is undefined).
+func fraction(s string) ledger.Value {
+	d, err := decimal.NewFromString(strings.TrimSpace(s))
 	if err != nil {
-		return s
+		return ledger.Value{}
 	}
-	return format.Stake(d)
+	return ledger.Number(d)
 }
 
 // handleEquityRegister lists the platform's positions (GET /equity);
 // ?format=csv|xlsx exports it.
 func (s *Server) handleEquityRegister(w http.ResponseWriter, r *http.Request) error {
-	ps, err := s.DB.ListEquity(r.Context(), 0)
+	// The trustee sees its platform's positions only (Platform is "" for
+	// every other role, who see all).
+	ps, err := s.DB.ListEquity(r.Context(), 0, currentUser(r).Platform)
 	if err != nil {
 		return err
 	}
 	if r.URL.Query().Get("format") != "" {
-		table := ledger.Table{Name: "股权台账", Columns: []ledger.Column{{Title: "批次", Type: ledger.ColText},
-			{Title: "项目", Type: ledger.ColText}, {Title: "企业", Type: ledger.ColText}, {Title: "转股日", Type: ledger.ColDate},
-			{Title: "转股单位", Type: ledger.ColText}, {Title: "持有单位", Type: ledger.ColText}, {Title: "持股比例", Type: ledger.ColText},
-			{Title: "成本", Type: ledger.ColMoney}, {Title: "已回收", Type: ledger.ColMoney}, {Title: "状态", Type: ledger.ColText}}}
-		return s.export(w, r, "equity_register", "股权台账", table, func(rw ledger.RowWriter, n *int64) (ledger.ChainHead, error) {
+		return s.export(w, r, "equity_register", "股权台账", EquityTable, func(rw ledger.RowWriter, n *int64) (ledger.ChainHead, error) {
 			for _, q := range ps {
 				if err := rw.WriteRow(ledger.Text(q.Programme), ledger.Text(q.Title), ledger.Text(q.Enterprise), ledger.Date(q.ConversionDate),
-					ledger.Text(q.Units.String()), ledger.Text(q.Held.String()), ledger.Text(stakePercent(q.Stake)), ledger.Money(q.CostBasis),
+					ledger.Number(q.Units), ledger.Number(q.Held), fraction(q.Stake), ledger.Money(q.CostBasis),
 					ledger.Money(q.Proceeds), ledger.Text(q.State.Label())); err != nil {
 					return ledger.ChainHead{}, err
 				}
@@ -227,6 +250,17 @@ func (s *Server) handleProposalReject(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		if appID == 0 || applications.ErrorKind(err) == applications.NotFound {
 			return err
+		}
+		if e, ok := refused(err); ok && kind == "terms" {
+			// A terms change is sent back from the agreement page: that
+			// page again, with the message.
+			a, ferr := s.DB.FindApplication(r.Context(), appID)
+			if ferr != nil {
+				return err
+			}
+			errs := ui.Errors{}
+			addFieldError(errs, err)
+			return s.renderAgreement(w, r, statusOf[e.Kind], a, errs, e.Message)
 		}
 		return s.equityRefuse(w, r, appID, err)
 	}

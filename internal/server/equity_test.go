@@ -18,6 +18,7 @@ import (
 	"ite/internal/conversion"
 	"ite/internal/fixture"
 	"ite/internal/postgres"
+	"ite/web/format"
 )
 
 // termsA are example A's terms (DOMAIN §15).
@@ -150,9 +151,31 @@ func TestEquityExampleA(t *testing.T) {
 		}
 	})
 	appr := e.loggedIn(applications.RoleApprover)
+	t.Run("ConversionConfirmationInCapitals", func(t *testing.T) {
+		text := appr.get(path + "/equity").doc(t).Find(`form.approve-confirm [data-confirm-text]`).Text()
+		want := "您将批准转股，转股金额 人民币" + format.Uppercase(conv.Principal) + "（¥" + applications.FormatAmount(conv.Principal) + "）"
+		if !strings.Contains(text, want) || !strings.Contains(text, "元") {
+			t.Fatalf("confirmation %q, want %q", text, want)
+		}
+	})
+	t.Run("ConversionWithoutConfirmationRefused", func(t *testing.T) {
+		r := appr.post("/conversions/"+strconv.FormatInt(conv.ID, 10)+"/approve", nil)
+		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.doc(t).Find(`[role=alert]`).Text(), "勾选") {
+			t.Fatalf("status %d %q", r.StatusCode, r.doc(t).Find(`[role=alert]`).Text())
+		}
+		c, _ := e.db.FindConversion(ctx, conv.ID)
+		var entries int
+		_ = e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM ledger_entries WHERE kind = 'conversion'`).Scan(&entries)
+		if c.Status != applications.ConversionPending || entries != 0 {
+			t.Fatalf("unconfirmed approval wrote: %s, %d entries", c.Status, entries)
+		}
+	})
 	appr.get(path + "/equity")
-	if r := appr.post("/conversions/"+strconv.FormatInt(conv.ID, 10)+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+	if r := appr.post("/conversions/"+strconv.FormatInt(conv.ID, 10)+"/approve", withConfirm(nil)); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("approve %d %s", r.StatusCode, r.body)
+	}
+	if flash := appr.get(path + "/equity").doc(t).Find(`.flash`).Text(); !strings.Contains(flash, "转股已批准") || !strings.Contains(flash, "经办人登记工商变更日期") {
+		t.Fatalf("after the approval: %q", flash)
 	}
 	t.Run("CertificateRecomputesExactly", func(t *testing.T) {
 		c, _ := e.db.FindConversion(ctx, conv.ID)
@@ -201,9 +224,10 @@ func TestEquityExampleA(t *testing.T) {
 		}
 	})
 	tranches := []url.Values{
-		{"date": {"2027-01-15"}, "units": {"12500.00"}, "market_value": {"2900000.00"}, "buyer_kind": {"new_investor"}},
+		// The market values typed as finance staff type them (290万, grouped).
+		{"date": {"2027-01-15"}, "units": {"12500.00"}, "market_value": {"290万"}, "buyer_kind": {"new_investor"}},
 		{"date": {"2028-01-15"}, "units": {"12500.00"}, "buyer_kind": {"founders"}},
-		{"date": {"2029-01-15"}, "rest": {"1"}, "market_value": {"900000.00"}, "buyer_kind": {"founders"}},
+		{"date": {"2029-01-15"}, "rest": {"1"}, "market_value": {"900,000.00"}, "buyer_kind": {"founders"}},
 	}
 	for i, f := range tranches {
 		f.Set("idempotency_key", key())
@@ -211,7 +235,7 @@ func TestEquityExampleA(t *testing.T) {
 			t.Fatalf("exit %d: %d %s", i+1, r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 		}
 		xs, _ := e.db.ListExits(ctx, id)
-		if r := appr.post("/exits/"+strconv.FormatInt(xs[len(xs)-1].ID, 10)+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+		if r := appr.post("/exits/"+strconv.FormatInt(xs[len(xs)-1].ID, 10)+"/approve", withConfirm(nil)); r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("approve exit %d: %d", i+1, r.StatusCode)
 		}
 	}
@@ -290,7 +314,7 @@ func TestLapseToGrant(t *testing.T) {
 	ends, _ := e.db.ListEndings(ctx, id)
 	appr := e.loggedIn(applications.RoleApprover)
 	appr.get(path + "/equity")
-	if r := appr.post("/endings/"+strconv.FormatInt(ends[0].ID, 10)+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+	if r := appr.post("/endings/"+strconv.FormatInt(ends[0].ID, 10)+"/approve", withConfirm(nil)); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("approve %d", r.StatusCode)
 	}
 	a, _ = e.db.FindApplication(ctx, id)

@@ -23,7 +23,39 @@ func (s *Server) exitRoutes() []route {
 		{"POST", "/applications/{id}/exits", can(applications.ActionPrepareExit), s.handleExitPrepare},
 		{"POST", "/exits/{id}/approve", can(applications.ActionApproveEquityProposal), s.handleExitApprove},
 		{"GET", "/exits/{id}", can(applications.ActionReadApplications), s.handleExitShow},
+		{"POST", "/exits/{id}/receipt", can(applications.ActionRecordExitReceipt), s.handleExitReceipt},
 	}
+}
+
+// handleExitReceipt records that an approved exit's proceeds arrived
+// (POST /exits/{id}/receipt): the date, the amount (equal to the approved
+// proceeds) and the bank's reference. A refusal is shown on the equity
+// page beside its input, with what was typed.
+func (s *Server) handleExitReceipt(w http.ResponseWriter, r *http.Request) error {
+	id, appID, err := s.parentApp(r, "exits")
+	if err != nil {
+		return err
+	}
+	a, err := s.DB.FindApplication(r.Context(), appID)
+	if err != nil {
+		return err
+	}
+	if err := s.checkApplicationAccess(r, a); err != nil {
+		return err
+	}
+	in := postgres.ExitReceiptInput{Reference: r.PostFormValue("reference")}
+	d, err := day.Parse(r.PostFormValue("received_on"))
+	if err != nil {
+		return s.equityRefuse(w, r, appID, applications.FieldError("received_on", "请填写回款到账日期，格式为 年-月-日。"))
+	}
+	in.ReceivedOn = d
+	if in.Amount, err = applications.AmountField("amount", r.PostFormValue("amount")); err != nil {
+		return s.equityRefuse(w, r, appID, err)
+	}
+	if _, err := s.DB.RecordExitReceipt(r.Context(), actor(r), id, in, r.PostFormValue("idempotency_key")); err != nil {
+		return s.equityRefuse(w, r, appID, err)
+	}
+	return s.redirectWithFlash(w, r, applicationPath(appID, "/equity"), "退出回款已登记。")
 }
 
 // exitPlan projects the terms' exit schedule from the conversion: each
@@ -80,8 +112,8 @@ func (s *Server) handleExitPrepare(w http.ResponseWriter, r *http.Request) error
 	}
 	v := func(name string) string { return strings.TrimSpace(form.Get(name)) }
 	in := postgres.ExitInput{Units: v("units"), Rest: form.Get("rest") == "1", BuyerKind: form.Get("buyer_kind"),
-		Buyer: v("buyer"), MarketValue: v("market_value"), Exchange: v("exchange"), ListingNo: v("listing_no"),
-		Appraiser: v("appraiser"), ReportNo: v("report_no"), AppraisedValue: v("appraised_value"), FilingNo: v("filing_no"),
+		Buyer: v("buyer"), MarketValue: typedAmount(v("market_value")), Exchange: v("exchange"), ListingNo: v("listing_no"),
+		Appraiser: v("appraiser"), ReportNo: v("report_no"), AppraisedValue: typedAmount(v("appraised_value")), FilingNo: v("filing_no"),
 		Report: report}
 	d, perr := day.Parse(form.Get("date"))
 	if perr != nil {
@@ -97,7 +129,7 @@ func (s *Server) handleExitPrepare(w http.ResponseWriter, r *http.Request) error
 	}
 	if in.BuyerKind == applications.BuyerThirdParty {
 		// The listing's transaction price is the market value (DOMAIN §10).
-		tp := v("transaction_price")
+		tp := typedAmount(v("transaction_price"))
 		if in.MarketValue != "" && tp != "" && in.MarketValue != tp {
 			return refuse(applications.FieldError("market_value", "第三方挂牌受让时市场价值即成交价：请只填写成交价。"))
 		}
@@ -173,5 +205,7 @@ func exitRecord(a applications.Application, x postgres.Exit) (page.ExitRecordVie
 
 // handleExitApprove (POST /exits/{id}/approve).
 func (s *Server) handleExitApprove(w http.ResponseWriter, r *http.Request) error {
-	return s.approveProposal(w, r, "exits", s.DB.ApproveExit, "退出已批准并记账。")
+	return s.approveProposal(w, r, "exits", s.DB.ApproveExit, said("退出已批准并记账（收回的转让款记入 1002，冲减 1511 成本，差额记入 6111 收益或 6711 损失）。"+
+		"下一步：受托管理机构按确认单向受让方收取转让款并办理股权变更登记；仍有持股的，"+
+		"由经办人或受托管理机构按退出计划登记下一期退出，再由审批人审批；全部退出后项目为已退出。"))
 }

@@ -43,7 +43,7 @@ func TestExitMakerCannotApprove(t *testing.T) {
 	c := e.loggedIn(applications.RoleStaff)
 	c.get("/applications/" + strconv.FormatInt(id, 10) + "/equity")
 	// staff may not even reach the approve route; the store refuses the maker too
-	if r := c.post("/exits/"+strconv.FormatInt(xid, 10)+"/approve", nil); r.StatusCode != 403 {
+	if r := c.post("/exits/"+strconv.FormatInt(xid, 10)+"/approve", withConfirm(nil)); r.StatusCode != 403 {
 		t.Fatalf("status %d", r.StatusCode)
 	}
 	if err := e.db.ApproveExit(ctx, staffA, xid); applications.ErrorKind(err) != applications.Forbidden {

@@ -171,8 +171,9 @@ func refused(err error) (*applications.Error, bool) {
 // values back: inputs' value, the options selected, checkboxes and radios
 // checked, textarea text. So every form keeps what was typed, whatever its
 // view model carries. Left as rendered: hidden inputs (CSRF token,
-// idempotency key, version: the page's own), files, buttons and fields
-// the post did not carry; password inputs lose any value. posted is
+// idempotency key, version: the page's own), buttons and fields the post
+// did not carry; password inputs lose any value; a file input cannot be
+// refilled, so a note beside it says to choose the file again. posted is
 // r.PostForm: ParseForm fills it for an ordinary form, and the multipart
 // readers (formWithEvidence, reports, sign, uploads) set it to the fields
 // they read.
@@ -183,6 +184,7 @@ func keepTyped(page []byte, addr *url.URL, posted url.Values) []byte {
 	inForm := false
 	next := map[string]int{} // the next posted value of a repeated text input
 	selectName := ""         // the select being read, if its name was posted
+	var selected []string    // the posted value(s) its options are checked against
 	for {
 		tt := z.Next()
 		if tt == html.ErrorToken {
@@ -210,18 +212,38 @@ func keepTyped(page []byte, addr *url.URL, posted url.Values) []byte {
 			inForm = strings.EqualFold(attr(tok, "method"), http.MethodPost) && postsTo(attr(tok, "action"), addr)
 			clear(next)
 		case "input":
+			if inForm && strings.EqualFold(attr(tok, "type"), "file") {
+				// No page can give a chosen file back (browsers refuse to
+				// set a file input): say so where the user looks for it.
+				out.Write(raw)
+				out.WriteString(fileAgainNote)
+				continue
+			}
 			if inForm {
 				changed = refillInput(&tok, posted, next)
 			}
 		case "select":
-			selectName = ""
-			if _, ok := posted[attr(tok, "name")]; inForm && ok {
-				selectName = attr(tok, "name")
+			selectName, selected = "", nil
+			name := attr(tok, "name")
+			vs, ok := posted[name]
+			if !inForm || !ok {
+				break
 			}
+			selectName = name
+			if _, multiple := attrOK(tok, "multiple"); multiple {
+				selected = vs
+				break
+			}
+			// A repeated select (one per table row, e.g. an exit tranche's
+			// kind) gets its own row's value: matching every posted value
+			// selected several options in each and the browser showed the
+			// last one, so every row came back as "the rest".
+			selected = []string{at(vs, next[name])}
+			next[name]++
 		case "option":
 			if selectName != "" {
 				v, ok := attrOK(tok, "value")
-				changed = ok && setFlag(&tok, "selected", slices.Contains(posted[selectName], v))
+				changed = ok && setFlag(&tok, "selected", slices.Contains(selected, v))
 			}
 		case "textarea":
 			name := attr(tok, "name")
@@ -247,6 +269,10 @@ func keepTyped(page []byte, addr *url.URL, posted url.Values) []byte {
 	}
 	return out.Bytes()
 }
+
+// fileAgainNote follows each file input of a form given back after a
+// refusal.
+const fileAgainNote = `<span class="hint file-again" role="note">此前选择的文件未保存，请重新选择文件。</span>`
 
 // postsTo reports whether a form's action is the request's address.
 func postsTo(action string, addr *url.URL) bool {
@@ -331,4 +357,17 @@ func setFlag(tok *html.Token, key string, on bool) bool {
 	}
 	setAttr(tok, key, "", on)
 	return true
+}
+
+// typedAmount is an amount as finance staff type it (3,000,000.00, 300万,
+// full-width digits: applications.ParseAmount) in the calculator's and the
+// store's spelling, 3000000.00. What is not an amount goes on as typed, so
+// the calculator or the store refuses it with its own message beside the
+// field: one place for the message, whichever input the user got wrong.
+func typedAmount(v string) string {
+	v = strings.TrimSpace(v)
+	if d, err := applications.ParseAmount(v); err == nil && v != "" {
+		return d.StringFixed(2)
+	}
+	return v
 }

@@ -83,6 +83,9 @@ func newEnv(t *testing.T) *env {
 	for _, role := range applications.AllRoles() {
 		hash, _ := auth.HashPassword(testPassword, fastParams)
 		n := postgres.NewUser{Username: string(role), DisplayName: role.Label() + "甲", Role: role, PasswordHash: hash}
+		if role == applications.RoleTrustee {
+			n.Platform = applications.DefaultHoldingPlatformUSCC // the platform openProgramme's programmes name
+		}
 		if role == applications.RoleEnterprise {
 			n.EnterpriseID = ent.ID
 		}
@@ -267,4 +270,14 @@ func count(events []string, name string) int {
 		}
 	}
 	return n
+}
+
+// withConfirm adds the ticked confirmation an irreversible money approval
+// carries (page.Confirmation: the approver has seen the amount in 大写).
+func withConfirm(v url.Values) url.Values {
+	if v == nil {
+		v = url.Values{}
+	}
+	v.Set("confirm", "1")
+	return v
 }

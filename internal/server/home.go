@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 
@@ -44,6 +45,10 @@ var duties = map[applications.Role][]string{
 	applications.RoleAdmin: {
 		"管理用户账号、角色和企业绑定，重置密码，停用账号；",
 		"管理申报批次设置；系统管理员不能审批或动用资金，不能解锁账号或修改安全策略。",
+	},
+	applications.RoleTrustee: {
+		"查看本机构受托持有的已转股项目、股权台账和协议条款；",
+		"按退出计划拟定退出方案（受让方、评估、挂牌），报审批人审批；登记已批准退出的回款。看不到转股前的申报和身份证、征信报告等敏感材料。",
 	},
 	applications.RoleSecurityAdmin: {
 		"设置安全策略：密码规则与有效期、双因素认证、会话超时；",
@@ -97,6 +102,31 @@ func (s *Server) todoCounts(r *http.Request) layout.Counts {
 				counts = map[string]int{"/": c.(todoCount).total}
 				return
 			}
+			// One count per user, generation and day at a time: right
+			// after a commit every open page of the user misses at once,
+			// and the others wait for the first one's count.
+			key := todoCount{gen: gen, day: today, total: int(sess.User.ID)}
+			if known && !fresh {
+				f := &todoFlight{done: make(chan struct{})}
+				if other, loaded := s.todoFlights.LoadOrStore(key, f); loaded {
+					of := other.(*todoFlight)
+					<-of.done
+					if of.err == nil {
+						counts = map[string]int{"/": of.total}
+						return
+					}
+				} else {
+					defer func() {
+						if counts == nil {
+							f.err = errNoCount
+						} else {
+							f.total = counts["/"]
+						}
+						s.todoFlights.Delete(key)
+						close(f.done)
+					}()
+				}
+			}
 			todo, err := s.DB.CountToDo(ctx, sess.User)
 			if err != nil {
 				s.Logger.Error("count to-do", "err", err, "user_id", sess.User.ID)
@@ -110,6 +140,17 @@ func (s *Server) todoCounts(r *http.Request) layout.Counts {
 		return counts
 	}
 }
+
+// todoFlight is a to-do count in progress (Server.todoFlights, keyed by
+// a todoCount holding the user's ID as its total): those who ask for the
+// same count meanwhile wait for its result instead of counting too.
+type todoFlight struct {
+	done  chan struct{}
+	total int
+	err   error
+}
+
+var errNoCount = errors.New("to-do count failed")
 
 // todoCount is a value of Server.todoCache (by user ID): the user's to-do
 // total on a China day at a data generation. One entry per user: a later

@@ -76,7 +76,7 @@ func journalFilter(f page.LedgerFilter) (postgres.JournalFilter, error) {
 }
 
 func (s *Server) programmeFilterOptions(r *http.Request) ([]ui.Option, error) {
-	ps, err := s.DB.ListProgrammes(r.Context(), false)
+	ps, err := s.listProgrammes(r, false)
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +139,9 @@ func (s *Server) handleJournal(w http.ResponseWriter, r *http.Request) error {
 	if v.Page, err = s.DB.Journal(r.Context(), f); err != nil {
 		return err
 	}
+	if v.Names, err = s.DB.SubAccountNames(r.Context()); err != nil {
+		return err
+	}
 	return s.render(w, r, status, page.LedgerJournal(v))
 }
 
@@ -166,7 +169,11 @@ func (s *Server) renderLedgerEntry(w http.ResponseWriter, r *http.Request, statu
 	if panel, err = s.reversalPanel(r, d.Entry, panel); err != nil {
 		return err
 	}
-	return s.render(w, r, status, page.LedgerEntry(page.LedgerEntryView{Detail: d, Trail: trail, Reversal: panel}))
+	names, err := s.DB.SubAccountNames(r.Context())
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, status, page.LedgerEntry(page.LedgerEntryView{Detail: d, Trail: trail, Reversal: panel, Names: names}))
 }
 
 // trail is the audit trail of a business record, for its pages.
@@ -212,6 +219,9 @@ func (s *Server) handleTrialBalance(w http.ResponseWriter, r *http.Request) erro
 	}
 	tb, head, err := s.DB.TrialBalance(r.Context(), f)
 	if err != nil {
+		return err
+	}
+	if v.Names, err = s.DB.SubAccountNames(r.Context()); err != nil {
 		return err
 	}
 	v.Head, v.Lines = head, tb.Lines()
@@ -284,6 +294,9 @@ func (s *Server) handleAccountLedger(w http.ResponseWriter, r *http.Request) err
 		}
 		v.Error = applications.ErrorMessage(err)
 		return s.render(w, r, http.StatusUnprocessableEntity, page.LedgerAccount(v))
+	}
+	if v.Names, err = s.DB.SubAccountNames(r.Context()); err != nil {
+		return err
 	}
 	return s.render(w, r, http.StatusOK, page.LedgerAccount(v))
 }

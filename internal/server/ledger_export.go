@@ -11,6 +11,7 @@ import (
 	"ite/internal/day"
 	"ite/internal/ledger"
 	"ite/internal/postgres"
+	"ite/web/page"
 )
 
 // The exports of the auditor's views (DOMAIN §13): CSV (UTF-8 with BOM,
@@ -170,11 +171,19 @@ func (s *Server) handleJournalExport(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
+	nm, err := s.exportNames(r)
+	if err != nil {
+		return err
+	}
 	return s.export(w, r, "ledger_journal", "日记账", ledger.JournalTable, func(rw ledger.RowWriter, n *int64) (ledger.ChainHead, error) {
 		row := make([]ledger.Value, 0, len(ledger.JournalTable.Columns))
 		return s.DB.ExportJournal(r.Context(), f, func(e *ledger.Entry, p ledger.Posting) error {
 			*n++
 			row = ledger.AppendJournalRow(row[:0], e, p)
+			// What a person reads: the sub-account's programme or
+			// project, the record's number, who made and checked it.
+			row[6], row[9] = ledger.Text(page.SubAccount(nm.accounts, p.Account)), ledger.Text(page.RecordText(e.Record))
+			row[10], row[11] = ledger.Text(nm.user(e.MakerID)), ledger.Text(nm.user(e.CheckerID))
 			return rw.WriteRow(row...)
 		})
 	})
@@ -187,6 +196,10 @@ func (s *Server) handleTrialBalanceExport(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
+	nm, err := s.exportNames(r)
+	if err != nil {
+		return err
+	}
 	return s.export(w, r, "ledger_trial_balance", "试算平衡表", ledger.TrialBalanceTable, func(rw ledger.RowWriter, n *int64) (ledger.ChainHead, error) {
 		tb, head, err := s.DB.TrialBalance(r.Context(), f)
 		if err != nil {
@@ -194,7 +207,9 @@ func (s *Server) handleTrialBalanceExport(w http.ResponseWriter, r *http.Request
 		}
 		for _, b := range tb.Lines() {
 			*n++
-			if err := rw.WriteRow(ledger.TrialBalanceRow(b)...); err != nil {
+			row := ledger.TrialBalanceRow(b)
+			row[2] = ledger.Text(page.SubAccount(nm.accounts, b.Account))
+			if err := rw.WriteRow(row...); err != nil {
 				return head, err
 			}
 		}
@@ -209,6 +224,10 @@ func (s *Server) handleAccountLedgerExport(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
+	nm, err := s.exportNames(r)
+	if err != nil {
+		return err
+	}
 	return s.export(w, r, "ledger_account", "明细账", AccountLedgerTable, func(rw ledger.RowWriter, n *int64) (ledger.ChainHead, error) {
 		var normal string
 		row := make([]ledger.Value, 0, len(AccountLedgerTable.Columns))
@@ -219,9 +238,9 @@ func (s *Server) handleAccountLedgerExport(w http.ResponseWriter, r *http.Reques
 				if !f.From.IsZero() {
 					from = ledger.Date(f.From)
 				}
-				key := string(a.Code)
+				key := "全部明细"
 				if f.ScopeID > 0 {
-					key = ledger.AccountKey{Code: f.Code, Scope: f.Scope, ID: f.ScopeID}.String()
+					key = page.SubAccount(nm.accounts, ledger.AccountKey{Code: f.Code, Scope: f.Scope, ID: f.ScopeID})
 				}
 				return rw.WriteRow(from, ledger.Value{}, ledger.Value{}, ledger.Text("期初余额"),
 					ledger.Text(string(a.Code)+" "+a.Name), ledger.Value{}, ledger.Text(key), ledger.Value{}, ledger.Value{},
@@ -236,8 +255,8 @@ func (s *Server) handleAccountLedgerExport(w http.ResponseWriter, r *http.Reques
 					credit = ledger.Money(l.Amount)
 				}
 				row = append(row[:0], ledger.Date(l.ValueDate), ledger.Int(l.Seq), ledger.Int(int64(l.Line)),
-					ledger.Text(l.Kind.Label()), ledger.Text(l.Memo), ledger.Text(l.Record.String()),
-					ledger.Text(l.Account.String()), debit, credit, ledger.Text(normal), ledger.Money(l.Balance))
+					ledger.Text(l.Kind.Label()), ledger.Text(l.Memo), ledger.Text(page.RecordText(l.Record)),
+					ledger.Text(page.SubAccount(nm.accounts, l.Account)), debit, credit, ledger.Text(normal), ledger.Money(l.Balance))
 				return rw.WriteRow(row...)
 			})
 	})
@@ -283,9 +302,9 @@ func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) error
 		return s.DB.ExportAudit(r.Context(), f, func(a *audit.Record) error {
 			*n++
 			row = append(row[:0], ledger.Int(a.Seq), ledger.DateTime(a.At), ledger.Text(a.ActorName),
-				ledger.Text(applications.Role(a.ActorRole).Label()), ledger.Text(a.IP), ledger.Text(a.RequestID),
-				ledger.Text(a.Event), ledger.Text(a.ObjectType), ledger.Text(a.ObjectID), ledger.Text(outcomeText(a.Outcome)),
-				ledger.Text(string(a.Detail)), ledger.Text(a.Hash))
+				ledger.Text(page.RoleLabel(a.ActorRole)), ledger.Text(a.IP), ledger.Text(a.RequestID),
+				ledger.Text(audit.EventLabel(a.Event)), ledger.Text(audit.ObjectLabel(a.ObjectType)), ledger.Text(a.ObjectID),
+				ledger.Text(outcomeText(a.Outcome)), ledger.Text(page.AuditDetail(a.Detail)), ledger.Text(a.Hash))
 			return rw.WriteRow(row...)
 		})
 	})
@@ -308,4 +327,38 @@ func or(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// exportNames are the names an export writes instead of keys: the
+// programme or project of a sub-account, the person behind a user ID.
+type exportNames struct {
+	accounts map[ledger.AccountKey]string
+	users    map[int64]string
+}
+
+func (s *Server) exportNames(r *http.Request) (exportNames, error) {
+	nm := exportNames{users: map[int64]string{}}
+	var err error
+	if nm.accounts, err = s.DB.SubAccountNames(r.Context()); err != nil {
+		return nm, err
+	}
+	us, err := s.DB.ListUsers(r.Context())
+	if err != nil {
+		return nm, err
+	}
+	for _, u := range us {
+		nm.users[u.ID] = u.DisplayName + "（" + u.Username + "）"
+	}
+	return nm, nil
+}
+
+// user is the name of user id ("" for none, "系统" for the jobs' 0).
+func (nm exportNames) user(id int64) string {
+	if id == 0 {
+		return ""
+	}
+	if n, ok := nm.users[id]; ok {
+		return n
+	}
+	return "已删除的用户"
 }

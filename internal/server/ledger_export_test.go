@@ -14,6 +14,8 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"ite/internal/ledger"
+	"ite/internal/postgres"
+	"ite/web/page"
 )
 
 // An auditor's export, both ways: the CSV as parsed records (header first,
@@ -28,6 +30,15 @@ type exportPair struct {
 // number cell, and, when LibreOffice is installed, that LibreOffice opens
 // the XLSX and shows the same figures to the fen.
 func exportBoth(t *testing.T, c *client, path string, table ledger.Table) exportPair {
+	t.Helper()
+	p := downloadBoth(t, c, path, table)
+	libreOfficeAgrees(t, path, table, p)
+	return p
+}
+
+// downloadBoth is exportBoth without LibreOffice, for a test that opens
+// many workbooks in one LibreOffice run (libreOfficeAgreeAll).
+func downloadBoth(t *testing.T, c *client, path string, table ledger.Table) exportPair {
 	t.Helper()
 	sep := "?"
 	if strings.Contains(path, "?") {
@@ -79,7 +90,6 @@ func exportBoth(t *testing.T, c *client, path string, table ledger.Table) export
 			}
 		}
 	}
-	libreOfficeAgrees(t, path, table, p)
 	return p
 }
 
@@ -106,28 +116,57 @@ func sameFigure(a, b string) bool {
 // the CSV export: figures to the fen, dates and times to the second.
 func libreOfficeAgrees(t *testing.T, path string, table ledger.Table, p exportPair) {
 	t.Helper()
+	libreOfficeAgreeAll(t, []loCheck{{path, table, p}})
+}
+
+// loCheck is one downloaded export for libreOfficeAgreeAll.
+type loCheck struct {
+	path  string
+	table ledger.Table
+	pair  exportPair
+}
+
+// libreOfficeAgreeAll converts every check's XLSX to CSV in one LibreOffice
+// run (its start-up is most of the cost) and compares each with its CSV
+// export.
+func libreOfficeAgreeAll(t *testing.T, checks []loCheck) {
+	t.Helper()
 	bin, err := exec.LookPath("soffice")
 	if err != nil {
 		if bin, err = exec.LookPath("libreoffice"); err != nil {
-			t.Logf("%s: LibreOffice is not installed (scripts/ensure-packages.sh libreoffice installs libreoffice-calc-nogui): skipping the LibreOffice check", path)
+			t.Logf("LibreOffice is not installed (scripts/ensure-packages.sh libreoffice installs libreoffice-calc-nogui): skipping the LibreOffice check of %d exports", len(checks))
 			return
 		}
 	}
 	dir := t.TempDir()
-	in := filepath.Join(dir, "export.xlsx")
-	if err := os.WriteFile(in, p.xlsx, 0o600); err != nil {
-		t.Fatal(err)
+	args := []string{"-env:UserInstallation=file://" + filepath.Join(dir, "profile"), "--headless",
+		"--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", dir}
+	for i, c := range checks {
+		in := filepath.Join(dir, "export"+itoa(int64(i))+".xlsx")
+		if err := os.WriteFile(in, c.pair.xlsx, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, in)
 	}
-	cmd := exec.Command(bin, "-env:UserInstallation=file://"+filepath.Join(dir, "profile"), "--headless",
-		"--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", dir, in)
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "HOME="+dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s: LibreOffice: %v\n%s", path, err, out)
+		t.Fatalf("LibreOffice: %v\n%s", err, out)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "export.csv"))
-	if err != nil {
-		t.Fatalf("%s: LibreOffice wrote no CSV: %v", path, err)
+	for i, c := range checks {
+		b, err := os.ReadFile(filepath.Join(dir, "export"+itoa(int64(i))+".csv"))
+		if err != nil {
+			t.Fatalf("%s: LibreOffice wrote no CSV: %v", c.path, err)
+		}
+		compareShown(t, c.path, c.table, c.pair, b)
 	}
+}
+
+// compareShown compares what LibreOffice shows (its CSV of the XLSX,
+// formatted by each column's number format) with the CSV export: figures
+// to the fen, dates and times to the second.
+func compareShown(t *testing.T, path string, table ledger.Table, p exportPair, b []byte) {
+	t.Helper()
 	rd := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\uFEFF"))))
 	rd.FieldsPerRecord = -1
 	shown, err := rd.ReadAll()
@@ -142,6 +181,9 @@ func libreOfficeAgrees(t *testing.T, path string, table ledger.Table, p exportPa
 			want, got := p.csv[i][j], cellAt(shown[i], j)
 			switch {
 			case isFigure(col.Type):
+				if col.Type == ledger.ColNumber && want != "" {
+					want = atShownPlaces(want, got)
+				}
 				if (want != "" || got != "") && !sameFigure(want, fromDisplay(got)) {
 					t.Errorf("%s row %d %s: LibreOffice shows %q, CSV %q", path, i+1, col.Title, got, want)
 				}
@@ -154,10 +196,31 @@ func libreOfficeAgrees(t *testing.T, path string, table ledger.Table, p exportPa
 	}
 }
 
+// atShownPlaces rounds the exact decimal want to the places a number
+// format shows in shown: a MOIC of 1.234567 under 0.00"x" shows 1.23x, an
+// XIRR of 0.12345678 under 0.00% shows 12.35%. Money keeps every fen (its
+// format shows two places, the most it has); a stake under 0.000000% shows
+// all eight places of its fraction.
+func atShownPlaces(want, shown string) string {
+	d, err := decimal.NewFromString(want)
+	if err != nil {
+		return want
+	}
+	s := strings.TrimSuffix(strings.TrimSpace(shown), "x")
+	places := int32(0)
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		places = int32(len(strings.TrimRight(s[i+1:], "%")))
+	}
+	if strings.HasSuffix(s, "%") {
+		places += 2
+	}
+	return d.Round(places).String()
+}
+
 // fromDisplay undoes a number format: thousands separators, a trailing
-// point ("37,500." under #,##0.####) and a percent sign.
+// point ("37,500." under #,##0.####), a percent sign and a multiple's x.
 func fromDisplay(s string) string {
-	s = strings.TrimSuffix(strings.ReplaceAll(strings.TrimSpace(s), ",", ""), ".")
+	s = strings.TrimSuffix(strings.ReplaceAll(strings.TrimSuffix(strings.TrimSpace(s), "x"), ",", ""), ".")
 	if p, ok := strings.CutSuffix(s, "%"); ok {
 		if d, err := decimal.NewFromString(p); err == nil {
 			return d.Shift(-2).String()
@@ -189,5 +252,87 @@ func TestEveryExportOpens(t *testing.T) {
 				t.Fatalf("%s: no rows", path)
 			}
 		})
+	}
+}
+
+// TestEquityAndDashboardExportsOpen: the equity register's and the
+// dashboard's exports after example A has converted and exited hold every
+// figure as a number cell in its format (units, the stake as 0.000000%,
+// MOIC as 0.00x, XIRR as a percentage), equal to the CSV's, and open in
+// LibreOffice showing the same figures.
+func TestEquityAndDashboardExportsOpen(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.fundedA(termsA)
+	e.convertAndExitA(id)
+	c := e.loggedIn(auditor)
+	var checks []loCheck
+	both := func(t *testing.T, path string, table ledger.Table) exportPair {
+		p := downloadBoth(t, c, path, table)
+		checks = append(checks, loCheck{path, table, p})
+		return p
+	}
+	t.Run("EquityRegister", func(t *testing.T) {
+		p := both(t, "/equity", EquityTable)
+		if len(p.csv) != 2 {
+			t.Fatalf("%d rows, want the header and example A", len(p.csv))
+		}
+		// example A: 1,000,000 pre-money units, 3,000,000.00 converted at
+		// 80.00 a unit: 37,500 units, 37,500 / 1,287,500 = 2.912621%
+		if row := p.csv[1]; !sameFigure(row[4], "37500") || !sameFigure(row[6], "0.02912621") {
+			t.Errorf("units %q, stake %q", row[4], row[6])
+		}
+		assertCellFormat(t, p.xlsx, EquityTable.Name, "G2", ledger.NumFmtStake)
+		assertCellFormat(t, p.xlsx, EquityTable.Name, "E2", ledger.NumFmtUnits)
+	})
+	for _, sec := range page.DashboardSections {
+		t.Run("Dashboard_"+sec.Key, func(t *testing.T) {
+			table := ledger.Table{Name: sec.Title, Columns: dashboardColumns[sec.Key]}
+			p := both(t, "/dashboard/export/"+sec.Key, table)
+			if sec.Key != "returns" {
+				return
+			}
+			if len(p.csv) != 2 || p.csv[1][6] == "" || p.csv[1][7] == "" {
+				t.Fatalf("returns: %q, want example A with its MOIC and XIRR", p.csv)
+			}
+			assertCellFormat(t, p.xlsx, sec.Title, "G2", ledger.NumFmtRatio)
+			assertCellFormat(t, p.xlsx, sec.Title, "H2", ledger.NumFmtPercent)
+		})
+	}
+	// the indicator tables' columns do not depend on the figures
+	for _, sec := range indicatorSections(postgres.Indicators{}) {
+		t.Run("Indicators_"+sec.Key, func(t *testing.T) {
+			p := both(t, "/dashboard/indicators/export/"+sec.Key, ledger.Table{Name: sec.Title, Columns: sec.Columns})
+			if sec.Key == "summary" && len(p.csv) < 10 {
+				t.Fatalf("summary: %d rows", len(p.csv))
+			}
+		})
+	}
+	t.Run("LibreOfficeShowsTheSameFigures", func(t *testing.T) { libreOfficeAgreeAll(t, checks) })
+}
+
+// assertCellFormat checks that cell of sheet carries the number format
+// want.
+func assertCellFormat(t *testing.T, xlsx []byte, sheet, cell, want string) {
+	t.Helper()
+	f, err := excelize.OpenReader(bytes.NewReader(xlsx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	id, err := f.GetCellStyle(sheet, cell)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.GetStyle(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.CustomNumFmt == nil || *st.CustomNumFmt != want {
+		got := "none"
+		if st.CustomNumFmt != nil {
+			got = *st.CustomNumFmt
+		}
+		t.Errorf("%s!%s: number format %q, want %q", sheet, cell, got, want)
 	}
 }

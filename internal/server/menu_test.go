@@ -22,6 +22,7 @@ func TestMenuByRole(t *testing.T) {
 		expert:                         "首页 /, 我的评审 /reviews, 消息 /inbox, 我的账号 /account",
 		auditor:                        "首页 /, 申报受理 /applications, 审计/审计日志 /audit, 审计/链校验 /audit/verify, 评审立项/申报批次 /programmes, 评审立项/立项公示 /notices, 投后管理/股权台账 /equity, 投后管理/关注清单 /watchlist, 投后管理/进展报告 /reports, 资金台账/台账 /ledger, 资金台账/台账校验 /ledger/verify, 统计测算/看板 /dashboard, 统计测算/转股测算 /simulator, 消息 /inbox, 系统设置/参考利率 /admin/rates, 我的账号 /account",
 		admin:                          "首页 /, 审计/审计日志 /audit, 评审立项/申报批次 /programmes, 评审立项/专家库 /experts, 投后管理/报告设置 /reports/settings, 消息 /inbox, 系统设置/用户管理 /admin/users, 系统设置/企业管理 /admin/enterprises, 系统设置/节假日 /calendar, 系统设置/参考利率 /admin/rates, 我的账号 /account",
+		trustee:                        "首页 /, 持股项目 /applications, 投后管理/股权台账 /equity, 消息 /inbox, 我的账号 /account",
 		applications.RoleSecurityAdmin: "首页 /, 消息 /inbox, 安全管理/安全策略 /security, 安全管理/账号安全 /security/accounts, 安全管理/安全事件 /security/events, 我的账号 /account",
 	}
 	routes := (&Server{}).routes()

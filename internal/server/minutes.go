@@ -75,7 +75,7 @@ func (s *Server) oversight(ctx context.Context, u *auth.User, a applications.App
 	if o.LossChecks, err = s.DB.ListLossChecks(ctx, a.ID); err != nil {
 		return o, err
 	}
-	el, err := s.DB.FindEligibility(ctx, a)
+	el, err := s.findEligibility(ctx, a)
 	o.Admission = el.Admission
 	return o, err
 }

@@ -39,7 +39,7 @@ func TestCapOverrideNeedsMinutes(t *testing.T) {
 	ds, _ := e.db.ListDecisions(ctx, id)
 	did := strconv.FormatInt(ds[0].ID, 10)
 	t.Run("RefusedWithoutMinutes", func(t *testing.T) {
-		r := appr.post("/decisions/"+did+"/approve", nil)
+		r := appr.post("/decisions/"+did+"/approve", withConfirm(nil))
 		if r.StatusCode != http.StatusConflict || !strings.Contains(r.doc(t).Find("[role=alert]").Text(), "会议纪要") {
 			t.Fatalf("status %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 		}
@@ -76,7 +76,7 @@ func TestCapOverrideNeedsMinutes(t *testing.T) {
 			t.Fatalf("status %d", r.StatusCode)
 		}
 	})
-	if r := appr.post("/decisions/"+did+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+	if r := appr.post("/decisions/"+did+"/approve", withConfirm(nil)); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("approve with minutes %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 	}
 	if a, _ := e.db.FindApplication(ctx, id); a.State != applications.StateApproved || a.ApprovedAmount.Decimal.StringFixed(2) != "8000000.00" {

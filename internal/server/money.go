@@ -24,6 +24,10 @@ type moneyPage[T any] struct {
 	find       func(db *postgres.DB, ctx context.Context, id int64) (T, error)
 	facts      func(T) (id, preparedBy int64, status applications.MoneyStatus)
 	view       func(rec T, msg string, check page.CheckView, trail []page.AuditLine) templ.Component
+	// confirm, when set, is what the approver confirms (the amount in 大写)
+	// before an approval that cannot be undone; approve then refuses a POST
+	// without the confirmation.
+	confirm func(T) page.Confirmation
 }
 
 func (p moneyPage[T]) render(s *Server, w http.ResponseWriter, r *http.Request, status int, rec T, msg string, errs ui.Errors) error {
@@ -32,6 +36,10 @@ func (p moneyPage[T]) render(s *Server, w http.ResponseWriter, r *http.Request, 
 	pending := st == applications.MoneyPending
 	check := page.CheckView{Action: p.path + strconv.FormatInt(id, 10), Pending: pending, IsMaker: preparedBy == u.ID,
 		CanCheck: pending && u.Role.Can(p.approve) && preparedBy != u.ID, Key: newFormKey(r.Context()), Errors: errs}
+	if p.confirm != nil {
+		c := p.confirm(rec)
+		check.Confirm = &c
+	}
 	trail, err := s.trail(r, p.recordType, id)
 	if err != nil {
 		return err
@@ -56,11 +64,26 @@ func (p moneyPage[T]) show(s *Server, w http.ResponseWriter, r *http.Request) er
 // and goes back to the record with done as a flash; a refusal other than
 // the maker–checker rule (403) re-renders the record with the reason.
 func (p moneyPage[T]) check(s *Server, w http.ResponseWriter, r *http.Request, decide func(id int64, key string) (T, error), done string) error {
+	return p.decide(s, w, r, false, decide, done)
+}
+
+// approveChecked is check for the approval itself: with a confirm step it is
+// refused (422, nothing written) unless the confirmation was ticked.
+func (p moneyPage[T]) approveChecked(s *Server, w http.ResponseWriter, r *http.Request, decide func(id int64, key string) (T, error), done string) error {
+	return p.decide(s, w, r, p.confirm != nil, decide, done)
+}
+
+func (p moneyPage[T]) decide(s *Server, w http.ResponseWriter, r *http.Request, confirm bool, decide func(id int64, key string) (T, error), done string) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	_, err = decide(id, r.PostFormValue("idempotency_key"))
+	if confirm {
+		err = confirmed(r)
+	}
+	if err == nil {
+		_, err = decide(id, r.PostFormValue("idempotency_key"))
+	}
 	if e, ok := refused(err); ok {
 		cur, ferr := p.find(s.DB, r.Context(), id)
 		if ferr != nil {
@@ -92,7 +115,21 @@ var disbursementPage = moneyPage[applications.Disbursement]{path: "/disbursement
 	},
 	view: func(d applications.Disbursement, msg string, check page.CheckView, trail []page.AuditLine) templ.Component {
 		return page.DisbursementShow(page.DisbursementShowView{Item: d, Error: msg, Check: check, Trail: trail})
+	},
+	confirm: func(d applications.Disbursement) page.Confirmation {
+		return page.Confirmation{What: "批准拨付", Amount: d.Amount,
+			Effect: "批准后立即记账（借 1221 先投资金 / 贷 1002 专项资金存款），不可撤销；如有错误只能另行申请冲正。"}
 	}}
+
+// confirmed refuses an irreversible money approval whose form did not
+// carry the ticked confirmation (page.Confirmation): the approver must have
+// seen the amount in 大写. Errors: Invalid, beside the checkbox.
+func confirmed(r *http.Request) error {
+	if r.PostFormValue(page.ConfirmField) != "1" {
+		return applications.FieldError(page.ConfirmField, "请先核对大写金额，勾选“我已核对上述金额，确认批准”后再提交；本次未批准，未记账。")
+	}
+	return nil
+}
 
 var reversalPage = moneyPage[applications.Reversal]{path: "/ledger/reversals/", recordType: applications.RecordReversal,
 	approve: applications.ActionApproveReversal,

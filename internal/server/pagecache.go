@@ -69,7 +69,12 @@ type ctxCacheRender struct{}
 // whose content depends only on the user, the URL, the data and the day,
 // and whose handler writes nothing (TestCachedPagesNeverWrite walks them
 // all as every role); a sweep the view needs goes in sweepFirst.
+//
+// "/" is each role's to-do home page: its ListToDo costs a few hundred ms
+// with tens of thousands of applications (docs/PERFORMANCE.md, "To-do
+// lists"), and every sign-in lands there.
 var cachedPages = map[string]bool{
+	"/":                  true,
 	"/applications":      true,
 	"/applications/{id}": true,
 	"/ledger/journal":    true,
@@ -85,8 +90,8 @@ var cachedPages = map[string]bool{
 // generation's notification arrives.
 func (s *Server) sweepFirst(pattern string) *viewSweep {
 	switch pattern {
-	case "/applications/{id}":
-		return &s.notices // an ended notice changes the page's state and next step
+	case "/applications/{id}", "/":
+		return &s.notices // an ended notice changes the page's state and next step (the home page: "agreement to sign")
 	}
 	return nil
 }
@@ -237,8 +242,12 @@ func (p *pageRecorder) Write(b []byte) (int, error) {
 
 // markFresh tells the cache that this signed-in browser has just written
 // (see freshFor). Signing in is not such a write: nothing cached is theirs.
+// The generation's other caches (to-do counts, reference lists, sweeps)
+// honour it too, so it is set whenever the generation is known, page
+// cache or not.
 func (s *Server) markFresh(w http.ResponseWriter, r *http.Request) {
-	if s.PageCache && sessionFrom(r.Context()) != nil {
+	_, live := s.gens.Current()
+	if (s.PageCache || live) && sessionFrom(r.Context()) != nil {
 		s.setCookie(w, r, freshCookie, "1", freshFor)
 	}
 }

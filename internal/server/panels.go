@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"net/http"
 	"strconv"
+	"time"
 
 	"ite/internal/applications"
 )
@@ -26,7 +27,11 @@ func (s *Server) handlePanelDraw(w http.ResponseWriter, r *http.Request) error {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	seed := int64(binary.BigEndian.Uint64(b[:]) >> 1)
-	chosen, err := s.DB.DrawPanel(r.Context(), actor(r), a.ID, seed)
+	due, err := parseDay("due_on", r.PostFormValue("due_on"))
+	if err != nil {
+		return s.refuse(w, r, a.ID, err)
+	}
+	chosen, err := s.DB.DrawPanelDue(r.Context(), actor(r), a.ID, seed, due)
 	if err != nil {
 		return s.refuse(w, r, a.ID, err)
 	}
@@ -43,7 +48,7 @@ func (s *Server) handlePanelAssign(w http.ResponseWriter, r *http.Request) error
 	if err != nil || id == 0 {
 		return s.refuse(w, r, a.ID, applications.FieldError("expert_id", "请选择专家。"))
 	}
-	if err := s.DB.AssignExpert(r.Context(), actor(r), a.ID, id); err != nil {
+	if err := s.DB.AssignExpertDue(r.Context(), actor(r), a.ID, id, time.Time{}); err != nil {
 		return s.refuse(w, r, a.ID, err)
 	}
 	return s.redirectWithFlash(w, r, applicationPath(a.ID, "#panel"), "已指定专家。")

@@ -66,6 +66,9 @@ var notReached = map[string]string{
 	"approver GET /applications/{id}/print/write-off":   "the fixture has no approved write-off (e2e TestJourneyDocuments prints the demo's)",
 	"auditor GET /applications/{id}/print/exit":         "the fixture has no approved exit (e2e TestJourneyDocuments prints the demo's)",
 	"auditor GET /applications/{id}/print/write-off":    "the fixture has no approved write-off (e2e TestJourneyDocuments prints the demo's)",
+	"trustee GET /applications/{id}/print/exit":         "the fixture has no approved exit (TestTrusteeAccess approves one)",
+	"trustee GET /applications/{id}/print/write-off":    "the fixture has no approved write-off",
+	"trustee GET /documents/{id}":                       "the fixture's converted project has no uploaded file (TestTrusteeAccess downloads and is refused them)",
 }
 
 // permFixture is a lifecycle of applications in one programme, with a

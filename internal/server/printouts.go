@@ -3,16 +3,19 @@ package server
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"ite/internal/applications"
 	"ite/internal/day"
+	"ite/internal/ledger"
 	"ite/internal/postgres"
 	"ite/web/page"
 )
 
 // printoutRoutes: the printable documents of a project (issue 15 point 2):
 // the decision to fund, its public notice, each disbursement notice, each
-// exit confirmation and the write-off decision, all in the one print
+// exit confirmation and the write-off decision, and the auditor's printed
+// journal and trial balance (issue 15 point 3), all in the one print
 // style (web/static/print.css). The agreement and the conversion
 // certificate have their own pages (agreements.go, conversions.go).
 func (s *Server) printoutRoutes() []route {
@@ -23,7 +26,110 @@ func (s *Server) printoutRoutes() []route {
 		{"GET", "/applications/{id}/print/disbursement", read, s.handlePrintout("disbursement")},
 		{"GET", "/applications/{id}/print/exit", read, s.handlePrintout("exit")},
 		{"GET", "/applications/{id}/print/write-off", read, s.handlePrintout("write-off")},
+		{"GET", "/ledger/journal/print", can(applications.ActionReadLedger), s.handleJournalPrint},
+		{"GET", "/ledger/trial-balance/print", can(applications.ActionReadLedger), s.handleTrialBalancePrint},
 	}
+}
+
+// handleJournalPrint is the printable journal of a period, with the
+// filters of the journal page (GET /ledger/journal/print?from=&to=&
+// programme=&project=&account=): every entry selected, its totals, the
+// period, who printed it and when, and the chain head. Invalid for a bad
+// filter or a period too long for one printout.
+func (s *Server) handleJournalPrint(w http.ResponseWriter, r *http.Request) error {
+	lf := ledgerFilterOf(r.URL.Query())
+	f, err := journalFilter(lf)
+	if err != nil {
+		return err
+	}
+	pg, err := s.DB.PrintJournal(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	v, err := s.ledgerPrint(r, "journal", lf, pg.Head)
+	if err != nil {
+		return err
+	}
+	v.Period = periodText(f.From, f.To)
+	if f.ApplicationID > 0 {
+		v.Scope += "；项目编号 " + strconv.FormatInt(f.ApplicationID, 10)
+	}
+	if f.Account != "" {
+		v.Scope += "；科目 " + f.Account
+	}
+	v.Entries = pg.Entries
+	for _, je := range pg.Entries {
+		for _, p := range je.Entry.Postings {
+			if p.Side == ledger.Debit {
+				v.DebitSum = v.DebitSum.Add(p.Amount)
+			} else {
+				v.CreditSum = v.CreditSum.Add(p.Amount)
+			}
+		}
+	}
+	return s.render(w, r, http.StatusOK, page.LedgerPrint(v))
+}
+
+// handleTrialBalancePrint is the printable trial balance at a date
+// (GET /ledger/trial-balance/print?as_of=&programme=), with its totals,
+// who printed it and when, and the chain head. Invalid for a bad filter.
+func (s *Server) handleTrialBalancePrint(w http.ResponseWriter, r *http.Request) error {
+	lf := ledgerFilterOf(r.URL.Query())
+	f, err := trialFilter(lf)
+	if err != nil {
+		return err
+	}
+	tb, head, err := s.DB.TrialBalance(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	v, err := s.ledgerPrint(r, "trial", lf, head)
+	if err != nil {
+		return err
+	}
+	v.Period = "全部凭证（截至打印时）"
+	if !f.AsOf.IsZero() {
+		v.Period = "截至" + day.Chinese(f.AsOf) + "（记账日期）"
+	}
+	v.Lines = tb.Lines()
+	v.Debit, v.Credit = tb.Totals()
+	for _, b := range v.Lines {
+		v.DebitBal, v.CreditBal = v.DebitBal.Add(b.DebitBalance()), v.CreditBal.Add(b.CreditBalance())
+	}
+	v.Balanced = tb.Check() == nil && v.DebitBal.Equal(v.CreditBal)
+	return s.render(w, r, http.StatusOK, page.LedgerPrint(v))
+}
+
+// ledgerPrint fills what every ledger printout carries: the programme
+// scope, the preparer (the signed-in user), the print time and the head.
+func (s *Server) ledgerPrint(r *http.Request, kind string, lf page.LedgerFilter, head ledger.ChainHead) (page.LedgerPrintView, error) {
+	v := page.LedgerPrintView{Kind: kind, Head: head, PrintedAt: s.Now(), Scope: "全部申报批次"}
+	if u := currentUser(r); u != nil {
+		v.Preparer = u.DisplayName
+	}
+	if id, err := parseOptionalID("programme", "申报批次", lf.Programme); err != nil {
+		return v, err
+	} else if id > 0 {
+		p, err := s.DB.FindProgramme(r.Context(), id)
+		if err != nil {
+			return v, err
+		}
+		v.Scope = p.Name
+	}
+	return v, nil
+}
+
+// periodText is a journal's period as printed: 2026年3月1日至2026年3月31日.
+func periodText(from, to time.Time) string {
+	switch {
+	case from.IsZero() && to.IsZero():
+		return "全部期间"
+	case to.IsZero():
+		return day.Chinese(from) + "起"
+	case from.IsZero():
+		return "截至" + day.Chinese(to)
+	}
+	return day.Chinese(from) + "至" + day.Chinese(to)
 }
 
 // handlePrintout renders one printable document of the application

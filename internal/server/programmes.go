@@ -109,7 +109,7 @@ func programmeForm(p applications.Programme) page.ProgrammeForm {
 		CapOverride: p.CapOverrideAllowed, Sectors: map[string]bool{}, Materials: map[string]bool{},
 		CreditMaxAge: strconv.Itoa(p.CreditReportMaxAgeDays), PanelSize: strconv.Itoa(p.PanelSize),
 		PassScore: p.PassScore.String(), Aggregation: p.Aggregation, NoticeDays: strconv.Itoa(p.NoticeWorkingDays),
-		HoldingPlatform: p.HoldingPlatform, Version: strconv.Itoa(p.Version),
+		HoldingPlatform: p.HoldingPlatform, HoldingPlatformUSCC: p.HoldingPlatformUSCC, Version: strconv.Itoa(p.Version),
 		SpecialAudit: p.RequiresSpecialAudit,
 	}
 	if t, err := applications.ParseTerms(p.TermsTemplate); err == nil {
@@ -143,7 +143,7 @@ func parseProgrammeForm(r *http.Request) (page.ProgrammeForm, applications.Progr
 		Sectors: map[string]bool{}, Materials: map[string]bool{},
 		CreditMaxAge: v.Get("credit_report_max_age_days"), PanelSize: v.Get("panel_size"),
 		PassScore: v.Get("pass_score"), Aggregation: v.Get("aggregation"), NoticeDays: v.Get("notice_working_days"),
-		HoldingPlatform: strings.TrimSpace(v.Get("holding_platform")), Version: v.Get("version"),
+		HoldingPlatform: strings.TrimSpace(v.Get("holding_platform")), HoldingPlatformUSCC: applications.NormalizeUSCC(v.Get("holding_platform_uscc")), Version: v.Get("version"),
 		SpecialAudit: v.Get("requires_special_audit") == "1",
 	}
 	raw, terms, terrs, edit := parseTerms(r, applications.TermsContext{})
@@ -152,7 +152,7 @@ func parseProgrammeForm(r *http.Request) (page.ProgrammeForm, applications.Progr
 		errs[k] = m
 	}
 	p := applications.Programme{Name: f.Name, Status: applications.ProgrammeStatus(f.Status),
-		CapOverrideAllowed: f.CapOverride, Aggregation: f.Aggregation, HoldingPlatform: f.HoldingPlatform,
+		CapOverrideAllowed: f.CapOverride, Aggregation: f.Aggregation, HoldingPlatform: f.HoldingPlatform, HoldingPlatformUSCC: f.HoldingPlatformUSCC,
 		TermsTemplate: json.RawMessage(raw), RequiresSpecialAudit: f.SpecialAudit}
 	atoi := func(field, s string) int {
 		n, err := strconv.Atoi(strings.TrimSpace(s))

@@ -68,7 +68,7 @@ func (e *env) exitE(appID int64, i int) int64 {
 	}
 	id := xs[len(xs)-1].ID
 	approver.get("/applications/" + strconv.FormatInt(appID, 10) + "/equity")
-	if r := approver.post("/exits/"+strconv.FormatInt(id, 10)+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+	if r := approver.post("/exits/"+strconv.FormatInt(id, 10)+"/approve", withConfirm(nil)); r.StatusCode != http.StatusSeeOther {
 		e.t.Fatalf("approve tranche %d: %d %s", i+1, r.StatusCode, r.doc(e.t).Find("[role=alert]").Text())
 	}
 	return id

@@ -11,6 +11,7 @@ import (
 	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/conversion"
+	"ite/internal/day"
 	"ite/internal/postgres"
 	"ite/web/page"
 	"ite/web/ui"
@@ -44,8 +45,12 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 			return nil, err
 		}
 	}
+	v.Today = day.Today(s.Now())
 	if v.CanDraw {
-		experts, err := s.DB.ListExperts(ctx)
+		if v.DefaultDue, err = s.DB.DefaultReviewDeadline(ctx); err != nil {
+			return nil, err
+		}
+		experts, err := s.listExperts(r)
 		if err != nil {
 			return nil, err
 		}
@@ -144,7 +149,29 @@ func (s *Server) renderReview(w http.ResponseWriter, r *http.Request, status int
 	if err != nil {
 		return err
 	}
-	v := page.ExpertReviewView{Assignment: x, Form: form, Errors: errs, FormError: msg}
+	return s.renderReviewNotice(w, r, status, x, form, errs, msg, "")
+}
+
+// renderReviewNotice renders the expert's page of assignment x: the
+// declaration names the applicant and its people; the scoring form shows
+// form as typed, or the saved draft when nothing was posted.
+func (s *Server) renderReviewNotice(w http.ResponseWriter, r *http.Request, status int, x postgres.Assignment, form map[string]string,
+	errs ui.Errors, msg, notice string) error {
+	v := page.ExpertReviewView{Assignment: x, Form: form, Errors: errs, FormError: msg, Notice: notice}
+	if x.Status == applications.AssignmentAssigned {
+		parties, err := s.DB.FindConflictParties(r.Context(), x.ApplicationID)
+		if err != nil {
+			return err
+		}
+		v.Parties = &parties
+	}
+	if x.Status == applications.AssignmentDeclared && len(form) == 0 {
+		draft, at, err := s.DB.FindReviewDraft(r.Context(), x.ApplicationID, x.ExpertID)
+		if err != nil {
+			return err
+		}
+		v.Form, v.DraftSavedAt = draft, at
+	}
 	if x.Status == applications.AssignmentDeclared || x.Status == applications.AssignmentSubmitted {
 		a, err := s.DB.FindApplication(r.Context(), x.ApplicationID)
 		if err != nil {
@@ -208,7 +235,9 @@ func (s *Server) handleReviewSubmit(w http.ResponseWriter, r *http.Request) erro
 	_ = r.ParseForm()
 	form := map[string]string{}
 	for k := range r.PostForm {
-		form[k] = strings.TrimSpace(r.PostFormValue(k))
+		if reviewField(k) {
+			form[k] = strings.TrimSpace(r.PostFormValue(k))
+		}
 	}
 	in := applications.ReviewInput{Scores: map[string]decimal.Decimal{}, Comments: map[string]string{},
 		Overall: form["overall_comment"], Recommendation: form["recommendation"]}
@@ -233,6 +262,22 @@ func (s *Server) handleReviewSubmit(w http.ResponseWriter, r *http.Request) erro
 		}
 		in.SuggestedAmount = decimal.NewNullDecimal(d)
 	}
+	switch r.PostFormValue("action") {
+	case "draft":
+		// 保存草稿: kept as typed, even half done; nothing is checked or locked.
+		if err := s.DB.SaveReviewDraft(r.Context(), actor(r), x.ApplicationID, x.ExpertID, form); err != nil {
+			if e, ok := refused(err); ok {
+				return s.renderReview(w, r, statusOf[e.Kind], form, nil, e.Message)
+			}
+			return err
+		}
+		return s.redirectWithFlash(w, r, "/reviews/"+strconv.FormatInt(x.ApplicationID, 10),
+			"草稿已保存，尚未提交：工作人员和其他专家看不到，您可以随时回来继续填写。")
+	case "check":
+		// 检查: every problem beside its field before the lock, and the
+		// form kept as a draft.
+		return s.checkReview(w, r, x, form, in, errs)
+	}
 	if len(errs) == 0 {
 		err = s.DB.SubmitReview(r.Context(), actor(r), x.ApplicationID, x.ExpertID, in)
 		if err == nil {
@@ -248,6 +293,51 @@ func (s *Server) handleReviewSubmit(w http.ResponseWriter, r *http.Request) erro
 		}
 	}
 	return s.renderReview(w, r, http.StatusUnprocessableEntity, form, errs, "请按提示修改后重新提交。")
+}
+
+// reviewField reports whether a posted field belongs to the review (and
+// so to its draft): not the CSRF token or the button pressed.
+func reviewField(k string) bool {
+	switch k {
+	case "recommendation", "suggested_amount", "overall_comment":
+		return true
+	}
+	return strings.HasPrefix(k, "score_") || strings.HasPrefix(k, "comment_")
+}
+
+// checkReview answers the scoring form's 检查 button: the domain's
+// CheckReview lists every problem, each shown beside its field (422), or
+// the page says the review is ready and the total; the form is saved as
+// the draft either way, and nothing is submitted or locked.
+func (s *Server) checkReview(w http.ResponseWriter, r *http.Request, x postgres.Assignment, form map[string]string,
+	in applications.ReviewInput, errs ui.Errors) error {
+	a, err := s.DB.FindApplication(r.Context(), x.ApplicationID)
+	if err != nil {
+		return err
+	}
+	p, err := s.DB.FindProgramme(r.Context(), a.ProgrammeID)
+	if err != nil {
+		return err
+	}
+	if err := s.DB.SaveReviewDraft(r.Context(), actor(r), x.ApplicationID, x.ExpertID, form); err != nil {
+		if e, ok := refused(err); ok {
+			return s.renderReview(w, r, statusOf[e.Kind], form, nil, e.Message)
+		}
+		return err
+	}
+	x.Status = applications.AssignmentDeclared
+	for k, m := range p.CheckReview(in) {
+		if errs[k] == "" {
+			errs[k] = m
+		}
+	}
+	if len(errs) > 0 {
+		return s.renderReviewNotice(w, r, http.StatusUnprocessableEntity, x, form, errs,
+			"检查发现 "+strconv.Itoa(len(errs))+" 处需要修改，请按提示修改。评审意见尚未提交，也未锁定；已保存为草稿。", "")
+	}
+	total, _ := p.ValidateReview(in)
+	return s.renderReviewNotice(w, r, http.StatusOK, x, form, nil, "",
+		"检查通过：总分 "+total.StringFixed(1)+" 分，已保存为草稿。确认无误后点击“提交评审意见”；提交后将被锁定，不能修改。")
 }
 
 // handleScoreSheet exports the panel's scores (GET /applications/{id}/scores.xlsx).
@@ -283,9 +373,11 @@ func (s *Server) handleScoreSheet(w http.ResponseWriter, r *http.Request) error 
 			row = append(row, v)
 		}
 		total, _ := rv.Total.Float64()
-		suggested := ""
+		// The suggested amount is a number cell shown as #,##0.00 (style
+		// below), like every amount an export holds.
+		var suggested any
 		if rv.SuggestedAmount.Valid {
-			suggested = rv.SuggestedAmount.Decimal.StringFixed(2)
+			suggested, _ = rv.SuggestedAmount.Decimal.Float64()
 		}
 		row = append(row, total, applications.RecommendationLabel(rv.Recommendation), suggested, rv.Overall)
 		cell, _ := excelize.CoordinatesToCellName(1, i+2)
@@ -300,6 +392,11 @@ func (s *Server) handleScoreSheet(w http.ResponseWriter, r *http.Request) error 
 	summary = append(summary, agg, map[bool]string{true: "通过", false: "未通过"}[result.Passed])
 	cell, _ := excelize.CoordinatesToCellName(1, len(reviews)+3)
 	_ = f.SetSheetRow(sheet, cell, &summary)
+	if money, err := f.NewStyle(&excelize.Style{NumFmt: 4}); err == nil && len(reviews) > 0 {
+		top, _ := excelize.CoordinatesToCellName(len(p.Criteria)+4, 2)
+		bottom, _ := excelize.CoordinatesToCellName(len(p.Criteria)+4, len(reviews)+1)
+		_ = f.SetCellStyle(sheet, top, bottom, money)
+	}
 	_ = f.SetPanes(sheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"})
 	s.audit(r, audit.Event{Name: "export", ObjectType: "application", ObjectID: strconv.FormatInt(a.ID, 10),
 		Outcome: audit.Success, Detail: map[string]any{"what": "score_sheet"}})

@@ -266,3 +266,137 @@ func (e *env) reviewed(p applications.Programme, amount string) int64 {
 	}
 	return id
 }
+
+// TestExpertDeclarationAndDraft: the declaration names the applicant and
+// its people; the scoring form's 检查 shows every problem beside its field
+// without locking; 保存草稿 keeps what was typed for the expert's return,
+// unseen by staff and the result, and submitting removes it.
+func TestExpertDeclarationAndDraft(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	p := e.openProgramme()
+	id := e.underReview(p, "5000000.00")
+	app, _ := e.db.FindApplication(ctx, id)
+	if _, err := e.db.Pool.Exec(ctx, `UPDATE enterprises SET legal_rep = '王法人', contact_name = '李联系' WHERE id = $1`, app.EnterpriseID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Pool.Exec(ctx, `UPDATE applications SET lead_name = '刘负责',
+		content = jsonb_set(content, '{team}', to_jsonb('创始人张创业；核心成员赵研发、钱工艺'::text)) WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	experts, expertIDs := e.experts(5, applications.SectorNewEnergyMaterials, "dft")
+	staffC := e.loggedIn(applications.RoleStaff)
+	path := "/applications/" + strconv.FormatInt(id, 10)
+	staffC.get(path)
+	if r := staffC.post(path+"/panel/draw", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("draw %d %s", r.StatusCode, r.body)
+	}
+	panel, _ := e.db.ListAssignments(ctx, id)
+	ex := clientOf(experts, expertIDs, panel[0].ExpertID)
+	rv := "/reviews/" + strconv.FormatInt(id, 10)
+
+	t.Run("DeclarationNamesTheApplicantAndItsPeople", func(t *testing.T) {
+		d := ex.get(rv).doc(t).Find("#declaration #conflict-parties")
+		for sel, want := range map[string]string{"#party-enterprise": app.Enterprise, "#party-legal-rep": "王法人", "#party-lead": "刘负责",
+			"#party-contact": "李联系", "#party-team": "赵研发"} {
+			if got := d.Find(sel).Text(); want == "" || !strings.Contains(got, want) {
+				t.Errorf("%s: %q, want %q", sel, got, want)
+			}
+		}
+	})
+	if r := ex.post(rv+"/declare", url.Values{"decision": {"none"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("declare %d", r.StatusCode)
+	}
+	status := func() applications.AssignmentStatus {
+		x, err := e.db.FindAssignment(ctx, id, panel[0].ExpertID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x.Status
+	}
+	t.Run("CheckShowsEveryProblemWithoutLocking", func(t *testing.T) {
+		f := scoreForm(80)
+		f.Set("score_technology", "31")
+		f.Set("score_team", "12.3")
+		f.Set("overall_comment", " ")
+		f.Set("action", "check")
+		r := ex.post(rv, f)
+		if r.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("status %d", r.StatusCode)
+		}
+		d := r.doc(t)
+		for field, want := range map[string]string{"score_technology": "0 到 30", "score_team": "半分", "overall_comment": "总体评审意见"} {
+			if got := d.Find("#f-" + field).Parent().Find(".error").Text(); !strings.Contains(got, want) {
+				t.Errorf("%s: %q, want %q", field, got, want)
+			}
+		}
+		if v, _ := d.Find("#f-score_market").Attr("value"); v != "16" {
+			t.Errorf("typed score not kept: %q", v)
+		}
+		if st := status(); st != applications.AssignmentDeclared {
+			t.Fatalf("checking locked the review: %s", st)
+		}
+		var n int
+		_ = e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM reviews`).Scan(&n)
+		if n != 0 {
+			t.Fatalf("%d reviews after a check", n)
+		}
+	})
+	t.Run("CheckPassesWithTheTotal", func(t *testing.T) {
+		f := scoreForm(80)
+		f.Set("action", "check")
+		r := ex.post(rv, f)
+		if r.StatusCode != http.StatusOK || !strings.Contains(r.doc(t).Find("#review-notice").Text(), "总分 80.0 分") || status() != applications.AssignmentDeclared {
+			t.Fatalf("status %d %q %s", r.StatusCode, r.doc(t).Find("#review-notice").Text(), status())
+		}
+	})
+	t.Run("DraftSavedAndRestored", func(t *testing.T) {
+		f := url.Values{"score_technology": {"22.5"}, "comment_technology": {"专利布局完整"}, "recommendation": {"revise"},
+			"overall_comment": {"尚未写完的意见"}, "action": {"draft"}}
+		if r := ex.post(rv, f); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("save draft %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
+		}
+		d := ex.get(rv).doc(t)
+		if !strings.Contains(d.Find(".flash").Text(), "草稿已保存") || d.Find("#draft-note").Length() != 1 {
+			t.Fatalf("flash %q, draft note %d", d.Find(".flash").Text(), d.Find("#draft-note").Length())
+		}
+		if v, _ := d.Find("#f-score_technology").Attr("value"); v != "22.5" {
+			t.Errorf("score %q", v)
+		}
+		if v, _ := d.Find(`input[name=comment_technology]`).Attr("value"); v != "专利布局完整" {
+			t.Errorf("comment %q", v)
+		}
+		if v, _ := d.Find(`#f-recommendation option[selected]`).Attr("value"); v != "revise" {
+			t.Errorf("recommendation %q", v)
+		}
+		if v := d.Find("#f-overall_comment").Text(); v != "尚未写完的意见" {
+			t.Errorf("overall %q", v)
+		}
+		if st := status(); st != applications.AssignmentDeclared {
+			t.Fatalf("a draft locked the review: %s", st)
+		}
+	})
+	t.Run("StaffDoNotSeeTheDraft", func(t *testing.T) {
+		body := staffC.get(path).body
+		if strings.Contains(body, "尚未写完的意见") || strings.Contains(body, "专利布局完整") {
+			t.Fatal("staff see the expert's draft")
+		}
+		if _, reviews, _ := e.db.ReviewResult(ctx, app, p); len(reviews) != 0 {
+			t.Fatalf("%d reviews count towards the result", len(reviews))
+		}
+	})
+	t.Run("SubmitLocksAndRemovesTheDraft", func(t *testing.T) {
+		if r := ex.post(rv, scoreForm(80)); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("submit %d %s", r.StatusCode, r.doc(t).Find(".error").Text())
+		}
+		var n int
+		_ = e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM review_drafts`).Scan(&n)
+		if n != 0 || status() != applications.AssignmentSubmitted {
+			t.Fatalf("%d drafts left, %s", n, status())
+		}
+		if r := ex.post(rv, url.Values{"overall_comment": {"改一下"}, "action": {"draft"}}); r.StatusCode != http.StatusConflict {
+			t.Fatalf("draft after submitting: %d", r.StatusCode)
+		}
+	})
+}

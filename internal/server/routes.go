@@ -46,6 +46,7 @@ const (
 	expert     = applications.RoleExpert
 	auditor    = applications.RoleAuditor
 	admin      = applications.RoleAdmin
+	trustee    = applications.RoleTrustee
 )
 
 // route is one line of the route table.
@@ -78,6 +79,7 @@ func (s *Server) routes() []route {
 		s.templateRoutes(),
 		s.expertRoutes(),
 		s.panelRoutes(),
+		s.infoRequestRoutes(),
 		s.reviewRoutes(),
 		s.decisionRoutes(),
 		s.noticeRoutes(),

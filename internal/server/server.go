@@ -49,7 +49,10 @@ type Config struct {
 	MaxUploadBytes int64
 	// PageCache serves the busiest pages from memory until the data under
 	// them changes (see pagecache.go). It takes effect once RunJobs is
-	// listening for changes.
+	// listening for changes. Off, only the pages are not kept: RunJobs
+	// still listens, for the smaller caches that also go by the data
+	// generation (to-do counts, reference lists, dashboard figures, view
+	// sweeps' memory), which a rendered page needs either way.
 	PageCache bool
 	// AnchorKey signs the chain anchors (anchors.go); kept outside the
 	// database. Nil disables anchoring. AnchorDir receives a copy of each
@@ -80,6 +83,11 @@ type Server struct {
 	// todoCache keeps each user's to-do total for the menu, by
 	// generation (home.go).
 	todoCache sync.Map
+	// todoFlights are the to-do counts being made (home.go).
+	todoFlights sync.Map
+	// refs keeps reference data (programmes, staff) per generation
+	// (refcache.go).
+	refs refCache
 	// notices, lapses and reports are the sweeps views run on access, each
 	// with its memory of when it last found nothing due (sweeps.go).
 	notices, lapses, reports viewSweep
@@ -126,9 +134,11 @@ const (
 // RunJobs runs periodic housekeeping until ctx ends: expired sessions are
 // swept every few minutes, orphaned document blobs every hour.
 func (s *Server) RunJobs(ctx context.Context) {
-	if s.PageCache {
-		go s.WatchChanges(ctx)
-	}
+	// Always, not only with the page cache: without a known generation
+	// every page would recount the to-do lists and re-run its view sweep
+	// (about 20 ms of a 100,000-application database per request;
+	// docs/PERFORMANCE.md, "The miss path").
+	go s.WatchChanges(ctx)
 	sessions := time.NewTicker(sessionSweepEvery)
 	defer sessions.Stop()
 	blobs := time.NewTicker(blobSweepEvery)

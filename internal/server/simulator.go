@@ -94,9 +94,27 @@ func (s *Server) simulate(r *http.Request) (page.SimulatorView, error) {
 	q := r.URL.Query()
 	f := simulatorExample
 	if len(q) > 0 {
-		f = page.SimulatorFormFrom(q)
+		f = normaliseSimAmounts(page.SimulatorFormFrom(q))
 	}
 	return simulate(f, ss), nil
+}
+
+// normaliseSimAmounts reads the scenario's amounts of yuan as finance staff
+// type them (300万, 3,000,000.00: typedAmount), so the page and the address
+// it pushes show them back in one spelling. Unit prices, units and rates are
+// not amounts of yuan and stay as typed.
+func normaliseSimAmounts(f page.SimulatorForm) page.SimulatorForm {
+	f.Valuation, f.NewMoney, f.Cap, f.Appraised = typedAmount(f.Valuation), typedAmount(f.NewMoney), typedAmount(f.Cap), typedAmount(f.Appraised)
+	f.Disbursements = append([]page.SimDisbursement(nil), f.Disbursements...)
+	for i := range f.Disbursements {
+		f.Disbursements[i].Amount = typedAmount(f.Disbursements[i].Amount)
+	}
+	f.Tranches = append([]page.SimTranche(nil), f.Tranches...)
+	for i := range f.Tranches {
+		f.Tranches[i].MarketValue = typedAmount(f.Tranches[i].MarketValue)
+		f.Tranches[i].Appraised = typedAmount(f.Tranches[i].Appraised)
+	}
+	return f
 }
 
 // simulate runs the conversion and, when tranches are given, the exit on

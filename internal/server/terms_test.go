@@ -207,8 +207,8 @@ func TestTermsForms(t *testing.T) {
 
 func TestAppraisedValueNormalised(t *testing.T) {
 	for in, want := range map[string]string{"1,500万": "15000000.00", "15000000": "15000000.00", "": "", "junk": "junk"} {
-		if got := appraisedValue(in); got != want {
-			t.Errorf("appraisedValue(%q) = %q, want %q", in, got, want)
+		if got := typedAmount(in); got != want {
+			t.Errorf("typedAmount(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -44,7 +44,7 @@ func (e *env) writeOffAfterReceipt(received string) (int64, *client, *client, st
 	}
 	approve := func(nid int64) {
 		t.Helper()
-		if r := appr.post("/endings/"+strconv.FormatInt(nid, 10)+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+		if r := appr.post("/endings/"+strconv.FormatInt(nid, 10)+"/approve", withConfirm(nil)); r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("approve: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 		}
 	}
@@ -63,7 +63,7 @@ func TestLossToleranceGate(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t)
 		nid, _, appr, path := e.writeOffAfterReceipt("600000.00")
-		if r := appr.post("/endings/"+strconv.FormatInt(nid, 10)+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+		if r := appr.post("/endings/"+strconv.FormatInt(nid, 10)+"/approve", withConfirm(nil)); r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("approve at the tolerance: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 		}
 		d := e.auditDetail("loss_check")
@@ -87,7 +87,7 @@ func TestLossToleranceGate(t *testing.T) {
 		approvePath := "/endings/" + strconv.FormatInt(nid, 10) + "/approve"
 		appID, _ := e.db.ProposalApplication(context.Background(), "endings", nid)
 		t.Run("RefusedWithoutMinutes", func(t *testing.T) {
-			r := appr.post(approvePath, nil)
+			r := appr.post(approvePath, withConfirm(nil))
 			if r.StatusCode != http.StatusConflict || !strings.Contains(r.doc(t).Find("[role=alert]").Text(), "会议纪要") {
 				t.Fatalf("status %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 			}
@@ -110,7 +110,7 @@ func TestLossToleranceGate(t *testing.T) {
 			t.Fatalf("approver sees minutes %q", got)
 		}
 		t.Run("AllowedWithMinutes", func(t *testing.T) {
-			if r := appr.post(approvePath, nil); r.StatusCode != http.StatusSeeOther {
+			if r := appr.post(approvePath, withConfirm(nil)); r.StatusCode != http.StatusSeeOther {
 				t.Fatalf("approve with minutes: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 			}
 			d := e.auditDetail("loss_check")
@@ -153,7 +153,7 @@ func TestExitLossBeyondTolerance(t *testing.T) {
 	appr.get(path)
 	x := strconv.FormatInt(xid, 10)
 	t.Run("RefusedWithoutMinutes", func(t *testing.T) {
-		if r := appr.post("/exits/"+x+"/approve", nil); r.StatusCode != http.StatusConflict {
+		if r := appr.post("/exits/"+x+"/approve", withConfirm(nil)); r.StatusCode != http.StatusConflict {
 			t.Fatalf("status %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 		}
 	})
@@ -164,7 +164,7 @@ func TestExitLossBeyondTolerance(t *testing.T) {
 		"evidence", "纪要.pdf", pdf); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("attach: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 	}
-	if r := appr.post("/exits/"+x+"/approve", nil); r.StatusCode != http.StatusSeeOther {
+	if r := appr.post("/exits/"+x+"/approve", withConfirm(nil)); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("approve with minutes: %d %s", r.StatusCode, r.doc(t).Find("[role=alert]").Text())
 	}
 	if d := e.auditDetail("loss_check"); d["beyond_tolerance"] != true || d["loss_ratio_before"] != "0.00%" || d["minutes_number"] != "管委会纪要〔2027〕2号" {

@@ -47,6 +47,20 @@ func (s *Server) enterpriseOptions(r *http.Request) ([]ui.Option, error) {
 	return opts, nil
 }
 
+// platformOptions are the holding platforms the programmes name, for a
+// trustee's binding.
+func (s *Server) platformOptions(r *http.Request) ([]ui.Option, error) {
+	ps, err := s.DB.ListHoldingPlatforms(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	opts := []ui.Option{{Value: "", Label: "（不属于受托管理机构）"}}
+	for _, p := range ps {
+		opts = append(opts, ui.Option{Value: p.USCC, Label: p.Name + "（" + p.USCC + "）"})
+	}
+	return opts, nil
+}
+
 // handleAdminUsers lists users with the create form (GET /admin/users).
 func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) error {
 	return s.renderAdminUsers(w, r, http.StatusOK, page.NewUserForm{Role: string(applications.RoleStaff)}, nil, "")
@@ -61,8 +75,12 @@ func (s *Server) renderAdminUsers(w http.ResponseWriter, r *http.Request, status
 	if err != nil {
 		return err
 	}
+	plats, err := s.platformOptions(r)
+	if err != nil {
+		return err
+	}
 	return s.render(w, r, status, page.AdminUsers(page.AdminUsersView{
-		Users: users, Roles: roleOptions(), Enterprises: ents, Form: form, Errors: errs, FormError: formErr,
+		Users: users, Roles: roleOptions(), Enterprises: ents, Platforms: plats, Form: form, Errors: errs, FormError: formErr,
 	}))
 }
 
@@ -73,6 +91,7 @@ func (s *Server) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) e
 		DisplayName:  strings.TrimSpace(r.PostFormValue("display_name")),
 		Role:         r.PostFormValue("role"),
 		EnterpriseID: r.PostFormValue("enterprise_id"),
+		Platform:     strings.TrimSpace(r.PostFormValue("platform")),
 		Email:        strings.TrimSpace(r.PostFormValue("email")),
 	}
 	errs := ui.Errors{}
@@ -109,7 +128,7 @@ func (s *Server) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) e
 	}
 	u, err := s.DB.CreateUser(r.Context(), actor(r), postgres.NewUser{
 		Username: form.Username, DisplayName: form.DisplayName, Role: role, PasswordHash: hash, EnterpriseID: entID,
-		Email: form.Email, MustChangePassword: true,
+		Email: form.Email, MustChangePassword: true, Platform: form.Platform,
 	})
 	if e, ok := refused(err); ok {
 		errs := ui.Errors{}
@@ -139,8 +158,12 @@ func (s *Server) renderAdminUser(w http.ResponseWriter, r *http.Request, status 
 	if err != nil {
 		return err
 	}
+	plats, err := s.platformOptions(r)
+	if err != nil {
+		return err
+	}
 	return s.render(w, r, status, page.AdminUser(page.AdminUserView{
-		User: u, Roles: roleOptions(), Enterprises: ents, Errors: errs, FormError: formErr}))
+		User: u, Roles: roleOptions(), Enterprises: ents, Platforms: plats, Errors: errs, FormError: formErr}))
 }
 
 // handleAdminUserUpdate changes role and enterprise binding
@@ -175,7 +198,13 @@ func (s *Server) handleAdminUserUpdate(w http.ResponseWriter, r *http.Request) e
 	if id == currentUser(r).ID && !role.Can(applications.ActionManageUsers) {
 		return s.renderAdminUser(w, r, http.StatusUnprocessableEntity, nil, "不能取消自己的系统管理员角色，以免无人可管理账号。")
 	}
-	if _, err := s.DB.UpdateUser(r.Context(), actor(r), id, postgres.UserChange{Role: &role, EnterpriseID: &entID}); err != nil {
+	platform := strings.TrimSpace(r.PostFormValue("platform"))
+	if _, err := s.DB.UpdateUser(r.Context(), actor(r), id, postgres.UserChange{Role: &role, EnterpriseID: &entID, Platform: &platform}); err != nil {
+		if applications.ErrorKind(err) == applications.Invalid {
+			errs := ui.Errors{}
+			addFieldError(errs, err)
+			return s.renderAdminUser(w, r, http.StatusUnprocessableEntity, errs, applications.ErrorMessage(err))
+		}
 		return err
 	}
 	if err := s.DB.SetUserEmail(r.Context(), actor(r), id, r.PostFormValue("email")); applications.ErrorKind(err) == applications.Invalid {

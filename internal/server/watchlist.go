@@ -13,7 +13,7 @@ import (
 // watchlistRoutes: the projects to watch.
 func (s *Server) watchlistRoutes() []route {
 	return []route{
-		{"GET", "/watchlist", can(applications.ActionReadEquityRegister).inMenu(navWatchlist, "关注清单"), s.handleWatchlist},
+		{"GET", "/watchlist", can(applications.ActionReadWatchlist).inMenu(navWatchlist, "关注清单"), s.handleWatchlist},
 	}
 }
 

@@ -152,6 +152,10 @@ func upperSection(digits string) string {
 // instant whose day should be China's. The zero time gives "".
 func Date(t time.Time) string { return day.ISO(t) }
 
+// Deadline formats a deadline as people write it, 2026年3月31日; the zero
+// time gives "".
+func Deadline(t time.Time) string { return day.Chinese(t) }
+
 // DateIn formats the day on which instant t falls in China, 2006-01-02.
 // The zero time gives "".
 func DateIn(t time.Time) string {
@@ -182,4 +186,14 @@ func Stake(d decimal.Decimal) string {
 		s += strings.Repeat("0", 2-(len(s)-i-1))
 	}
 	return s + "%"
+}
+
+// ChineseDateTime writes an instant as a printed document's time in China,
+// 2026年3月31日 15:04 (the print time of a journal or trial balance). The
+// zero time gives "".
+func ChineseDateTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return day.Chinese(day.Of(t)) + " " + t.In(day.Zone).Format("15:04")
 }

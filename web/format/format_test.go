@@ -208,3 +208,18 @@ func TestStake(t *testing.T) {
 		}
 	}
 }
+
+// TestChineseDateTime: a print time is China's day and wall clock, written
+// 2026年3月31日 15:04 (no leading zeros in the date).
+func TestChineseDateTime(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[time.Time]string{
+		time.Date(2026, 3, 31, 7, 4, 59, 0, time.UTC):  "2026年3月31日 15:04",
+		time.Date(2026, 3, 31, 16, 30, 0, 0, time.UTC): "2026年4月1日 00:30",
+		{}: "",
+	} {
+		if got := ChineseDateTime(in); got != want {
+			t.Errorf("ChineseDateTime(%v) = %q, want %q", in, got, want)
+		}
+	}
+}

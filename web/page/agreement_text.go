@@ -45,6 +45,24 @@ func trancheWhen(months int, signedOn time.Time) string {
 	}
 }
 
+// TrancheCondition is what must hold before a tranche is paid, as the
+// agreement and the decision to fund print it: its milestone (confirmed by
+// the bureau) and, for a tranche gated by acceptance (issue 18), a passed
+// 结题验收 — the same gates applications.DisbursementPlan enforces, so the
+// paper and the refusal say the same thing.
+func TrancheCondition(tr applications.TrancheTerm) string {
+	m := strings.TrimRight(strings.TrimSpace(tr.Milestone), "。；;.")
+	switch {
+	case m != "" && tr.Gate == applications.GateAcceptance:
+		return m + "并经甲方确认，且经结题验收合格后拨付"
+	case tr.Gate == applications.GateAcceptance:
+		return "经结题验收合格后拨付"
+	case m != "":
+		return m + "，经甲方确认后拨付"
+	}
+	return "协议生效后拨付"
+}
+
 // founders are 丁方, the buy-back parties: the legal representative and
 // the project lead (once when the same person).
 func founders(legalRep, lead string) []string {
@@ -99,15 +117,11 @@ func BuildAgreement(f AgreementFacts) applications.AgreementDocument {
 		"转股条件": strings.Join(triggers, "；") + "。", "转股期限": window, "转股价格": pricingText(t),
 		"退出安排": exitText(t), "到期未转股": lapseText(t.LapsePolicy), "签约日期": signed,
 	}
-	tranches := applications.AgreementBlock{Kind: "table", Head: []string{"批次", "比例", "金额（元）", "金额（大写）", "拨付时间", "拨付前提"}}
+	tranches := applications.AgreementBlock{Kind: "table", Head: []string{"批次", "比例", "金额（元）", "金额（大写）", "拨付时间", "拨付条件"}}
 	for i, a := range t.TrancheAmounts(g.Amount) {
 		tr := t.Tranches[i]
-		pre := tr.Milestone
-		if pre == "" {
-			pre = "协议生效"
-		}
 		tranches.Rows = append(tranches.Rows, []string{fmt.Sprintf("第 %d 笔", i+1), pct(tr.Share), figures(a),
-			format.Uppercase(a), trancheWhen(tr.MonthsAfterSigning, g.SignedOn), pre})
+			format.Uppercase(a), trancheWhen(tr.MonthsAfterSigning, g.SignedOn), TrancheCondition(tr)})
 	}
 	tranches.Rows = append(tranches.Rows, []string{"合计", "100%", figures(g.Amount), format.Uppercase(g.Amount), "", ""})
 	exits := applications.AgreementBlock{Kind: "table", Head: []string{"期次", "时间", "退出份额"}}

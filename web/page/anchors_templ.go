@@ -50,7 +50,7 @@ func AnchorPanel(v AnchorPanelView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if !v.Enabled {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<p class=\"muted\">未配置锚定密钥（ANCHOR_KEY 或 DATA_DIR/secrets/anchor.key），不能签发锚定。</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<p class=\"muted\">未配置锚定密钥（<code translate=\"no\">ANCHOR_KEY</code> 或 <code translate=\"no\">DATA_DIR/secrets/anchor.key</code>），不能签发锚定。</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -187,14 +187,14 @@ func AnchorPanel(v AnchorPanelView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, " <p class=\"muted small\">锚定文件由数据库之外保管的密钥签名（Ed25519），并发送至审计人员邮箱、写入 DATA_DIR/anchors；请在数据库之外另存。核验：<code>server ledger verify --anchor 文件</code>、<code>server audit verify --anchor 文件</code>。签名公钥：<span class=\"mono\" id=\"anchor-public-key\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, " <p class=\"muted small\">锚定文件由数据库之外保管的密钥签名（Ed25519），并发送至审计人员邮箱、写入数据目录的锚定文件夹（<code translate=\"no\">DATA_DIR/anchors</code>）；请在数据库之外另存。核验命令：<code translate=\"no\">server ledger verify --anchor 文件</code>、<code translate=\"no\">server audit verify --anchor 文件</code>。签名公钥：<span class=\"mono\" id=\"anchor-public-key\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var10 string
 			templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(v.PublicKey)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/anchors.templ`, Line: 45, Col: 364}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/anchors.templ`, Line: 45, Col: 463}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var10))
 			if templ_7745c5c3_Err != nil {

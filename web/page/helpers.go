@@ -5,6 +5,7 @@ package page
 import (
 	"errors"
 	"strconv"
+	"strings"
 
 	"ite/internal/applications"
 	"ite/internal/conversion"
@@ -148,3 +149,11 @@ func postContract(s applications.State) bool {
 // amountValue is a typed amount shown back normalised in its input
 // ("300万" → "3,000,000.00"); what is not an amount stays as typed.
 func amountValue(s string) string { return applications.NormalAmount(s) }
+
+// orNotGiven shows a value a person reads, or says it was not recorded.
+func orNotGiven(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "（未填写）"
+	}
+	return s
+}

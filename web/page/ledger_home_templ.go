@@ -178,7 +178,7 @@ func LedgerHome(v LedgerHomeView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if v.CanVerify {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<h2>审计日志导出</h2><p class=\"muted small\">全部审计日志（CSV 末行 / XLSX 第二张表附审计链链头）；按事件或日期筛选请在地址后加 event=、from=、to=。</p><p><a class=\"btn secondary\" id=\"audit-export-csv\" href=\"/ledger/audit/export?format=csv\" download>审计日志 CSV</a> <a class=\"btn secondary\" id=\"audit-export-xlsx\" href=\"/ledger/audit/export?format=xlsx\" download>审计日志 XLSX</a></p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<h2>审计日志导出</h2><p class=\"muted small\">全部审计日志（CSV 末行 / XLSX 第二张表附审计链链头）；按事件筛选请在<a href=\"/audit\">审计日志</a>页面选择事件后查看。</p><p><a class=\"btn secondary\" id=\"audit-export-csv\" href=\"/ledger/audit/export?format=csv\" download>审计日志 CSV</a> <a class=\"btn secondary\" id=\"audit-export-xlsx\" href=\"/ledger/audit/export?format=xlsx\" download>审计日志 XLSX</a></p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -53,6 +53,9 @@ func yuanText(s string) string {
 var basisNames = map[string]string{"round": "融资轮价格", "appraisal": "评估价", "discount": "折扣价", "cap": "估值上限",
 	"floor": "底价", "fixed_price": "固定价格", "fixed_stake": "固定比例", "stake_ceiling": "持股上限", "par": "面值"}
 
+// BasisName is a price basis in Chinese, for the server's check rows.
+func BasisName(b string) string { return basisName(b) }
+
 // basisName is a price basis in Chinese (never the engine's key).
 func basisName(b string) string {
 	if n, ok := basisNames[b]; ok {
@@ -67,7 +70,17 @@ var engineKeys = strings.NewReplacer(
 	"融资轮价格 round", "融资轮价格", "评估价格 appraisal", "评估价", "折扣价格 discount", "折扣价", "估值上限 cap", "估值上限",
 	"最低价格 floor", "底价", "约定价格 fixed_price", "固定价格", "约定持股比例 fixed_stake", "固定比例",
 	"持股比例上限 stake_ceiling", "持股上限", "面值 par", "面值",
-	"，依据 tier", "（分档）", "，依据 reference", "（参考利率）", "，依据 fixed", "（固定）")
+	"，依据 tier", "（分档）", "，依据 reference", "（参考利率）", "，依据 fixed", "（固定）",
+	// and the exit steps' words before issue 14 translated them
+	"市场价值低于上限金额时按 market 规则", "市场价值低于上限金额时按市场价值收回（容亏）",
+	"市场价值低于上限金额时按 cap 规则", "市场价值低于上限金额时仍按上限金额收回（如约定回购）",
+	"按 market 规则", "按“市场价值”规则", "按 cap 规则", "按“上限金额”规则",
+	"拨付金额比例（pro_rata）", "按拨付金额比例分摊", "先拨付先分摊（fifo）", "先拨付先分摊", "ACT/365", "按实际天数 ÷ 365 计")
+
+// stepText is a stored explanation step as the pages show it: records
+// calculated before the engine spoke only Chinese keep their English keys
+// in storage, never on screen.
+func stepText(s string) string { return engineKeys.Replace(s) }
 
 var bigNumber = regexp.MustCompile(`\d+(?:\.\d+)?`)
 

@@ -6,9 +6,12 @@
     var meta = document.querySelector('meta[name="csrf-token"]');
     if (meta) e.detail.headers["X-CSRF-Token"] = meta.content;
   });
-  // Forms with data-confirm ask before submitting (e.g. disabling a user).
+  // Forms with data-confirm ask before submitting (e.g. disabling a user);
+  // so does a submit button with data-confirm, and only when it is the one
+  // pressed (the scoring form's 提交 asks, its 保存草稿 and 检查 do not).
   document.addEventListener("submit", function (e) {
-    var msg = e.target.getAttribute && e.target.getAttribute("data-confirm");
+    var b = e.submitter;
+    var msg = (b && b.getAttribute && b.getAttribute("data-confirm")) || (e.target.getAttribute && e.target.getAttribute("data-confirm"));
     if (msg && !window.confirm(msg)) e.preventDefault();
   }, true);
 })();

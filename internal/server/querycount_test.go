@@ -1,0 +1,172 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"ite/internal/applications"
+	"ite/internal/pagecache"
+)
+
+// queryCounter is a pgx tracer that counts the statements sent to
+// PostgreSQL (each Query, QueryRow, Exec and batch item is one round trip
+// unless batched), and keeps their first lines to show what a page asks.
+type queryCounter struct {
+	mu   sync.Mutex
+	on   bool
+	n    int
+	sqls []string
+}
+
+func (q *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	q.mu.Lock()
+	if q.on && requestIDFrom(ctx) != "" { // a request's, not the change listener's heartbeat
+		q.n++
+		q.sqls = append(q.sqls, strings.Join(strings.Fields(d.SQL), " "))
+	}
+	q.mu.Unlock()
+	return ctx
+}
+
+func (q *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (q *queryCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	q.mu.Lock()
+	if q.on && requestIDFrom(ctx) != "" {
+		q.n++ // a batch is one round trip, whatever it holds
+		q.sqls = append(q.sqls, "batch of "+strconv.Itoa(d.Batch.Len()))
+	}
+	q.mu.Unlock()
+	return ctx
+}
+func (q *queryCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (q *queryCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+// count runs fn and returns the statements it sent.
+func (q *queryCounter) count(fn func()) (int, []string) {
+	q.mu.Lock()
+	q.on, q.n, q.sqls = true, 0, nil
+	q.mu.Unlock()
+	fn()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.on = false
+	return q.n, q.sqls
+}
+
+// countQueries swaps the env's pool for one on the same database whose
+// connections report to a queryCounter.
+func (e *env) countQueries() *queryCounter {
+	e.t.Helper()
+	q := &queryCounter{}
+	cfg := e.db.Pool.Config()
+	cfg.ConnConfig.Tracer = q
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(pool.Close)
+	e.db.Pool = pool
+	return q
+}
+
+// Statements the generation's caches answer on a second view.
+const (
+	todoSQL  = "SELECT (SELECT count(*)" // CountToDo
+	staffSQL = "role = 'staff'"          // ListStaffMembers
+)
+
+// settle waits until every change notification sent so far has reached
+// the server: a NOTIFY of its own, counted after all earlier ones
+// (PostgreSQL delivers a channel's notifications in commit order).
+func (e *env) settle() {
+	e.t.Helper()
+	before, _ := e.srv.gens.Current()
+	if err := e.db.Notify(context.Background(), pagecache.Channel, "settle"); err != nil {
+		e.t.Fatal(err)
+	}
+	e.waitFor("the settling notification", func() bool { g, live := e.srv.gens.Current(); return live && g > before })
+}
+
+// TestPageQueryCounts pins the round trips of the busiest pages on the
+// miss path (page cache off, the change listener on as RunJobs runs it):
+// the reference lists (programmes, staff, experts), the to-do count and
+// the view sweep are kept per data generation, and the application page
+// reads its eligibility once. A page that starts asking the database
+// again for any of them, or a new per-row query, fails here
+// (docs/PERFORMANCE.md, "The miss path").
+func TestPageQueryCounts(t *testing.T) {
+	e := newEnv(t)
+	id := e.fundedA(termsA)
+	q := e.countQueries()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go e.srv.WatchChanges(ctx)
+	e.waitFor("the change listener", func() bool { _, live := e.srv.gens.Current(); return live })
+	staff := e.loggedIn(applications.RoleStaff)
+	auditor := e.loggedIn(applications.RoleAuditor)
+	for _, tc := range []struct {
+		c    *client
+		path string
+		max  int
+		want []string // statements that must still be sent (the page's own data)
+		// never are what the generation's caches answer: the to-do
+		// count, the staff and programme lists, the notice sweep
+		never []string
+	}{
+		// the session, the queue
+		{staff, "/applications", 2, []string{"FROM sessions", "FROM applications"},
+			[]string{todoSQL, staffSQL, "FROM programmes"}},
+		// the session, the application, and its sections (documents,
+		// reviews, timeline, comments, panel, scores, decisions, minutes,
+		// loss checks, eligibility (2), objections), then the
+		// disbursement part's snapshot (begin, 7 reads, commit)
+		{staff, applicationPath(id, ""), 23, []string{"FROM sessions", "FROM application_comments"},
+			[]string{todoSQL, staffSQL, "SELECT id, name, year, status", "notice_closed_at IS NULL"}},
+		// the session, then the journal's snapshot: begin, head, entries,
+		// their postings, commit
+		{auditor, "/ledger/journal", 6, []string{"FROM sessions", "FROM ledger_postings"},
+			[]string{todoSQL, "FROM programmes"}},
+	} {
+		// The first view fills the generation's caches; the second is
+		// the miss path as users meet it between commits. (A GET
+		// commits nothing, so both are at one generation.)
+		e.settle()
+		for view := 1; view <= 2; view++ {
+			var r response
+			n, sqls := q.count(func() { r = tc.c.get(tc.path) })
+			if r.StatusCode != http.StatusOK {
+				t.Fatalf("%s: status %d", tc.path, r.StatusCode)
+			}
+			if view == 1 {
+				continue
+			}
+			all := strings.Join(sqls, "\n")
+			short := make([]string, len(sqls))
+			for i, s := range sqls {
+				short[i] = s[:min(len(s), 120)]
+			}
+			shown := strings.Join(short, "\n")
+			if n > tc.max {
+				t.Errorf("%s sent %d statements, want at most %d:\n%s", tc.path, n, tc.max, shown)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("%s: no statement reads %q (is the tracer counting?):\n%s", tc.path, w, shown)
+				}
+			}
+			for _, c := range tc.never {
+				if strings.Contains(all, c) {
+					t.Errorf("%s read %q again at the same generation:\n%s", tc.path, c, shown)
+				}
+			}
+		}
+	}
+}
