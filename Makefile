@@ -18,6 +18,9 @@ build:
 ## test: formatting, vet, templ freshness, then every test (PostgreSQL, Chromium and LibreOffice are installed when missing and root)
 test: check
 	@scripts/ensure-packages.sh postgres chromium libreoffice poppler
+	@# the S3 server first: on a fresh machine this builds SeaweedFS's weed into ~/.cache/ite (minutes, once),
+	@# so that time does not count against the other packages' timeout (ITE_SKIP_S3=1 skips the S3 tests)
+	$(GO) test -count=1 -timeout 40m ./internal/s3local/...
 	$(GO) test -count=1 -timeout 30m ./...
 	@# the storage and chain tests again as a CRYPTO=gm installation (SM3 chains, SM4 documents; about 30 s)
 	ITE_TEST_CRYPTO=gm $(GO) test -count=1 -timeout 10m ./internal/postgres/... ./internal/seed/ ./cmd/server/

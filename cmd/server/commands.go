@@ -91,6 +91,12 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	// A wrong bucket or key must stop the start, not the first upload.
+	if s3, ok := blobs.(*blob.S3); ok {
+		if err := s3.CheckBucket(ctx); err != nil {
+			return err
+		}
+	}
 	removeInterruptedUploads(ctx, blobs, logger)
 	srv := server.New(server.Config{DB: db, Logger: logger, Key: c.AppKey, BaseURL: c.BaseURL,
 		Programme: c.Programme, Version: version, Blobs: blobs, MasterKey: c.MasterKey, Crypto: c.Crypto,
@@ -151,7 +157,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 // only after 24 hours). The rule, safe while another app server shares
 // DATA_DIR and is mid-upload: only files untouched for blob.TempIdle (10
 // minutes) go, and a live upload touches its file every minute even when
-// its client is stalled. A failure is logged; the server starts anyway.
+// its client is stalled. On S3 the leftovers are unfinished multipart
+// uploads, aborted when no part has arrived for blob.TempIdle. A failure
+// is logged; the server starts anyway.
 func removeInterruptedUploads(ctx context.Context, store blob.Store, logger *slog.Logger) {
 	n, err := blob.RemoveInterruptedUploads(ctx, store, time.Now().Add(-blob.TempIdle))
 	switch {

@@ -14,9 +14,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"ite/internal/postgres/pgtest"
+	"ite/internal/s3local/s3test"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) { os.Exit(s3test.After(pgtest.Main(m))) }
 
 // env builds an injected environment for run. CRYPTO is the one the test
 // databases have recorded (pgtest.Crypto, ITE_TEST_CRYPTO) unless given.

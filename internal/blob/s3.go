@@ -47,8 +47,9 @@ const DefaultS3PartSize = 5 << 20
 // at a time; S3 makes the object visible only when the upload completes,
 // and minio-go aborts the upload on error, so a failed Put leaves no
 // object. A process killed mid-upload leaves an incomplete multipart
-// upload: give the bucket a lifecycle rule AbortIncompleteMultipartUpload
-// (e.g. after 1 day) so those parts do not accumulate.
+// upload, which the start-up sweep and `blobs sweep` abort once idle (see
+// removeStaleTemp); a lifecycle rule AbortIncompleteMultipartUpload (e.g.
+// after 1 day) on the bucket is the backstop.
 type S3 struct {
 	client   *minio.Client
 	bucket   string
@@ -93,7 +94,7 @@ func NewS3(cfg S3Config) (*S3, error) {
 func (s *S3) CheckBucket(ctx context.Context) error {
 	ok, err := s.client.BucketExists(ctx, s.bucket)
 	if err != nil {
-		return fmt.Errorf("blob: S3 bucket %s: %w", s.bucket, err)
+		return fmt.Errorf("blob: 无法访问 S3 存储桶 %s，请检查 BLOB_STORE 的 endpoint 以及 BLOB_S3_ACCESS_KEY、BLOB_S3_SECRET_KEY：%w", s.bucket, err)
 	}
 	if !ok {
 		return fmt.Errorf("blob: S3 存储桶 %s 不存在，请先创建", s.bucket)
@@ -186,6 +187,58 @@ func (s *S3) List(ctx context.Context, prefix string, fn func(key string, modTim
 		}
 	}
 	return nil
+}
+
+// removeStaleTemp aborts the multipart uploads under prefix that have
+// been idle since olderThan, and returns how many: they are what a server
+// killed mid-upload leaves (minio-go aborts the upload itself on any error
+// it lives to see), their parts are stored and billed but belong to no
+// object, and List never shows them. An upload's last activity is its
+// latest part or, before the first part, its start; a live Put sends a part
+// every PartSize bytes (5 MiB), so with olderThan = now − TempIdle only a
+// client slower than 5 MiB in ten minutes could be cut off, and it is told
+// the upload failed. A lifecycle rule AbortIncompleteMultipartUpload on the
+// bucket remains the backstop when no server runs the sweep.
+func (s *S3) removeStaleTemp(ctx context.Context, prefix string, olderThan time.Time) (int, error) {
+	if err := checkPrefix(prefix); err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	core := minio.Core{Client: s.client}
+	n := 0
+	for up := range s.client.ListIncompleteUploads(ctx, s.bucket, prefix, true) {
+		if up.Err != nil {
+			return n, fmt.Errorf("blob: list unfinished uploads %q: %w", prefix, up.Err)
+		}
+		if !ValidKey(up.Key) { // not this app's (a shared bucket)
+			continue
+		}
+		last := up.Initiated
+		parts, err := core.ListObjectParts(ctx, s.bucket, up.Key, up.UploadID, 0, 10000)
+		if err != nil && !isNoSuchUpload(err) {
+			return n, fmt.Errorf("blob: parts of the unfinished upload of %s: %w", up.Key, err)
+		}
+		for _, p := range parts.ObjectParts {
+			if p.LastModified.After(last) {
+				last = p.LastModified
+			}
+		}
+		if !last.Before(olderThan) {
+			continue
+		}
+		if err := core.AbortMultipartUpload(ctx, s.bucket, up.Key, up.UploadID); err != nil && !isNoSuchUpload(err) {
+			return n, fmt.Errorf("blob: abort the unfinished upload of %s: %w", up.Key, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// isNoSuchUpload: the upload finished or was aborted meanwhile (by the
+// client, or by another server's sweep).
+func isNoSuchUpload(err error) bool {
+	return minio.ToErrorResponse(err).Code == "NoSuchUpload"
 }
 
 func (s *S3) mapErr(op, key string, err error) error {

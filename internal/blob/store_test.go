@@ -29,6 +29,7 @@ type backend struct {
 var backends = []backend{
 	{"Local", func(t testing.TB) Store { return newLocal(t) }},
 	{"S3", func(t testing.TB) Store { return newFakeS3(t) }},
+	{"SeaweedFS", func(t testing.TB) Store { return newRealS3(t) }},
 }
 
 func newLocal(t testing.TB) *Local {
@@ -472,14 +473,15 @@ func TestOpenStore(t *testing.T) {
 	})
 
 	t.Run("S3CheckBucket", func(t *testing.T) {
-		s := newFakeS3(t)
-		if err := s.CheckBucket(context.Background()); err != nil {
-			t.Fatalf("CheckBucket on an existing bucket: %v", err)
-		}
-		missing := *s
-		missing.bucket = "no-such-bucket"
-		if err := missing.CheckBucket(context.Background()); err == nil {
-			t.Fatal("CheckBucket on a missing bucket succeeded")
+		for name, s := range map[string]*S3{"fake": newFakeS3(t), "SeaweedFS": newRealS3(t)} {
+			if err := s.CheckBucket(context.Background()); err != nil {
+				t.Fatalf("%s: CheckBucket on an existing bucket: %v", name, err)
+			}
+			missing := *s
+			missing.bucket = "no-such-bucket"
+			if err := missing.CheckBucket(context.Background()); err == nil {
+				t.Fatalf("%s: CheckBucket on a missing bucket succeeded", name)
+			}
 		}
 	})
 }

@@ -24,8 +24,9 @@ const sweepBatch = 500
 // upload in progress has a fresh blob and no row yet), so pass something
 // like now minus 24 hours, never now.
 //
-// On the local backend it also removes temporary files that a crash in
-// the middle of Put left, with the same grace period.
+// It also removes what a crash in the middle of Put left, with the same
+// grace period: temporary files on the local backend, unfinished multipart
+// uploads on S3.
 //
 // A failure stops the sweep and returns the count so far; sweeping again
 // is safe.
@@ -84,9 +85,9 @@ func Sweep(ctx context.Context, store Store, prefix string, olderThan time.Time,
 // to a ".put-*" file before renaming it into place), and returns how many
 // it deleted. Only files untouched since olderThan go: pass now minus
 // TempIdle, which is safe while other servers share the store, because a
-// live upload touches its file every minute (see TempIdle). Stores without
-// temporary files (S3: an unfinished multipart upload is aborted by the
-// client or expires by the bucket's lifecycle rule) have nothing to remove.
+// live upload touches its file every minute (see TempIdle). On S3 the
+// leftovers are unfinished multipart uploads, aborted when no part has
+// arrived since olderThan (see (*S3).removeStaleTemp).
 func RemoveInterruptedUploads(ctx context.Context, store Store, olderThan time.Time) (int, error) {
 	t, ok := store.(interface {
 		removeStaleTemp(ctx context.Context, prefix string, olderThan time.Time) (int, error)

@@ -181,9 +181,8 @@ func TestRemoveInterruptedUploads(t *testing.T) {
 	if got := keys(t, l, ""); !slices.Equal(got, []string{"docs/2026/11/blob"}) {
 		t.Errorf("blobs left %q", got)
 	}
-	if n, err := RemoveInterruptedUploads(ctx, &S3{}, time.Now()); n != 0 || err != nil {
-		t.Errorf("on S3: %d, %v", n, err)
-	}
+	// On S3 the leftovers are unfinished multipart uploads: see
+	// TestRealS3/RemoveInterruptedUploadsAbortsOnlyIdleOnes.
 }
 
 // TestPutKeepsItsTempFileFresh: a Put whose client has stalled still

@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -21,9 +22,10 @@ import (
 	"ite/internal/blob"
 	"ite/internal/postgres"
 	"ite/internal/postgres/pgtest"
+	"ite/internal/s3local/s3test"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) { os.Exit(s3test.After(pgtest.Main(m))) }
 
 // fastParams keep argon2id cheap in tests; production uses DefaultParams.
 var fastParams = auth.Params{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
