@@ -64,10 +64,11 @@ var nothingToKeep = map[string]string{
 // nothingToRefuse are POST forms with typed fields none of which the
 // server can refuse, so no refusal to keep them through.
 var nothingToRefuse = map[string]string{
-	"POST /settings/notifications":         "checkboxes only (which notices go by email): any combination is taken",
-	"POST /applications/{id}/panel/assign": "one select of the experts the page offers: each is taken; an expert not offered is refused, and there is nothing else on the form to keep",
-	"POST /applications/{id}/liaison":      "one select of the staff the page offers as liaison: each is taken, and there is nothing else on the form",
-	"POST /applications/{id}/milestones":   "an optional note beside 确认里程碑: any text is taken",
+	"POST /applications/{id}/info-requests/{rid}/answer": "a text or a file answers it, and the sweep sends a file; an answer with neither is refused in TestInfoRequests",
+	"POST /settings/notifications":                       "checkboxes only (which notices go by email): any combination is taken",
+	"POST /applications/{id}/panel/assign":               "one select of the experts the page offers: each is taken; an expert not offered is refused, and there is nothing else on the form to keep",
+	"POST /applications/{id}/liaison":                    "one select of the staff the page offers as liaison: each is taken, and there is nothing else on the form",
+	"POST /applications/{id}/milestones":                 "an optional note beside 确认里程碑: any text is taken",
 }
 
 // notSwept are POST routes that no page offers as a form, and why.
@@ -79,11 +80,11 @@ var notSwept = map[string]string{
 // badValue chooses, for a form, the one field to make invalid and its
 // value, where pickBad's heuristic finds none the server checks.
 var badValue = map[string][2]string{
-	"POST /admin/users/{id}":           {"email", "不是邮箱"},
-	"POST /applications/{id}/comments": {"body", ""},
+	"POST /admin/users/{id}":                {"email", "不是邮箱"},
+	"POST /applications/{id}/comments":      {"body", ""},
 	"POST /applications/{id}/panel/draw":    {"due_on", "2020-01-01"}, // a deadline in the past is refused and comes back
 	"POST /applications/{id}/info-requests": {"due_on", "下周"},
-	"POST /login":                      {"password", "Wrong-pass-2026"}, // a failed sign-in keeps the user name
+	"POST /login":                           {"password", "Wrong-pass-2026"}, // a failed sign-in keeps the user name
 	// Issue 14: after a typo in the terms the amount went back to the
 	// requested one. (Until the structured terms form replaces the
 	// textarea; then the amount is the field made invalid.)
@@ -766,6 +767,14 @@ func (e *env) formStates(fx permFixture, p applications.Programme) []func() []vi
 			must("reject exit", err)
 			return []visit{{staff, app(fx.apps["converted"], "/equity")}}
 		},
+		// An exit approved: the receipt form (date, amount, reference).
+		func() []visit {
+			id, err := e.db.PrepareExit(ctx, who.Staff, fx.apps["converted"], postgres.ExitInput{Date: time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC),
+				Units: "100.00", MarketValue: "100000000.00", BuyerKind: "new_investor"}, key())
+			must("exit for its receipt", err)
+			must("approve exit for its receipt", e.db.ApproveExit(ctx, who.Approver, id))
+			return []visit{{staff, app(fx.apps["converted"], "/equity")}}
+		},
 		// An exit at a loss, pending: its minutes (multipart).
 		func() []visit {
 			_, err := e.db.PrepareExit(ctx, who.Staff, fx.apps["converted"], postgres.ExitInput{Date: time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC),
@@ -845,6 +854,12 @@ func (e *env) formStates(fx permFixture, p applications.Programme) []func() []vi
 			}
 			t.Fatal("form states: the fixture has no open report")
 			return nil
+		},
+		// Information staff asked for: the enterprise's answer form.
+		func() []visit {
+			_, err := e.db.AskInformation(ctx, who.Staff, fx.apps["converted"], "请补充近三年财务报表", e.clock.Now().AddDate(0, 0, 10))
+			must("ask for information", err)
+			return []visit{{enterprise, app(fx.apps["converted"], "")}}
 		},
 		// A self-registered enterprise: staff's verification.
 		func() []visit {

@@ -126,14 +126,16 @@ func TestPageQueryCounts(t *testing.T) {
 			[]string{todoSQL, staffSQL, "FROM programmes"}},
 		// the session, the application, and its sections (documents,
 		// reviews, timeline, comments, panel, scores, decisions, minutes,
-		// loss checks, eligibility (2), objections), then the
-		// disbursement part's snapshot (begin, 7 reads, commit)
-		{staff, applicationPath(id, ""), 23, []string{"FROM sessions", "FROM application_comments"},
+		// loss checks, eligibility (2), objections, information
+		// requests), then the disbursement part's snapshot (begin, 7
+		// reads, commit)
+		{staff, applicationPath(id, ""), 24, []string{"FROM sessions", "FROM application_comments"},
 			[]string{todoSQL, staffSQL, "SELECT id, name, year, status", "notice_closed_at IS NULL"}},
 		// the session, then the journal's snapshot: begin, head, entries,
-		// their postings, commit
-		{auditor, "/ledger/journal", 6, []string{"FROM sessions", "FROM ledger_postings"},
-			[]string{todoSQL, "FROM programmes"}},
+		// their postings, commit; then the names of the sub-accounts
+		// the page shows
+		{auditor, "/ledger/journal", 7, []string{"FROM sessions", "FROM ledger_postings"},
+			[]string{todoSQL, "SELECT id, name, year, status"}},
 	} {
 		// The first view fills the generation's caches; the second is
 		// the miss path as users meet it between commits. (A GET

@@ -1539,7 +1539,7 @@ func LedgerPrint(v LedgerPrintView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 103, "<p class=\"small\">核对方法：在“台账校验”页或用 ledger verify 校验哈希链完整，并打开上列链头凭证，其哈希的首 16 位与末 8 位应与本表一致。</p><div class=\"sign-lines\" id=\"print-signatures\"><div><p><strong>制表：</strong>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 103, "<p class=\"small\">核对方法：在“台账校验”页或用命令 <code translate=\"no\">server ledger verify</code> 校验哈希链完整，并打开上列链头凭证，其哈希的首 16 位与末 8 位应与本表一致。</p><div class=\"sign-lines\" id=\"print-signatures\"><div><p><strong>制表：</strong>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
