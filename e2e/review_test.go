@@ -35,6 +35,19 @@ func openProgramme(t *testing.T, a *app) applications.Programme {
 // review, with no panel yet.
 func underReview(t *testing.T, a *app, p applications.Programme, title string, sector applications.Sector, amount string) applications.Application {
 	t.Helper()
+	app := draft(t, a, p, title, sector, amount)
+	for _, st := range []applications.State{applications.StateSubmitted, applications.StateUnderReview} {
+		if _, err := a.DB.TransitionApplication(context.Background(), audit.Actor{Name: "e2e"}, app.ID, st, "", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return app
+}
+
+// draft is the demo enterprise's application as its form saves it: a
+// draft with no materials yet.
+func draft(t *testing.T, a *app, p applications.Programme, title string, sector applications.Sector, amount string) applications.Application {
+	t.Helper()
 	ctx := context.Background()
 	entUser := demoUser(t, a, "qiye")
 	ent, err := a.DB.FindUser(ctx, entUser)
@@ -50,11 +63,6 @@ func underReview(t *testing.T, a *app, p applications.Programme, title string, s
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	for _, st := range []applications.State{applications.StateSubmitted, applications.StateUnderReview} {
-		if _, err := a.DB.TransitionApplication(ctx, audit.Actor{Name: "e2e"}, app.ID, st, "", nil); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return app
 }

@@ -219,6 +219,12 @@ var todoByRole = map[applications.Role][]todoQuery{
 		todo("conversion_due", "满足转股条件，待办理转股", todoQuery{from: `applications a`, joins: entName,
 			where: `a.state = 'conversion_due' AND ` + mine + ` AND NOT EXISTS (SELECT 1 FROM conversions c WHERE c.application_id = a.id AND c.status = 'pending')`,
 			cols:  `a.id, a.title, e.name, a.state_changed_at, NULL, ` + appLink + ` || '/equity', NULL, ''`}),
+		// The approved conversion's flash tells staff to record the
+		// 工商变更 date; until they do, it stays on their list (the
+		// certificate and the holding lack it).
+		todo("registration", "转股已批准，待登记工商变更", todoQuery{from: `conversions x JOIN applications a ON a.id = x.application_id`,
+			where: `x.status = 'approved' AND x.registration_date IS NULL AND a.state IN ('converted','exiting') AND ` + mine,
+			cols:  `a.id, a.title, '转股日 ' || to_char(x.conversion_date, 'YYYY-MM-DD') || '，' || x.units || ' 单位', x.checked_at, NULL, ` + appLink + ` || '/equity#conversion', NULL, ''`}),
 		todo("exit_planned", "按退出计划到期的退出", todoQuery{
 			from: `applications a JOIN conversions c ON c.application_id = a.id AND c.status = 'approved'
 				JOIN agreements g ON g.application_id = a.id AND g.status = 'signed'

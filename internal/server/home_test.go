@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/fixture"
 	"ite/internal/postgres"
 )
 
@@ -349,5 +351,53 @@ func TestToDoCountReadsOnlyToDoTables(t *testing.T) {
 		if slices.Contains(postgres.ToDoTables(applications.RoleStaff), name) {
 			t.Errorf("the staff count reads %s, which most requests write", name)
 		}
+	}
+}
+
+// TestHomeRegistrationToDo: an approved conversion is on staff's list
+// until they record its 工商变更 date (the approval's flash names it as
+// their next step), and on nobody else's; recording the date takes it off
+// the list and the navigation's count.
+func TestHomeRegistrationToDo(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	id := e.fundedA(fixture.TermsA)
+	cid := e.preparedConversion(id)
+	staffC := e.loggedIn(staff)
+	links, _, _ := todoRows(t, staffC.get("/").doc(t))
+	if len(links["registration"]) != 0 {
+		t.Fatalf("registration listed before the conversion's approval: %v", links["registration"])
+	}
+	if err := e.db.ApproveConversion(ctx, e.people().Approver, cid); err != nil {
+		t.Fatal(err)
+	}
+	d := staffC.get("/").doc(t)
+	links, counts, nav := todoRows(t, d)
+	want := []string{"/applications/" + strconv.FormatInt(id, 10) + "/equity#conversion"}
+	if !slices.Equal(links["registration"], want) || counts["registration"] != 1 {
+		t.Fatalf("staff's registration list %v (count %d), want %v", links["registration"], counts["registration"], want)
+	}
+	if row := d.Find("#todo-registration tr.todo-item").Text(); !strings.Contains(row, "转股日 2026-01-15") {
+		t.Fatalf("registration row %q", row)
+	}
+	for _, role := range []applications.Role{approver, enterprise, auditor} {
+		if links, _, _ := todoRows(t, e.loggedIn(role).get("/").doc(t)); len(links["registration"]) != 0 {
+			t.Errorf("%s sees the registration: %v", role, links["registration"])
+		}
+	}
+	// The row leads to the form, and recording the date ends the item.
+	eq := staffC.get(strings.SplitN(want[0], "#", 2)[0]).doc(t)
+	if eq.Find(`#conversion form[action="/conversions/`+strconv.FormatInt(cid, 10)+`/registration"]`).Length() != 1 {
+		t.Fatal("the row's page has no registration form")
+	}
+	r := staffC.postMultipart("/conversions/"+strconv.FormatInt(cid, 10)+"/registration",
+		url.Values{"registration_date": {"2026-02-10"}}, "evidence", "变更登记通知书.pdf", pdf)
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("registration: %d", r.StatusCode)
+	}
+	links, _, after := todoRows(t, staffC.get("/").doc(t))
+	if len(links["registration"]) != 0 || after != nav-1 {
+		t.Fatalf("after recording the date: list %v, navigation %d (was %d)", links["registration"], after, nav)
 	}
 }
