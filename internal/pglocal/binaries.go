@@ -11,7 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"ite/internal/filelock"
 )
 
 // ErrNotInstalled means no PostgreSQL server binaries were found and they
@@ -39,7 +40,7 @@ func findOrInstall(ctx context.Context, want string, log io.Writer) (string, err
 	}
 	// Test binaries of `go test ./...` start at once on a fresh machine:
 	// one installs, the others wait here and then find the binaries.
-	unlock, err := lockFile(ctx, filepath.Join(os.TempDir(), "ite-pglocal-install.lock"))
+	unlock, err := filelock.Lock(ctx, filepath.Join(os.TempDir(), "ite-pglocal-install.lock"))
 	if err != nil {
 		return "", fmt.Errorf("pglocal: %w", err)
 	}
@@ -140,28 +141,4 @@ func versionDirs(root string) []string {
 func isExecutable(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
-}
-
-// lockFile takes an exclusive flock on path, waiting for it but giving up
-// when ctx ends. The lock goes with the process, so a crash never leaves it
-// held.
-func lockFile(ctx context.Context, path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	locked := make(chan error, 1)
-	go func() { locked <- syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }()
-	select {
-	case err := <-locked:
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
-		return func() { f.Close() }, nil
-	case <-ctx.Done():
-		// Closing the file releases the lock if the goroutine gets it later.
-		go func() { <-locked; f.Close() }()
-		return nil, ctx.Err()
-	}
 }

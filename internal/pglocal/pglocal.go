@@ -40,6 +40,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"ite/internal/filelock"
 )
 
 // Options says where the cluster lives and how it runs.
@@ -123,7 +125,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	// Two programs starting the same cluster at once (make run twice, or
 	// serve and migrate) must not both run initdb or both start a server:
 	// the second waits here and then finds the first one's server running.
-	unlock, err := lockFile(ctx, filepath.Join(dir, ".pglocal.lock"))
+	unlock, err := filelock.Lock(ctx, filepath.Join(dir, ".pglocal.lock"))
 	if err != nil {
 		return nil, fmt.Errorf("pglocal: lock %s: %w", dir, err)
 	}

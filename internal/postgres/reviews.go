@@ -78,19 +78,9 @@ func (db *DB) SubmitReview(ctx context.Context, actor audit.Actor, appID, expert
 		if err != nil {
 			return err
 		}
-		var id int64
-		var status applications.AssignmentStatus
-		if err := tx.QueryRow(ctx, `SELECT id, status FROM panel_assignments WHERE application_id = $1 AND expert_id = $2 FOR UPDATE`,
-			appID, expertID).Scan(&id, &status); err != nil {
+		id, err := lockScorableAssignment(ctx, tx, appID, expertID, "评审意见已提交并锁定，不能再次提交或修改。")
+		if err != nil {
 			return err
-		}
-		switch status {
-		case applications.AssignmentAssigned:
-			return applications.Errorf(applications.Conflict, "请先声明是否存在利益冲突。")
-		case applications.AssignmentRecused:
-			return applications.Errorf(applications.Conflict, "您已回避本项目，不能评分。")
-		case applications.AssignmentSubmitted:
-			return applications.Errorf(applications.Conflict, "评审意见已提交并锁定，不能再次提交或修改。")
 		}
 		if a.State != applications.StateUnderReview {
 			return applications.Errorf(applications.Conflict, "本项目已不在评审阶段。")
@@ -183,19 +173,9 @@ func (db *DB) SaveReviewDraft(ctx context.Context, actor audit.Actor, appID, exp
 	defer wrap(&err, "SaveReviewDraft %d, expertID %d", appID, expertID)
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.Now()
-		var id int64
-		var status applications.AssignmentStatus
-		if err := tx.QueryRow(ctx, `SELECT id, status FROM panel_assignments WHERE application_id = $1 AND expert_id = $2 FOR UPDATE`,
-			appID, expertID).Scan(&id, &status); err != nil {
+		id, err := lockScorableAssignment(ctx, tx, appID, expertID, "评审意见已提交并锁定，不能再保存草稿。")
+		if err != nil {
 			return err
-		}
-		switch status {
-		case applications.AssignmentAssigned:
-			return applications.Errorf(applications.Conflict, "请先声明是否存在利益冲突。")
-		case applications.AssignmentRecused:
-			return applications.Errorf(applications.Conflict, "您已回避本项目，不能评分。")
-		case applications.AssignmentSubmitted:
-			return applications.Errorf(applications.Conflict, "评审意见已提交并锁定，不能再保存草稿。")
 		}
 		b, err := json.Marshal(form)
 		if err != nil {
@@ -251,4 +231,26 @@ func (db *DB) FindConflictParties(ctx context.Context, appID int64) (_ ConflictP
 		FROM applications a JOIN enterprises e ON e.id = a.enterprise_id WHERE a.id = $1`, appID).
 		Scan(&c.Enterprise, &c.USCC, &c.LegalRep, &c.Contact, &c.Lead, &c.Team)
 	return c, mapError(err)
+}
+
+// lockScorableAssignment locks the expert's assignment on the panel and
+// returns its id when the expert may score now: declared, not recused, not
+// yet submitted (lockedMsg says what a submitted review can no longer do).
+// Submitting and saving a draft take the same lock in the same order.
+func lockScorableAssignment(ctx context.Context, tx pgx.Tx, appID, expertID int64, lockedMsg string) (int64, error) {
+	var id int64
+	var status applications.AssignmentStatus
+	if err := tx.QueryRow(ctx, `SELECT id, status FROM panel_assignments WHERE application_id = $1 AND expert_id = $2 FOR UPDATE`,
+		appID, expertID).Scan(&id, &status); err != nil {
+		return 0, err
+	}
+	switch status {
+	case applications.AssignmentAssigned:
+		return 0, applications.Errorf(applications.Conflict, "请先声明是否存在利益冲突。")
+	case applications.AssignmentRecused:
+		return 0, applications.Errorf(applications.Conflict, "您已回避本项目，不能评分。")
+	case applications.AssignmentSubmitted:
+		return 0, applications.Errorf(applications.Conflict, "%s", lockedMsg)
+	}
+	return id, nil
 }

@@ -11,8 +11,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
+
+	"ite/internal/filelock"
 )
 
 // Module and Version pin the SeaweedFS the harness builds. The version is
@@ -67,7 +68,7 @@ func Binary(ctx context.Context, log io.Writer) (string, error) {
 	}
 	// `go test ./...` starts several test binaries at once on a fresh
 	// machine: one builds, the others wait here and then find the binary.
-	unlock, err := lockFile(ctx, path+".lock")
+	unlock, err := filelock.Lock(ctx, path+".lock")
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrNoBinary, err)
 	}
@@ -140,27 +141,4 @@ func buildEnv() []string {
 func isExecutable(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
-}
-
-// lockFile takes an exclusive flock on path, waiting for it but giving up
-// when ctx ends. The lock goes with the process, so a crash never leaves it
-// held.
-func lockFile(ctx context.Context, path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	locked := make(chan error, 1)
-	go func() { locked <- syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }()
-	select {
-	case err := <-locked:
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
-		return func() { f.Close() }, nil
-	case <-ctx.Done():
-		go func() { <-locked; f.Close() }()
-		return nil, ctx.Err()
-	}
 }
