@@ -673,7 +673,7 @@ func exitsSection(v EquityView, csrf, base string) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ui.Field(ui.Input{Label: "退出单位数（不填则按比例或剩余全部）", Name: "units", Value: f.Get("units")}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ui.Field(ui.Input{Label: "退出单位数（退出全部剩余时不填，勾选“退出剩余全部”）", Name: "units", Value: f.Get("units")}, v.Errors).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
