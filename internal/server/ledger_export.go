@@ -1,7 +1,6 @@
 package server
 
 import (
-	"io"
 	"net/http"
 	"net/url"
 
@@ -129,15 +128,6 @@ func (e *exportWriter) Write(p []byte) (int, error) {
 // marks the file incomplete.
 func (s *Server) export(w http.ResponseWriter, r *http.Request, view, title string, t ledger.Table,
 	run func(rw ledger.RowWriter, rows *int64) (ledger.ChainHead, error)) error {
-	return s.exportWith(w, r, view, title, t, run, nil)
-}
-
-// exportWith is export with an optional csv that writes the whole CSV file
-// itself (the journal's COPY, formatted by the database); XLSX, and CSV
-// when csv is nil, go through run and the RowWriter.
-func (s *Server) exportWith(w http.ResponseWriter, r *http.Request, view, title string, t ledger.Table,
-	run func(rw ledger.RowWriter, rows *int64) (ledger.ChainHead, error),
-	csv func(w io.Writer) (ledger.ChainHead, int64, error)) error {
 	f, err := ledger.ParseFormat(or(r.URL.Query().Get("format"), "csv"))
 	if err != nil {
 		return applications.FieldError("format", "不支持的导出格式，请选择 CSV 或 XLSX。")
@@ -145,19 +135,14 @@ func (s *Server) exportWith(w http.ResponseWriter, r *http.Request, view, title 
 	t.Location = day.Zone
 	ew := &exportWriter{w: w, format: f, name: title + "_" + s.Now().In(day.Zone).Format("20060102-150405")}
 	var rows int64
-	var head ledger.ChainHead
-	if f == ledger.FormatCSV && csv != nil {
-		head, rows, err = csv(ew)
-	} else {
-		rw, err2 := ledger.NewRowWriter(f, ew, t)
-		if err2 != nil {
-			return err2
-		}
-		defer rw.Abort() //nolint:errcheck // no-op after Close
-		head, err = run(rw, &rows)
-		if err == nil {
-			err = rw.Close(head)
-		}
+	rw, err := ledger.NewRowWriter(f, ew, t)
+	if err != nil {
+		return err
+	}
+	defer rw.Abort() //nolint:errcheck // no-op after Close
+	head, err := run(rw, &rows)
+	if err == nil {
+		err = rw.Close(head)
 	}
 	filters := map[string]any{}
 	for k, v := range r.URL.Query() {
