@@ -214,7 +214,7 @@ var todoByRole = map[applications.Role][]todoQuery{
 			cols:  `a.id, a.title, x.body, x.recorded_at, NULL, ` + appLink + ` || '#notice', NULL, ''`}),
 		todo("trigger", "企业报告的转股事项待核实", todoQuery{from: `trigger_events x JOIN applications a ON a.id = x.application_id`,
 			where: `x.status = 'reported' AND ` + mine,
-			cols: `x.id, a.title, CASE x.kind WHEN 'financing' THEN '融资' WHEN 'revenue' THEN '营业收入' ELSE '里程碑' END || ' ' || to_char(x.event_date, 'YYYY-MM-DD'),
+			cols: `x.id, a.title, CASE x.kind WHEN 'financing' THEN '融资' WHEN 'revenue' THEN '营业收入' ELSE '里程碑' END || ' ' || to_char(x.event_date, 'YYYY"年"FMMM"月"FMDD"日"'),
 				x.reported_at, NULL, ` + appLink + ` || '/equity', COALESCE(x.new_money, x.amount), ''`}),
 		todo("conversion_due", "满足转股条件，待办理转股", todoQuery{from: `applications a`, joins: entName,
 			where: `a.state = 'conversion_due' AND ` + mine + ` AND NOT EXISTS (SELECT 1 FROM conversions c WHERE c.application_id = a.id AND c.status = 'pending')`,
@@ -224,7 +224,7 @@ var todoByRole = map[applications.Role][]todoQuery{
 		// certificate and the holding lack it).
 		todo("registration", "转股已批准，待登记工商变更", todoQuery{from: `conversions x JOIN applications a ON a.id = x.application_id`,
 			where: `x.status = 'approved' AND x.registration_date IS NULL AND a.state IN ('converted','exiting') AND ` + mine,
-			cols:  `a.id, a.title, '转股日 ' || to_char(x.conversion_date, 'YYYY-MM-DD') || '，' || x.units || ' 单位', x.checked_at, NULL, ` + appLink + ` || '/equity#conversion', NULL, ''`}),
+			cols:  `a.id, a.title, '转股日 ' || to_char(x.conversion_date, 'YYYY"年"FMMM"月"FMDD"日"') || '，' || x.units || ' 单位', x.checked_at, NULL, ` + appLink + ` || '/equity#conversion', NULL, ''`}),
 		todo("exit_planned", "按退出计划到期的退出", todoQuery{
 			from: `applications a JOIN conversions c ON c.application_id = a.id AND c.status = 'approved'
 				JOIN agreements g ON g.application_id = a.id AND g.status = 'signed'
@@ -232,13 +232,13 @@ var todoByRole = map[applications.Role][]todoQuery{
 					WHERE x.application_id = a.id AND x.status = 'approved')::int))->>'years_after_conversion')::int))::date AS planned) s`,
 			where: `a.state IN ('converted','exiting') AND ` + mine + ` AND s.planned <= $3
 				AND NOT EXISTS (SELECT 1 FROM exits x WHERE x.application_id = a.id AND x.status = 'pending')`,
-			cols: `a.id, a.title, '计划退出日 ' || to_char(s.planned, 'YYYY-MM-DD'), s.planned::timestamptz, s.planned, ` + appLink + ` || '/equity', NULL, ''`}),
+			cols: `a.id, a.title, '计划退出日 ' || to_char(s.planned, 'YYYY"年"FMMM"月"FMDD"日"'), s.planned::timestamptz, s.planned, ` + appLink + ` || '/equity', NULL, ''`}),
 		todo("report_submitted", "进展报告待验收", todoQuery{from: `progress_reports x JOIN applications a ON a.id = x.application_id`,
 			where: `x.status = 'submitted' AND ` + mine,
-			cols:  `x.id, a.title, to_char(x.period_start, 'YYYY-MM-DD') || ' 至 ' || to_char(x.period_end, 'YYYY-MM-DD'), x.submitted_at, NULL, '/reports/' || x.id, NULL, ''`}),
+			cols:  `x.id, a.title, to_char(x.period_start, 'YYYY"年"FMMM"月"FMDD"日"') || ' 至 ' || to_char(x.period_end, 'YYYY"年"FMMM"月"FMDD"日"'), x.submitted_at, NULL, '/reports/' || x.id, NULL, ''`}),
 		todo("report_overdue", "进展报告逾期未交", todoQuery{from: `progress_reports x JOIN applications a ON a.id = x.application_id`,
 			where: `x.status = 'due' AND x.due_on < $3 AND ` + mine,
-			cols:  `x.id, a.title, to_char(x.period_start, 'YYYY-MM-DD') || ' 至 ' || to_char(x.period_end, 'YYYY-MM-DD'), x.due_on::timestamptz, x.due_on, '/reports/' || x.id, NULL, ''`}),
+			cols:  `x.id, a.title, to_char(x.period_start, 'YYYY"年"FMMM"月"FMDD"日"') || ' 至 ' || to_char(x.period_end, 'YYYY"年"FMMM"月"FMDD"日"'), x.due_on::timestamptz, x.due_on, '/reports/' || x.id, NULL, ''`}),
 		todo("lapsed", "转股期限届满，待办理结题、追回或延期", todoQuery{from: `applications a`, joins: entName,
 			where: `a.state = 'lapsed' AND ` + mine + ` AND NOT EXISTS (SELECT 1 FROM endings n WHERE n.application_id = a.id AND n.status = 'pending')`,
 			cols:  `a.id, a.title, e.name, a.state_changed_at, NULL, ` + appLink + ` || '/equity', NULL, ''`}),
@@ -295,7 +295,7 @@ var todoByRole = map[applications.Role][]todoQuery{
 			cols:  `a.id, a.title, '公示期满', a.notice_closed_at, NULL, ` + appLink + ` || '/agreement', a.approved_amount, ''`}),
 		todo("report", "进展报告待提交或被退回", todoQuery{from: `progress_reports x JOIN applications a ON a.id = x.application_id`,
 			where: `a.enterprise_id = $2 AND x.status IN ('due','returned')`,
-			cols: `x.id, a.title, CASE WHEN x.status = 'returned' THEN '被退回：' || x.review_comment ELSE to_char(x.period_start, 'YYYY-MM-DD') || ' 至 ' || to_char(x.period_end, 'YYYY-MM-DD') END,
+			cols: `x.id, a.title, CASE WHEN x.status = 'returned' THEN '被退回：' || x.review_comment ELSE to_char(x.period_start, 'YYYY"年"FMMM"月"FMDD"日"') || ' 至 ' || to_char(x.period_end, 'YYYY"年"FMMM"月"FMDD"日"') END,
 				COALESCE(x.reviewed_at, x.created_at), x.due_on, '/reports/' || x.id, NULL, ''`}),
 	),
 	applications.RoleExpert: cat(
@@ -324,18 +324,18 @@ var todoByRole = map[applications.Role][]todoQuery{
 					WHERE x.application_id = a.id AND x.status = 'approved')::int))->>'years_after_conversion')::int))::date AS planned) s`,
 			where: `a.state IN ('converted','exiting') AND s.planned <= $3
 				AND NOT EXISTS (SELECT 1 FROM exits x WHERE x.application_id = a.id AND x.status = 'pending')`,
-			cols: `a.id, a.title, '计划退出日 ' || to_char(s.planned, 'YYYY-MM-DD'), s.planned::timestamptz, s.planned, ` + appLink + ` || '/equity', NULL, ''`}),
+			cols: `a.id, a.title, '计划退出日 ' || to_char(s.planned, 'YYYY"年"FMMM"月"FMDD"日"'), s.planned::timestamptz, s.planned, ` + appLink + ` || '/equity', NULL, ''`}),
 		todo("holding_sent_back", "被审批人退回的退出方案", sentBack("exits", "退出方案", appLink+` || '/equity'`)),
 		todo("holding_receipt", "已批准的退出，待登记回款", todoQuery{
 			from: `exits x JOIN applications a ON a.id = x.application_id
 				JOIN programmes p ON p.id = a.programme_id AND p.holding_platform_uscc = ` + myPlatform,
 			where: `x.status = 'approved' AND NOT EXISTS (SELECT 1 FROM exit_receipts r WHERE r.exit_id = x.id)`,
-			cols:  `x.id, a.title, '第 ' || x.tranche_no || ' 期退出，' || to_char(x.exit_date, 'YYYY-MM-DD'), x.checked_at, NULL, ` + appLink + ` || '/equity#exit-' || x.id, x.proceeds, ''`}),
+			cols:  `x.id, a.title, '第 ' || x.tranche_no || ' 期退出，' || to_char(x.exit_date, 'YYYY"年"FMMM"月"FMDD"日"'), x.checked_at, NULL, ` + appLink + ` || '/equity#exit-' || x.id, x.proceeds, ''`}),
 	),
 	applications.RoleAdmin: cat(
 		todo("locked", "被锁定的账号", todoQuery{from: `users x`,
 			where: `x.locked_until > $4`,
-			cols:  `x.id, x.display_name || '（' || x.username || '）', '锁定至 ' || to_char(x.locked_until AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI'), x.updated_at, NULL, '/admin/users/' || x.id, NULL, ''`}),
+			cols:  `x.id, x.display_name || '（' || x.username || '）', '锁定至 ' || to_char(x.locked_until AT TIME ZONE 'Asia/Shanghai', 'YYYY"年"FMMM"月"FMDD"日" HH24:MI'), x.updated_at, NULL, '/admin/users/' || x.id, NULL, ''`}),
 	),
 }
 

@@ -378,7 +378,7 @@ func TestHomeRegistrationToDo(t *testing.T) {
 	if !slices.Equal(links["registration"], want) || counts["registration"] != 1 {
 		t.Fatalf("staff's registration list %v (count %d), want %v", links["registration"], counts["registration"], want)
 	}
-	if row := d.Find("#todo-registration tr.todo-item").Text(); !strings.Contains(row, "转股日 2026-01-15") {
+	if row := d.Find("#todo-registration tr.todo-item").Text(); !strings.Contains(row, "转股日 2026年1月15日") {
 		t.Fatalf("registration row %q", row)
 	}
 	for _, role := range []applications.Role{approver, enterprise, auditor} {
