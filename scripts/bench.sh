@@ -19,6 +19,10 @@
 #                    of 12 min for 100,000; the checklists are then empty)
 #   BENCH_WRITES     commits per second while each scenario runs (default 0:
 #                    read-only; loadgen -writes)
+#   BENCH_WRITE_KIND what those commits are (loadgen -write-kind): comment
+#                    (default; a staff comment, which no to-do list reads) or
+#                    liaison (an application's liaison assigned again: a
+#                    write to applications, which the staff lists read)
 #   BENCH_SERVER     run this server binary instead of building bin/server
 #                    (to compare two builds on the same kept data)
 #   BENCH_SCENARIOS  loadgen -scenarios (default: all of them, including the
@@ -135,4 +139,5 @@ step "load: $clients clients, $duration per scenario"
 echo "Data: $apps synthetic applications (documents $documents), $postings ledger postings, page cache ${PAGE_CACHE:-on}, $writes commits/s; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run."
 echo
 bin/loadgen -target "http://127.0.0.1:$port" -clients "$clients" -duration "$duration" -writes "$writes" \
+  -write-kind "${BENCH_WRITE_KIND:-comment}" \
   ${BENCH_SCENARIOS:+-scenarios "$BENCH_SCENARIOS"}

@@ -86,6 +86,12 @@ type options struct {
 	// makes while each scenario runs (a staff comment on an application),
 	// to measure the pages while the data changes; 0 for read-only load.
 	writes float64
+	// writeKind is what the writer commits: "comment" (a coaching comment:
+	// no to-do list reads comments) or "liaison" (it assigns itself as
+	// the application's liaison: an UPDATE of applications, which every
+	// staff to-do list reads, so each commit makes the staff home pages
+	// read their lists again).
+	writeKind string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -104,12 +110,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	approver := fs.String("approver", "shenpi", "approver username for approver_home (the demo approver by default)")
 	approverTOTP := fs.String("approver-totp", demoApproverTOTPSecret, "the approver's TOTP secret (base32)")
 	writes := fs.Float64("writes", 0, "commits per second during each scenario (staff comments, from one more client); 0: read-only")
+	writeKind := fs.String("write-kind", "comment", "what the writer commits: comment (a coaching comment) or liaison (assigns the application's liaison: a write to applications)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	o := options{clients: *clients, duration: *duration, requests: *requests, warmup: *warmup,
 		username: *username, password: *password, totp: *totpSecret, scenarios: strings.Split(*scenarioList, ","), writes: *writes,
-		approver: *approver, approverTOTP: *approverTOTP}
+		writeKind: *writeKind,
+		approver:  *approver, approverTOTP: *approverTOTP}
 	var err error
 	if o.target, err = loopback(*target); err != nil {
 		return err
@@ -125,6 +133,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("-requests must not be negative")
 	case o.writes < 0 || o.writes > 1000:
 		return errors.New("-writes must be 0 to 1000 per second")
+	case o.writeKind != "comment" && o.writeKind != "liaison":
+		return errors.New("-write-kind must be comment or liaison")
 	}
 	for _, s := range strings.Split(*idList, ",") {
 		if s = strings.TrimSpace(s); s == "" {
@@ -543,7 +553,8 @@ func report(w io.Writer, o options, results []result) {
 	head, rule, writes := "| scenario | path | requests | errors | req/s | p50 | p99 | max | vs bare |",
 		"|---|---|---:|---:|---:|---:|---:|---:|---:|", o.writes > 0
 	if writes {
-		fmt.Fprintf(w, "While each scenario ran, one more client committed %.1f staff comments per second (warm-up included).\n\n", o.writes)
+		fmt.Fprintf(w, "While each scenario ran, one more client committed %.1f %s per second (warm-up included).\n\n", o.writes,
+			map[string]string{"comment": "staff comments", "liaison": "liaison assignments (writes to applications)"}[o.writeKind])
 		head, rule = head+" writes (errors) |", rule+"---:|"
 	}
 	fmt.Fprintln(w, head)

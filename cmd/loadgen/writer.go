@@ -25,7 +25,17 @@ type writer struct {
 	ids  []int64
 	csrf string
 	rate float64
+	// kind is options.writeKind; liaisons are, for "liaison", the
+	// applications' current liaisons, which the writer assigns again: a
+	// real UPDATE of applications (and an audit row) that leaves the data
+	// as it was, so kept bench data stays the same.
+	kind     string
+	liaisons map[int64]string
 }
+
+// selectedLiaison is the liaison an application page's liaison list shows
+// as assigned.
+var selectedLiaison = regexp.MustCompile(`<select id="f-liaison_id" name="liaison_id">(?:\s*<option [^>]*>[^<]*</option>)*?\s*<option value="(\d+)" selected>`)
 
 var csrfMeta = regexp.MustCompile(`name="csrf-token" content="([^"]+)"`)
 
@@ -44,7 +54,26 @@ func newWriter(ctx context.Context, tr http.RoundTripper, o options, ids []int64
 	if status != http.StatusOK || m == nil {
 		return nil, fmt.Errorf("writer: no CSRF token on the home page (status %d)", status)
 	}
-	return &writer{c: c, base: o.target.String(), ids: ids, csrf: html.UnescapeString(string(m[1])), rate: o.writes}, nil
+	w := &writer{c: c, base: o.target.String(), ids: ids, csrf: html.UnescapeString(string(m[1])), rate: o.writes, kind: o.writeKind}
+	if w.kind == "liaison" {
+		w.liaisons = map[int64]string{}
+		var assigned []int64
+		for _, id := range ids {
+			page, status, err := c.get(ctx, w.base+"/applications/"+strconv.FormatInt(id, 10))
+			if err != nil {
+				return nil, err
+			}
+			if l := selectedLiaison.FindSubmatch(page); status == http.StatusOK && l != nil {
+				w.liaisons[id] = string(l[1])
+				assigned = append(assigned, id)
+			}
+		}
+		if len(assigned) == 0 {
+			return nil, errors.New("writer: none of the applications has a liaison to assign again")
+		}
+		w.ids = assigned
+	}
+	return w, nil
 }
 
 // start commits at the writer's rate until the returned stop is called,
@@ -67,7 +96,7 @@ func (w *writer) start(ctx context.Context, on bool) (stop func() (ok, failed in
 			case <-tick.C:
 			}
 			i := k % len(w.ids)
-			switch status := w.comment(wctx, w.ids[i], k); {
+			switch status := w.commit(wctx, w.ids[i], k); {
 			case status == http.StatusSeeOther:
 				ok++
 			case wctx.Err() != nil:
@@ -86,12 +115,16 @@ func (w *writer) start(ctx context.Context, on bool) (stop func() (ok, failed in
 	}
 }
 
-// comment posts one coaching comment and returns the status (303 on
-// success; 0 when the request did not complete).
-func (w *writer) comment(ctx context.Context, id int64, k int) int {
-	form := url.Values{"body": {"负载测试意见 " + strconv.Itoa(k)}, "csrf_token": {w.csrf}}
+// commit posts one coaching comment, or one liaison assignment, and
+// returns the status (303 on success; 0 when the request did not
+// complete).
+func (w *writer) commit(ctx context.Context, id int64, k int) int {
+	path, form := "/comments", url.Values{"body": {"负载测试意见 " + strconv.Itoa(k)}, "csrf_token": {w.csrf}}
+	if w.kind == "liaison" {
+		path, form = "/liaison", url.Values{"liaison_id": {w.liaisons[id]}, "csrf_token": {w.csrf}}
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
-		w.base+"/applications/"+strconv.FormatInt(id, 10)+"/comments", strings.NewReader(form.Encode()))
+		w.base+"/applications/"+strconv.FormatInt(id, 10)+path, strings.NewReader(form.Encode()))
 	if err != nil {
 		return 0
 	}

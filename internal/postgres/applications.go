@@ -31,10 +31,12 @@ func scanApplication(row pgx.CollectableRow) (applications.Application, error) {
 	var sector, state string
 	var content []byte
 	var precheck, submitted, noticeStart, noticeEnd, noticeClosed *time.Time
+	// The amounts scan from pgx's binary numeric (numericInto), not through
+	// decimal's text Scanner: a queue page decodes a hundred of them.
 	err := row.Scan(&a.ID, &a.ProgrammeID, &a.Programme, &a.EnterpriseID, &a.Enterprise, &a.EnterpriseUSCC,
-		&a.Title, &sector, &a.RequestedAmount, &content, &a.LeadName, &a.LeadMobile, &state, &a.LiaisonID,
+		&a.Title, &sector, numericInto{&a.RequestedAmount}, &content, &a.LeadName, &a.LeadMobile, &state, &a.LiaisonID,
 		&a.Liaison, &precheck, &a.Version, &a.StateChangedAt, &submitted, &a.CreatedAt, &a.UpdatedAt,
-		&a.ApprovedAmount, &noticeStart, &noticeEnd, &noticeClosed)
+		nullDecimalInto{&a.ApprovedAmount}, &noticeStart, &noticeEnd, &noticeClosed)
 	if err != nil {
 		return a, err
 	}
@@ -49,6 +51,9 @@ func scanApplication(row pgx.CollectableRow) (applications.Application, error) {
 		if t.src != nil {
 			*t.dst = *t.src
 		}
+	}
+	if string(content) == "{}" { // appListColumns: lists read no body
+		return a, nil
 	}
 	return a, json.Unmarshal(content, &a.Content)
 }
@@ -326,7 +331,11 @@ func (db *DB) ListApplications(ctx context.Context, f QueueFilter) (_ []applicat
 	if len(where) > 0 {
 		sql += "WHERE " + strings.Join(where, " AND ")
 	}
-	sql += " ORDER BY a.state_changed_at, a.id LIMIT " + arg(f.Limit)
+	// The limit is written into the statement, not passed: with LIMIT $n
+	// PostgreSQL cannot cost a generic plan for the prepared statement and
+	// plans it afresh on every call (1.5 ms of a 2.5 ms queue query over
+	// 100,000 applications, docs/PERFORMANCE.md). f.Limit is 1..200.
+	sql += " ORDER BY a.state_changed_at, a.id LIMIT " + strconv.Itoa(f.Limit)
 	rows, _ := db.Pool.Query(ctx, sql, args...)
 	as, err := pgx.CollectRows(rows, scanApplication)
 	return as, mapError(err)

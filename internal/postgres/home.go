@@ -4,7 +4,9 @@ import (
 	"context"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,16 +47,30 @@ type ToDoList struct {
 	Count  int
 	Capped bool // the list is longer than Count: a part reached ToDoCountCap
 	Items  []ToDoItem
+	// More is the queue filtered to the list's applications, for a list
+	// longer than its Items; empty where the queue has no such filter.
+	More string
+}
+
+// todoMore are the lists whose applications are those of one state: the
+// queue with that state filter shows them all.
+var todoMore = map[ToDoKind]string{
+	"submitted": "/applications?state=submitted", "reviewed": "/applications?state=reviewed",
+	"notice_ended": "/applications?state=approved", "conversion_due": "/applications?state=conversion_due",
+	"lapsed": "/applications?state=lapsed", "recovery": "/applications?state=recovery",
 }
 
 // ToDoListMax bounds the rows a list shows on the home page; Count is the
-// whole list's length.
-const ToDoListMax = 50
+// whole list's length, and a longer list links to the queue (More). Twenty
+// rows is what a glance takes in; fifty made the staff home page of a
+// 100,000-application zone read 250 rows (docs/PERFORMANCE.md).
+const ToDoListMax = 20
 
 // ToDoCountCap bounds what one list part counts, so the navigation's count
 // costs the same with a backlog of 20,000 submissions as with 20: nobody
-// works through more than a thousand items from a badge.
-const ToDoCountCap = 1000
+// works through more than a few hundred items from a badge ("200+"), and
+// the queue counts the rest.
+const ToDoCountCap = 200
 
 // ToDo is all of a user's lists, in the order the home page shows them.
 type ToDo struct {
@@ -361,13 +377,19 @@ func todoArgs(u auth.User, now time.Time) []any {
 // subquery per list part. It runs for the navigation on every page.
 func (db *DB) CountToDo(ctx context.Context, u auth.User) (_ ToDo, err error) {
 	defer wrap(&err, "CountToDo %d", u.ID)
+	out, _, err := db.countToDo(ctx, u)
+	return out, err
+}
+
+// countToDo is CountToDo, with the count of each part of todoByRole[u.Role].
+func (db *DB) countToDo(ctx context.Context, u auth.User) (_ ToDo, parts []int, err error) {
 	qs := todoByRole[u.Role]
 	out := ToDo{}
 	for _, k := range todoOrder(u.Role) {
-		out.Lists = append(out.Lists, ToDoList{Kind: k, Label: todoLabels[k]})
+		out.Lists = append(out.Lists, ToDoList{Kind: k, Label: todoLabels[k], More: todoMore[k]})
 	}
 	if len(qs) == 0 {
-		return out, nil
+		return out, nil, nil
 	}
 	counts := make([]int, len(qs))
 	dest := make([]any, len(qs))
@@ -375,7 +397,7 @@ func (db *DB) CountToDo(ctx context.Context, u auth.User) (_ ToDo, err error) {
 		dest[i] = &counts[i]
 	}
 	if err := db.Pool.QueryRow(ctx, todoCountSQL(u.Role), todoArgs(u, db.Now())...).Scan(dest...); err != nil {
-		return ToDo{}, err
+		return ToDo{}, nil, err
 	}
 	for i, q := range qs {
 		for j := range out.Lists {
@@ -385,7 +407,7 @@ func (db *DB) CountToDo(ctx context.Context, u auth.User) (_ ToDo, err error) {
 			}
 		}
 	}
-	return out, nil
+	return out, counts, nil
 }
 
 // todoCountSQL is CountToDo's statement for role: one capped count per
@@ -400,37 +422,72 @@ func todoCountSQL(role applications.Role) string {
 		AND $3::date IS NOT NULL AND $4::timestamptz IS NOT NULL`
 }
 
-// todoListSQL is ListToDo's statement for role: each part's oldest rows.
-func todoListSQL(role applications.Role) string {
-	var parts []string
-	for _, q := range todoByRole[role] {
+// todoListSQL is ListToDo's statement for role: the oldest rows of each
+// part in parts (indexes into todoByRole[role]; all of them when nil).
+func todoListSQL(role applications.Role, parts []int) string {
+	qs := todoByRole[role]
+	if parts == nil {
+		parts = make([]int, len(qs))
+		for i := range parts {
+			parts[i] = i
+		}
+	}
+	var sqls []string
+	for _, i := range parts {
+		q := qs[i]
 		// Each part takes its own oldest rows (ORDER BY since, id): with
 		// an index in that order it stops after ToDoListMax. The outer
 		// casts type the parts' NULLs alike.
-		parts = append(parts, `SELECT kind, id::bigint, title::text, detail::text, since::timestamptz, due::date, link::text, amount::numeric, maker::text
+		sqls = append(sqls, `SELECT kind, id::bigint, title::text, detail::text, since::timestamptz, due::date, link::text, amount::numeric, maker::text
 			FROM (SELECT '`+string(q.kind)+`'::text, `+q.cols+` FROM `+q.from+q.joins+` WHERE `+q.where+
 			` ORDER BY 5, 2 LIMIT `+itoa64(ToDoListMax)+`) AS p (kind, id, title, detail, since, due, link, amount, maker)`)
 	}
 	return `
 		SELECT kind, id, title, detail, since, due, link, amount, maker FROM (
 			SELECT u.*, row_number() OVER (PARTITION BY kind ORDER BY since, id) AS rn FROM (
-				` + strings.Join(parts, "\n\t\t\t\tUNION ALL ") + `
+				` + strings.Join(sqls, "\n\t\t\t\tUNION ALL ") + `
 			) AS u (kind, id, title, detail, since, due, link, amount, maker)
 		) ranked WHERE rn <= ` + itoa64(ToDoListMax) + ` AND $1::bigint IS NOT NULL AND $2::bigint IS NOT NULL
 			AND $3::date IS NOT NULL AND $4::timestamptz IS NOT NULL
 		ORDER BY kind, since, id`
 }
 
+// todoListSQLs keeps todoListSQL's statements by role and parts, so the
+// few combinations a zone's users have are built once (and pgx prepares
+// each once per connection).
+var todoListSQLs sync.Map
+
 // ListToDo returns the user's lists with their counts and their oldest
 // ToDoListMax items, in two statements (CountToDo's and one UNION ALL of
 // every list's rows).
 func (db *DB) ListToDo(ctx context.Context, u auth.User) (_ ToDo, err error) {
 	defer wrap(&err, "ListToDo %d", u.ID)
-	out, err := db.CountToDo(ctx, u)
-	if err != nil || len(todoByRole[u.Role]) == 0 {
+	out, parts, err := db.countToDo(ctx, u)
+	if err != nil {
 		return out, err
 	}
-	rows, _ := db.Pool.Query(ctx, todoListSQL(u.Role), todoArgs(u, db.Now())...)
+	// Rows only of the parts that counted any: a staff member's home page
+	// has some forty parts, most of them empty on any day, and the
+	// statement of all of them cost 5 ms to execute and 45 ms to plan
+	// over 100,000 applications against about 1 ms for the few that
+	// count (docs/PERFORMANCE.md).
+	var nonEmpty []int
+	var key strings.Builder
+	key.WriteString(string(u.Role))
+	for i, n := range parts {
+		if n > 0 {
+			nonEmpty = append(nonEmpty, i)
+			key.WriteString(" " + strconv.Itoa(i))
+		}
+	}
+	if len(nonEmpty) == 0 {
+		return out, nil
+	}
+	sql, ok := todoListSQLs.Load(key.String())
+	if !ok {
+		sql, _ = todoListSQLs.LoadOrStore(key.String(), todoListSQL(u.Role, nonEmpty))
+	}
+	rows, _ := db.Pool.Query(ctx, sql.(string), todoArgs(u, db.Now())...)
 	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ToDoItem, error) {
 		var it ToDoItem
 		var kind string
@@ -462,20 +519,28 @@ func (db *DB) ListToDo(ctx context.Context, u auth.User) (_ ToDo, err error) {
 // or JOIN, in subqueries too (LATERAL comes along; it names no table).
 var todoTableRE = regexp.MustCompile(`(?i)\b(?:FROM|JOIN)\s+([a-z_][a-z0-9_]*)`)
 
-// todoTables is ToDoTables by role, read off the count statements once.
-var todoTables = func() map[applications.Role][]string {
-	out := map[applications.Role][]string{}
-	for role := range todoByRole {
-		var names []string
-		for _, m := range todoTableRE.FindAllStringSubmatch(todoCountSQL(role), -1) {
-			if n := strings.ToLower(m[1]); n != "lateral" && !slices.Contains(names, n) {
-				names = append(names, n)
-			}
+// tablesRead are the tables the statements name, sorted.
+func tablesRead(sql ...string) []string {
+	var names []string
+	for _, m := range todoTableRE.FindAllStringSubmatch(strings.Join(sql, "\n"), -1) {
+		if n := strings.ToLower(m[1]); n != "lateral" && !slices.Contains(names, n) {
+			names = append(names, n)
 		}
-		slices.Sort(names)
-		out[role] = names
 	}
-	return out
+	slices.Sort(names)
+	return names
+}
+
+// todoTables and todoListTables are ToDoTables and ToDoListTables by
+// role, read off the statements once.
+var todoTables, todoListTables = func() (count, list map[applications.Role][]string) {
+	count, list = map[applications.Role][]string{}, map[applications.Role][]string{}
+	for role := range todoByRole {
+		count[role] = tablesRead(todoCountSQL(role))
+		// ListToDo runs both statements.
+		list[role] = tablesRead(todoCountSQL(role), todoListSQL(role, nil))
+	}
+	return count, list
 }()
 
 // ToDoTables are the tables CountToDo reads for role, taken from its
@@ -484,3 +549,8 @@ var todoTables = func() map[applications.Role][]string {
 // leaves the staff count alone. TestToDoCountReadsOnlyToDoTables checks
 // the list against PostgreSQL's table statistics.
 func ToDoTables(role applications.Role) []string { return todoTables[role] }
+
+// ToDoListTables are the tables ListToDo reads for role (its counts and
+// its rows, with the names the rows show), taken from its statements: the
+// server keeps a user's lists until a commit to one of them.
+func ToDoListTables(role applications.Role) []string { return todoListTables[role] }

@@ -52,9 +52,16 @@ var ledgerConstraintMessages = map[string]string{
 // ledgerHead reads the chain head inside tx; the genesis head when the
 // ledger is empty.
 func ledgerHead(ctx context.Context, q pgx.Tx) (ledger.ChainHead, error) {
+	return scanLedgerHead(q.QueryRow(ctx, ledgerHeadSQL))
+}
+
+const ledgerHeadSQL = `SELECT seq, hash, hash_alg FROM ledger_entries ORDER BY seq DESC LIMIT 1`
+
+// scanLedgerHead reads ledgerHeadSQL's row: the genesis head when the
+// ledger is empty.
+func scanLedgerHead(row pgx.Row) (ledger.ChainHead, error) {
 	h := ledger.Genesis()
-	err := q.QueryRow(ctx, `SELECT seq, hash, hash_alg FROM ledger_entries ORDER BY seq DESC LIMIT 1`).
-		Scan(&h.Seq, &h.Hash, &h.Algorithm)
+	err := row.Scan(&h.Seq, &h.Hash, &h.Algorithm)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ledger.Genesis(), nil
 	}

@@ -54,6 +54,19 @@ func (s nullNumericInto) ScanNumeric(n pgtype.Numeric) error {
 	return numericInto(s).ScanNumeric(n)
 }
 
+// nullDecimalInto is numericInto for a decimal.NullDecimal: a NULL is
+// not Valid.
+type nullDecimalInto struct{ d *decimal.NullDecimal }
+
+func (s nullDecimalInto) ScanNumeric(n pgtype.Numeric) error {
+	if !n.Valid {
+		*s.d = decimal.NullDecimal{}
+		return nil
+	}
+	s.d.Valid = true
+	return numericInto{&s.d.Decimal}.ScanNumeric(n)
+}
+
 // ledgerArgs builds a positional argument list for a dynamic WHERE clause.
 type ledgerArgs []any
 
@@ -178,7 +191,12 @@ func (db *DB) PrintJournal(ctx context.Context, f JournalFilter) (_ JournalPage,
 }
 
 // journal reads up to f.Limit entries after f.AfterSeq with their
-// postings and the chain head, in one snapshot.
+// postings and the chain head, in one snapshot and one round trip: the
+// transaction's BEGIN and COMMIT, the head, the entries and their postings
+// go to PostgreSQL as one batch (five round trips before, docs/PERFORMANCE.md).
+// The postings statement selects the page's entries again by the same
+// filter, as it cannot wait for their numbers; in the same snapshot it
+// finds the same ones.
 func (db *DB) journal(ctx context.Context, f JournalFilter) (JournalPage, error) {
 	var page JournalPage
 	var args ledgerArgs
@@ -186,58 +204,74 @@ func (db *DB) journal(ctx context.Context, f JournalFilter) (JournalPage, error)
 	if err != nil {
 		return page, err
 	}
-	err = db.snapshot(ctx, func(tx pgx.Tx) error {
-		var err error
-		if page.Head, err = ledgerHead(ctx, tx); err != nil {
-			return err
+	pageSQL := `SELECT ` + entryColumns + `, mu.display_name, cu.display_name FROM ledger_entries e
+		JOIN users mu ON mu.id = e.maker_id JOIN users cu ON cu.id = e.checker_id` + where +
+		// written in, as the queue's (ListApplications)
+		// One entry more than the page, to know there is a next page.
+		` ORDER BY e.seq LIMIT ` + strconv.Itoa(f.Limit+1)
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
+	b.Queue(ledgerHeadSQL)
+	b.Queue(pageSQL, args...)
+	b.Queue(`SELECT p.entry_seq, p.account_code, p.scope, p.scope_id, p.side, p.amount
+		FROM (`+pageSQL+`) e JOIN ledger_postings p ON p.entry_seq = e.seq ORDER BY p.entry_seq, p.line`, args...)
+	b.Queue(`COMMIT`)
+	// A failure leaves the connection inside the transaction; the pool
+	// closes such a connection when it is released.
+	br := db.Pool.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return page, mapError(err)
+	}
+	if page.Head, err = scanLedgerHead(br.QueryRow()); err != nil {
+		return page, mapError(err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return page, mapError(err)
+	}
+	index := map[int64]int{}
+	for rows.Next() {
+		var je JournalEntry
+		if err := scanEntryInto(rows, &je.Entry, &je.MakerName, &je.CheckerName); err != nil {
+			rows.Close()
+			return page, err
 		}
-		rows, err := tx.Query(ctx, `SELECT `+entryColumns+`, mu.display_name, cu.display_name FROM ledger_entries e
-			JOIN users mu ON mu.id = e.maker_id JOIN users cu ON cu.id = e.checker_id`+where+
-			` ORDER BY e.seq LIMIT `+args.add(f.Limit+1), args...)
-		if err != nil {
-			return err
+		if len(page.Entries) == f.Limit {
+			page.NextSeq = page.Entries[len(page.Entries)-1].Entry.Seq
+			continue // the next page's first entry: only its presence counts
 		}
-		index := map[int64]int{}
-		var seqs []int64
-		for rows.Next() {
-			var je JournalEntry
-			if err := scanEntryInto(rows, &je.Entry, &je.MakerName, &je.CheckerName); err != nil {
-				rows.Close()
-				return err
-			}
-			if len(page.Entries) == f.Limit {
-				page.NextSeq = page.Entries[len(page.Entries)-1].Entry.Seq
-				break
-			}
-			index[je.Entry.Seq] = len(page.Entries)
-			seqs = append(seqs, je.Entry.Seq)
-			page.Entries = append(page.Entries, je)
+		index[je.Entry.Seq] = len(page.Entries)
+		page.Entries = append(page.Entries, je)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return page, mapError(err)
+	}
+	prows, err := br.Query()
+	if err != nil {
+		return page, mapError(err)
+	}
+	for prows.Next() {
+		var seq int64
+		var p postingRow
+		if err := prows.Scan(&seq, &p.code, &p.scope, &p.id, &p.side, &p.amount); err != nil {
+			prows.Close()
+			return page, err
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(seqs) == 0 {
-			return nil
-		}
-		prows, err := tx.Query(ctx, `SELECT entry_seq, account_code, scope, scope_id, side, amount FROM ledger_postings
-			WHERE entry_seq = ANY($1) ORDER BY entry_seq, line`, seqs)
-		if err != nil {
-			return err
-		}
-		defer prows.Close()
-		for prows.Next() {
-			var seq int64
-			var p postingRow
-			if err := prows.Scan(&seq, &p.code, &p.scope, &p.id, &p.side, &p.amount); err != nil {
-				return err
-			}
-			e := &page.Entries[index[seq]].Entry
+		if k, ok := index[seq]; ok {
+			e := &page.Entries[k].Entry
 			e.Postings = append(e.Postings, p.posting())
 		}
-		return prows.Err()
-	})
-	return page, err
+	}
+	prows.Close()
+	if err := prows.Err(); err != nil {
+		return page, mapError(err)
+	}
+	if _, err := br.Exec(); err != nil {
+		return page, mapError(err)
+	}
+	return page, nil
 }
 
 // ExportJournal streams the journal selected by f (AfterSeq and Limit are

@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"ite/internal/applications"
+	"ite/internal/auth"
 	"ite/internal/day"
 	"ite/internal/pagecache"
 	"ite/internal/postgres"
@@ -65,7 +67,7 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) error {
 	if len(nav) > 0 {
 		nav = nav[1:] // the home link itself
 	}
-	todo, err := s.DB.ListToDo(r.Context(), *u)
+	todo, err := s.cachedToDo(r.Context(), &s.todoLists, "list", *u, postgres.ToDoListTables(u.Role), justWrote(r), s.DB.ListToDo)
 	if err != nil {
 		return err
 	}
@@ -79,18 +81,22 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) error {
 	}))
 }
 
+// justWrote says the browser has just written (freshCookie): its pages
+// then read afresh, so a writer sees its own change at once.
+func justWrote(r *http.Request) bool {
+	c, err := r.Cookie(freshCookie)
+	return err == nil && c.Value != ""
+}
+
 // todoCounts is the layout's source of menu counts: the user's to-do total
 // beside the home link. It counts at most once per request, only when a
 // page is rendered (a page served from the page cache does not ask), and
 // reuses a count made at the same version of the tables it reads
 // (postgres.ToDoTables, pagecache.Generations.Only: a comment, a login or
 // an audit row does not move it) and China day, unless the browser has
-// just written (freshCookie): then it counts afresh.
+// just written.
 func (s *Server) todoCounts(r *http.Request) layout.Counts {
-	fresh := false
-	if c, err := r.Cookie(freshCookie); err == nil && c.Value != "" {
-		fresh = true
-	}
+	fresh := justWrote(r)
 	var once sync.Once
 	var counts map[string]int
 	return func(ctx context.Context) map[string]int {
@@ -99,67 +105,67 @@ func (s *Server) todoCounts(r *http.Request) layout.Counts {
 			if sess == nil {
 				return
 			}
-			today := day.Today(s.Now()).Format("20060102")
-			gen, known := s.gens.Only(postgres.ToDoTables(sess.User.Role)...)
-			if c, ok := s.todoCache.Load(sess.User.ID); ok && known && !fresh && c.(todoCount) == (todoCount{gen: gen, day: today, total: c.(todoCount).total}) {
-				counts = map[string]int{"/": c.(todoCount).total}
-				return
-			}
-			// One count per user, version and day at a time: right
-			// after a commit every open page of the user misses at once,
-			// and the others wait for the first one's count.
-			key := todoCount{gen: gen, day: today, total: int(sess.User.ID)}
-			if known && !fresh {
-				f := &todoFlight{done: make(chan struct{})}
-				if other, loaded := s.todoFlights.LoadOrStore(key, f); loaded {
-					of := other.(*todoFlight)
-					<-of.done
-					if of.err == nil {
-						counts = map[string]int{"/": of.total}
-						return
-					}
-				} else {
-					defer func() {
-						if counts == nil {
-							f.err = errNoCount
-						} else {
-							f.total = counts["/"]
-						}
-						s.todoFlights.Delete(key)
-						close(f.done)
-					}()
-				}
-			}
-			todo, err := s.DB.CountToDo(ctx, sess.User)
+			todo, err := s.cachedToDo(ctx, &s.todoCache, "count", sess.User, postgres.ToDoTables(sess.User.Role), fresh, s.DB.CountToDo)
 			if err != nil {
 				s.Logger.Error("count to-do", "err", err, "user_id", sess.User.ID)
 				return
 			}
 			counts = map[string]int{"/": todo.Total()}
-			if known {
-				s.todoCache.Store(sess.User.ID, todoCount{gen: gen, day: today, total: todo.Total()})
-			}
 		})
 		return counts
 	}
 }
 
-// todoFlight is a to-do count in progress (Server.todoFlights, keyed by
-// a todoCount holding the user's ID as its total): those who ask for the
-// same count meanwhile wait for its result instead of counting too.
-type todoFlight struct {
-	done  chan struct{}
-	total int
-	err   error
+// todoMaxAge bounds how long a kept to-do result is used: the lists also
+// depend on the clock (an account's lock ends, a deadline passes at
+// midnight, which the day in the key covers), not only on the tables.
+const todoMaxAge = time.Minute
+
+// todoEntry is a value of Server.todoCache or Server.todoLists (by user
+// ID): what read returned on a China day at a version of its tables. One
+// entry per user: a later read replaces it.
+type todoEntry struct {
+	gen  pagecache.Version
+	day  string
+	at   time.Time
+	todo postgres.ToDo
 }
 
-var errNoCount = errors.New("to-do count failed")
-
-// todoCount is a value of Server.todoCache (by user ID): the user's to-do
-// total on a China day at a version of its tables. One entry per user: a later
-// count replaces it.
-type todoCount struct {
-	gen   pagecache.Version
-	day   string
-	total int
+// cachedToDo returns read's result for u, reusing the one in cache made at
+// the same version of tables (those read's statements name), China day and
+// within todoMaxAge, unless fresh. Right after a commit every open page of
+// the user misses at once: one of them reads, the others wait for its
+// result (todoFlights).
+func (s *Server) cachedToDo(ctx context.Context, cache *sync.Map, what string, u auth.User, tables []string, fresh bool,
+	read func(context.Context, auth.User) (postgres.ToDo, error)) (postgres.ToDo, error) {
+	now := s.Now()
+	today := day.Today(now).Format("20060102")
+	gen, known := s.gens.Only(tables...)
+	if !known {
+		return read(ctx, u)
+	}
+	if c, ok := cache.Load(u.ID); ok && !fresh {
+		if e := c.(todoEntry); e.gen == gen && e.day == today && now.Sub(e.at) < todoMaxAge {
+			return e.todo, nil
+		}
+	}
+	readAndKeep := func(ctx context.Context) (postgres.ToDo, error) {
+		todo, err := read(ctx, u)
+		if err == nil {
+			cache.Store(u.ID, todoEntry{gen: gen, day: today, at: now, todo: todo})
+		}
+		return todo, err
+	}
+	if fresh {
+		return readAndKeep(ctx)
+	}
+	key := fmt.Sprintf("%s %d %v %s", what, u.ID, gen, today)
+	v, err, _ := s.todoFlights.Do(key, func() (any, error) {
+		// Not the first caller's context: the others wait for this read.
+		return readAndKeep(context.WithoutCancel(ctx))
+	})
+	if err != nil {
+		return postgres.ToDo{}, err
+	}
+	return v.(postgres.ToDo), nil
 }

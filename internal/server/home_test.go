@@ -16,6 +16,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/auth"
 	"ite/internal/fixture"
 	"ite/internal/postgres"
 )
@@ -229,32 +230,19 @@ func TestNavCountFollowsCommits(t *testing.T) {
 	})
 }
 
-// TestToDoCountKeptAcrossUnrelatedCommits: the staff to-do count is kept
-// until a commit to a table it reads (postgres.ToDoTables): a comment and
-// an audit row leave it alone, a new submitted application recounts.
-func TestToDoCountKeptAcrossUnrelatedCommits(t *testing.T) {
-	e := newEnv(t)
-	p := e.openProgramme()
-	id := e.submitted(p)
-	q := e.countQueries()
+// listening runs the server's change listener for the rest of the test.
+func (e *env) listening() {
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
+	e.t.Cleanup(cancel)
 	go e.srv.WatchChanges(ctx)
 	e.waitFor("the change listener", func() bool { _, live := e.srv.gens.Current(); return live })
-	c := e.loggedIn(staff)
-	view := func() (int, bool) {
-		t.Helper()
-		var n int
-		_, sqls := q.count(func() { _, _, n = todoRows(t, c.get("/inbox").doc(t)) })
-		return n, strings.Contains(strings.Join(sqls, "\n"), todoSQL)
-	}
-	e.settle()
-	if n, _ := view(); n != 1 { // counted here, or already by the login's first page
-		t.Fatalf("first view: count %d", n)
-	}
-	if n, counted := view(); n != 1 || counted {
-		t.Fatalf("second view at the same data: count %d, counted again %v", n, counted)
-	}
+}
+
+// unrelatedCommits commits what no to-do list reads (a staff comment on
+// application id, an audit row) and waits until the listener has seen both.
+func (e *env) unrelatedCommits(id int64) {
+	t, ctx := e.t, context.Background()
+	t.Helper()
 	author := audit.Actor{Name: "staff", Role: string(staff)}
 	if err := e.db.Pool.QueryRow(ctx, `SELECT id FROM users WHERE username = 'staff'`).Scan(&author.ID); err != nil {
 		t.Fatal(err)
@@ -270,6 +258,32 @@ func TestToDoCountKeptAcrossUnrelatedCommits(t *testing.T) {
 	if now, _ := e.srv.gens.Current(); now < before+3 { // the two commits and the settling notification
 		t.Fatalf("generation %d after %d: the commits were not seen", now, before)
 	}
+}
+
+// TestToDoCountKeptAcrossUnrelatedCommits: the staff to-do count is kept
+// until a commit to a table it reads (postgres.ToDoTables): a comment and
+// an audit row leave it alone, a new submitted application recounts.
+func TestToDoCountKeptAcrossUnrelatedCommits(t *testing.T) {
+	e := newEnv(t)
+	p := e.openProgramme()
+	id := e.submitted(p)
+	q := e.countQueries()
+	e.listening()
+	c := e.loggedIn(staff)
+	view := func() (int, bool) {
+		t.Helper()
+		var n int
+		_, sqls := q.count(func() { _, _, n = todoRows(t, c.get("/inbox").doc(t)) })
+		return n, strings.Contains(strings.Join(sqls, "\n"), todoSQL)
+	}
+	e.settle()
+	if n, _ := view(); n != 1 { // counted here, or already by the login's first page
+		t.Fatalf("first view: count %d", n)
+	}
+	if n, counted := view(); n != 1 || counted {
+		t.Fatalf("second view at the same data: count %d, counted again %v", n, counted)
+	}
+	e.unrelatedCommits(id)
 	if n, counted := view(); n != 1 || counted {
 		t.Fatalf("after a comment and an audit row: count %d, counted again %v", n, counted)
 	}
@@ -280,10 +294,75 @@ func TestToDoCountKeptAcrossUnrelatedCommits(t *testing.T) {
 	}
 }
 
-// TestToDoCountReadsOnlyToDoTables: what CountToDo reads, per role, by
-// PostgreSQL's table statistics, is within postgres.ToDoTables, so a count
-// kept until a commit to those tables is never stale; and the staff count
-// does not read the tables every request writes.
+// TestToDoListsKeptAcrossUnrelatedCommits: the home page's lists are read
+// once per version of the tables they read: a comment and an audit row
+// leave them (no list statement on the next view), a submission reads them
+// again, and so does the writer's own next page (the fresh cookie).
+func TestToDoListsKeptAcrossUnrelatedCommits(t *testing.T) {
+	e := newEnv(t)
+	p := e.openProgramme()
+	id := e.submitted(p)
+	q := e.countQueries()
+	e.listening()
+	c := e.loggedIn(staff)
+	view := func() (int, bool) {
+		t.Helper()
+		var links map[string][]string
+		_, sqls := q.count(func() { links, _, _ = todoRows(t, c.get("/").doc(t)) })
+		return len(links["submitted"]), strings.Contains(strings.Join(sqls, "\n"), todoListSQL)
+	}
+	e.settle()
+	if n, _ := view(); n != 1 {
+		t.Fatalf("first view: %d submitted listed", n)
+	}
+	if n, read := view(); n != 1 || read {
+		t.Fatalf("second view at the same data: %d listed, read again %v", n, read)
+	}
+	e.unrelatedCommits(id)
+	if n, read := view(); n != 1 || read {
+		t.Fatalf("after a comment and an audit row: %d listed, read again %v", n, read)
+	}
+	e.submitted(p)
+	e.settle()
+	if n, read := view(); n != 2 || !read {
+		t.Fatalf("after a second submission: %d listed, read %v", n, read)
+	}
+	base, _ := url.Parse(e.http.URL)
+	c.hc.Jar.SetCookies(base, []*http.Cookie{{Name: freshCookie, Value: "1", Path: "/"}})
+	if _, read := view(); !read {
+		t.Fatalf("the writer's own next page did not read its lists afresh")
+	}
+}
+
+// TestToDoListLinksToTheQueue: a list longer than the rows the home page
+// shows says so and links to the queue with the list's state.
+func TestToDoListLinksToTheQueue(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	p := e.openProgramme()
+	for range postgres.ToDoListMax + 1 {
+		e.submitted(p)
+	}
+	d := e.loggedIn(staff).get("/").doc(t)
+	links, counts, _ := todoRows(t, d)
+	if len(links["submitted"]) != postgres.ToDoListMax || counts["submitted"] != postgres.ToDoListMax+1 {
+		t.Fatalf("submitted: %d rows shown of %d, want %d of %d", len(links["submitted"]), counts["submitted"],
+			postgres.ToDoListMax, postgres.ToDoListMax+1)
+	}
+	more := d.Find("#todo-submitted a.todo-more")
+	if href, _ := more.Attr("href"); href != "/applications?state=submitted" || !strings.Contains(more.Text(), "查看全部") {
+		t.Fatalf("the long list links to %q (%q)", href, more.Text())
+	}
+	if d.Find("#todo-precheck a.todo-more").Length() != 0 {
+		t.Fatalf("a short list links to the queue")
+	}
+}
+
+// TestToDoCountReadsOnlyToDoTables: what CountToDo and ListToDo read, per
+// role, by PostgreSQL's table statistics, is within postgres.ToDoTables and
+// ToDoListTables, so a count or a home page kept until a commit to those
+// tables is never stale; and the staff count does not read the tables every
+// request writes.
 func TestToDoCountReadsOnlyToDoTables(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -328,23 +407,28 @@ func TestToDoCountReadsOnlyToDoTables(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		before := scans()
-		if _, err := db.CountToDo(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-		after := scans()
-		tables := postgres.ToDoTables(role)
-		var read []string
-		for name, n := range after {
-			if n > before[name] {
-				read = append(read, name)
-				if !slices.Contains(tables, name) {
-					t.Errorf("%s: the count read %s, which ToDoTables does not name (%v)", role, name, tables)
+		for _, c := range []struct {
+			what   string
+			read   func(context.Context, auth.User) (postgres.ToDo, error)
+			tables []string
+		}{{"count", db.CountToDo, postgres.ToDoTables(role)}, {"lists", db.ListToDo, postgres.ToDoListTables(role)}} {
+			before := scans()
+			if _, err := c.read(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+			after := scans()
+			var read []string
+			for name, n := range after {
+				if n > before[name] {
+					read = append(read, name)
+					if !slices.Contains(c.tables, name) {
+						t.Errorf("%s: the %s read %s, which its tables do not name (%v)", role, c.what, name, c.tables)
+					}
 				}
 			}
-		}
-		if len(read) == 0 {
-			t.Errorf("%s: the statistics saw no read: the test cannot tell", role)
+			if len(read) == 0 {
+				t.Errorf("%s: the statistics saw no read of the %s: the test cannot tell", role, c.what)
+			}
 		}
 	}
 	for _, name := range []string{"audit_log", "application_comments", "sessions", "users", "notifications"} {

@@ -41,7 +41,11 @@ func (q *queryCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.T
 	q.mu.Lock()
 	if q.on && requestIDFrom(ctx) != "" {
 		q.n++ // a batch is one round trip, whatever it holds
-		q.sqls = append(q.sqls, "batch of "+strconv.Itoa(d.Batch.Len()))
+		queued := make([]string, 0, d.Batch.Len())
+		for _, qq := range d.Batch.QueuedQueries {
+			queued = append(queued, strings.Join(strings.Fields(qq.SQL), " "))
+		}
+		q.sqls = append(q.sqls, "batch of "+strconv.Itoa(d.Batch.Len())+": "+strings.Join(queued, "; "))
 	}
 	q.mu.Unlock()
 	return ctx
@@ -79,8 +83,9 @@ func (e *env) countQueries() *queryCounter {
 
 // Statements the generation's caches answer on a second view.
 const (
-	todoSQL  = "SELECT (SELECT count(*)" // CountToDo
-	staffSQL = "role = 'staff'"          // ListStaffMembers
+	todoSQL     = "SELECT (SELECT count(*)" // CountToDo
+	todoListSQL = "SELECT kind, id, title"  // ListToDo's rows
+	staffSQL    = "role = 'staff'"          // ListStaffMembers
 )
 
 // settle waits until every change notification sent so far has reached
@@ -131,10 +136,10 @@ func TestPageQueryCounts(t *testing.T) {
 		// reads, commit)
 		{staff, applicationPath(id, ""), 24, []string{"FROM sessions", "FROM application_comments"},
 			[]string{todoSQL, staffSQL, "SELECT id, name, year, status", "notice_closed_at IS NULL"}},
-		// the session, then the journal's snapshot: begin, head, entries,
-		// their postings, commit; then the names of the sub-accounts
-		// the page shows
-		{auditor, "/ledger/journal", 7, []string{"FROM sessions", "FROM ledger_postings"},
+		// the session, then the journal's snapshot in one batch (begin,
+		// head, entries, their postings, commit); then the names of the
+		// sub-accounts the page shows
+		{auditor, "/ledger/journal", 3, []string{"FROM sessions", "batch of 5: BEGIN", "JOIN ledger_postings"},
 			[]string{todoSQL, "SELECT id, name, year, status"}},
 	} {
 		// The first view fills the generation's caches; the second is

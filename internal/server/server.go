@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"golang.org/x/sync/singleflight"
 
 	"ite/internal/auth"
 	"ite/internal/blob"
@@ -80,11 +81,11 @@ type Server struct {
 	gens    pagecache.Generations
 	pages   *pagecache.Cache
 	figures *dashboardCache
-	// todoCache keeps each user's to-do total for the menu, by
-	// generation (home.go).
-	todoCache sync.Map
-	// todoFlights are the to-do counts being made (home.go).
-	todoFlights sync.Map
+	// todoCache keeps each user's to-do counts for the menu, and
+	// todoLists each user's home page lists, by version of the tables they
+	// read (home.go); todoFlights are those being read.
+	todoCache, todoLists sync.Map
+	todoFlights          singleflight.Group
 	// refs keeps reference data (programmes, staff) per generation
 	// (refcache.go).
 	refs refCache

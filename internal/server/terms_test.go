@@ -212,3 +212,35 @@ func TestAppraisedValueNormalised(t *testing.T) {
 		}
 	}
 }
+
+// TestEnterSubmitsTermsForms: in every form with the structured terms,
+// whose rows carry their own 删除 and 添加 buttons, the first submit button
+// (the one Enter in a field presses) is the form's plain submit, with no
+// name, so Enter submits the form instead of deleting the first row.
+func TestEnterSubmitsTermsForms(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	staffC := e.loggedIn(staff)
+	p := e.openProgramme()
+	funded := e.fundedA(fixture.TermsA)
+	reviewed := e.reviewed(p, "1000000.00")
+	for _, c := range []struct {
+		client *client
+		path   string
+		form   string
+	}{
+		{staffC, "/applications/" + strconv.FormatInt(funded, 10) + "/agreement", "#terms-form"},
+		{staffC, "/applications/" + strconv.FormatInt(reviewed, 10), "#decision-form"},
+		{e.loggedIn(applications.RoleAdmin), "/programmes/new", "#programme-form"},
+	} {
+		d := c.client.get(c.path).doc(t)
+		form := d.Find(c.form)
+		if form.Find(`button[name="terms_remove"]`).Length() == 0 {
+			t.Fatalf("%s on %s has no row buttons: the test cannot tell", c.form, c.path)
+		}
+		first := form.Find(`button[type="submit"], input[type="submit"]`).First()
+		if name, named := first.Attr("name"); named || !first.HasClass("default-submit") {
+			t.Errorf("%s on %s: Enter presses %q (name %q)", c.form, c.path, strings.TrimSpace(first.Text()), name)
+		}
+	}
+}
