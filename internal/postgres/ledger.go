@@ -191,7 +191,7 @@ func findEntry(ctx context.Context, q ledgerQuerier, seq int64) (ledger.Entry, e
 	defer rows.Close()
 	for rows.Next() {
 		var p postingRow
-		if err := rows.Scan(&p.code, &p.scope, &p.id, &p.side, &p.amount); err != nil {
+		if err := rows.Scan(&p.code, &p.scope, &p.id, &p.side, numericInto{&p.amount}); err != nil {
 			return e, err
 		}
 		e.Postings = append(e.Postings, p.posting())

@@ -255,7 +255,7 @@ func (db *DB) journal(ctx context.Context, f JournalFilter) (JournalPage, error)
 	for prows.Next() {
 		var seq int64
 		var p postingRow
-		if err := prows.Scan(&seq, &p.code, &p.scope, &p.id, &p.side, &p.amount); err != nil {
+		if err := prows.Scan(&seq, &p.code, &p.scope, &p.id, &p.side, numericInto{&p.amount}); err != nil {
 			prows.Close()
 			return page, err
 		}

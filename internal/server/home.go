@@ -134,8 +134,9 @@ type todoEntry struct {
 // cachedToDo returns read's result for u, reusing the one in cache made at
 // the same version of tables (those read's statements name), China day and
 // within todoMaxAge, unless fresh. Right after a commit every open page of
-// the user misses at once: one of them reads, the others wait for its
-// result (todoFlights).
+// the user misses at once: the first reads, and the others meanwhile get
+// the result before the commit if there is one (it is at most one read
+// older than theirs would be), or wait for the first one's.
 func (s *Server) cachedToDo(ctx context.Context, cache *sync.Map, what string, u auth.User, tables []string, fresh bool,
 	read func(context.Context, auth.User) (postgres.ToDo, error)) (postgres.ToDo, error) {
 	now := s.Now()
@@ -144,28 +145,49 @@ func (s *Server) cachedToDo(ctx context.Context, cache *sync.Map, what string, u
 	if !known {
 		return read(ctx, u)
 	}
+	var previous *todoEntry
 	if c, ok := cache.Load(u.ID); ok && !fresh {
-		if e := c.(todoEntry); e.gen == gen && e.day == today && now.Sub(e.at) < todoMaxAge {
-			return e.todo, nil
+		e := c.(todoEntry)
+		if e.day == today && now.Sub(e.at) < todoMaxAge {
+			if e.gen == gen {
+				return e.todo, nil
+			}
+			previous = &e
 		}
-	}
-	readAndKeep := func(ctx context.Context) (postgres.ToDo, error) {
-		todo, err := read(ctx, u)
-		if err == nil {
-			cache.Store(u.ID, todoEntry{gen: gen, day: today, at: now, todo: todo})
-		}
-		return todo, err
-	}
-	if fresh {
-		return readAndKeep(ctx)
 	}
 	key := fmt.Sprintf("%s %d %v %s", what, u.ID, gen, today)
-	v, err, _ := s.todoFlights.Do(key, func() (any, error) {
-		// Not the first caller's context: the others wait for this read.
-		return readAndKeep(context.WithoutCancel(ctx))
-	})
-	if err != nil {
-		return postgres.ToDo{}, err
+	f := &todoFlight{done: make(chan struct{})}
+	if other, reading := s.todoFlights.LoadOrStore(key, f); reading && !fresh {
+		if previous != nil {
+			return previous.todo, nil
+		}
+		of := other.(*todoFlight)
+		select {
+		case <-of.done:
+			if of.err == nil {
+				return of.todo, nil
+			}
+		case <-ctx.Done():
+			return postgres.ToDo{}, ctx.Err()
+		}
+	} else if !reading {
+		defer func() {
+			s.todoFlights.Delete(key)
+			close(f.done)
+		}()
 	}
-	return v.(postgres.ToDo), nil
+	todo, err := read(ctx, u)
+	if err == nil {
+		cache.Store(u.ID, todoEntry{gen: gen, day: today, at: now, todo: todo})
+	}
+	f.todo, f.err = todo, err
+	return todo, err
+}
+
+// todoFlight is a read in progress (Server.todoFlights, by what, user,
+// version and day): those who ask for the same meanwhile use its result.
+type todoFlight struct {
+	done chan struct{}
+	todo postgres.ToDo
+	err  error
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"ite/internal/applications"
 	"ite/internal/audit"
 	"ite/internal/auth"
+	"ite/internal/day"
 	"ite/internal/fixture"
 	"ite/internal/postgres"
 )
@@ -331,6 +333,45 @@ func TestToDoListsKeptAcrossUnrelatedCommits(t *testing.T) {
 	c.hc.Jar.SetCookies(base, []*http.Cookie{{Name: freshCookie, Value: "1", Path: "/"}})
 	if _, read := view(); !read {
 		t.Fatalf("the writer's own next page did not read its lists afresh")
+	}
+}
+
+// TestToDoListWhileAnotherReads: right after a commit, while one request
+// of the user reads the lists again, the user's other requests get the
+// lists from before the commit instead of waiting; once the read is done
+// the new lists are shown.
+func TestToDoListWhileAnotherReads(t *testing.T) {
+	e := newEnv(t)
+	p := e.openProgramme()
+	e.submitted(p)
+	e.listening()
+	c := e.loggedIn(staff)
+	e.settle()
+	if links, _, _ := todoRows(t, c.get("/").doc(t)); len(links["submitted"]) != 1 {
+		t.Fatalf("first view: %v", links["submitted"])
+	}
+	e.submitted(p)
+	e.settle()
+	var uid int64
+	if err := e.db.Pool.QueryRow(context.Background(), `SELECT id FROM users WHERE username = 'staff'`).Scan(&uid); err != nil {
+		t.Fatal(err)
+	}
+	gen, _ := e.srv.gens.Only(postgres.ToDoListTables(applications.RoleStaff)...)
+	key := fmt.Sprintf("list %d %v %s", uid, gen, day.Today(e.clock.Now()).Format("20060102"))
+	e.srv.todoFlights.Store(key, &todoFlight{done: make(chan struct{})}) // a read that does not end
+	done := make(chan int, 1)
+	go func() { links, _, _ := todoRows(t, c.get("/").doc(t)); done <- len(links["submitted"]) }()
+	select {
+	case n := <-done:
+		if n != 1 {
+			t.Fatalf("during the other read: %d listed, want the 1 from before the commit", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the page waited for the other read")
+	}
+	e.srv.todoFlights.Delete(key)
+	if links, _, _ := todoRows(t, c.get("/").doc(t)); len(links["submitted"]) != 2 {
+		t.Fatalf("after the read: %v", links["submitted"])
 	}
 }
 

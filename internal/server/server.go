@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"golang.org/x/sync/singleflight"
 
 	"ite/internal/auth"
 	"ite/internal/blob"
@@ -84,8 +83,7 @@ type Server struct {
 	// todoCache keeps each user's to-do counts for the menu, and
 	// todoLists each user's home page lists, by version of the tables they
 	// read (home.go); todoFlights are those being read.
-	todoCache, todoLists sync.Map
-	todoFlights          singleflight.Group
+	todoCache, todoLists, todoFlights sync.Map
 	// refs keeps reference data (programmes, staff) per generation
 	// (refcache.go).
 	refs refCache
