@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
@@ -164,9 +165,14 @@ func TestJourneyReview(t *testing.T) {
 		t.Fatalf("after five reviews: %s", st)
 	}
 	// The decision's terms are the structured form: a typo is refused beside
-	// its field and everything typed stays (the amount too).
+	// its field and everything typed stays (the amount too). It is sent by
+	// pressing Enter in the field, which submits the form (ui.DefaultSubmit),
+	// not the first tranche row's 删除.
 	staff.do(chromedp.SetValue(chromedp.CSS(`#f-amount`), "8,000,000"), chromedp.SetValue(chromedp.CSS(`#f-discount`), "2O"),
-		chromedp.Click(chromedp.CSS(`#prepare-decision`)), chromedp.WaitVisible(chromedp.CSS(`.field.has-error #f-discount`)))
+		chromedp.SendKeys(chromedp.CSS(`#f-discount`), kb.Enter), chromedp.WaitVisible(chromedp.CSS(`.field.has-error #f-discount`)))
+	if rows, err := chromedp.Run(staff.ctx, chromedp.Evaluate[int](`document.querySelectorAll('#tranche-table tbody tr').length`)); err != nil || rows != 2 {
+		t.Fatalf("Enter in the form left %d tranche rows (%v), want the 2 of the template", rows, err)
+	}
 	if msg := staff.text(`#f-discount ~ .error`); !strings.Contains(msg, "折扣") {
 		t.Fatalf("discount error %q", msg)
 	}
