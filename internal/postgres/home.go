@@ -4,9 +4,7 @@ import (
 	"context"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -47,8 +45,9 @@ type ToDoList struct {
 	Count  int
 	Capped bool // the list is longer than Count: a part reached ToDoCountCap
 	Items  []ToDoItem
-	// More is the queue filtered to the list's applications, for a list
-	// longer than its Items; empty where the queue has no such filter.
+	// More is the queue filtered to the state of the list's applications,
+	// for a list longer than its Items; empty where the list is not one
+	// state. The queue shows every application in that state.
 	More string
 }
 
@@ -452,11 +451,6 @@ func todoListSQL(role applications.Role, parts []int) string {
 		ORDER BY kind, since, id`
 }
 
-// todoListSQLs keeps todoListSQL's statements by role and parts, so the
-// few combinations a zone's users have are built once (and pgx prepares
-// each once per connection).
-var todoListSQLs sync.Map
-
 // ListToDo returns the user's lists with their counts and their oldest
 // ToDoListMax items, in two statements (CountToDo's and one UNION ALL of
 // every list's rows).
@@ -471,23 +465,17 @@ func (db *DB) ListToDo(ctx context.Context, u auth.User) (_ ToDo, err error) {
 	// statement of all of them cost 5 ms to execute and 45 ms to plan
 	// over 100,000 applications against about 1 ms for the few that
 	// count (docs/PERFORMANCE.md).
+	// (pgx prepares each combination's statement once per connection.)
 	var nonEmpty []int
-	var key strings.Builder
-	key.WriteString(string(u.Role))
 	for i, n := range parts {
 		if n > 0 {
 			nonEmpty = append(nonEmpty, i)
-			key.WriteString(" " + strconv.Itoa(i))
 		}
 	}
 	if len(nonEmpty) == 0 {
 		return out, nil
 	}
-	sql, ok := todoListSQLs.Load(key.String())
-	if !ok {
-		sql, _ = todoListSQLs.LoadOrStore(key.String(), todoListSQL(u.Role, nonEmpty))
-	}
-	rows, _ := db.Pool.Query(ctx, sql.(string), todoArgs(u, db.Now())...)
+	rows, _ := db.Pool.Query(ctx, todoListSQL(u.Role, nonEmpty), todoArgs(u, db.Now())...)
 	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ToDoItem, error) {
 		var it ToDoItem
 		var kind string

@@ -213,8 +213,10 @@ func (db *DB) journal(ctx context.Context, f JournalFilter) (JournalPage, error)
 	b.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
 	b.Queue(ledgerHeadSQL)
 	b.Queue(pageSQL, args...)
+	// The page's entries by the same filter, without the one more.
 	b.Queue(`SELECT p.entry_seq, p.account_code, p.scope, p.scope_id, p.side, p.amount
-		FROM (`+pageSQL+`) e JOIN ledger_postings p ON p.entry_seq = e.seq ORDER BY p.entry_seq, p.line`, args...)
+		FROM (SELECT e.seq FROM ledger_entries e`+where+` ORDER BY e.seq LIMIT `+strconv.Itoa(f.Limit)+`) e
+		JOIN ledger_postings p ON p.entry_seq = e.seq ORDER BY p.entry_seq, p.line`, args...)
 	b.Queue(`COMMIT`)
 	// A failure leaves the connection inside the transaction; the pool
 	// closes such a connection when it is released.

@@ -107,7 +107,9 @@ func (s *Server) todoCounts(r *http.Request) layout.Counts {
 			}
 			todo, err := s.cachedToDo(ctx, &s.todoCache, "count", sess.User, postgres.ToDoTables(sess.User.Role), fresh, s.DB.CountToDo)
 			if err != nil {
-				s.Logger.Error("count to-do", "err", err, "user_id", sess.User.ID)
+				if ctx.Err() == nil { // not a request the browser gave up on
+					s.Logger.Error("count to-do", "err", err, "user_id", sess.User.ID)
+				}
 				return
 			}
 			counts = map[string]int{"/": todo.Total()}
@@ -122,25 +124,42 @@ func (s *Server) todoCounts(r *http.Request) layout.Counts {
 const todoMaxAge = time.Minute
 
 // todoEntry is a value of Server.todoCache or Server.todoLists (by user
-// ID): what read returned on a China day at a version of its tables. One
-// entry per user: a later read replaces it.
+// ID): what read returned for who on a China day at a version of its
+// tables. One entry per user: a later read replaces it.
 type todoEntry struct {
+	who  todoWho
 	gen  pagecache.Version
 	day  string
 	at   time.Time
 	todo postgres.ToDo
 }
 
-// cachedToDo returns read's result for u, reusing the one in cache made at
-// the same version of tables (those read's statements name), China day and
-// within todoMaxAge, unless fresh. Right after a commit every open page of
-// the user misses at once: the first reads, and the others meanwhile get
-// the result before the commit if there is one (it is at most one read
-// older than theirs would be), or wait for the first one's.
+// todoWho is what of the user the to-do statements depend on besides the
+// tables: the role (which lists), and the enterprise and the platform
+// (their parameters). The session reads them afresh on every request, so
+// a user moved to another enterprise never sees the old one's lists.
+type todoWho struct {
+	id, enterprise int64
+	role           applications.Role
+	platform       string
+}
+
+// cachedToDo returns read's result for u, reusing the one in cache made for
+// the same todoWho at the same version of tables (those read's statements
+// name), China day and within todoMaxAge, unless fresh. Right after a
+// commit every open page of the user misses at once: the first reads, and
+// the others meanwhile get the result before the commit if there is one
+// (it is at most one read older than theirs would be), or wait for the
+// first one's. The invariants are the tests': TestToDoListsKeptAcrossUnrelatedCommits
+// (kept across other tables' commits, read again after its own, afresh
+// for the writer), TestToDoCountReadsOnlyToDoTables (the tables are all
+// the statements read), TestToDoListWhileAnotherReads (the previous entry
+// meanwhile) and TestToDoListFollowsTheUsersEnterprise (the key holds who).
 func (s *Server) cachedToDo(ctx context.Context, cache *sync.Map, what string, u auth.User, tables []string, fresh bool,
 	read func(context.Context, auth.User) (postgres.ToDo, error)) (postgres.ToDo, error) {
 	now := s.Now()
 	today := day.Today(now).Format("20060102")
+	who := todoWho{id: u.ID, enterprise: u.EnterpriseID, role: u.Role, platform: u.Platform}
 	gen, known := s.gens.Only(tables...)
 	if !known {
 		return read(ctx, u)
@@ -148,14 +167,14 @@ func (s *Server) cachedToDo(ctx context.Context, cache *sync.Map, what string, u
 	var previous *todoEntry
 	if c, ok := cache.Load(u.ID); ok && !fresh {
 		e := c.(todoEntry)
-		if e.day == today && now.Sub(e.at) < todoMaxAge {
+		if e.who == who && e.day == today && now.Sub(e.at) < todoMaxAge {
 			if e.gen == gen {
 				return e.todo, nil
 			}
 			previous = &e
 		}
 	}
-	key := fmt.Sprintf("%s %d %v %s", what, u.ID, gen, today)
+	key := todoFlightKey(what, who, gen, today)
 	f := &todoFlight{done: make(chan struct{})}
 	if other, reading := s.todoFlights.LoadOrStore(key, f); reading && !fresh {
 		if previous != nil {
@@ -175,13 +194,23 @@ func (s *Server) cachedToDo(ctx context.Context, cache *sync.Map, what string, u
 			s.todoFlights.Delete(key)
 			close(f.done)
 		}()
+		// Others wait for this read: a closed tab must not end it.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
 	}
 	todo, err := read(ctx, u)
 	if err == nil {
-		cache.Store(u.ID, todoEntry{gen: gen, day: today, at: now, todo: todo})
+		cache.Store(u.ID, todoEntry{who: who, gen: gen, day: today, at: now, todo: todo})
 	}
 	f.todo, f.err = todo, err
 	return todo, err
+}
+
+// todoFlightKey names the read of what for who at a version and day in
+// Server.todoFlights.
+func todoFlightKey(what string, who todoWho, gen pagecache.Version, today string) string {
+	return fmt.Sprintf("%s %+v %v %s", what, who, gen, today)
 }
 
 // todoFlight is a read in progress (Server.todoFlights, by what, user,

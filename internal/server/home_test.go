@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -357,7 +356,7 @@ func TestToDoListWhileAnotherReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	gen, _ := e.srv.gens.Only(postgres.ToDoListTables(applications.RoleStaff)...)
-	key := fmt.Sprintf("list %d %v %s", uid, gen, day.Today(e.clock.Now()).Format("20060102"))
+	key := todoFlightKey("list", todoWho{id: uid, role: applications.RoleStaff}, gen, day.Today(e.clock.Now()).Format("20060102"))
 	e.srv.todoFlights.Store(key, &todoFlight{done: make(chan struct{})}) // a read that does not end
 	done := make(chan int, 1)
 	go func() { links, _, _ := todoRows(t, c.get("/").doc(t)); done <- len(links["submitted"]) }()
@@ -372,6 +371,39 @@ func TestToDoListWhileAnotherReads(t *testing.T) {
 	e.srv.todoFlights.Delete(key)
 	if links, _, _ := todoRows(t, c.get("/").doc(t)); len(links["submitted"]) != 2 {
 		t.Fatalf("after the read: %v", links["submitted"])
+	}
+}
+
+// TestToDoListFollowsTheUsersEnterprise: a user moved to another
+// enterprise keeps its session, and its home page at once lists the new
+// enterprise's work, not the kept lists of the old one (nothing the lists
+// read changed, so only the key's user part can tell).
+func TestToDoListFollowsTheUsersEnterprise(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	p := e.openProgramme()
+	ret := e.submitted(p)
+	if _, err := e.db.TransitionApplication(ctx, e.people().Staff, ret, applications.StateReturned, "退回", nil); err != nil {
+		t.Fatal(err)
+	}
+	e.listening()
+	c := e.loggedIn(enterprise)
+	e.settle()
+	for range 2 { // read, then kept
+		if links, _, _ := todoRows(t, c.get("/").doc(t)); len(links["returned"]) != 1 {
+			t.Fatalf("the enterprise's returned list: %v", links["returned"])
+		}
+	}
+	other, err := e.db.CreateEnterprise(ctx, audit.Actor{Name: "test"}, "另一家科技有限公司", applications.ExampleUSCC(98))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.UpdateUser(ctx, audit.Actor{Name: "test"}, e.users[enterprise].ID, postgres.UserChange{EnterpriseID: &other.ID}); err != nil {
+		t.Fatal(err)
+	}
+	e.settle()
+	if links, _, nav := todoRows(t, c.get("/").doc(t)); len(links["returned"]) != 0 || nav != 0 {
+		t.Fatalf("after the move to another enterprise: returned %v, count %d", links["returned"], nav)
 	}
 }
 
@@ -391,7 +423,7 @@ func TestToDoListLinksToTheQueue(t *testing.T) {
 			postgres.ToDoListMax, postgres.ToDoListMax+1)
 	}
 	more := d.Find("#todo-submitted a.todo-more")
-	if href, _ := more.Attr("href"); href != "/applications?state=submitted" || !strings.Contains(more.Text(), "查看全部") {
+	if href, _ := more.Attr("href"); href != "/applications?state=submitted" || !strings.Contains(more.Text(), "该状态的全部申报") {
 		t.Fatalf("the long list links to %q (%q)", href, more.Text())
 	}
 	if d.Find("#todo-precheck a.todo-more").Length() != 0 {

@@ -429,7 +429,6 @@ func Select(label, name, selected string, opts []Option, errs Errors) templ.Comp
 	})
 }
 
-// CSRF is the hidden token field every state-changing form carries.
 // DefaultSubmit goes first in a form whose rows have their own submit
 // buttons (删除, 添加一笔): pressing Enter in a field presses a form's first
 // submit button, which would otherwise be the first row's 删除. It submits
@@ -460,6 +459,7 @@ func DefaultSubmit() templ.Component {
 	})
 }
 
+// CSRF is the hidden token field every state-changing form carries.
 func CSRF(token string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
