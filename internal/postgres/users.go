@@ -141,7 +141,8 @@ type UserChange struct {
 
 // UpdateUser applies an admin's change, records before/after in the audit
 // log, and ends the user's sessions when the change removes or alters
-// their access (role change, disable, password reset). Errors: NotFound,
+// their access (role change, disable, password reset, another enterprise
+// or platform). Errors: NotFound,
 // Invalid.
 func (db *DB) UpdateUser(ctx context.Context, actor audit.Actor, id int64, c UserChange) (_ auth.User, err error) {
 	defer wrap(&err, "UpdateUser %d", id)
@@ -196,7 +197,9 @@ func (db *DB) UpdateUser(ctx context.Context, actor audit.Actor, id int64, c Use
 		if after, err = findUser(ctx, tx, id); err != nil {
 			return err
 		}
-		if role != before.Role || disabled || c.PasswordHash != nil || platform != before.Platform {
+		// A user moved to another enterprise (or platform) signs in again:
+		// what it may see changed as much as with a new role.
+		if role != before.Role || disabled || c.PasswordHash != nil || platform != before.Platform || ent != before.EnterpriseID {
 			if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, id); err != nil {
 				return err
 			}

@@ -375,9 +375,10 @@ func TestToDoListWhileAnotherReads(t *testing.T) {
 }
 
 // TestToDoListFollowsTheUsersEnterprise: a user moved to another
-// enterprise keeps its session, and its home page at once lists the new
+// enterprise signs in again, and its home page at once lists the new
 // enterprise's work, not the kept lists of the old one (nothing the lists
-// read changed, so only the key's user part can tell).
+// read changed, and the user is the same, so only the key's enterprise
+// part can tell).
 func TestToDoListFollowsTheUsersEnterprise(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -402,6 +403,10 @@ func TestToDoListFollowsTheUsersEnterprise(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.settle()
+	if r := c.get("/"); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the session survived the move to another enterprise: %d", r.StatusCode)
+	}
+	c = e.loggedIn(enterprise)
 	if links, _, nav := todoRows(t, c.get("/").doc(t)); len(links["returned"]) != 0 || nav != 0 {
 		t.Fatalf("after the move to another enterprise: returned %v, count %d", links["returned"], nav)
 	}
