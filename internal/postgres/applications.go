@@ -258,16 +258,20 @@ func moveState(ctx context.Context, tx pgx.Tx, now time.Time, actor audit.Actor,
 // Timeline returns the recorded transitions, oldest first.
 func (db *DB) Timeline(ctx context.Context, appID int64) (_ []applications.TransitionRecord, err error) {
 	defer wrap(&err, "Timeline %d", appID)
-	rows, _ := db.Pool.Query(ctx, `SELECT from_state, to_state, actor_name, actor_role, reason, at
-		FROM application_transitions WHERE application_id = $1 ORDER BY id`, appID)
-	ts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (applications.TransitionRecord, error) {
-		var t applications.TransitionRecord
-		var from, to string
-		err := row.Scan(&from, &to, &t.ActorName, &t.ActorRole, &t.Reason, &t.At)
-		t.From, t.To = applications.State(from), applications.State(to)
-		return t, err
-	})
+	rows, _ := db.Pool.Query(ctx, timelineSQL, appID)
+	ts, err := pgx.CollectRows(rows, scanTransition)
 	return ts, mapError(err)
+}
+
+const timelineSQL = `SELECT from_state, to_state, actor_name, actor_role, reason, at
+	FROM application_transitions WHERE application_id = $1 ORDER BY id`
+
+func scanTransition(row pgx.CollectableRow) (applications.TransitionRecord, error) {
+	var t applications.TransitionRecord
+	var from, to string
+	err := row.Scan(&from, &to, &t.ActorName, &t.ActorRole, &t.Reason, &t.At)
+	t.From, t.To = applications.State(from), applications.State(to)
+	return t, err
 }
 
 // QueueFilter selects applications for the staff queue.
@@ -429,17 +433,52 @@ func (db *DB) AddComment(ctx context.Context, actor audit.Actor, appID int64, it
 	})
 }
 
-// ListComments returns an application's coaching comments, oldest first.
-func (db *DB) ListComments(ctx context.Context, appID int64) (_ []applications.Comment, err error) {
-	defer wrap(&err, "ListComments %d", appID)
-	rows, _ := db.Pool.Query(ctx, `SELECT id, item, body, author_name, at FROM application_comments
-		WHERE application_id = $1 ORDER BY id`, appID)
-	cs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (applications.Comment, error) {
-		var c applications.Comment
-		var item string
-		err := row.Scan(&c.ID, &item, &c.Body, &c.Author, &c.At)
-		c.Item = applications.Material(item)
-		return c, err
+// commentsSQL reads an application's coaching comments, oldest first.
+const commentsSQL = `SELECT id, item, body, author_name, at FROM application_comments
+	WHERE application_id = $1 ORDER BY id`
+
+func scanComment(row pgx.CollectableRow) (applications.Comment, error) {
+	var c applications.Comment
+	var item string
+	err := row.Scan(&c.ID, &item, &c.Body, &c.Author, &c.At)
+	c.Item = applications.Material(item)
+	return c, err
+}
+
+// ApplicationActivity is what the application page shows of an
+// application besides its review, eligibility and money sections: its
+// documents and their verdicts (for the checklist), its timeline, its
+// comments and the information staff asked for.
+type ApplicationActivity struct {
+	Documents    []applications.Document
+	Reviews      []applications.Review
+	Timeline     []applications.TransitionRecord
+	Comments     []applications.Comment
+	InfoRequests []applications.InfoRequest
+}
+
+// ApplicationActivity reads all of it in one round trip: five statements
+// in one pgx.Batch, each as ListDocuments, ListReviews, Timeline,
+// ListComments and ListInfoRequests read it (the page sent them one by
+// one, docs/PERFORMANCE.md).
+func (db *DB) ApplicationActivity(ctx context.Context, appID int64) (_ ApplicationActivity, err error) {
+	defer wrap(&err, "ApplicationActivity %d", appID)
+	var a ApplicationActivity
+	b := &pgx.Batch{}
+	queueRows(b, documentsSQL, appID, scanDocument, &a.Documents)
+	queueRows(b, reviewsSQL, appID, scanReview, &a.Reviews)
+	queueRows(b, timelineSQL, appID, scanTransition, &a.Timeline)
+	queueRows(b, commentsSQL, appID, scanComment, &a.Comments)
+	queueRows(b, infoRequestsSQL, appID, scanInfoRequest, &a.InfoRequests)
+	return a, mapError(db.Pool.SendBatch(ctx, b).Close())
+}
+
+// queueRows queues sql with arg on b, collecting its rows into dst with
+// scan when the batch is read.
+func queueRows[T any](b *pgx.Batch, sql string, arg any, scan pgx.RowToFunc[T], dst *[]T) {
+	b.Queue(sql, arg).Query(func(rows pgx.Rows) error {
+		var err error
+		*dst, err = pgx.CollectRows(rows, scan)
+		return err
 	})
-	return cs, mapError(err)
 }

@@ -85,10 +85,12 @@ func insertDocument(ctx context.Context, tx pgx.Tx, now time.Time, actor audit.A
 // ListDocuments returns every version of every item of an application.
 func (db *DB) ListDocuments(ctx context.Context, appID int64) (_ []applications.Document, err error) {
 	defer wrap(&err, "ListDocuments %d", appID)
-	rows, _ := db.Pool.Query(ctx, `SELECT `+docColumns+docFrom+`WHERE d.application_id = $1 ORDER BY d.item, d.version`, appID)
+	rows, _ := db.Pool.Query(ctx, documentsSQL, appID)
 	ds, err := pgx.CollectRows(rows, scanDocument)
 	return ds, mapError(err)
 }
+
+var documentsSQL = `SELECT ` + docColumns + docFrom + `WHERE d.application_id = $1 ORDER BY d.item, d.version`
 
 // FindDocument returns one document version. Errors: NotFound.
 func (db *DB) FindDocument(ctx context.Context, id int64) (_ applications.Document, err error) {
@@ -101,16 +103,20 @@ func (db *DB) FindDocument(ctx context.Context, id int64) (_ applications.Docume
 // ListReviews returns staff's verdicts on an application's items.
 func (db *DB) ListReviews(ctx context.Context, appID int64) (_ []applications.Review, err error) {
 	defer wrap(&err, "ListReviews %d", appID)
-	rows, _ := db.Pool.Query(ctx, `SELECT r.item, r.document_id, r.status = 'accepted', r.reason, u.display_name, r.at
-		FROM material_reviews r JOIN users u ON u.id = r.reviewer_id WHERE r.application_id = $1`, appID)
-	rs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (applications.Review, error) {
-		var r applications.Review
-		var item string
-		err := row.Scan(&item, &r.DocumentID, &r.Accepted, &r.Reason, &r.Reviewer, &r.At)
-		r.Item = applications.Material(item)
-		return r, err
-	})
+	rows, _ := db.Pool.Query(ctx, reviewsSQL, appID)
+	rs, err := pgx.CollectRows(rows, scanReview)
 	return rs, mapError(err)
+}
+
+const reviewsSQL = `SELECT r.item, r.document_id, r.status = 'accepted', r.reason, u.display_name, r.at
+	FROM material_reviews r JOIN users u ON u.id = r.reviewer_id WHERE r.application_id = $1`
+
+func scanReview(row pgx.CollectableRow) (applications.Review, error) {
+	var r applications.Review
+	var item string
+	err := row.Scan(&item, &r.DocumentID, &r.Accepted, &r.Reason, &r.Reviewer, &r.At)
+	r.Item = applications.Material(item)
+	return r, err
 }
 
 // Checklist loads an application's documents and verdicts and derives the

@@ -31,14 +31,9 @@ func scanInfoRequest(row pgx.CollectableRow) (applications.InfoRequest, error) {
 	return x, err
 }
 
-// ListInfoRequests returns an application's information requests, oldest
+// infoRequestsSQL reads an application's information requests, oldest
 // first.
-func (db *DB) ListInfoRequests(ctx context.Context, appID int64) (_ []applications.InfoRequest, err error) {
-	defer wrap(&err, "ListInfoRequests %d", appID)
-	rows, _ := db.Pool.Query(ctx, `SELECT `+infoRequestColumns+infoRequestFrom+`WHERE x.application_id = $1 ORDER BY x.id`, appID)
-	xs, err := pgx.CollectRows(rows, scanInfoRequest)
-	return xs, mapError(err)
-}
+var infoRequestsSQL = `SELECT ` + infoRequestColumns + infoRequestFrom + `WHERE x.application_id = $1 ORDER BY x.id`
 
 // AskInformation records what staff ask the enterprise to supply by due,
 // and notifies the enterprise's users (in-app and email, same

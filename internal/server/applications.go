@@ -405,19 +405,18 @@ func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, statu
 	r = withEligibilityMemo(r) // its own section and the oversight one
 	ctx := r.Context()
 	u := currentUser(r)
-	// One programme read serves the checklist and the review section.
-	p, items, err := s.checklist(r, a)
+	// One programme read serves the checklist and the review section; the
+	// documents, verdicts, timeline, comments and information requests
+	// come in one round trip.
+	p, err := s.findProgramme(r, a.ProgrammeID)
 	if err != nil {
 		return err
 	}
-	timeline, err := s.DB.Timeline(ctx, a.ID)
+	act, err := s.DB.ApplicationActivity(ctx, a.ID)
 	if err != nil {
 		return err
 	}
-	comments, err := s.DB.ListComments(ctx, a.ID)
-	if err != nil {
-		return err
-	}
+	items, timeline, comments := applications.BuildChecklist(p, act.Documents, act.Reviews), act.Timeline, act.Comments
 	editable := a.State == applications.StateDraft || a.State == applications.StateReturned
 	v := page.ApplicationView{App: a, Items: items, Timeline: timeline, Comments: comments, Error: msg,
 		CanEdit:        u.Role.Can(applications.ActionEditApplication) && editable,
@@ -445,9 +444,7 @@ func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, statu
 			return err
 		}
 	}
-	if v.Info.Requests, err = s.DB.ListInfoRequests(ctx, a.ID); err != nil {
-		return err
-	}
+	v.Info.Requests = act.InfoRequests
 	v.Info.Today, v.Info.MaxMiB = day.Today(s.Now()), s.maxUpload()>>20
 	v.Info.CanAsk = u.Role.Can(applications.ActionAskInformation) && !a.State.Terminal()
 	v.Info.CanAnswer = u.Role.Can(applications.ActionAnswerInformation) && !a.State.Terminal()

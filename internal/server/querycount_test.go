@@ -129,12 +129,12 @@ func TestPageQueryCounts(t *testing.T) {
 		// the session, the queue
 		{staff, "/applications", 2, []string{"FROM sessions", "FROM applications"},
 			[]string{todoSQL, staffSQL, "FROM programmes"}},
-		// the session, the application, and its sections (documents,
-		// reviews, timeline, comments, panel, scores, decisions, minutes,
-		// loss checks, eligibility (2), objections, information
-		// requests), then the disbursement part's snapshot (begin, 7
-		// reads, commit)
-		{staff, applicationPath(id, ""), 24, []string{"FROM sessions", "FROM application_comments"},
+		// the session, the application, one batch of its documents,
+		// verdicts, timeline, comments and information requests, its
+		// sections (panel, scores, decisions, minutes, loss checks,
+		// eligibility (2), objections), then the disbursement part's
+		// snapshot (begin, 7 reads, commit)
+		{staff, applicationPath(id, ""), 20, []string{"FROM sessions", "batch of 5", "FROM application_comments"},
 			[]string{todoSQL, staffSQL, "SELECT id, name, year, status", "notice_closed_at IS NULL"}},
 		// the session, then the journal's snapshot in one batch (begin,
 		// head, entries, their postings, commit); then the names of the
