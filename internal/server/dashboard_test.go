@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
@@ -249,35 +248,7 @@ func TestDashboardFiguresReadNoIgnoredTable(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	e.convertAndExitA(e.fundedA(termsA))
-	cfg := e.db.Pool.Config()
-	cfg.MaxConns = 1 // one backend: its statistics are the computation's
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	db := postgres.New(pool)
-	db.Now = e.clock.Now
-	scans := func() map[string]int64 {
-		t.Helper()
-		if _, err := pool.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
-			t.Fatal(err)
-		}
-		rows, _ := pool.Query(ctx, `SELECT relname, seq_scan + COALESCE(idx_scan, 0) FROM pg_stat_user_tables`)
-		n := map[string]int64{}
-		for rows.Next() {
-			var name string
-			var c int64
-			if err := rows.Scan(&name, &c); err != nil {
-				t.Fatal(err)
-			}
-			n[name] = c
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	db, scans := e.oneBackend()
 	before := scans()
 	for _, f := range []postgres.DashboardFilter{{}, {Year: 2026}} {
 		if _, err := db.Dashboard(ctx, f); err != nil {

@@ -163,6 +163,20 @@ func (s *Server) parentApp(r *http.Request, table string) (int64, int64, error) 
 	return id, appID, err
 }
 
+// parentApplication is parentApp with the application itself, once the
+// signed-in user is shown to have access to it (checkApplicationAccess).
+func (s *Server) parentApplication(r *http.Request, table string) (int64, applications.Application, error) {
+	id, appID, err := s.parentApp(r, table)
+	if err != nil {
+		return 0, applications.Application{}, err
+	}
+	a, err := s.DB.FindApplication(r.Context(), appID)
+	if err != nil {
+		return 0, a, err
+	}
+	return id, a, s.checkApplicationAccess(r, a)
+}
+
 // approveProposal approves the conversion, exit or ending of the route
 // (table names which) and goes back to its project's equity page; a
 // refusal is shown there.

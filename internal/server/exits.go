@@ -32,17 +32,11 @@ func (s *Server) exitRoutes() []route {
 // proceeds) and the bank's reference. A refusal is shown on the equity
 // page beside its input, with what was typed.
 func (s *Server) handleExitReceipt(w http.ResponseWriter, r *http.Request) error {
-	id, appID, err := s.parentApp(r, "exits")
+	id, a, err := s.parentApplication(r, "exits")
 	if err != nil {
 		return err
 	}
-	a, err := s.DB.FindApplication(r.Context(), appID)
-	if err != nil {
-		return err
-	}
-	if err := s.checkApplicationAccess(r, a); err != nil {
-		return err
-	}
+	appID := a.ID
 	in := postgres.ExitReceiptInput{Reference: r.PostFormValue("reference")}
 	d, err := day.Parse(r.PostFormValue("received_on"))
 	if err != nil {
@@ -157,17 +151,11 @@ func (s *Server) handleExitPrepare(w http.ResponseWriter, r *http.Request) error
 // with every figure, the rate used, its basis and the series entry, the
 // listing and the appraisal, all read from the stored request and result.
 func (s *Server) handleExitShow(w http.ResponseWriter, r *http.Request) error {
-	id, appID, err := s.parentApp(r, "exits")
+	id, a, err := s.parentApplication(r, "exits")
 	if err != nil {
 		return err
 	}
-	a, err := s.DB.FindApplication(r.Context(), appID)
-	if err != nil {
-		return err
-	}
-	if err := s.checkApplicationAccess(r, a); err != nil {
-		return err
-	}
+	appID := a.ID
 	xs, err := s.DB.ListExits(r.Context(), appID)
 	if err != nil {
 		return err

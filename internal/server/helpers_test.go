@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"ite/internal/applications"
 	"ite/internal/audit"
@@ -280,4 +281,48 @@ func withConfirm(v url.Values) url.Values {
 	}
 	v.Set("confirm", "1")
 	return v
+}
+
+// listening runs the server's change listener for the rest of the test.
+func (e *env) listening() {
+	ctx, cancel := context.WithCancel(context.Background())
+	e.t.Cleanup(cancel)
+	go e.srv.WatchChanges(ctx)
+	e.waitFor("the change listener", func() bool { _, live := e.srv.gens.Current(); return live })
+}
+
+// oneBackend is a store on a pool of one connection to the test database,
+// and a reading of PostgreSQL's per-table scan counts: with one backend,
+// what moves between two readings is what the store's statements read.
+func (e *env) oneBackend() (*postgres.DB, func() map[string]int64) {
+	t, ctx := e.t, context.Background()
+	cfg := e.db.Pool.Config()
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	db := postgres.New(pool)
+	db.Now = e.clock.Now
+	return db, func() map[string]int64 {
+		t.Helper()
+		if _, err := pool.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
+			t.Fatal(err)
+		}
+		rows, _ := pool.Query(ctx, `SELECT relname, seq_scan + COALESCE(idx_scan, 0) FROM pg_stat_user_tables`)
+		n := map[string]int64{}
+		for rows.Next() {
+			var name string
+			var c int64
+			if err := rows.Scan(&name, &c); err != nil {
+				t.Fatal(err)
+			}
+			n[name] = c
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 }

@@ -81,13 +81,6 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) error {
 	}))
 }
 
-// justWrote says the browser has just written (freshCookie): its pages
-// then read afresh, so a writer sees its own change at once.
-func justWrote(r *http.Request) bool {
-	c, err := r.Cookie(freshCookie)
-	return err == nil && c.Value != ""
-}
-
 // todoCounts is the layout's source of menu counts: the user's to-do total
 // beside the home link. It counts at most once per request, only when a
 // page is rendered (a page served from the page cache does not ask), and

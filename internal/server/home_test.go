@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
 	"ite/internal/applications"
@@ -231,14 +230,6 @@ func TestNavCountFollowsCommits(t *testing.T) {
 	})
 }
 
-// listening runs the server's change listener for the rest of the test.
-func (e *env) listening() {
-	ctx, cancel := context.WithCancel(context.Background())
-	e.t.Cleanup(cancel)
-	go e.srv.WatchChanges(ctx)
-	e.waitFor("the change listener", func() bool { _, live := e.srv.gens.Current(); return live })
-}
-
 // unrelatedCommits commits what no to-do list reads (a staff comment on
 // application id, an audit row) and waits until the listener has seen both.
 func (e *env) unrelatedCommits(id int64) {
@@ -446,39 +437,11 @@ func TestToDoCountReadsOnlyToDoTables(t *testing.T) {
 	ctx := context.Background()
 	e.convertAndExitA(e.fundedA(termsA))
 	e.submitted(e.openProgramme())
-	cfg := e.db.Pool.Config()
-	cfg.MaxConns = 1 // one backend: its statistics are the count's
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	db := postgres.New(pool)
-	db.Now = e.clock.Now
-	scans := func() map[string]int64 {
-		t.Helper()
-		if _, err := pool.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
-			t.Fatal(err)
-		}
-		rows, _ := pool.Query(ctx, `SELECT relname, seq_scan + COALESCE(idx_scan, 0) FROM pg_stat_user_tables`)
-		n := map[string]int64{}
-		for rows.Next() {
-			var name string
-			var c int64
-			if err := rows.Scan(&name, &c); err != nil {
-				t.Fatal(err)
-			}
-			n[name] = c
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	db, scans := e.oneBackend()
 	for _, role := range []applications.Role{applications.RoleStaff, applications.RoleApprover, applications.RoleEnterprise,
 		applications.RoleExpert, applications.RoleAuditor, applications.RoleAdmin} {
 		var uid int64
-		if err := pool.QueryRow(ctx, `SELECT id FROM users WHERE username = $1`, string(role)).Scan(&uid); err != nil {
+		if err := e.db.Pool.QueryRow(ctx, `SELECT id FROM users WHERE username = $1`, string(role)).Scan(&uid); err != nil {
 			t.Fatal(role, err)
 		}
 		u, err := db.FindUser(ctx, uid)

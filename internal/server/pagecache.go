@@ -149,6 +149,13 @@ func (s *Server) cached(h handlerFunc) handlerFunc {
 // is false when r must be rendered afresh: the cache is off or not
 // listening, a flash is to be shown, the user has just written, or htmx
 // asks for a fragment.
+// justWrote says the browser has just written (freshCookie): its pages
+// then read afresh, so a writer sees its own change at once.
+func justWrote(r *http.Request) bool {
+	c, err := r.Cookie(freshCookie)
+	return err == nil && c.Value != ""
+}
+
 func (s *Server) pageKey(r *http.Request) (key string, gen uint64, ok bool) {
 	if !s.PageCache || r.Method != http.MethodGet || r.Header.Get("HX-Request") != "" {
 		return "", 0, false
@@ -157,7 +164,7 @@ func (s *Server) pageKey(r *http.Request) (key string, gen uint64, ok bool) {
 	if u == nil || layout.FromContext(r.Context()).Flash.Message != "" {
 		return "", 0, false
 	}
-	if c, err := r.Cookie(freshCookie); err == nil && c.Value != "" {
+	if justWrote(r) {
 		return "", 0, false
 	}
 	if gen, ok = s.gens.Current(); !ok {

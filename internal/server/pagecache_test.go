@@ -24,10 +24,7 @@ import (
 func (e *env) withPageCache() {
 	e.t.Helper()
 	e.srv.PageCache = true
-	ctx, cancel := context.WithCancel(context.Background())
-	e.t.Cleanup(cancel)
-	go e.srv.WatchChanges(ctx)
-	e.waitFor("the change listener", func() bool { _, live := e.srv.gens.Current(); return live })
+	e.listening()
 }
 
 func (e *env) waitFor(what string, cond func() bool) {

@@ -111,10 +111,7 @@ func TestPageQueryCounts(t *testing.T) {
 	e := newEnv(t)
 	id := e.fundedA(termsA)
 	q := e.countQueries()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go e.srv.WatchChanges(ctx)
-	e.waitFor("the change listener", func() bool { _, live := e.srv.gens.Current(); return live })
+	e.listening()
 	staff := e.loggedIn(applications.RoleStaff)
 	auditor := e.loggedIn(applications.RoleAuditor)
 	for _, tc := range []struct {

@@ -33,7 +33,7 @@ type refCache struct {
 // value is stored under a generation no newer than its data.
 func cachedRef[T any](s *Server, r *http.Request, key string, load func(context.Context) (T, error)) (T, error) {
 	gen, live := s.gens.Current()
-	if c, err := r.Cookie(freshCookie); (err == nil && c.Value != "") || r.Method != http.MethodGet {
+	if justWrote(r) || r.Method != http.MethodGet {
 		// A POST may render after its own commit, before the commit's
 		// notification has moved the generation.
 		live = false

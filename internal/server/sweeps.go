@@ -57,7 +57,7 @@ func (s *Server) sweepDue(r *http.Request, sw *viewSweep) error {
 func (s *Server) sweep(r *http.Request, sw *viewSweep) (due bool, err error) {
 	now := s.Now()
 	gen, live := s.gens.Current()
-	if c, err := r.Cookie(freshCookie); err == nil && c.Value != "" {
+	if justWrote(r) {
 		live = false
 	}
 	today := day.Today(now)
