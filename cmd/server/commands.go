@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -82,6 +83,14 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	logger := newLogger(stderr, c.LogLevel)
+	// The server's live heap is small (tens of MiB: pools, caches), so Go's
+	// default GOGC=100 collects every few hundred pages and the collector
+	// took 13 % of the CPU of an uncached queue page (docs/PERFORMANCE.md,
+	// session 6). Four times the live heap between collections is still
+	// small; GOGC set in the environment wins.
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	db, stop, err := openDB(ctx, c, *migrate, stderr)
 	if err != nil {
 		return err

@@ -71,21 +71,24 @@ func AmountField(field, s string) (decimal.Decimal, error) {
 // half-up to the fen and grouped: 3000000 → "3,000,000.00", −1234.5 →
 // "-1,234.50". web/format's Yuan and WanYuan print through it.
 func FormatAmount(d decimal.Decimal) string {
-	s := d.Round(2).StringFixed(2)
-	sign := ""
-	if strings.HasPrefix(s, "-") {
-		sign, s = "-", s[1:]
+	s := d.StringFixed(2) // rounds half away from zero to the fen
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
 	}
-	intPart, frac, _ := strings.Cut(s, ".")
-	var b strings.Builder
-	b.WriteString(sign)
-	for i, c := range intPart {
+	intPart, frac := s[:len(s)-3], s[len(s)-3:] // frac is ".xx"
+	// One allocation for the result: a queue page formats fifty amounts.
+	out := make([]byte, 0, len(s)+len(intPart)/3+1)
+	if neg {
+		out = append(out, '-')
+	}
+	for i := 0; i < len(intPart); i++ {
 		if i > 0 && (len(intPart)-i)%3 == 0 {
-			b.WriteByte(',')
+			out = append(out, ',')
 		}
-		b.WriteRune(c)
+		out = append(out, intPart[i])
 	}
-	return b.String() + "." + frac
+	return string(append(out, frac...))
 }
 
 // NormalAmount is the typed amount s shown back normalised

@@ -139,8 +139,10 @@ func (s *Server) cached(h handlerFunc) handlerFunc {
 		for k, v := range rec.header {
 			w.Header()[k] = v
 		}
+		body := fillPlaceholders(r, rec.body.Bytes())
+		w.Header().Set("Content-Length", strconv.Itoa(len(body))) // the placeholders changed the length render set
 		w.WriteHeader(rec.status)
-		_, err = w.Write(fillPlaceholders(r, rec.body.Bytes()))
+		_, err = w.Write(body)
 		return err
 	}
 }
