@@ -49,24 +49,28 @@ func (db *DB) ProgrammeRules(ctx context.Context, programmeID int64) (_ applicat
 	return r, mapError(err)
 }
 
-// eligibilityOf reads an application's eligibility on today.
+// eligibilityOf reads an application's eligibility on today: its
+// programme's rules and its facts in one statement (the application page
+// reads it on every view).
 func eligibilityOf(ctx context.Context, q ledgerQuerier, a applications.Application, today time.Time) (Eligibility, error) {
 	var el Eligibility
-	var err error
-	if el.Rules, err = programmeRules(ctx, q, a.ProgrammeID); err != nil {
-		return el, err
-	}
 	var founded *time.Time
 	var reason, by, zoneBy string
 	var at, zoneAt *time.Time
-	err = q.QueryRow(ctx, `SELECT e.founded_on, e.in_zone, e.paid_in_capital, a.founder_cash, a.total_budget,
+	var age *int
+	err := q.QueryRow(ctx, `SELECT p.max_company_age_years, p.require_in_zone, p.min_founder_cash_pct, p.loss_tolerance, p.version,
+			e.founded_on, e.in_zone, e.paid_in_capital, a.founder_cash, a.total_budget,
 			a.admitted_reason, COALESCE(u.display_name, ''), a.admitted_at, COALESCE(z.display_name, ''), a.zone_confirmed_at
-		FROM applications a JOIN enterprises e ON e.id = a.enterprise_id LEFT JOIN users u ON u.id = a.admitted_by
-		LEFT JOIN users z ON z.id = a.zone_confirmed_by
-		WHERE a.id = $1`, a.ID).Scan(&founded, &el.Facts.InZone, &el.Facts.PaidInCapital, &el.Facts.FounderCash, &el.Facts.TotalBudget,
+		FROM applications a JOIN programmes p ON p.id = a.programme_id JOIN enterprises e ON e.id = a.enterprise_id
+		LEFT JOIN users u ON u.id = a.admitted_by LEFT JOIN users z ON z.id = a.zone_confirmed_by
+		WHERE a.id = $1`, a.ID).Scan(&age, &el.Rules.RequireInZone, &el.Rules.MinFounderCashPct, &el.Rules.LossTolerance, &el.Rules.Version,
+		&founded, &el.Facts.InZone, &el.Facts.PaidInCapital, &el.Facts.FounderCash, &el.Facts.TotalBudget,
 		&reason, &by, &at, &zoneBy, &zoneAt)
 	if err != nil {
 		return el, err
+	}
+	if age != nil {
+		el.Rules.MaxCompanyAgeYears = *age
 	}
 	if founded != nil {
 		el.Facts.FoundedOn = *founded
