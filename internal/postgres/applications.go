@@ -450,21 +450,26 @@ func scanComment(row pgx.CollectableRow) (applications.Comment, error) {
 }
 
 // ApplicationActivity is what the application page shows of an
-// application besides its review, eligibility and money sections: its
-// documents and their verdicts (for the checklist), its timeline, its
-// comments and the information staff asked for.
+// application besides its eligibility and money sections: its documents
+// and their verdicts (for the checklist), its timeline, its comments, the
+// information staff asked for, and its review section's panel, decisions
+// and notice objections.
 type ApplicationActivity struct {
 	Documents    []applications.Document
 	Reviews      []applications.Review
 	Timeline     []applications.TransitionRecord
 	Comments     []applications.Comment
 	InfoRequests []applications.InfoRequest
+	Panel        []Assignment
+	Decisions    []Decision
+	Objections   []Objection
 }
 
-// ApplicationActivity reads all of it in one round trip: five statements
+// ApplicationActivity reads all of it in one round trip: eight statements
 // in one pgx.Batch, each as ListDocuments, ListReviews, Timeline,
-// ListComments and ListInfoRequests read it (the page sent them one by
-// one, docs/PERFORMANCE.md).
+// ListComments, ListInfoRequests, ListAssignments, ListDecisions and
+// ListObjections read it (the page sent them one by one,
+// docs/PERFORMANCE.md). The caller shows of them what its reader may see.
 func (db *DB) ApplicationActivity(ctx context.Context, appID int64) (_ ApplicationActivity, err error) {
 	defer wrap(&err, "ApplicationActivity %d", appID)
 	var a ApplicationActivity
@@ -474,6 +479,9 @@ func (db *DB) ApplicationActivity(ctx context.Context, appID int64) (_ Applicati
 	queueRows(b, timelineSQL, appID, scanTransition, &a.Timeline)
 	queueRows(b, commentsSQL, appID, scanComment, &a.Comments)
 	queueRows(b, infoRequestsSQL, appID, scanInfoRequest, &a.InfoRequests)
+	queueRows(b, assignmentsSQL, appID, scanAssignment, &a.Panel)
+	queueRows(b, decisionsSQL, appID, scanDecision, &a.Decisions)
+	queueRows(b, objectionsSQL, appID, scanObjection, &a.Objections)
 	return a, mapError(db.Pool.SendBatch(ctx, b).Close())
 }
 

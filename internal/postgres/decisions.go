@@ -48,10 +48,12 @@ func scanDecision(row pgx.CollectableRow) (Decision, error) {
 // ListDecisions returns an application's decisions, newest first.
 func (db *DB) ListDecisions(ctx context.Context, appID int64) (_ []Decision, err error) {
 	defer wrap(&err, "ListDecisions %d", appID)
-	rows, _ := db.Pool.Query(ctx, `SELECT `+decisionColumns+decisionFrom+`WHERE d.application_id = $1 ORDER BY d.id DESC`, appID)
+	rows, _ := db.Pool.Query(ctx, decisionsSQL, appID)
 	ds, err := pgx.CollectRows(rows, scanDecision)
 	return ds, mapError(err)
 }
+
+const decisionsSQL = `SELECT ` + decisionColumns + decisionFrom + `WHERE d.application_id = $1 ORDER BY d.id DESC`
 
 // committed is the budget already set aside in a programme: the approved
 // amounts of every project not rejected or withdrawn.

@@ -29,12 +29,17 @@ type Objection struct {
 // ListObjections returns an application's objections.
 func (db *DB) ListObjections(ctx context.Context, appID int64) (_ []Objection, err error) {
 	defer wrap(&err, "ListObjections %d", appID)
-	rows, _ := db.Pool.Query(ctx, `SELECT id, received_on, body, status, resolution, COALESCE(proposed_by, 0), check_comment FROM objections WHERE application_id = $1 ORDER BY id`, appID)
-	os, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Objection, error) {
-		var o Objection
-		return o, r.Scan(&o.ID, &o.ReceivedOn, &o.Body, &o.Status, &o.Resolution, &o.ProposedBy, &o.CheckComment)
-	})
+	rows, _ := db.Pool.Query(ctx, objectionsSQL, appID)
+	os, err := pgx.CollectRows(rows, scanObjection)
 	return os, mapError(err)
+}
+
+const objectionsSQL = `SELECT id, received_on, body, status, resolution, COALESCE(proposed_by, 0), check_comment
+	FROM objections WHERE application_id = $1 ORDER BY id`
+
+func scanObjection(r pgx.CollectableRow) (Objection, error) {
+	var o Objection
+	return o, r.Scan(&o.ID, &o.ReceivedOn, &o.Body, &o.Status, &o.Resolution, &o.ProposedBy, &o.CheckComment)
 }
 
 // RecordObjection records an objection received during the notice.

@@ -53,10 +53,12 @@ func scanAssignment(row pgx.CollectableRow) (Assignment, error) {
 // ListAssignments returns an application's panel (staff view).
 func (db *DB) ListAssignments(ctx context.Context, appID int64) (_ []Assignment, err error) {
 	defer wrap(&err, "ListAssignments %d", appID)
-	rows, _ := db.Pool.Query(ctx, `SELECT `+assignmentColumns+assignmentFrom+`WHERE pa.application_id = $1 ORDER BY pa.id`, appID)
+	rows, _ := db.Pool.Query(ctx, assignmentsSQL, appID)
 	xs, err := pgx.CollectRows(rows, scanAssignment)
 	return xs, mapError(err)
 }
+
+const assignmentsSQL = `SELECT ` + assignmentColumns + assignmentFrom + `WHERE pa.application_id = $1 ORDER BY pa.id`
 
 // ListExpertAssignments returns an expert's assignments, open ones first.
 func (db *DB) ListExpertAssignments(ctx context.Context, expertID int64) (_ []Assignment, err error) {

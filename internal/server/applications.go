@@ -406,8 +406,8 @@ func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, statu
 	ctx := r.Context()
 	u := currentUser(r)
 	// One programme read serves the checklist and the review section; the
-	// documents, verdicts, timeline, comments and information requests
-	// come in one round trip.
+	// documents, verdicts, timeline, comments, information requests, panel,
+	// decisions and objections come in one round trip.
 	p, err := s.findProgramme(r, a.ProgrammeID)
 	if err != nil {
 		return err
@@ -448,7 +448,7 @@ func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, statu
 	v.Info.Today, v.Info.MaxMiB = day.Today(s.Now()), s.maxUpload()>>20
 	v.Info.CanAsk = u.Role.Can(applications.ActionAskInformation) && !a.State.Terminal()
 	v.Info.CanAnswer = u.Role.Can(applications.ActionAnswerInformation) && !a.State.Terminal()
-	if v.Review, err = s.reviewPart(r, a, p); err != nil {
+	if v.Review, err = s.reviewPart(r, a, p, act); err != nil {
 		return err
 	}
 	if v.Eligibility, err = s.eligibilityPart(r, a); err != nil {

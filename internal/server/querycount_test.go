@@ -127,11 +127,11 @@ func TestPageQueryCounts(t *testing.T) {
 		{staff, "/applications", 2, []string{"FROM sessions", "FROM applications"},
 			[]string{todoSQL, staffSQL, "FROM programmes"}},
 		// the session, the application, one batch of its documents,
-		// verdicts, timeline, comments and information requests, its
-		// sections (panel, scores, decisions, minutes, loss checks,
-		// eligibility (2), objections), then the disbursement part's
+		// verdicts, timeline, comments, information requests, panel,
+		// decisions and objections, its other sections (scores, minutes,
+		// loss checks, eligibility), then the disbursement part's
 		// snapshot (begin, 7 reads, commit)
-		{staff, applicationPath(id, ""), 20, []string{"FROM sessions", "batch of 5", "FROM application_comments"},
+		{staff, applicationPath(id, ""), 16, []string{"FROM sessions", "batch of 8", "FROM application_comments", "FROM objections"},
 			[]string{todoSQL, staffSQL, "SELECT id, name, year, status", "notice_closed_at IS NULL"}},
 		// the session, then the journal's snapshot in one batch (begin,
 		// head, entries, their postings, commit); then the names of the

@@ -29,7 +29,7 @@ func (s *Server) reviewRoutes() []route {
 }
 
 // reviewPart builds the review/decision/notice section for the viewer.
-func (s *Server) reviewPart(r *http.Request, a applications.Application, p applications.Programme) (*page.ReviewPart, error) {
+func (s *Server) reviewPart(r *http.Request, a applications.Application, p applications.Programme, act postgres.ApplicationActivity) (*page.ReviewPart, error) {
 	ctx := r.Context()
 	u := currentUser(r)
 	inReview := a.State != applications.StateDraft && a.State != applications.StateSubmitted && a.State != applications.StateReturned
@@ -41,9 +41,7 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 		CanDraw: u.Role.Can(applications.ActionManagePanel) && a.State == applications.StateUnderReview, Errors: ui.Errors{}}
 	var err error
 	if v.ShowPanel {
-		if v.Panel, err = s.DB.ListAssignments(ctx, a.ID); err != nil {
-			return nil, err
-		}
+		v.Panel = act.Panel
 	}
 	v.Today = day.Today(s.Now())
 	if v.CanDraw {
@@ -73,10 +71,7 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 			v.Reviews = reviews
 		}
 	}
-	decisions, err := s.DB.ListDecisions(ctx, a.ID)
-	if err != nil {
-		return nil, err
-	}
+	decisions := act.Decisions
 	if v.Oversight, err = s.oversight(ctx, u, a); err != nil {
 		return nil, err
 	}
@@ -102,9 +97,7 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 		v.Decision = *typed
 	}
 	if !a.NoticeStartsOn.IsZero() {
-		if v.Objections, err = s.DB.ListObjections(ctx, a.ID); err != nil {
-			return nil, err
-		}
+		v.Objections = act.Objections
 		v.CanObject = u.Role.Can(applications.ActionHandleObjections) && a.State == applications.StateApproved && a.NoticeClosedAt.IsZero()
 		v.CanCheckObjection = u.Role.Can(applications.ActionApproveObjection) && a.State == applications.StateApproved
 	}
