@@ -465,12 +465,19 @@ type ApplicationActivity struct {
 	Objections   []Objection
 }
 
-// ApplicationActivity reads all of it in one round trip: eight statements
-// in one pgx.Batch, each as ListDocuments, ListReviews, Timeline,
-// ListComments, ListInfoRequests, ListAssignments, ListDecisions and
-// ListObjections read it (the page sent them one by one,
+// ActivityParts says which of the review section's lists the page shows,
+// so a draft's page (most of them) does not ask for them.
+type ActivityParts struct {
+	Review     bool // the panel and the decisions
+	Objections bool // the notice's objections
+}
+
+// ApplicationActivity reads all of it in one round trip: up to eight
+// statements in one pgx.Batch, each as ListDocuments, ListReviews,
+// Timeline, ListComments, ListInfoRequests, ListAssignments, ListDecisions
+// and ListObjections read it (the page sent them one by one,
 // docs/PERFORMANCE.md). The caller shows of them what its reader may see.
-func (db *DB) ApplicationActivity(ctx context.Context, appID int64) (_ ApplicationActivity, err error) {
+func (db *DB) ApplicationActivity(ctx context.Context, appID int64, parts ActivityParts) (_ ApplicationActivity, err error) {
 	defer wrap(&err, "ApplicationActivity %d", appID)
 	var a ApplicationActivity
 	b := &pgx.Batch{}
@@ -479,9 +486,13 @@ func (db *DB) ApplicationActivity(ctx context.Context, appID int64) (_ Applicati
 	queueRows(b, timelineSQL, appID, scanTransition, &a.Timeline)
 	queueRows(b, commentsSQL, appID, scanComment, &a.Comments)
 	queueRows(b, infoRequestsSQL, appID, scanInfoRequest, &a.InfoRequests)
-	queueRows(b, assignmentsSQL, appID, scanAssignment, &a.Panel)
-	queueRows(b, decisionsSQL, appID, scanDecision, &a.Decisions)
-	queueRows(b, objectionsSQL, appID, scanObjection, &a.Objections)
+	if parts.Review {
+		queueRows(b, assignmentsSQL, appID, scanAssignment, &a.Panel)
+		queueRows(b, decisionsSQL, appID, scanDecision, &a.Decisions)
+	}
+	if parts.Objections {
+		queueRows(b, objectionsSQL, appID, scanObjection, &a.Objections)
+	}
 	return a, mapError(db.Pool.SendBatch(ctx, b).Close())
 }
 

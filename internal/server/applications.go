@@ -412,7 +412,7 @@ func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, statu
 	if err != nil {
 		return err
 	}
-	act, err := s.DB.ApplicationActivity(ctx, a.ID)
+	act, err := s.DB.ApplicationActivity(ctx, a.ID, activityParts(a))
 	if err != nil {
 		return err
 	}

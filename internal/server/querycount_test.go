@@ -110,6 +110,7 @@ func (e *env) settle() {
 func TestPageQueryCounts(t *testing.T) {
 	e := newEnv(t)
 	id := e.fundedA(termsA)
+	early := e.submitted(e.openProgramme())
 	q := e.countQueries()
 	e.listening()
 	staff := e.loggedIn(applications.RoleStaff)
@@ -133,6 +134,10 @@ func TestPageQueryCounts(t *testing.T) {
 		// snapshot (begin, 7 reads, commit)
 		{staff, applicationPath(id, ""), 16, []string{"FROM sessions", "batch of 8", "FROM application_comments", "FROM objections"},
 			[]string{todoSQL, staffSQL, "SELECT id, name, year, status", "notice_closed_at IS NULL"}},
+		// an application before expert review has no review section: its
+		// batch leaves out the panel, decisions and objections
+		{staff, applicationPath(early, ""), 6, []string{"FROM sessions", "batch of 5", "FROM application_comments"},
+			[]string{"FROM panel_assignments", "FROM decisions", "FROM objections", todoSQL, staffSQL}},
 		// the session, then the journal's snapshot in one batch (begin,
 		// head, entries, their postings, commit); then the names of the
 		// sub-accounts the page shows

@@ -28,12 +28,24 @@ func (s *Server) reviewRoutes() []route {
 	}
 }
 
-// reviewPart builds the review/decision/notice section for the viewer.
+// reviewShown says whether the application page has a review section:
+// from expert review on, and for an application rejected or withdrawn.
+func reviewShown(a applications.Application) bool {
+	return a.State != applications.StateDraft && a.State != applications.StateSubmitted && a.State != applications.StateReturned
+}
+
+// activityParts are the review section's lists the page of a reads in its
+// activity batch (reviewPart shows them).
+func activityParts(a applications.Application) postgres.ActivityParts {
+	return postgres.ActivityParts{Review: reviewShown(a), Objections: reviewShown(a) && !a.NoticeStartsOn.IsZero()}
+}
+
+// reviewPart builds the review/decision/notice section for the viewer,
+// from the lists act read for it (activityParts).
 func (s *Server) reviewPart(r *http.Request, a applications.Application, p applications.Programme, act postgres.ApplicationActivity) (*page.ReviewPart, error) {
 	ctx := r.Context()
 	u := currentUser(r)
-	inReview := a.State != applications.StateDraft && a.State != applications.StateSubmitted && a.State != applications.StateReturned
-	if !inReview && a.State != applications.StateRejected && a.State != applications.StateWithdrawn {
+	if !reviewShown(a) {
 		return nil, nil
 	}
 	v := &page.ReviewPart{AppID: a.ID, State: a.State, App: a, Criteria: p.Criteria, PassScore: p.PassScore.String(),
