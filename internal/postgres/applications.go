@@ -473,10 +473,10 @@ type ActivityParts struct {
 }
 
 // ApplicationActivity reads all of it in one round trip: up to eight
-// statements in one pgx.Batch, each as ListDocuments, ListReviews,
-// Timeline, ListComments, ListInfoRequests, ListAssignments, ListDecisions
-// and ListObjections read it (the page sent them one by one,
-// docs/PERFORMANCE.md). The caller shows of them what its reader may see.
+// statements in one pgx.Batch, the ones ListDocuments, Checklist,
+// Timeline, ListAssignments, ListDecisions and ListObjections send too
+// (the page sent them one by one, docs/PERFORMANCE.md). The caller shows
+// of them what its reader may see.
 func (db *DB) ApplicationActivity(ctx context.Context, appID int64, parts ActivityParts) (_ ApplicationActivity, err error) {
 	defer wrap(&err, "ApplicationActivity %d", appID)
 	var a ApplicationActivity

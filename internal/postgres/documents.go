@@ -100,14 +100,6 @@ func (db *DB) FindDocument(ctx context.Context, id int64) (_ applications.Docume
 	return d, mapError(err)
 }
 
-// ListReviews returns staff's verdicts on an application's items.
-func (db *DB) ListReviews(ctx context.Context, appID int64) (_ []applications.Review, err error) {
-	defer wrap(&err, "ListReviews %d", appID)
-	rows, _ := db.Pool.Query(ctx, reviewsSQL, appID)
-	rs, err := pgx.CollectRows(rows, scanReview)
-	return rs, mapError(err)
-}
-
 const reviewsSQL = `SELECT r.item, r.document_id, r.status = 'accepted', r.reason, u.display_name, r.at
 	FROM material_reviews r JOIN users u ON u.id = r.reviewer_id WHERE r.application_id = $1`
 
@@ -123,15 +115,8 @@ func scanReview(row pgx.CollectableRow) (applications.Review, error) {
 // checklist of its programme p (the caller has it: pages need it anyway).
 func (db *DB) Checklist(ctx context.Context, a applications.Application, p applications.Programme) (_ []applications.ChecklistItem, err error) {
 	defer wrap(&err, "Checklist %d", a.ID)
-	docs, err := db.ListDocuments(ctx, a.ID)
-	if err != nil {
-		return nil, err
-	}
-	revs, err := db.ListReviews(ctx, a.ID)
-	if err != nil {
-		return nil, err
-	}
-	return applications.BuildChecklist(p, docs, revs), nil
+	items, err := readChecklist(ctx, db.Pool, a, p)
+	return items, mapError(err)
 }
 
 // checklistTx is Checklist inside a transaction (for transition checks).
@@ -140,20 +125,20 @@ func checklistTx(ctx context.Context, tx pgx.Tx, a applications.Application) ([]
 	if err != nil {
 		return nil, err
 	}
-	rows, _ := tx.Query(ctx, `SELECT `+docColumns+docFrom+`WHERE d.application_id = $1`, a.ID)
-	docs, err := pgx.CollectRows(rows, scanDocument)
-	if err != nil {
-		return nil, err
-	}
-	rows, _ = tx.Query(ctx, `SELECT item, document_id, status = 'accepted', reason, '', at FROM material_reviews WHERE application_id = $1`, a.ID)
-	revs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (applications.Review, error) {
-		var r applications.Review
-		var item string
-		err := row.Scan(&item, &r.DocumentID, &r.Accepted, &r.Reason, &r.Reviewer, &r.At)
-		r.Item = applications.Material(item)
-		return r, err
-	})
-	if err != nil {
+	return readChecklist(ctx, tx, a, p)
+}
+
+// readChecklist reads the documents and the verdicts in one round trip,
+// as the application page's activity batch does.
+func readChecklist(ctx context.Context, q interface {
+	SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+}, a applications.Application, p applications.Programme) ([]applications.ChecklistItem, error) {
+	var docs []applications.Document
+	var revs []applications.Review
+	b := &pgx.Batch{}
+	queueRows(b, documentsSQL, a.ID, scanDocument, &docs)
+	queueRows(b, reviewsSQL, a.ID, scanReview, &revs)
+	if err := q.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
 	return applications.BuildChecklist(p, docs, revs), nil

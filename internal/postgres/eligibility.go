@@ -32,13 +32,31 @@ type Eligibility struct {
 // programmeRules reads a programme's rules.
 func programmeRules(ctx context.Context, q ledgerQuerier, programmeID int64) (applications.ProgrammeRules, error) {
 	var r applications.ProgrammeRules
-	var age *int
-	err := q.QueryRow(ctx, `SELECT max_company_age_years, require_in_zone, min_founder_cash_pct, loss_tolerance, version
-		FROM programmes WHERE id = $1`, programmeID).Scan(&age, &r.RequireInZone, &r.MinFounderCashPct, &r.LossTolerance, &r.Version)
-	if age != nil {
-		r.MaxCompanyAgeYears = *age
-	}
+	var rs rulesScan
+	err := q.QueryRow(ctx, `SELECT `+rulesColumns+` FROM programmes p WHERE p.id = $1`, programmeID).Scan(rs.into(&r)...)
+	rs.done()
 	return r, err
+}
+
+// rulesColumns are a programme p's eligibility rules, read by rulesScan.
+const rulesColumns = `p.max_company_age_years, p.require_in_zone, p.min_founder_cash_pct, p.loss_tolerance, p.version`
+
+// rulesScan scans rulesColumns into a ProgrammeRules; done sets the age
+// limit, which is NULL when the programme has none.
+type rulesScan struct {
+	r   *applications.ProgrammeRules
+	age *int
+}
+
+func (s *rulesScan) into(r *applications.ProgrammeRules) []any {
+	s.r = r
+	return []any{&s.age, &r.RequireInZone, &r.MinFounderCashPct, &r.LossTolerance, &r.Version}
+}
+
+func (s *rulesScan) done() {
+	if s.age != nil {
+		s.r.MaxCompanyAgeYears = *s.age
+	}
 }
 
 // ProgrammeRules returns a programme's eligibility rules and loss
@@ -57,21 +75,19 @@ func eligibilityOf(ctx context.Context, q ledgerQuerier, a applications.Applicat
 	var founded *time.Time
 	var reason, by, zoneBy string
 	var at, zoneAt *time.Time
-	var age *int
-	err := q.QueryRow(ctx, `SELECT p.max_company_age_years, p.require_in_zone, p.min_founder_cash_pct, p.loss_tolerance, p.version,
+	var rs rulesScan
+	err := q.QueryRow(ctx, `SELECT `+rulesColumns+`,
 			e.founded_on, e.in_zone, e.paid_in_capital, a.founder_cash, a.total_budget,
 			a.admitted_reason, COALESCE(u.display_name, ''), a.admitted_at, COALESCE(z.display_name, ''), a.zone_confirmed_at
 		FROM applications a JOIN programmes p ON p.id = a.programme_id JOIN enterprises e ON e.id = a.enterprise_id
 		LEFT JOIN users u ON u.id = a.admitted_by LEFT JOIN users z ON z.id = a.zone_confirmed_by
-		WHERE a.id = $1`, a.ID).Scan(&age, &el.Rules.RequireInZone, &el.Rules.MinFounderCashPct, &el.Rules.LossTolerance, &el.Rules.Version,
+		WHERE a.id = $1`, a.ID).Scan(append(rs.into(&el.Rules),
 		&founded, &el.Facts.InZone, &el.Facts.PaidInCapital, &el.Facts.FounderCash, &el.Facts.TotalBudget,
-		&reason, &by, &at, &zoneBy, &zoneAt)
+		&reason, &by, &at, &zoneBy, &zoneAt)...)
 	if err != nil {
 		return el, err
 	}
-	if age != nil {
-		el.Rules.MaxCompanyAgeYears = *age
-	}
+	rs.done()
 	if founded != nil {
 		el.Facts.FoundedOn = *founded
 	}

@@ -147,10 +147,6 @@ func (s *Server) cached(h handlerFunc) handlerFunc {
 	}
 }
 
-// pageKey is the cache key of r and the generation to look it up at; ok
-// is false when r must be rendered afresh: the cache is off or not
-// listening, a flash is to be shown, the user has just written, or htmx
-// asks for a fragment.
 // justWrote says the browser has just written (freshCookie): its pages
 // then read afresh, so a writer sees its own change at once.
 func justWrote(r *http.Request) bool {
@@ -158,6 +154,10 @@ func justWrote(r *http.Request) bool {
 	return err == nil && c.Value != ""
 }
 
+// pageKey is the cache key of r and the generation to look it up at; ok
+// is false when r must be rendered afresh: the cache is off or not
+// listening, a flash is to be shown, the user has just written, or htmx
+// asks for a fragment.
 func (s *Server) pageKey(r *http.Request) (key string, gen uint64, ok bool) {
 	if !s.PageCache || r.Method != http.MethodGet || r.Header.Get("HX-Request") != "" {
 		return "", 0, false
