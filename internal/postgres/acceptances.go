@@ -34,10 +34,13 @@ func (db *DB) ListAcceptances(ctx context.Context, appID int64) (_ []application
 	return as, mapError(err)
 }
 
+// latestAcceptanceSQL reads a project's latest acceptance (no row when none).
+const latestAcceptanceSQL = `SELECT ` + acceptanceColumns + ` FROM acceptances c JOIN users u ON u.id = c.recorded_by
+	WHERE c.application_id = $1 ORDER BY c.id DESC LIMIT 1`
+
 // latestAcceptance is a project's latest acceptance, nil when none.
 func latestAcceptance(ctx context.Context, q ledgerQuerier, appID int64) (*applications.Acceptance, error) {
-	rows, _ := q.Query(ctx, `SELECT `+acceptanceColumns+` FROM acceptances c JOIN users u ON u.id = c.recorded_by
-		WHERE c.application_id = $1 ORDER BY c.id DESC LIMIT 1`, appID)
+	rows, _ := q.Query(ctx, latestAcceptanceSQL, appID)
 	a, err := pgx.CollectExactlyOneRow(rows, scanAcceptance)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil

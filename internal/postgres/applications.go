@@ -450,48 +450,73 @@ func scanComment(row pgx.CollectableRow) (applications.Comment, error) {
 }
 
 // ApplicationActivity is what the application page shows of an
-// application besides its eligibility and money sections: its documents
-// and their verdicts (for the checklist), its timeline, its comments, the
-// information staff asked for, and its review section's panel, decisions
-// and notice objections.
+// application besides its money section: its documents and their verdicts
+// (for the checklist), its timeline, its comments, the information staff
+// asked for, its eligibility, and its review section's panel, decisions,
+// scores, notice objections and oversight records.
 type ApplicationActivity struct {
-	Documents    []applications.Document
-	Reviews      []applications.Review
-	Timeline     []applications.TransitionRecord
-	Comments     []applications.Comment
-	InfoRequests []applications.InfoRequest
-	Panel        []Assignment
-	Decisions    []Decision
-	Objections   []Objection
+	Documents        []applications.Document
+	Reviews          []applications.Review
+	Timeline         []applications.TransitionRecord
+	Comments         []applications.Comment
+	InfoRequests     []applications.InfoRequest
+	Eligibility      Eligibility // on the store's today
+	Panel            []Assignment
+	Decisions        []Decision
+	SubmittedReviews []StoredReview
+	Objections       []Objection
+	Minutes          map[string]applications.CommitteeMinutes // keyed by MinutesKey
+	LossChecks       map[string]applications.LossCheck        // keyed by MinutesKey
 }
 
 // ActivityParts says which of the review section's lists the page shows,
 // so a draft's page (most of them) does not ask for them.
 type ActivityParts struct {
-	Review     bool // the panel and the decisions
+	Review     bool // the decisions and the locked reviews
+	Panel      bool // the experts drawn
 	Objections bool // the notice's objections
+	Oversight  bool // the committee minutes and loss checks
 }
 
-// ApplicationActivity reads all of it in one round trip: up to eight
+// ApplicationActivity reads all of it in one round trip: up to twelve
 // statements in one pgx.Batch, the ones ListDocuments, Checklist,
-// Timeline, ListAssignments, ListDecisions and ListObjections send too
-// (the page sent them one by one, docs/PERFORMANCE.md). The caller shows
-// of them what its reader may see.
+// Timeline, FindEligibility, ListAssignments, ListDecisions,
+// ListSubmittedReviews, ListObjections, ListMinutes and ListLossChecks
+// send too (the page sent them one by one, docs/PERFORMANCE.md). The
+// caller shows of them what its reader may see.
 func (db *DB) ApplicationActivity(ctx context.Context, appID int64, parts ActivityParts) (_ ApplicationActivity, err error) {
 	defer wrap(&err, "ApplicationActivity %d", appID)
 	var a ApplicationActivity
+	today := day.Today(db.Now())
 	b := &pgx.Batch{}
 	queueRows(b, documentsSQL, appID, scanDocument, &a.Documents)
 	queueRows(b, reviewsSQL, appID, scanReview, &a.Reviews)
 	queueRows(b, timelineSQL, appID, scanTransition, &a.Timeline)
 	queueRows(b, commentsSQL, appID, scanComment, &a.Comments)
 	queueRows(b, infoRequestsSQL, appID, scanInfoRequest, &a.InfoRequests)
-	if parts.Review {
+	b.Queue(eligibilitySQL, appID).QueryRow(func(row pgx.Row) (err error) {
+		a.Eligibility, err = scanEligibility(row, today)
+		return err
+	})
+	if parts.Panel {
 		queueRows(b, assignmentsSQL, appID, scanAssignment, &a.Panel)
+	}
+	if parts.Review {
 		queueRows(b, decisionsSQL, appID, scanDecision, &a.Decisions)
+		queueRows(b, submittedReviewsSQL, appID, scanStoredReview, &a.SubmittedReviews)
 	}
 	if parts.Objections {
 		queueRows(b, objectionsSQL, appID, scanObjection, &a.Objections)
+	}
+	if parts.Oversight {
+		b.Queue(applicationMinutesSQL, appID).Query(func(rows pgx.Rows) (err error) {
+			a.Minutes, err = collectMinutes(rows)
+			return err
+		})
+		b.Queue(lossChecksSQL, appID).Query(func(rows pgx.Rows) (err error) {
+			a.LossChecks, err = collectLossChecks(rows)
+			return err
+		})
 	}
 	return a, mapError(db.Pool.SendBatch(ctx, b).Close())
 }

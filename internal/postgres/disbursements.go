@@ -83,116 +83,156 @@ type signedAgreement struct {
 	terms    applications.Terms
 }
 
-func findSignedAgreement(ctx context.Context, q ledgerQuerier, appID int64) (signedAgreement, bool, error) {
+// signedAgreementSQL reads the agreement in force (at most one:
+// agreements_one_signed).
+const signedAgreementSQL = `SELECT id, version, amount, signed_on, terms::text FROM agreements
+	WHERE application_id = $1 AND status = 'signed'`
+
+func scanSignedAgreement(row pgx.CollectableRow) (signedAgreement, error) {
 	var g signedAgreement
 	var raw string
 	var signed *time.Time
-	err := q.QueryRow(ctx, `SELECT id, version, amount, signed_on, terms::text FROM agreements
-		WHERE application_id = $1 AND status = 'signed'`, appID).Scan(&g.id, &g.version, &g.amount, &signed, &raw)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return g, false, nil
-	}
-	if err != nil {
-		return g, false, err
+	if err := row.Scan(&g.id, &g.version, &g.amount, &signed, &raw); err != nil {
+		return g, err
 	}
 	if signed != nil {
 		g.signedOn = *signed
 	}
-	if g.terms, err = applications.ParseTerms([]byte(raw)); err != nil {
-		return g, false, err
-	}
-	return g, true, nil
+	var err error
+	g.terms, err = applications.ParseTerms([]byte(raw))
+	return g, err
 }
 
-// loadPlan reads a project's plan inside q (a transaction that may hold
-// the application's row lock).
-func loadPlan(ctx context.Context, q ledgerQuerier, a applications.Application) (applications.DisbursementPlan, error) {
-	p := applications.DisbursementPlan{App: a, Approved: a.ApprovedAmount, Disbursed: decimal.Zero, Pending: decimal.Zero, FundBalance: decimal.Zero}
-	if err := q.QueryRow(ctx, `SELECT COALESCE((SELECT balance FROM programme_funds WHERE programme_id = $1), 0)`,
-		a.ProgrammeID).Scan(&p.FundBalance); err != nil {
-		return p, err
+func findSignedAgreement(ctx context.Context, q ledgerQuerier, appID int64) (signedAgreement, bool, error) {
+	rows, _ := q.Query(ctx, signedAgreementSQL, appID)
+	g, err := pgx.CollectExactlyOneRow(rows, scanSignedAgreement)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return g, false, nil
 	}
-	g, ok, err := findSignedAgreement(ctx, q, a.ID)
-	if err != nil || !ok {
-		return p, err
+	return g, err == nil, err
+}
+
+// planReads is what a project's disbursement plan is made of, read by one
+// batch (queuePlan): the money action's transaction and the application
+// page each pay one round trip for it instead of five.
+type planReads struct {
+	fund          decimal.Decimal
+	agreements    []signedAgreement         // none before signing, else one
+	acceptances   []applications.Acceptance // the latest, if any
+	sums          []trancheSum
+	confirmations []applications.MilestoneConfirmation
+}
+
+// trancheSum is what a tranche has paid or has pending. Rejected and
+// reversed disbursements paid nothing: their amounts are available again.
+type trancheSum struct {
+	tranche int
+	status  applications.MoneyStatus
+	sum     decimal.Decimal
+}
+
+func queuePlan(b *pgx.Batch, appID int64, r *planReads) {
+	b.Queue(`SELECT COALESCE((SELECT f.balance FROM programme_funds f JOIN applications a ON a.programme_id = f.programme_id
+		WHERE a.id = $1), 0)`, appID).QueryRow(func(row pgx.Row) error { return row.Scan(&r.fund) })
+	queueRows(b, signedAgreementSQL, appID, scanSignedAgreement, &r.agreements)
+	queueRows(b, latestAcceptanceSQL, appID, scanAcceptance, &r.acceptances)
+	queueRows(b, `SELECT tranche, status, sum(amount) FROM disbursements
+		WHERE application_id = $1 AND status IN ('pending','approved') GROUP BY tranche, status`, appID,
+		func(row pgx.CollectableRow) (trancheSum, error) {
+			var t trancheSum
+			return t, row.Scan(&t.tranche, &t.status, &t.sum)
+		}, &r.sums)
+	queueRows(b, `SELECT m.tranche, m.milestone, m.note, u.display_name, m.confirmed_at
+		FROM milestone_confirmations m JOIN users u ON u.id = m.confirmed_by
+		WHERE m.agreement_id = (SELECT id FROM agreements WHERE application_id = $1 AND status = 'signed')`, appID,
+		func(row pgx.CollectableRow) (applications.MilestoneConfirmation, error) {
+			var m applications.MilestoneConfirmation
+			return m, row.Scan(&m.Tranche, &m.Milestone, &m.Note, &m.ConfirmedBy, &m.ConfirmedAt)
+		}, &r.confirmations)
+}
+
+// plan assembles application a's plan from its reads.
+func (r *planReads) plan(a applications.Application) (applications.DisbursementPlan, error) {
+	p := applications.DisbursementPlan{App: a, Approved: a.ApprovedAmount, Disbursed: decimal.Zero, Pending: decimal.Zero, FundBalance: r.fund}
+	if len(r.agreements) == 0 {
+		return p, nil
 	}
+	g := r.agreements[0]
 	p.AgreementID, p.AgreementVersion, p.AgreementAmount, p.SignedOn = g.id, g.version, g.amount, g.signedOn
+	var err error
 	if p.Tranches, err = applications.TranchePlan(g.terms, g.amount, g.signedOn); err != nil {
 		return p, err
 	}
-	acc, err := latestAcceptance(ctx, q, a.ID)
-	if err != nil {
-		return p, err
+	var latest *applications.Acceptance
+	if len(r.acceptances) > 0 {
+		latest = &r.acceptances[0]
 	}
-	p.WithAcceptance(acc)
-	// Rejected and reversed disbursements paid nothing: their amounts are
-	// available again.
-	rows, err := q.Query(ctx, `SELECT tranche, status, sum(amount) FROM disbursements
-		WHERE application_id = $1 AND status IN ('pending','approved') GROUP BY tranche, status`, a.ID)
-	if err != nil {
-		return p, err
-	}
-	for rows.Next() {
-		var n int
-		var status applications.MoneyStatus
-		var sum decimal.Decimal
-		if err := rows.Scan(&n, &status, &sum); err != nil {
-			rows.Close()
-			return p, err
+	p.WithAcceptance(latest)
+	for _, s := range r.sums {
+		var t *applications.Tranche
+		if s.tranche >= 1 && s.tranche <= len(p.Tranches) {
+			t = &p.Tranches[s.tranche-1]
 		}
-		if status == applications.MoneyApproved {
-			p.Disbursed = p.Disbursed.Add(sum)
+		if s.status == applications.MoneyApproved {
+			p.Disbursed = p.Disbursed.Add(s.sum)
+			if t != nil {
+				t.Disbursed = t.Disbursed.Add(s.sum)
+			}
 		} else {
-			p.Pending = p.Pending.Add(sum)
-		}
-		if n >= 1 && n <= len(p.Tranches) {
-			t := &p.Tranches[n-1]
-			if status == applications.MoneyApproved {
-				t.Disbursed = t.Disbursed.Add(sum)
-			} else {
-				t.Pending = t.Pending.Add(sum)
+			p.Pending = p.Pending.Add(s.sum)
+			if t != nil {
+				t.Pending = t.Pending.Add(s.sum)
 			}
 		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return p, err
-	}
-	rows, err = q.Query(ctx, `SELECT m.tranche, m.milestone, m.note, u.display_name, m.confirmed_at
-		FROM milestone_confirmations m JOIN users u ON u.id = m.confirmed_by WHERE m.agreement_id = $1`, g.id)
-	if err != nil {
-		return p, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var m applications.MilestoneConfirmation
-		if err := rows.Scan(&m.Tranche, &m.Milestone, &m.Note, &m.ConfirmedBy, &m.ConfirmedAt); err != nil {
-			return p, err
-		}
-		if m.Tranche >= 1 && m.Tranche <= len(p.Tranches) {
-			p.Tranches[m.Tranche-1].Confirmation = &m
+	for i := range r.confirmations {
+		if m := &r.confirmations[i]; m.Tranche >= 1 && m.Tranche <= len(p.Tranches) {
+			p.Tranches[m.Tranche-1].Confirmation = m
 		}
 	}
-	return p, rows.Err()
+	return p, nil
+}
+
+// loadPlan reads a project's plan inside tx (which may hold the
+// application's row lock), in one round trip.
+func loadPlan(ctx context.Context, tx pgx.Tx, a applications.Application) (applications.DisbursementPlan, error) {
+	var r planReads
+	b := &pgx.Batch{}
+	queuePlan(b, a.ID, &r)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return applications.DisbursementPlan{App: a}, err
+	}
+	return r.plan(a)
 }
 
 // DisbursementPlan returns a project's agreement, tranche plan and
 // disbursements. A project without a signed agreement has AgreementID 0.
-// Errors: NotFound.
+// One snapshot and one round trip: the transaction's BEGIN and COMMIT,
+// the application, the plan's reads and the disbursements go as one
+// batch (nine round trips before, docs/PERFORMANCE.md), as the journal's
+// do. Errors: NotFound.
 func (db *DB) DisbursementPlan(ctx context.Context, appID int64) (_ applications.DisbursementPlan, err error) {
 	defer wrap(&err, "DisbursementPlan %d", appID)
-	var p applications.DisbursementPlan
-	err = pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		a, err := findApplication(ctx, tx, appID, false)
-		if err != nil {
-			return err
-		}
-		if p, err = loadPlan(ctx, tx, a); err != nil {
-			return err
-		}
-		p.Disbursements, err = listDisbursements(ctx, tx, DisbursementFilter{ApplicationID: appID, Limit: 200})
-		return err
-	})
+	var apps []applications.Application
+	var r planReads
+	var ds []applications.Disbursement
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
+	queueRows(b, `SELECT `+appColumns+appFrom+`WHERE a.id = $1`, appID, scanApplication, &apps)
+	queuePlan(b, appID, &r)
+	queueRows(b, `SELECT `+disbursementColumns+disbursementFrom+`WHERE d.application_id = $1 ORDER BY d.id DESC LIMIT 200`,
+		appID, scanDisbursement, &ds)
+	b.Queue(`COMMIT`)
+	// A failure leaves the connection inside the transaction; the pool
+	// closes such a connection when it is released.
+	if err := db.Pool.SendBatch(ctx, b).Close(); err != nil {
+		return applications.DisbursementPlan{}, mapError(err)
+	}
+	if len(apps) == 0 {
+		return applications.DisbursementPlan{}, mapError(pgx.ErrNoRows)
+	}
+	p, err := r.plan(apps[0])
+	p.Disbursements = ds
 	return p, mapError(err)
 }
 

@@ -69,19 +69,27 @@ func (db *DB) ProgrammeRules(ctx context.Context, programmeID int64) (_ applicat
 
 // eligibilityOf reads an application's eligibility on today: its
 // programme's rules and its facts in one statement (the application page
-// reads it on every view).
+// has it in its batch, ApplicationActivity).
 func eligibilityOf(ctx context.Context, q ledgerQuerier, a applications.Application, today time.Time) (Eligibility, error) {
+	return scanEligibility(q.QueryRow(ctx, eligibilitySQL, a.ID), today)
+}
+
+// eligibilitySQL reads an application's facts and its programme's rules.
+const eligibilitySQL = `SELECT ` + rulesColumns + `,
+		e.founded_on, e.in_zone, e.paid_in_capital, a.founder_cash, a.total_budget,
+		a.admitted_reason, COALESCE(u.display_name, ''), a.admitted_at, COALESCE(z.display_name, ''), a.zone_confirmed_at
+	FROM applications a JOIN programmes p ON p.id = a.programme_id JOIN enterprises e ON e.id = a.enterprise_id
+	LEFT JOIN users u ON u.id = a.admitted_by LEFT JOIN users z ON z.id = a.zone_confirmed_by
+	WHERE a.id = $1`
+
+// scanEligibility scans eligibilitySQL's row and judges it on today.
+func scanEligibility(row pgx.Row, today time.Time) (Eligibility, error) {
 	var el Eligibility
 	var founded *time.Time
 	var reason, by, zoneBy string
 	var at, zoneAt *time.Time
 	var rs rulesScan
-	err := q.QueryRow(ctx, `SELECT `+rulesColumns+`,
-			e.founded_on, e.in_zone, e.paid_in_capital, a.founder_cash, a.total_budget,
-			a.admitted_reason, COALESCE(u.display_name, ''), a.admitted_at, COALESCE(z.display_name, ''), a.zone_confirmed_at
-		FROM applications a JOIN programmes p ON p.id = a.programme_id JOIN enterprises e ON e.id = a.enterprise_id
-		LEFT JOIN users u ON u.id = a.admitted_by LEFT JOIN users z ON z.id = a.zone_confirmed_by
-		WHERE a.id = $1`, a.ID).Scan(append(rs.into(&el.Rules),
+	err := row.Scan(append(rs.into(&el.Rules),
 		&founded, &el.Facts.InZone, &el.Facts.PaidInCapital, &el.Facts.FounderCash, &el.Facts.TotalBudget,
 		&reason, &by, &at, &zoneBy, &zoneAt)...)
 	if err != nil {

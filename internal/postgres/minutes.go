@@ -97,16 +97,27 @@ func minutesOf(ctx context.Context, tx pgx.Tx, recordType string, id int64) (*ap
 // endings, keyed by MinutesKey.
 func (db *DB) ListMinutes(ctx context.Context, appID int64) (_ map[string]applications.CommitteeMinutes, err error) {
 	defer wrap(&err, "ListMinutes %d", appID)
+	rows, _ := db.Pool.Query(ctx, applicationMinutesSQL, appID)
+	out, err := collectMinutes(rows)
+	return out, mapError(err)
+}
+
+// applicationMinutesSQL reads the minutes of an application's decisions,
+// exits and endings.
+var applicationMinutesSQL = func() string {
 	var parts []string
 	for _, typ := range []string{RecordDecision, RecordExit, RecordEnding} { // one SQL text
 		parts = append(parts, `(m.record_type = '`+typ+`' AND m.record_id IN (SELECT id FROM `+minutesTables[typ]+` WHERE application_id = $1))`)
 	}
-	rows, _ := db.Pool.Query(ctx, minutesSelect+`WHERE `+strings.Join(parts, " OR "), appID)
+	return minutesSelect + `WHERE ` + strings.Join(parts, " OR ")
+}()
+
+func collectMinutes(rows pgx.Rows) (map[string]applications.CommitteeMinutes, error) {
 	out := map[string]applications.CommitteeMinutes{}
-	err = forEachRow(rows, func(r pgx.Row) error {
+	err := forEachRow(rows, func(r pgx.Row) error {
 		k, m, err := scanMinutes(r)
 		out[k] = m
 		return err
 	})
-	return out, mapError(err)
+	return out, err
 }

@@ -128,25 +128,31 @@ func (db *DB) SubmitReview(ctx context.Context, actor audit.Actor, appID, expert
 // ListReviews returns the submitted reviews of an application.
 func (db *DB) ListSubmittedReviews(ctx context.Context, appID int64) (_ []StoredReview, err error) {
 	defer wrap(&err, "ListSubmittedReviews %d", appID)
-	rows, _ := db.Pool.Query(ctx, `
-		SELECT r.assignment_id, pa.expert_id, u.display_name, r.scores, r.comments, r.overall_comment, r.recommendation,
-		       r.suggested_amount, r.total, r.submitted_at
-		FROM reviews r JOIN panel_assignments pa ON pa.id = r.assignment_id JOIN users u ON u.id = pa.expert_id
-		WHERE pa.application_id = $1 ORDER BY r.assignment_id`, appID)
-	rs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (StoredReview, error) {
-		var r StoredReview
-		var scores, comments []byte
-		err := row.Scan(&r.AssignmentID, &r.ExpertID, &r.ExpertName, &scores, &comments, &r.Overall, &r.Recommendation,
-			&r.SuggestedAmount, &r.Total, &r.SubmittedAt)
-		if err == nil {
-			err = json.Unmarshal(scores, &r.Scores)
-		}
-		if err == nil {
-			err = json.Unmarshal(comments, &r.Comments)
-		}
-		return r, err
-	})
+	rows, _ := db.Pool.Query(ctx, submittedReviewsSQL, appID)
+	rs, err := pgx.CollectRows(rows, scanStoredReview)
 	return rs, mapError(err)
+}
+
+// submittedReviewsSQL reads an application's locked reviews with their
+// experts' names, in assignment order.
+const submittedReviewsSQL = `
+	SELECT r.assignment_id, pa.expert_id, u.display_name, r.scores, r.comments, r.overall_comment, r.recommendation,
+	       r.suggested_amount, r.total, r.submitted_at
+	FROM reviews r JOIN panel_assignments pa ON pa.id = r.assignment_id JOIN users u ON u.id = pa.expert_id
+	WHERE pa.application_id = $1 ORDER BY r.assignment_id`
+
+func scanStoredReview(row pgx.CollectableRow) (StoredReview, error) {
+	var r StoredReview
+	var scores, comments []byte
+	err := row.Scan(&r.AssignmentID, &r.ExpertID, &r.ExpertName, &scores, &comments, &r.Overall, &r.Recommendation,
+		&r.SuggestedAmount, &r.Total, &r.SubmittedAt)
+	if err == nil {
+		err = json.Unmarshal(scores, &r.Scores)
+	}
+	if err == nil {
+		err = json.Unmarshal(comments, &r.Comments)
+	}
+	return r, err
 }
 
 // ReviewResult computes the application's result from its locked reviews
@@ -157,11 +163,17 @@ func (db *DB) ReviewResult(ctx context.Context, a applications.Application, p ap
 	if err != nil {
 		return applications.ReviewResult{}, nil, err
 	}
+	return AggregateReviews(p, rs), rs, nil
+}
+
+// AggregateReviews is the result of locked reviews rs under the rules of
+// programme p.
+func AggregateReviews(p applications.Programme, rs []StoredReview) applications.ReviewResult {
 	in := make([]applications.SubmittedReview, len(rs))
 	for i, r := range rs {
 		in[i] = applications.SubmittedReview{Scores: r.Scores, Total: r.Total, Recommendation: r.Recommendation}
 	}
-	return p.Aggregate(in), rs, nil
+	return p.Aggregate(in)
 }
 
 // SaveReviewDraft keeps what an expert typed in the scoring form without

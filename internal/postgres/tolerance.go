@@ -80,11 +80,20 @@ func checkLoss(ctx context.Context, tx pgx.Tx, now time.Time, actor audit.Actor,
 // and endings, keyed by MinutesKey.
 func (db *DB) ListLossChecks(ctx context.Context, appID int64) (_ map[string]applications.LossCheck, err error) {
 	defer wrap(&err, "ListLossChecks %d", appID)
-	rows, _ := db.Pool.Query(ctx, `SELECT c.record_type, c.record_id, c.loss, c.losses_before, c.disbursed, c.tolerance, c.beyond
-		FROM loss_checks c WHERE (c.record_type = 'exit' AND c.record_id IN (SELECT id FROM exits WHERE application_id = $1))
-		   OR (c.record_type = 'ending' AND c.record_id IN (SELECT id FROM endings WHERE application_id = $1))`, appID)
+	rows, _ := db.Pool.Query(ctx, lossChecksSQL, appID)
+	out, err := collectLossChecks(rows)
+	return out, mapError(err)
+}
+
+// lossChecksSQL reads the tolerance checks of an application's exits and
+// endings.
+const lossChecksSQL = `SELECT c.record_type, c.record_id, c.loss, c.losses_before, c.disbursed, c.tolerance, c.beyond
+	FROM loss_checks c WHERE (c.record_type = 'exit' AND c.record_id IN (SELECT id FROM exits WHERE application_id = $1))
+	   OR (c.record_type = 'ending' AND c.record_id IN (SELECT id FROM endings WHERE application_id = $1))`
+
+func collectLossChecks(rows pgx.Rows) (map[string]applications.LossCheck, error) {
 	out := map[string]applications.LossCheck{}
-	err = forEachRow(rows, func(r pgx.Row) error {
+	err := forEachRow(rows, func(r pgx.Row) error {
 		var typ string
 		var id int64
 		var c applications.LossCheck
@@ -96,5 +105,5 @@ func (db *DB) ListLossChecks(ctx context.Context, appID int64) (_ map[string]app
 		out[minutesKey(typ, id)] = c
 		return nil
 	})
-	return out, mapError(err)
+	return out, err
 }

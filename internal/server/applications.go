@@ -402,17 +402,17 @@ func (s *Server) handleApplicationShow(w http.ResponseWriter, r *http.Request) e
 }
 
 func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, status int, a applications.Application, msg string) error {
-	r = withEligibilityMemo(r) // its own section and the oversight one
 	ctx := r.Context()
 	u := currentUser(r)
 	// One programme read serves the checklist and the review section; the
-	// documents, verdicts, timeline, comments, information requests, panel,
-	// decisions and objections come in one round trip.
+	// documents, verdicts, timeline, comments, information requests,
+	// eligibility, panel, decisions, scores, objections, minutes and loss
+	// checks come in one round trip.
 	p, err := s.findProgramme(r, a.ProgrammeID)
 	if err != nil {
 		return err
 	}
-	act, err := s.DB.ApplicationActivity(ctx, a.ID, activityParts(a))
+	act, err := s.DB.ApplicationActivity(ctx, a.ID, activityParts(u, a))
 	if err != nil {
 		return err
 	}
@@ -451,9 +451,7 @@ func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, statu
 	if v.Review, err = s.reviewPart(r, a, p, act); err != nil {
 		return err
 	}
-	if v.Eligibility, err = s.eligibilityPart(r, a); err != nil {
-		return err
-	}
+	v.Eligibility = s.eligibilityPart(r, a, act.Eligibility)
 	switch {
 	// The enterprise sees the money it received (its own 资金到位 section,
 	// not a permission: what of the data it sees); readers of the ledger

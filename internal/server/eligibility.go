@@ -9,6 +9,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/conversion"
+	"ite/internal/postgres"
 	"ite/web/page"
 	"ite/web/ui"
 )
@@ -26,19 +27,15 @@ func (s *Server) eligibilityRoutes() []route {
 }
 
 // eligibilityPart is the application page's eligibility section.
-func (s *Server) eligibilityPart(r *http.Request, a applications.Application) (*page.EligibilityPart, error) {
+func (s *Server) eligibilityPart(r *http.Request, a applications.Application, el postgres.Eligibility) *page.EligibilityPart {
 	u := currentUser(r)
-	el, err := s.findEligibility(r.Context(), a)
-	if err != nil {
-		return nil, err
-	}
 	editable := a.State == applications.StateDraft || a.State == applications.StateReturned
 	return &page.EligibilityPart{AppID: a.ID, Rules: el.Rules, Facts: el.Facts, Failures: el.Failures, Admission: el.Admission,
 		CanEdit:       u.Role.Can(applications.ActionEditApplication) && editable,
 		CanAdmit:      u.Role.Can(applications.ActionAdmitApplication) && editable && len(el.Failures) > 0 && el.Admission == nil,
 		ZoneConfirmed: el.ZoneConfirmed,
 		CanConfirmZone: u.Role.Can(applications.ActionFormalReview) && a.State == applications.StateSubmitted && el.Facts.InZone &&
-			el.ZoneConfirmed == nil}, nil
+			el.ZoneConfirmed == nil}
 }
 
 // optionalAmount reads an optional amount field: invalid when empty.

@@ -115,6 +115,7 @@ func TestPageQueryCounts(t *testing.T) {
 	e.listening()
 	staff := e.loggedIn(applications.RoleStaff)
 	auditor := e.loggedIn(applications.RoleAuditor)
+	owner := e.loggedIn(applications.RoleEnterprise)
 	for _, tc := range []struct {
 		c    *client
 		path string
@@ -128,16 +129,25 @@ func TestPageQueryCounts(t *testing.T) {
 		{staff, "/applications", 2, []string{"FROM sessions", "FROM applications"},
 			[]string{todoSQL, staffSQL, "FROM programmes"}},
 		// the session, the application, one batch of its documents,
-		// verdicts, timeline, comments, information requests, panel,
-		// decisions and objections, its other sections (scores, minutes,
-		// loss checks, eligibility), then the disbursement part's
-		// snapshot (begin, 7 reads, commit)
-		{staff, applicationPath(id, ""), 16, []string{"FROM sessions", "batch of 8", "FROM application_comments", "FROM objections"},
+		// verdicts, timeline, comments, information requests,
+		// eligibility, panel, decisions, scores, objections, minutes and
+		// loss checks, then the disbursement part's snapshot in one batch
+		// (begin, the application, the fund, the agreement, the
+		// acceptance, the tranches' sums, the milestones, the
+		// disbursements, commit)
+		{staff, applicationPath(id, ""), 4, []string{"FROM sessions", "batch of 12", "FROM application_comments", "FROM objections",
+			"FROM committee_minutes", "FROM loss_checks", "FROM reviews r", "batch of 9: BEGIN", "FROM milestone_confirmations"},
 			[]string{todoSQL, staffSQL, "SELECT id, name, year, status", "notice_closed_at IS NULL"}},
+		// the enterprise's page of it: no panel, minutes or loss checks
+		// (it is shown none of them), and the money it received
+		{owner, applicationPath(id, ""), 4, []string{"FROM sessions", "batch of 9: SELECT d.id", "FROM reviews r", "batch of 9: BEGIN"},
+			[]string{"FROM panel_assignments", "FROM committee_minutes", "FROM loss_checks", todoSQL}},
 		// an application before expert review has no review section: its
-		// batch leaves out the panel, decisions and objections
-		{staff, applicationPath(early, ""), 6, []string{"FROM sessions", "batch of 5", "FROM application_comments"},
-			[]string{"FROM panel_assignments", "FROM decisions", "FROM objections", todoSQL, staffSQL}},
+		// batch leaves out the panel, decisions, scores, objections and
+		// oversight records
+		{staff, applicationPath(early, ""), 3, []string{"FROM sessions", "batch of 6", "FROM application_comments"},
+			[]string{"FROM panel_assignments", "FROM decisions", "FROM reviews r", "FROM objections", "FROM committee_minutes",
+				todoSQL, staffSQL}},
 		// the session, then the journal's snapshot in one batch (begin,
 		// head, entries, their postings, commit); then the names of the
 		// sub-accounts the page shows

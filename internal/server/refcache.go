@@ -92,38 +92,3 @@ func (s *Server) listExperts(r *http.Request) ([]postgres.Expert, error) {
 		return s.DB.ListExperts(ctx)
 	})
 }
-
-// ctxEligibility holds one request's eligibility reads (by application
-// ID): the application page shows the checks in its own section and the
-// admission in the oversight one, and asks once.
-type ctxEligibility struct{}
-
-type eligibilityMemo struct {
-	mu   sync.Mutex
-	seen map[int64]postgres.Eligibility
-}
-
-// withEligibilityMemo lets findEligibility reuse what it read during this
-// request.
-func withEligibilityMemo(r *http.Request) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), ctxEligibility{}, &eligibilityMemo{seen: map[int64]postgres.Eligibility{}}))
-}
-
-// findEligibility is DB.FindEligibility, once per application and request
-// when the request has a memo (withEligibilityMemo).
-func (s *Server) findEligibility(ctx context.Context, a applications.Application) (postgres.Eligibility, error) {
-	m, _ := ctx.Value(ctxEligibility{}).(*eligibilityMemo)
-	if m == nil {
-		return s.DB.FindEligibility(ctx, a)
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if el, ok := m.seen[a.ID]; ok {
-		return el, nil
-	}
-	el, err := s.DB.FindEligibility(ctx, a)
-	if err == nil {
-		m.seen[a.ID] = el
-	}
-	return el, err
-}

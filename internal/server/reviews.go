@@ -10,6 +10,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/auth"
 	"ite/internal/conversion"
 	"ite/internal/day"
 	"ite/internal/postgres"
@@ -34,11 +35,17 @@ func reviewShown(a applications.Application) bool {
 	return a.State != applications.StateDraft && a.State != applications.StateSubmitted && a.State != applications.StateReturned
 }
 
-// activityParts are the review section's lists the page of a reads in its
-// activity batch (reviewPart shows them).
-func activityParts(a applications.Application) postgres.ActivityParts {
-	return postgres.ActivityParts{Review: reviewShown(a), Objections: reviewShown(a) && !a.NoticeStartsOn.IsZero()}
+// activityParts are the review section's lists the page of a reads for u
+// in its activity batch (reviewPart shows them).
+func activityParts(u *auth.User, a applications.Application) postgres.ActivityParts {
+	shown := reviewShown(a)
+	return postgres.ActivityParts{Review: shown, Panel: shown && panelShown(u), Objections: shown && !a.NoticeStartsOn.IsZero(),
+		Oversight: shown && oversightShown(u)}
 }
+
+// panelShown says whether u is shown who is on the expert panel. Not a
+// permission: the enterprise never sees its panel.
+func panelShown(u *auth.User) bool { return u.Role != enterprise }
 
 // reviewPart builds the review/decision/notice section for the viewer,
 // from the lists act read for it (activityParts).
@@ -49,7 +56,7 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 		return nil, nil
 	}
 	v := &page.ReviewPart{AppID: a.ID, State: a.State, App: a, Criteria: p.Criteria, PassScore: p.PassScore.String(),
-		NoticeDays: p.NoticeWorkingDays, ShowPanel: u.Role != enterprise, // not a permission: the enterprise never sees its panel
+		NoticeDays: p.NoticeWorkingDays, ShowPanel: panelShown(u),
 		CanDraw: u.Role.Can(applications.ActionManagePanel) && a.State == applications.StateUnderReview, Errors: ui.Errors{}}
 	var err error
 	if v.ShowPanel {
@@ -71,10 +78,7 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 			}
 		}
 	}
-	result, reviews, err := s.DB.ReviewResult(ctx, a, p)
-	if err != nil {
-		return nil, err
-	}
+	result, reviews := postgres.AggregateReviews(p, act.SubmittedReviews), act.SubmittedReviews
 	// Scores show once the panel is complete; enterprises see the
 	// aggregate only, never who gave what.
 	if a.State != applications.StateUnderReview {
@@ -84,9 +88,7 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 		}
 	}
 	decisions := act.Decisions
-	if v.Oversight, err = s.oversight(ctx, u, a); err != nil {
-		return nil, err
-	}
+	v.Oversight = oversightOf(u, act)
 	for _, d := range decisions {
 		if u.Role != enterprise || d.Status == applications.DecisionApproved { // not a permission: the enterprise sees the approved decision only
 			v.Decisions = append(v.Decisions, d)
