@@ -296,23 +296,38 @@ func (c *client) hit(ctx context.Context, u string) (time.Duration, bool) {
 }
 
 var (
-	appLink  = regexp.MustCompile(`href="/applications/(\d+)"`)
-	nextLink = regexp.MustCompile(`href="(/applications\?[^"]*after=[^"]*)"`)
+	appLink     = regexp.MustCompile(`href="/applications/(\d+)"`)
+	stateSelect = regexp.MustCompile(`(?s)name="state".*?</select>`)
+	optionValue = regexp.MustCompile(`<option[^>]* value="([a-z_]+)"`)
 )
 
-// discoverIDs reads application IDs from the first few queue pages,
-// following the keyset "next" link.
-func discoverIDs(ctx context.Context, c *client, base *url.URL, pages int) ([]int64, error) {
+// discoverIDs reads application IDs from the first queue page of every
+// state (up to 50 each), so that the application page is asked in each
+// state the data holds, with the sections that state shows (the queue's
+// oldest pages alone are almost all drafts).
+func discoverIDs(ctx context.Context, c *client, base *url.URL) ([]int64, error) {
 	var ids []int64
 	seen := map[int64]bool{}
-	path := "/applications"
-	for range pages {
+	// The states are the queue's own filter options, as a person picks
+	// them (loadgen links no server package).
+	paths := []string{"/applications"}
+	for i := 0; i < len(paths); i++ {
+		path := paths[i]
 		body, status, err := c.get(ctx, base.String()+path)
 		if err != nil {
 			return nil, err
 		}
 		if status != http.StatusOK {
 			return nil, fmt.Errorf("GET %s: status %d", path, status)
+		}
+		if i == 0 {
+			for _, m := range optionValue.FindAllSubmatch(stateSelect.Find(body), -1) {
+				paths = append(paths, "/applications?state="+url.QueryEscape(string(m[1])))
+			}
+			if len(paths) == 1 {
+				return nil, errors.New("the queue page has no state filter to sample the states by")
+			}
+			continue
 		}
 		for _, m := range appLink.FindAllSubmatch(body, -1) {
 			id, _ := strconv.ParseInt(string(m[1]), 10, 64)
@@ -321,11 +336,6 @@ func discoverIDs(ctx context.Context, c *client, base *url.URL, pages int) ([]in
 				ids = append(ids, id)
 			}
 		}
-		m := nextLink.FindSubmatch(body)
-		if m == nil {
-			break
-		}
-		path = html.UnescapeString(string(m[1]))
 	}
 	return ids, nil
 }
@@ -459,7 +469,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	ids := o.ids
 	if len(ids) == 0 && (slices.Contains(o.scenarios, "application") || o.writes > 0) {
 		var err error
-		if ids, err = discoverIDs(ctx, clients[0], o.target, 4); err != nil {
+		if ids, err = discoverIDs(ctx, clients[0], o.target); err != nil {
 			return fmt.Errorf("discovering application IDs: %w", err)
 		}
 		if len(ids) == 0 {

@@ -103,14 +103,18 @@ func (e *env) settle() {
 // TestPageQueryCounts pins the round trips of the busiest pages on the
 // miss path (page cache off, the change listener on as RunJobs runs it):
 // the reference lists (programmes, staff, experts), the to-do count and
-// the view sweep are kept per data generation, and the application page
-// reads its eligibility once. A page that starts asking the database
+// the view sweep are kept per data generation, and so is the panel form's
+// default deadline. A page that starts asking the database
 // again for any of them, or a new per-row query, fails here
 // (docs/PERFORMANCE.md, "The miss path").
 func TestPageQueryCounts(t *testing.T) {
 	e := newEnv(t)
 	id := e.fundedA(termsA)
 	early := e.submitted(e.openProgramme())
+	drawing := e.submitted(e.openProgramme())
+	if _, err := e.db.TransitionApplication(context.Background(), e.people().Staff, drawing, applications.StateUnderReview, "", nil); err != nil {
+		t.Fatal(err)
+	}
 	q := e.countQueries()
 	e.listening()
 	staff := e.loggedIn(applications.RoleStaff)
@@ -142,6 +146,10 @@ func TestPageQueryCounts(t *testing.T) {
 		// (it is shown none of them), and the money it received
 		{owner, applicationPath(id, ""), 4, []string{"FROM sessions", "batch of 9: SELECT d.id", "FROM reviews r", "batch of 9: BEGIN"},
 			[]string{"FROM panel_assignments", "FROM committee_minutes", "FROM loss_checks", todoSQL}},
+		// under review, with the form to draw its panel: the calendar
+		// behind its default deadline is read once a generation
+		{staff, applicationPath(drawing, ""), 3, []string{"FROM sessions", "FROM panel_assignments"},
+			[]string{"FROM calendar_days", todoSQL, staffSQL}},
 		// an application before expert review has no review section: its
 		// batch leaves out the panel, decisions, scores, objections and
 		// oversight records

@@ -64,7 +64,9 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 	}
 	v.Today = day.Today(s.Now())
 	if v.CanDraw {
-		if v.DefaultDue, err = s.DB.DefaultReviewDeadline(ctx); err != nil {
+		// The calendar's answer for today, kept for the generation (a
+		// calendar change is a commit): it was three round trips a view.
+		if v.DefaultDue, err = cachedRef(s, r, "review deadline "+day.ISO(v.Today), s.DB.DefaultReviewDeadline); err != nil {
 			return nil, err
 		}
 		experts, err := s.listExperts(r)
@@ -102,13 +104,18 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 		hasPending = hasPending || d.Status == applications.DecisionPending
 	}
 	v.CanPrepare = u.Role.Can(applications.ActionPrepareDecision) && a.State == applications.StateReviewed && !hasPending
-	v.Decision = page.DecisionTyped{Amount: applications.FormatAmount(a.RequestedAmount)}
-	if t, err := applications.ParseTerms(p.TermsTemplate); err == nil {
-		f := applications.TermsFormOf(t)
-		v.Decision.Terms = &f
-	}
-	if typed, ok := ctx.Value(ctxDecisionTyped{}).(*page.DecisionTyped); ok {
-		v.Decision = *typed
+	// The decision form's defaults, only where the form is shown:
+	// parsing and checking the programme's terms (a trial exit) was a
+	// tenth of the application page's server time (docs/PERFORMANCE.md).
+	if v.CanPrepare {
+		v.Decision = page.DecisionTyped{Amount: applications.FormatAmount(a.RequestedAmount)}
+		if t, err := applications.ParseTerms(p.TermsTemplate); err == nil {
+			f := applications.TermsFormOf(t)
+			v.Decision.Terms = &f
+		}
+		if typed, ok := ctx.Value(ctxDecisionTyped{}).(*page.DecisionTyped); ok {
+			v.Decision = *typed
+		}
 	}
 	if !a.NoticeStartsOn.IsZero() {
 		v.Objections = act.Objections

@@ -38,18 +38,6 @@ func waited(now, since int64) string {
 	}
 }
 
-func materialBadgeClass(s applications.MaterialStatus) string {
-	switch s {
-	case applications.MaterialAccepted:
-		return "ok"
-	case applications.MaterialReturned:
-		return "err"
-	case applications.MaterialUploaded:
-		return "warn"
-	}
-	return ""
-}
-
 // sizeLabel shows a byte count as KiB or MiB.
 func sizeLabel(n int64) string {
 	switch {
