@@ -175,7 +175,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) error {
 		v.Programme = strconv.FormatInt(f.ProgrammeID, 10)
 		v.Query.Set("programme", v.Programme)
 	}
-	years, err := s.DB.DashboardYears(r.Context())
+	years, err := cachedRef(s, r, "programme years", s.DB.DashboardYears) // a round trip a view, as the programme list
 	if err != nil {
 		return err
 	}

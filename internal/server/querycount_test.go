@@ -156,6 +156,9 @@ func TestPageQueryCounts(t *testing.T) {
 		{staff, applicationPath(early, ""), 3, []string{"FROM sessions", "batch of 6", "FROM application_comments"},
 			[]string{"FROM panel_assignments", "FROM decisions", "FROM reviews r", "FROM objections", "FROM committee_minutes",
 				todoSQL, staffSQL}},
+		// the dashboard: the session; its figures and the programme
+		// years are kept for the generation
+		{staff, "/dashboard", 1, []string{"FROM sessions"}, []string{"DISTINCT year", todoSQL}},
 		// the session, then the journal's snapshot in one batch (begin,
 		// head, entries, their postings, commit); then the names of the
 		// sub-accounts the page shows
