@@ -453,20 +453,19 @@ func scanComment(row pgx.CollectableRow) (applications.Comment, error) {
 // application besides its money section: its documents and their verdicts
 // (for the checklist), its timeline, its comments, the information staff
 // asked for, its eligibility, and its review section's panel, decisions,
-// scores, notice objections and oversight records.
+// scores, notice objections and committee minutes.
 type ApplicationActivity struct {
-	Documents        []applications.Document
-	Reviews          []applications.Review
-	Timeline         []applications.TransitionRecord
-	Comments         []applications.Comment
-	InfoRequests     []applications.InfoRequest
-	Eligibility      Eligibility // on the store's today
-	Panel            []Assignment
-	Decisions        []Decision
-	SubmittedReviews []StoredReview
-	Objections       []Objection
-	Minutes          map[string]applications.CommitteeMinutes // keyed by MinutesKey
-	LossChecks       map[string]applications.LossCheck        // keyed by MinutesKey
+	Documents    []applications.Document
+	Verdicts     []applications.Review // staff's verdicts on the materials
+	Timeline     []applications.TransitionRecord
+	Comments     []applications.Comment
+	InfoRequests []applications.InfoRequest
+	Eligibility  Eligibility // on the store's today
+	Panel        []Assignment
+	Decisions    []Decision
+	Scores       []StoredReview // the experts' locked reviews
+	Objections   []Objection
+	Minutes      map[string]applications.CommitteeMinutes // keyed by MinutesKey
 }
 
 // ActivityParts says which of the review section's lists the page shows,
@@ -475,14 +474,13 @@ type ActivityParts struct {
 	Review     bool // the decisions and the locked reviews
 	Panel      bool // the experts drawn
 	Objections bool // the notice's objections
-	Oversight  bool // the committee minutes and loss checks
+	Oversight  bool // the committee minutes
 }
 
-// ApplicationActivity reads all of it in one round trip: up to twelve
+// ApplicationActivity reads all of it in one round trip: up to eleven
 // statements in one pgx.Batch, the ones ListDocuments, Checklist,
 // Timeline, FindEligibility, ListAssignments, ListDecisions,
-// ListSubmittedReviews, ListObjections, ListMinutes and ListLossChecks
-// send too (the page sent them one by one, docs/PERFORMANCE.md). The
+// ListSubmittedReviews, ListObjections and ListMinutes send too (the page sent them one by one, docs/PERFORMANCE.md). The
 // caller shows of them what its reader may see.
 func (db *DB) ApplicationActivity(ctx context.Context, appID int64, parts ActivityParts) (_ ApplicationActivity, err error) {
 	defer wrap(&err, "ApplicationActivity %d", appID)
@@ -490,7 +488,7 @@ func (db *DB) ApplicationActivity(ctx context.Context, appID int64, parts Activi
 	today := day.Today(db.Now())
 	b := &pgx.Batch{}
 	queueRows(b, documentsSQL, appID, scanDocument, &a.Documents)
-	queueRows(b, reviewsSQL, appID, scanReview, &a.Reviews)
+	queueRows(b, reviewsSQL, appID, scanReview, &a.Verdicts)
 	queueRows(b, timelineSQL, appID, scanTransition, &a.Timeline)
 	queueRows(b, commentsSQL, appID, scanComment, &a.Comments)
 	queueRows(b, infoRequestsSQL, appID, scanInfoRequest, &a.InfoRequests)
@@ -503,7 +501,7 @@ func (db *DB) ApplicationActivity(ctx context.Context, appID int64, parts Activi
 	}
 	if parts.Review {
 		queueRows(b, decisionsSQL, appID, scanDecision, &a.Decisions)
-		queueRows(b, submittedReviewsSQL, appID, scanStoredReview, &a.SubmittedReviews)
+		queueRows(b, submittedReviewsSQL, appID, scanStoredReview, &a.Scores)
 	}
 	if parts.Objections {
 		queueRows(b, objectionsSQL, appID, scanObjection, &a.Objections)
@@ -511,10 +509,6 @@ func (db *DB) ApplicationActivity(ctx context.Context, appID int64, parts Activi
 	if parts.Oversight {
 		b.Queue(applicationMinutesSQL, appID).Query(func(rows pgx.Rows) (err error) {
 			a.Minutes, err = collectMinutes(rows)
-			return err
-		})
-		b.Queue(lossChecksSQL, appID).Query(func(rows pgx.Rows) (err error) {
-			a.LossChecks, err = collectLossChecks(rows)
 			return err
 		})
 	}

@@ -88,6 +88,7 @@ type signedAgreement struct {
 const signedAgreementSQL = `SELECT id, version, amount, signed_on, terms::text FROM agreements
 	WHERE application_id = $1 AND status = 'signed'`
 
+// scanSignedAgreement scans a row of signedAgreementSQL, its terms parsed.
 func scanSignedAgreement(row pgx.CollectableRow) (signedAgreement, error) {
 	var g signedAgreement
 	var raw string
@@ -216,15 +217,12 @@ func (db *DB) DisbursementPlan(ctx context.Context, appID int64) (_ applications
 	var apps []applications.Application
 	var r planReads
 	var ds []applications.Disbursement
-	b := &pgx.Batch{}
-	b.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
-	queueRows(b, `SELECT `+appColumns+appFrom+`WHERE a.id = $1`, appID, scanApplication, &apps)
-	queuePlan(b, appID, &r)
-	queueRows(b, `SELECT `+disbursementColumns+disbursementFrom+`WHERE d.application_id = $1 ORDER BY d.id DESC LIMIT 200`,
-		appID, scanDisbursement, &ds)
-	b.Queue(`COMMIT`)
-	// A failure leaves the connection inside the transaction; the pool
-	// closes such a connection when it is released.
+	b := snapshotBatch(func(b *pgx.Batch) {
+		queueRows(b, `SELECT `+appColumns+appFrom+`WHERE a.id = $1`, appID, scanApplication, &apps)
+		queuePlan(b, appID, &r)
+		queueRows(b, `SELECT `+disbursementColumns+disbursementFrom+`WHERE d.application_id = $1 ORDER BY d.id DESC LIMIT 200`,
+			appID, scanDisbursement, &ds)
+	})
 	if err := db.Pool.SendBatch(ctx, b).Close(); err != nil {
 		return applications.DisbursementPlan{}, mapError(err)
 	}

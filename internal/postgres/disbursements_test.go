@@ -299,3 +299,62 @@ func TestConcurrentDisbursements(t *testing.T) {
 	}
 	_ = audit.Success
 }
+
+// TestDisbursementPlanReadsEveryPart: the plan's one batch (queuePlan)
+// gives each tranche its own paid and pending sums and its milestone
+// confirmation, the programme's fund balance and the records newest
+// first; a project without a signed agreement has the fund balance only,
+// and an unknown project is NotFound.
+func TestDisbursementPlanReadsEveryPart(t *testing.T) {
+	t.Parallel()
+	w := newMoneyWorld(t)
+	w.fund("3000000.00")
+	app := w.contract("2000000.00")
+	first := w.disburse(app, 1, "1000000.00", "PZ-1")
+	if err := w.db.ConfirmMilestone(w.ctx, w.staff2, app, 2, "中期检查通过"); err != nil {
+		t.Fatal(err)
+	}
+	pending, err := w.record(app, 2, "600000.00", "PZ-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := w.db.DisbursementPlan(w.ctx, app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.AgreementID == 0 || !p.AgreementAmount.Equal(dec("2000000")) || len(p.Tranches) != 2 ||
+		!p.Disbursed.Equal(dec("1000000")) || !p.Pending.Equal(dec("600000")) || !p.FundBalance.Equal(dec("2000000")) {
+		t.Fatalf("plan = %+v", p)
+	}
+	one, two := p.Tranches[0], p.Tranches[1]
+	if !one.Disbursed.Equal(dec("1000000")) || !one.Pending.IsZero() || one.Confirmation != nil {
+		t.Fatalf("tranche 1 = %+v", one)
+	}
+	if !two.Disbursed.IsZero() || !two.Pending.Equal(dec("600000")) || two.Confirmation == nil ||
+		two.Confirmation.Note != "中期检查通过" || two.Confirmation.ConfirmedBy != "staff2" {
+		t.Fatalf("tranche 2 = %+v (confirmation %+v)", two, two.Confirmation)
+	}
+	if p.Acceptance != nil || one.Accepted || two.Accepted {
+		t.Fatalf("acceptance %+v before any was recorded", p.Acceptance)
+	}
+	if len(p.Disbursements) != 2 || p.Disbursements[0].ID != pending.ID || p.Disbursements[1].ID != first.ID {
+		t.Fatalf("records = %+v", p.Disbursements)
+	}
+
+	draft, err := w.db.CreateApplication(w.ctx, w.staff, applications.Application{ProgrammeID: w.prog.ID,
+		EnterpriseID: w.entID, Title: "未签约项目", Sector: applications.SectorNewEnergyMaterials,
+		RequestedAmount: dec("1000000.00"), LeadName: "刘负责", LeadMobile: "13800001111",
+		Content: applications.Content{Summary: "概述", Technology: "技术", Team: "团队", Market: "市场",
+			Budget:     []applications.BudgetLine{{Item: "研发", Amount: dec("1000000.00")}},
+			Milestones: []applications.Milestone{{Date: "2025-06-30", Description: "中试"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsigned, err := w.db.DisbursementPlan(w.ctx, draft.ID)
+	if err != nil || unsigned.AgreementID != 0 || len(unsigned.Tranches) != 0 || len(unsigned.Disbursements) != 0 ||
+		!unsigned.FundBalance.Equal(dec("2000000")) || unsigned.App.ID != draft.ID {
+		t.Fatalf("unsigned plan = %+v, %v", unsigned, err)
+	}
+	_, err = w.db.DisbursementPlan(w.ctx, draft.ID+1000)
+	wantKind(t, err, applications.NotFound, "")
+}

@@ -29,6 +29,19 @@ func (db *DB) snapshot(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return mapError(pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn))
 }
 
+// snapshotBatch is snapshot in one round trip: the statements queue puts
+// on the batch, between the transaction's BEGIN and COMMIT. Its results
+// start with BEGIN's and end with COMMIT's. A failure leaves the
+// connection inside the transaction; the pool closes such a connection
+// when it is released.
+func snapshotBatch(queue func(b *pgx.Batch)) *pgx.Batch {
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
+	queue(b)
+	b.Queue(`COMMIT`)
+	return b
+}
+
 // numericInto scans a numeric column straight from pgx's binary form into
 // a decimal, without the text round trip of decimal's sql.Scanner: the
 // exports and the verifier read a million amounts.
@@ -209,17 +222,14 @@ func (db *DB) journal(ctx context.Context, f JournalFilter) (JournalPage, error)
 		// written in, as the queue's (ListApplications)
 		// One entry more than the page, to know there is a next page.
 		` ORDER BY e.seq LIMIT ` + strconv.Itoa(f.Limit+1)
-	b := &pgx.Batch{}
-	b.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
-	b.Queue(ledgerHeadSQL)
-	b.Queue(pageSQL, args...)
-	// The page's entries by the same filter, without the one more.
-	b.Queue(`SELECT p.entry_seq, p.account_code, p.scope, p.scope_id, p.side, p.amount
-		FROM (SELECT e.seq FROM ledger_entries e`+where+` ORDER BY e.seq LIMIT `+strconv.Itoa(f.Limit)+`) e
-		JOIN ledger_postings p ON p.entry_seq = e.seq ORDER BY p.entry_seq, p.line`, args...)
-	b.Queue(`COMMIT`)
-	// A failure leaves the connection inside the transaction; the pool
-	// closes such a connection when it is released.
+	b := snapshotBatch(func(b *pgx.Batch) {
+		b.Queue(ledgerHeadSQL)
+		b.Queue(pageSQL, args...)
+		// The page's entries by the same filter, without the one more.
+		b.Queue(`SELECT p.entry_seq, p.account_code, p.scope, p.scope_id, p.side, p.amount
+			FROM (SELECT e.seq FROM ledger_entries e`+where+` ORDER BY e.seq LIMIT `+strconv.Itoa(f.Limit)+`) e
+			JOIN ledger_postings p ON p.entry_seq = e.seq ORDER BY p.entry_seq, p.line`, args...)
+	})
 	br := db.Pool.SendBatch(ctx, b)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {

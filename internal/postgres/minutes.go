@@ -112,6 +112,7 @@ var applicationMinutesSQL = func() string {
 	return minutesSelect + `WHERE ` + strings.Join(parts, " OR ")
 }()
 
+// collectMinutes reads minutesSelect's rows, keyed by MinutesKey.
 func collectMinutes(rows pgx.Rows) (map[string]applications.CommitteeMinutes, error) {
 	out := map[string]applications.CommitteeMinutes{}
 	err := forEachRow(rows, func(r pgx.Row) error {

@@ -240,15 +240,18 @@ func (db *DB) AssignExpertDue(ctx context.Context, actor audit.Actor, appID, exp
 	})
 }
 
-// DefaultReviewDeadline is the deadline a panel drawn now gets when staff
-// set none (applications.ReviewWorkingDays working days on), for the draw
-// form's hint.
-func (db *DB) DefaultReviewDeadline(ctx context.Context) (_ time.Time, err error) {
+// DefaultReviewDeadline is the deadline a panel drawn on China day today
+// gets when staff set none (applications.ReviewWorkingDays working days
+// on), for the draw form's hint. The caller names the day, so a hint kept
+// for a day is the one computed for it.
+func (db *DB) DefaultReviewDeadline(ctx context.Context, today time.Time) (_ time.Time, err error) {
 	defer wrap(&err, "DefaultReviewDeadline")
 	var due time.Time
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		due, err = reviewDeadline(ctx, tx, db.Now(), time.Time{})
+	err = db.snapshot(ctx, func(tx pgx.Tx) error {
+		cal, err := loadCalendar(ctx, tx)
+		if err == nil {
+			due, err = cal.ReviewDeadline(today, time.Time{})
+		}
 		return err
 	})
 	return due, err

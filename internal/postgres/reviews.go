@@ -141,6 +141,8 @@ const submittedReviewsSQL = `
 	FROM reviews r JOIN panel_assignments pa ON pa.id = r.assignment_id JOIN users u ON u.id = pa.expert_id
 	WHERE pa.application_id = $1 ORDER BY r.assignment_id`
 
+// scanStoredReview scans a row of submittedReviewsSQL, its scores and
+// comments from their JSON.
 func scanStoredReview(row pgx.CollectableRow) (StoredReview, error) {
 	var r StoredReview
 	var scores, comments []byte

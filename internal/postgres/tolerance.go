@@ -91,6 +91,7 @@ const lossChecksSQL = `SELECT c.record_type, c.record_id, c.loss, c.losses_befor
 	FROM loss_checks c WHERE (c.record_type = 'exit' AND c.record_id IN (SELECT id FROM exits WHERE application_id = $1))
 	   OR (c.record_type = 'ending' AND c.record_id IN (SELECT id FROM endings WHERE application_id = $1))`
 
+// collectLossChecks reads lossChecksSQL's rows, keyed by MinutesKey.
 func collectLossChecks(rows pgx.Rows) (map[string]applications.LossCheck, error) {
 	out := map[string]applications.LossCheck{}
 	err := forEachRow(rows, func(r pgx.Row) error {

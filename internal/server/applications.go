@@ -416,7 +416,7 @@ func (s *Server) renderApplication(w http.ResponseWriter, r *http.Request, statu
 	if err != nil {
 		return err
 	}
-	items, timeline, comments := applications.BuildChecklist(p, act.Documents, act.Reviews), act.Timeline, act.Comments
+	items, timeline, comments := applications.BuildChecklist(p, act.Documents, act.Verdicts), act.Timeline, act.Comments
 	editable := a.State == applications.StateDraft || a.State == applications.StateReturned
 	v := page.ApplicationView{App: a, Items: items, Timeline: timeline, Comments: comments, Error: msg,
 		CanEdit:        u.Role.Can(applications.ActionEditApplication) && editable,

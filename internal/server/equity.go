@@ -126,7 +126,7 @@ func (s *Server) renderEquityForm(w http.ResponseWriter, r *http.Request, status
 	if u.Role.Can(applications.ActionPrepareEnding) && !pendingEnding {
 		v.EndingKinds = endingOptions(a.State, v.Acceptance.Latest())
 	}
-	if v.Oversight, err = s.oversight(ctx, u, a); err != nil {
+	if v.Oversight, err = s.equityOversight(ctx, u, a); err != nil {
 		return err
 	}
 	return s.render(w, r, status, page.Equity(v))

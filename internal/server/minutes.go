@@ -60,34 +60,24 @@ func (s *Server) handleMinutesAttach(recordType string) handlerFunc {
 	}
 }
 
-// oversight loads the committee minutes and loss checks of an
-// application's records and staff's admission of it, for its pages. Not a permission: the enterprise
-// is shown neither (they are the bureau's deliberations). The application
-// page has them in its activity batch (oversightOf).
-func (s *Server) oversight(ctx context.Context, u *auth.User, a applications.Application) (page.Oversight, error) {
-	if !oversightShown(u) {
-		return oversightOf(u, postgres.ApplicationActivity{}), nil
-	}
-	var act postgres.ApplicationActivity
-	var err error
-	if act.Minutes, err = s.DB.ListMinutes(ctx, a.ID); err != nil {
-		return page.Oversight{}, err
-	}
-	if act.LossChecks, err = s.DB.ListLossChecks(ctx, a.ID); err != nil {
-		return page.Oversight{}, err
-	}
-	act.Eligibility, err = s.DB.FindEligibility(ctx, a)
-	return oversightOf(u, act), err
-}
-
-// oversightShown says whether u is shown the oversight records.
-func oversightShown(u *auth.User) bool { return u.Role != enterprise }
-
-// oversightOf is the oversight section from what act read.
-func oversightOf(u *auth.User, act postgres.ApplicationActivity) page.Oversight {
+// equityOversight loads the committee minutes and loss checks of a
+// project's exits and endings for its equity page. (The application page
+// has its decisions' minutes and the admission in its activity batch,
+// reviewPart.)
+func (s *Server) equityOversight(ctx context.Context, u *auth.User, a applications.Application) (page.Oversight, error) {
 	o := page.Oversight{CanAttach: u.Role.Can(applications.ActionAttachMinutes)}
-	if oversightShown(u) {
-		o.Minutes, o.LossChecks, o.Admission = act.Minutes, act.LossChecks, act.Eligibility.Admission
+	if !oversightShown(u) {
+		return o, nil
 	}
-	return o
+	var err error
+	if o.Minutes, err = s.DB.ListMinutes(ctx, a.ID); err != nil {
+		return o, err
+	}
+	o.LossChecks, err = s.DB.ListLossChecks(ctx, a.ID)
+	return o, err
 }
+
+// oversightShown says whether u is shown the oversight records (minutes,
+// loss checks, staff's admission). Not a permission: the enterprise is
+// shown none of them (they are the bureau's deliberations).
+func oversightShown(u *auth.User) bool { return u.Role != enterprise }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,7 +41,7 @@ func TestReviewDeadlines(t *testing.T) {
 		if err := e.db.SetCalendarDay(ctx, sys, hol, "holiday", "测试假日"); err != nil {
 			t.Fatal(err)
 		}
-		got, err := e.db.DefaultReviewDeadline(ctx)
+		got, err := e.db.DefaultReviewDeadline(ctx, today)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,4 +137,72 @@ func TestReviewDeadlines(t *testing.T) {
 			t.Error("the panel does not mark the 4 overdue reviews")
 		}
 	})
+}
+
+// TestDefaultDeadlineHintFollowsCalendarAndDay: the panel form's default
+// deadline is kept for the data generation (TestPageQueryCounts) but never
+// outlives a change of the calendar or the China day it was computed for.
+func TestDefaultDeadlineHintFollowsCalendarAndDay(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	id := e.underReview(e.openProgramme(), "2000000.00")
+	e.listening()
+	deadline := func(d time.Time) string {
+		t.Helper()
+		due, err := e.db.DefaultReviewDeadline(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return day.Chinese(due)
+	}
+	want := func() string { t.Helper(); return deadline(day.Today(e.clock.Now())) }
+	path := "/applications/" + strconv.FormatInt(id, 10)
+	hintRe := regexp.MustCompile(`个工作日后（([^）]+)）`)
+	var staffC *client
+	hint := func() string {
+		t.Helper()
+		m := hintRe.FindStringSubmatch(staffC.get(path).body)
+		if m == nil {
+			t.Fatal("no default deadline on the panel form")
+		}
+		return m[1]
+	}
+	staffC = e.loggedIn(applications.RoleStaff)
+	e.settle()
+	first := hint()
+	if first != want() || hint() != first {
+		t.Fatalf("hint %s, want %s", first, want())
+	}
+
+	// A holiday within the period moves the deadline one working day on.
+	cal := applications.Calendar{Holidays: map[string]bool{}, Workdays: map[string]bool{}}
+	hol := day.Today(e.clock.Now()).AddDate(0, 0, 3)
+	for !cal.Working(hol) {
+		hol = hol.AddDate(0, 0, 1)
+	}
+	if err := e.db.SetCalendarDay(ctx, e.people().Staff, hol, "holiday", "测试假日"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("the hint after the holiday", func() bool { return hint() == want() })
+	if hint() == first {
+		t.Fatalf("the holiday on %s did not move the hint %s", day.ISO(hol), first)
+	}
+
+	// Two minutes before a midnight in China after which the default
+	// differs (across a weekend it may not), signed in afresh, the form
+	// read once; then the day turns, with no commit in between.
+	for d := day.Today(e.clock.Now()); deadline(d) == deadline(d.AddDate(0, 0, 1)); d = d.AddDate(0, 0, 1) {
+		e.clock.Advance(24 * time.Hour)
+	}
+	y, m, d := e.clock.Now().In(day.Zone).Date()
+	e.clock.Advance(time.Date(y, m, d+1, 0, 0, 0, 0, day.Zone).Sub(e.clock.Now()) - 2*time.Minute)
+	staffC = e.loggedIn(applications.RoleStaff)
+	before := hint()
+	if before != want() {
+		t.Fatalf("before midnight the hint is %s, want %s", before, want())
+	}
+	e.clock.Advance(3 * time.Minute)
+	if got := hint(); got != want() || got == before {
+		t.Fatalf("after midnight the hint is %s, want %s (before midnight %s)", got, want(), before)
+	}
 }

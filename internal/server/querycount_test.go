@@ -134,14 +134,14 @@ func TestPageQueryCounts(t *testing.T) {
 			[]string{todoSQL, staffSQL, "FROM programmes"}},
 		// the session, the application, one batch of its documents,
 		// verdicts, timeline, comments, information requests,
-		// eligibility, panel, decisions, scores, objections, minutes and
-		// loss checks, then the disbursement part's snapshot in one batch
+		// eligibility, panel, decisions, scores, objections and minutes
+		// (the loss checks are the equity page's), then the disbursement part's snapshot in one batch
 		// (begin, the application, the fund, the agreement, the
 		// acceptance, the tranches' sums, the milestones, the
 		// disbursements, commit)
-		{staff, applicationPath(id, ""), 4, []string{"FROM sessions", "batch of 12", "FROM application_comments", "FROM objections",
-			"FROM committee_minutes", "FROM loss_checks", "FROM reviews r", "batch of 9: BEGIN", "FROM milestone_confirmations"},
-			[]string{todoSQL, staffSQL, "SELECT id, name, year, status", "notice_closed_at IS NULL"}},
+		{staff, applicationPath(id, ""), 4, []string{"FROM sessions", "batch of 11", "FROM application_comments", "FROM objections",
+			"FROM committee_minutes", "FROM reviews r", "batch of 9: BEGIN", "FROM milestone_confirmations"},
+			[]string{todoSQL, staffSQL, "SELECT id, name, year, status", "notice_closed_at IS NULL", "FROM loss_checks"}},
 		// the enterprise's page of it: no panel, minutes or loss checks
 		// (it is shown none of them), and the money it received
 		{owner, applicationPath(id, ""), 4, []string{"FROM sessions", "batch of 9: SELECT d.id", "FROM reviews r", "batch of 9: BEGIN"},

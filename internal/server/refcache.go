@@ -11,14 +11,17 @@ import (
 )
 
 // refCache keeps the reference data the busiest pages read on every view
-// (the programmes, the staff list for the liaison drop-down) for one data
-// generation (pagecache.Generations): any commit anywhere starts a new
+// (the programmes, the staff list for the liaison drop-down, the expert
+// pool and the default review deadline of the panel form, the
+// dashboard's programme years) for one data generation (pagecache.Generations): any commit anywhere starts a new
 // one, so a value is never older than the last commit this app server
 // has heard of, as with a page from the page cache. Without a known
 // generation, in a request that may have written (not a GET), or right
 // after this browser's own write (freshCookie), nothing is kept or
 // reused. It saves two or three round trips a page
-// on the miss path (docs/PERFORMANCE.md, "The miss path").
+// on the miss path (docs/PERFORMANCE.md, "The miss path";
+// TestPageQueryCounts). A value that depends on the day as well has the
+// China day in its key (TestDefaultDeadlineHintFollowsCalendarAndDay).
 //
 // Values are shared between requests: callers read them, never change
 // them.

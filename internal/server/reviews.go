@@ -1,9 +1,11 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
@@ -66,7 +68,9 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 	if v.CanDraw {
 		// The calendar's answer for today, kept for the generation (a
 		// calendar change is a commit): it was three round trips a view.
-		if v.DefaultDue, err = cachedRef(s, r, "review deadline "+day.ISO(v.Today), s.DB.DefaultReviewDeadline); err != nil {
+		if v.DefaultDue, err = cachedRef(s, r, "review deadline "+day.ISO(v.Today), func(ctx context.Context) (time.Time, error) {
+			return s.DB.DefaultReviewDeadline(ctx, v.Today)
+		}); err != nil {
 			return nil, err
 		}
 		experts, err := s.listExperts(r)
@@ -80,7 +84,7 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 			}
 		}
 	}
-	result, reviews := postgres.AggregateReviews(p, act.SubmittedReviews), act.SubmittedReviews
+	result, reviews := postgres.AggregateReviews(p, act.Scores), act.Scores
 	// Scores show once the panel is complete; enterprises see the
 	// aggregate only, never who gave what.
 	if a.State != applications.StateUnderReview {
@@ -90,7 +94,10 @@ func (s *Server) reviewPart(r *http.Request, a applications.Application, p appli
 		}
 	}
 	decisions := act.Decisions
-	v.Oversight = oversightOf(u, act)
+	v.Oversight = page.Oversight{CanAttach: u.Role.Can(applications.ActionAttachMinutes)}
+	if oversightShown(u) {
+		v.Oversight.Minutes, v.Oversight.Admission = act.Minutes, act.Eligibility.Admission
+	}
 	for _, d := range decisions {
 		if u.Role != enterprise || d.Status == applications.DecisionApproved { // not a permission: the enterprise sees the approved decision only
 			v.Decisions = append(v.Decisions, d)
