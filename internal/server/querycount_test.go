@@ -199,4 +199,12 @@ func TestPageQueryCounts(t *testing.T) {
 			}
 		}
 	}
+	// At a new generation the page's notice sweep runs again; with
+	// nothing due it only counts, without its closing transaction.
+	e.settle()
+	_, sqls := q.count(func() { staff.get(applicationPath(early, "")) })
+	all := strings.Join(sqls, "\n")
+	if !strings.Contains(all, "notice_closed_at IS NULL") || strings.Contains(all, "SKIP LOCKED") {
+		t.Errorf("the notice sweep at a new generation, with nothing due, sent:\n%s", all)
+	}
 }
