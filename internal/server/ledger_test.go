@@ -146,6 +146,14 @@ func TestLedgerViewsAndExports(t *testing.T) {
 		if href, _ := doc.Find(`#journal-table tbody.entry a[href^="/disbursements/"]`).Attr("href"); href != "/disbursements/"+itoa(d.ID) {
 			t.Fatalf("entry does not link to its record: %q", href)
 		}
+		// The sub-accounts by their names, read in the page's batch.
+		a, err := m.db.FindApplication(ctx, m.app)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if text := doc.Find(`#journal-table tbody.entry`).Text(); !strings.Contains(text, a.Title) || !strings.Contains(text, a.Programme) {
+			t.Fatalf("the entry does not name its project %q and programme %q: %s", a.Title, a.Programme, text)
+		}
 		if r := c.get("/ledger/journal?from=2026-13-01"); r.StatusCode != http.StatusUnprocessableEntity {
 			t.Fatalf("bad date: %d", r.StatusCode)
 		}
