@@ -141,20 +141,19 @@ func (db *DB) SubAccountNames(ctx context.Context, keys []ledger.AccountKey) (_ 
 		q = `SELECT 'prog', id, name FROM programmes WHERE id = ANY($1) UNION ALL SELECT 'app', id, title FROM applications WHERE id = ANY($2)`
 		args = []any{progs, apps}
 	}
-	rows, _ := db.Pool.Query(ctx, q, args...)
-	return collectSubAccountNames(rows)
-}
-
-// collectSubAccountNames reads rows of (scope, id, name).
-func collectSubAccountNames(rows pgx.Rows) (map[ledger.AccountKey]string, error) {
-	names := map[ledger.AccountKey]string{}
-	err := forEachRow(rows, func(r pgx.Row) error {
+	rows, err := db.Pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
 		var k ledger.AccountKey
 		var scope, name string
-		err := r.Scan(&scope, &k.ID, &name)
+		if err := rows.Scan(&scope, &k.ID, &name); err != nil {
+			return nil, err
+		}
 		k.Scope = ledger.Scope(scope)
 		names[k] = name
-		return err
-	})
-	return names, err
+	}
+	return names, rows.Err()
 }

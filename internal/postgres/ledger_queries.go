@@ -171,9 +171,6 @@ type JournalPage struct {
 	Entries []JournalEntry
 	Head    ledger.ChainHead
 	NextSeq int64 // keyset cursor of the next page; 0 when this is the last
-	// Names are the programme names and project titles of the
-	// sub-accounts the page's postings name (as SubAccountNames).
-	Names map[ledger.AccountKey]string
 }
 
 // Journal returns one page of entries with their postings. Errors: Invalid
@@ -207,13 +204,12 @@ func (db *DB) PrintJournal(ctx context.Context, f JournalFilter) (_ JournalPage,
 }
 
 // journal reads up to f.Limit entries after f.AfterSeq with their
-// postings, the names of their sub-accounts and the chain head, in one
-// snapshot and one round trip: the transaction's BEGIN and COMMIT, the
-// head, the entries, their postings and the names go to PostgreSQL as one
-// batch (six round trips before, docs/PERFORMANCE.md). The postings and
-// names statements select the page's entries again by the same filter, as
-// they cannot wait for their numbers; in the same snapshot they find the
-// same ones.
+// postings and the chain head, in one snapshot and one round trip: the
+// transaction's BEGIN and COMMIT, the head, the entries and their postings
+// go to PostgreSQL as one batch (five round trips before, docs/PERFORMANCE.md).
+// The postings statement selects the page's entries again by the same
+// filter, as it cannot wait for their numbers; in the same snapshot it
+// finds the same ones.
 func (db *DB) journal(ctx context.Context, f JournalFilter) (JournalPage, error) {
 	var page JournalPage
 	var args ledgerArgs
@@ -226,21 +222,13 @@ func (db *DB) journal(ctx context.Context, f JournalFilter) (JournalPage, error)
 		// written in, as the queue's (ListApplications)
 		// One entry more than the page, to know there is a next page.
 		` ORDER BY e.seq LIMIT ` + strconv.Itoa(f.Limit+1)
-	// The page's postings: its entries by the same filter, without the
-	// one more.
-	postings := `(SELECT e.seq FROM ledger_entries e` + where + ` ORDER BY e.seq LIMIT ` + strconv.Itoa(f.Limit) + `) e
-		JOIN ledger_postings p ON p.entry_seq = e.seq`
 	b := snapshotBatch(func(b *pgx.Batch) {
 		b.Queue(ledgerHeadSQL)
 		b.Queue(pageSQL, args...)
-		b.Queue(`SELECT p.entry_seq, p.account_code, p.scope, p.scope_id, p.side, p.amount FROM `+postings+`
-			ORDER BY p.entry_seq, p.line`, args...)
-		b.Queue(`SELECT 'prog', id, name FROM programmes WHERE id IN (SELECT p.scope_id FROM `+postings+` WHERE p.scope = 'prog')
-			UNION ALL SELECT 'app', id, title FROM applications WHERE id IN (SELECT p.scope_id FROM `+postings+` WHERE p.scope = 'app')`,
-			args...).Query(func(rows pgx.Rows) (err error) {
-			page.Names, err = collectSubAccountNames(rows)
-			return err
-		})
+		// The page's entries by the same filter, without the one more.
+		b.Queue(`SELECT p.entry_seq, p.account_code, p.scope, p.scope_id, p.side, p.amount
+			FROM (SELECT e.seq FROM ledger_entries e`+where+` ORDER BY e.seq LIMIT `+strconv.Itoa(f.Limit)+`) e
+			JOIN ledger_postings p ON p.entry_seq = e.seq ORDER BY p.entry_seq, p.line`, args...)
 	})
 	br := db.Pool.SendBatch(ctx, b)
 	defer br.Close()
@@ -292,8 +280,10 @@ func (db *DB) journal(ctx context.Context, f JournalFilter) (JournalPage, error)
 	if err := prows.Err(); err != nil {
 		return page, mapError(err)
 	}
-	// The names' callback and COMMIT.
-	return page, mapError(br.Close())
+	if _, err := br.Exec(); err != nil {
+		return page, mapError(err)
+	}
+	return page, nil
 }
 
 // ExportJournal streams the journal selected by f (AfterSeq and Limit are

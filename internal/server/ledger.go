@@ -139,7 +139,13 @@ func (s *Server) handleJournal(w http.ResponseWriter, r *http.Request) error {
 	if v.Page, err = s.DB.Journal(r.Context(), f); err != nil {
 		return err
 	}
-	v.Names = v.Page.Names
+	var keys []ledger.AccountKey
+	for _, e := range v.Page.Entries {
+		keys = postingKeys(keys, e.Entry.Postings)
+	}
+	if v.Names, err = s.DB.SubAccountNames(r.Context(), keys); err != nil {
+		return err
+	}
 	return s.render(w, r, status, page.LedgerJournal(v))
 }
 
