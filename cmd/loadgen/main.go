@@ -105,7 +105,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	username := fs.String("user", "jingban", "staff username (the demo staff account by default)")
 	password := fs.String("password", demoPassword, "its password")
 	totpSecret := fs.String("totp", demoTOTPSecret, "its TOTP secret (base32), for the code of the second sign-in step")
-	idList := fs.String("ids", "", "comma-separated application IDs for the application page (default: discovered from the queue)")
+	idList := fs.String("ids", "", "comma-separated application IDs for the application page (default: the first queue page of each state, as the signed-in staff user sees the queue)")
 	scenarioList := fs.String("scenarios", "bare,queue,application,dashboard,journal,home,approver_home", "scenarios to run, in order")
 	approver := fs.String("approver", "shenpi", "approver username for approver_home (the demo approver by default)")
 	approverTOTP := fs.String("approver-totp", demoApproverTOTPSecret, "the approver's TOTP secret (base32)")
