@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"ite/internal/applications"
 	"ite/internal/postgres"
@@ -29,11 +32,41 @@ type refCache struct {
 	mu   sync.Mutex
 	gen  uint64
 	vals map[string]any
+	// flights are the loads in progress, by key and generation: after a
+	// commit every concurrent view misses at once, and they share one
+	// load instead of each sending it (TestCachedRefLoadsOncePerGeneration).
+	flights singleflight.Group
+}
+
+// lookup returns key's value if it is held at generation gen.
+func (c *refCache) lookup(key string, gen uint64) (any, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.vals[key]
+	return v, ok && c.gen == gen
+}
+
+// store keeps v as key's value at generation gen, unless a newer
+// generation's values are there already.
+func (c *refCache) store(key string, gen uint64, v any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen || c.vals == nil {
+		if c.gen > gen && c.vals != nil {
+			return
+		}
+		c.gen, c.vals = gen, map[string]any{}
+	}
+	c.vals[key] = v
 }
 
 // cachedRef returns the value of key at the current generation, loading
 // it with load on a miss. The generation is taken before the load, so a
-// value is stored under a generation no newer than its data.
+// value is stored under a generation no newer than its data. Concurrent
+// misses of one key and generation share one load, as the to-do counts'
+// do (todoFlights): it runs without the first asker's cancellation
+// (another may still want it) but within refLoadTimeout, and each asker
+// waits only as long as its own request.
 func cachedRef[T any](s *Server, r *http.Request, key string, load func(context.Context) (T, error)) (T, error) {
 	gen, live := s.gens.Current()
 	if justWrote(r) || r.Method != http.MethodGet {
@@ -41,31 +74,43 @@ func cachedRef[T any](s *Server, r *http.Request, key string, load func(context.
 		// notification has moved the generation.
 		live = false
 	}
+	if !live {
+		return load(r.Context())
+	}
 	c := &s.refs
-	if live {
-		c.mu.Lock()
-		v, ok := c.vals[key]
-		ok = ok && c.gen == gen
-		c.mu.Unlock()
-		if ok {
-			return v.(T), nil
-		}
+	if v, ok := c.lookup(key, gen); ok {
+		return v.(T), nil
 	}
-	v, err := load(r.Context())
-	if err != nil || !live {
+	done := c.flights.DoChan(key+"\x00"+strconv.FormatUint(gen, 10), func() (any, error) {
+		// A flight that starts just after another one ended finds its
+		// value stored.
+		if v, ok := c.lookup(key, gen); ok {
+			return v, nil
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), refLoadTimeout)
+		defer cancel()
+		v, err := load(ctx)
+		if err == nil {
+			c.store(key, gen, v)
+		}
 		return v, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.gen != gen || c.vals == nil {
-		if c.gen > gen && c.vals != nil {
-			return v, nil // a newer generation's values are there already
+	})
+	var zero T
+	select {
+	case res := <-done:
+		if res.Err != nil {
+			return zero, res.Err
 		}
-		c.gen, c.vals = gen, map[string]any{}
+		v, _ := res.Val.(T) // a nil value (of an interface T) is the zero T
+		return v, nil
+	case <-r.Context().Done():
+		return zero, r.Context().Err()
 	}
-	c.vals[key] = v
-	return v, nil
 }
+
+// refLoadTimeout bounds a shared reference load, which no one request's
+// cancellation ends.
+const refLoadTimeout = 30 * time.Second
 
 // listProgrammes is DB.ListProgrammes through the reference cache.
 func (s *Server) listProgrammes(r *http.Request, openOnly bool) ([]applications.Programme, error) {
