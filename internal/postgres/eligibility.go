@@ -128,13 +128,6 @@ func (db *DB) SubmitEligibleCheck(ctx context.Context, tx pgx.Tx, a applications
 	return eligibilityCheck(ctx, tx, a, db.Now())
 }
 
-// FindEligibility returns an application's eligibility today. Errors: NotFound.
-func (db *DB) FindEligibility(ctx context.Context, a applications.Application) (_ Eligibility, err error) {
-	defer wrap(&err, "FindEligibility %d", a.ID)
-	el, err := eligibilityOf(ctx, db.Pool, a, day.Today(db.Now()))
-	return el, mapError(err)
-}
-
 // lockInState locks an application in one of states; refusal is the
 // Conflict's message when it is in another.
 func lockInState(ctx context.Context, tx pgx.Tx, appID int64, refusal string, states ...applications.State) (applications.Application, error) {
