@@ -127,7 +127,7 @@ func CheckGrantEnding(latest *Acceptance) error {
 	}
 	if !latest.Result.Passed() {
 		return Errorf(Conflict, "本项目结题验收结论为「不通过」（%s），不能转为无偿资助结题，应办理追回资金。",
-			latest.AcceptedOn.Format(time.DateOnly))
+			day.Chinese(latest.AcceptedOn))
 	}
 	return nil
 }

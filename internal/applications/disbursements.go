@@ -237,7 +237,7 @@ func (p DisbursementPlan) ConfirmMilestone(tranche int) (Tranche, error) {
 	}
 	if t.Confirmation != nil {
 		return Tranche{}, Errorf(Conflict, "第 %d 笔拨付的里程碑已于 %s 由%s确认。", tranche,
-			day.Of(t.Confirmation.ConfirmedAt).Format(time.DateOnly), t.Confirmation.ConfirmedBy)
+			day.Chinese(day.Of(t.Confirmation.ConfirmedAt)), t.Confirmation.ConfirmedBy)
 	}
 	return t, nil
 }
@@ -270,18 +270,18 @@ func (p DisbursementPlan) CheckRecord(in DisbursementInput) error {
 		return FieldError("tranche", fmt.Sprintf("第 %d 笔拨付以结题验收通过为条件，须先登记结论为通过（或有条件通过）的结题验收。", t.No))
 	}
 	if day.Date(in.ValueDate).Before(day.Date(p.SignedOn)) {
-		return FieldError("value_date", "拨付日期不能早于协议签署日期（"+p.SignedOn.Format(time.DateOnly)+"）。")
+		return FieldError("value_date", "拨付日期不能早于协议签署日期（"+day.Chinese(p.SignedOn)+"）。")
 	}
 	if rem := t.Remaining(); in.Amount.GreaterThan(rem) {
 		return FieldError("amount", fmt.Sprintf("金额超过第 %d 笔计划的剩余可拨付金额 %s 元（计划 %s 元，已拨付 %s 元，待审批 %s 元）。",
-			t.No, rem.StringFixed(2), t.Amount.StringFixed(2), t.Disbursed.StringFixed(2), t.Pending.StringFixed(2)))
+			t.No, FormatAmount(rem), FormatAmount(t.Amount), FormatAmount(t.Disbursed), FormatAmount(t.Pending)))
 	}
 	if rem := p.Remaining(); in.Amount.GreaterThan(rem) {
 		return FieldError("amount", fmt.Sprintf("金额超过项目剩余可拨付金额 %s 元（批准 %s 元，已拨付 %s 元，待审批 %s 元）。",
-			rem.StringFixed(2), p.Approved.Decimal.StringFixed(2), p.Disbursed.StringFixed(2), p.Pending.StringFixed(2)))
+			FormatAmount(rem), FormatAmount(p.Approved.Decimal), FormatAmount(p.Disbursed), FormatAmount(p.Pending)))
 	}
 	if in.Amount.GreaterThan(p.FundBalance) {
-		return FieldError("amount", fmt.Sprintf("金额超过专项资金余额 %s 元，请先办理财政拨入。", p.FundBalance.StringFixed(2)))
+		return FieldError("amount", fmt.Sprintf("金额超过专项资金余额 %s 元，请先办理财政拨入。", FormatAmount(p.FundBalance)))
 	}
 	return nil
 }
@@ -321,7 +321,7 @@ func (p DisbursementPlan) Approve(d Disbursement, checkerID int64) (Disbursement
 		return DisbursementApproval{}, Errorf(Conflict, "第 %d 笔拨付以结题验收通过为条件，项目尚无通过的结题验收。", t.No)
 	} else if t.Disbursed.Add(d.Amount).GreaterThan(t.Amount) {
 		return DisbursementApproval{}, Errorf(Conflict, "第 %d 笔计划 %s 元，已拨付 %s 元，再拨付 %s 元将超出计划。",
-			t.No, t.Amount.StringFixed(2), t.Disbursed.StringFixed(2), d.Amount.StringFixed(2))
+			t.No, FormatAmount(t.Amount), FormatAmount(t.Disbursed), FormatAmount(d.Amount))
 	}
 	e, err := ledger.Disbursement(d.ProgrammeID, d.ApplicationID, d.Amount)
 	if err != nil {
@@ -339,12 +339,12 @@ func (p DisbursementPlan) Approve(d Disbursement, checkerID int64) (Disbursement
 // finds the approval would take the project past its approved amount.
 func (p DisbursementPlan) ErrAboveApproved() error {
 	return Errorf(Conflict, "批准该笔拨付后累计拨付将超过批准金额 %s 元（已拨付 %s 元），不能审批。",
-		p.Approved.Decimal.StringFixed(2), p.Disbursed.StringFixed(2))
+		FormatAmount(p.Approved.Decimal), FormatAmount(p.Disbursed))
 }
 
 // ErrFundShort is the refusal when the fund's guarded UPDATE finds less
 // than the disbursement's amount; balance is the fund as it is now.
 func ErrFundShort(amount, balance decimal.Decimal) error {
 	return Errorf(Conflict, "专项资金余额不足：本笔 %s 元，余额 %s 元。请先办理财政拨入，或退回该笔拨付。",
-		amount.StringFixed(2), balance.StringFixed(2))
+		FormatAmount(amount), FormatAmount(balance))
 }

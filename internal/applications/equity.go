@@ -8,6 +8,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"ite/internal/conversion"
+	"ite/internal/day"
 )
 
 // Kinds of trigger event (DOMAIN §8).
@@ -60,7 +61,7 @@ func (e TriggerEvent) Validate(t Terms, signedOn, today time.Time) error {
 		return FieldError("event_date", "日期不能晚于今天。")
 	case e.EventDate.Before(signedOn) || e.EventDate.After(t.WindowEnd(signedOn)):
 		return FieldError("event_date", fmt.Sprintf("该事项不在转股期限内（%s 至 %s），不能作为转股依据。",
-			signedOn.Format(time.DateOnly), t.WindowEnd(signedOn).Format(time.DateOnly)))
+			day.Chinese(signedOn), day.Chinese(t.WindowEnd(signedOn))))
 	}
 	switch e.Kind {
 	case EventFinancing:

@@ -202,9 +202,9 @@ func (r ProgressReport) Overdue(today time.Time) bool {
 	return r.Open() && r.DueOn.Before(day.Date(today))
 }
 
-// PeriodLabel names the period, e.g. 2026-01-01 至 2026-06-30.
+// PeriodLabel names the period as people write it: 2026年1月1日 至 2026年6月30日.
 func (r ProgressReport) PeriodLabel() string {
-	return r.PeriodStart.Format(time.DateOnly) + " 至 " + r.PeriodEnd.Format(time.DateOnly)
+	return day.Chinese(r.PeriodStart) + " 至 " + day.Chinese(r.PeriodEnd)
 }
 
 // ReportPeriod's due date: the period's end plus the programme's grace

@@ -167,7 +167,7 @@ func (t ReversalTarget) Check(seq int64) error {
 		}
 		if t.AppDisbursed.LessThan(t.Amount) {
 			return Errorf(Conflict, "项目累计拨付 %s 元少于本笔 %s 元，与台账不符，不能冲正。请审计人员先运行台账校验。",
-				t.AppDisbursed.StringFixed(2), t.Amount.StringFixed(2))
+				FormatAmount(t.AppDisbursed), FormatAmount(t.Amount))
 		}
 	}
 	return nil
@@ -186,7 +186,7 @@ func (t ReversalTarget) ErrMismatch(status MoneyStatus, seq int64) error {
 func ErrReversalFundShort(balance, amount decimal.Decimal) error {
 	return Errorf(Conflict,
 		"专项资金余额 %s 元，不足以冲回这笔财政拨入 %s 元：其中的资金已拨付给项目。请先冲正相关拨付，使余额足以冲回后再办理。",
-		balance.StringFixed(2), amount.StringFixed(2))
+		FormatAmount(balance), FormatAmount(amount))
 }
 
 // Entry is the entry that approving request r posts: the mirror of orig,

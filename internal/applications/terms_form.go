@@ -260,7 +260,7 @@ func (f TermsForm) Terms(c TermsContext) (Terms, TermsFormErrors) {
 			default:
 				m, ok := monthsAfter(c.SignedOn, d)
 				if !ok {
-					errs[key("tranche_date")] = "日期须为签约日（" + c.SignedOn.Format(time.DateOnly) + "）后整月的同一天，0–120 个月。"
+					errs[key("tranche_date")] = "日期须为签约日（" + day.Chinese(c.SignedOn) + "）后整月的同一天，0–120 个月。"
 				}
 				tt.MonthsAfterSigning = m
 			}

@@ -175,7 +175,7 @@ func TestDeliveryOfAnEvent(t *testing.T) {
 	}
 	dec := new(mime.WordDecoder)
 	subject, err := dec.DecodeHeader(msg.Header.Get("Subject"))
-	if err != nil || subject != pending[0].Subject || !strings.HasPrefix(subject, "进展报告待提交：「高性能储能材料中试」2026-01-15 至 2026-06-30") {
+	if err != nil || subject != pending[0].Subject || !strings.HasPrefix(subject, "进展报告待提交：「高性能储能材料中试」2026年1月15日 至 2026年6月30日") {
 		t.Errorf("Subject %q (%v), want %q", subject, err, pending[0].Subject)
 	}
 	from, err := mail.ParseAddress(msg.Header.Get("From"))

@@ -96,7 +96,7 @@ func (db *DB) SignAgreement(ctx context.Context, actor audit.Actor, appID int64,
 		}
 		if a.NoticeClosedAt.IsZero() {
 			return applications.Errorf(applications.Conflict, "公示期尚未结束或仍有未处理的异议（公示期 %s 至 %s），暂不能签约。",
-				a.NoticeStartsOn.Format(time.DateOnly), a.NoticeEndsOn.Format(time.DateOnly))
+				day.Chinese(a.NoticeStartsOn), day.Chinese(a.NoticeEndsOn))
 		}
 		if signedOn.Before(a.NoticeEndsOn) || signedOn.After(day.Today(now)) {
 			return applications.FieldError("signed_on", "签约日期须在公示期结束之后，且不晚于今天。")

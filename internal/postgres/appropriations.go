@@ -201,7 +201,7 @@ func (db *DB) RecordAppropriation(ctx context.Context, actor audit.Actor, in App
 		if out, err = findAppropriation(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := notifyWhoMay(ctx, tx, now, NotifyApproval, applications.ActionApproveAppropriation, "财政拨入待审批："+out.Amount.StringFixed(2)+" 元", "/ledger/appropriations/"+itoa64(id)); err != nil {
+		if err := notifyWhoMay(ctx, tx, now, NotifyApproval, applications.ActionApproveAppropriation, "财政拨入待审批："+applications.FormatAmount(out.Amount)+" 元", "/ledger/appropriations/"+itoa64(id)); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "appropriation_recorded", ObjectType: applications.RecordAppropriation,

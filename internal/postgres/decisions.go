@@ -192,10 +192,10 @@ func (db *DB) ApproveDecision(ctx context.Context, actor audit.Actor, decisionID
 			return err
 		}
 		if _, err := transitionTx(ctx, tx, now, actor, a.ID, applications.StateApproved,
-			"批准立项 "+d.Amount.Decimal.StringFixed(2)+" 元，公示 "+start.Format(time.DateOnly)+" 至 "+end.Format(time.DateOnly), nil); err != nil {
+			"批准立项 "+applications.FormatAmount(d.Amount.Decimal)+" 元，公示 "+day.Chinese(start)+" 至 "+day.Chinese(end), nil); err != nil {
 			return err
 		}
-		if err := notifyEnterprise(ctx, tx, now, NotifyOutcome, a.ID, "项目“"+a.Title+"”已批准立项，公示期 "+start.Format(time.DateOnly)+" 至 "+end.Format(time.DateOnly)+"。", ""); err != nil {
+		if err := notifyEnterprise(ctx, tx, now, NotifyOutcome, a.ID, "项目“"+a.Title+"”已批准立项，公示期 "+day.Chinese(start)+" 至 "+day.Chinese(end)+"。", ""); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "decision_approve", ObjectType: "application",

@@ -338,7 +338,7 @@ func (db *DB) RecordDisbursement(ctx context.Context, actor audit.Actor, in appl
 		if out, err = findDisbursement(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := notifyWhoMay(ctx, tx, now, NotifyApproval, applications.ActionApproveDisbursement, "拨付待审批：“"+a.Title+"”第 "+strconv.Itoa(in.Tranche)+" 期 "+in.Amount.StringFixed(2)+" 元", "/disbursements/"+itoa64(id)); err != nil {
+		if err := notifyWhoMay(ctx, tx, now, NotifyApproval, applications.ActionApproveDisbursement, "拨付待审批：“"+a.Title+"”第 "+strconv.Itoa(in.Tranche)+" 笔 "+applications.FormatAmount(in.Amount)+" 元", "/disbursements/"+itoa64(id)); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "disbursement_recorded", ObjectType: applications.RecordDisbursement,

@@ -147,7 +147,7 @@ func TestDisbursementBadInput(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := w.record(big, 1, "200000.01", "R-4")
-		wantKind(t, err, applications.Invalid, "待审批 400000.00")
+		wantKind(t, err, applications.Invalid, "待审批 400,000.00")
 	})
 	t.Run("FundGuardAtApproval", func(t *testing.T) {
 		// Each fits the fund when recorded; together they do not.

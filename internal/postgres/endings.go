@@ -216,7 +216,7 @@ func (db *DB) PrepareEnding(ctx context.Context, actor audit.Actor, appID int64,
 				return err
 			}
 			if !in.Amount.IsPositive() || in.Amount.GreaterThan(owed) {
-				return applications.FieldError("amount", fmt.Sprintf("收款金额须大于 0 且不超过应收追回款余额 %s 元。", owed.StringFixed(2)))
+				return applications.FieldError("amount", fmt.Sprintf("收款金额须大于 0 且不超过应收追回款余额 %s 元。", applications.FormatAmount(owed)))
 			}
 			amount = decimal.NewNullDecimal(in.Amount)
 		case EndingExtend:
@@ -312,7 +312,7 @@ func (db *DB) ApproveEnding(ctx context.Context, actor audit.Actor, id int64) (e
 				return err
 			}
 			if amount.Decimal.GreaterThan(owed) {
-				return applications.Errorf(applications.Conflict, "收款金额超过应收追回款余额 %s 元。", owed.StringFixed(2))
+				return applications.Errorf(applications.Conflict, "收款金额超过应收追回款余额 %s 元。", applications.FormatAmount(owed))
 			}
 			if amount.Decimal.Equal(owed) {
 				to = applications.StateRecovered

@@ -493,7 +493,7 @@ func (db *DB) ApproveExit(ctx context.Context, actor audit.Actor, id int64) (err
 			}
 		}
 		if err := notify(ctx, tx, now, NotifyExitApproved, preparedBy, fmt.Sprintf("退出方案已批准：“%s”第 %d 期，回款 %s 元，请登记回款。",
-			a.Title, x.TrancheNo, x.Proceeds.StringFixed(2)), "/applications/"+itoa64(appID)+"/equity#exit-"+itoa64(id)); err != nil {
+			a.Title, x.TrancheNo, applications.FormatAmount(x.Proceeds)), "/applications/"+itoa64(appID)+"/equity#exit-"+itoa64(id)); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, now, audit.Event{Actor: actor, Name: "exit_approve", ObjectType: RecordExit,
@@ -556,7 +556,7 @@ func (db *DB) RecordExitReceipt(ctx context.Context, actor audit.Actor, exitID i
 		case in.ReceivedOn.After(day.Today(now)):
 			return applications.FieldError("received_on", "回款到账日期不能晚于今天。")
 		case !in.Amount.Equal(proceeds):
-			return applications.FieldError("amount", "回款金额应等于批准的回收金额 "+proceeds.StringFixed(2)+" 元；金额不符请联系经办人员核实后再登记。")
+			return applications.FieldError("amount", "回款金额应等于批准的回收金额 "+applications.FormatAmount(proceeds)+" 元；金额不符请联系经办人员核实后再登记。")
 		}
 		var id int64
 		err := tx.QueryRow(ctx, `INSERT INTO exit_receipts (exit_id, received_on, amount, bank_reference, recorded_by, recorded_at, idempotency_key)

@@ -288,7 +288,7 @@ func checkValueDate(field string, d, now time.Time) error {
 	case d.Year() < 2000:
 		return applications.FieldError(field, "记账日期不能早于 2000 年。")
 	case day.Date(d).After(day.Today(now)):
-		return applications.FieldError(field, fmt.Sprintf("记账日期不能晚于今天（%s）。", day.Today(now).Format(time.DateOnly)))
+		return applications.FieldError(field, fmt.Sprintf("记账日期不能晚于今天（%s）。", day.Chinese(day.Today(now))))
 	}
 	return nil
 }

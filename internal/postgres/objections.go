@@ -60,7 +60,7 @@ func (db *DB) RecordObjection(ctx context.Context, actor audit.Actor, appID int6
 			return applications.Errorf(applications.Conflict, "该项目不在公示期内，不能登记异议。")
 		}
 		if receivedOn.Before(a.NoticeStartsOn) || receivedOn.After(a.NoticeEndsOn) || receivedOn.After(day.Today(now)) {
-			return applications.FieldError("received_on", "收到异议的日期须在公示期（"+a.NoticeStartsOn.Format(time.DateOnly)+" 至 "+a.NoticeEndsOn.Format(time.DateOnly)+"）内，且不晚于今天。")
+			return applications.FieldError("received_on", "收到异议的日期须在公示期（"+day.Chinese(a.NoticeStartsOn)+" 至 "+day.Chinese(a.NoticeEndsOn)+"）内，且不晚于今天。")
 		}
 		var id int64
 		if err := tx.QueryRow(ctx, `INSERT INTO objections (application_id, received_on, body, recorded_by, recorded_at)

@@ -178,7 +178,7 @@ func verifyPeriods(ctx context.Context, tx pgx.Tx, v *LedgerVerification) error 
 	v.OK, v.FirstBad = false, seq
 	v.Entries = min(v.Entries, seq-1)
 	v.Problem = fmt.Sprintf("第 %d 号凭证：记账日期 %s 所在期间已于 %s 随%s结账，凭证却在结账后记入", seq,
-		valueDate.Format(time.DateOnly), closedAt.In(chinaZone).Format("2006-01-02 15:04:05"), ledger.MonthLabel(month))
+		day.Chinese(valueDate), closedAt.In(chinaZone).Format("2006-01-02 15:04:05"), ledger.MonthLabel(month))
 	return nil
 }
 

@@ -288,7 +288,7 @@ func (db *DB) ensureProjectReports(ctx context.Context, appID int64, today time.
 			}
 			created++
 			msg := fmt.Sprintf("进展报告待提交：「%s」%s 至 %s，请于 %s 前提交", title,
-				p.Start.Format(time.DateOnly), p.End.Format(time.DateOnly), due.Format(time.DateOnly))
+				day.Chinese(p.Start), day.Chinese(p.End), day.Chinese(due))
 			if err := notifyEnterprise(ctx, tx, now, NotifyReportDue, appID, msg, reportLink(id)); err != nil {
 				return err
 			}
@@ -337,7 +337,7 @@ func (db *DB) remindOverdue(ctx context.Context, today time.Time, enterpriseID i
 		}
 		for _, d := range ds {
 			msg := fmt.Sprintf("进展报告已逾期：「%s」%s 至 %s，应于 %s 前提交", d.title,
-				d.start.Format(time.DateOnly), d.end.Format(time.DateOnly), d.dueOn.Format(time.DateOnly))
+				day.Chinese(d.start), day.Chinese(d.end), day.Chinese(d.dueOn))
 			if err := notifyEnterprise(ctx, tx, now, NotifyReportOverdue, d.appID, msg, reportLink(d.id)); err != nil {
 				return err
 			}

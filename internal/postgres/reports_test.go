@@ -112,7 +112,7 @@ func TestEnsureDueReports(t *testing.T) {
 		t.Fatalf("reports: %v %v", rs, err)
 	}
 	r := rs[0]
-	if r.ApplicationID != w.appID || r.PeriodLabel() != "2026-01-15 至 2026-06-30" || r.DueOn.Format(time.DateOnly) != "2026-07-30" ||
+	if r.ApplicationID != w.appID || r.PeriodLabel() != "2026年1月15日 至 2026年6月30日" || r.DueOn.Format(time.DateOnly) != "2026-07-30" ||
 		r.Status != applications.ReportDue || r.Figures != nil {
 		t.Fatalf("report = %+v", r)
 	}
@@ -185,7 +185,7 @@ func TestEnsureDueReports(t *testing.T) {
 			t.Fatalf("quarterly sweep: %+v", s)
 		}
 		rs, _ := w.db.ListReports(w.ctx, ReportFilter{ApplicationID: w.appID, Status: applications.ReportDue})
-		if len(rs) != 1 || rs[0].PeriodLabel() != "2026-07-01 至 2026-09-30" || rs[0].DueOn.Format(time.DateOnly) != "2026-10-15" {
+		if len(rs) != 1 || rs[0].PeriodLabel() != "2026年7月1日 至 2026年9月30日" || rs[0].DueOn.Format(time.DateOnly) != "2026-10-15" {
 			t.Fatalf("quarterly report: %+v", rs)
 		}
 	})

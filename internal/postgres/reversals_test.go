@@ -222,7 +222,7 @@ func TestReversalOfAppropriation(t *testing.T) {
 		entries, requests, audits := w.count(`SELECT count(*) FROM ledger_entries`), w.count(`SELECT count(*) FROM reversals`),
 			w.count(`SELECT count(*) FROM audit_log`)
 		_, err := w.requestReversal(b.EntrySeq, "错误登记")
-		wantKind(t, err, applications.Conflict, "专项资金余额 400000.00 元，不足以冲回")
+		wantKind(t, err, applications.Conflict, "专项资金余额 400,000.00 元，不足以冲回")
 		if w.count(`SELECT count(*) FROM ledger_entries`) != entries || w.count(`SELECT count(*) FROM reversals`) != requests ||
 			w.count(`SELECT count(*) FROM audit_log`) != audits {
 			t.Fatal("a refused request wrote something")

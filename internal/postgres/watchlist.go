@@ -85,7 +85,7 @@ func (db *DB) Watchlist(ctx context.Context) (_ []WatchItem, err error) {
 		if state == "funded" {
 			end := t.WindowEnd(signed)
 			if !end.Before(today) && end.Sub(today) <= windowWarning {
-				it.Issue, it.Date = "转股期限将于 "+end.Format(time.DateOnly)+" 届满", end
+				it.Issue, it.Date = "转股期限将于 "+day.Chinese(end)+" 届满", end
 				items = append(items, it)
 			}
 			return nil
@@ -95,7 +95,7 @@ func (db *DB) Watchlist(ctx context.Context) (_ []WatchItem, err error) {
 		}
 		due := converted.AddDate(t.ExitSchedule[exited].YearsAfterConversion, 0, 0)
 		if due.Sub(today) <= 30*24*time.Hour {
-			it.Issue, it.Date = fmt.Sprintf("第 %d 期退出计划于 %s 到期", exited+1, due.Format(time.DateOnly)), due
+			it.Issue, it.Date = fmt.Sprintf("第 %d 期退出计划于 %s 到期", exited+1, day.Chinese(due)), due
 			items = append(items, it)
 		}
 		return nil
@@ -106,7 +106,7 @@ func (db *DB) Watchlist(ctx context.Context) (_ []WatchItem, err error) {
 	overdue, err := db.ListOverdueReports(ctx, today)
 	for _, r := range overdue {
 		items = append(items, WatchItem{ApplicationID: r.ApplicationID, Title: r.AppTitle, Enterprise: r.Enterprise,
-			Issue: "进展报告逾期（" + r.PeriodStart.Format(time.DateOnly) + " 至 " + r.PeriodEnd.Format(time.DateOnly) + "）",
+			Issue: "进展报告逾期（" + day.Chinese(r.PeriodStart) + " 至 " + day.Chinese(r.PeriodEnd) + "）",
 			Date:  r.DueOn, Link: "/reports/" + itoa64(r.ID)})
 	}
 	return items, err

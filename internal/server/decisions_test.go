@@ -14,6 +14,7 @@ import (
 
 	"ite/internal/applications"
 	"ite/internal/audit"
+	"ite/internal/day"
 )
 
 func TestDecision(t *testing.T) {
@@ -93,6 +94,12 @@ func TestDecision(t *testing.T) {
 	t.Run("ApprovedWithNotice", func(t *testing.T) {
 		if a.State != applications.StateApproved || a.ApprovedAmount.Decimal.StringFixed(2) != "8000000.00" || a.NoticeEndsOn.IsZero() {
 			t.Fatalf("%s %v %v", a.State, a.ApprovedAmount, a.NoticeEndsOn)
+		}
+		// The timeline and the enterprise's notice read the amount and the
+		// notice period as people write them, not as the database stores them.
+		wantPeriod := "公示 " + day.Chinese(a.NoticeStartsOn) + " 至 " + day.Chinese(a.NoticeEndsOn)
+		if tl := appr.get(path).doc(t).Find("#timeline").Text(); !strings.Contains(tl, "批准立项 8,000,000.00 元，"+wantPeriod) {
+			t.Fatalf("timeline %q, want %q", tl, wantPeriod)
 		}
 		d := e.client().get("/notices").doc(t)
 		if !strings.Contains(d.Find("#notice-table").Text(), "高性能储能材料中试") || !strings.Contains(d.Find("#notice-table").Text(), "800.00 万元") {

@@ -60,7 +60,7 @@ func (s *Server) disbursementPart(r *http.Request, a applications.Application, f
 			}
 		}
 		v.Tranches = append(v.Tranches, ui.Option{Value: no,
-			Label: "第 " + no + " 笔（剩余 " + t.Remaining().StringFixed(2) + " 元）"})
+			Label: "第 " + no + " 笔（剩余 " + applications.FormatAmount(t.Remaining()) + " 元）"})
 	}
 	if v.Form.Tranche == "" {
 		v.Form.Tranche = firstOpen

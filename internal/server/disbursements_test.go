@@ -72,8 +72,13 @@ func TestDisbursementOverHTTP(t *testing.T) {
 		if r.StatusCode != http.StatusUnprocessableEntity {
 			t.Fatalf("status %d", r.StatusCode)
 		}
-		if msg := r.doc(t).Find(`.field.has-error .error`).Text(); !strings.Contains(msg, "剩余可拨付金额") {
+		if msg := r.doc(t).Find(`.field.has-error .error`).Text(); !strings.Contains(msg, "剩余可拨付金额 1,000,000.00 元") {
 			t.Fatalf("error next to amount: %q", msg)
+		}
+	})
+	t.Run("PlanReadsShares", func(t *testing.T) {
+		if share := staffC.get(path).doc(t).Find(`#tranche-table tr[data-tranche="1"] td:nth-child(2)`).Text(); share != "50%" {
+			t.Fatalf("tranche 1's share %q, want 50%%", share)
 		}
 	})
 

@@ -146,7 +146,7 @@ func TestProgressReports(t *testing.T) {
 		t.Fatalf("status %q, want due (not yet overdue)", rows[idText])
 	}
 	rep, err := e.db.FindReport(context.Background(), id)
-	if err != nil || rep.PeriodLabel() != "2026-08-10 至 2026-12-31" || rep.DueOn.Format(time.DateOnly) != "2027-01-30" {
+	if err != nil || rep.PeriodLabel() != "2026年8月10日 至 2026年12月31日" || rep.DueOn.Format(time.DateOnly) != "2027-01-30" {
 		t.Fatalf("report %+v %v", rep, err)
 	}
 	inbox := ent.get("/inbox").doc(t)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -219,6 +220,13 @@ func TestReversalOverHTTP(t *testing.T) {
 		if list.Find(`#disbursement-table tbody tr`).Length() != 1 || list.Find(`a.active[href$="status=reversed"]`).Length() != 1 {
 			t.Fatal("the disbursement list does not filter the reversed one")
 		}
+		// Rows and titles name the tranche, not the record's number.
+		if link := list.Find(`#disbursement-table tbody tr td:first-child a`); strings.TrimSpace(link.Text()) != "第 1 笔" || link.AttrOr("href", "") != "/disbursements/"+itoa(d.ID) {
+			t.Fatalf("first cell %q → %q", link.Text(), link.AttrOr("href", ""))
+		}
+		if title := staffC.get("/disbursements/" + itoa(d.ID)).doc(t).Find(`#record-title`).Text(); !strings.HasPrefix(title, "拨付：") || !strings.Contains(title, "第 1 笔") || strings.Contains(title, "#") {
+			t.Fatalf("record title %q", title)
+		}
 		if staffC.get("/disbursements?status=approved").doc(t).Find(`#disbursement-table tbody tr`).Length() != 0 {
 			t.Fatal("a reversed disbursement is listed as approved")
 		}
@@ -268,6 +276,9 @@ func TestReversalOverHTTP(t *testing.T) {
 		r := approverC.get("/ledger/reversals?status=approved")
 		if r.doc(t).Find(`#reversal-table tbody tr`).Length() != 1 {
 			t.Fatalf("approved list:\n%s", r.doc(t).Find(`#reversal-table`).Text())
+		}
+		if first := strings.TrimSpace(r.doc(t).Find(`#reversal-table tbody tr td:first-child a`).Text()); !regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`).MatchString(first) {
+			t.Fatalf("the reversal's first cell %q is not its request date", first)
 		}
 		if r := approverC.get("/ledger/reversals"); r.doc(t).Find(`#reversal-empty`).Length() != 1 {
 			t.Fatal("the approver's pending queue is not empty")

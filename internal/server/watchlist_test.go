@@ -15,7 +15,7 @@ func TestWatchlist(t *testing.T) {
 	e.clock.t = time.Date(2028, 9, 1, 2, 0, 0, 0, time.UTC) // window ends 2029-01-10: within 180 days
 	c := e.loggedIn(applications.RoleStaff)
 	d := c.get("/watchlist").doc(t)
-	if !strings.Contains(d.Find("#watchlist").Text(), "转股期限将于 2029-01-10 届满") {
+	if !strings.Contains(d.Find("#watchlist").Text(), "转股期限将于 2029年1月10日 届满") {
 		t.Fatalf("watchlist: %q", d.Find("#watchlist").Text())
 	}
 	r := c.get("/watchlist?format=csv")
