@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"ite/internal/childproc"
 	"ite/internal/filelock"
 )
 
@@ -110,7 +111,7 @@ func findBinDir(want string) string {
 		candidates = append(candidates, filepath.Dir(p))
 	}
 	for _, dir := range candidates {
-		if isExecutable(filepath.Join(dir, "initdb")) && isExecutable(filepath.Join(dir, "postgres")) {
+		if childproc.IsExecutable(filepath.Join(dir, "initdb")) && childproc.IsExecutable(filepath.Join(dir, "postgres")) {
 			return dir
 		}
 	}
@@ -136,9 +137,4 @@ func versionDirs(root string) []string {
 		dirs[i] = v.dir
 	}
 	return dirs
-}
-
-func isExecutable(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
 }

@@ -41,6 +41,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"ite/internal/childproc"
 	"ite/internal/filelock"
 )
 
@@ -345,7 +346,7 @@ func (c *Cluster) launch(ctx context.Context, dir string, opts Options) error {
 		// Own process group: Ctrl-C in a terminal reaches our program,
 		// which then stops the server in order, after its own clients.
 		cmd.SysProcAttr.Setpgid = true
-		setParentDeathSignal(cmd.SysProcAttr, syscall.SIGINT)
+		childproc.DieWithParent(cmd.SysProcAttr, syscall.SIGINT)
 		if err := c.spawn(cmd); err != nil {
 			_ = os.Remove(socketDir)
 			return fmt.Errorf("pglocal: start postgres: %w", err)
@@ -354,7 +355,7 @@ func (c *Cluster) launch(ctx context.Context, dir string, opts Options) error {
 		if err == nil {
 			return nil
 		}
-		tail := logTail(logPath, logStart)
+		tail := childproc.LogSince(logPath, logStart)
 		// After a crash the killed server's backends may hold its shared
 		// memory a moment longer; they exit once they notice. Wait for it.
 		if attempt < startRetries && strings.Contains(tail, "pre-existing shared memory block") && ctx.Err() == nil {
@@ -547,20 +548,6 @@ func (c *Cluster) createDatabase(ctx context.Context, name string) error {
 	}
 	fmt.Fprintf(c.log, "pglocal: created database %s\n", name)
 	return nil
-}
-
-// logTail returns what the server wrote to its log since offset, at most
-// the last 4 KiB, to explain a failed start.
-func logTail(path string, offset int64) string {
-	b, err := os.ReadFile(path)
-	if err != nil || int64(len(b)) < offset {
-		return ""
-	}
-	b = b[offset:]
-	if len(b) > 4096 {
-		b = b[len(b)-4096:]
-	}
-	return string(b)
 }
 
 // sweepSocketDirs removes socket directories of servers that are gone:

@@ -15,6 +15,8 @@
 package s3local
 
 import (
+	"ite/internal/childproc"
+
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -175,7 +177,7 @@ func launch(ctx context.Context, bin, dir string) (*Server, error) {
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	setParentDeathSignal(cmd.SysProcAttr, syscall.SIGTERM)
+	childproc.DieWithParent(cmd.SysProcAttr, syscall.SIGTERM)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("s3local: start %s: %w", bin, err)
 	}
@@ -186,7 +188,7 @@ func launch(ctx context.Context, bin, dir string) (*Server, error) {
 	}()
 	if err := s.waitReady(ctx); err != nil {
 		_ = s.Stop()
-		tail := logTail(logPath, logStart)
+		tail := childproc.LogSince(logPath, logStart)
 		if strings.Contains(tail, "address already in use") {
 			return nil, fmt.Errorf("s3local: %w: %v", errPortTaken, err)
 		}
@@ -338,18 +340,4 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// logTail returns what the server wrote to its log since offset, at most
-// the last 4 KiB, to explain a failed start.
-func logTail(path string, offset int64) string {
-	b, err := os.ReadFile(path)
-	if err != nil || int64(len(b)) < offset {
-		return ""
-	}
-	b = b[offset:]
-	if len(b) > 4096 {
-		b = b[len(b)-4096:]
-	}
-	return string(b)
 }

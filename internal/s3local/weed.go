@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"ite/internal/childproc"
 	"ite/internal/filelock"
 )
 
@@ -51,7 +52,7 @@ func CachedPath() (string, error) {
 // log receives progress messages and the build's output.
 func Binary(ctx context.Context, log io.Writer) (string, error) {
 	if p := os.Getenv(EnvWeed); p != "" {
-		if !isExecutable(p) {
+		if !childproc.IsExecutable(p) {
 			return "", fmt.Errorf("%w: %s=%s is not an executable file", ErrNoBinary, EnvWeed, p)
 		}
 		return p, nil
@@ -60,7 +61,7 @@ func Binary(ctx context.Context, log io.Writer) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if isExecutable(path) {
+	if childproc.IsExecutable(path) {
 		return path, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -73,7 +74,7 @@ func Binary(ctx context.Context, log io.Writer) (string, error) {
 		return "", fmt.Errorf("%w: %v", ErrNoBinary, err)
 	}
 	defer unlock()
-	if isExecutable(path) {
+	if childproc.IsExecutable(path) {
 		return path, nil
 	}
 	if err := build(ctx, path, log); err != nil {
@@ -136,9 +137,4 @@ func buildEnv() []string {
 		env = append(env, kv)
 	}
 	return append(env, "GOWORK=off", "GOFLAGS=-mod=readonly")
-}
-
-func isExecutable(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
 }
