@@ -119,7 +119,7 @@ func (a *app) totpCode(t *testing.T, username string) string {
 	}
 	for {
 		var last int64
-		if err := a.DB.Pool.QueryRow(context.Background(), `SELECT totp_last_step FROM users WHERE username = $1`, username).Scan(&last); err != nil {
+		if err := a.DB.Pool.QueryRow(context.Background(), `SELECT COALESCE((SELECT s.last_step FROM totp_steps s JOIN users u ON u.id = s.user_id WHERE u.username = $1), 0)`, username).Scan(&last); err != nil {
 			t.Fatal(err)
 		}
 		cur := auth.TOTPStep(a.Clock.Now())

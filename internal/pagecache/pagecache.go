@@ -19,7 +19,8 @@
 // Each names the test that fails when it is broken.
 //
 //  1. Every table reports its commits, and only its commits: each table
-//     but sessions (and golang-migrate's schema_migrations) has the change
+//     but sessions and totp_steps (sign-in data no page shows; and
+//     golang-migrate's schema_migrations) has the change
 //     trigger, tables added by later migrations included
 //     (internal/postgres TestEveryTableNotifiesChanges); a rolled-back
 //     change sends nothing (TestCommitNotifiesRollbackDoesNot).

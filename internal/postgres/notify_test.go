@@ -18,7 +18,7 @@ func TestEveryTableNotifiesChanges(t *testing.T) {
 	rows, _ := db.Pool.Query(ctx, `
 		SELECT c.relname FROM pg_class c
 		WHERE c.relkind IN ('r', 'p') AND c.relnamespace = current_schema()::regnamespace
-		  AND c.relname NOT IN ('sessions', 'schema_migrations')
+		  AND c.relname NOT IN ('sessions', 'totp_steps', 'schema_migrations') -- sign-in data no page shows
 		  AND NOT EXISTS (SELECT 1 FROM pg_trigger g
 		                  WHERE g.tgrelid = c.oid AND g.tgfoid = 'ite_notify_change'::regproc)
 		ORDER BY 1`)

@@ -87,8 +87,8 @@ func (db *DB) VerifySecondFactor(ctx context.Context, actor audit.Actor, token s
 		var failed int
 		var locked *time.Time
 		err := tx.QueryRow(ctx, `
-			SELECT u.id, p.next_path, u.totp_secret, u.totp_last_step, u.failed_logins, u.locked_until
-			FROM pending_logins p JOIN users u ON u.id = p.user_id
+			SELECT u.id, p.next_path, u.totp_secret, COALESCE(s.last_step, 0), u.failed_logins, u.locked_until
+			FROM pending_logins p JOIN users u ON u.id = p.user_id LEFT JOIN totp_steps s ON s.user_id = u.id
 			WHERE p.token_hash = $1 AND p.expires_at > $2 AND NOT u.disabled
 			FOR UPDATE OF u`, auth.TokenHash(token), now).Scan(&id, &next, &secret, &lastStep, &failed, &locked)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -140,7 +140,7 @@ func (db *DB) VerifySecondFactor(ctx context.Context, actor audit.Actor, token s
 			step, match, replayed := in.Match(*secret, lastStep)
 			ok = match
 			if ok {
-				if _, err := tx.Exec(ctx, `UPDATE users SET totp_last_step = $2 WHERE id = $1`, id, step); err != nil {
+				if err := storeTOTPStep(ctx, tx, id, step); err != nil {
 					return err
 				}
 			} else if replayed {
@@ -161,7 +161,7 @@ func (db *DB) VerifySecondFactor(ctx context.Context, actor audit.Actor, token s
 			return dropPending()
 		}
 		result = SecondFactorOK
-		if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1`, id); err != nil {
+		if err := resetFailures(ctx, tx, id, failed, locked, true); err != nil {
 			return err
 		}
 		if err := dropPending(); err != nil {
@@ -199,8 +199,11 @@ func (db *DB) EnrolSecondFactor(ctx context.Context, actor audit.Actor, userID i
 		if enrolled {
 			return applications.Errorf(applications.Conflict, "您已启用双因素认证。如需更换手机或验证器，请联系安全管理员重置。")
 		}
-		if _, err := tx.Exec(ctx, `UPDATE users SET totp_secret = $2, totp_enrolled_at = $3, totp_last_step = $4, updated_at = $3 WHERE id = $1`,
-			userID, secret, now, step); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE users SET totp_secret = $2, totp_enrolled_at = $3, updated_at = $3 WHERE id = $1`,
+			userID, secret, now); err != nil {
+			return err
+		}
+		if err := storeTOTPStep(ctx, tx, userID, step); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID); err != nil {
@@ -226,4 +229,13 @@ func (db *DB) RecoveryCodesLeft(ctx context.Context, userID int64) (_ int, err e
 	var n int
 	err = db.Pool.QueryRow(ctx, `SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL`, userID).Scan(&n)
 	return n, err
+}
+
+// storeTOTPStep keeps step as the user's last accepted one. It is a table
+// of its own, not a column of users, so a sign-in does not renew what is
+// read from users (migration 23).
+func storeTOTPStep(ctx context.Context, tx pgx.Tx, userID, step int64) error {
+	_, err := tx.Exec(ctx, `INSERT INTO totp_steps (user_id, last_step) VALUES ($1, $2)
+		ON CONFLICT (user_id) DO UPDATE SET last_step = EXCLUDED.last_step`, userID, step)
+	return err
 }

@@ -291,8 +291,10 @@ func (db *DB) Login(ctx context.Context, actor audit.Actor, username string, che
 		}
 		// With a second factor the count goes on until the code is right
 		// (VerifySecondFactor), so a known password cannot restart the
-		// code's five tries.
-		if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND NOT $2`, id, enrolled); err != nil {
+		// code's five tries. With nothing to reset no UPDATE is sent: every
+		// statement on users, even one that changes no row, renews the
+		// to-do lists that show people's names (ToDoListTables).
+		if err := resetFailures(ctx, tx, id, failed, locked, !enrolled); err != nil {
 			return err
 		}
 		if u, err = findUser(ctx, tx, id); err != nil {
@@ -308,6 +310,17 @@ func (db *DB) Login(ctx context.Context, actor audit.Actor, username string, che
 		return appendAudit(ctx, tx, now, ev)
 	})
 	return u, result, err
+}
+
+// resetFailures ends a run of failures after a correct password (when
+// reset) or code: it clears the count and an expired lock, and sends
+// nothing when there is neither.
+func resetFailures(ctx context.Context, tx pgx.Tx, id int64, failed int, locked *time.Time, reset bool) error {
+	if !reset || (failed == 0 && locked == nil) {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1`, id)
+	return err
 }
 
 // countFailure records one more consecutive failure of a password or a

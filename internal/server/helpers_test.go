@@ -120,7 +120,7 @@ func (e *env) totpCode(username string) string {
 		e.t.Fatalf("no TOTP secret for %s", username)
 	}
 	var last int64
-	if err := e.db.Pool.QueryRow(context.Background(), `SELECT totp_last_step FROM users WHERE username = $1`,
+	if err := e.db.Pool.QueryRow(context.Background(), `SELECT COALESCE((SELECT s.last_step FROM totp_steps s JOIN users u ON u.id = s.user_id WHERE u.username = $1), 0)`,
 		strings.ToLower(username)).Scan(&last); err != nil {
 		e.t.Fatal(err)
 	}

@@ -314,6 +314,17 @@ func TestToDoListsKeptAcrossUnrelatedCommits(t *testing.T) {
 	if n, read := view(); n != 1 || read {
 		t.Fatalf("after a comment and an audit row: %d listed, read again %v", n, read)
 	}
+	// The lists show people's names, so they read users; a sign-in with
+	// no failures to clear writes nothing there.
+	if !slices.Contains(postgres.ToDoListTables(applications.RoleStaff), "users") {
+		t.Fatal("the staff lists no longer read users: this step checks nothing")
+	}
+	e.loggedIn(approver)                    // with a second factor: password, then code
+	e.loggedIn(applications.RoleEnterprise) // a password only
+	e.settle()
+	if n, read := view(); n != 1 || read {
+		t.Fatalf("after another user signed in: %d listed, read again %v", n, read)
+	}
 	e.submitted(p)
 	e.settle()
 	if n, read := view(); n != 2 || !read {
