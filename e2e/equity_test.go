@@ -125,7 +125,7 @@ func TestJourneyEquity(t *testing.T) {
 		t.Fatalf("after three exits: %s", st)
 	}
 	for sel, want := range map[string]string{"#total-proceeds": "3,095,123.29", "#total-concession": "1,809,917.81",
-		"#total-gain": "95,123.29", "#moic": "1.031708", "#xirr": "0.00911826"} {
+		"#total-gain": "95,123.29", "#moic": "1.031708", "#xirr": "0.911826%"} {
 		if got := staff2.text(sel); !strings.Contains(got, want) {
 			t.Fatalf("%s = %q, want %s", sel, got, want)
 		}

@@ -119,7 +119,7 @@ func TestJourneyExitExampleE(t *testing.T) {
 		t.Fatalf("after three exits: %s", st)
 	}
 	for sel, want := range map[string]string{"#total-proceeds": "3,900,000.00", "#total-concession": "1,000,000.00",
-		"#total-gain": "900,000.00", "#moic": "1.300000", "#xirr": "0.06025647"} {
+		"#total-gain": "900,000.00", "#moic": "1.300000", "#xirr": "6.025647%"} {
 		if got := staff.text(sel); !strings.Contains(got, want) {
 			t.Fatalf("%s = %q, want %s", sel, got, want)
 		}
@@ -134,9 +134,9 @@ func TestJourneyExitExampleE(t *testing.T) {
 	// The third tranche's record (退出确认单).
 	staff.do(chromedp.Click(chromedp.CSS(`#exit-table tbody tr:nth-child(3) .exit-record`)), chromedp.WaitVisible(chromedp.CSS(`#exit-record`)))
 	staff.screenshot("exit_record")
-	for sel, want := range map[string]string{"#x-rate": "0.035000", "#x-rate-basis": "参考利率",
-		"#x-rate-source": "一年期LPR 2025年5月20日 3.00% + 0.50%", "#x-interest": "182287.67", "#x-cap": "1182287.67",
-		"#x-proceeds": "1300000.00", "#x-gain": "300000.00", "#x-total-interest": "339931.51", "#x-xirr": "0.06025647"} {
+	for sel, want := range map[string]string{"#x-rate": "3.50%", "#x-rate-basis": "参考利率",
+		"#x-rate-source": "一年期LPR 2025年5月20日 3.00% + 0.50%", "#x-interest": "182,287.67 元", "#x-cap": "1,182,287.67 元",
+		"#x-proceeds": "1,300,000.00 元", "#x-gain": "300,000.00 元", "#x-total-interest": "339,931.51 元", "#x-xirr": "6.025647%"} {
 		if got := staff.text(sel); !strings.Contains(got, want) {
 			t.Fatalf("%s = %q, want %s", sel, got, want)
 		}

@@ -262,12 +262,18 @@ var recordPrefixes = map[string]string{
 // "转股测算单 ZG-1", never the stored "disbursement#12".
 func RecordText(r ledger.RecordRef) string {
 	if r.Type == "conversion" {
-		return "转股测算单 ZG-" + strconv.FormatInt(r.ID, 10)
+		return "转股测算单 " + RecordNumber(r)
 	}
+	return RecordLabel(r.Type) + " " + RecordNumber(r)
+}
+
+// RecordNumber is the record's number alone, as lists and titles show it
+// beside the record's kind: "BF-12"; "第 12 号" for a kind without a prefix.
+func RecordNumber(r ledger.RecordRef) string {
 	if p, ok := recordPrefixes[r.Type]; ok {
-		return RecordLabel(r.Type) + " " + p + strconv.FormatInt(r.ID, 10)
+		return p + strconv.FormatInt(r.ID, 10)
 	}
-	return RecordLabel(r.Type) + " 第 " + strconv.FormatInt(r.ID, 10) + " 号"
+	return "第 " + strconv.FormatInt(r.ID, 10) + " 号"
 }
 
 // ParseRecordRef reads the stored "type#id" form back.

@@ -225,7 +225,7 @@ func TestDashboardFiguresExampleA(t *testing.T) {
 	})
 	t.Run("RealisedReturnsOfExampleA", func(t *testing.T) {
 		ret := `#returns-table tr[data-app="` + strconv.FormatInt(id, 10) + `"] `
-		for sel, v := range map[string]string{".moic": "1.031708", ".xirr": "0.00911826", ".proceeds": "3,095,123.29", ".cost": "3,000,000.00"} {
+		for sel, v := range map[string]string{".moic": "1.031708", ".xirr": "0.911826%", ".proceeds": "3,095,123.29", ".cost": "3,000,000.00"} {
 			if got := cell(t, after, ret+sel); got != v {
 				t.Errorf("%s = %q, want %s", sel, got, v)
 			}

@@ -246,15 +246,21 @@ func TestEquityExampleA(t *testing.T) {
 		}
 		d := staffC.get(path + "/equity").doc(t)
 		want := map[string]string{"#total-proceeds": "3,095,123.29", "#total-concession": "1,809,917.81", "#total-gain": "95,123.29",
-			"#moic": "1.031708", "#xirr": "0.00911826"}
+			"#moic": "1.031708", "#xirr": "0.911826%"}
 		for sel, v := range want {
 			if !strings.Contains(d.Find(sel).Text(), v) {
 				t.Errorf("%s = %q, want %s", sel, d.Find(sel).Text(), v)
 			}
 		}
 		proceeds := d.Find("#exit-table .proceeds").Map(func(_ int, s *goquery.Selection) string { return s.Text() })
-		if strings.Join(proceeds, "|") != "1,090,082.19 元|1,105,041.10 元|900,000.00 元" {
+		if strings.Join(proceeds, "|") != "1,090,082.19|1,105,041.10|900,000.00" {
 			t.Errorf("tranche proceeds %v", proceeds)
+		}
+		plan := d.Find("#exit-plan tbody tr").Map(func(_ int, s *goquery.Selection) string {
+			return s.Find("td:nth-child(2)").Text() + " " + s.Find("td:nth-child(3)").Text()
+		})
+		if strings.Join(plan, "|") != "33.33% 12,498.75|33.33% 12,498.75|剩余全部 12,502.50" {
+			t.Errorf("exit plan shares and units %v", plan)
 		}
 	})
 	t.Run("LedgerClosesOut", func(t *testing.T) {

@@ -157,18 +157,18 @@ func TestExitExampleEThroughForm(t *testing.T) {
 		id   int64
 		want map[string]string
 	}{
-		{x1, map[string]string{"#x-status": "已批准", "#x-rate": "0.000000", "#x-rate-basis": "阶梯", "#x-rate-source": "持股满 2 年内",
-			"#x-interest": "0.00", "#x-cap": "1000000.00", "#x-proceeds": "1000000.00", "#x-concession": "1000000.00", "#x-gain": "0.00",
+		{x1, map[string]string{"#x-status": "已批准", "#x-rate": "0.00%", "#x-rate-basis": "阶梯", "#x-rate-source": "持股满 2 年内",
+			"#x-interest": "0.00 元", "#x-cap": "1,000,000.00 元", "#x-proceeds": "1,000,000.00 元", "#x-concession": "1,000,000.00 元", "#x-gain": "0.00 元",
 			"#x-explain": "持股满 2 年内按本金回购"}},
-		{x2, map[string]string{"#x-rate": "0.035000", "#x-rate-basis": "参考利率", "#x-rate-source": "一年期LPR 2025年5月20日 3.00% + 0.50%",
-			"#x-interest": "157643.84", "#x-cap": "1157643.84", "#x-market-value": "1600000.00", "#x-proceeds": "1600000.00",
-			"#x-gain": "600000.00", "#x-exchange": "上海联合产权交易所", "#x-listing": "G32029SH1000123",
+		{x2, map[string]string{"#x-rate": "3.50%", "#x-rate-basis": "参考利率", "#x-rate-source": "一年期LPR 2025年5月20日 3.00% + 0.50%",
+			"#x-interest": "157,643.84 元", "#x-cap": "1,157,643.84 元", "#x-market-value": "1,600,000.00 元", "#x-proceeds": "1,600,000.00 元",
+			"#x-gain": "600,000.00 元", "#x-exchange": "上海联合产权交易所", "#x-listing": "G32029SH1000123",
 			"#x-explain": "第三方通过产权交易所挂牌受让，按成交价"}},
-		{x3, map[string]string{"#x-rate": "0.035000", "#x-rate-basis": "参考利率", "#x-rate-source": "一年期LPR 2025年5月20日 3.00% + 0.50%",
-			"#x-interest": "182287.67", "#x-cap": "1182287.67", "#x-appraised-value": "1300000.00", "#x-proceeds": "1300000.00",
-			"#x-gain": "300000.00", "#x-appraisal": "备 2030-0042",
-			"#x-total-proceeds": "3900000.00", "#x-total-interest": "339931.51", "#x-total-concession": "1000000.00",
-			"#x-total-gain": "900000.00", "#x-remaining": "0.00", "#x-moic": "1.300000", "#x-xirr": "0.06025647"}},
+		{x3, map[string]string{"#x-rate": "3.50%", "#x-rate-basis": "参考利率", "#x-rate-source": "一年期LPR 2025年5月20日 3.00% + 0.50%",
+			"#x-interest": "182,287.67 元", "#x-cap": "1,182,287.67 元", "#x-appraised-value": "1,300,000.00 元", "#x-proceeds": "1,300,000.00 元",
+			"#x-gain": "300,000.00 元", "#x-appraisal": "备 2030-0042",
+			"#x-total-proceeds": "3,900,000.00 元", "#x-total-interest": "339,931.51 元", "#x-total-concession": "1,000,000.00 元",
+			"#x-total-gain": "900,000.00 元", "#x-remaining": "0.00", "#x-moic": "1.300000", "#x-xirr": "6.025647%"}},
 	}
 	for i, rec := range records {
 		t.Run("Record"+strconv.Itoa(i+1), func(t *testing.T) {
@@ -193,8 +193,8 @@ func TestExitExampleEThroughForm(t *testing.T) {
 		}
 		d := staff.get("/conversions/" + strconv.FormatInt(cs[0].ID, 10) + "/certificate").doc(t)
 		rows := d.Find("#certificate-exits tbody tr")
-		want := [][3]string{{"0.000000", "阶梯", "阶梯利率（持股满 2 年内）0.00%"},
-			{"0.035000", "参考利率", "一年期LPR 2025年5月20日 3.00% + 0.50%"}, {"0.035000", "参考利率", "一年期LPR 2025年5月20日 3.00% + 0.50%"}}
+		want := [][3]string{{"0.00%", "阶梯", "阶梯利率（持股满 2 年内）0.00%"},
+			{"3.50%", "参考利率", "一年期LPR 2025年5月20日 3.00% + 0.50%"}, {"3.50%", "参考利率", "一年期LPR 2025年5月20日 3.00% + 0.50%"}}
 		if rows.Length() != 3 {
 			t.Fatalf("%d exit rows on the certificate", rows.Length())
 		}
@@ -223,7 +223,7 @@ func TestExitExampleEThroughForm(t *testing.T) {
 					}
 				}
 			})
-			checkFigures(t, d, map[string]string{"#total-proceeds": "3,900,000.00", "#moic": "1.300000", "#xirr": "0.06025647"})
+			checkFigures(t, d, map[string]string{"#total-proceeds": "3,900,000.00", "#moic": "1.300000", "#xirr": "6.025647%"})
 		}
 	})
 }
@@ -252,7 +252,7 @@ func TestRateTableChangeNeverChangesApprovedExit(t *testing.T) {
 	if got := after.Find("#exit-record").Text(); got != before {
 		t.Fatalf("the record changed:\n%s\n%s", before, got)
 	}
-	checkFigures(t, after, map[string]string{"#x-interest": "157643.84", "#x-rate-source": "一年期LPR 2025年5月20日 3.00% + 0.50%"})
+	checkFigures(t, after, map[string]string{"#x-interest": "157,643.84 元", "#x-rate-source": "一年期LPR 2025年5月20日 3.00% + 0.50%"})
 	d := staff.get("/applications/" + strconv.FormatInt(id, 10) + "/equity").doc(t)
 	checkFigures(t, d, map[string]string{"#total-proceeds": "2,600,000.00"})
 

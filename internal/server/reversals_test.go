@@ -220,11 +220,13 @@ func TestReversalOverHTTP(t *testing.T) {
 		if list.Find(`#disbursement-table tbody tr`).Length() != 1 || list.Find(`a.active[href$="status=reversed"]`).Length() != 1 {
 			t.Fatal("the disbursement list does not filter the reversed one")
 		}
-		// Rows and titles name the tranche, not the record's number.
-		if link := list.Find(`#disbursement-table tbody tr td:first-child a`); strings.TrimSpace(link.Text()) != "第 1 笔" || link.AttrOr("href", "") != "/disbursements/"+itoa(d.ID) {
+		// Rows and titles quote the record as the journal does (拨付 BF-n)
+		// and name the project's tranche, never the stored "#n".
+		bf := "BF-" + itoa(d.ID)
+		if link := list.Find(`#disbursement-table tbody tr td:first-child a`); strings.TrimSpace(link.Text()) != bf || link.AttrOr("href", "") != "/disbursements/"+itoa(d.ID) {
 			t.Fatalf("first cell %q → %q", link.Text(), link.AttrOr("href", ""))
 		}
-		if title := staffC.get("/disbursements/" + itoa(d.ID)).doc(t).Find(`#record-title`).Text(); !strings.HasPrefix(title, "拨付：") || !strings.Contains(title, "第 1 笔") || strings.Contains(title, "#") {
+		if title := staffC.get("/disbursements/" + itoa(d.ID)).doc(t).Find(`#record-title`).Text(); !strings.HasPrefix(title, "拨付 "+bf+"：") || !strings.Contains(title, "第 1 笔") || strings.Contains(title, "#") {
 			t.Fatalf("record title %q", title)
 		}
 		if staffC.get("/disbursements?status=approved").doc(t).Find(`#disbursement-table tbody tr`).Length() != 0 {
@@ -277,8 +279,9 @@ func TestReversalOverHTTP(t *testing.T) {
 		if r.doc(t).Find(`#reversal-table tbody tr`).Length() != 1 {
 			t.Fatalf("approved list:\n%s", r.doc(t).Find(`#reversal-table`).Text())
 		}
-		if first := strings.TrimSpace(r.doc(t).Find(`#reversal-table tbody tr td:first-child a`).Text()); !regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`).MatchString(first) {
-			t.Fatalf("the reversal's first cell %q is not its request date", first)
+		row := r.doc(t).Find(`#reversal-table tbody tr`)
+		if first := strings.TrimSpace(row.Find(`td:first-child a`).Text()); !regexp.MustCompile(`^CZ-\d+$`).MatchString(first) || strings.Contains(row.Text(), "#") {
+			t.Fatalf("the reversal's row %q: not numbered CZ-n, or a stored #n shown", row.Text())
 		}
 		if r := approverC.get("/ledger/reversals"); r.doc(t).Find(`#reversal-empty`).Length() != 1 {
 			t.Fatal("the approver's pending queue is not empty")

@@ -40,6 +40,26 @@ func num(s string) string {
 	return b.String()
 }
 
+// yuanOf is an amount string of the calculator as people read it:
+// "182287.67" → "182,287.67 元".
+func yuanOf(s string) string {
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return s
+	}
+	return format.Yuan(d)
+}
+
+// rateOf is a rate or return of the calculator, a fraction, as a
+// percentage: "0.035000" → "3.50%", XIRR "0.06025647" → "6.025647%".
+func rateOf(s string) string {
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return s
+	}
+	return format.Stake(d)
+}
+
 // yuanText is an amount string in figures and 大写: "3,000,000.00 元（叁佰万元整）".
 func yuanText(s string) string {
 	d, err := decimal.NewFromString(s)
