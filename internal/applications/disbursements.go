@@ -51,6 +51,24 @@ const (
 	RecordReversal      = "reversal" // a reversal request (冲正), the record of a reversing entry
 )
 
+// recordPrefixes number the business records as people quote them on
+// paper and on the phone: 转股测算单 ZG-1 (the certificate's own number),
+// 拨付 BF-12.
+var recordPrefixes = map[string]string{
+	RecordAppropriation: "BR-", RecordDisbursement: "BF-", RecordReversal: "CZ-",
+	"conversion": "ZG-", "exit": "TC-", "ending": "JT-", "terms": "BG-",
+}
+
+// RecordNumber is a record's number as lists, titles and messages show it
+// beside the record's kind: "BF-12"; "第 12 号" for a kind without a prefix.
+// Never the stored "disbursement#12".
+func RecordNumber(r ledger.RecordRef) string {
+	if p, ok := recordPrefixes[r.Type]; ok {
+		return p + strconv.FormatInt(r.ID, 10)
+	}
+	return "第 " + strconv.FormatInt(r.ID, 10) + " 号"
+}
+
 // InvalidLedger turns the ledger package's refusal of an entry into an
 // Invalid error naming the field; any other error is returned as it is.
 func InvalidLedger(err error) error {

@@ -94,8 +94,8 @@ func (c ReversalCandidate) Check() (string, error) {
 		return "", Errorf(Conflict, "第 %d 号凭证已由第 %d 号凭证冲销，不能重复冲正。", e.Seq, c.ReversedBy)
 	}
 	if c.OpenID != 0 {
-		return "", Errorf(Conflict, "第 %d 号凭证已有%s的冲正申请（#%d），不能重复申请。请在冲正列表中查看该申请。",
-			e.Seq, MoneyStatusLabel(c.OpenStatus), c.OpenID)
+		return "", Errorf(Conflict, "第 %d 号凭证已有%s的冲正申请（%s），不能重复申请。请在冲正列表中查看该申请。",
+			e.Seq, MoneyStatusLabel(c.OpenStatus), RecordNumber(ledger.RecordRef{Type: RecordReversal, ID: c.OpenID}))
 	}
 	switch {
 	case e.Kind == ledger.KindAppropriation && e.Record.Type == RecordAppropriation:
@@ -177,8 +177,8 @@ func (t ReversalTarget) Check(seq int64) error {
 // seq says (status is what it says instead): only a fault elsewhere leads
 // here.
 func (t ReversalTarget) ErrMismatch(status MoneyStatus, seq int64) error {
-	return Errorf(Conflict, "%s #%d 当前为「%s」，与第 %d 号凭证不符，不能冲正。请审计人员先运行台账校验。",
-		t.What(), t.Record.ID, MoneyStatusLabel(status), seq)
+	return Errorf(Conflict, "%s %s 当前为「%s」，与第 %d 号凭证不符，不能冲正。请审计人员先运行台账校验。",
+		t.What(), RecordNumber(t.Record), MoneyStatusLabel(status), seq)
 }
 
 // ErrReversalFundShort refuses reversing an appropriation whose money has
@@ -198,7 +198,7 @@ func (t ReversalTarget) Entry(orig ledger.Entry, r Reversal, checkerID int64, to
 	if err != nil {
 		return e, InvalidLedger(err)
 	}
-	e.Memo = fmt.Sprintf("冲正第 %d 号凭证（%s #%d）：%s", orig.Seq, t.What(), t.Record.ID, r.Reason)
+	e.Memo = fmt.Sprintf("冲正第 %d 号凭证（%s %s）：%s", orig.Seq, t.What(), RecordNumber(t.Record), r.Reason)
 	e.ValueDate = today
 	if orig.ValueDate.After(e.ValueDate) {
 		e.ValueDate = orig.ValueDate
@@ -225,5 +225,5 @@ func UndoesFunding(state State, disbursed decimal.Decimal) bool {
 
 // UndoFundingReason is the transition reason of that move back.
 func UndoFundingReason(reversalID int64) string {
-	return fmt.Sprintf("冲正申请 #%d 冲销了项目唯一一笔拨付，项目回到已签约，待重新拨付", reversalID)
+	return fmt.Sprintf("冲正申请 %s 冲销了项目唯一一笔拨付，项目回到已签约，待重新拨付", RecordNumber(ledger.RecordRef{Type: RecordReversal, ID: reversalID}))
 }

@@ -98,7 +98,7 @@ func TestReversalEntry(t *testing.T) {
 			e.MakerID != 5 || e.CheckerID != 6 || e.IdempotencyKey != "reversal/11" {
 			t.Fatalf("entry = %+v", e)
 		}
-		if e.Memo != "冲正第 4 号凭证（拨付 #2）：金额有误" {
+		if e.Memo != "冲正第 4 号凭证（拨付 BF-2）：金额有误" {
 			t.Fatalf("memo = %q", e.Memo)
 		}
 	})

@@ -250,30 +250,13 @@ func RecordLink(r ledger.RecordRef) string {
 // RecordLabel is the Chinese name of a record type.
 func RecordLabel(t string) string { return audit.ObjectLabel(t) }
 
-// recordPrefixes number the business records as people quote them on
-// paper and on the phone: 转股测算单 ZG-1 (the certificate's own number),
-// 拨付 BF-12.
-var recordPrefixes = map[string]string{
-	applications.RecordAppropriation: "BR-", applications.RecordDisbursement: "BF-", applications.RecordReversal: "CZ-",
-	"conversion": "ZG-", "exit": "TC-", "ending": "JT-", "terms": "BG-",
-}
-
 // RecordText is a business record as a person reads it: "拨付 BF-12",
 // "转股测算单 ZG-1", never the stored "disbursement#12".
 func RecordText(r ledger.RecordRef) string {
 	if r.Type == "conversion" {
-		return "转股测算单 " + RecordNumber(r)
+		return "转股测算单 " + applications.RecordNumber(r)
 	}
-	return RecordLabel(r.Type) + " " + RecordNumber(r)
-}
-
-// RecordNumber is the record's number alone, as lists and titles show it
-// beside the record's kind: "BF-12"; "第 12 号" for a kind without a prefix.
-func RecordNumber(r ledger.RecordRef) string {
-	if p, ok := recordPrefixes[r.Type]; ok {
-		return p + strconv.FormatInt(r.ID, 10)
-	}
-	return "第 " + strconv.FormatInt(r.ID, 10) + " 号"
+	return RecordLabel(r.Type) + " " + applications.RecordNumber(r)
 }
 
 // ParseRecordRef reads the stored "type#id" form back.
