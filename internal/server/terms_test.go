@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -184,6 +185,11 @@ func TestTermsForms(t *testing.T) {
 		if d.Find("#pv-units").Length() != 1 || !strings.Contains(d.Find("#pv-amount").Text(), "元") ||
 			!strings.Contains(d.Find("#pv-units").Text(), "%") || d.Find("#pv-proceeds").Text() == "" {
 			t.Fatalf("preview %s", r.body)
+		}
+		// Units and price are grouped as every figure on the page: no run
+		// of four digits before a point or the unit.
+		if u := d.Find("#pv-units").Text() + d.Find("#pv-price").Text(); regexp.MustCompile(`(?:^|[^\d.,])\d{4,}`).MatchString(u) {
+			t.Errorf("ungrouped figures in %q", u)
 		}
 		t.Run("TranchesInTheDecisionsAmount", func(t *testing.T) {
 			form := termsValues(t, json.RawMessage(fixture.TermsA))
